@@ -1,0 +1,141 @@
+// Package config is the panoptes YAML configuration: its types, defaults,
+// strict decoding with file:line:key errors, ${VAR} expansion and validation.
+package config
+
+import "time"
+
+// Config is one node's configuration file.
+type Config struct {
+	// Site is the node's site: resources without a site get it, and the
+	// poller polls only resources of this site.
+	Site      string    `yaml:"site"`
+	DataDir   string    `yaml:"data_dir"`
+	HTTP      HTTP      `yaml:"http"`
+	Bus       Bus       `yaml:"bus"`
+	Discovery Discovery `yaml:"discovery"`
+	SNMP      SNMP      `yaml:"snmp"`
+	Polling   Polling   `yaml:"polling"`
+	Sinks     []Sink    `yaml:"sinks"`
+	Log       Log       `yaml:"log"`
+
+	file string // the file it was loaded from, for messages
+}
+
+// HTTP is the self-monitoring endpoint.
+type HTTP struct {
+	// Listen is host:port for /healthz, /readyz and /metrics; "" disables it.
+	Listen string `yaml:"listen"`
+}
+
+// Log chooses the log level and format.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // text or json
+}
+
+// Bus is the NATS JetStream engine: embedded (URL empty) or external.
+type Bus struct {
+	// URL of an external NATS server or cluster (comma-separated); empty runs
+	// the embedded server with its state under data_dir.
+	URL string `yaml:"url"`
+	// Listen exposes the embedded server to other processes (host:port);
+	// empty keeps it in-process only.
+	Listen string `yaml:"listen"`
+	// Stream retention for the metrics stream.
+	MaxAge   Duration `yaml:"max_age"`
+	MaxBytes ByteSize `yaml:"max_bytes"`
+	// Replicas for streams and buckets (1 for a single node).
+	Replicas int `yaml:"replicas"`
+}
+
+// Discovery lists the discovery sources and the defaults they fill in.
+type Discovery struct {
+	// Interval between discovery runs of every source.
+	Interval Duration `yaml:"interval"`
+	// Defaults fill resource fields a source leaves empty.
+	Defaults ResourceDefaults `yaml:"defaults"`
+	Sources  []Source         `yaml:"sources"`
+}
+
+// ResourceDefaults fill the resource fields a discovery source leaves empty.
+type ResourceDefaults struct {
+	Site     string `yaml:"site"`
+	Class    string `yaml:"class"`
+	Subclass string `yaml:"subclass"`
+	Type     string `yaml:"type"`
+}
+
+// Source is one discovery plugin instance.
+type Source struct {
+	Name   string `yaml:"name"`
+	Plugin string `yaml:"plugin"` // csv or json
+	Path   string `yaml:"path"`
+	// MinValidRatio: a file whose share of valid rows is below this keeps the
+	// previous inventory (0..1).
+	MinValidRatio float64 `yaml:"min_valid_ratio"`
+}
+
+// SNMP holds the defaults applied to every device and the named credentials.
+type SNMP struct {
+	Port           int      `yaml:"port"`
+	Timeout        Duration `yaml:"timeout"`
+	Retries        int      `yaml:"retries"`
+	MaxRepetitions int      `yaml:"max_repetitions"`
+	// MaxRequestsPerDevice bounds concurrent SNMP requests to one device.
+	MaxRequestsPerDevice int `yaml:"max_requests_per_device"`
+	// Credential is the name of the credential used when a resource names none.
+	Credential  string                `yaml:"credential"`
+	Credentials map[string]Credential `yaml:"credentials"`
+}
+
+// Credential is one named set of SNMP credentials. Its secrets never appear
+// in logs, errors, metrics or bus messages (see String).
+type Credential struct {
+	Version        string `yaml:"version"` // 1, 2c or 3
+	Community      string `yaml:"community"`
+	Username       string `yaml:"username"`
+	SecurityLevel  string `yaml:"security_level"` // noAuthNoPriv, authNoPriv, authPriv
+	AuthProtocol   string `yaml:"auth_protocol"`  // MD5, SHA, SHA224, SHA256, SHA384, SHA512
+	AuthPassphrase string `yaml:"auth_passphrase"`
+	PrivProtocol   string `yaml:"priv_protocol"` // DES, AES, AES192, AES256
+	PrivPassphrase string `yaml:"priv_passphrase"`
+	ContextName    string `yaml:"context_name"`
+}
+
+// Polling configures the scheduler and the polling plugins.
+type Polling struct {
+	// MaxConcurrentChecks bounds checks running at once on this node.
+	MaxConcurrentChecks int      `yaml:"max_concurrent_checks"`
+	Plugins             []Plugin `yaml:"plugins"`
+}
+
+// Plugin is one polling plugin instance.
+type Plugin struct {
+	Name     string         `yaml:"name"`
+	Plugin   string         `yaml:"plugin"` // registered plugin type, e.g. interface
+	Interval Duration       `yaml:"interval"`
+	Filter   string         `yaml:"filter"` // resource filter; empty matches all
+	Timeout  Duration       `yaml:"timeout"`
+	Options  map[string]any `yaml:"options"`
+}
+
+// Sink is one consumer of the metrics bus.
+type Sink struct {
+	Name string `yaml:"name"`
+	Type string `yaml:"type"` // file
+	// Subjects filter what the sink reads; empty reads every metric.
+	Subjects []string `yaml:"subjects"`
+	// File sink.
+	Path     string   `yaml:"path"`
+	MaxSize  ByteSize `yaml:"max_size"`
+	MaxFiles int      `yaml:"max_files"`
+}
+
+// Duration is a time.Duration written as "30s", "5m".
+type Duration time.Duration
+
+// D returns the standard library duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// ByteSize is a size written as 1048576, "100MiB", "1GB".
+type ByteSize int64

@@ -1,0 +1,211 @@
+package metric
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/panoptes-go/panoptes/internal/resource"
+)
+
+// AppendJSON appends g's Panoptes JSON (one bus message) to b. It is the hot
+// path of every poll, so it writes bytes directly instead of using reflection;
+// Decode reads the same shape back (TestRoundTrip keeps the two in step).
+func AppendJSON(b []byte, g *Group) []byte {
+	b = append(b, `{"metrics_group_interval":`...)
+	b = strconv.AppendInt(b, int64(g.Interval), 10)
+	b = append(b, `,"resource":`...)
+	b = appendResource(b, g.Resource)
+	b = append(b, `,"dimensions":[`...)
+	for i, d := range g.Dimensions {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"dimension_name":`...)
+		b = appendString(b, d.Name)
+		b = append(b, `,"dimension_value":`...)
+		b = appendString(b, d.Value)
+		b = append(b, '}')
+	}
+	b = append(b, `],"metrics_group_type":`...)
+	b = appendString(b, g.Type)
+	b = append(b, `,"metrics":[`...)
+	for i := range g.Metrics {
+		m := &g.Metrics[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"metric_creation_timestamp":`...)
+		b = appendTimestamp(b, m.Timestamp)
+		b = append(b, `,"metric_type":`...)
+		b = appendString(b, string(m.Type))
+		b = append(b, `,"metric_name":`...)
+		b = appendString(b, m.Name)
+		b = append(b, `,"metric_value":`...)
+		b = m.Value.AppendText(b)
+		b = append(b, '}')
+	}
+	b = append(b, `],"metrics_group_creation_timestamp":`...)
+	b = appendTimestamp(b, g.CreationTimestamp)
+	b = append(b, `,"metrics_group_schema_version":`...)
+	sv := g.SchemaVersion
+	if sv == "" {
+		sv = SchemaVersion
+	}
+	b = appendString(b, sv)
+	return append(b, '}')
+}
+
+func appendResource(b []byte, r *resource.Resource) []byte {
+	if r == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, `{"resource_site":`...)
+	b = appendString(b, r.Site)
+	b = append(b, `,"resource_class":`...)
+	b = appendString(b, r.Class)
+	b = append(b, `,"resource_subclass":`...)
+	b = appendString(b, r.Subclass)
+	b = append(b, `,"resource_type":`...)
+	b = appendString(b, r.Type)
+	b = append(b, `,"resource_id":`...)
+	b = appendString(b, r.ID)
+	b = append(b, `,"resource_endpoint":`...)
+	b = appendString(b, r.Endpoint)
+	b = append(b, `,"resource_metadata":{`...)
+	if len(r.Metadata) > 0 {
+		keys := make([]string, 0, len(r.Metadata))
+		for k := range r.Metadata {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for i, k := range keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, k)
+			b = append(b, ':')
+			b = appendString(b, r.Metadata[k])
+		}
+	}
+	b = append(b, `},"resource_creation_timestamp":`...)
+	b = appendTimestamp(b, r.CreationTimestamp)
+	b = append(b, `,"resource_plugin":`...)
+	b = appendString(b, r.Plugin)
+	return append(b, '}')
+}
+
+// appendTimestamp writes epoch seconds with millisecond precision, as Panoptes did.
+func appendTimestamp(b []byte, ts float64) []byte {
+	if math.IsNaN(ts) || math.IsInf(ts, 0) {
+		return append(b, '0')
+	}
+	return strconv.AppendFloat(b, math.Round(ts*1000)/1000, 'f', -1, 64)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString writes s as a JSON string, escaping what JSON requires and
+// replacing invalid UTF-8 (device strings are often raw bytes).
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// Decode parses one Panoptes metrics group message and validates its shape.
+func Decode(data []byte) (*Group, error) {
+	var g Group
+	if err := json.Unmarshal(data, &g); err != nil {
+		return nil, fmt.Errorf("decode metrics group: %w", err)
+	}
+	if err := g.Validate(); err != nil {
+		return nil, err
+	}
+	return &g, nil
+}
+
+// ErrInvalid marks a metrics group that does not have the schema's shape.
+var ErrInvalid = errors.New("invalid metrics group")
+
+// Validate checks g against the schema 0.2 shape: a valid resource, a type,
+// a positive interval, named metrics of a known type, named dimensions.
+func (g *Group) Validate() error {
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, a...))
+	}
+	if g.Resource == nil {
+		return bad("resource is missing")
+	}
+	if err := g.Resource.Validate(); err != nil {
+		return bad("resource: %v", err)
+	}
+	if g.Type == "" {
+		return bad("metrics_group_type is empty")
+	}
+	if g.Interval <= 0 {
+		return bad("metrics_group_interval %d is not positive", g.Interval)
+	}
+	if g.SchemaVersion != SchemaVersion {
+		return bad("metrics_group_schema_version %q, want %q", g.SchemaVersion, SchemaVersion)
+	}
+	if len(g.Metrics) == 0 {
+		return bad("no metrics")
+	}
+	for i, m := range g.Metrics {
+		if m.Name == "" {
+			return bad("metric %d has no name", i)
+		}
+		if m.Type != Gauge && m.Type != Counter {
+			return bad("metric %s: metric_type %q is neither gauge nor counter", m.Name, m.Type)
+		}
+	}
+	for i, d := range g.Dimensions {
+		if d.Name == "" {
+			return bad("dimension %d has no name", i)
+		}
+	}
+	return nil
+}
+
+// MarshalJSON makes encoding/json use the same encoder as the bus.
+func (g *Group) MarshalJSON() ([]byte, error) { return AppendJSON(nil, g), nil }

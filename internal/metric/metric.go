@@ -1,0 +1,108 @@
+// Package metric holds the Panoptes MetricsGroup model and its JSON codec
+// (schema 0.2). Counter values are exact 64-bit integers end to end: they are
+// never routed through float64.
+package metric
+
+import (
+	"github.com/panoptes-go/panoptes/internal/resource"
+)
+
+// SchemaVersion is the metrics group schema version Panoptes wrote.
+const SchemaVersion = "0.2"
+
+// Type is a metric's type: gauge or counter.
+type Type string
+
+const (
+	Gauge   Type = "gauge"
+	Counter Type = "counter"
+)
+
+// Metric is one named value in a group.
+type Metric struct {
+	Name      string  `json:"metric_name"`
+	Value     Value   `json:"metric_value"`
+	Type      Type    `json:"metric_type"`
+	Timestamp float64 `json:"metric_creation_timestamp"`
+}
+
+// Dimension is one name/value pair that, with the resource, identifies a series.
+type Dimension struct {
+	Name  string `json:"dimension_name"`
+	Value string `json:"dimension_value"`
+}
+
+// Group is a MetricsGroup: the metrics of one row (an interface, a CPU, ...)
+// of one resource at one time.
+type Group struct {
+	Resource          *resource.Resource `json:"resource"`
+	Type              string             `json:"metrics_group_type"`
+	Interval          int                `json:"metrics_group_interval"`
+	CreationTimestamp float64            `json:"metrics_group_creation_timestamp"`
+	SchemaVersion     string             `json:"metrics_group_schema_version"`
+	Metrics           []Metric           `json:"metrics"`
+	Dimensions        []Dimension        `json:"dimensions"`
+}
+
+// Dimension returns the value of the named dimension, or "" when absent.
+func (g *Group) Dimension(name string) string {
+	for _, d := range g.Dimensions {
+		if d.Name == name {
+			return d.Value
+		}
+	}
+	return ""
+}
+
+// Metric returns the named metric and whether it was found.
+func (g *Group) Metric(name string) (Metric, bool) {
+	for _, m := range g.Metrics {
+		if m.Name == name {
+			return m, true
+		}
+	}
+	return Metric{}, false
+}
+
+// GroupSet is a MetricsGroupSet: what one check produces.
+type GroupSet struct {
+	Groups []*Group `json:"metrics_group_set"`
+}
+
+// Polling statuses carried by the status group's polling_status metric.
+const (
+	StatusSuccess         = 0
+	StatusAuthFailure     = 1
+	StatusNetworkFailure  = 2
+	StatusTimeout         = 3
+	StatusPartialFailure  = 4
+	StatusInternalFailure = 5
+	StatusMissingMetrics  = 6
+	StatusPingFailure     = 7
+	StatusEnrichFailure   = 8
+)
+
+// StatusName names a polling status for logs and self-metric labels.
+func StatusName(s int) string {
+	switch s {
+	case StatusSuccess:
+		return "success"
+	case StatusAuthFailure:
+		return "auth_failure"
+	case StatusNetworkFailure:
+		return "network_failure"
+	case StatusTimeout:
+		return "timeout"
+	case StatusPartialFailure:
+		return "partial_failure"
+	case StatusInternalFailure:
+		return "internal_failure"
+	case StatusMissingMetrics:
+		return "missing_metrics"
+	case StatusPingFailure:
+		return "ping_failure"
+	case StatusEnrichFailure:
+		return "enrichment_failure"
+	}
+	return "unknown"
+}
