@@ -18,7 +18,8 @@ type Config struct {
 	Sinks     []Sink    `yaml:"sinks"`
 	Log       Log       `yaml:"log"`
 
-	file string // the file it was loaded from, for messages
+	file string    // the file it was loaded from, for messages
+	keys *keyIndex // key path → line, for messages
 }
 
 // HTTP is the self-monitoring endpoint.

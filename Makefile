@@ -1,0 +1,38 @@
+# The two commands a new user needs:
+#   make run    build and run panoptes against simulated devices (see README.md)
+#   make test   install the test dependencies and run every test
+GO      ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+# Packages with goroutines and locks run under the race detector.
+RACE_PKGS := ./internal/schedule/... ./internal/bus/... ./internal/inventory/... ./internal/sink/... ./internal/snmp/... ./internal/discovery/... ./internal/node/...
+
+.PHONY: build run test test-short bench deps vet fmt-check clean
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/panoptes ./cmd/panoptes
+
+deps:
+	./scripts/install-deps.sh
+
+run: deps build
+	./scripts/demo.sh
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+test: deps fmt-check vet
+	$(GO) test -count=1 -timeout 8m ./...
+	$(GO) test -count=1 -race -short -timeout 5m $(RACE_PKGS)
+
+test-short:
+	$(GO) test -short ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
+
+clean:
+	rm -rf bin data

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/panoptes-go/panoptes/internal/config"
+	"github.com/panoptes-go/panoptes/internal/metric"
+	"github.com/panoptes-go/panoptes/internal/poll"
+	"github.com/panoptes-go/panoptes/internal/resource"
+	"github.com/panoptes-go/panoptes/internal/snmp"
+)
+
+func pollCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("poll", "--endpoint HOST[:PORT] (--community C | --credential NAME --config FILE) [--plugin interface]",
+		"Poll one device once and print its metrics groups (Panoptes JSON) to stdout: a first check\n"+
+			"that a device and its credentials work. The last group is the check's status; the exit code\n"+
+			"is 0 when polling_status is 0 (success) and 1 otherwise.\n\n"+
+			"The community may also come from the PANOPTES_COMMUNITY environment variable, which keeps\n"+
+			"it out of the shell history and the process list.", stderr)
+	endpoint := fs.String("endpoint", "", "device address, host or host:port (default port 161)")
+	community := fs.String("community", "", "SNMP v1/v2c community (or set PANOPTES_COMMUNITY)")
+	version := fs.String("snmp-version", "2c", "SNMP version with --community: 1 or 2c")
+	credName := fs.String("credential", "", "named credential from --config (for v3)")
+	cfgPath := fs.String("config", "", "config file holding SNMP defaults and credentials")
+	pluginName := fs.String("plugin", "interface", "polling plugin to run")
+	timeout := fs.Duration("timeout", 0, "SNMP timeout per request (default from config, else 2s)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *endpoint == "" {
+		fmt.Fprintln(stderr, "--endpoint is required")
+		fs.Usage()
+		return errUsage
+	}
+	cfg := config.Default()
+	if *cfgPath != "" {
+		var err error
+		if cfg, err = config.Load(*cfgPath); err != nil {
+			return err
+		}
+	}
+	if *community == "" {
+		*community = os.Getenv("PANOPTES_COMMUNITY")
+	}
+	switch {
+	case *community != "" && *credName != "":
+		return errors.New("give --community or --credential, not both")
+	case *community != "":
+		cfg.SNMP.Credentials = map[string]config.Credential{"cli": {Version: *version, Community: *community}}
+		cfg.SNMP.Credential = "cli"
+	case *credName != "":
+		if _, ok := cfg.SNMP.Credentials[*credName]; !ok {
+			return fmt.Errorf("credential %q is not in the config's snmp.credentials (pass --config FILE)", *credName)
+		}
+		cfg.SNMP.Credential = *credName
+	default:
+		return errors.New("no credentials: give --community C, or --credential NAME with --config FILE")
+	}
+	if ps := cfg.SNMP.Credentials[cfg.SNMP.Credential].Problems(); len(ps) > 0 {
+		return fmt.Errorf("credential %s: %s %s", cfg.SNMP.Credential, ps[0].Field, ps[0].Msg)
+	}
+	if *timeout > 0 {
+		cfg.SNMP.Timeout = config.Duration(*timeout)
+	}
+	var options map[string]any
+	for _, pc := range cfg.Polling.Plugins {
+		if pc.Name == *pluginName {
+			*pluginName, options = pc.Plugin, pc.Options
+		}
+	}
+	plugin, err := poll.New(*pluginName, options)
+	if err != nil {
+		return err
+	}
+	logger, err := newLogger(config.Log{Level: "warn"}, stderr)
+	if err != nil {
+		return err
+	}
+	pool := snmp.NewPool(snmp.PoolOptions{MaxRequestsPerDevice: cfg.SNMP.MaxRequestsPerDevice, Logger: logger})
+	defer pool.Close()
+	runner := poll.NewRunner(poll.RunnerOptions{SNMP: cfg.SNMP, Pool: pool, Logger: logger})
+	res := &resource.Resource{
+		Site: cfg.Site, Class: cfg.Discovery.Defaults.Class, Subclass: cfg.Discovery.Defaults.Subclass,
+		Type: cfg.Discovery.Defaults.Type, ID: *endpoint, Endpoint: *endpoint,
+		Metadata: map[string]string{}, CreationTimestamp: float64(time.Now().UnixMilli()) / 1000, Plugin: "cli",
+	}
+	set := runner.Run(ctx, *pluginName, plugin, res, time.Minute)
+	out, err := json.MarshalIndent(set, "", "  ")
+	if err != nil {
+		return err
+	}
+	if _, err := fmt.Fprintf(stdout, "%s\n", out); err != nil {
+		return err
+	}
+	return statusError(set)
+}
+
+// statusError turns a failed check into an error that says what to try next.
+func statusError(set *metric.GroupSet) error {
+	for _, g := range set.Groups {
+		if g.Type != "status" {
+			continue
+		}
+		m, ok := g.Metric("polling_status")
+		if !ok || m.Value.Int64() == metric.StatusSuccess {
+			return nil
+		}
+		status := int(m.Value.Int64())
+		hint := map[int]string{
+			metric.StatusAuthFailure:    "check the v3 user name, protocols and passphrases",
+			metric.StatusTimeout:        "check the address and port, that the agent runs, and the community (a wrong v1/v2c community looks like a timeout)",
+			metric.StatusNetworkFailure: "check the address resolves and the port is open",
+			metric.StatusPartialFailure: "some tables failed; the groups above are what could be read",
+		}[status]
+		return fmt.Errorf("polling status %d (%s): %s", status, metric.StatusName(status), hint)
+	}
+	return errors.New("no status group in the result")
+}

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/panoptes-go/panoptes/internal/config"
+	"github.com/panoptes-go/panoptes/internal/node"
+)
+
+func runCmd(ctx context.Context, args []string, _, stderr io.Writer) error {
+	fs := newFlags("run", "--config FILE",
+		"Run every role in one process: discovery reads the inventory sources, the scheduler polls\n"+
+			"each device of this node's site on its plugins' intervals, results go to the bus\n"+
+			"(embedded NATS JetStream under data_dir unless bus.url is set), and each sink writes them.\n"+
+			"Stops cleanly on SIGINT/SIGTERM: running checks finish and are published first.", stderr)
+	path := fs.String("config", "panoptes.yaml", "config file")
+	level := fs.String("log-level", "", "override log.level (debug, info, warn, error)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(*path)
+	if err != nil {
+		return err
+	}
+	if *level != "" {
+		cfg.Log.Level = *level
+	}
+	logger, err := newLogger(cfg.Log, stderr)
+	if err != nil {
+		return err
+	}
+	n, err := node.New(cfg, logger)
+	if err != nil {
+		return err
+	}
+	return n.Run(ctx)
+}
+
+func newLogger(lc config.Log, w io.Writer) (*slog.Logger, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(strings.ToUpper(lc.Level))); err != nil {
+		return nil, fmt.Errorf("log level %q: use debug, info, warn or error", lc.Level)
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	if lc.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return slog.New(slog.NewTextHandler(w, opts)), nil
+}

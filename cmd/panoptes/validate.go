@@ -1,0 +1,30 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/panoptes-go/panoptes/internal/config"
+	"github.com/panoptes-go/panoptes/internal/node"
+)
+
+func validateCmd(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("validate", "--config FILE",
+		"Check a config file: syntax, unknown keys, types, values, plugin options and resource filters.\n"+
+			"Every problem is printed as file:line: key: reason. Exits 1 on any error.", stderr)
+	path := fs.String("config", "panoptes.yaml", "config file to check")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(*path)
+	if err != nil {
+		return err
+	}
+	if err := node.Check(cfg); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: ok (%d discovery sources, %d polling plugins, %d sinks)\n",
+		*path, len(cfg.Discovery.Sources), len(cfg.Polling.Plugins), len(cfg.Sinks))
+	return nil
+}

@@ -1,0 +1,106 @@
+package config
+
+import (
+	"path/filepath"
+	"time"
+)
+
+// Defaults a file may leave out.
+const (
+	DefaultSite              = "local"
+	DefaultDataDir           = "data"
+	DefaultHTTPListen        = "127.0.0.1:9301"
+	DefaultDiscoveryInterval = 5 * time.Minute
+	DefaultPollInterval      = 60 * time.Second
+)
+
+// Default returns a config with every default set; decoding a file over it
+// overrides what the file says.
+func Default() *Config {
+	return &Config{
+		Site:    DefaultSite,
+		DataDir: DefaultDataDir,
+		HTTP:    HTTP{Listen: DefaultHTTPListen},
+		Log:     Log{Level: "info", Format: "text"},
+		Bus: Bus{
+			MaxAge:   Duration(24 * time.Hour),
+			MaxBytes: 1 << 30,
+			Replicas: 1,
+		},
+		Discovery: Discovery{
+			Interval: Duration(DefaultDiscoveryInterval),
+			Defaults: ResourceDefaults{Class: "network", Subclass: "switch", Type: "generic"},
+		},
+		SNMP: SNMP{
+			Port:                 161,
+			Timeout:              Duration(2 * time.Second),
+			Retries:              1,
+			MaxRepetitions:       25,
+			MaxRequestsPerDevice: 2,
+			Credential:           "default",
+		},
+		Polling: Polling{MaxConcurrentChecks: 256},
+	}
+}
+
+// applyListDefaults fills defaults inside list items, which a decode over
+// Default() cannot reach.
+func (c *Config) applyListDefaults() {
+	if c.Discovery.Defaults.Site == "" {
+		c.Discovery.Defaults.Site = c.Site
+	}
+	for i := range c.Discovery.Sources {
+		s := &c.Discovery.Sources[i]
+		if s.Name == "" {
+			s.Name = s.Plugin
+		}
+		if s.MinValidRatio == 0 {
+			s.MinValidRatio = 0.5
+		}
+	}
+	for i := range c.Polling.Plugins {
+		p := &c.Polling.Plugins[i]
+		if p.Plugin == "" {
+			p.Plugin = p.Name
+		}
+		if p.Name == "" {
+			p.Name = p.Plugin
+		}
+		if p.Interval == 0 {
+			p.Interval = Duration(DefaultPollInterval)
+		}
+	}
+	for i := range c.Sinks {
+		s := &c.Sinks[i]
+		if s.Name == "" {
+			s.Name = s.Type
+		}
+		if s.Type == "file" {
+			if s.MaxSize == 0 {
+				s.MaxSize = 100 << 20
+			}
+			if s.MaxFiles == 0 {
+				s.MaxFiles = 5
+			}
+		}
+	}
+}
+
+// resolvePaths makes relative paths relative to the config file's directory,
+// so a config works from any working directory.
+func (c *Config) resolvePaths(dir string) {
+	c.applyListDefaults()
+	abs := func(p string) string {
+		if p == "" || filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(dir, p)
+	}
+	c.DataDir = abs(c.DataDir)
+	for i := range c.Discovery.Sources {
+		c.Discovery.Sources[i].Path = abs(c.Discovery.Sources[i].Path)
+	}
+	for i := range c.Sinks {
+		c.Sinks[i].Path = abs(c.Sinks[i].Path)
+	}
+}

@@ -1,0 +1,193 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+const good = `site: dc1
+data_dir: /var/lib/panoptes
+http:
+  listen: 127.0.0.1:9301
+bus:
+  max_age: 12h
+  max_bytes: 2GiB
+discovery:
+  interval: 1m
+  sources:
+    - plugin: csv
+      path: devices.csv
+snmp:
+  timeout: 1500ms
+  credential: lab
+  credentials:
+    lab:
+      version: 2c
+      community: ${COMMUNITY}
+    secure:
+      version: 3
+      username: panoptes
+      security_level: authPriv
+      auth_protocol: SHA
+      auth_passphrase: ${AUTH:-defaultauthpass}
+      priv_protocol: AES
+      priv_passphrase: "$${literal}dollar"
+polling:
+  plugins:
+    - name: interface
+      interval: 30
+      filter: resource_class = "network"
+sinks:
+  - type: file
+    path: out/metrics.jsonl
+    max_size: 10MiB
+`
+
+func TestParseGood(t *testing.T) {
+	cfg, err := Parse("/etc/panoptes/panoptes.yaml", []byte(good), env(map[string]string{"COMMUNITY": "s3cret"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Site != "dc1" || cfg.Discovery.Defaults.Site != "dc1" {
+		t.Errorf("site = %q, defaults.site = %q", cfg.Site, cfg.Discovery.Defaults.Site)
+	}
+	if got := cfg.SNMP.Credentials["lab"].Community; got != "s3cret" {
+		t.Errorf("community = %q, want expanded from env", got)
+	}
+	if got := cfg.SNMP.Credentials["secure"].AuthPassphrase; got != "defaultauthpass" {
+		t.Errorf("auth passphrase = %q, want the ${VAR:-default} default", got)
+	}
+	if got := cfg.SNMP.Credentials["secure"].PrivPassphrase; got != "${literal}dollar" {
+		t.Errorf("$$ escape: got %q", got)
+	}
+	if cfg.SNMP.Credentials["secure"].Version != "3" {
+		t.Errorf("a bare 3 must decode as version \"3\"")
+	}
+	if cfg.SNMP.Timeout.D() != 1500*time.Millisecond {
+		t.Errorf("timeout = %v", cfg.SNMP.Timeout)
+	}
+	if p := cfg.Polling.Plugins[0]; p.Interval.D() != 30*time.Second || p.Plugin != "interface" {
+		t.Errorf("plugin = %+v; want bare 30 as seconds and plugin defaulted from name", p)
+	}
+	if cfg.Bus.MaxBytes != 2<<30 || cfg.Bus.MaxAge.D() != 12*time.Hour {
+		t.Errorf("bus = %+v", cfg.Bus)
+	}
+	if s := cfg.Sinks[0]; s.Name != "file" || s.Path != "/etc/panoptes/out/metrics.jsonl" || s.MaxSize != 10<<20 || s.MaxFiles != 5 {
+		t.Errorf("sink = %+v; want name defaulted, path relative to the config file", s)
+	}
+	if cfg.Discovery.Sources[0].Path != "/etc/panoptes/devices.csv" || cfg.Discovery.Sources[0].Name != "csv" {
+		t.Errorf("source = %+v", cfg.Discovery.Sources[0])
+	}
+	if cfg.DataDir != "/var/lib/panoptes" {
+		t.Errorf("absolute data_dir changed: %q", cfg.DataDir)
+	}
+	if cfg.Line("snmp.credentials.lab.community") != 19 {
+		t.Errorf("line of community = %d, want 19", cfg.Line("snmp.credentials.lab.community"))
+	}
+}
+
+func TestEmptyFileIsDefaults(t *testing.T) {
+	cfg, err := Parse("empty.yaml", nil, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Site != DefaultSite || cfg.HTTP.Listen != DefaultHTTPListen || cfg.SNMP.Port != 161 {
+		t.Errorf("defaults not applied: %+v", cfg)
+	}
+}
+
+// Each bad config must be rejected with file:line: key and a reason.
+func TestParseBad(t *testing.T) {
+	cases := []struct {
+		name, yaml string
+		want       []string
+	}{
+		{"unknown top key", "site: a\nbogus: 1\n", []string{"bad.yaml:2:", `unknown key "bogus"`}},
+		{"unknown nested key", "snmp:\n  port: 161\n  timout: 2s\n", []string{"bad.yaml:3: snmp.timout:", `unknown key "timout"`}},
+		{"wrong type", "snmp:\n  port: abc\n", []string{"bad.yaml:2: snmp.port:", `"abc" is a string, want an integer`}},
+		{"list for string", "site: [a, b]\n", []string{"bad.yaml:1: site:", "want a string"}},
+		{"bad duration", "snmp:\n  timeout: fast\n", []string{"bad.yaml:2: snmp.timeout:", `"fast" is not a duration`}},
+		{"bad size", "bus:\n  max_bytes: lots\n", []string{"bad.yaml:2: bus.max_bytes:", "not a size"}},
+		{"port range", "snmp:\n  port: 70000\n", []string{"bad.yaml:2: snmp.port: 70000 is out of range"}},
+		{"site with dot", "site: dc1.example\n", []string{"bad.yaml:1: site:", "must not contain"}},
+		{"bad version", "snmp:\n  credentials:\n    x:\n      version: 4\n      community: c\n", []string{"bad.yaml:4: snmp.credentials.x.version:", `"4" is not one of`}},
+		{"short v3 pass", "snmp:\n  credential: x\n  credentials:\n    x:\n      version: 3\n      username: u\n      security_level: authPriv\n      auth_protocol: SHA\n      auth_passphrase: short\n      priv_protocol: AES\n      priv_passphrase: \"\"\n",
+			[]string{"bad.yaml:9: snmp.credentials.x.auth_passphrase: must be at least 8", "bad.yaml:11: snmp.credentials.x.priv_passphrase"}},
+		{"missing env", "snmp:\n  credentials:\n    x:\n      version: 2c\n      community: ${NOPE}\n", []string{"bad.yaml:5: environment variable NOPE is not set"}},
+		{"unknown default credential", "snmp:\n  credential: nope\n  credentials:\n    x: {version: 2c, community: c}\n", []string{"bad.yaml:2: snmp.credential:", `"nope" is not one of snmp.credentials (x)`}},
+		{"bad filter", "polling:\n  plugins:\n    - name: interface\n      filter: resource_sitee = \"a\"\n", []string{"bad.yaml:4: polling.plugins[0].filter:", "resource_sitee"}},
+		{"short interval", "polling:\n  plugins:\n    - name: interface\n      interval: 10ms\n", []string{"bad.yaml:4: polling.plugins[0].interval:", "too short"}},
+		{"duplicate plugin", "polling:\n  plugins:\n    - name: interface\n    - name: interface\n", []string{"bad.yaml:4: polling.plugins[1].name:", "used by another plugin"}},
+		{"sink without path", "sinks:\n  - type: file\n", []string{"bad.yaml:2: sinks[0].path: is empty"}},
+		{"bad source plugin", "discovery:\n  sources:\n    - plugin: ldap\n      path: x\n", []string{"bad.yaml:3: discovery.sources[0].plugin:", `"ldap" is not one of: csv, json`}},
+		{"bad bus url", "bus:\n  url: http://x:4222\n", []string{"bad.yaml:2: bus.url:", "not a NATS URL"}},
+		{"syntax error", "site: a\n  b: c\n", []string{"bad.yaml:2:"}},
+		{"several errors at once", "snmp:\n  port: 0\n  retries: 99\n", []string{"bad.yaml:2: snmp.port", "bad.yaml:3: snmp.retries"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Parse("bad.yaml", []byte(c.yaml), env(nil))
+			if err == nil {
+				t.Fatalf("accepted:\n%s", c.yaml)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q\ndoes not contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestSecretsNotInErrors(t *testing.T) {
+	y := "snmp:\n  credentials:\n    x:\n      version: 3\n      username: u\n      security_level: authPriv\n      auth_protocol: SHA\n      auth_passphrase: TOPSECRET1\n      priv_protocol: ROT13\n      priv_passphrase: TOPSECRET2\n      community: TOPSECRET3\n"
+	_, err := Parse("bad.yaml", []byte(y), env(nil))
+	if err == nil {
+		t.Fatal("accepted a bad credential")
+	}
+	if strings.Contains(err.Error(), "TOPSECRET") {
+		t.Errorf("error leaks a secret: %v", err)
+	}
+	c := Credential{Version: "2c", Community: "TOPSECRET"}
+	for _, s := range []string{c.String(), c.GoString(), c.LogValue().String()} {
+		if strings.Contains(s, "TOPSECRET") {
+			t.Errorf("credential text leaks the community: %s", s)
+		}
+	}
+}
+
+func TestLoadNamesFile(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "p.yaml")
+	if err := os.WriteFile(p, []byte("sit: x\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(p)
+	if err == nil || !strings.Contains(err.Error(), p+":1:") {
+		t.Fatalf("err = %v, want it to name %s:1", err, p)
+	}
+	if _, err := Load(filepath.Join(dir, "missing.yaml")); err == nil || !strings.Contains(err.Error(), "missing.yaml") {
+		t.Fatalf("missing file: err = %v", err)
+	}
+}
+
+func TestByteSize(t *testing.T) {
+	for in, want := range map[string]ByteSize{"1024": 1024, "1KiB": 1024, "1.5MiB": 3 << 19, "2GB": 2e9, "512K": 512 << 10} {
+		got, err := ParseByteSize(in)
+		if err != nil || got != want {
+			t.Errorf("ParseByteSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "-1", "MiB", "1XB"} {
+		if _, err := ParseByteSize(in); err == nil {
+			t.Errorf("ParseByteSize(%q) accepted", in)
+		}
+	}
+}

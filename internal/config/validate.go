@@ -1,0 +1,191 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/panoptes-go/panoptes/internal/resource"
+)
+
+// Validate checks values and cross-field rules, reporting every problem with
+// its file, line and key.
+func (c *Config) Validate() error {
+	v := &validator{cfg: c}
+	v.token("site", c.Site)
+	if c.DataDir == "" {
+		v.errf("data_dir", "is empty; set a directory for the bus state")
+	}
+	if c.HTTP.Listen != "" {
+		v.hostPort("http.listen", c.HTTP.Listen)
+	}
+	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
+	v.oneOf("log.format", c.Log.Format, "text", "json")
+
+	if c.Bus.URL != "" {
+		for i, u := range strings.Split(c.Bus.URL, ",") {
+			pu, err := url.Parse(strings.TrimSpace(u))
+			if err != nil || pu.Host == "" || (pu.Scheme != "nats" && pu.Scheme != "tls" && pu.Scheme != "ws" && pu.Scheme != "wss") {
+				v.errf("bus.url", "URL %d %q is not a NATS URL (write nats://host:4222)", i+1, u)
+			}
+		}
+		if c.Bus.Listen != "" {
+			v.errf("bus.listen", "is set together with bus.url; listen only applies to the embedded server")
+		}
+	}
+	if c.Bus.Listen != "" {
+		v.hostPort("bus.listen", c.Bus.Listen)
+	}
+	v.atLeast("bus.max_age", c.Bus.MaxAge.D(), time.Minute)
+	if c.Bus.MaxBytes < 1<<20 {
+		v.errf("bus.max_bytes", "%d bytes is too small; give at least 1MiB", c.Bus.MaxBytes)
+	}
+	if c.Bus.Replicas < 1 || c.Bus.Replicas > 5 {
+		v.errf("bus.replicas", "%d is out of range 1..5", c.Bus.Replicas)
+	}
+
+	v.atLeast("discovery.interval", c.Discovery.Interval.D(), time.Second)
+	for _, f := range []struct{ key, val string }{
+		{"site", c.Discovery.Defaults.Site}, {"class", c.Discovery.Defaults.Class},
+		{"subclass", c.Discovery.Defaults.Subclass}, {"type", c.Discovery.Defaults.Type},
+	} {
+		v.token("discovery.defaults."+f.key, f.val)
+	}
+	names := map[string]bool{}
+	for i, s := range c.Discovery.Sources {
+		p := fmt.Sprintf("discovery.sources[%d]", i)
+		v.oneOf(p+".plugin", s.Plugin, "csv", "json")
+		if s.Path == "" {
+			v.errf(p+".path", "is empty; give the file to read")
+		}
+		if names[s.Name] {
+			v.errf(p+".name", "%q is used by another source; names must be unique", s.Name)
+		}
+		names[s.Name] = true
+		if s.MinValidRatio < 0 || s.MinValidRatio > 1 {
+			v.errf(p+".min_valid_ratio", "%v is out of range 0..1", s.MinValidRatio)
+		}
+	}
+
+	v.validateSNMP(&c.SNMP)
+
+	if c.Polling.MaxConcurrentChecks < 1 {
+		v.errf("polling.max_concurrent_checks", "%d must be at least 1", c.Polling.MaxConcurrentChecks)
+	}
+	names = map[string]bool{}
+	for i, p := range c.Polling.Plugins {
+		path := fmt.Sprintf("polling.plugins[%d]", i)
+		if p.Plugin == "" {
+			v.errf(path+".plugin", "is empty; name a polling plugin such as interface")
+		}
+		if names[p.Name] {
+			v.errf(path+".name", "%q is used by another plugin; names must be unique", p.Name)
+		}
+		names[p.Name] = true
+		v.atLeast(path+".interval", p.Interval.D(), time.Second)
+		if p.Timeout < 0 || (p.Timeout > 0 && p.Timeout > p.Interval) {
+			v.errf(path+".timeout", "%s must be between 0 and the interval %s", p.Timeout, p.Interval)
+		}
+		if _, err := resource.ParseFilter(p.Filter); err != nil {
+			v.errf(path+".filter", "%v", err)
+		}
+	}
+
+	names = map[string]bool{}
+	for i, s := range c.Sinks {
+		path := fmt.Sprintf("sinks[%d]", i)
+		if s.Type == "" {
+			v.errf(path+".type", "is empty; name a sink type such as file")
+		}
+		if names[s.Name] {
+			v.errf(path+".name", "%q is used by another sink; names must be unique", s.Name)
+		}
+		names[s.Name] = true
+		if s.Type == "file" {
+			if s.Path == "" {
+				v.errf(path+".path", "is empty; give the JSON lines file to write")
+			}
+			if s.MaxSize < 1<<10 {
+				v.errf(path+".max_size", "%d bytes is too small; give at least 1KiB", s.MaxSize)
+			}
+			if s.MaxFiles < 1 {
+				v.errf(path+".max_files", "%d must be at least 1", s.MaxFiles)
+			}
+		}
+		for j, subj := range s.Subjects {
+			if !strings.HasPrefix(subj, "panoptes.metrics.") {
+				v.errf(fmt.Sprintf("%s.subjects[%d]", path, j), "%q must start with panoptes.metrics. (e.g. panoptes.metrics.site1.>)", subj)
+			}
+		}
+	}
+	return errors.Join(v.errs...)
+}
+
+func (v *validator) validateSNMP(s *SNMP) {
+	if s.Port < 1 || s.Port > 65535 {
+		v.errf("snmp.port", "%d is out of range 1..65535", s.Port)
+	}
+	v.atLeast("snmp.timeout", s.Timeout.D(), 10*time.Millisecond)
+	if s.Retries < 0 || s.Retries > 10 {
+		v.errf("snmp.retries", "%d is out of range 0..10", s.Retries)
+	}
+	if s.MaxRepetitions < 1 || s.MaxRepetitions > 255 {
+		v.errf("snmp.max_repetitions", "%d is out of range 1..255", s.MaxRepetitions)
+	}
+	if s.MaxRequestsPerDevice < 1 || s.MaxRequestsPerDevice > 64 {
+		v.errf("snmp.max_requests_per_device", "%d is out of range 1..64", s.MaxRequestsPerDevice)
+	}
+	if _, ok := s.Credentials[s.Credential]; !ok && len(s.Credentials) > 0 {
+		v.errf("snmp.credential", "%q is not one of snmp.credentials (%s)", s.Credential, strings.Join(sortedKeys(s.Credentials), ", "))
+	}
+	for _, name := range sortedKeys(s.Credentials) {
+		cred := s.Credentials[name]
+		for _, e := range cred.Problems() {
+			v.errf("snmp.credentials."+name+"."+e.Field, "%s", e.Msg)
+		}
+	}
+}
+
+type validator struct {
+	cfg  *Config
+	errs []error
+}
+
+func (v *validator) errf(path, format string, a ...any) {
+	v.errs = append(v.errs, v.cfg.Errorf(path, format, a...))
+}
+
+func (v *validator) atLeast(path string, d, min time.Duration) {
+	if d < min {
+		v.errf(path, "%s is too short; give at least %s", d, min)
+	}
+}
+
+func (v *validator) oneOf(path, val string, allowed ...string) {
+	for _, a := range allowed {
+		if val == a {
+			return
+		}
+	}
+	v.errf(path, "%q is not one of: %s", val, strings.Join(allowed, ", "))
+}
+
+// token checks a value that becomes a bus subject token or a resource field.
+func (v *validator) token(path, val string) {
+	if strings.TrimSpace(val) == "" {
+		v.errf(path, "is empty")
+		return
+	}
+	if strings.ContainsAny(val, " \t.*>") {
+		v.errf(path, "%q must not contain spaces, '.', '*' or '>'", val)
+	}
+}
+
+func (v *validator) hostPort(path, val string) {
+	if _, _, err := net.SplitHostPort(val); err != nil {
+		v.errf(path, "%q is not host:port (write e.g. 127.0.0.1:9301)", val)
+	}
+}

@@ -1,0 +1,175 @@
+package metric
+
+import (
+	"encoding/json"
+	"errors"
+	"math"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/panoptes-go/panoptes/internal/resource"
+)
+
+func TestDecodePanoptesMessage(t *testing.T) {
+	raw, err := os.ReadFile("testdata/panoptes_interface.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := Decode(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Type != "interface" || g.Interval != 60 || g.Resource.ID != "switch1.example.com" || g.Resource.Metadata["_resource_ttl"] != "604800" {
+		t.Errorf("decoded %+v", g)
+	}
+	m, ok := g.Metric("bits_in")
+	if !ok || m.Type != Counter || !m.Value.IsInteger() || m.Value.Uint64() != 29771896789864 || m.Timestamp != 1535497115.702 {
+		t.Errorf("bits_in = %+v", m)
+	}
+	if g.Dimension("interface_name") != "Ethernet1/39" {
+		t.Errorf("interface_name = %q", g.Dimension("interface_name"))
+	}
+	// What we write must carry the same fields and values as what Panoptes wrote.
+	var theirs, ours map[string]any
+	if err := json.Unmarshal(raw, &theirs); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(AppendJSON(nil, g), &ours); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(theirs, ours) {
+		t.Errorf("re-encoded message differs:\ntheirs %v\nours   %v", theirs, ours)
+	}
+}
+
+func sample() *Group {
+	return &Group{
+		Resource: &resource.Resource{Site: "s", Class: "network", Subclass: "switch", Type: "cisco", ID: "sw1",
+			Endpoint: "10.0.0.1", Metadata: map[string]string{"model": "WS-C3750", "b": "\"quoted\"\n\x01"}, CreationTimestamp: 1700000000.123, Plugin: "csv"},
+		Type: "interface", Interval: 60, CreationTimestamp: 1700000060.5, SchemaVersion: SchemaVersion,
+		Metrics: []Metric{
+			{Name: "bits_in", Value: Uint(math.MaxUint64), Type: Counter, Timestamp: 1700000060.501},
+			{Name: "bits_out", Value: Uint(1<<53 + 1), Type: Counter, Timestamp: 1700000060.502},
+			{Name: "neg", Value: Int(-42), Type: Gauge, Timestamp: 1},
+			{Name: "rate", Value: Float(0.25), Type: Gauge, Timestamp: 1},
+		},
+		Dimensions: []Dimension{{Name: "interface_name", Value: "Gi1/0/1"}, {Name: "alias", Value: "uplink \xff bad utf8"}},
+	}
+}
+
+func TestRoundTripExactIntegers(t *testing.T) {
+	g := sample()
+	out := AppendJSON(nil, g)
+	if !json.Valid(out) {
+		t.Fatalf("invalid JSON: %s", out)
+	}
+	back, err := Decode(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := back.Metrics[0].Value; !v.IsInteger() || v.Uint64() != math.MaxUint64 {
+		t.Errorf("max uint64 came back as %v", v)
+	}
+	if v := back.Metrics[1].Value; v.Uint64() != 1<<53+1 {
+		t.Errorf("2^53+1 came back as %v", v)
+	}
+	if v := back.Metrics[2].Value; v.Int64() != -42 || !v.IsNegative() {
+		t.Errorf("-42 came back as %v", v)
+	}
+	if v := back.Metrics[3].Value; !v.IsFloat() || v.Float64() != 0.25 {
+		t.Errorf("0.25 came back as %v", v)
+	}
+	if back.Resource.Metadata["b"] != g.Resource.Metadata["b"] {
+		t.Errorf("escaped metadata = %q", back.Resource.Metadata["b"])
+	}
+	if back.Dimension("alias") != "uplink \ufffd bad utf8" {
+		t.Errorf("invalid UTF-8 not replaced: %q", back.Dimension("alias"))
+	}
+	// encoding/json and AppendJSON agree.
+	viaStd, err := json.Marshal(g)
+	if err != nil || string(viaStd) != string(out) {
+		t.Errorf("json.Marshal differs: %s", viaStd)
+	}
+}
+
+func TestStringEscapingMatchesEncodingJSON(t *testing.T) {
+	for _, s := range []string{"", "plain", "q\"b\\s", "ctl\x00\x1f\t\r\n", "ünïcode ✓", "\u2028"} {
+		var got string
+		if err := json.Unmarshal(appendString(nil, s), &got); err != nil || got != s {
+			t.Errorf("appendString(%q) decodes to %q, %v", s, got, err)
+		}
+	}
+}
+
+func TestValidateRejects(t *testing.T) {
+	for name, mutate := range map[string]func(*Group){
+		"no resource":    func(g *Group) { g.Resource = nil },
+		"empty id":       func(g *Group) { g.Resource.ID = "" },
+		"no type":        func(g *Group) { g.Type = "" },
+		"zero interval":  func(g *Group) { g.Interval = 0 },
+		"schema":         func(g *Group) { g.SchemaVersion = "0.1" },
+		"no metrics":     func(g *Group) { g.Metrics = nil },
+		"bad metric":     func(g *Group) { g.Metrics[0].Type = "histogram" },
+		"unnamed metric": func(g *Group) { g.Metrics[0].Name = "" },
+		"unnamed dim":    func(g *Group) { g.Dimensions[0].Name = "" },
+	} {
+		g := sample()
+		mutate(g)
+		if err := g.Validate(); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: Validate() = %v, want ErrInvalid", name, err)
+		}
+	}
+	if err := sample().Validate(); err != nil {
+		t.Errorf("valid sample rejected: %v", err)
+	}
+	if _, err := Decode([]byte(`{"metrics_group_type":`)); err == nil || !strings.Contains(err.Error(), "decode metrics group") {
+		t.Errorf("truncated JSON: %v", err)
+	}
+}
+
+func TestValueParse(t *testing.T) {
+	for in, want := range map[string]string{"18446744073709551615": "18446744073709551615", "-9223372036854775808": "-9223372036854775808", "1.5": "1.5", "1e3": "1000", `"7"`: "7"} {
+		var v Value
+		if err := v.UnmarshalJSON([]byte(in)); err != nil || v.String() != want {
+			t.Errorf("%s -> %v, %v; want %s", in, v, err, want)
+		}
+	}
+	var v Value
+	if err := v.UnmarshalJSON([]byte(`"abc"`)); err == nil {
+		t.Error("accepted a non-number")
+	}
+	if got := string(Float(math.NaN()).AppendText(nil)); got != "null" {
+		t.Errorf("NaN encodes as %s", got)
+	}
+}
+
+func BenchmarkAppendJSON(b *testing.B) {
+	g := sample()
+	for len(g.Metrics) < 20 {
+		g.Metrics = append(g.Metrics, Metric{Name: "errors_in", Value: Uint(123456789), Type: Counter, Timestamp: 1700000060.5})
+	}
+	buf := make([]byte, 0, 4096)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = AppendJSON(buf[:0], g)
+	}
+	b.SetBytes(int64(len(buf)))
+}
+
+func BenchmarkEncodingJSONReference(b *testing.B) {
+	// The reflective encoder, for comparison with AppendJSON.
+	type plain Group
+	g := sample()
+	for len(g.Metrics) < 20 {
+		g.Metrics = append(g.Metrics, Metric{Name: "errors_in", Value: Uint(123456789), Type: Counter, Timestamp: 1700000060.5})
+	}
+	p := (*plain)(g)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := json.Marshal(p); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,282 @@
+// Package node wires the roles of one panoptes process — bus, inventory,
+// discovery, scheduler and poller, sinks, HTTP — from a config. Subsystems
+// meet through small data types (resource.Resource, metric.GroupSet); only
+// this package knows them all.
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/panoptes-go/panoptes/internal/bus"
+	"github.com/panoptes-go/panoptes/internal/config"
+	"github.com/panoptes-go/panoptes/internal/discovery"
+	"github.com/panoptes-go/panoptes/internal/inventory"
+	"github.com/panoptes-go/panoptes/internal/poll"
+	"github.com/panoptes-go/panoptes/internal/resource"
+	"github.com/panoptes-go/panoptes/internal/schedule"
+	"github.com/panoptes-go/panoptes/internal/sink"
+	"github.com/panoptes-go/panoptes/internal/snmp"
+)
+
+// pluginInstance is one configured polling plugin, ready to run.
+type pluginInstance struct {
+	name     string
+	interval time.Duration
+	timeout  time.Duration
+	filter   *resource.Filter
+	plugin   poll.Plugin
+}
+
+// parts is everything built from a config before anything starts, so a bad
+// config fails before the bus or any listener is opened.
+type parts struct {
+	plugins []pluginInstance
+	sources map[string]discovery.Source
+}
+
+// Check builds every plugin, source and sink from cfg without starting any,
+// reporting problems as file:line: key: reason.
+func Check(cfg *config.Config) error {
+	_, err := build(cfg)
+	return err
+}
+
+func build(cfg *config.Config) (*parts, error) {
+	var errs []error
+	p := &parts{sources: map[string]discovery.Source{}}
+	for i, pc := range cfg.Polling.Plugins {
+		path := fmt.Sprintf("polling.plugins[%d]", i)
+		plug, err := poll.New(pc.Plugin, pc.Options)
+		if err != nil {
+			errs = append(errs, cfg.Errorf(path+".plugin", "%v", err))
+			continue
+		}
+		f, err := resource.ParseFilter(pc.Filter)
+		if err != nil { // config.Validate already reported it
+			errs = append(errs, cfg.Errorf(path+".filter", "%v", err))
+			continue
+		}
+		timeout := pc.Timeout.D()
+		if timeout == 0 {
+			timeout = pc.Interval.D()
+		}
+		p.plugins = append(p.plugins, pluginInstance{name: pc.Name, interval: pc.Interval.D(), timeout: timeout, filter: f, plugin: plug})
+	}
+	for i, sc := range cfg.Discovery.Sources {
+		src, err := discovery.New(sc, cfg.Discovery.Defaults)
+		if err != nil {
+			errs = append(errs, cfg.Errorf(fmt.Sprintf("discovery.sources[%d]", i), "%v", err))
+			continue
+		}
+		p.sources[sc.Name] = src
+	}
+	for i, sc := range cfg.Sinks {
+		if sc.Type != "file" {
+			errs = append(errs, cfg.Errorf(fmt.Sprintf("sinks[%d].type", i), "%q is not a sink type (known: file)", sc.Type))
+		}
+	}
+	if len(cfg.SNMP.Credentials) == 0 && len(cfg.Polling.Plugins) > 0 {
+		errs = append(errs, cfg.Errorf("snmp.credentials", "no SNMP credentials are configured; add one named %q (see README.md)", cfg.SNMP.Credential))
+	}
+	return p, errors.Join(errs...)
+}
+
+// Node is one running panoptes process.
+type Node struct {
+	cfg   *config.Config
+	log   *slog.Logger
+	reg   *prometheus.Registry
+	parts *parts
+
+	bus    *bus.Bus
+	store  *inventory.Store
+	index  *inventory.Index
+	pool   *snmp.Pool
+	runner *poll.Runner
+	sched  *schedule.Scheduler
+	sinks  []*sink.File
+	m      *nodeMetrics
+
+	readyMu sync.Mutex
+	ready   bool
+}
+
+// New builds a node from cfg. Nothing is started until Run.
+func New(cfg *config.Config, logger *slog.Logger) (*Node, error) {
+	p, err := build(cfg)
+	if err != nil {
+		return nil, err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	return &Node{cfg: cfg, log: logger, reg: reg, parts: p}, nil
+}
+
+// Registry is the node's self-metrics registry, served on /metrics.
+func (n *Node) Registry() *prometheus.Registry { return n.reg }
+
+// Run starts every role and blocks until ctx is done, then shuts down in
+// reverse order: polling stops first, the bus closes last, so what was
+// polled is published and what was published is kept.
+func (n *Node) Run(ctx context.Context) error {
+	cfg := n.cfg
+	var err error
+	n.bus, err = bus.Open(ctx, bus.Options{
+		URL: cfg.Bus.URL, DataDir: cfg.DataDir, Listen: cfg.Bus.Listen,
+		MaxAge: cfg.Bus.MaxAge.D(), MaxBytes: int64(cfg.Bus.MaxBytes), Replicas: cfg.Bus.Replicas,
+		Name: "panoptes-" + cfg.Site, Logger: n.log.With("component", "bus"), Registerer: n.reg,
+	})
+	if err != nil {
+		return fmt.Errorf("open bus: %w", err)
+	}
+	defer func() {
+		if err := n.bus.Close(); err != nil {
+			n.log.Warn("bus close", "err", err)
+		}
+	}()
+	n.store, err = inventory.Open(ctx, n.bus.JetStream(), cfg.Bus.Replicas)
+	if err != nil {
+		return fmt.Errorf("open inventory: %w", err)
+	}
+	n.index, err = n.store.Watch(ctx, n.log.With("component", "inventory"))
+	if err != nil {
+		return fmt.Errorf("watch inventory: %w", err)
+	}
+	defer n.index.Stop()
+	n.m = newNodeMetrics(n.reg, n.index)
+
+	n.pool = snmp.NewPool(snmp.PoolOptions{
+		MaxRequestsPerDevice: cfg.SNMP.MaxRequestsPerDevice, IdleTimeout: 5 * time.Minute,
+		Logger: n.log.With("component", "snmp"), Registerer: n.reg,
+	})
+	defer n.pool.Close()
+	n.runner = poll.NewRunner(poll.RunnerOptions{SNMP: cfg.SNMP, Pool: n.pool, Logger: n.log.With("component", "poll"), Registerer: n.reg})
+	n.sched = schedule.New(schedule.Options{MaxConcurrent: cfg.Polling.MaxConcurrentChecks, Logger: n.log.With("component", "schedule"), Registerer: n.reg})
+
+	for _, sc := range cfg.Sinks {
+		f, err := sink.NewFile(sc, n.log.With("component", "sink", "sink", sc.Name), n.reg)
+		if err != nil {
+			return err
+		}
+		n.sinks = append(n.sinks, f)
+	}
+
+	var httpSrv *httpServer
+	if cfg.HTTP.Listen != "" {
+		httpSrv, err = startHTTP(cfg.HTTP.Listen, n.reg, n.readiness, n.log.With("component", "http"))
+		if err != nil {
+			return err
+		}
+		defer httpSrv.stop()
+	}
+
+	// Sinks and discovery live until the end; polling stops first on shutdown.
+	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	var bgWG sync.WaitGroup
+	defer func() { stopBG(); bgWG.Wait() }()
+	for _, f := range n.sinks {
+		bgWG.Add(1)
+		go func() {
+			defer bgWG.Done()
+			if err := f.Run(bg, n.bus.JetStream()); err != nil && !errors.Is(err, context.Canceled) {
+				n.log.Error("sink stopped", "err", err)
+			}
+		}()
+	}
+	if len(n.parts.sources) > 0 {
+		mgr := discovery.NewManager(discovery.ManagerOptions{Inventory: n.store, Logger: n.log.With("component", "discovery"), Registerer: n.reg})
+		bgWG.Add(1)
+		go func() {
+			defer bgWG.Done()
+			if err := mgr.Run(ctx, n.parts.sources, cfg.Discovery.Sources, cfg.Discovery.Interval.D()); err != nil && !errors.Is(err, context.Canceled) {
+				n.log.Error("discovery stopped", "err", err)
+			}
+		}()
+	}
+
+	schedDone := make(chan error, 1)
+	go func() { schedDone <- n.sched.Run(ctx) }()
+	n.reconcile()
+	n.setReady(true)
+	n.log.Info("panoptes running", "site", cfg.Site, "resources", n.index.Len(), "checks", n.sched.Len(),
+		"plugins", len(n.parts.plugins), "sinks", len(n.sinks), "http", cfg.HTTP.Listen)
+
+	for {
+		select {
+		case <-n.index.Changes():
+			n.reconcile()
+		case <-ctx.Done():
+			n.setReady(false)
+			n.log.Info("shutting down: waiting for running checks")
+			err := <-schedDone
+			n.log.Info("polling stopped; flushing sinks")
+			return err
+		}
+	}
+}
+
+// reconcile turns the inventory into checks: every resource of this node's
+// site times every plugin whose filter matches it.
+func (n *Node) reconcile() {
+	var checks []schedule.Check
+	for _, res := range n.index.Snapshot() {
+		if res.Site != n.cfg.Site {
+			continue
+		}
+		for i := range n.parts.plugins {
+			pi := &n.parts.plugins[i]
+			if !pi.filter.Match(res) {
+				continue
+			}
+			checks = append(checks, schedule.Check{
+				Key:      pi.name + "|" + res.Key(),
+				Plugin:   pi.name,
+				Interval: pi.interval,
+				Run:      n.checkFunc(pi, res),
+			})
+		}
+	}
+	n.sched.Update(checks)
+	n.m.checks.Set(float64(len(checks)))
+	n.log.Debug("schedule updated", "checks", len(checks))
+}
+
+// checkFunc polls one resource with one plugin and publishes the result.
+func (n *Node) checkFunc(pi *pluginInstance, res *resource.Resource) func(context.Context) {
+	return func(ctx context.Context) {
+		pctx, cancel := context.WithTimeout(ctx, pi.timeout)
+		set := n.runner.Run(pctx, pi.name, pi.plugin, res, pi.interval)
+		cancel()
+		// Publish even when the check's own deadline has passed: the poll's
+		// result (if only its status) is what the user needs to see.
+		pubCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if _, err := n.bus.PublishSet(pubCtx, set); err != nil {
+			n.log.Warn("publish failed", "plugin", pi.name, "resource", res.ID, "err", err)
+		}
+	}
+}
+
+func (n *Node) setReady(v bool) {
+	n.readyMu.Lock()
+	n.ready = v
+	n.readyMu.Unlock()
+}
+
+// readiness is nil when the node polls and the bus answers.
+func (n *Node) readiness() error {
+	n.readyMu.Lock()
+	ready := n.ready
+	n.readyMu.Unlock()
+	if !ready {
+		return errors.New("starting or stopping")
+	}
+	return n.bus.Ready()
+}
