@@ -1,0 +1,329 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/hex"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/panoptes-go/panoptes/internal/bus"
+	"github.com/panoptes-go/panoptes/internal/metric"
+	"github.com/panoptes-go/panoptes/internal/testutil/snmpagent"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// binary builds the panoptes binary once per test run, for tests that need a
+// real process (signals, kill -9, restart).
+func binary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "panoptes-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "panoptes")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = err
+			binPath = string(out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("build panoptes: %v\n%s", buildErr, binPath)
+	}
+	return binPath
+}
+
+// proc is a running `panoptes run`.
+type proc struct {
+	cmd    *exec.Cmd
+	mu     sync.Mutex
+	stderr bytes.Buffer
+	done   chan struct{}
+	err    error
+}
+
+func (p *proc) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stderr.Write(b)
+}
+
+func (p *proc) log() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stderr.String()
+}
+
+func startRun(t *testing.T, cfgPath string) *proc {
+	t.Helper()
+	p := &proc{done: make(chan struct{})}
+	p.cmd = exec.Command(binary(t), "run", "--config", cfgPath, "--log-level", "debug")
+	p.cmd.Stdout, p.cmd.Stderr = p, p
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.err = p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		p.kill()
+		if t.Failed() {
+			t.Logf("panoptes run log:\n%s", p.log())
+		}
+	})
+	return p
+}
+
+func (p *proc) kill() {
+	_ = p.cmd.Process.Kill()
+	<-p.done
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (p *proc) stop(t *testing.T) {
+	t.Helper()
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+		if p.err != nil {
+			t.Errorf("panoptes run exited with %v after SIGTERM", p.err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("panoptes run did not stop within 30s of SIGTERM")
+	}
+}
+
+func (p *proc) alive() bool {
+	select {
+	case <-p.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// readGroups decodes every line of a JSON lines file; a line that does not
+// decode fails the test.
+func readGroups(t *testing.T, path string) (groups []*metric.Group, lines []string) {
+	t.Helper()
+	f, err := os.Open(path)
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		g, err := metric.Decode([]byte(line))
+		if err != nil {
+			// A line being written right now may be incomplete.
+			continue
+		}
+		groups = append(groups, g)
+		lines = append(lines, line)
+	}
+	return groups, lines
+}
+
+// statusOf returns the latest polling status per resource id.
+func statusOf(groups []*metric.Group) map[string]int64 {
+	st := map[string]int64{}
+	for _, g := range groups {
+		if g.Type == "status" {
+			m, _ := g.Metric("polling_status")
+			st[g.Resource.ID] = m.Value.Int64()
+		}
+	}
+	return st
+}
+
+// ifRow is one interface as snmpbulkwalk reads it: column number → value.
+type ifRow map[string]snmpagent.WalkRow
+
+// walkInterfaces reads ifTable and ifXTable with snmpbulkwalk, by ifIndex.
+func walkInterfaces(t *testing.T, args []string, addr string) map[string]map[string]snmpagent.WalkRow {
+	t.Helper()
+	byIndex := map[string]map[string]snmpagent.WalkRow{}
+	for _, root := range []string{".1.3.6.1.2.1.2.2.1", ".1.3.6.1.2.1.31.1.1.1"} {
+		for _, r := range snmpagent.BulkWalk(t, args, addr, root) {
+			rest := strings.TrimPrefix(r.OID, root+".")
+			col, idx, ok := strings.Cut(rest, ".")
+			if !ok {
+				continue
+			}
+			if byIndex[idx] == nil {
+				byIndex[idx] = map[string]snmpagent.WalkRow{}
+			}
+			byIndex[idx][root+"."+col] = r
+		}
+	}
+	return byIndex
+}
+
+func hexText(t *testing.T, v string) string {
+	t.Helper()
+	b, err := hex.DecodeString(strings.ReplaceAll(v, " ", ""))
+	if err != nil {
+		t.Fatalf("hex %q: %v", v, err)
+	}
+	return string(b)
+}
+
+func walkUint(t *testing.T, row map[string]snmpagent.WalkRow, oid string) (uint64, bool) {
+	t.Helper()
+	r, ok := row[oid]
+	if !ok {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(r.Value, 10, 64)
+	if err != nil {
+		t.Fatalf("%s value %q: %v", r.OID, r.Value, err)
+	}
+	return v, true
+}
+
+// silentUDP listens on a loopback port and never answers: a device that times out.
+func silentUDP(t *testing.T) string {
+	t.Helper()
+	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	go func() {
+		buf := make([]byte, 2048)
+		for {
+			if _, _, err := c.ReadFrom(buf); err != nil {
+				return
+			}
+		}
+	}()
+	return c.LocalAddr().String()
+}
+
+// garbageUDP answers every datagram with bytes that are not SNMP: an
+// endpoint that is not an SNMP agent.
+func garbageUDP(t *testing.T) string {
+	t.Helper()
+	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	go func() {
+		buf := make([]byte, 2048)
+		for {
+			_, addr, err := c.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			_, _ = c.WriteTo([]byte("HTTP/1.1 400 Bad Request\r\n\r\n\x30\x82\xff\xff garbage"), addr)
+		}
+	}()
+	return c.LocalAddr().String()
+}
+
+// closedUDP returns a loopback port with nothing listening.
+func closedUDP(t *testing.T) string {
+	t.Helper()
+	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := c.LocalAddr().String()
+	c.Close()
+	return addr
+}
+
+func freeTCP(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, what string, d time.Duration, p *proc, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if p != nil && !p.alive() {
+			t.Fatalf("panoptes run exited while waiting for %s: %v", what, p.err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", d, what)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// checkNothingLost opens the stopped node's bus and checks that every message
+// in the metrics stream was written by the file sink (at least once) and the
+// sink's consumer has nothing pending.
+func checkNothingLost(t *testing.T, dataDir, out string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	b, err := bus.Open(ctx, bus.Options{DataDir: dataDir})
+	if err != nil {
+		t.Fatalf("reopen the bus: %v", err)
+	}
+	defer b.Close()
+	st, err := b.JetStream().Stream(ctx, bus.StreamName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, lines := readGroups(t, out)
+	distinct := map[string]bool{}
+	for _, l := range lines {
+		distinct[l] = true
+	}
+	t.Logf("stream holds %d messages; the file has %d lines, %d distinct", info.State.Msgs, len(lines), len(distinct))
+	if uint64(len(distinct)) != info.State.Msgs {
+		t.Errorf("the file has %d distinct groups, the stream %d: metrics were lost", len(distinct), info.State.Msgs)
+	}
+	ci, err := st.Consumer(ctx, "sink_file")
+	if err != nil {
+		t.Fatalf("sink consumer: %v", err)
+	}
+	cinfo, err := ci.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cinfo.NumPending != 0 || cinfo.NumAckPending != 0 {
+		t.Errorf("sink consumer still has %d pending and %d unacked messages", cinfo.NumPending, cinfo.NumAckPending)
+	}
+}
