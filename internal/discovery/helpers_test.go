@@ -1,0 +1,154 @@
+package discovery
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"maps"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/panoptes-go/panoptes/internal/config"
+	"github.com/panoptes-go/panoptes/internal/resource"
+)
+
+// testNow is the fixed clock of parser tests.
+var testNow = time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+
+var testTS = float64(testNow.UnixMilli()) / 1000
+
+// newSource builds a source through the registry, with a fixed clock.
+func newSource(t *testing.T, name, plugin, path string, d config.ResourceDefaults) Source {
+	t.Helper()
+	src, err := New(config.Source{Name: name, Plugin: plugin, Path: path}, d)
+	if err != nil {
+		t.Fatalf("New(%s, %s): %v", plugin, path, err)
+	}
+	switch s := src.(type) {
+	case *CSV:
+		s.now = func() time.Time { return testNow }
+	case *JSON:
+		s.now = func() time.Time { return testNow }
+	}
+	return src
+}
+
+func discover(t *testing.T, src Source) *Result {
+	t.Helper()
+	res, err := src.Discover(context.Background())
+	if err != nil {
+		t.Fatalf("Discover: %v", err)
+	}
+	return res
+}
+
+func byID(set *resource.Set) map[string]*resource.Resource {
+	out := map[string]*resource.Resource{}
+	for _, r := range set.Resources {
+		out[r.ID] = r
+	}
+	return out
+}
+
+func ids(set *resource.Set) []string {
+	var out []string
+	for _, r := range set.Resources {
+		out = append(out, r.ID)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// memInventory is an in-memory Inventory for unit tests; the JetStream KV
+// test checks the same behaviour against the real store.
+type memInventory struct {
+	mu      sync.Mutex
+	m       map[string]*resource.Resource
+	puts    int
+	deletes int
+	failPut error
+}
+
+func newMemInventory(rs ...*resource.Resource) *memInventory {
+	inv := &memInventory{m: map[string]*resource.Resource{}}
+	for _, r := range rs {
+		inv.m[r.Key()] = r.Clone()
+	}
+	return inv
+}
+
+func (i *memInventory) List(ctx context.Context) (map[string]*resource.Resource, error) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	out := make(map[string]*resource.Resource, len(i.m))
+	for k, r := range i.m {
+		out[k] = r.Clone()
+	}
+	return out, ctx.Err()
+}
+
+func (i *memInventory) Put(ctx context.Context, r *resource.Resource) error {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if i.failPut != nil {
+		return i.failPut
+	}
+	i.puts++
+	i.m[r.Key()] = r.Clone()
+	return ctx.Err()
+}
+
+func (i *memInventory) Delete(ctx context.Context, key string) error {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if _, ok := i.m[key]; !ok {
+		return errors.New("delete of a missing key " + key)
+	}
+	i.deletes++
+	delete(i.m, key)
+	return ctx.Err()
+}
+
+func (i *memInventory) snapshot() map[string]*resource.Resource {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return maps.Clone(i.m)
+}
+
+// syncBuffer is a log sink safe for concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func testLogger(level slog.Level) (*slog.Logger, *syncBuffer) {
+	buf := &syncBuffer{}
+	return slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: level})), buf
+}
+
+func res(id, endpoint, plugin string, md map[string]string) *resource.Resource {
+	if md == nil {
+		md = map[string]string{}
+	}
+	return &resource.Resource{Site: "dc1", Class: "network", Subclass: "switch", Type: "generic",
+		ID: id, Endpoint: endpoint, Metadata: md, Plugin: plugin, CreationTimestamp: testTS}
+}
+
+func result(rows int, rs ...*resource.Resource) *Result {
+	return &Result{Set: &resource.Set{Resources: rs}, Rows: rows}
+}

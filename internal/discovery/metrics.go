@@ -1,0 +1,66 @@
+package discovery
+
+import (
+	"errors"
+	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Run results, the values of the result label.
+const (
+	resultOK           = "ok"
+	resultKeptPrevious = "kept_previous" // the set looked broken; the inventory was not touched
+	resultFailed       = "failed"        // the source or the inventory failed
+)
+
+type metrics struct {
+	resources   *prometheus.GaugeVec
+	runs        *prometheus.CounterVec
+	rejected    *prometheus.CounterVec
+	lastSuccess *prometheus.GaugeVec
+}
+
+func newMetrics(reg prometheus.Registerer, log *slog.Logger) *metrics {
+	m := &metrics{
+		resources: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "panoptes", Subsystem: "discovery", Name: "resources",
+			Help: "Resources in the inventory, by the discovery source that produced them.",
+		}, []string{"source"}),
+		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "panoptes", Subsystem: "discovery", Name: "runs_total",
+			Help: "Discovery runs by source and result (ok, kept_previous, failed).",
+		}, []string{"source", "result"}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "panoptes", Subsystem: "discovery", Name: "rows_rejected_total",
+			Help: "Input rows rejected by discovery sources.",
+		}, []string{"source"}),
+		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "panoptes", Subsystem: "discovery", Name: "last_success_timestamp_seconds",
+			Help: "Unix time of the last discovery run whose set was applied, by source.",
+		}, []string{"source"}),
+	}
+	if reg != nil {
+		m.resources = register(reg, log, m.resources)
+		m.runs = register(reg, log, m.runs)
+		m.rejected = register(reg, log, m.rejected)
+		m.lastSuccess = register(reg, log, m.lastSuccess)
+	}
+	return m
+}
+
+// register registers c, or returns the collector already registered under
+// the same name, so two managers on one registry share their metrics.
+func register[C prometheus.Collector](reg prometheus.Registerer, log *slog.Logger, c C) C {
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(C); ok {
+				return existing
+			}
+		}
+		// A different collector under our name is a wiring bug; keep working unregistered.
+		log.Error("discovery: cannot register self-metrics", "err", err)
+	}
+	return c
+}
