@@ -284,7 +284,7 @@ sinks:
 		t.Errorf("/readyz: %d %s", code, body)
 	}
 	code, body := httpGet("http://" + httpAddr + "/metrics")
-	for _, m := range []string{`panoptes_checks_total{plugin="interface",status="timeout"}`, "panoptes_inventory_resources 7", "panoptes_poll_duration_seconds_bucket"} {
+	for _, m := range []string{`panoptes_poll_checks_total{plugin="interface",status="timeout"}`, "panoptes_inventory_resources 7", "panoptes_poll_duration_seconds_bucket"} {
 		if code != 200 || !strings.Contains(body, m) {
 			t.Errorf("/metrics lacks %s", m)
 		}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -55,7 +56,11 @@ func build(cfg *config.Config) (*parts, error) {
 		path := fmt.Sprintf("polling.plugins[%d]", i)
 		plug, err := poll.New(pc.Plugin, pc.Options)
 		if err != nil {
-			errs = append(errs, cfg.Errorf(path+".plugin", "%v", err))
+			key := path + ".options"
+			if !slices.Contains(poll.Names(), pc.Plugin) {
+				key = path + ".plugin"
+			}
+			errs = append(errs, cfg.Errorf(key, "%v", err))
 			continue
 		}
 		f, err := resource.ParseFilter(pc.Filter)
@@ -216,7 +221,8 @@ func (n *Node) Run(ctx context.Context) error {
 			n.setReady(false)
 			n.log.Info("shutting down: waiting for running checks")
 			err := <-schedDone
-			n.log.Info("polling stopped; flushing sinks")
+			n.log.Info("polling stopped; waiting for the sinks to catch up")
+			n.drainSinks(10 * time.Second)
 			return err
 		}
 	}

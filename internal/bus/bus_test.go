@@ -1,0 +1,366 @@
+package bus_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/panoptes-go/panoptes/internal/bus"
+	"github.com/panoptes-go/panoptes/internal/inventory"
+	"github.com/panoptes-go/panoptes/internal/metric"
+)
+
+func TestSubject(t *testing.T) {
+	for _, tc := range []struct{ site, typ, want string }{
+		{"site1", "interface", "panoptes.metrics.site1.interface"},
+		{"dc1.ams", "interface", "panoptes.metrics.dc1_ams.interface"},
+		{"a*b", "x>y", "panoptes.metrics.a_b.x_y"},
+		{"", "", "panoptes.metrics._._"},
+		{"new york", "bgp\tsession", "panoptes.metrics.new_york.bgp_session"},
+		{"line\nbreak", "ok", "panoptes.metrics.line_break.ok"},
+		{"zürich", "cpu", "panoptes.metrics.zürich.cpu"},
+	} {
+		if got := bus.Subject(tc.site, tc.typ); got != tc.want {
+			t.Errorf("Subject(%q, %q) = %q, want %q", tc.site, tc.typ, got, tc.want)
+		}
+	}
+}
+
+// TestPublishReadBack publishes a set and reads every message back from the
+// stream: subjects, and groups equal to what was published, with a counter
+// above 2^53 intact.
+func TestPublishReadBack(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts an embedded NATS server")
+	}
+	reg := prometheus.NewRegistry()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	b, err := bus.Open(ctx, bus.Options{DataDir: t.TempDir(), MaxBytes: 64 << 20, Registerer: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if err := b.Ready(); err != nil {
+		t.Fatalf("Ready: %v", err)
+	}
+
+	set := interfaceSet(testResource("dc1.ams", "sw1"), 3)
+	const big = uint64(1)<<60 + 1 // not representable in float64
+	set.Groups[0].Metrics[0].Value = metric.Uint(big)
+	n, err := b.PublishSet(ctx, set)
+	if err != nil || n != len(set.Groups) {
+		t.Fatalf("PublishSet = %d, %v; want %d, nil", n, err, len(set.Groups))
+	}
+	if got := gathered(t, reg, "panoptes_bus_published_total"); got != float64(n) {
+		t.Errorf("published_total = %v, want %d", got, n)
+	}
+
+	stream, err := b.JetStream().Stream(ctx, bus.StreamName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range set.Groups {
+		raw, err := stream.GetMsg(ctx, uint64(i+1))
+		if err != nil {
+			t.Fatalf("get message %d: %v", i+1, err)
+		}
+		if wantSubj := "panoptes.metrics.dc1_ams." + want.Type; raw.Subject != wantSubj {
+			t.Errorf("message %d subject %q, want %q", i+1, raw.Subject, wantSubj)
+		}
+		got, err := metric.Decode(raw.Data)
+		if err != nil {
+			t.Fatalf("decode message %d: %v", i+1, err)
+		}
+		if string(metric.AppendJSON(nil, got)) != string(metric.AppendJSON(nil, want)) {
+			t.Errorf("message %d differs:\n got %s\nwant %s", i+1, metric.AppendJSON(nil, got), metric.AppendJSON(nil, want))
+		}
+	}
+	first, _ := stream.GetMsg(ctx, 1)
+	g, _ := metric.Decode(first.Data)
+	if m, _ := g.Metric("bits_in"); !m.Value.IsInteger() || m.Value.Uint64() != big {
+		t.Errorf("counter read back as %v, want %d", m.Value, big)
+	}
+}
+
+func TestPublishSetErrors(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts an embedded NATS server")
+	}
+	reg := prometheus.NewRegistry()
+	ctx := context.Background()
+	b, err := bus.Open(ctx, bus.Options{DataDir: t.TempDir(), MaxBytes: 64 << 20, Registerer: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+
+	if n, err := b.PublishSet(ctx, nil); n != 0 || err != nil {
+		t.Errorf("PublishSet(nil) = %d, %v; want 0, nil", n, err)
+	}
+
+	// A group without a resource fails alone; the others are acked.
+	set := interfaceSet(testResource("s", "sw1"), 2)
+	set.Groups[1].Resource = nil
+	n, err := b.PublishSet(ctx, set)
+	if n != 2 || err == nil || !strings.Contains(err.Error(), "1 of 3") {
+		t.Errorf("PublishSet with a bad group = %d, %v; want 2 and a '1 of 3' error", n, err)
+	}
+
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	n, err = b.PublishSet(cancelled, interfaceSet(testResource("s", "sw1"), 4))
+	if n != 0 || !errors.Is(err, context.Canceled) {
+		t.Errorf("PublishSet with a cancelled ctx = %d, %v; want 0, context.Canceled", n, err)
+	}
+	if got := gathered(t, reg, "panoptes_bus_publish_errors_total"); got != 1+5 {
+		t.Errorf("publish_errors_total = %v, want 6", got)
+	}
+}
+
+// TestRestartKeepsState closes the embedded server and opens it again on the
+// same data dir: unconsumed messages, consumer positions and the inventory
+// bucket survive.
+func TestRestartKeepsState(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts an embedded NATS server")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	dir := t.TempDir()
+
+	b := openEmbedded(t, dir)
+	set := interfaceSet(testResource("site1", "sw1"), 9) // 10 groups
+	if n, err := b.PublishSet(ctx, set); err != nil || n != 10 {
+		t.Fatalf("PublishSet = %d, %v", n, err)
+	}
+	cons, err := b.JetStream().CreateOrUpdateConsumer(ctx, bus.StreamName, jetstream.ConsumerConfig{
+		Durable: "restart_test", AckPolicy: jetstream.AckExplicitPolicy,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch, err := cons.Fetch(4, jetstream.FetchMaxWait(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	acked := 0
+	for m := range batch.Messages() {
+		if err := m.DoubleAck(ctx); err != nil {
+			t.Fatal(err)
+		}
+		acked++
+	}
+	if acked != 4 {
+		t.Fatalf("fetched and acked %d messages, want 4", acked)
+	}
+	inv, err := inventory.Open(ctx, b.JetStream(), b.Replicas())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := testResource("site1", "sw1")
+	if err := inv.Put(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+
+	b2 := openEmbedded(t, dir)
+	info, err := b2.JetStream().Stream(ctx, bus.StreamName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msgs := info.CachedInfo().State.Msgs; msgs != 10 {
+		t.Errorf("stream holds %d messages after restart, want 10", msgs)
+	}
+	cons2, err := b2.JetStream().Consumer(ctx, bus.StreamName, "restart_test")
+	if err != nil {
+		t.Fatalf("durable consumer lost in restart: %v", err)
+	}
+	if pending := cons2.CachedInfo().NumPending; pending != 6 {
+		t.Errorf("consumer has %d messages pending after restart, want 6", pending)
+	}
+	inv2, err := inventory.Open(ctx, b2.JetStream(), b2.Replicas())
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := inv2.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := list[r.Key()]; got == nil || !got.SameContent(r) {
+		t.Errorf("inventory after restart = %v, want %s", list, r.Key())
+	}
+}
+
+// TestExternalURL connects to a second embedded server through its TCP port,
+// as another process would.
+func TestExternalURL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts an embedded NATS server")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	srv, err := bus.Open(ctx, bus.Options{DataDir: t.TempDir(), Listen: "127.0.0.1:0", MaxBytes: 64 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	url := srv.ClientURL()
+	if !strings.HasPrefix(url, "nats://127.0.0.1:") || strings.HasSuffix(url, ":0") || strings.HasSuffix(url, ":-1") {
+		t.Fatalf("ClientURL = %q, want nats://127.0.0.1:<port>", url)
+	}
+
+	client, err := bus.Open(ctx, bus.Options{URL: url, MaxBytes: 64 << 20, Name: "external-test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if client.ClientURL() != "" {
+		t.Errorf("client ClientURL = %q, want empty (no embedded server)", client.ClientURL())
+	}
+	if err := client.Ready(); err != nil {
+		t.Fatalf("client Ready: %v", err)
+	}
+	if n, err := client.PublishSet(ctx, interfaceSet(testResource("s", "sw1"), 4)); err != nil || n != 5 {
+		t.Fatalf("PublishSet over TCP = %d, %v", n, err)
+	}
+	if err := client.Close(); err != nil {
+		t.Fatalf("client Close: %v", err)
+	}
+	// The server outlives its client and holds what it published.
+	if err := srv.Ready(); err != nil {
+		t.Fatalf("server Ready after client Close: %v", err)
+	}
+	info, err := srv.JetStream().Stream(ctx, bus.StreamName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msgs := info.CachedInfo().State.Msgs; msgs != 5 {
+		t.Errorf("stream holds %d messages, want 5", msgs)
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts an embedded NATS server")
+	}
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		opts bus.Options
+		want string
+	}{
+		{"no data dir", bus.Options{}, "data_dir is empty"},
+		{"data dir under a file", bus.Options{DataDir: filepath.Join(file, "data")}, "create data dir"},
+		{"replicas on one server", bus.Options{DataDir: t.TempDir(), Replicas: 3}, "needs a NATS cluster"},
+		{"replicas out of range", bus.Options{URL: "nats://127.0.0.1:1", Replicas: 7}, "out of range"},
+		{"bad listen", bus.Options{DataDir: t.TempDir(), Listen: "4222"}, "listen \"4222\""},
+		{"listen with url", bus.Options{URL: "nats://127.0.0.1:1", Listen: ":4222"}, "only for the embedded server"},
+		{"unreachable url", bus.Options{URL: "nats://user:secret@127.0.0.1:1"}, "connect to nats://***@127.0.0.1:1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			b, err := bus.Open(ctx, tc.opts)
+			if err == nil {
+				b.Close()
+				t.Fatalf("Open succeeded, want error containing %q", tc.want)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q does not contain %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "secret") {
+				t.Errorf("error %q leaks the password", err)
+			}
+		})
+	}
+}
+
+func TestCloseTwice(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts an embedded NATS server")
+	}
+	b := openEmbedded(t, t.TempDir())
+	if err := b.Close(); err != nil {
+		t.Fatalf("first Close: %v", err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if err := b.Ready(); err == nil {
+		t.Error("Ready after Close = nil, want an error")
+	}
+}
+
+// gathered returns the value of the single counter named name in reg.
+func gathered(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() == name {
+			return f.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	t.Fatalf("metric %s not registered", name)
+	return 0
+}
+
+// TestPublishConcurrent: sets published at once from several goroutines,
+// one of them larger than the per-set window, all land in the stream.
+func TestPublishConcurrent(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts an embedded NATS server")
+	}
+	b := openEmbedded(t, t.TempDir())
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	errs := make(chan error, 9)
+	for w := 0; w < 8; w++ {
+		go func() {
+			set := interfaceSet(testResource("site1", "sw"+strconv.Itoa(w)), 48)
+			for i := 0; i < 10; i++ {
+				if n, err := b.PublishSet(ctx, set); err != nil || n != 49 {
+					errs <- fmt.Errorf("worker %d: PublishSet = %d, %v", w, n, err)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	go func() {
+		big := interfaceSet(testResource("site2", "big"), 1500)
+		n, err := b.PublishSet(ctx, big)
+		if err == nil && n != 1501 {
+			err = fmt.Errorf("acked %d of 1501", n)
+		}
+		errs <- err
+	}()
+	for i := 0; i < 9; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	info, err := b.JetStream().Stream(ctx, bus.StreamName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := info.CachedInfo().State.Msgs, uint64(8*10*49+1501); got != want {
+		t.Errorf("stream holds %d messages, want %d", got, want)
+	}
+}

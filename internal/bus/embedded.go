@@ -1,0 +1,182 @@
+package bus
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+const (
+	// storeSubdir holds the embedded server's state under DataDir.
+	storeSubdir = "nats"
+	// serverNameFile keeps the server name stable across restarts, so a
+	// future cluster of embedded servers recognizes this node's state.
+	serverNameFile = "server_name"
+	startTimeout   = 30 * time.Second
+)
+
+// startEmbedded starts a JetStream-enabled server storing under
+// opts.DataDir and waits until it accepts connections.
+func startEmbedded(ctx context.Context, opts Options) (*server.Server, error) {
+	storeDir := filepath.Join(opts.DataDir, storeSubdir)
+	if err := os.MkdirAll(storeDir, 0o750); err != nil {
+		return nil, fmt.Errorf("bus: embedded server: create data dir: %w", err)
+	}
+	name, err := serverName(storeDir)
+	if err != nil {
+		return nil, err
+	}
+	sopts := &server.Options{
+		ServerName: name,
+		JetStream:  true,
+		StoreDir:   storeDir,
+		DontListen: opts.Listen == "",
+		NoSigs:     true, // the process owns signal handling
+	}
+	if opts.Listen != "" {
+		host, port, err := splitListen(opts.Listen)
+		if err != nil {
+			return nil, err
+		}
+		sopts.Host, sopts.Port = host, port
+	}
+	srv, err := server.NewServer(sopts)
+	if err != nil {
+		return nil, fmt.Errorf("bus: embedded server: %w", err)
+	}
+	log := &serverLogger{l: opts.Logger.With("component", "nats-server")}
+	srv.SetLoggerV2(log, false, false, false)
+
+	srv.Start()
+	if err := waitReady(ctx, srv, log); err != nil {
+		srv.Shutdown()
+		srv.WaitForShutdown()
+		return nil, fmt.Errorf("bus: embedded server (listen %q, data dir %s): %w", opts.Listen, storeDir, err)
+	}
+	return srv, nil
+}
+
+// waitReady polls until the server accepts clients, reporting a fatal
+// startup error (JetStream store, listener) as soon as the server logs it.
+func waitReady(ctx context.Context, srv *server.Server, log *serverLogger) error {
+	deadline := time.Now().Add(startTimeout)
+	for {
+		if fatal := log.fatal(); fatal != "" {
+			return errors.New(fatal)
+		}
+		if srv.ReadyForConnections(50 * time.Millisecond) {
+			if !srv.JetStreamEnabled() {
+				return errors.New("JetStream did not start")
+			}
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("not ready: %w", err)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not ready after %s", startTimeout)
+		}
+	}
+}
+
+// splitListen parses host:port; port 0 asks for a free port.
+func splitListen(listen string) (string, int, error) {
+	host, p, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "", 0, fmt.Errorf("bus: listen %q: %w; use host:port such as 0.0.0.0:4222", listen, err)
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil || port < 0 || port > 65535 {
+		return "", 0, fmt.Errorf("bus: listen %q: port %q is not a number from 0 to 65535", listen, p)
+	}
+	if port == 0 {
+		port = server.RANDOM_PORT
+	}
+	return host, port, nil
+}
+
+// serverName reads the name stored in dir, or makes and stores one:
+// "panoptes-<host>-<random>", unique even for hosts with the same name.
+func serverName(dir string) (string, error) {
+	path := filepath.Join(dir, serverNameFile)
+	if b, err := os.ReadFile(path); err == nil {
+		if name := strings.TrimSpace(string(b)); name != "" {
+			return name, nil
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("bus: embedded server: read server name: %w", err)
+	}
+	host, _ := os.Hostname()
+	var rnd [3]byte
+	_, _ = rand.Read(rnd[:])
+	name := "panoptes-" + nameToken(host) + "-" + hex.EncodeToString(rnd[:])
+	if err := os.WriteFile(path, []byte(name+"\n"), 0o640); err != nil {
+		return "", fmt.Errorf("bus: embedded server: store server name: %w", err)
+	}
+	return name, nil
+}
+
+// nameToken keeps letters, digits, '-' and '_' (server names end up in
+// subjects and file names).
+func nameToken(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('_')
+		}
+	}
+	if b.Len() == 0 {
+		return "node"
+	}
+	return b.String()
+}
+
+// serverLogger routes the server's warnings and errors to slog; notices,
+// debug and trace are dropped (too chatty for a component). Fatal messages
+// are recorded so startup can report them: the server's own logger would exit.
+type serverLogger struct {
+	l         *slog.Logger
+	mu        sync.Mutex
+	lastFatal string
+}
+
+func (s *serverLogger) Noticef(string, ...any) {}
+func (s *serverLogger) Debugf(string, ...any)  {}
+func (s *serverLogger) Tracef(string, ...any)  {}
+
+func (s *serverLogger) Warnf(format string, v ...any) {
+	s.l.Warn(fmt.Sprintf(format, v...))
+}
+
+func (s *serverLogger) Errorf(format string, v ...any) {
+	s.l.Error(fmt.Sprintf(format, v...))
+}
+
+func (s *serverLogger) Fatalf(format string, v ...any) {
+	msg := fmt.Sprintf(format, v...)
+	s.l.Error(msg)
+	s.mu.Lock()
+	s.lastFatal = msg
+	s.mu.Unlock()
+}
+
+func (s *serverLogger) fatal() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lastFatal
+}

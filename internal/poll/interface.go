@@ -1,0 +1,155 @@
+package poll
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"sync"
+	"time"
+
+	"github.com/panoptes-go/panoptes/internal/metric"
+	"github.com/panoptes-go/panoptes/internal/snmp"
+)
+
+func init() { Register("interface", newInterface) }
+
+// Interface is the `interface` polling plugin: one group per ifIndex from
+// IF-MIB's ifTable and ifXTable and EtherLike-MIB's dot3StatsTable, with
+// Panoptes' metric and dimension names (see README.md in this package).
+//
+// Options:
+//
+//	include_dot3: true        # read dot3StatsTable's Ethernet error counters
+//	exclude: ["Vl*", "Nu0"]   # interface_name globs to skip (path.Match)
+type Interface struct {
+	opts interfaceOptions
+	// walker and now are replaced by tests; nil means req.SNMP and time.Now.
+	walker walker
+	now    func() time.Time
+}
+
+var _ Plugin = (*Interface)(nil)
+
+// walker is the one SNMP operation the plugin needs.
+type walker interface {
+	Walk(ctx context.Context, t snmp.Target, root string) ([]snmp.Varbind, error)
+}
+
+type interfaceOptions struct {
+	includeDot3 bool
+	exclude     []string
+}
+
+func newInterface(options map[string]any) (Plugin, error) {
+	o := ReadOptions(options)
+	opts := interfaceOptions{
+		includeDot3: o.Bool("include_dot3", true),
+		exclude:     o.Strings("exclude"),
+	}
+	for i, p := range opts.exclude {
+		if _, err := path.Match(p, ""); err != nil || p == "" {
+			o.Fail("exclude", "pattern %d %q is not a valid glob (use *, ? and [...])", i, p)
+		}
+	}
+	if err := o.Err(); err != nil {
+		return nil, err
+	}
+	return &Interface{opts: opts}, nil
+}
+
+// walked is the result of walking one root.
+type walked struct {
+	vbs []snmp.Varbind
+	at  float64 // when the last response arrived, epoch seconds
+}
+
+// Poll walks the tables, concurrently (the pool bounds concurrency per
+// device), and builds the groups. Without ifTable or ifXTable there is no
+// group: falling back to other counters or names for one poll would start
+// new series or fake a counter reset. A dot3StatsTable failure keeps the
+// groups without its counters and reports the error (partial failure).
+func (p *Interface) Poll(ctx context.Context, req *Request) ([]*metric.Group, error) {
+	w := p.walker
+	if w == nil {
+		if req.SNMP == nil {
+			return nil, WithStatus(metric.StatusInternalFailure, ErrNoSNMP)
+		}
+		w = req.SNMP
+	}
+	now := p.now
+	if now == nil {
+		now = time.Now
+	}
+	v1 := req.Target.Credential.Version == "1"
+
+	tables := []*table{ifTable, ifXTable}
+	if p.opts.includeDot3 {
+		tables = append(tables, dot3StatsTable)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	results := make([][]walked, len(tables))
+	errs := make([]error, len(tables))
+	var (
+		wg    sync.WaitGroup
+		once  sync.Once
+		cause error // the first essential failure, not the cancellations it causes
+	)
+	for i, t := range tables {
+		wg.Go(func() {
+			results[i], errs[i] = walkTable(ctx, w, req.Target, t, v1, now)
+			if errs[i] != nil && t != dot3StatsTable {
+				once.Do(func() { cause = fmt.Errorf("walk %s: %w", t.name, errs[i]) })
+				cancel() // the check has failed: stop the other walks
+			}
+		})
+	}
+	wg.Wait()
+	if cause != nil {
+		return nil, cause
+	}
+
+	rs := newRows(estimateRows(results[0]))
+	for i, t := range tables {
+		for _, r := range results[i] {
+			rs.add(t, r.vbs, r.at, t != dot3StatsTable)
+		}
+	}
+	if len(rs.slab) == 0 {
+		return nil, WithStatus(metric.StatusMissingMetrics,
+			errors.New("ifTable and ifXTable returned no interfaces"))
+	}
+	groups := rs.build(req.Resource, int(req.Interval/time.Second), epoch(req.Now), &p.opts)
+	if req.Logger != nil {
+		req.Logger.Debug("interfaces polled", "interfaces", len(rs.slab), "groups", len(groups))
+	}
+	if len(tables) > 2 && errs[2] != nil {
+		return groups, fmt.Errorf("walk %s: %w", dot3StatsTable.name, errs[2])
+	}
+	return groups, nil
+}
+
+// walkTable walks t's roots one after the other.
+func walkTable(ctx context.Context, w walker, target snmp.Target, t *table, v1 bool, now func() time.Time) ([]walked, error) {
+	roots := t.walkRoots(v1)
+	out := make([]walked, 0, len(roots))
+	for _, root := range roots {
+		vbs, err := w.Walk(ctx, target, root)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, walked{vbs: vbs, at: epoch(now())})
+	}
+	return out, nil
+}
+
+// estimateRows guesses the interface count from the ifTable walk (each row
+// has at most 22 columns, of which we walk at least 16).
+func estimateRows(ws []walked) int {
+	n := 0
+	for _, w := range ws {
+		n += len(w.vbs)
+	}
+	return n/16 + 1
+}

@@ -1,0 +1,238 @@
+package poll
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/panoptes-go/panoptes/internal/config"
+	"github.com/panoptes-go/panoptes/internal/metric"
+	"github.com/panoptes-go/panoptes/internal/resource"
+	"github.com/panoptes-go/panoptes/internal/snmp"
+)
+
+const secret = "s3cret-community"
+
+var labSNMP = config.SNMP{Credential: "lab", Credentials: map[string]config.Credential{
+	"lab": {Version: "2c", Community: secret},
+}}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func newTestRunner(t *testing.T) (*Runner, *syncBuffer, *prometheus.Registry) {
+	t.Helper()
+	logs := &syncBuffer{}
+	reg := prometheus.NewRegistry()
+	clock := testNow
+	r := NewRunner(RunnerOptions{
+		SNMP: labSNMP, Logger: slog.New(slog.NewTextHandler(logs, nil)), Registerer: reg,
+		Now: func() time.Time { return clock },
+	})
+	return r, logs, reg
+}
+
+func group(name string) *metric.Group {
+	return &metric.Group{Resource: testResource, Type: "test", Interval: 60, SchemaVersion: metric.SchemaVersion,
+		Metrics: []metric.Metric{{Name: name, Value: metric.Uint(1), Type: metric.Counter}}}
+}
+
+// statusOfSet checks the set ends with a well-formed status group and
+// returns its status and the groups before it.
+func statusOfSet(t *testing.T, set *metric.GroupSet, plugin string) (int, []*metric.Group) {
+	t.Helper()
+	if set == nil || len(set.Groups) == 0 {
+		t.Fatal("Run returned no status group")
+	}
+	s := set.Groups[len(set.Groups)-1]
+	if err := s.Validate(); err != nil {
+		t.Fatalf("status group invalid: %v", err)
+	}
+	if s.Type != "status" || s.Dimension("plugin") != plugin || len(s.Metrics) != 1 ||
+		s.Metrics[0].Name != "polling_status" || s.Metrics[0].Type != metric.Gauge ||
+		s.Interval != 60 || s.CreationTimestamp == 0 || s.Metrics[0].Timestamp < s.CreationTimestamp {
+		t.Fatalf("bad status group: %+v", s)
+	}
+	return int(s.Metrics[0].Value.Int64()), set.Groups[:len(set.Groups)-1]
+}
+
+func TestRunSuccessPassesTheRequest(t *testing.T) {
+	r, _, reg := newTestRunner(t)
+	var req *Request
+	p := pluginFunc(func(_ context.Context, rq *Request) ([]*metric.Group, error) {
+		req = rq
+		return []*metric.Group{group("a"), nil, group("b")}, nil
+	})
+	set := r.Run(context.Background(), "if-fast", p, testResource, time.Minute)
+	status, groups := statusOfSet(t, set, "if-fast")
+	if status != metric.StatusSuccess || len(groups) != 2 || groups[1].Metrics[0].Name != "b" {
+		t.Fatalf("status %d, %d groups (nil groups must be dropped)", status, len(groups))
+	}
+	if s := set.Groups[2]; s.CreationTimestamp != epoch(testNow) || s.Metrics[0].Timestamp != epoch(testNow) {
+		t.Errorf("status group timestamps %v %v, want the runner's clock", s.CreationTimestamp, s.Metrics[0].Timestamp)
+	}
+	if req.Resource != testResource || req.Interval != time.Minute || !req.Now.Equal(testNow) || req.Logger == nil ||
+		req.Target.Host != "sw1.example.com" || req.Target.Port != 161 || req.Target.CredentialName != "lab" {
+		t.Errorf("request = %+v", req)
+	}
+	if v := counterValue(t, r.metrics.checks.WithLabelValues("if-fast", "success")); v != 1 {
+		t.Errorf("checks{success} = %v", v)
+	}
+	if n := gatheredSeries(t, reg, "panoptes_poll_duration_seconds"); n != 1 {
+		t.Errorf("duration histogram series = %d, want 1", n)
+	}
+}
+
+func TestRunStatuses(t *testing.T) {
+	authErr := &snmp.Error{Device: "sw1:161", Op: "walk .1.3", Status: metric.StatusAuthFailure, Err: snmp.ErrAuth}
+	netErr := &snmp.Error{Device: "sw1:161", Op: "walk .1.3", Status: metric.StatusNetworkFailure, Err: snmp.ErrNetwork}
+	for _, tc := range []struct {
+		name   string
+		groups []*metric.Group
+		err    error
+		want   int
+		kept   int
+	}{
+		{"auth failure", nil, authErr, metric.StatusAuthFailure, 0},
+		{"network failure", nil, netErr, metric.StatusNetworkFailure, 0},
+		{"unclassified error", nil, errors.New("bug"), metric.StatusInternalFailure, 0},
+		{"partial", []*metric.Group{group("a")}, netErr, metric.StatusPartialFailure, 1},
+		{"explicit status", nil, WithStatus(metric.StatusMissingMetrics, errors.New("no rows")), metric.StatusMissingMetrics, 0},
+		{"deadline in the error", nil, context.DeadlineExceeded, metric.StatusTimeout, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, logs, _ := newTestRunner(t)
+			p := pluginFunc(func(context.Context, *Request) ([]*metric.Group, error) { return tc.groups, tc.err })
+			status, groups := statusOfSet(t, r.Run(context.Background(), "p", p, testResource, time.Minute), "p")
+			if status != tc.want || len(groups) != tc.kept {
+				t.Errorf("status %d with %d groups, want %d with %d", status, len(groups), tc.want, tc.kept)
+			}
+			if !strings.Contains(logs.String(), metric.StatusName(tc.want)) || !strings.Contains(logs.String(), testResource.Key()) {
+				t.Errorf("failure log should name status and resource: %s", logs)
+			}
+			if v := counterValue(t, r.metrics.checks.WithLabelValues("p", metric.StatusName(tc.want))); v != 1 {
+				t.Errorf("checks{%s} = %v", metric.StatusName(tc.want), v)
+			}
+		})
+	}
+}
+
+func TestRunRecoversPanics(t *testing.T) {
+	r, logs, _ := newTestRunner(t)
+	p := pluginFunc(func(context.Context, *Request) ([]*metric.Group, error) {
+		var m map[string]int
+		m["boom"]++ // nil map write
+		return []*metric.Group{group("a")}, nil
+	})
+	status, groups := statusOfSet(t, r.Run(context.Background(), "buggy", p, testResource, time.Minute), "buggy")
+	if status != metric.StatusInternalFailure || len(groups) != 0 {
+		t.Errorf("status %d with %d groups after a panic", status, len(groups))
+	}
+	if !strings.Contains(logs.String(), "panicked") || !strings.Contains(logs.String(), "runner_test.go") {
+		t.Errorf("panic log should carry the stack: %s", logs)
+	}
+	if v := counterValue(t, r.metrics.panics.WithLabelValues("buggy")); v != 1 {
+		t.Errorf("panics = %v", v)
+	}
+}
+
+func TestRunTimeout(t *testing.T) {
+	r, _, _ := newTestRunner(t)
+	p := pluginFunc(func(ctx context.Context, _ *Request) ([]*metric.Group, error) {
+		<-ctx.Done()
+		// Some plugins return their own error once ctx ends; the deadline still decides.
+		return []*metric.Group{group("early")}, errors.New("walk aborted")
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	status, groups := statusOfSet(t, r.Run(ctx, "slow", p, testResource, time.Minute), "slow")
+	if status != metric.StatusTimeout || len(groups) != 1 {
+		t.Errorf("status %d with %d groups, want timeout keeping the early group", status, len(groups))
+	}
+}
+
+func TestRunTargetErrorIsInternalAndNamesTheResource(t *testing.T) {
+	r, logs, _ := newTestRunner(t)
+	called := false
+	p := pluginFunc(func(context.Context, *Request) ([]*metric.Group, error) { called = true; return nil, nil })
+	res := testResource.Clone()
+	res.Metadata = map[string]string{snmp.MetaCredential: "missing"}
+	status, _ := statusOfSet(t, r.Run(context.Background(), "p", p, res, time.Minute), "p")
+	if status != metric.StatusInternalFailure || called {
+		t.Errorf("status %d, plugin called %v", status, called)
+	}
+	out := logs.String()
+	if !strings.Contains(out, res.Key()) || !strings.Contains(out, "missing") || strings.Contains(out, secret) {
+		t.Errorf("log should name the resource and the credential, never the secret: %s", out)
+	}
+}
+
+func TestRunNilInputs(t *testing.T) {
+	r, _, _ := newTestRunner(t)
+	set := r.Run(context.Background(), "p", nil, testResource, time.Minute)
+	if s := set.Groups[len(set.Groups)-1]; s.Metrics[0].Value.Int64() != metric.StatusInternalFailure {
+		t.Error("nil plugin should be an internal failure")
+	}
+	set = r.Run(context.Background(), "p", pluginFunc(nil), (*resource.Resource)(nil), time.Minute)
+	if len(set.Groups) != 1 || set.Groups[0].Metrics[0].Value.Int64() != metric.StatusInternalFailure {
+		t.Error("nil resource should be an internal failure")
+	}
+}
+
+func TestRunnersShareARegistry(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	a := NewRunner(RunnerOptions{SNMP: labSNMP, Registerer: reg})
+	b := NewRunner(RunnerOptions{SNMP: labSNMP, Registerer: reg})
+	ok := pluginFunc(func(context.Context, *Request) ([]*metric.Group, error) { return nil, nil })
+	a.Run(context.Background(), "p", ok, testResource, time.Minute)
+	b.Run(context.Background(), "p", ok, testResource, time.Minute)
+	if v := counterValue(t, a.metrics.checks.WithLabelValues("p", "success")); v != 2 {
+		t.Errorf("shared counter = %v, want 2", v)
+	}
+	NewRunner(RunnerOptions{}) // nil registerer and logger are fine
+}
+
+func counterValue(t *testing.T, c prometheus.Counter) float64 {
+	t.Helper()
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m.GetCounter().GetValue()
+}
+
+func gatheredSeries(t *testing.T, reg *prometheus.Registry, name string) int {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			return len(mf.GetMetric())
+		}
+	}
+	return 0
+}

@@ -1,0 +1,55 @@
+package poll
+
+import (
+	"context"
+	"errors"
+
+	"github.com/panoptes-go/panoptes/internal/metric"
+	"github.com/panoptes-go/panoptes/internal/resource"
+	"github.com/panoptes-go/panoptes/internal/snmp"
+)
+
+// StatusGroupType and StatusMetric name the group that ends every check.
+const (
+	StatusGroupType = "status"
+	StatusMetric    = "polling_status"
+	// PluginDimension carries the plugin instance name on the status group,
+	// so that two plugins polling one resource have two status series.
+	PluginDimension = "plugin"
+)
+
+// statusOf maps a check's outcome to a polling status. Order matters: a
+// plugin's explicit status wins, then a deadline (the check ran out of
+// time, whatever it managed to build), then partial success.
+func statusOf(ctx context.Context, groups int, err error) int {
+	if err == nil {
+		return metric.StatusSuccess
+	}
+	var se *StatusError
+	if errors.As(err, &se) {
+		return se.Status
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return metric.StatusTimeout
+	}
+	if groups > 0 {
+		return metric.StatusPartialFailure
+	}
+	return snmp.Status(err)
+}
+
+// statusGroup builds the `status` group: Panoptes' polling status gauge for
+// one check of one resource by one plugin instance.
+func statusGroup(res *resource.Resource, plugin string, interval int, created, at float64, status int) *metric.Group {
+	return &metric.Group{
+		Resource:          res,
+		Type:              StatusGroupType,
+		Interval:          interval,
+		CreationTimestamp: created,
+		SchemaVersion:     metric.SchemaVersion,
+		Metrics: []metric.Metric{{
+			Name: StatusMetric, Value: metric.Int(int64(status)), Type: metric.Gauge, Timestamp: at,
+		}},
+		Dimensions: []metric.Dimension{{Name: PluginDimension, Value: plugin}},
+	}
+}

@@ -1,0 +1,95 @@
+package schedule
+
+import (
+	"errors"
+	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the scheduler's self-metrics. They always exist (so the hot
+// path never checks for nil); they are registered only when a Registerer is
+// given.
+type metrics struct {
+	started   *prometheus.CounterVec // plugin
+	skipped   *prometheus.CounterVec // plugin
+	panicked  *prometheus.CounterVec // plugin
+	running   prometheus.Gauge
+	scheduled prometheus.Gauge
+	lateness  prometheus.Histogram
+}
+
+// pluginMetrics caches one plugin's counters so that dispatch does no label
+// lookup.
+type pluginMetrics struct {
+	name     string
+	started  prometheus.Counter
+	skipped  prometheus.Counter
+	panicked prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer, log *slog.Logger) *metrics {
+	m := &metrics{
+		started: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "panoptes_schedule_checks_started_total",
+			Help: "Checks started, by polling plugin.",
+		}, []string{"plugin"}),
+		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "panoptes_schedule_checks_skipped_total",
+			Help: "Due times skipped because the check's previous run was still in flight or waited for a worker past its next due time, by polling plugin.",
+		}, []string{"plugin"}),
+		panicked: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "panoptes_schedule_checks_panicked_total",
+			Help: "Check runs that panicked (recovered), by polling plugin.",
+		}, []string{"plugin"}),
+		running: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "panoptes_schedule_checks_running",
+			Help: "Checks running now.",
+		}),
+		scheduled: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "panoptes_schedule_checks_scheduled",
+			Help: "Checks scheduled on this node.",
+		}),
+		lateness: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "panoptes_schedule_lateness_seconds",
+			Help:    "Start time minus due time of check runs.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
+		}),
+	}
+	if reg == nil {
+		return m
+	}
+	m.started = register(reg, m.started, log)
+	m.skipped = register(reg, m.skipped, log)
+	m.panicked = register(reg, m.panicked, log)
+	m.running = register(reg, m.running, log)
+	m.scheduled = register(reg, m.scheduled, log)
+	m.lateness = register(reg, m.lateness, log)
+	return m
+}
+
+// register registers c, or returns the collector already registered under
+// its name (a second scheduler on the same registry shares the series).
+func register[C prometheus.Collector](reg prometheus.Registerer, c C, log *slog.Logger) C {
+	err := reg.Register(c)
+	if err == nil {
+		return c
+	}
+	var are prometheus.AlreadyRegisteredError
+	if errors.As(err, &are) {
+		if existing, ok := are.ExistingCollector.(C); ok {
+			return existing
+		}
+	}
+	log.Warn("schedule: self-metric not registered; it will be missing from /metrics", "err", err)
+	return c
+}
+
+func (m *metrics) forPlugin(name string) *pluginMetrics {
+	return &pluginMetrics{
+		name:     name,
+		started:  m.started.WithLabelValues(name),
+		skipped:  m.skipped.WithLabelValues(name),
+		panicked: m.panicked.WithLabelValues(name),
+	}
+}

@@ -1,0 +1,117 @@
+package snmp
+
+import (
+	"bytes"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/panoptes-go/panoptes/internal/config"
+	"github.com/panoptes-go/panoptes/internal/testutil/snmpagent"
+)
+
+// OIDs used across the tests.
+const (
+	oidSystem   = ".1.3.6.1.2.1.1"
+	oidSysDescr = ".1.3.6.1.2.1.1.1.0"
+	oidSysName  = ".1.3.6.1.2.1.1.5.0"
+	oidIfTable  = ".1.3.6.1.2.1.2.2"
+	oidIfXTable = ".1.3.6.1.2.1.31.1.1"
+)
+
+// secret is a distinctive string used as community and passphrases in the
+// failure tests; it must never show up in errors or logs.
+const secret = "s3cr3t-Zebra-Passphrase-77"
+
+func integration(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("integration test: starts real SNMP agents (run without -short)")
+	}
+}
+
+// syncBuffer is a log sink safe for concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// testPool is a pool with a debug logger into a buffer and its own registry.
+func testPool(t *testing.T, limit int) (*Pool, *syncBuffer, *prometheus.Registry) {
+	t.Helper()
+	logs := &syncBuffer{}
+	reg := prometheus.NewRegistry()
+	p := NewPool(PoolOptions{
+		MaxRequestsPerDevice: limit,
+		IdleTimeout:          time.Minute,
+		Logger:               slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Registerer:           reg,
+	})
+	t.Cleanup(func() { _ = p.Close() })
+	return p, logs, reg
+}
+
+func v2cTarget(a *snmpagent.Agent, community string) Target {
+	return Target{
+		Host: a.Host, Port: a.Port, CredentialName: "test-v2c",
+		Credential: config.Credential{Version: "2c", Community: community},
+		Timeout:    time.Second, Retries: 1, MaxRepetitions: 20,
+	}
+}
+
+func v1Target(a *snmpagent.Agent, community string) Target {
+	t := v2cTarget(a, community)
+	t.Credential.Version, t.CredentialName = "1", "test-v1"
+	return t
+}
+
+func v3Target(a *snmpagent.Agent, u snmpagent.V3User) Target {
+	return Target{
+		Host: a.Host, Port: a.Port, CredentialName: u.Name,
+		Credential: config.Credential{
+			Version: "3", Username: u.Name, SecurityLevel: u.Level,
+			AuthProtocol: u.AuthProto, AuthPassphrase: u.AuthPass,
+			PrivProtocol: u.PrivProto, PrivPassphrase: u.PrivPass,
+		},
+		Timeout: time.Second, Retries: 1, MaxRepetitions: 20,
+	}
+}
+
+func rowsOf(vbs []Varbind) []snmpagent.WalkRow {
+	out := make([]snmpagent.WalkRow, len(vbs))
+	for i, v := range vbs {
+		out[i] = snmpagent.RowOf(v)
+	}
+	return out
+}
+
+// sameRows fails the test at the first difference between got and want.
+func sameRows(t *testing.T, what string, got, want []snmpagent.WalkRow) {
+	t.Helper()
+	if len(want) == 0 {
+		t.Fatalf("%s: reference walk is empty", what)
+	}
+	for i := 0; i < min(len(got), len(want)); i++ {
+		if got[i] != want[i] {
+			t.Fatalf("%s: row %d: got %+v, snmpbulkwalk %+v", what, i, got[i], want[i])
+		}
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%s: got %d rows, snmpbulkwalk %d", what, len(got), len(want))
+	}
+}

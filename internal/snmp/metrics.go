@@ -1,0 +1,91 @@
+package snmp
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the pool's self-metrics. They carry no device or credential
+// labels: cardinality stays bounded and secrets cannot leak.
+type metrics struct {
+	requests       *prometheus.CounterVec   // operation, outcome
+	duration       *prometheus.HistogramVec // operation
+	sessionsOpen   prometheus.Gauge
+	sessionsOpened prometheus.Counter
+	inUse          prometheus.Gauge
+	limitWaits     prometheus.Counter
+	limitWaitSecs  prometheus.Counter
+	packetsSent    prometheus.Counter
+	retries        prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "panoptes", Subsystem: "snmp", Name: "requests_total",
+			Help: "SNMP operations (get, walk) by outcome (a polling status name).",
+		}, []string{"operation", "outcome"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "panoptes", Subsystem: "snmp", Name: "request_duration_seconds",
+			Help:    "Duration of SNMP operations, including the wait for the per-device limit.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"operation"}),
+		sessionsOpen: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "panoptes", Subsystem: "snmp", Name: "sessions_open",
+			Help: "SNMP sessions (sockets) open, idle or in use.",
+		}),
+		sessionsOpened: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "panoptes", Subsystem: "snmp", Name: "sessions_opened_total",
+			Help: "SNMP sessions opened; a high rate relative to requests means sessions are not reused.",
+		}),
+		inUse: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "panoptes", Subsystem: "snmp", Name: "sessions_in_use",
+			Help: "SNMP sessions with a request in flight.",
+		}),
+		limitWaits: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "panoptes", Subsystem: "snmp", Name: "device_limit_waits_total",
+			Help: "Requests that waited because their device had max_requests_per_device requests in flight.",
+		}),
+		limitWaitSecs: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "panoptes", Subsystem: "snmp", Name: "device_limit_wait_seconds_total",
+			Help: "Total time requests waited for the per-device limit.",
+		}),
+		packetsSent: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "panoptes", Subsystem: "snmp", Name: "packets_sent_total",
+			Help: "SNMP request packets sent, SNMPv3 engine discovery and retries included.",
+		}),
+		retries: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "panoptes", Subsystem: "snmp", Name: "retries_total",
+			Help: "SNMP requests re-sent after a timeout or a bad response.",
+		}),
+	}
+	if reg != nil {
+		// Several pools may share a registry: they then share the series.
+		m.requests = register(reg, m.requests)
+		m.duration = register(reg, m.duration)
+		m.sessionsOpen = register(reg, m.sessionsOpen)
+		m.sessionsOpened = register(reg, m.sessionsOpened)
+		m.inUse = register(reg, m.inUse)
+		m.limitWaits = register(reg, m.limitWaits)
+		m.limitWaitSecs = register(reg, m.limitWaitSecs)
+		m.packetsSent = register(reg, m.packetsSent)
+		m.retries = register(reg, m.retries)
+	}
+	return m
+}
+
+// register registers c, or returns the identical collector already there.
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(C); ok {
+				return existing
+			}
+		}
+		panic(fmt.Sprintf("snmp: register metrics: %v", err))
+	}
+	return c
+}

@@ -1,0 +1,304 @@
+package snmp
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/gosnmp/gosnmp"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/panoptes-go/panoptes/internal/metric"
+)
+
+// Varbind is one SNMP variable binding as gosnmp decodes it: Name is the
+// numeric OID with a leading dot, Type the ASN.1 type, Value a Go value
+// (int, uint, uint64, []byte, string for OIDs and IP addresses, nil).
+type Varbind = gosnmp.SnmpPDU
+
+// PoolOptions configure a Pool. Zero values take the package defaults.
+type PoolOptions struct {
+	MaxRequestsPerDevice int           // DefaultMaxRequestsPerDevice when <= 0
+	IdleTimeout          time.Duration // DefaultIdleTimeout when <= 0
+	Logger               *slog.Logger  // discarded when nil
+	Registerer           prometheus.Registerer
+}
+
+// Pool keeps reusable sessions per device. gosnmp.GoSNMP is not safe for
+// concurrent use, so a session serves one request at a time; at most
+// MaxRequestsPerDevice requests run concurrently against one device (host:port)
+// and others wait, cancellable by their ctx. Idle sessions are closed after
+// IdleTimeout. A Pool is safe for concurrent use.
+type Pool struct {
+	limit   int
+	idleTTL time.Duration
+	log     *slog.Logger
+	m       *metrics
+
+	mu      sync.Mutex
+	devices map[string]*device // by Target.Addr()
+	closed  bool
+
+	stop chan struct{}
+	done chan struct{}
+}
+
+// device is the per-address state: the limit semaphore and idle sessions.
+type device struct {
+	sem      chan struct{}
+	idle     []*session // LIFO: the most recently used is reused first
+	refs     int        // requests holding or waiting for this device
+	inUse    int
+	maxInUse int // high-water mark, for tests and debugging
+}
+
+// NewPool starts a pool and its idle-session janitor; Close stops both.
+func NewPool(opts PoolOptions) *Pool {
+	p := &Pool{
+		limit:   opts.MaxRequestsPerDevice,
+		idleTTL: opts.IdleTimeout,
+		log:     opts.Logger,
+		m:       newMetrics(opts.Registerer),
+		devices: make(map[string]*device),
+		stop:    make(chan struct{}),
+		done:    make(chan struct{}),
+	}
+	if p.limit <= 0 {
+		p.limit = DefaultMaxRequestsPerDevice
+	}
+	if p.idleTTL <= 0 {
+		p.idleTTL = DefaultIdleTimeout
+	}
+	if p.log == nil {
+		p.log = slog.New(slog.DiscardHandler)
+	}
+	go p.janitor()
+	return p
+}
+
+// Get fetches oids (numeric, with or without a leading dot) from t, in chunks
+// of at most MaxOIDsPerGet per PDU. Missing objects come back as varbinds of
+// type NoSuchObject/NoSuchInstance (also for SNMPv1, whose noSuchName
+// error-status is turned into such varbinds), in the order requested.
+func (p *Pool) Get(ctx context.Context, t Target, oids []string) ([]Varbind, error) {
+	if len(oids) == 0 {
+		return nil, nil
+	}
+	op := opGet(oids)
+	return p.do(ctx, t, "get", op, func(s *session) ([]Varbind, error) {
+		return s.get(ctx, oids)
+	})
+}
+
+// Walk returns every varbind under root, in agent order: GETBULK with
+// t.MaxRepetitions for v2c and v3, GETNEXT for v1. It stops at the end of the
+// subtree or endOfMibView and fails with ErrNotIncrease when the agent returns
+// an OID that does not increase (an agent loop). When the subtree is empty
+// but root itself is an instance, that instance is returned, as snmpwalk does.
+func (p *Pool) Walk(ctx context.Context, t Target, root string) ([]Varbind, error) {
+	return p.do(ctx, t, "walk", "walk "+normOID(root), func(s *session) ([]Varbind, error) {
+		return s.walk(ctx, root)
+	})
+}
+
+// do runs fn on a pooled session of t within the per-device limit, and
+// accounts for it. A session whose request failed is closed, not reused.
+func (p *Pool) do(ctx context.Context, t Target, kind, op string, fn func(*session) ([]Varbind, error)) (vbs []Varbind, err error) {
+	start := time.Now()
+	addr := t.Addr()
+	defer func() {
+		p.m.requests.WithLabelValues(kind, metric.StatusName(Status(err))).Inc()
+		p.m.duration.WithLabelValues(kind).Observe(time.Since(start).Seconds())
+		if err != nil {
+			p.log.Debug("snmp request failed", "device", addr, "credential", t.CredentialName,
+				"operation", op, "status", metric.StatusName(Status(err)), "err", err)
+		}
+	}()
+	if ctx.Err() != nil {
+		return nil, wrap(addr, op, context.Cause(ctx))
+	}
+	d, err := p.acquire(ctx, addr)
+	if err != nil {
+		return nil, wrap(addr, op, err)
+	}
+	s, err := p.session(ctx, d, t)
+	if err != nil {
+		p.release(d, nil, false)
+		return nil, wrap(addr, op, err)
+	}
+	vbs, err = fn(s)
+	p.release(d, s, err == nil && !s.broken)
+	if err != nil {
+		return nil, wrap(addr, op, err)
+	}
+	return vbs, nil
+}
+
+// acquire takes one of the device's request slots, waiting while the device
+// is at its limit.
+func (p *Pool) acquire(ctx context.Context, addr string) (*device, error) {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil, ErrPoolClosed
+	}
+	d := p.devices[addr]
+	if d == nil {
+		d = &device{sem: make(chan struct{}, p.limit)}
+		p.devices[addr] = d
+	}
+	d.refs++
+	p.mu.Unlock()
+
+	select {
+	case d.sem <- struct{}{}:
+	default:
+		p.m.limitWaits.Inc()
+		start := time.Now()
+		select {
+		case d.sem <- struct{}{}:
+			p.m.limitWaitSecs.Add(time.Since(start).Seconds())
+		case <-ctx.Done():
+			p.m.limitWaitSecs.Add(time.Since(start).Seconds())
+			p.mu.Lock()
+			d.refs--
+			p.mu.Unlock()
+			return nil, context.Cause(ctx)
+		}
+	}
+	p.mu.Lock()
+	d.inUse++
+	d.maxInUse = max(d.maxInUse, d.inUse)
+	p.mu.Unlock()
+	p.m.inUse.Inc()
+	return d, nil
+}
+
+// session returns an idle session for exactly this target (same credential,
+// timeouts) or opens one.
+func (p *Pool) session(ctx context.Context, d *device, t Target) (*session, error) {
+	p.mu.Lock()
+	for i := len(d.idle) - 1; i >= 0; i-- {
+		if s := d.idle[i]; s.target == t {
+			d.idle = append(d.idle[:i], d.idle[i+1:]...)
+			p.mu.Unlock()
+			return s, nil
+		}
+	}
+	p.mu.Unlock()
+	s, err := openSession(ctx, t, p.m)
+	if err != nil {
+		return nil, err
+	}
+	p.m.sessionsOpen.Inc()
+	p.m.sessionsOpened.Inc()
+	p.log.Debug("snmp session opened", "device", t.Addr(), "credential", t.CredentialName)
+	return s, nil
+}
+
+// release returns the slot and keeps s for reuse when reusable.
+func (p *Pool) release(d *device, s *session, reusable bool) {
+	p.mu.Lock()
+	d.inUse--
+	d.refs--
+	keep := s != nil && reusable && !p.closed
+	if keep {
+		s.lastUsed = time.Now()
+		d.idle = append(d.idle, s)
+	}
+	p.mu.Unlock()
+	<-d.sem
+	p.m.inUse.Dec()
+	if s != nil && !keep {
+		p.closeSession(s)
+	}
+}
+
+func (p *Pool) closeSession(s *session) {
+	s.close()
+	p.m.sessionsOpen.Dec()
+}
+
+// janitor closes sessions idle for longer than the idle timeout and forgets
+// devices with no sessions and no requests.
+func (p *Pool) janitor() {
+	defer close(p.done)
+	tick := time.NewTicker(max(p.idleTTL/4, 50*time.Millisecond))
+	defer tick.Stop()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case now := <-tick.C:
+			p.expire(now)
+		}
+	}
+}
+
+func (p *Pool) expire(now time.Time) {
+	var stale []*session
+	p.mu.Lock()
+	for addr, d := range p.devices {
+		keep := d.idle[:0]
+		for _, s := range d.idle {
+			if now.Sub(s.lastUsed) >= p.idleTTL {
+				stale = append(stale, s)
+			} else {
+				keep = append(keep, s)
+			}
+		}
+		clear(d.idle[len(keep):])
+		d.idle = keep
+		if len(d.idle) == 0 && d.refs == 0 {
+			delete(p.devices, addr)
+		}
+	}
+	p.mu.Unlock()
+	for _, s := range stale {
+		p.closeSession(s)
+	}
+}
+
+// Close closes idle sessions and stops the janitor. Requests in flight finish
+// and close their sessions; new requests fail with ErrPoolClosed.
+func (p *Pool) Close() error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed = true
+	var idle []*session
+	for _, d := range p.devices {
+		idle = append(idle, d.idle...)
+		d.idle = nil
+	}
+	p.mu.Unlock()
+	close(p.stop)
+	<-p.done
+	for _, s := range idle {
+		p.closeSession(s)
+	}
+	return nil
+}
+
+// maxInUse is the high-water mark of concurrent requests on addr.
+func (p *Pool) maxInUse(addr string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if d := p.devices[addr]; d != nil {
+		return d.maxInUse
+	}
+	return 0
+}
+
+// inUse is the number of requests currently holding a slot on addr.
+func (p *Pool) inUse(addr string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if d := p.devices[addr]; d != nil {
+		return d.inUse
+	}
+	return 0
+}
