@@ -75,6 +75,15 @@ func (c *Config) applyListDefaults() {
 		if s.Name == "" {
 			s.Name = s.Type
 		}
+		if s.BatchSize == 0 {
+			s.BatchSize = 500
+		}
+		if s.BatchTimeout == 0 {
+			s.BatchTimeout = Duration(time.Second)
+		}
+		if s.MaxBackoff == 0 {
+			s.MaxBackoff = Duration(30 * time.Second)
+		}
 		if s.Type == "file" {
 			if s.MaxSize == 0 {
 				s.MaxSize = 100 << 20

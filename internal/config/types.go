@@ -120,17 +120,105 @@ type Plugin struct {
 	Options  map[string]any `yaml:"options"`
 }
 
-// Sink is one consumer of the metrics bus.
+// Sink is one consumer of the metrics bus. Type selects the store; the
+// matching sub-section (influxdb, prometheus, kafka) holds its settings.
 type Sink struct {
 	Name string `yaml:"name"`
-	Type string `yaml:"type"` // file
+	Type string `yaml:"type"` // file, influxdb, prometheus, prometheus_remote_write, kafka
 	// Subjects filter what the sink reads; empty reads every metric.
 	Subjects []string `yaml:"subjects"`
+	// Batching: a batch is written when it holds BatchSize groups or when
+	// BatchTimeout passed since its first group, whichever comes first.
+	BatchSize    int      `yaml:"batch_size"`
+	BatchTimeout Duration `yaml:"batch_timeout"`
+	// MaxBackoff caps the exponential backoff between retries of a failed write.
+	MaxBackoff Duration `yaml:"max_backoff"`
 	// File sink.
 	Path     string   `yaml:"path"`
 	MaxSize  ByteSize `yaml:"max_size"`
 	MaxFiles int      `yaml:"max_files"`
+
+	InfluxDB   *InfluxDB   `yaml:"influxdb"`
+	Prometheus *Prometheus `yaml:"prometheus"`
+	Kafka      *Kafka      `yaml:"kafka"`
+	// Source reads the sink's input from Kafka instead of the bus.
+	Source *SinkSource `yaml:"source"`
 }
+
+// InfluxDB is an InfluxDB 1.x (/write) or 2.x (/api/v2/write) destination.
+type InfluxDB struct {
+	URL     string   `yaml:"url"`
+	Version int      `yaml:"version"` // 1 or 2
+	Timeout Duration `yaml:"timeout"`
+	// v1
+	Database        string `yaml:"database"`
+	RetentionPolicy string `yaml:"retention_policy"`
+	Username        string `yaml:"username"`
+	Password        string `yaml:"password"`
+	// v2
+	Org    string `yaml:"org"`
+	Bucket string `yaml:"bucket"`
+	Token  string `yaml:"token"`
+	// PanoptesCompat names fields <metric>__<type> as Panoptes' consumer did.
+	PanoptesCompat    bool `yaml:"panoptes_compat"`
+	IncludeResourceID bool `yaml:"include_resource_id"`
+}
+
+// Prometheus exposes the latest value of every series (type prometheus) or
+// sends them with remote write (type prometheus_remote_write).
+type Prometheus struct {
+	// Exposition: served on Listen (host:port) at Path.
+	Listen     string   `yaml:"listen"`
+	Path       string   `yaml:"path"`
+	StaleAfter Duration `yaml:"stale_after"` // drop series not refreshed for this long
+	// Remote write.
+	URL         string            `yaml:"url"`
+	Timeout     Duration          `yaml:"timeout"`
+	Headers     map[string]string `yaml:"headers"`
+	Username    string            `yaml:"username"`
+	Password    string            `yaml:"password"`
+	BearerToken string            `yaml:"bearer_token"`
+}
+
+// Kafka is a Kafka destination with Panoptes-compatible topics.
+type Kafka struct {
+	Brokers []string `yaml:"brokers"`
+	// Topic is a template; {site} is replaced by the resource's site.
+	Topic       string   `yaml:"topic"`        // default "{site}-processed"
+	GlobalTopic string   `yaml:"global_topic"` // optional: every group also goes here
+	ClientID    string   `yaml:"client_id"`
+	Timeout     Duration `yaml:"timeout"`
+	Username    string   `yaml:"username"` // SASL/PLAIN when set
+	Password    string   `yaml:"password"`
+	TLS         bool     `yaml:"tls"`
+}
+
+// SinkSource makes a sink read from Kafka topics with a consumer group
+// instead of from the bus; offsets are committed after the sink's write.
+type SinkSource struct {
+	Kafka *KafkaSource `yaml:"kafka"`
+}
+
+// KafkaSource is where a Kafka-sourced sink reads.
+type KafkaSource struct {
+	Brokers  []string `yaml:"brokers"`
+	Topics   []string `yaml:"topics"`
+	Group    string   `yaml:"group"`
+	Username string   `yaml:"username"`
+	Password string   `yaml:"password"`
+	TLS      bool     `yaml:"tls"`
+}
+
+// FieldError is a problem with one field of a section, reported by the
+// package that owns the section (a sink, a plugin). Config.Errorf turns it
+// into file:line: key: message when the caller prefixes Field with the
+// section's path.
+type FieldError struct {
+	Field string // relative key path, e.g. "influxdb.url"
+	Msg   string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
 
 // Duration is a time.Duration written as "30s", "5m".
 type Duration time.Duration

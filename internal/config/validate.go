@@ -45,6 +45,8 @@ func (c *Config) Validate() error {
 	}
 	if c.Bus.Replicas < 1 || c.Bus.Replicas > 5 {
 		v.errf("bus.replicas", "%d is out of range 1..5", c.Bus.Replicas)
+	} else if c.Bus.Replicas > 1 && c.Bus.URL == "" {
+		v.errf("bus.replicas", "%d needs a NATS cluster (bus.url); the embedded server holds one replica", c.Bus.Replicas)
 	}
 
 	v.atLeast("discovery.interval", c.Discovery.Interval.D(), time.Second)
@@ -104,7 +106,8 @@ func (c *Config) Validate() error {
 			v.errf(path+".name", "%q is used by another sink; names must be unique", s.Name)
 		}
 		names[s.Name] = true
-		if s.Type == "file" {
+		switch s.Type {
+		case "file":
 			if s.Path == "" {
 				v.errf(path+".path", "is empty; give the JSON lines file to write")
 			}
@@ -115,6 +118,11 @@ func (c *Config) Validate() error {
 				v.errf(path+".max_files", "%d must be at least 1", s.MaxFiles)
 			}
 		}
+		if s.BatchSize < 1 || s.BatchSize > 100000 {
+			v.errf(path+".batch_size", "%d is out of range 1..100000", s.BatchSize)
+		}
+		v.atLeast(path+".batch_timeout", s.BatchTimeout.D(), time.Millisecond)
+		v.atLeast(path+".max_backoff", s.MaxBackoff.D(), 100*time.Millisecond)
 		for j, subj := range s.Subjects {
 			if !strings.HasPrefix(subj, "panoptes.metrics.") {
 				v.errf(fmt.Sprintf("%s.subjects[%d]", path, j), "%q must start with panoptes.metrics. (e.g. panoptes.metrics.site1.>)", subj)

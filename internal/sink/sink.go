@@ -1,0 +1,122 @@
+package sink
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/panoptes-go/panoptes/internal/config"
+	"github.com/panoptes-go/panoptes/internal/metric"
+)
+
+// Record is one metrics group read from the bus (or Kafka): its subject, its
+// Panoptes JSON exactly as published, and the decoded group.
+type Record struct {
+	Subject string
+	Data    []byte
+	Group   *metric.Group
+}
+
+// Sink writes batches of metrics groups to one store. Write returns nil only
+// when the whole batch is stored; a *Rejected error when the store refused
+// some records as malformed (those are dead-lettered, the rest count as
+// written); any other error means "retry the whole batch later".
+type Sink interface {
+	Write(ctx context.Context, batch []Record) error
+}
+
+// Service is an optional interface for a sink with work of its own (an
+// HTTP listener, a flush loop). Serve runs for as long as the sink's
+// consumer runs and returns when ctx is done.
+type Service interface {
+	Serve(ctx context.Context) error
+}
+
+// Closer is an optional interface, called once after the sink's consumer
+// stopped.
+type Closer interface {
+	Close() error
+}
+
+// Rejected lists the records of a batch that the store refused as
+// malformed, by index in the batch, with the reason for each.
+type Rejected struct {
+	Reasons map[int]error
+}
+
+func (r *Rejected) Error() string {
+	idx := make([]int, 0, len(r.Reasons))
+	for i := range r.Reasons {
+		idx = append(idx, i)
+	}
+	sort.Ints(idx)
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d records rejected", len(idx))
+	for n, i := range idx {
+		if n == 3 {
+			b.WriteString(", ...")
+			break
+		}
+		fmt.Fprintf(&b, "; #%d: %v", i, r.Reasons[i])
+	}
+	return b.String()
+}
+
+// Deps are what a sink factory may use.
+type Deps struct {
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
+}
+
+// Factory builds a sink from its config without side effects: no
+// connection, no file, no listener until the consumer runs it. A problem
+// with one field is returned as a *config.FieldError so the caller can name
+// its file and line.
+type Factory func(cfg config.Sink, deps Deps) (Sink, error)
+
+var (
+	registryMu sync.RWMutex
+	registry   = map[string]Factory{}
+)
+
+// Register makes a sink type available; it panics on an empty or duplicate
+// type, which is a programming error.
+func Register(typ string, f Factory) {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	if typ == "" || f == nil {
+		panic("sink: Register with an empty type or nil factory")
+	}
+	if _, dup := registry[typ]; dup {
+		panic("sink: duplicate registration of type " + typ)
+	}
+	registry[typ] = f
+}
+
+// Types lists the registered sink types, sorted.
+func Types() []string {
+	registryMu.RLock()
+	defer registryMu.RUnlock()
+	out := make([]string, 0, len(registry))
+	for t := range registry {
+		out = append(out, t)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Build returns the sink of cfg.Type.
+func Build(cfg config.Sink, deps Deps) (Sink, error) {
+	registryMu.RLock()
+	f, ok := registry[cfg.Type]
+	registryMu.RUnlock()
+	if !ok {
+		return nil, &config.FieldError{Field: "type", Msg: fmt.Sprintf("%q is not a sink type (known: %s)", cfg.Type, strings.Join(Types(), ", "))}
+	}
+	return f(cfg, deps)
+}
