@@ -24,7 +24,16 @@ func startManual(t *testing.T, s *Scheduler) {
 	if err := s.start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cancel(); s.stop() })
+	t.Cleanup(func() {
+		cancel()
+		done := make(chan struct{})
+		go func() { s.stop(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(2 * time.Second):
+			t.Error("workers did not stop within 2s of shutdown")
+		}
+	})
 }
 
 func TestLatenessRecorded(t *testing.T) {

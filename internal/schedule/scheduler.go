@@ -55,8 +55,8 @@ const (
 	running          // a worker is running it
 )
 
-// entry is the scheduler's state for one check. All fields are guarded by
-// Scheduler.mu.
+// entry is the scheduler's state for one check. key and hash never change;
+// the other fields are guarded by Scheduler.mu.
 type entry struct {
 	key      string
 	hash     uint64
@@ -66,9 +66,9 @@ type entry struct {
 	pm       *pluginMetrics
 	heapIdx  int // -1 when not in the heap (removed)
 	state    runState
-	due      int64 // the due time the queued or running run is for
-	removed  bool  // removed while in flight: forgotten when it goes idle
-	mark     uint64
+	due      int64  // the due time the queued or running run is for
+	removed  bool   // removed while in flight: forgotten when it goes idle
+	mark     uint64 // the Update generation that last listed it
 }
 
 // Scheduler runs checks on their schedules. Its methods are safe for
@@ -432,8 +432,8 @@ func (s *Scheduler) dispatchLocked(now int64, limit int) int {
 		case queued:
 			// Still waiting for a worker: its old due time is missed; the
 			// single queued run now serves the current one.
-			s.enqueueLocked(e)
 			e.due = due
+			skips++
 		case running:
 			skips++
 		}
