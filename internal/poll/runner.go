@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -36,12 +37,18 @@ type Runner struct {
 	log     *slog.Logger
 	now     func() time.Time
 	metrics *runnerMetrics
+
+	// failing holds the last status of each failing check, so a device
+	// that stays down is logged when it fails and when it recovers, not
+	// on every interval.
+	failingMu sync.Mutex
+	failing   map[string]int
 }
 
 // NewRunner returns a Runner.
 func NewRunner(opts RunnerOptions) *Runner {
 	r := &Runner{snmp: opts.SNMP, pool: opts.Pool, log: opts.Logger, now: opts.Now,
-		metrics: newRunnerMetrics(opts.Registerer)}
+		metrics: newRunnerMetrics(opts.Registerer), failing: map[string]int{}}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
@@ -70,9 +77,7 @@ func (r *Runner) Run(ctx context.Context, pluginName string, p Plugin, res *reso
 	}
 
 	groups, status, err := r.check(ctx, log, pluginName, p, res, interval, start)
-	if status != metric.StatusSuccess {
-		log.Warn("check failed", "status", metric.StatusName(status), "error", err)
-	}
+	r.logStatus(log, pluginName, res, status, err)
 
 	r.metrics.checks.WithLabelValues(pluginName, metric.StatusName(status)).Inc()
 	r.metrics.duration.WithLabelValues(pluginName).Observe(time.Since(began).Seconds())
@@ -122,3 +127,28 @@ func (r *Runner) poll(ctx context.Context, log *slog.Logger, pluginName string, 
 
 // epoch returns t as Unix seconds with a fraction, Panoptes' timestamp format.
 func epoch(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
+
+// logStatus logs a check's status at warn when it changes to a failure, at
+// info when it recovers, and at debug while it stays the same.
+func (r *Runner) logStatus(log *slog.Logger, pluginName string, res *resource.Resource, status int, err error) {
+	key := pluginName
+	if res != nil {
+		key += "|" + res.Key()
+	}
+	r.failingMu.Lock()
+	prev, wasFailing := r.failing[key]
+	if status == metric.StatusSuccess {
+		delete(r.failing, key)
+	} else {
+		r.failing[key] = status
+	}
+	r.failingMu.Unlock()
+	switch {
+	case status != metric.StatusSuccess && (!wasFailing || prev != status):
+		log.Warn("check failed", "status", metric.StatusName(status), "error", err)
+	case status != metric.StatusSuccess:
+		log.Debug("check still failing", "status", metric.StatusName(status), "error", err)
+	case wasFailing:
+		log.Info("check recovered", "was", metric.StatusName(prev))
+	}
+}

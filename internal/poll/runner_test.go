@@ -236,3 +236,37 @@ func gatheredSeries(t *testing.T, reg *prometheus.Registry, name string) int {
 	}
 	return 0
 }
+
+// A device that stays down is logged once when it fails and once when it
+// recovers, not at every interval.
+func TestRunLogsStatusChangesOnly(t *testing.T) {
+	r, logs, _ := newTestRunner(t)
+	var fail error = &snmp.Error{Device: "sw1:161", Op: "walk .1.3", Status: metric.StatusTimeout, Err: snmp.ErrTimeout}
+	p := pluginFunc(func(context.Context, *Request) ([]*metric.Group, error) {
+		if fail != nil {
+			return nil, fail
+		}
+		return []*metric.Group{group("a")}, nil
+	})
+	for i := 0; i < 3; i++ {
+		r.Run(context.Background(), "p", p, testResource, time.Minute)
+	}
+	fail = &snmp.Error{Device: "sw1:161", Op: "walk .1.3", Status: metric.StatusAuthFailure, Err: snmp.ErrAuth}
+	r.Run(context.Background(), "p", p, testResource, time.Minute)
+	fail = nil
+	r.Run(context.Background(), "p", p, testResource, time.Minute)
+	r.Run(context.Background(), "p", p, testResource, time.Minute)
+	out := logs.String()
+	if n := strings.Count(out, `level=WARN msg="check failed" plugin=p resource=`+testResource.Key()+" status=timeout"); n != 1 {
+		t.Errorf("%d timeout warnings for three failed polls, want 1:\n%s", n, out)
+	}
+	if n := strings.Count(out, "status=auth_failure"); n != 1 {
+		t.Errorf("a change of failure must be logged once, got %d:\n%s", n, out)
+	}
+	if n := strings.Count(out, `msg="check recovered"`); n != 1 {
+		t.Errorf("%d recovery lines, want 1:\n%s", n, out)
+	}
+	if len(r.failing) != 0 {
+		t.Errorf("recovered checks are still tracked: %v", r.failing)
+	}
+}
