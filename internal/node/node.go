@@ -108,6 +108,7 @@ type Node struct {
 	sched  *schedule.Scheduler
 	sinks  []*sink.File
 	m      *nodeMetrics
+	act    activity
 
 	readyMu sync.Mutex
 	ready   bool
@@ -166,7 +167,7 @@ func (n *Node) Run(ctx context.Context) error {
 	n.sched = schedule.New(schedule.Options{MaxConcurrent: cfg.Polling.MaxConcurrentChecks, Logger: n.log.With("component", "schedule"), Registerer: n.reg})
 
 	for _, sc := range cfg.Sinks {
-		f, err := sink.NewFile(sc, n.log.With("component", "sink", "sink", sc.Name), n.reg)
+		f, err := sink.NewFile(sc, n.log.With("component", "sink"), n.reg)
 		if err != nil {
 			return err
 		}
@@ -208,6 +209,8 @@ func (n *Node) Run(ctx context.Context) error {
 
 	schedDone := make(chan error, 1)
 	go func() { schedDone <- n.sched.Run(ctx) }()
+	bgWG.Add(1)
+	go func() { defer bgWG.Done(); n.logSummaries(ctx, n.summaryInterval()) }()
 	n.reconcile()
 	n.setReady(true)
 	n.log.Info("panoptes running", "site", cfg.Site, "resources", n.index.Len(), "checks", n.sched.Len(),
@@ -264,9 +267,11 @@ func (n *Node) checkFunc(pi *pluginInstance, res *resource.Resource) func(contex
 		// result (if only its status) is what the user needs to see.
 		pubCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
-		if _, err := n.bus.PublishSet(pubCtx, set); err != nil {
+		published, err := n.bus.PublishSet(pubCtx, set)
+		if err != nil {
 			n.log.Warn("publish failed", "plugin", pi.name, "resource", res.ID, "err", err)
 		}
+		n.act.record(set, published, err)
 	}
 }
 

@@ -1,0 +1,65 @@
+package node
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+
+	"github.com/panoptes-go/panoptes/internal/metric"
+)
+
+// activity counts what the node did since the last summary line.
+type activity struct {
+	ok, failed        atomic.Uint64 // checks by outcome
+	published, errors atomic.Uint64 // groups published, groups that failed to publish
+}
+
+func (a *activity) record(set *metric.GroupSet, published int, pubErr error) {
+	status := metric.StatusInternalFailure
+	if n := len(set.Groups); n > 0 {
+		if m, ok := set.Groups[n-1].Metric("polling_status"); ok {
+			status = int(m.Value.Int64())
+		}
+	}
+	if status == metric.StatusSuccess {
+		a.ok.Add(1)
+	} else {
+		a.failed.Add(1)
+	}
+	a.published.Add(uint64(published))
+	if pubErr != nil {
+		a.errors.Add(uint64(len(set.Groups) - published))
+	}
+}
+
+// summaryInterval is the shortest plugin interval, at least 10s, so the
+// console shows one line per polling round.
+func (n *Node) summaryInterval() time.Duration {
+	d := time.Minute
+	for _, p := range n.parts.plugins {
+		d = min(d, p.interval)
+	}
+	return max(d, 10*time.Second)
+}
+
+// logSummaries writes one readable line per interval: what was polled,
+// what failed, what reached the bus.
+func (n *Node) logSummaries(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	var lastSkipped uint64
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		skipped := n.sched.Stats().Skipped
+		n.log.Info("polled",
+			"checks_ok", n.act.ok.Swap(0), "checks_failed", n.act.failed.Swap(0),
+			"checks_skipped", skipped-lastSkipped, "groups_published", n.act.published.Swap(0),
+			"publish_errors", n.act.errors.Swap(0), "resources", n.index.Len(), "scheduled", n.sched.Len(),
+			"period", every)
+		lastSkipped = skipped
+	}
+}
