@@ -1,7 +1,7 @@
 package bus
 
 import (
-	"errors"
+	"github.com/panoptes-go/panoptes/internal/selfmetric"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -23,22 +23,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 	}
 	if reg != nil {
-		m.published = register(reg, m.published)
-		m.publishErrors = register(reg, m.publishErrors)
+		m.published = selfmetric.Register(reg, m.published)
+		m.publishErrors = selfmetric.Register(reg, m.publishErrors)
 	}
 	return m
-}
-
-// register registers c, or returns the collector already registered under
-// the same name, so two buses on one registry (tests, restarts) share them.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing
-			}
-		}
-	}
-	return c
 }

@@ -1,8 +1,9 @@
 package discovery
 
 import (
-	"errors"
 	"log/slog"
+
+	"github.com/panoptes-go/panoptes/internal/selfmetric"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -41,26 +42,10 @@ func newMetrics(reg prometheus.Registerer, log *slog.Logger) *metrics {
 		}, []string{"source"}),
 	}
 	if reg != nil {
-		m.resources = register(reg, log, m.resources)
-		m.runs = register(reg, log, m.runs)
-		m.rejected = register(reg, log, m.rejected)
-		m.lastSuccess = register(reg, log, m.lastSuccess)
+		m.resources = selfmetric.Register(reg, m.resources)
+		m.runs = selfmetric.Register(reg, m.runs)
+		m.rejected = selfmetric.Register(reg, m.rejected)
+		m.lastSuccess = selfmetric.Register(reg, m.lastSuccess)
 	}
 	return m
-}
-
-// register registers c, or returns the collector already registered under
-// the same name, so two managers on one registry share their metrics.
-func register[C prometheus.Collector](reg prometheus.Registerer, log *slog.Logger, c C) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing
-			}
-		}
-		// A different collector under our name is a wiring bug; keep working unregistered.
-		log.Error("discovery: cannot register self-metrics", "err", err)
-	}
-	return c
 }

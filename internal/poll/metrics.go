@@ -1,7 +1,7 @@
 package poll
 
 import (
-	"errors"
+	"github.com/panoptes-go/panoptes/internal/selfmetric"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -30,24 +30,9 @@ func newRunnerMetrics(reg prometheus.Registerer) *runnerMetrics {
 		}, []string{"plugin"}),
 	}
 	if reg != nil {
-		m.checks = register(reg, m.checks)
-		m.duration = register(reg, m.duration)
-		m.panics = register(reg, m.panics)
+		m.checks = selfmetric.Register(reg, m.checks)
+		m.duration = selfmetric.Register(reg, m.duration)
+		m.panics = selfmetric.Register(reg, m.panics)
 	}
 	return m
-}
-
-// register registers c, or returns the collector already registered under
-// the same name so that several runners can share one registry.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing
-			}
-		}
-		panic("poll: register self-metric: " + err.Error())
-	}
-	return c
 }

@@ -1,8 +1,9 @@
 package schedule
 
 import (
-	"errors"
 	"log/slog"
+
+	"github.com/panoptes-go/panoptes/internal/selfmetric"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -59,30 +60,13 @@ func newMetrics(reg prometheus.Registerer, log *slog.Logger) *metrics {
 	if reg == nil {
 		return m
 	}
-	m.started = register(reg, m.started, log)
-	m.skipped = register(reg, m.skipped, log)
-	m.panicked = register(reg, m.panicked, log)
-	m.running = register(reg, m.running, log)
-	m.scheduled = register(reg, m.scheduled, log)
-	m.lateness = register(reg, m.lateness, log)
+	m.started = selfmetric.Register(reg, m.started)
+	m.skipped = selfmetric.Register(reg, m.skipped)
+	m.panicked = selfmetric.Register(reg, m.panicked)
+	m.running = selfmetric.Register(reg, m.running)
+	m.scheduled = selfmetric.Register(reg, m.scheduled)
+	m.lateness = selfmetric.Register(reg, m.lateness)
 	return m
-}
-
-// register registers c, or returns the collector already registered under
-// its name (a second scheduler on the same registry shares the series).
-func register[C prometheus.Collector](reg prometheus.Registerer, c C, log *slog.Logger) C {
-	err := reg.Register(c)
-	if err == nil {
-		return c
-	}
-	var are prometheus.AlreadyRegisteredError
-	if errors.As(err, &are) {
-		if existing, ok := are.ExistingCollector.(C); ok {
-			return existing
-		}
-	}
-	log.Warn("schedule: self-metric not registered; it will be missing from /metrics", "err", err)
-	return c
 }
 
 func (m *metrics) forPlugin(name string) *pluginMetrics {

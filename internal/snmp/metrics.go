@@ -1,8 +1,7 @@
 package snmp
 
 import (
-	"errors"
-	"fmt"
+	"github.com/panoptes-go/panoptes/internal/selfmetric"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -63,29 +62,15 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	}
 	if reg != nil {
 		// Several pools may share a registry: they then share the series.
-		m.requests = register(reg, m.requests)
-		m.duration = register(reg, m.duration)
-		m.sessionsOpen = register(reg, m.sessionsOpen)
-		m.sessionsOpened = register(reg, m.sessionsOpened)
-		m.inUse = register(reg, m.inUse)
-		m.limitWaits = register(reg, m.limitWaits)
-		m.limitWaitSecs = register(reg, m.limitWaitSecs)
-		m.packetsSent = register(reg, m.packetsSent)
-		m.retries = register(reg, m.retries)
+		m.requests = selfmetric.Register(reg, m.requests)
+		m.duration = selfmetric.Register(reg, m.duration)
+		m.sessionsOpen = selfmetric.Register(reg, m.sessionsOpen)
+		m.sessionsOpened = selfmetric.Register(reg, m.sessionsOpened)
+		m.inUse = selfmetric.Register(reg, m.inUse)
+		m.limitWaits = selfmetric.Register(reg, m.limitWaits)
+		m.limitWaitSecs = selfmetric.Register(reg, m.limitWaitSecs)
+		m.packetsSent = selfmetric.Register(reg, m.packetsSent)
+		m.retries = selfmetric.Register(reg, m.retries)
 	}
 	return m
-}
-
-// register registers c, or returns the identical collector already there.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing
-			}
-		}
-		panic(fmt.Sprintf("snmp: register metrics: %v", err))
-	}
-	return c
 }
