@@ -139,6 +139,7 @@ func TestRestartKeepsState(t *testing.T) {
 	dir := t.TempDir()
 
 	b := openEmbedded(t, dir)
+	name := b.Conn().ConnectedServerName()
 	set := interfaceSet(testResource("site1", "sw1"), 9) // 10 groups
 	if n, err := b.PublishSet(ctx, set); err != nil || n != 10 {
 		t.Fatalf("PublishSet = %d, %v", n, err)
@@ -176,6 +177,9 @@ func TestRestartKeepsState(t *testing.T) {
 	}
 
 	b2 := openEmbedded(t, dir)
+	if got := b2.Conn().ConnectedServerName(); got != name || !strings.HasPrefix(got, "panoptes-") {
+		t.Errorf("server name after restart %q, want %q", got, name)
+	}
 	info, err := b2.JetStream().Stream(ctx, bus.StreamName)
 	if err != nil {
 		t.Fatal(err)

@@ -233,3 +233,37 @@ func ids(rs []*resource.Resource) []string {
 	}
 	return out
 }
+
+// TestUnreadableEntry: a value written by something else is skipped by the
+// index (with a warning) and reported by List.
+func TestUnreadableEntry(t *testing.T) {
+	b, s := openStore(t)
+	ctx := context.Background()
+	if err := s.Put(ctx, testResource("sw1")); err != nil {
+		t.Fatal(err)
+	}
+	ix, err := s.Watch(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Stop()
+	kv, err := b.JetStream().KeyValue(ctx, inventory.Bucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	drain(ix.Changes())
+	// Garbage replaces sw1's value.
+	if _, err := kv.Put(ctx, inventory.KVKey(testResource("sw1").Key()), []byte("not json")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Put(ctx, testResource("sw2")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ix.Changes(), func() bool { return ix.Get(testResource("sw2").Key()) != nil })
+	if ix.Len() != 1 || ix.Get(testResource("sw1").Key()) != nil {
+		t.Errorf("index = %v, want only sw2 (sw1's value is unreadable)", ids(ix.Snapshot()))
+	}
+	if _, err := s.List(ctx); err == nil || !strings.Contains(err.Error(), "inventory: list") {
+		t.Errorf("List with an unreadable entry: %v, want an error", err)
+	}
+}
