@@ -17,6 +17,7 @@ type metrics struct {
 	limitWaits     prometheus.Counter
 	limitWaitSecs  prometheus.Counter
 	packetsSent    prometheus.Counter
+	varbinds       prometheus.Counter
 	retries        prometheus.Counter
 }
 
@@ -51,6 +52,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Namespace: "panoptes", Subsystem: "snmp", Name: "device_limit_wait_seconds_total",
 			Help: "Total time requests waited for the per-device limit.",
 		}),
+		varbinds: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "panoptes", Subsystem: "snmp", Name: "varbinds_received_total",
+			Help: "Varbinds received in SNMP responses.",
+		}),
 		packetsSent: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "panoptes", Subsystem: "snmp", Name: "packets_sent_total",
 			Help: "SNMP request packets sent, SNMPv3 engine discovery and retries included.",
@@ -70,6 +75,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		m.limitWaits = selfmetric.Register(reg, m.limitWaits)
 		m.limitWaitSecs = selfmetric.Register(reg, m.limitWaitSecs)
 		m.packetsSent = selfmetric.Register(reg, m.packetsSent)
+		m.varbinds = selfmetric.Register(reg, m.varbinds)
 		m.retries = selfmetric.Register(reg, m.retries)
 	}
 	return m

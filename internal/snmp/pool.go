@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gosnmp/gosnmp"
@@ -42,6 +43,8 @@ type Pool struct {
 
 	stop chan struct{}
 	done chan struct{}
+
+	varbinds atomic.Uint64 // received, for the benchmark harness
 }
 
 // device is the per-address state: the limit semaphore and idle sessions.
@@ -129,11 +132,16 @@ func (p *Pool) do(ctx context.Context, t Target, kind, op string, fn func(*sessi
 	}
 	vbs, err = fn(s)
 	p.release(d, s, err == nil && !s.broken)
+	p.varbinds.Add(uint64(len(vbs)))
+	p.m.varbinds.Add(float64(len(vbs)))
 	if err != nil {
 		return nil, wrap(addr, op, err)
 	}
 	return vbs, nil
 }
+
+// Varbinds is how many varbinds the pool's requests received so far.
+func (p *Pool) Varbinds() uint64 { return p.varbinds.Load() }
 
 // acquire takes one of the device's request slots, waiting while the device
 // is at its limit.

@@ -33,6 +33,9 @@ func TestSnmpsim(t *testing.T) {
 			}
 			sameRows(t, "walk "+root, rowsOf(vbs), want)
 		}
+		if got, want := p.Varbinds(), uint64(len(ifTable)+len(ifXTable)); got != want {
+			t.Errorf("Varbinds() = %d after walking %d rows", got, want)
+		}
 	})
 
 	t.Run("GetV2c", func(t *testing.T) {
