@@ -35,12 +35,18 @@ func integration(t *testing.T, binaries ...string) {
 // and a real pool, as the poller does.
 func runInterfaceCheck(t *testing.T, addr string, cred config.Credential, snmpCfg config.SNMP) (int, []*metric.Group) {
 	t.Helper()
+	return runCheck(t, "interface", addr, cred, snmpCfg)
+}
+
+// runCheck polls agent with the named plugin through a Runner.
+func runCheck(t *testing.T, plugin, addr string, cred config.Credential, snmpCfg config.SNMP) (int, []*metric.Group) {
+	t.Helper()
 	snmpCfg.Credential = "test"
 	snmpCfg.Credentials = map[string]config.Credential{"test": cred}
 	pool := snmp.NewPool(snmp.PoolOptions{})
 	t.Cleanup(func() { _ = pool.Close() })
 	r := NewRunner(RunnerOptions{SNMP: snmpCfg, Pool: pool, Logger: slog.New(slog.NewTextHandler(testLog{t}, nil))})
-	p, err := New("interface", nil)
+	p, err := New(plugin, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,8 +54,8 @@ func runInterfaceCheck(t *testing.T, addr string, cred config.Credential, snmpCf
 	res.Endpoint = addr
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	set := r.Run(ctx, "interface", p, res, time.Minute)
-	status, groups := statusOfSet(t, set, "interface")
+	set := r.Run(ctx, plugin, p, res, time.Minute)
+	status, groups := statusOfSet(t, set, plugin)
 	for _, g := range groups {
 		if err := g.Validate(); err != nil {
 			t.Errorf("invalid group: %v", err)

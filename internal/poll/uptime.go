@@ -1,0 +1,70 @@
+package poll
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/gosnmp/gosnmp"
+
+	"github.com/panoptes-go/panoptes/internal/metric"
+	"github.com/panoptes-go/panoptes/internal/snmp"
+)
+
+func init() { Register("uptime", newUptime) }
+
+// Uptime is the light `uptime` plugin: one GET of sysUpTime.0 into a
+// `system` group with the gauge uptime_seconds. It is the cheapest check
+// that proves the device answers with its credentials, and the unit of the
+// benchmark harness's light-check figures.
+type Uptime struct {
+	getter getter // nil: req.SNMP
+}
+
+// getter is the one SNMP operation the plugin needs.
+type getter interface {
+	Get(ctx context.Context, t snmp.Target, oids []string) ([]snmp.Varbind, error)
+}
+
+const oidSysUpTime = ".1.3.6.1.2.1.1.3.0"
+
+// UptimeGroupType is the group the uptime plugin writes.
+const UptimeGroupType = "system"
+
+var sysUpTimeOIDs = []string{oidSysUpTime}
+
+func newUptime(options map[string]any) (Plugin, error) {
+	if err := ReadOptions(options).Err(); err != nil {
+		return nil, err
+	}
+	return &Uptime{}, nil
+}
+
+// Poll reads sysUpTime.0.
+func (p *Uptime) Poll(ctx context.Context, req *Request) ([]*metric.Group, error) {
+	g := p.getter
+	if g == nil {
+		if req.SNMP == nil {
+			return nil, WithStatus(metric.StatusInternalFailure, ErrNoSNMP)
+		}
+		g = req.SNMP
+	}
+	vbs, err := g.Get(ctx, req.Target, sysUpTimeOIDs)
+	if err != nil {
+		return nil, fmt.Errorf("get sysUpTime: %w", err)
+	}
+	if len(vbs) != 1 || vbs[0].Type != gosnmp.TimeTicks {
+		return nil, WithStatus(metric.StatusMissingMetrics, fmt.Errorf("sysUpTime.0 is missing or not TimeTicks"))
+	}
+	ticks := gosnmp.ToBigInt(vbs[0].Value).Uint64()
+	at := epoch(time.Now())
+	return []*metric.Group{{
+		Resource:          req.Resource,
+		Type:              UptimeGroupType,
+		Interval:          int(req.Interval / time.Second),
+		CreationTimestamp: epoch(req.Now),
+		SchemaVersion:     metric.SchemaVersion,
+		Metrics:           []metric.Metric{{Name: "uptime_seconds", Value: metric.Float(float64(ticks) / 100), Type: metric.Gauge, Timestamp: at}},
+		Dimensions:        []metric.Dimension{},
+	}}, nil
+}
