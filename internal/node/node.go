@@ -23,6 +23,7 @@ import (
 	"github.com/panoptes-go/panoptes/internal/resource"
 	"github.com/panoptes-go/panoptes/internal/schedule"
 	"github.com/panoptes-go/panoptes/internal/sink"
+	_ "github.com/panoptes-go/panoptes/internal/sink/all" // every sink type
 	"github.com/panoptes-go/panoptes/internal/snmp"
 )
 
@@ -83,8 +84,14 @@ func build(cfg *config.Config) (*parts, error) {
 		p.sources[sc.Name] = src
 	}
 	for i, sc := range cfg.Sinks {
-		if sc.Type != "file" {
-			errs = append(errs, cfg.Errorf(fmt.Sprintf("sinks[%d].type", i), "%q is not a sink type (known: file)", sc.Type))
+		if _, err := sink.New(sc, sink.Deps{}); err != nil {
+			prefix := fmt.Sprintf("sinks[%d]", i)
+			var fe *config.FieldError
+			if errors.As(err, &fe) {
+				errs = append(errs, cfg.Errorf(prefix+"."+fe.Field, "%s", fe.Msg))
+			} else {
+				errs = append(errs, cfg.Errorf(prefix, "%v", err))
+			}
 		}
 	}
 	if len(cfg.SNMP.Credentials) == 0 && len(cfg.Polling.Plugins) > 0 {
@@ -106,12 +113,14 @@ type Node struct {
 	pool   *snmp.Pool
 	runner *poll.Runner
 	sched  *schedule.Scheduler
-	sinks  []*sink.File
+	sinks  []*sink.Consumer
 	m      *nodeMetrics
-	act    activity
+	act    activity // since the last summary line
+	total  activity // since start
 
 	readyMu sync.Mutex
 	ready   bool
+	started bool // every component exists: Stats may read them
 }
 
 // New builds a node from cfg. Nothing is started until Run.
@@ -167,11 +176,11 @@ func (n *Node) Run(ctx context.Context) error {
 	n.sched = schedule.New(schedule.Options{MaxConcurrent: cfg.Polling.MaxConcurrentChecks, Logger: n.log.With("component", "schedule"), Registerer: n.reg})
 
 	for _, sc := range cfg.Sinks {
-		f, err := sink.NewFile(sc, n.log.With("component", "sink"), n.reg)
+		c, err := sink.New(sc, sink.Deps{Logger: n.log.With("component", "sink"), Registerer: n.reg})
 		if err != nil {
 			return err
 		}
-		n.sinks = append(n.sinks, f)
+		n.sinks = append(n.sinks, c)
 	}
 
 	var httpSrv *httpServer
@@ -187,12 +196,12 @@ func (n *Node) Run(ctx context.Context) error {
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	var bgWG sync.WaitGroup
 	defer func() { stopBG(); bgWG.Wait() }()
-	for _, f := range n.sinks {
+	for _, c := range n.sinks {
 		bgWG.Add(1)
 		go func() {
 			defer bgWG.Done()
-			if err := f.Run(bg, n.bus.JetStream()); err != nil && !errors.Is(err, context.Canceled) {
-				n.log.Error("sink stopped", "err", err)
+			if err := c.Run(bg, n.bus.JetStream()); err != nil && !errors.Is(err, context.Canceled) {
+				n.log.Error("sink stopped", "sink", c.Name(), "err", err)
 			}
 		}()
 	}
@@ -212,6 +221,9 @@ func (n *Node) Run(ctx context.Context) error {
 	bgWG.Add(1)
 	go func() { defer bgWG.Done(); n.logSummaries(ctx, n.summaryInterval()) }()
 	n.reconcile()
+	n.readyMu.Lock()
+	n.started = true
+	n.readyMu.Unlock()
 	n.setReady(true)
 	n.log.Info("panoptes running", "site", cfg.Site, "resources", n.index.Len(), "checks", n.sched.Len(),
 		"plugins", len(n.parts.plugins), "sinks", len(n.sinks), "http", cfg.HTTP.Listen)
@@ -272,6 +284,7 @@ func (n *Node) checkFunc(pi *pluginInstance, res *resource.Resource) func(contex
 			n.log.Warn("publish failed", "plugin", pi.name, "resource", res.ID, "err", err)
 		}
 		n.act.record(set, published, err)
+		n.total.record(set, published, err)
 	}
 }
 

@@ -63,3 +63,32 @@ func (n *Node) logSummaries(ctx context.Context, every time.Duration) {
 		lastSkipped = skipped
 	}
 }
+
+// Stats are the node's running totals, for the benchmark harness and tests.
+type Stats struct {
+	Resources, Scheduled             int
+	Started, Skipped, Completed      uint64
+	LatenessP50, LatenessP99         time.Duration
+	Varbinds                         uint64
+	ChecksOK, ChecksFailed           uint64
+	GroupsPublished, PublishFailures uint64
+}
+
+// Stats returns the totals since Run started; zero before.
+func (n *Node) Stats() Stats {
+	n.readyMu.Lock()
+	started := n.started
+	n.readyMu.Unlock()
+	if !started {
+		return Stats{}
+	}
+	ss := n.sched.Stats()
+	p50, p99 := n.sched.LatencyQuantiles()
+	return Stats{
+		Resources: n.index.Len(), Scheduled: n.sched.Len(),
+		Started: ss.Started, Skipped: ss.Skipped, Completed: ss.Completed,
+		LatenessP50: p50, LatenessP99: p99, Varbinds: n.pool.Varbinds(),
+		ChecksOK: n.total.ok.Load(), ChecksFailed: n.total.failed.Load(),
+		GroupsPublished: n.total.published.Load(), PublishFailures: n.total.errors.Load(),
+	}
+}

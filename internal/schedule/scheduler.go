@@ -17,6 +17,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/panoptes-go/panoptes/internal/latency"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -78,7 +80,7 @@ type Scheduler struct {
 	now  func() time.Time
 	max  int
 	m    *metrics
-	hist latencyHist
+	hist latency.Hist
 
 	startedN, skippedN, completedN atomic.Uint64
 	runningN                       atomic.Int64
@@ -238,7 +240,7 @@ func (s *Scheduler) Stats() Stats {
 // LatencyQuantiles returns the median and 99th percentile of start lateness
 // (start time − due time) over all runs so far, within ~3%.
 func (s *Scheduler) LatencyQuantiles() (p50, p99 time.Duration) {
-	q := s.hist.quantiles(0.5, 0.99)
+	q := s.hist.Quantiles(0.5, 0.99)
 	return q[0], q[1]
 }
 
@@ -497,7 +499,7 @@ func (s *Scheduler) execute(key string, due, iv int64, run func(context.Context)
 	if late < 0 {
 		late = 0
 	}
-	s.hist.observe(late)
+	s.hist.Observe(late)
 	s.m.lateness.Observe(late.Seconds())
 	s.startedN.Add(1)
 	pm.started.Inc()

@@ -1,4 +1,6 @@
-package schedule
+// Package latency is a fixed-bucket histogram of durations for quantiles
+// measured on hot paths (schedule lateness, poll→sink latency).
+package latency
 
 import (
 	"math/bits"
@@ -6,11 +8,11 @@ import (
 	"time"
 )
 
-// latencyHist is a fixed-bucket log-linear histogram of durations in
+// Hist is a fixed-bucket log-linear histogram of durations in
 // nanoseconds: 16 linear sub-buckets per power of two, so a quantile is
 // within ~3% of the true value. Observing is one atomic add; it never
 // allocates and needs no lock.
-type latencyHist struct {
+type Hist struct {
 	buckets [histBuckets]atomic.Uint64
 }
 
@@ -40,7 +42,7 @@ func histMid(i int) uint64 {
 	return (histSub+mant)<<(exp-histSubBits) + width/2
 }
 
-func (h *latencyHist) observe(d time.Duration) {
+func (h *Hist) Observe(d time.Duration) {
 	if d < 0 {
 		d = 0
 	}
@@ -49,7 +51,7 @@ func (h *latencyHist) observe(d time.Duration) {
 
 // quantiles returns the values at each rank q (0..1, ascending); zero when
 // nothing was observed.
-func (h *latencyHist) quantiles(qs ...float64) []time.Duration {
+func (h *Hist) Quantiles(qs ...float64) []time.Duration {
 	var counts [histBuckets]uint64
 	var total uint64
 	for i := range h.buckets {
@@ -72,7 +74,7 @@ func (h *latencyHist) quantiles(qs ...float64) []time.Duration {
 	return out
 }
 
-func (h *latencyHist) count() uint64 {
+func (h *Hist) Count() uint64 {
 	var n uint64
 	for i := range h.buckets {
 		n += h.buckets[i].Load()
