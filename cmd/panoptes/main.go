@@ -28,6 +28,7 @@ var commands = map[string]command{
 	"poll":     {"poll one device once and print its metrics as JSON", pollCmd},
 	"validate": {"check a config file and exit non-zero on any error", validateCmd},
 	"version":  {"print the version", versionCmd},
+	"bench":    {"measure the pipeline against simulated devices and print one JSON object", benchCmd},
 }
 
 func main() {

@@ -1,0 +1,308 @@
+// Package bench is the benchmark harness: it starts the simulator in its own
+// process, runs the full pipeline (discovery → scheduler → SNMP → bus →
+// file sink) in this one, and measures what the collector costs. Figures
+// come from here, never from timed tests.
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/panoptes-go/panoptes/internal/config"
+	"github.com/panoptes-go/panoptes/internal/node"
+)
+
+// Options choose the load.
+type Options struct {
+	Devices  int
+	Duration time.Duration // measured window, after the warm-up
+	Warmup   time.Duration // first polls are not measured (default: one interval)
+	Interval time.Duration
+	// Plugin is interface (a 48-port walk) or uptime (one GET: a light check).
+	Plugin string
+	// ChecksPerDevice runs that many instances of the plugin per device, to
+	// reach high check rates without more sockets.
+	ChecksPerDevice int
+	Template        string // simulator template, e.g. switch48
+	BasePort        int
+	MaxConcurrent   int
+	Seed            int64
+	// Binary is the panoptes executable that runs the simulator (`sim`).
+	Binary string
+	// Dir holds the run's files; it is removed afterwards unless Keep.
+	Dir  string
+	Keep bool
+	// Reference also measures net-snmp's snmpbulkwalk walking one device.
+	Reference bool
+	Logger    *slog.Logger
+	Progress  io.Writer // a line per phase; nil for none
+}
+
+// Result is the harness's one JSON object.
+type Result struct {
+	Devices         int     `json:"devices"`
+	Plugin          string  `json:"plugin"`
+	ChecksPerDevice int     `json:"checks_per_device"`
+	IntervalSeconds float64 `json:"interval_seconds"`
+	WindowSeconds   float64 `json:"window_seconds"`
+
+	ChecksPerSecond   float64 `json:"checks_per_second"`
+	VarbindsPerSecond float64 `json:"varbinds_per_second"`
+	// Collector CPU (user+system of this process) per million varbinds.
+	CollectorCPUSecondsPer1MVarbinds float64 `json:"collector_cpu_seconds_per_1m_varbinds"`
+	CollectorCPUCores                float64 `json:"collector_cpu_cores"`
+	SimulatorCPUCores                float64 `json:"simulator_cpu_cores"`
+	RSSBytes                         int64   `json:"rss_bytes"`
+	RSSBytesPerDevice                float64 `json:"rss_bytes_per_device"`
+
+	ScheduleLatenessP50Ms float64 `json:"schedule_lateness_p50_ms"`
+	ScheduleLatenessP99Ms float64 `json:"schedule_lateness_p99_ms"`
+	PollToSinkP50Ms       float64 `json:"poll_to_sink_latency_p50_ms"`
+	PollToSinkP99Ms       float64 `json:"poll_to_sink_latency_p99_ms"`
+
+	ChecksExpected uint64 `json:"checks_expected"`
+	ChecksStarted  uint64 `json:"checks_started"`
+	MissedChecks   int64  `json:"missed_checks"`
+	SkippedChecks  uint64 `json:"skipped_checks"`
+	FailedChecks   uint64 `json:"failed_checks"`
+	GroupsWritten  uint64 `json:"groups_written"`
+
+	Reference *Reference `json:"reference,omitempty"`
+}
+
+// Reference is net-snmp's C client walking the same tables of one device.
+type Reference struct {
+	Tool                     string  `json:"tool"`
+	Varbinds                 int     `json:"varbinds"`
+	CPUSecondsPer1MVarbinds  float64 `json:"cpu_seconds_per_1m_varbinds"`
+	CollectorToReferenceRate float64 `json:"collector_cpu_relative_to_reference"`
+}
+
+func (o *Options) defaults() error {
+	if o.Devices <= 0 {
+		return errors.New("devices must be positive")
+	}
+	if o.Interval <= 0 {
+		o.Interval = time.Minute
+	}
+	if o.Warmup <= 0 {
+		o.Warmup = o.Interval + 5*time.Second
+	}
+	if o.Duration <= 0 {
+		o.Duration = 2 * o.Interval
+	}
+	if o.Plugin == "" {
+		o.Plugin = "interface"
+	}
+	if o.ChecksPerDevice <= 0 {
+		o.ChecksPerDevice = 1
+	}
+	if o.Template == "" {
+		o.Template = "switch48"
+	}
+	if o.BasePort == 0 {
+		o.BasePort = 20000
+	}
+	if o.MaxConcurrent <= 0 {
+		o.MaxConcurrent = 512
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Progress == nil {
+		o.Progress = io.Discard
+	}
+	if o.Binary == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		o.Binary = exe
+	}
+	return nil
+}
+
+// Run runs one benchmark and returns its figures.
+func Run(ctx context.Context, o Options) (*Result, error) {
+	if err := o.defaults(); err != nil {
+		return nil, err
+	}
+	dir := o.Dir
+	if dir == "" {
+		d, err := os.MkdirTemp("", "panoptes-bench-")
+		if err != nil {
+			return nil, err
+		}
+		dir = d
+	}
+	if !o.Keep {
+		defer os.RemoveAll(dir)
+	}
+	inventory := filepath.Join(dir, "devices.csv")
+	fmt.Fprintf(o.Progress, "bench: starting %d simulated %s devices\n", o.Devices, o.Template)
+	sim, err := startSimulator(ctx, o, inventory)
+	if err != nil {
+		return nil, err
+	}
+	defer sim.stop()
+
+	cfgPath := filepath.Join(dir, "panoptes.yaml")
+	if err := os.WriteFile(cfgPath, []byte(configYAML(o)), 0o600); err != nil {
+		return nil, err
+	}
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		return nil, fmt.Errorf("bench config: %w", err)
+	}
+	baseRSS := rss()
+	n, err := node.New(cfg, o.Logger)
+	if err != nil {
+		return nil, err
+	}
+	runCtx, stopNode := context.WithCancel(ctx)
+	nodeDone := make(chan error, 1)
+	go func() { nodeDone <- n.Run(runCtx) }()
+	defer func() { stopNode(); <-nodeDone }()
+
+	tail := newTailer(filepath.Join(dir, "metrics.jsonl"))
+	go tail.run(runCtx)
+
+	want := o.Devices * o.ChecksPerDevice
+	deadline := time.Now().Add(2 * time.Minute)
+	for n.Stats().Scheduled < want {
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("only %d of %d checks scheduled after 2m", n.Stats().Scheduled, want)
+		}
+		if err := sleep(ctx, 100*time.Millisecond); err != nil {
+			return nil, err
+		}
+	}
+	fmt.Fprintf(o.Progress, "bench: %d checks scheduled; warming up for %s\n", want, o.Warmup)
+	if err := sleep(ctx, o.Warmup); err != nil {
+		return nil, err
+	}
+
+	fmt.Fprintf(o.Progress, "bench: measuring for %s\n", o.Duration)
+	s0, cpu0, simCPU0, t0 := n.Stats(), selfCPU(), sim.cpu(), time.Now()
+	tail.reset()
+	if err := sleep(ctx, o.Duration); err != nil {
+		return nil, err
+	}
+	s1, cpu1, simCPU1, t1 := n.Stats(), selfCPU(), sim.cpu(), time.Now()
+	rssNow := rss()
+	window := t1.Sub(t0).Seconds()
+
+	r := &Result{
+		Devices: o.Devices, Plugin: o.Plugin, ChecksPerDevice: o.ChecksPerDevice,
+		IntervalSeconds: o.Interval.Seconds(), WindowSeconds: window,
+		ChecksPerSecond:       float64(s1.Completed-s0.Completed) / window,
+		VarbindsPerSecond:     float64(s1.Varbinds-s0.Varbinds) / window,
+		CollectorCPUCores:     (cpu1 - cpu0).Seconds() / window,
+		SimulatorCPUCores:     (simCPU1 - simCPU0).Seconds() / window,
+		RSSBytes:              rssNow,
+		RSSBytesPerDevice:     float64(rssNow-baseRSS) / float64(o.Devices),
+		ScheduleLatenessP50Ms: ms(s1.LatenessP50),
+		ScheduleLatenessP99Ms: ms(s1.LatenessP99),
+		ChecksExpected:        uint64(float64(want) * window / o.Interval.Seconds()),
+		ChecksStarted:         s1.Started - s0.Started,
+		SkippedChecks:         s1.Skipped - s0.Skipped,
+		FailedChecks:          s1.ChecksFailed - s0.ChecksFailed,
+	}
+	r.MissedChecks = int64(r.ChecksExpected) - int64(r.ChecksStarted)
+	if vb := s1.Varbinds - s0.Varbinds; vb > 0 {
+		r.CollectorCPUSecondsPer1MVarbinds = (cpu1 - cpu0).Seconds() / float64(vb) * 1e6
+	}
+	p50, p99, lines := tail.quantiles()
+	r.PollToSinkP50Ms, r.PollToSinkP99Ms, r.GroupsWritten = ms(p50), ms(p99), lines
+
+	if o.Reference && o.Plugin == "interface" {
+		ref, err := reference(ctx, sim.firstDevice())
+		if err != nil {
+			o.Logger.Warn("bench: reference measurement failed", "err", err)
+		} else {
+			ref.CollectorToReferenceRate = r.CollectorCPUSecondsPer1MVarbinds / ref.CPUSecondsPer1MVarbinds
+			r.Reference = ref
+		}
+	}
+	return r, nil
+}
+
+func configYAML(o Options) string {
+	var plugins strings.Builder
+	for i := 0; i < o.ChecksPerDevice; i++ {
+		fmt.Fprintf(&plugins, "    - {name: %s-%d, plugin: %s, interval: %s}\n", o.Plugin, i, o.Plugin, o.Interval)
+	}
+	return fmt.Sprintf(`site: bench
+data_dir: data
+http: {listen: ""}
+log: {level: warn}
+discovery:
+  interval: 1h
+  defaults: {site: bench}
+  sources: [{plugin: csv, path: devices.csv}]
+snmp:
+  timeout: 5s
+  retries: 1
+  max_repetitions: 50
+  credential: sim
+  credentials: {sim: {version: 2c, community: public}}
+polling:
+  max_concurrent_checks: %d
+  plugins:
+%ssinks:
+  - {type: file, path: metrics.jsonl, max_size: 4GiB, max_files: 1, batch_size: 2000, batch_timeout: 200ms}
+`, o.MaxConcurrent, plugins.String())
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// selfCPU is this process's user+system CPU time.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// rss is this process's resident set size in bytes, from /proc.
+func rss() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			var kb int64
+			fmt.Sscanf(strings.TrimSpace(v), "%d", &kb)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// JSON renders the result as the harness prints it.
+func (r *Result) JSON() []byte {
+	b, _ := json.MarshalIndent(r, "", "  ")
+	return b
+}

@@ -1,0 +1,132 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// simProcess is `panoptes sim` in its own process, so that its CPU is not
+// the collector's.
+type simProcess struct {
+	cmd       *exec.Cmd
+	done      chan struct{}
+	inventory string
+}
+
+func startSimulator(ctx context.Context, o Options, inventory string) (*simProcess, error) {
+	cmd := exec.Command(o.Binary, "sim",
+		"--devices", strconv.Itoa(o.Devices),
+		"--base-port", strconv.Itoa(o.BasePort),
+		"--template", o.Template,
+		"--seed", strconv.FormatInt(o.Seed, 10),
+		"--inventory", inventory)
+	cmd.Stdout = os.Stderr
+	cmd.Stderr = os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start simulator: %w", err)
+	}
+	s := &simProcess{cmd: cmd, done: make(chan struct{}), inventory: inventory}
+	go func() { _ = cmd.Wait(); close(s.done) }()
+	// The simulator writes its inventory once every device listens.
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		if st, err := os.Stat(inventory); err == nil && st.Size() > 0 {
+			if rows, err := s.rows(); err == nil && len(rows) >= o.Devices {
+				return s, nil
+			}
+		}
+		select {
+		case <-s.done:
+			return nil, fmt.Errorf("simulator exited before it was ready: %v", cmd.ProcessState)
+		case <-ctx.Done():
+			s.stop()
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			s.stop()
+			return nil, fmt.Errorf("simulator not ready after 2m (no complete inventory at %s)", inventory)
+		}
+	}
+}
+
+// rows reads the simulator's inventory: header, then one device per row.
+func (s *simProcess) rows() ([][]string, error) {
+	f, err := os.Open(s.inventory)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r := csv.NewReader(bufio.NewReader(f))
+	r.Comment = '#'
+	all, err := r.ReadAll()
+	if err != nil || len(all) == 0 {
+		return nil, fmt.Errorf("inventory %s: %v", s.inventory, err)
+	}
+	return all[1:], nil
+}
+
+// firstDevice is the endpoint of the first simulated device.
+func (s *simProcess) firstDevice() string {
+	f, err := os.Open(s.inventory)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	r.Comment = '#'
+	header, err := r.Read()
+	if err != nil {
+		return ""
+	}
+	row, err := r.Read()
+	if err != nil {
+		return ""
+	}
+	for i, h := range header {
+		if h == "endpoint" && i < len(row) {
+			return row[i]
+		}
+	}
+	return ""
+}
+
+// cpu is the simulator's user+system CPU time so far, from /proc.
+func (s *simProcess) cpu() time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the parenthesised command name; utime and stime are the
+	// 14th and 15th fields of the whole line, in clock ticks (100 Hz).
+	rest := string(b)
+	if i := strings.LastIndexByte(rest, ')'); i >= 0 {
+		rest = rest[i+2:]
+	}
+	f := strings.Fields(rest)
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * 10 * time.Millisecond
+}
+
+func (s *simProcess) stop() {
+	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(10 * time.Second):
+		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+		<-s.done
+	}
+}

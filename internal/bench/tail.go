@@ -1,0 +1,106 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/panoptes-go/panoptes/internal/latency"
+)
+
+// tailer follows the file sink's output and measures poll→sink latency: the
+// time from a check's end (its status group's metric timestamp) to the
+// moment its line is readable in the file. It looks only at status lines and
+// reads one number from each, to keep its own CPU out of the figures; its
+// resolution is its poll period (20ms).
+type tailer struct {
+	path string
+
+	mu    sync.Mutex
+	hist  *latency.Hist
+	lines uint64
+}
+
+func newTailer(path string) *tailer { return &tailer{path: path, hist: &latency.Hist{}} }
+
+func (t *tailer) reset() {
+	t.mu.Lock()
+	t.hist = &latency.Hist{}
+	t.lines = 0
+	t.mu.Unlock()
+}
+
+func (t *tailer) quantiles() (p50, p99 time.Duration, lines uint64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	q := t.hist.Quantiles(0.5, 0.99)
+	return q[0], q[1], t.lines
+}
+
+var (
+	statusMarker = []byte(`"metrics_group_type":"status"`)
+	tsMarker     = []byte(`"metric_creation_timestamp":`)
+)
+
+func (t *tailer) run(ctx context.Context) {
+	var f *os.File
+	defer func() {
+		if f != nil {
+			f.Close()
+		}
+	}()
+	buf := make([]byte, 0, 1<<20)
+	chunk := make([]byte, 256<<10)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if f == nil {
+			var err error
+			if f, err = os.Open(t.path); err != nil {
+				continue
+			}
+		}
+		for {
+			n, err := f.Read(chunk)
+			buf = append(buf, chunk[:n]...)
+			if n == 0 || err == io.EOF {
+				break
+			}
+		}
+		now := float64(time.Now().UnixNano()) / 1e9
+		var lines uint64
+		for {
+			i := bytes.IndexByte(buf, '\n')
+			if i < 0 {
+				break
+			}
+			line := buf[:i]
+			lines++
+			if bytes.Contains(line, statusMarker) {
+				if j := bytes.Index(line, tsMarker); j >= 0 {
+					rest := line[j+len(tsMarker):]
+					k := bytes.IndexAny(rest, ",}")
+					if ts, err := strconv.ParseFloat(string(rest[:max(k, 0)]), 64); err == nil {
+						t.mu.Lock()
+						t.hist.Observe(time.Duration((now - ts) * 1e9))
+						t.mu.Unlock()
+					}
+				}
+			}
+			buf = buf[i+1:]
+		}
+		buf = append(buf[:0], buf...)
+		t.mu.Lock()
+		t.lines += lines
+		t.mu.Unlock()
+	}
+}
