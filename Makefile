@@ -1,5 +1,5 @@
 # The two commands a new user needs:
-#   make run    build and run panoptes against simulated devices (see README.md)
+#   make run    build and run the demo: a simulated site polled end to end (see README.md)
 #   make test   install the test dependencies and run every test
 GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
@@ -13,8 +13,8 @@ build:
 deps:
 	./scripts/install-deps.sh
 
-run: deps build
-	./scripts/demo.sh
+run: build
+	./bin/panoptes demo
 
 vet:
 	$(GO) vet ./...

@@ -28,6 +28,7 @@ var commands = map[string]command{
 	"poll":     {"poll one device once and print its metrics as JSON", pollCmd},
 	"validate": {"check a config file and exit non-zero on any error", validateCmd},
 	"version":  {"print the version", versionCmd},
+	"demo":     {"run a simulated site end to end in one process, nothing else needed", demoCmd},
 	"bench":    {"measure the pipeline against simulated devices and print one JSON object", benchCmd},
 }
 

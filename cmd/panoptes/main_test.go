@@ -39,7 +39,7 @@ func TestUsageAndHelp(t *testing.T) {
 
 func TestValidateExampleConfig(t *testing.T) {
 	code, stdout, stderr := runMain(t, "validate", "--config", "../../examples/panoptes.yaml")
-	if code != 0 || !strings.Contains(stdout, "ok (1 discovery sources, 1 polling plugins, 1 sinks)") {
+	if code != 0 || !strings.Contains(stdout, "ok (1 discovery sources, 2 polling plugins, 1 sinks)") {
 		t.Fatalf("example config: code %d\nstdout %s\nstderr %s", code, stdout, stderr)
 	}
 }

@@ -238,6 +238,7 @@ func (n *Node) Run(ctx context.Context) error {
 			err := <-schedDone
 			n.log.Info("polling stopped; waiting for the sinks to catch up")
 			n.drainSinks(10 * time.Second)
+			n.log.Info("panoptes stopped")
 			return err
 		}
 	}
