@@ -1,0 +1,298 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Defaults for zero Options fields.
+const (
+	DefaultAddr       = "127.0.0.1"
+	DefaultCommunity  = "public"
+	DefaultTemplate   = "switch48"
+	DefaultMaxMsgSize = 65507 // the largest UDP payload over IPv4
+)
+
+// Options configure a farm. Zero values take the defaults.
+type Options struct {
+	Devices int // number of devices, default 1
+	// BasePort is device 0's UDP port; device i listens on BasePort+i.
+	// 0 gives every device a free port chosen by the kernel (tests).
+	BasePort int
+	// Addr is the first IP address (default 127.0.0.1). When a farm needs
+	// more ports than BasePort..65535 holds, or PortsPerAddr is set, the
+	// next devices use the next addresses (127.0.0.2, ...: every 127/8
+	// address is local on Linux).
+	Addr         string
+	PortsPerAddr int
+	// Templates are assigned round-robin: built-in names (see Builtins),
+	// recording files, or names of snmpsim's example recordings. Default
+	// switch48. TemplateFor, when set, chooses instead.
+	Templates   []string
+	TemplateFor func(device int) string
+	Community   string   // v1/v2c community, default "public"
+	V3Users     []V3User // SNMPv3 users every device accepts
+	// Seed derives every device's counter rates: the same seed gives the
+	// same rates in every run.
+	Seed    int64
+	Latency time.Duration // initial fault settings of every device
+	Loss    float64
+	// MaxMsgSize bounds a response (GETBULK returns fewer repetitions to
+	// fit), default 65507; an SNMPv3 request's msgMaxSize lowers it.
+	MaxMsgSize int
+	// Now is the clock (default time.Now): counters and sysUpTime advance
+	// with it, so a test can step time exactly.
+	Now        func() time.Time
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer // nil: no self-metrics
+}
+
+// Farm is a running set of simulated devices.
+type Farm struct {
+	devices   []*Device
+	community []byte
+	users     []*v3Secret
+	usm       usmCounters
+	maxMsg    int
+	now       func() time.Time
+	started   time.Time
+	log       *slog.Logger
+	scratch   sync.Pool
+
+	wg       sync.WaitGroup // serving goroutines
+	pending  sync.WaitGroup // delayed answers
+	mu       sync.Mutex
+	timers   map[*time.Timer]struct{}
+	closed   bool
+	closeErr error
+	stop     chan struct{}
+}
+
+// Start binds every device's socket and serves until ctx ends or Close is
+// called. On any error nothing is left running.
+func Start(ctx context.Context, opts Options) (*Farm, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	opts, err := withDefaults(opts)
+	if err != nil {
+		return nil, err
+	}
+	f := &Farm{
+		community: []byte(opts.Community), maxMsg: opts.MaxMsgSize, now: opts.Now,
+		log: opts.Logger, timers: map[*time.Timer]struct{}{}, stop: make(chan struct{}),
+	}
+	f.scratch.New = func() any { return new(scratch) }
+	f.started = f.now()
+	for _, u := range opts.V3Users {
+		sec, err := newV3Secret(u)
+		if err != nil {
+			return nil, err
+		}
+		f.users = append(f.users, sec)
+	}
+	if err := f.makeDevices(opts); err != nil {
+		return nil, err
+	}
+	if err := f.listen(opts); err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	for _, d := range f.devices {
+		f.wg.Add(1)
+		go f.serve(d)
+	}
+	registerMetrics(opts.Registerer, f)
+	go func() {
+		select {
+		case <-ctx.Done():
+			_ = f.Close()
+		case <-f.stop:
+		}
+	}()
+	return f, nil
+}
+
+func withDefaults(o Options) (Options, error) {
+	if o.Devices == 0 {
+		o.Devices = 1
+	}
+	if o.Devices < 0 {
+		return o, fmt.Errorf("devices %d: want 1 or more", o.Devices)
+	}
+	if o.BasePort < 0 || o.BasePort > 65535 {
+		return o, fmt.Errorf("base port %d: want 1-65535 (or 0 for free ports)", o.BasePort)
+	}
+	if o.PortsPerAddr < 0 {
+		return o, fmt.Errorf("ports per address %d: want 0 or more", o.PortsPerAddr)
+	}
+	if o.Addr == "" {
+		o.Addr = DefaultAddr
+	}
+	if len(o.Templates) == 0 && o.TemplateFor == nil {
+		o.Templates = []string{DefaultTemplate}
+	}
+	if o.Community == "" {
+		o.Community = DefaultCommunity
+	}
+	if o.Loss < 0 || o.Loss > 1 {
+		return o, fmt.Errorf("loss %v: want a probability 0-1", o.Loss)
+	}
+	if o.Latency < 0 {
+		return o, fmt.Errorf("latency %v: want 0 or more", o.Latency)
+	}
+	if o.MaxMsgSize == 0 {
+		o.MaxMsgSize = DefaultMaxMsgSize
+	}
+	if o.MaxMsgSize < 484 || o.MaxMsgSize > DefaultMaxMsgSize {
+		return o, fmt.Errorf("max message size %d: want 484-%d", o.MaxMsgSize, DefaultMaxMsgSize)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o, nil
+}
+
+// makeDevices resolves templates (each loaded once) and lays out addresses.
+func (f *Farm) makeDevices(o Options) error {
+	first, err := netip.ParseAddr(o.Addr)
+	if err != nil {
+		return fmt.Errorf("address %q: %v", o.Addr, err)
+	}
+	perAddr := o.PortsPerAddr
+	if o.BasePort > 0 {
+		if perAddr == 0 {
+			perAddr = 65536 - o.BasePort
+		}
+		if o.BasePort+perAddr-1 > 65535 {
+			return fmt.Errorf("ports per address %d from base port %d go past 65535", perAddr, o.BasePort)
+		}
+	}
+	recs := map[string]*Recording{}
+	width := max(4, len(strconv.Itoa(o.Devices)))
+	addr, addrIdx := first, 0
+	for i := 0; i < o.Devices; i++ {
+		name := ""
+		if o.TemplateFor != nil {
+			name = o.TemplateFor(i)
+		} else {
+			name = o.Templates[i%len(o.Templates)]
+		}
+		rec, ok := recs[name]
+		if !ok {
+			if rec, err = resolveTemplate(name); err != nil {
+				return fmt.Errorf("device %d: %w", i, err)
+			}
+			recs[name] = rec
+			for _, w := range rec.Warnings {
+				f.log.Warn("recording: "+w, "recording", rec.Source)
+			}
+		}
+		if perAddr > 0 {
+			for ; addrIdx < i/perAddr; addrIdx++ {
+				if addr = addr.Next(); !addr.IsValid() || !addr.IsLoopback() && first.IsLoopback() {
+					return fmt.Errorf("device %d: out of loopback addresses after %s", i, first)
+				}
+			}
+		}
+		port := 0
+		if o.BasePort > 0 {
+			port = o.BasePort + i%perAddr
+		}
+		seed := mix(uint64(o.Seed) ^ mix(uint64(i)+1))
+		d := &Device{
+			Index: i, Name: fmt.Sprintf("%s-%0*d", rec.Name, width, i+1), Template: rec.Name,
+			Host: addr.String(), Port: port, farm: f, rec: rec, seed: seed,
+			EngineID: engineID(i, seed),
+		}
+		d.life.Store(&life{epoch: f.started.UnixNano(), boots: 1})
+		d.SetFault(o.Latency, o.Loss, false)
+		f.devices = append(f.devices, d)
+	}
+	return nil
+}
+
+// listen binds every device's socket.
+func (f *Farm) listen(o Options) error {
+	for _, d := range f.devices {
+		ua := &net.UDPAddr{IP: net.ParseIP(d.Host), Port: d.Port}
+		c, err := net.ListenUDP("udp", ua)
+		if err != nil {
+			hint := "choose another --base-port or address"
+			switch {
+			case errors.Is(err, syscall.EMFILE), errors.Is(err, syscall.ENFILE):
+				hint = "too many open files: raise the limit (ulimit -n)"
+			case errors.Is(err, syscall.EADDRNOTAVAIL):
+				hint = "the address is not local: on macOS add loopback aliases, or use fewer addresses (--base-port lower)"
+			}
+			return fmt.Errorf("device %d (%s): listen on %s: %w (%s)", d.Index, d.Name, ua, err, hint)
+		}
+		d.conn = c
+		d.Port = c.LocalAddr().(*net.UDPAddr).Port
+		d.Addr = net.JoinHostPort(d.Host, strconv.Itoa(d.Port))
+	}
+	return nil
+}
+
+// Devices returns the farm's devices, in index order.
+func (f *Farm) Devices() []*Device { return f.devices }
+
+// RestartAll restarts every device (see Device.Restart).
+func (f *Farm) RestartAll() {
+	for _, d := range f.devices {
+		d.Restart()
+	}
+}
+
+// Close stops serving, cancels delayed answers and waits for every
+// goroutine. It is safe to call more than once.
+func (f *Farm) Close() error {
+	f.mu.Lock()
+	if f.closed {
+		f.mu.Unlock()
+		f.wg.Wait()
+		f.pending.Wait()
+		return f.closeErr
+	}
+	f.closed = true
+	close(f.stop)
+	for t := range f.timers {
+		if t.Stop() {
+			f.pending.Done()
+		}
+	}
+	clear(f.timers)
+	f.mu.Unlock()
+	var errs []error
+	for _, d := range f.devices {
+		if d.conn != nil {
+			if err := d.conn.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("device %s: close: %w", d.Name, err))
+			}
+		}
+	}
+	f.wg.Wait()
+	f.pending.Wait()
+	f.closeErr = errors.Join(errs...)
+	return f.closeErr
+}
+
+// engineID is a device's SNMPv3 engine ID: net-snmp's enterprise (8072),
+// format 5 (octets), "psim", the device index and a seed-derived tag.
+func engineID(i int, seed uint64) []byte {
+	return []byte{0x80, 0x00, 0x1f, 0x88, 0x05, 'p', 's', 'i', 'm',
+		byte(i >> 24), byte(i >> 16), byte(i >> 8), byte(i), byte(seed >> 24), byte(seed >> 16), byte(seed >> 8), byte(seed)}
+}

@@ -1,0 +1,88 @@
+package sim
+
+import (
+	"encoding/csv"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// vendors maps a sysObjectID's enterprise number to the resource type used
+// in an inventory.
+var vendors = map[uint32]string{
+	9: "cisco", 2636: "juniper", 30065: "arista", 11: "hp", 25506: "h3c", 2011: "huawei",
+	1588: "brocade", 6527: "nokia", 12356: "fortinet", 25461: "paloalto", 8072: "netsnmp",
+}
+
+var (
+	oidSysObjectID  = []uint32{1, 3, 6, 1, 2, 1, 1, 2, 0}
+	oidEntModelName = []uint32{1, 3, 6, 1, 2, 1, 47, 1, 1, 1, 1, 13}
+)
+
+// Vendor is the resource type suggested by the recording's sysObjectID
+// ("cisco", "juniper", ...; "generic" when unknown).
+func (r *Recording) Vendor() string {
+	i := r.exact(oidSysObjectID)
+	if i < 0 || r.entries[i].tag != tagOID {
+		return "generic"
+	}
+	v := r.valueTLV(&r.entries[i])
+	arcs, ok := decodeOIDContent(nil, v[2:])
+	if !ok || len(arcs) < 7 || !hasPrefix(arcs, []uint32{1, 3, 6, 1, 4, 1}) {
+		return "generic"
+	}
+	if t, ok := vendors[arcs[6]]; ok {
+		return t
+	}
+	return "generic"
+}
+
+// Model is the first non-empty ENTITY-MIB entPhysicalModelName, else the
+// recording's name.
+func (r *Recording) Model() string {
+	for i := r.search(oidEntModelName); i < len(r.entries); i++ {
+		e := &r.entries[i]
+		if !hasPrefix(r.oidArcs(e), oidEntModelName) {
+			break
+		}
+		if e.tag != tagOctetString {
+			continue
+		}
+		v := r.valueTLV(e)
+		_, s, end, _ := readTLV(v, 0)
+		if m := strings.TrimSpace(string(v[s:end])); m != "" && printable(m) {
+			return m
+		}
+	}
+	return r.Name
+}
+
+func printable(s string) bool {
+	for _, c := range []byte(s) {
+		if c < 0x20 || c > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// WriteInventory writes the devices as a CSV inventory for panoptes' CSV
+// discovery: id,endpoint,type,snmp_credential,model. credential names the
+// credential in the panoptes config that matches the farm's community or v3
+// user (it is a name, never the secret itself).
+func (f *Farm) WriteInventory(w io.Writer, credential string) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write([]string{"id", "endpoint", "type", "snmp_credential", "model"}); err != nil {
+		return fmt.Errorf("write inventory: %w", err)
+	}
+	for _, d := range f.devices {
+		if err := cw.Write([]string{d.Name, d.Addr, d.rec.Vendor(), credential, d.rec.Model()}); err != nil {
+			return fmt.Errorf("write inventory: %w", err)
+		}
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return fmt.Errorf("write inventory: %w", err)
+	}
+	return nil
+}
