@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# Installs what the tests and the demo need from Debian's packages: net-snmp's
-# agent and tools (snmpd, snmpbulkwalk) and snmpsim with its device recordings.
-# Idempotent: does nothing when everything is present.
+# Installs what the tests need from Debian's packages: net-snmp's agent and
+# tools (snmpd, snmpbulkwalk), snmpsim with its device recordings, and the
+# real sinks InfluxDB 1.x and Prometheus. Idempotent: does nothing when
+# everything is present. The demo (make run) needs none of this.
 set -euo pipefail
+PATH="$PATH:/usr/sbin:/sbin"
 
 need=()
-command -v snmpd >/dev/null 2>&1 || [ -x /usr/sbin/snmpd ] || need+=(snmpd)
+command -v snmpd >/dev/null 2>&1 || need+=(snmpd)
 command -v snmpbulkwalk >/dev/null 2>&1 || need+=(snmp)
 command -v snmpsimd >/dev/null 2>&1 || need+=(snmpsim)
-command -v go >/dev/null 2>&1 || [ -x /usr/local/go/bin/go ] || need+=(golang-go)
+command -v influxd >/dev/null 2>&1 || need+=(influxdb)
+command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
@@ -22,6 +25,15 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "install-deps: installing ${need[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
+# Keep the packages from starting system daemons (snmpd on :161, influxd,
+# prometheus): tests start their own on free loopback ports.
+policy=/usr/sbin/policy-rc.d
+made_policy=""
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+  $sudo chmod +x "$policy"
+  made_policy=1
+fi
+trap '[ -n "$made_policy" ] && $sudo rm -f "$policy"' EXIT
 $sudo apt-get update -qq
-# policy-rc.d keeps the package from starting a system snmpd on port 161.
 $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
