@@ -17,6 +17,9 @@ func (n *Node) drainSinks(timeout time.Duration) {
 	defer cancel()
 	js := n.bus.JetStream()
 	for _, sc := range n.cfg.Sinks {
+		if sc.Source != nil {
+			continue // reads Kafka: no bus consumer to wait for
+		}
 		for {
 			c, err := js.Consumer(ctx, bus.StreamName, sink.DurableName(sc.Name))
 			if err != nil {

@@ -1,6 +1,8 @@
-// Package sink holds the consumers of the metrics bus: each sink is a durable
-// JetStream consumer that writes batches to its destination and acks a
-// message only after the write is durable.
+// Package sink holds the consumers of the metrics bus. Every configured sink
+// is a Consumer: its own durable JetStream consumer (or a Kafka Reader) that
+// fetches batches, decodes them, writes them with the sink and acks a message
+// only after the write is confirmed. Poison messages are set aside on the
+// dead-letter stream; failed writes are retried with exponential backoff.
 package sink
 
 import (
@@ -9,43 +11,124 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/panoptes-go/panoptes/internal/bus"
+	"github.com/panoptes-go/panoptes/internal/config"
 )
 
-// batchHandler writes one batch to a sink. It returns nil only when every
-// message is durably written: the consumer then acks them all. On an error
-// nothing is acked and the whole batch comes again later.
-type batchHandler func(ctx context.Context, msgs []jetstream.Msg) error
+// Defaults for config fields left zero (the config loader sets the same).
+const (
+	DefaultBatchSize    = 500
+	DefaultBatchTimeout = time.Second
+	DefaultMaxBackoff   = 30 * time.Second
 
-// consumerConfig describes a sink's durable consumer and its pacing.
-type consumerConfig struct {
-	Sink     string        // sink name, for logs and metrics
-	Durable  string        // durable consumer name
-	Subjects []string      // filter; empty = every metrics subject
-	Batch    int           // messages per fetch
-	MaxWait  time.Duration // how long a fetch waits to fill a batch
-	AckWait  time.Duration // redelivery after a consumer died holding messages
-	// Backoff between attempts after a failed write or fetch.
-	BackoffMin, BackoffMax time.Duration
+	maxBatchSize = 100000
+	minBackoff   = 100 * time.Millisecond
+	// ackMargin plus the batch timeout is the ack wait: how soon the server
+	// redelivers the messages of a process that died holding them. A live
+	// consumer keeps its batch in progress (keepAlive) however slow the
+	// write, so the wait can be short.
+	ackMargin = 5 * time.Second
+)
+
+// pacing is a consumer's batching and retry timing.
+type pacing struct {
+	Batch                  int           // messages per batch
+	MaxWait                time.Duration // a partial batch is written after this
+	AckWait                time.Duration
+	BackoffMin, BackoffMax time.Duration // between attempts after a failure
 }
 
-func defaultConsumerConfig(sinkName string, subjects []string) consumerConfig {
-	return consumerConfig{
-		Sink:       sinkName,
-		Durable:    DurableName(sinkName),
-		Subjects:   subjects,
-		Batch:      256,
-		MaxWait:    time.Second,
-		AckWait:    30 * time.Second,
-		BackoffMin: 100 * time.Millisecond,
-		BackoffMax: 30 * time.Second,
+// Consumer feeds one configured sink from its durable JetStream consumer or
+// from its Reader (Kafka).
+type Consumer struct {
+	name     string
+	durable  string
+	subjects []string
+	pace     pacing
+	sink     Sink
+	source   Reader // nil: the bus
+	logger   *slog.Logger
+	metrics  *sinkMetrics
+	dead     *deadLetters
+	js       jetstream.JetStream // set by Run: the bus, also for dead letters
+}
+
+// New checks cfg and builds its sink (and Kafka source) without side
+// effects. A problem with one field is returned wrapping a
+// *config.FieldError, its Field relative to the sink's section.
+func New(cfg config.Sink, deps Deps) (*Consumer, error) {
+	if strings.TrimSpace(cfg.Name) == "" {
+		return nil, &config.FieldError{Field: "name", Msg: "is empty; give every sink a unique name"}
 	}
+	fail := func(field, format string, a ...any) error {
+		return fmt.Errorf("sink %s: %w", cfg.Name, &config.FieldError{Field: field, Msg: fmt.Sprintf(format, a...)})
+	}
+	for j, s := range cfg.Subjects {
+		if (s != bus.AllSubjects && !strings.HasPrefix(s, bus.SubjectPrefix)) || strings.ContainsAny(s, " \t\r\n") {
+			return nil, fail(fmt.Sprintf("subjects[%d]", j), "%q is not a metrics subject; use %s<site>.<group_type> (wildcards * and > allowed)", s, bus.SubjectPrefix)
+		}
+	}
+	if cfg.BatchSize < 0 || cfg.BatchSize > maxBatchSize {
+		return nil, fail("batch_size", "%d is out of range 1..%d", cfg.BatchSize, maxBatchSize)
+	}
+	if cfg.BatchTimeout < 0 {
+		return nil, fail("batch_timeout", "%s is negative", cfg.BatchTimeout.D())
+	}
+	if cfg.MaxBackoff < 0 {
+		return nil, fail("max_backoff", "%s is negative", cfg.MaxBackoff.D())
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	deps.Logger = deps.Logger.With("sink", cfg.Name)
+	s, err := Build(cfg, deps)
+	if err != nil {
+		return nil, fmt.Errorf("sink %s: %w", cfg.Name, err)
+	}
+	src, err := buildSource(cfg, deps)
+	if err != nil {
+		return nil, fmt.Errorf("sink %s: %w", cfg.Name, err)
+	}
+	pace := pacing{
+		Batch:      cfg.BatchSize,
+		MaxWait:    cfg.BatchTimeout.D(),
+		AckWait:    cfg.BatchTimeout.D() + ackMargin,
+		BackoffMax: cfg.MaxBackoff.D(),
+	}
+	if pace.Batch == 0 {
+		pace.Batch = DefaultBatchSize
+	}
+	if pace.MaxWait == 0 {
+		pace.MaxWait = DefaultBatchTimeout
+		pace.AckWait = DefaultBatchTimeout + ackMargin
+	}
+	if pace.BackoffMax == 0 {
+		pace.BackoffMax = DefaultMaxBackoff
+	}
+	pace.BackoffMin = min(minBackoff, pace.BackoffMax)
+	return &Consumer{
+		name:     cfg.Name,
+		durable:  DurableName(cfg.Name),
+		subjects: cfg.Subjects,
+		pace:     pace,
+		sink:     s,
+		source:   src,
+		logger:   deps.Logger,
+		metrics:  newSinkMetrics(deps.Registerer, cfg.Name),
+		dead:     newDeadLetters(cfg.Name),
+	}, nil
 }
+
+// Name is the sink's configured name.
+func (c *Consumer) Name() string { return c.name }
+
+// Sink is the sink the consumer feeds.
+func (c *Consumer) Sink() Sink { return c.sink }
 
 // DurableName is the durable consumer of a sink: "sink_<name>", with every
 // character other than letters, digits, '-' and '_' replaced by '_'.
@@ -63,22 +146,68 @@ func DurableName(sinkName string) string {
 	return b.String()
 }
 
-// consumer runs the fetch → handle → ack loop of one sink.
-type consumer struct {
-	cfg     consumerConfig
-	logger  *slog.Logger
-	metrics *sinkMetrics
+// Run runs the sink's Serve (when it has one) and the read → decode → write
+// → ack loop until ctx is done, then closes the sink. js is the bus: where
+// the sink reads unless it has a Kafka source, and where dead letters go.
+// Run returns nil after a normal stop; an error when the server refuses the
+// consumer's configuration or the sink's Serve failed, which retrying cannot
+// fix. It must not be called twice at once.
+func (c *Consumer) Run(ctx context.Context, js jetstream.JetStream) error {
+	c.js = js
+	if ctx.Err() != nil {
+		return c.close(nil)
+	}
+	if c.source == nil && js == nil {
+		return c.close(fmt.Errorf("sink %s: no bus to read from", c.name))
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	var serveErr error
+	if svc, ok := c.sink.(Service); ok {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := svc.Serve(runCtx); err != nil && runCtx.Err() == nil {
+				serveErr = fmt.Errorf("sink %s: %w", c.name, err)
+				cancel() // a sink that cannot serve stops consuming
+			}
+		}()
+	}
+	var err error
+	if c.source != nil {
+		err = c.source.Run(runCtx, c.handleRecords)
+		if err != nil && runCtx.Err() != nil && errors.Is(err, context.Canceled) {
+			err = nil
+		}
+		if err != nil {
+			err = fmt.Errorf("sink %s: source: %w", c.name, err)
+		}
+	} else {
+		err = c.consumeBus(runCtx, js)
+	}
+	cancel()
+	wg.Wait()
+	return c.close(errors.Join(err, serveErr))
 }
 
-// run consumes until ctx is done, then returns nil after the current batch
-// is finished or handed back. It returns an error only when the server
-// rejects the consumer's configuration, which retrying cannot fix.
-func (c *consumer) run(ctx context.Context, js jetstream.JetStream, handle batchHandler) error {
+func (c *Consumer) close(err error) error {
+	if cl, ok := c.sink.(Closer); ok {
+		if cerr := cl.Close(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("sink %s: close: %w", c.name, cerr))
+		}
+	}
+	return err
+}
+
+// consumeBus fetches batches from the sink's durable consumer until ctx is
+// done, then returns nil after the current batch is settled or handed back.
+func (c *Consumer) consumeBus(ctx context.Context, js jetstream.JetStream) error {
 	// Separate backoffs: a fetch that works must not reset the wait after
 	// failed writes (the failed batch is fetched again in between).
-	fetchBo := backoff{min: c.cfg.BackoffMin, max: c.cfg.BackoffMax}
-	writeBo := fetchBo
-	msgs := make([]jetstream.Msg, 0, c.cfg.Batch)
+	fetchBo := c.newBackoff()
+	writeBo := c.newBackoff()
+	msgs := make([]jetstream.Msg, 0, c.pace.Batch)
 	var cons jetstream.Consumer
 	for ctx.Err() == nil {
 		if cons == nil {
@@ -87,14 +216,16 @@ func (c *consumer) run(ctx context.Context, js jetstream.JetStream, handle batch
 				if refused(err) {
 					return err
 				}
-				c.logger.Warn("sink: cannot set up consumer; retrying", "sink", c.cfg.Sink, "err", err)
+				c.logger.Warn("sink: cannot set up consumer; retrying", "err", err)
 				sleep(ctx, fetchBo.next())
 				continue
 			}
 		}
 
 		msgs = msgs[:0]
-		batch, err := cons.Fetch(c.cfg.Batch, jetstream.FetchMaxWait(c.cfg.MaxWait))
+		// The fetch returns when the batch is full or MaxWait passed: a
+		// partial batch is written without waiting for more messages.
+		batch, err := cons.Fetch(c.pace.Batch, jetstream.FetchMaxWait(c.pace.MaxWait))
 		if err == nil {
 			for m := range batch.Messages() {
 				msgs = append(msgs, m)
@@ -105,7 +236,7 @@ func (c *consumer) run(ctx context.Context, js jetstream.JetStream, handle batch
 			if ctx.Err() != nil {
 				break
 			}
-			c.logger.Warn("sink: fetch failed; retrying", "sink", c.cfg.Sink, "err", err)
+			c.logger.Warn("sink: fetch failed; retrying", "err", err)
 			cons = nil // set it up again: the consumer may be gone
 			sleep(ctx, fetchBo.next())
 			continue
@@ -115,52 +246,34 @@ func (c *consumer) run(ctx context.Context, js jetstream.JetStream, handle batch
 			c.metrics.pending.Set(0)
 			continue
 		}
-		// Even when ctx is done by now, the batch in hand is written: that
+		// Even when ctx is done by now, the batch in hand is settled: that
 		// is quicker for everyone than handing it back.
-		if err := handle(ctx, msgs); err != nil {
-			c.metrics.writeErrors.Inc()
-			delay := writeBo.next()
-			if ctx.Err() != nil {
-				delay = 0 // stopping: hand the batch back at once
-			}
-			c.logger.Warn("sink: write failed; nothing acked, retrying", "sink", c.cfg.Sink,
-				"messages", len(msgs), "retry_in", delay, "err", err)
-			c.nakAll(ctx, js.Conn(), msgs, delay)
-			clear(msgs)
-			sleep(ctx, delay)
-			continue
-		}
-		writeBo.reset()
-		c.ackAll(ctx, msgs)
-		c.metrics.written.Add(float64(len(msgs)))
-		if md, err := msgs[len(msgs)-1].Metadata(); err == nil {
-			c.metrics.pending.Set(float64(md.NumPending))
-		}
+		c.handleMsgs(ctx, js, msgs, &writeBo)
 		clear(msgs) // let the batch go while idle
 	}
 	return nil
 }
 
 // ensure creates the durable consumer or updates its configuration.
-func (c *consumer) ensure(ctx context.Context, js jetstream.JetStream) (jetstream.Consumer, error) {
-	subjects := c.cfg.Subjects
+func (c *Consumer) ensure(ctx context.Context, js jetstream.JetStream) (jetstream.Consumer, error) {
+	subjects := c.subjects
 	if len(subjects) == 0 {
 		subjects = []string{bus.AllSubjects}
 	}
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	cons, err := js.CreateOrUpdateConsumer(cctx, bus.StreamName, jetstream.ConsumerConfig{
-		Durable:        c.cfg.Durable,
-		Description:    "Panoptes sink " + c.cfg.Sink,
+		Durable:        c.durable,
+		Description:    "Panoptes sink " + c.name,
 		DeliverPolicy:  jetstream.DeliverAllPolicy,
 		AckPolicy:      jetstream.AckExplicitPolicy,
-		AckWait:        c.cfg.AckWait,
+		AckWait:        c.pace.AckWait,
 		MaxDeliver:     -1, // a sink that is down keeps its messages until retention drops them
 		FilterSubjects: subjects,
-		MaxAckPending:  max(4*c.cfg.Batch, 1000),
+		MaxAckPending:  max(4*c.pace.Batch, 1000),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("sink %s: consumer %s on stream %s: %w", c.cfg.Sink, c.cfg.Durable, bus.StreamName, err)
+		return nil, fmt.Errorf("sink %s: consumer %s on stream %s: %w", c.name, c.durable, bus.StreamName, err)
 	}
 	return cons, nil
 }
@@ -176,46 +289,12 @@ func refused(err error) bool {
 	return apiErr.Code != 503 && apiErr.ErrorCode != jetstream.JSErrCodeStreamNotFound
 }
 
-// ackAll acks a written batch. The last ack waits for the server's
-// confirmation, which also confirms the earlier ones (same connection, in
-// order); a lost ack only means a duplicate line later.
-func (c *consumer) ackAll(ctx context.Context, msgs []jetstream.Msg) {
-	for _, m := range msgs[:len(msgs)-1] {
-		if err := m.Ack(); err != nil {
-			c.logger.Debug("sink: ack failed; the message will come again", "sink", c.cfg.Sink, "err", err)
-		}
-	}
-	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	if err := msgs[len(msgs)-1].DoubleAck(actx); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
-		c.logger.Warn("sink: ack not confirmed; written messages may come again", "sink", c.cfg.Sink, "err", err)
-	}
-}
-
-// nakAll hands messages back for redelivery after delay. The last nak is
-// a request the server answers once it has processed it (and so the ones
-// before): unconfirmed naks could be lost if the server stops right after.
-func (c *consumer) nakAll(ctx context.Context, nc *nats.Conn, msgs []jetstream.Msg, delay time.Duration) {
-	for _, m := range msgs[:len(msgs)-1] {
-		if delay > 0 {
-			_ = m.NakWithDelay(delay)
-		} else {
-			_ = m.Nak()
-		}
-	}
-	body := []byte("-NAK") // the JetStream ack protocol, as the client sends it
-	if delay > 0 {
-		body = fmt.Appendf(body, ` {"delay": %d}`, delay.Nanoseconds())
-	}
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	if _, err := nc.RequestWithContext(rctx, msgs[len(msgs)-1].Reply(), body); err != nil {
-		c.logger.Debug("sink: nak not confirmed; the batch comes again after the ack wait", "sink", c.cfg.Sink, "err", err)
-	}
-}
-
 // backoff doubles the wait after each failure, from min up to max.
 type backoff struct{ min, max, cur time.Duration }
+
+func (c *Consumer) newBackoff() backoff {
+	return backoff{min: c.pace.BackoffMin, max: c.pace.BackoffMax}
+}
 
 func (b *backoff) next() time.Duration {
 	if b.cur == 0 {

@@ -5,16 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/panoptes-go/panoptes/internal/bus"
 	"github.com/panoptes-go/panoptes/internal/config"
 )
 
@@ -24,39 +21,33 @@ const (
 	DefaultFileMaxFiles = 5
 )
 
+func init() { Register("file", NewFile) }
+
 // File is a sink that appends every metrics group to a file as one JSON line
-// (the bus message bytes, which are already Panoptes JSON), rotating it by size.
+// (the bus message bytes, which are already Panoptes JSON), rotating it by
+// size. Each batch is flushed and fsynced before Write returns, so an acked
+// message is on disk.
 type File struct {
-	name    string
-	cons    consumerConfig
-	logger  *slog.Logger
-	metrics *sinkMetrics
-	out     *rotatingFile
-	lines   [][]byte // reused per batch
+	out   *rotatingFile
+	lines [][]byte // reused per batch
 }
 
-// NewFile checks cfg and returns the sink; it touches no file until Run.
-func NewFile(cfg config.Sink, logger *slog.Logger, reg prometheus.Registerer) (*File, error) {
-	if strings.TrimSpace(cfg.Name) == "" {
-		return nil, errors.New("sink: name is empty; give every sink a unique name")
-	}
-	if cfg.Type != "" && cfg.Type != "file" {
-		return nil, fmt.Errorf("sink %s: type %q is not a file sink", cfg.Name, cfg.Type)
-	}
+var (
+	_ Sink   = (*File)(nil)
+	_ Closer = (*File)(nil)
+)
+
+// NewFile is the file sink's Factory: it checks cfg and touches no file
+// until the first Write.
+func NewFile(cfg config.Sink, deps Deps) (Sink, error) {
 	if strings.TrimSpace(cfg.Path) == "" {
-		return nil, fmt.Errorf("sink %s: path is empty; set the file to write", cfg.Name)
+		return nil, &config.FieldError{Field: "path", Msg: "is empty; give the JSON lines file to write"}
 	}
 	if cfg.MaxSize < 0 {
-		return nil, fmt.Errorf("sink %s (%s): max_size %d is negative", cfg.Name, cfg.Path, cfg.MaxSize)
+		return nil, &config.FieldError{Field: "max_size", Msg: fmt.Sprintf("%d is negative", cfg.MaxSize)}
 	}
 	if cfg.MaxFiles < 0 {
-		return nil, fmt.Errorf("sink %s (%s): max_files %d is negative", cfg.Name, cfg.Path, cfg.MaxFiles)
-	}
-	for _, s := range cfg.Subjects {
-		if (s != bus.AllSubjects && !strings.HasPrefix(s, bus.SubjectPrefix)) || strings.ContainsAny(s, " \t\r\n") {
-			return nil, fmt.Errorf("sink %s: subject %q is not a metrics subject; use %s<site>.<group_type> (wildcards * and > allowed)",
-				cfg.Name, s, bus.SubjectPrefix)
-		}
+		return nil, &config.FieldError{Field: "max_files", Msg: fmt.Sprintf("%d is negative", cfg.MaxFiles)}
 	}
 	maxSize, maxFiles := int64(cfg.MaxSize), cfg.MaxFiles
 	if maxSize == 0 {
@@ -65,45 +56,28 @@ func NewFile(cfg config.Sink, logger *slog.Logger, reg prometheus.Registerer) (*
 	if maxFiles == 0 {
 		maxFiles = DefaultFileMaxFiles
 	}
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	m := newSinkMetrics(reg, cfg.Name)
 	return &File{
-		name:    cfg.Name,
-		cons:    defaultConsumerConfig(cfg.Name, cfg.Subjects),
-		logger:  logger,
-		metrics: m,
 		out: &rotatingFile{
 			sink: cfg.Name, path: cfg.Path, maxSize: maxSize, maxFiles: maxFiles,
-			rotations: m.rotations,
+			rotations: newSinkMetrics(deps.Registerer, cfg.Name).rotations,
 		},
 	}, nil
 }
 
-// Run consumes durable consumer DurableName(name) on the metrics stream and
-// writes each batch, flushed and fsynced, before acking it. A failed write
-// acks nothing; the batch is retried after a backoff. Run returns when ctx is
-// done, after finishing or handing back the current batch, with the file
-// closed. It must not be called twice at once.
-func (f *File) Run(ctx context.Context, js jetstream.JetStream) error {
-	c := &consumer{cfg: f.cons, logger: f.logger, metrics: f.metrics}
-	err := c.run(ctx, js, f.writeBatch)
-	if cerr := f.out.close(); cerr != nil {
-		err = errors.Join(err, cerr)
-	}
-	return err
-}
-
-func (f *File) writeBatch(_ context.Context, msgs []jetstream.Msg) error {
+// Write appends the batch's messages as lines, flushed and fsynced; on an
+// error nothing of the batch stays in the file.
+func (f *File) Write(_ context.Context, batch []Record) error {
 	f.lines = f.lines[:0]
-	for _, m := range msgs {
-		f.lines = append(f.lines, m.Data())
+	for _, r := range batch {
+		f.lines = append(f.lines, r.Data)
 	}
 	err := f.out.writeLines(f.lines)
 	clear(f.lines) // let the messages go
 	return err
 }
+
+// Close flushes and closes the file.
+func (f *File) Close() error { return f.out.close() }
 
 // rotatingFile appends lines to path and keeps maxFiles rotated files
 // (path.1 newest .. path.<maxFiles> oldest). Each writeLines is flushed and

@@ -2,6 +2,7 @@ package sink
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,35 +14,48 @@ import (
 	"github.com/panoptes-go/panoptes/internal/config"
 )
 
-func TestNewFileErrors(t *testing.T) {
+func TestNewErrors(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		cfg  config.Sink
-		want string
+		name  string
+		cfg   config.Sink
+		field string
+		want  string
 	}{
-		{"no name", config.Sink{Path: "x"}, "name is empty"},
-		{"other type", config.Sink{Name: "k", Type: "kafka", Path: "x"}, `type "kafka" is not a file sink`},
-		{"no path", config.Sink{Name: "f"}, "sink f: path is empty"},
-		{"negative size", config.Sink{Name: "f", Path: "/tmp/x", MaxSize: -1}, "sink f (/tmp/x): max_size -1"},
-		{"negative files", config.Sink{Name: "f", Path: "/tmp/x", MaxFiles: -2}, "max_files -2"},
-		{"foreign subject", config.Sink{Name: "f", Path: "x", Subjects: []string{"other.>"}}, `subject "other.>" is not a metrics subject`},
+		{"no name", config.Sink{Type: "file", Path: "x"}, "name", "is empty"},
+		{"unknown type", config.Sink{Name: "k", Type: "nosuch", Path: "x"}, "type", `"nosuch" is not a sink type (known: `},
+		{"no path", config.Sink{Name: "f", Type: "file"}, "path", "is empty"},
+		{"negative size", config.Sink{Name: "f", Type: "file", Path: "/tmp/x", MaxSize: -1}, "max_size", "-1 is negative"},
+		{"negative files", config.Sink{Name: "f", Type: "file", Path: "/tmp/x", MaxFiles: -2}, "max_files", "-2 is negative"},
+		{"foreign subject", config.Sink{Name: "f", Type: "file", Path: "x", Subjects: []string{"a", "other.>"}}, "subjects[0]", `"a" is not a metrics subject`},
+		{"batch size", config.Sink{Name: "f", Type: "file", Path: "x", BatchSize: -1}, "batch_size", "out of range"},
+		{"batch timeout", config.Sink{Name: "f", Type: "file", Path: "x", BatchTimeout: -1}, "batch_timeout", "negative"},
+		{"max backoff", config.Sink{Name: "f", Type: "file", Path: "x", MaxBackoff: -1}, "max_backoff", "negative"},
+		{"empty source", config.Sink{Name: "f", Type: "file", Path: "x", Source: &config.SinkSource{}}, "source", "names no source"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := NewFile(tc.cfg, nil, nil)
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("NewFile error = %v, want one containing %q", err, tc.want)
+			_, err := New(tc.cfg, Deps{})
+			var fe *config.FieldError
+			if !errors.As(err, &fe) || fe.Field != tc.field || !strings.Contains(fe.Msg, tc.want) {
+				t.Fatalf("New error = %v, want a field error on %s containing %q", err, tc.field, tc.want)
+			}
+			if tc.cfg.Name != "" && !strings.HasPrefix(err.Error(), "sink "+tc.cfg.Name+": ") {
+				t.Errorf("error %q does not name the sink", err)
 			}
 		})
 	}
-	f, err := NewFile(config.Sink{Name: "f", Path: filepath.Join(t.TempDir(), "never", "out.jsonl")}, nil, nil)
+	c, err := New(config.Sink{Name: "f", Type: "file", Path: filepath.Join(t.TempDir(), "never", "out.jsonl")}, Deps{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	f := c.Sink().(*File)
 	if f.out.maxSize != DefaultFileMaxSize || f.out.maxFiles != DefaultFileMaxFiles {
 		t.Errorf("defaults: max size %d, max files %d", f.out.maxSize, f.out.maxFiles)
 	}
+	if c.pace.Batch != DefaultBatchSize || c.pace.MaxWait != DefaultBatchTimeout || c.pace.BackoffMax != DefaultMaxBackoff {
+		t.Errorf("pacing defaults: %+v", c.pace)
+	}
 	if _, err := os.Stat(filepath.Dir(f.out.path)); !os.IsNotExist(err) {
-		t.Errorf("NewFile touched the file system: %v", err)
+		t.Errorf("New touched the file system: %v", err)
 	}
 }
 

@@ -61,20 +61,24 @@ func publishGroups(b *bus.Bus, from, to int) error {
 	return nil
 }
 
-// fastFile is a file sink with test-sized batches and backoff.
-func fastFile(t *testing.T, cfg config.Sink, reg prometheus.Registerer) *File {
+// fastConsumer is a consumer (a file sink unless cfg.Type says otherwise)
+// with test-sized batches and backoff.
+func fastConsumer(t *testing.T, cfg config.Sink, reg prometheus.Registerer) *Consumer {
 	t.Helper()
-	f, err := NewFile(cfg, nil, reg)
+	if cfg.Type == "" {
+		cfg.Type = "file"
+	}
+	c, err := New(cfg, Deps{Registerer: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.cons.MaxWait = 100 * time.Millisecond
-	f.cons.BackoffMin, f.cons.BackoffMax = 20*time.Millisecond, 100*time.Millisecond
-	return f
+	c.pace.MaxWait = 100 * time.Millisecond
+	c.pace.BackoffMin, c.pace.BackoffMax = 20*time.Millisecond, 100*time.Millisecond
+	return c
 }
 
 // running runs f until the returned stop is called; stop waits for Run.
-func running(t *testing.T, f *File, js jetstream.JetStream) (stop func()) {
+func running(t *testing.T, f *Consumer, js jetstream.JetStream) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -162,7 +166,7 @@ func TestFileSinkWritesEveryGroup(t *testing.T) {
 	b := openBus(t, t.TempDir())
 	path := filepath.Join(t.TempDir(), "metrics.jsonl")
 	reg := prometheus.NewRegistry()
-	f := fastFile(t, config.Sink{Name: "file", Path: path}, reg)
+	f := fastConsumer(t, config.Sink{Name: "file", Path: path}, reg)
 	publish(t, b, 0, 300)
 	stop := running(t, f, b.JetStream())
 	publish(t, b, 300, 500) // some arrive while it runs
@@ -191,7 +195,7 @@ func TestFileSinkWritesEveryGroup(t *testing.T) {
 func TestFileSinkSubjectFilter(t *testing.T) {
 	b := openBus(t, t.TempDir())
 	path := filepath.Join(t.TempDir(), "status.jsonl")
-	f := fastFile(t, config.Sink{Name: "status only", Path: path, Subjects: []string{"panoptes.metrics.*.status"}}, nil)
+	f := fastConsumer(t, config.Sink{Name: "status only", Path: path, Subjects: []string{"panoptes.metrics.*.status"}}, nil)
 	publish(t, b, 0, 20) // interface groups: filtered out
 	r := &resource.Resource{Site: "site1", Class: "network", Subclass: "switch", Type: "cisco", ID: "sw1", Endpoint: "sw1"}
 	status := &metric.GroupSet{Groups: []*metric.Group{{Resource: r, Type: "status", Interval: 60, SchemaVersion: metric.SchemaVersion,
@@ -211,7 +215,7 @@ func TestFileSinkSubjectFilter(t *testing.T) {
 func TestFileSinkRotation(t *testing.T) {
 	b := openBus(t, t.TempDir())
 	path := filepath.Join(t.TempDir(), "metrics.jsonl")
-	f := fastFile(t, config.Sink{Name: "rot", Path: path, MaxSize: 4 << 10, MaxFiles: 2}, nil)
+	f := fastConsumer(t, config.Sink{Name: "rot", Path: path, MaxSize: 4 << 10, MaxFiles: 2}, nil)
 	publish(t, b, 0, 200) // ~400 bytes each: many rotations
 	stop := running(t, f, b.JetStream())
 	eventually(t, "everything acked", func() bool { return ackFloor(t, b.JetStream(), "rot") == 200 })
@@ -249,8 +253,8 @@ func TestFileSinkRestartLosesNothing(t *testing.T) {
 	const total = 2000
 
 	b := openBus(t, dataDir)
-	f := fastFile(t, config.Sink{Name: "file", Path: path}, nil)
-	f.cons.Batch = 50
+	f := fastConsumer(t, config.Sink{Name: "file", Path: path}, nil)
+	f.pace.Batch = 50
 	stop := running(t, f, b.JetStream())
 	publish(t, b, 0, total/2)
 	eventually(t, "the sink to start writing", func() bool { return len(seqs(t, path)) > 0 })
@@ -268,7 +272,7 @@ func TestFileSinkRestartLosesNothing(t *testing.T) {
 	}
 
 	b2 := openBus(t, dataDir)
-	f2 := fastFile(t, config.Sink{Name: "file", Path: path}, nil)
+	f2 := fastConsumer(t, config.Sink{Name: "file", Path: path}, nil)
 	running(t, f2, b2.JetStream())
 	eventually(t, "every message in the file", func() bool { return len(seqs(t, path)) == total })
 	eventually(t, "everything acked", func() bool {
@@ -298,7 +302,7 @@ func TestFileSinkWriteErrorAcksNothing(t *testing.T) {
 	}
 	path := filepath.Join(blocker, "metrics.jsonl")
 	reg := prometheus.NewRegistry()
-	f := fastFile(t, config.Sink{Name: "broken", Path: path}, reg)
+	f := fastConsumer(t, config.Sink{Name: "broken", Path: path}, reg)
 	publish(t, b, 0, 20)
 	stop := running(t, f, b.JetStream())
 
@@ -312,12 +316,12 @@ func TestFileSinkWriteErrorAcksNothing(t *testing.T) {
 	}
 
 	// Stopped while failing, the sink hands its batch back: a new one gets
-	// everything long before the 30s ack wait.
+	// everything at once, not after the ack wait.
 	stop()
 	if err := os.Remove(blocker); err != nil { // the sink creates the directory itself
 		t.Fatal(err)
 	}
-	running(t, fastFile(t, config.Sink{Name: "broken", Path: path}, nil), b.JetStream())
+	running(t, fastConsumer(t, config.Sink{Name: "broken", Path: path}, nil), b.JetStream())
 	eventually(t, "all 20 lines after the fix", func() bool { return len(seqs(t, path)) == 20 })
 	eventually(t, "everything acked", func() bool {
 		return ackFloor(t, b.JetStream(), "broken") == 20
@@ -331,7 +335,7 @@ func TestFileSinkDirectoryBrokenAfterStart(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "logs")
 	path := filepath.Join(dir, "metrics.jsonl")
 	reg := prometheus.NewRegistry()
-	f := fastFile(t, config.Sink{Name: "late", Path: path}, reg)
+	f := fastConsumer(t, config.Sink{Name: "late", Path: path}, reg)
 	running(t, f, b.JetStream())
 	publish(t, b, 0, 10)
 	eventually(t, "the first 10 acked", func() bool {
@@ -394,7 +398,7 @@ func TestFileSinkRejectedConsumer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := fastFile(t, config.Sink{Name: "clash", Path: filepath.Join(t.TempDir(), "x.jsonl")}, nil)
+	f := fastConsumer(t, config.Sink{Name: "clash", Path: filepath.Join(t.TempDir(), "x.jsonl")}, nil)
 	err = f.Run(ctx, b.JetStream())
 	if err == nil || !strings.Contains(err.Error(), "sink clash: consumer sink_clash") {
 		t.Errorf("Run = %v, want the server's refusal naming the sink and consumer", err)
@@ -407,7 +411,7 @@ func TestFileSinkRejectedConsumer(t *testing.T) {
 func TestFileSinkRunCancelled(t *testing.T) {
 	b := openBus(t, t.TempDir())
 	path := filepath.Join(t.TempDir(), "x.jsonl")
-	f := fastFile(t, config.Sink{Name: "c", Path: path}, nil)
+	f := fastConsumer(t, config.Sink{Name: "c", Path: path}, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if err := f.Run(ctx, b.JetStream()); err != nil {

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -20,6 +21,9 @@ type Record struct {
 	Subject string
 	Data    []byte
 	Group   *metric.Group
+	// Time is when the record was published (bus or Kafka timestamp); zero
+	// when unknown. It feeds the delivery latency metric.
+	Time time.Time
 }
 
 // Sink writes batches of metrics groups to one store. Write returns nil only

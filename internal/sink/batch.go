@@ -1,0 +1,285 @@
+package sink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/panoptes-go/panoptes/internal/metric"
+)
+
+// handleMsgs settles one fetched batch: undecodable messages are set aside,
+// the rest written; written messages are acked, poison ones set aside and
+// terminated, and everything else (a failed write, a dead letter that could
+// not be stored) handed back for a retry after a backoff.
+func (c *Consumer) handleMsgs(ctx context.Context, js jetstream.JetStream, msgs []jetstream.Msg, bo *backoff) {
+	stopKeepAlive := c.keepAlive(msgs)
+	recs := make([]Record, 0, len(msgs))
+	from := make([]int, 0, len(msgs)) // recs[i] came from msgs[from[i]]
+	var retry, acks []jetstream.Msg
+	failed := false
+	for i, m := range msgs {
+		rec := Record{Subject: m.Subject(), Data: m.Data()}
+		if md, err := m.Metadata(); err == nil {
+			rec.Time = md.Timestamp
+		}
+		g, err := metric.Decode(rec.Data)
+		if err != nil {
+			if !c.setAsideMsg(ctx, m, rec, reasonDecode, err) {
+				retry, failed = append(retry, m), true
+			}
+			continue
+		}
+		rec.Group = g
+		recs = append(recs, rec)
+		from = append(from, i)
+	}
+	if len(recs) > 0 {
+		rejected, err := c.write(ctx, recs)
+		if err != nil {
+			c.metrics.writeErrors.Inc()
+			c.logger.Warn("sink: write failed; nothing acked, retrying", "messages", len(recs), "err", err)
+			for _, i := range from {
+				retry = append(retry, msgs[i])
+			}
+			failed = true
+		} else {
+			for j, i := range from {
+				if reason, bad := rejected[j]; bad {
+					if !c.setAsideMsg(ctx, msgs[i], recs[j], reasonRejected, reason) {
+						retry, failed = append(retry, msgs[i]), true
+					}
+					continue
+				}
+				acks = append(acks, msgs[i])
+			}
+			c.metrics.written.Add(float64(len(acks)))
+		}
+	}
+	if md, err := msgs[len(msgs)-1].Metadata(); err == nil {
+		c.metrics.pending.Set(float64(md.NumPending)) // before the ack: whoever sees the ack sees the lag
+	}
+	stopKeepAlive()
+	if len(acks) > 0 {
+		c.ackAll(ctx, acks)
+		c.observeLatency(recs)
+	}
+	if !failed {
+		bo.reset()
+		return
+	}
+	delay := bo.next()
+	if ctx.Err() != nil {
+		delay = 0 // stopping: hand the batch back at once
+	}
+	c.metrics.retried.Add(float64(len(retry)))
+	c.nakAll(ctx, js.Conn(), retry, delay)
+	sleep(ctx, delay)
+}
+
+// keepAlive tells the server, every third of the ack wait, that the batch
+// is still being worked on, until stop is called: a slow write or a retried
+// dead letter must not make the server hand the batch to another process.
+func (c *Consumer) keepAlive(msgs []jetstream.Msg) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(max(c.pace.AckWait/3, 10*time.Millisecond))
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				for _, m := range msgs {
+					_ = m.InProgress()
+				}
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}
+
+// handleRecords is the handler given to a Reader: it settles a batch,
+// retrying with backoff until every record is written or set aside, and
+// returns nil then; it returns ctx's error if ctx ends first.
+func (c *Consumer) handleRecords(ctx context.Context, batch []Record) error {
+	bo := c.newBackoff()
+	type aside struct {
+		rec    Record
+		reason string
+		err    error
+	}
+	var poison []aside
+	recs := make([]Record, 0, len(batch))
+	for _, rec := range batch {
+		if rec.Group == nil {
+			g, err := metric.Decode(rec.Data)
+			if err != nil {
+				poison = append(poison, aside{rec, reasonDecode, err})
+				continue
+			}
+			rec.Group = g
+		}
+		recs = append(recs, rec)
+	}
+	written := len(recs) == 0
+	for {
+		if !written {
+			rejected, err := c.write(ctx, recs)
+			if err != nil {
+				c.metrics.writeErrors.Inc()
+				c.logger.Warn("sink: write failed; nothing committed, retrying", "records", len(recs), "err", err)
+			} else {
+				written = true
+				c.metrics.written.Add(float64(len(recs) - len(rejected)))
+				for j, reason := range rejected {
+					poison = append(poison, aside{recs[j], reasonRejected, reason})
+				}
+				c.observeLatency(recs)
+			}
+		}
+		kept := poison[:0]
+		for _, p := range poison {
+			if err := c.setAside(ctx, p.rec, "", p.reason, p.err); err != nil {
+				kept = append(kept, p)
+			}
+		}
+		poison = kept
+		if written && len(poison) == 0 {
+			bo.reset()
+			return nil
+		}
+		c.metrics.retried.Add(float64(len(poison)))
+		if !written {
+			c.metrics.retried.Add(float64(len(recs)))
+		}
+		sleep(ctx, bo.next())
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+}
+
+// write calls the sink and returns the records it rejected as malformed
+// (by index in recs), or the error that makes the whole batch a retry.
+func (c *Consumer) write(ctx context.Context, recs []Record) (map[int]error, error) {
+	start := time.Now()
+	err := c.sink.Write(ctx, recs)
+	c.metrics.writeSeconds.Observe(time.Since(start).Seconds())
+	if err == nil {
+		return nil, nil
+	}
+	var rej *Rejected
+	if !errors.As(err, &rej) {
+		return nil, err
+	}
+	out := make(map[int]error, len(rej.Reasons))
+	for i, reason := range rej.Reasons {
+		if i < 0 || i >= len(recs) {
+			continue // a sink bug; the record counts as written
+		}
+		if reason == nil {
+			reason = errors.New("rejected by the store")
+		}
+		out[i] = reason
+	}
+	return out, nil
+}
+
+// setAsideMsg dead-letters a bus message and terminates it (no
+// redelivery); it reports false when the dead letter could not be stored,
+// and the message must be retried.
+func (c *Consumer) setAsideMsg(ctx context.Context, m jetstream.Msg, rec Record, reason string, cause error) bool {
+	id := ""
+	if md, err := m.Metadata(); err == nil {
+		id = fmt.Sprintf("%s:%d", c.durable, md.Sequence.Stream)
+	}
+	if err := c.setAside(ctx, rec, id, reason, cause); err != nil {
+		return false
+	}
+	if err := m.Term(); err != nil {
+		c.logger.Debug("sink: term failed; the message comes again and is set aside again", "err", err)
+	}
+	return true
+}
+
+// setAside logs, counts and publishes one poison record to the dead-letter
+// stream. Without a bus (a Kafka source with none), the record is only
+// logged: there is nowhere to keep it, and retrying cannot help.
+func (c *Consumer) setAside(ctx context.Context, rec Record, id, reason string, cause error) error {
+	text := reason + ": " + cause.Error()
+	if c.js == nil {
+		c.logger.Error("sink: poison message dropped (no bus for dead letters)", "subject", rec.Subject, "reason", text)
+		c.metrics.deadLettered(reason).Inc()
+		return nil
+	}
+	if err := c.dead.publish(context.WithoutCancel(ctx), c.js, rec, id, text); err != nil {
+		c.logger.Warn("sink: cannot set a poison message aside; retrying", "subject", rec.Subject, "reason", text, "err", err)
+		return err
+	}
+	c.logger.Warn("sink: poison message set aside", "subject", rec.Subject, "reason", text, "dead_letter_subject", c.dead.subject)
+	c.metrics.deadLettered(reason).Inc()
+	return nil
+}
+
+// observeLatency records how long the batch's oldest record waited.
+func (c *Consumer) observeLatency(recs []Record) {
+	var oldest time.Time
+	for _, r := range recs {
+		if !r.Time.IsZero() && (oldest.IsZero() || r.Time.Before(oldest)) {
+			oldest = r.Time
+		}
+	}
+	if !oldest.IsZero() {
+		c.metrics.latency.Observe(max(time.Since(oldest), 0).Seconds())
+	}
+}
+
+// ackAll acks a written batch. The last ack waits for the server's
+// confirmation, which also confirms the earlier ones and any term before
+// (same connection, in order); a lost ack only means a duplicate later.
+func (c *Consumer) ackAll(ctx context.Context, msgs []jetstream.Msg) {
+	for _, m := range msgs[:len(msgs)-1] {
+		if err := m.Ack(); err != nil {
+			c.logger.Debug("sink: ack failed; the message will come again", "err", err)
+		}
+	}
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := msgs[len(msgs)-1].DoubleAck(actx); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+		c.logger.Warn("sink: ack not confirmed; written messages may come again", "err", err)
+	}
+}
+
+// nakAll hands messages back for redelivery after delay. The last nak is
+// a request the server answers once it has processed it (and so the ones
+// before): unconfirmed naks could be lost if the server stops right after.
+func (c *Consumer) nakAll(ctx context.Context, nc *nats.Conn, msgs []jetstream.Msg, delay time.Duration) {
+	if len(msgs) == 0 {
+		return
+	}
+	for _, m := range msgs[:len(msgs)-1] {
+		if delay > 0 {
+			_ = m.NakWithDelay(delay)
+		} else {
+			_ = m.Nak()
+		}
+	}
+	body := []byte("-NAK") // the JetStream ack protocol, as the client sends it
+	if delay > 0 {
+		body = fmt.Appendf(body, ` {"delay": %d}`, delay.Nanoseconds())
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if _, err := nc.RequestWithContext(rctx, msgs[len(msgs)-1].Reply(), body); err != nil {
+		c.logger.Debug("sink: nak not confirmed; the batch comes again after the ack wait", "err", err)
+	}
+}

@@ -1,0 +1,136 @@
+package sink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/panoptes-go/panoptes/internal/bus"
+)
+
+// The dead-letter stream: poison messages of every sink, one subject per
+// sink, kept by age and size for a person to inspect (`nats stream view`).
+const (
+	DeadLetterStream = "PANOPTES_DEADLETTER"
+	DeadLetterPrefix = "panoptes.deadletter."
+
+	deadLetterMaxAge   = 7 * 24 * time.Hour
+	deadLetterMaxBytes = 256 << 20
+)
+
+// Headers of a dead letter; the body is the original message unchanged.
+const (
+	HeaderReason  = "Panoptes-Reason"  // why it was set aside
+	HeaderSubject = "Panoptes-Subject" // where it was read (bus subject or Kafka topic)
+	HeaderSink    = "Panoptes-Sink"    // the sink that set it aside
+)
+
+// maxReasonLen bounds a reason header: a store's error may quote a long line.
+const maxReasonLen = 1024
+
+// DeadLetterSubject is where sink sinkName sets its poison messages aside.
+func DeadLetterSubject(sinkName string) string {
+	return DeadLetterPrefix + bus.SubjectToken(sinkName)
+}
+
+// deadLetters publishes one sink's poison messages to the dead-letter
+// stream, creating the stream on first use.
+type deadLetters struct {
+	sink    string
+	subject string
+
+	mu    sync.Mutex
+	ready bool // the stream exists
+}
+
+func newDeadLetters(sinkName string) *deadLetters {
+	return &deadLetters{sink: sinkName, subject: DeadLetterSubject(sinkName)}
+}
+
+// publish sets one message aside and returns once the stream stored it. id
+// (may be "") deduplicates a message set aside twice (redelivered before
+// its term reached the server).
+func (d *deadLetters) publish(ctx context.Context, js jetstream.JetStream, rec Record, id, reason string) error {
+	if js == nil {
+		return errors.New("no bus to hold dead letters")
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := d.ensure(ctx, js); err != nil {
+		return err
+	}
+	msg := &nats.Msg{Subject: d.subject, Data: rec.Data, Header: nats.Header{}}
+	msg.Header.Set(HeaderReason, headerValue(reason, maxReasonLen))
+	msg.Header.Set(HeaderSubject, headerValue(rec.Subject, 256))
+	msg.Header.Set(HeaderSink, headerValue(d.sink, 256))
+	if id != "" {
+		msg.Header.Set(jetstream.MsgIDHeader, id)
+	}
+	if _, err := js.PublishMsg(ctx, msg); err != nil {
+		return fmt.Errorf("dead-letter stream %s: publish: %w", DeadLetterStream, err)
+	}
+	return nil
+}
+
+// ensure creates the dead-letter stream unless it exists; an operator's
+// own settings for it are left alone. Replicas follow the metrics stream.
+func (d *deadLetters) ensure(ctx context.Context, js jetstream.JetStream) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.ready {
+		return nil
+	}
+	_, err := js.Stream(ctx, DeadLetterStream)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		replicas := 1
+		if s, serr := js.Stream(ctx, bus.StreamName); serr == nil {
+			replicas = max(s.CachedInfo().Config.Replicas, 1)
+		}
+		_, err = js.CreateStream(ctx, jetstream.StreamConfig{
+			Name:        DeadLetterStream,
+			Description: "Panoptes poison messages set aside by sinks, with the reason in header " + HeaderReason,
+			Subjects:    []string{DeadLetterPrefix + ">"},
+			Storage:     jetstream.FileStorage,
+			Retention:   jetstream.LimitsPolicy,
+			Discard:     jetstream.DiscardOld,
+			MaxAge:      deadLetterMaxAge,
+			MaxBytes:    deadLetterMaxBytes,
+			Replicas:    replicas,
+			Duplicates:  2 * time.Minute,
+		})
+		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			err = nil // another sink made it meanwhile
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("dead-letter stream %s: %w", DeadLetterStream, err)
+	}
+	d.ready = true
+	return nil
+}
+
+// headerValue makes s safe as one header value: control characters (a
+// newline would end the header) become spaces, and it is cut to max bytes.
+func headerValue(s string, max int) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+	if len(s) > max {
+		cut := max
+		for cut > 0 && (s[cut]&0xC0) == 0x80 { // do not split a UTF-8 sequence
+			cut--
+		}
+		s = s[:cut] + "..."
+	}
+	return s
+}

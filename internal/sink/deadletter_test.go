@@ -1,0 +1,144 @@
+package sink
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/panoptes-go/panoptes/internal/bus"
+	"github.com/panoptes-go/panoptes/internal/config"
+)
+
+// deadLetterMsgs waits for want messages on the dead-letter stream and
+// returns them in order.
+func deadLetterMsgs(t *testing.T, js jetstream.JetStream, want int) []*jetstream.RawStreamMsg {
+	t.Helper()
+	ctx := context.Background()
+	var s jetstream.Stream
+	eventually(t, "the dead-letter stream", func() bool {
+		var err error
+		s, err = js.Stream(ctx, DeadLetterStream)
+		return err == nil && s.CachedInfo().State.Msgs >= uint64(want)
+	})
+	info := s.CachedInfo()
+	if info.State.Msgs != uint64(want) {
+		t.Fatalf("dead-letter stream holds %d messages, want %d", info.State.Msgs, want)
+	}
+	if info.Config.Retention != jetstream.LimitsPolicy || info.Config.Subjects[0] != DeadLetterPrefix+">" || info.Config.MaxAge == 0 {
+		t.Errorf("dead-letter stream config: %+v", info.Config)
+	}
+	var out []*jetstream.RawStreamMsg
+	for seq := info.State.FirstSeq; seq <= info.State.LastSeq; seq++ {
+		m, err := s.GetMsg(ctx, seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// TestGarbageIsDeadLettered: a message that is not a metrics group is set
+// aside with its reason and the stream moves on past it.
+func TestGarbageIsDeadLettered(t *testing.T) {
+	b := openBus(t, t.TempDir())
+	path := filepath.Join(t.TempDir(), "metrics.jsonl")
+	reg := prometheus.NewRegistry()
+	c := fastConsumer(t, config.Sink{Name: "file.main", Path: path}, reg)
+	publish(t, b, 0, 10)
+	garbage := []byte("\x00\x01 not a metrics group {")
+	if _, err := b.JetStream().Publish(context.Background(), bus.Subject("site1", "interface"), garbage); err != nil {
+		t.Fatal(err)
+	}
+	publish(t, b, 10, 20)
+	running(t, c, b.JetStream())
+
+	eventually(t, "everything acked", func() bool { return ackFloor(t, b.JetStream(), "file.main") == 21 })
+	if got := seqs(t, path); len(got) != 20 {
+		t.Errorf("file holds %d groups, want the 20 valid ones", len(got))
+	}
+	info := consumerInfo(t, b.JetStream(), "file.main")
+	if info.NumPending != 0 || info.NumAckPending != 0 || info.NumRedelivered != 0 {
+		t.Errorf("consumer: pending %d, ack pending %d, redelivered %d; want 0", info.NumPending, info.NumAckPending, info.NumRedelivered)
+	}
+	dl := deadLetterMsgs(t, b.JetStream(), 1)
+	m := dl[0]
+	if m.Subject != "panoptes.deadletter.file_main" || string(m.Data) != string(garbage) {
+		t.Errorf("dead letter on %s = %q, want the garbage on panoptes.deadletter.file_main", m.Subject, m.Data)
+	}
+	if r := m.Header.Get(HeaderReason); !strings.HasPrefix(r, "decode: decode metrics group:") {
+		t.Errorf("reason header %q", r)
+	}
+	if m.Header.Get(HeaderSubject) != "panoptes.metrics.site1.interface" || m.Header.Get(HeaderSink) != "file.main" {
+		t.Errorf("headers %v", m.Header)
+	}
+	if v := counterWithLabel(t, reg, "panoptes_sink_messages_dead_lettered_total", "reason", "decode"); v != 1 {
+		t.Errorf("dead_lettered{reason=decode} = %v, want 1", v)
+	}
+	if v := gaugeValue(t, reg, "panoptes_sink_messages_written_total"); v != 20 {
+		t.Errorf("messages_written_total = %v, want 20", v)
+	}
+}
+
+// TestRejectedAreDeadLettered: records the store refuses as malformed are
+// set aside; the rest of their batch counts as written and is acked.
+func TestRejectedAreDeadLettered(t *testing.T) {
+	b := openBus(t, t.TempDir())
+	reg := prometheus.NewRegistry()
+	c, s := testConsumer(t, config.Sink{Name: "picky"}, reg)
+	s.reject["3"], s.reject["7"] = true, true
+	publish(t, b, 0, 10)
+	running(t, c, b.JetStream())
+	eventually(t, "everything acked", func() bool { return ackFloor(t, b.JetStream(), "picky") == 10 })
+
+	dl := deadLetterMsgs(t, b.JetStream(), 2)
+	for i, seq := range []string{"3", "7"} {
+		if r := dl[i].Header.Get(HeaderReason); r != "rejected: seq "+seq+" is malformed for this store" {
+			t.Errorf("dead letter %d reason %q", i, r)
+		}
+	}
+	if v := counterWithLabel(t, reg, "panoptes_sink_messages_dead_lettered_total", "reason", "rejected"); v != 2 {
+		t.Errorf("dead_lettered{reason=rejected} = %v, want 2", v)
+	}
+	if v := gaugeValue(t, reg, "panoptes_sink_messages_written_total"); v != 8 {
+		t.Errorf("messages_written_total = %v, want 8", v)
+	}
+	if batches, _ := s.snapshot(); len(batches) != 1 {
+		t.Errorf("the store saw %d batches, want 1 (rejected records are not retried)", len(batches))
+	}
+}
+
+func TestHeaderValue(t *testing.T) {
+	if got := headerValue("line 1\r\nline\t2", 100); got != "line 1  line 2" {
+		t.Errorf("headerValue = %q", got)
+	}
+	long := strings.Repeat("é", 10) // 2 bytes each
+	if got := headerValue(long, 5); got != "éé..." {
+		t.Errorf("cut = %q, want whole runes", got)
+	}
+}
+
+func counterWithLabel(t *testing.T, reg *prometheus.Registry, name, label, value string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fam := range families {
+		if fam.GetName() != name {
+			continue
+		}
+		for _, m := range fam.GetMetric() {
+			for _, lp := range m.GetLabel() {
+				if lp.GetName() == label && lp.GetValue() == value {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
+}

@@ -1,0 +1,241 @@
+package prometheus
+
+import (
+	"encoding/base64"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/panoptes-go/panoptes/internal/config"
+	"github.com/panoptes-go/panoptes/internal/sink"
+)
+
+// Sink types registered by this package.
+const (
+	TypeExposition  = "prometheus"
+	TypeRemoteWrite = "prometheus_remote_write"
+)
+
+func init() {
+	sink.Register(TypeExposition, func(cfg config.Sink, deps sink.Deps) (sink.Sink, error) {
+		s, err := NewExposition(cfg, deps)
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
+	})
+	sink.Register(TypeRemoteWrite, func(cfg config.Sink, deps sink.Deps) (sink.Sink, error) {
+		s, err := NewRemoteWrite(cfg, deps)
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
+	})
+}
+
+func fieldErr(field, format string, a ...any) error {
+	return &config.FieldError{Field: "prometheus." + field, Msg: fmt.Sprintf(format, a...)}
+}
+
+// NewExposition checks cfg and returns the exposition sink; it listens only
+// when Serve runs.
+func NewExposition(cfg config.Sink, deps sink.Deps) (*Exposition, error) {
+	p := cfg.Prometheus
+	if p == nil {
+		return nil, &config.FieldError{Field: "prometheus", Msg: `section missing; set prometheus.listen to the host:port Prometheus scrapes, e.g. ":9273"`}
+	}
+	if err := notFor(TypeExposition, "set listen; Prometheus scrapes this sink", map[string]bool{
+		"url": p.URL != "", "timeout": p.Timeout != 0, "headers": len(p.Headers) > 0,
+		"username": p.Username != "", "password": p.Password != "", "bearer_token": p.BearerToken != "",
+	}); err != nil {
+		return nil, err
+	}
+	if err := checkListen(p.Listen); err != nil {
+		return nil, err
+	}
+	path := p.Path
+	if path == "" {
+		path = DefaultPath
+	}
+	if !strings.HasPrefix(path, "/") || strings.ContainsAny(path, " \t\r\n?#") {
+		return nil, fieldErr("path", "%q is not a URL path; use something like %q", path, DefaultPath)
+	}
+	if p.StaleAfter < 0 {
+		return nil, fieldErr("stale_after", "%s is negative; use 0 for 3 × each group's interval", p.StaleAfter.D())
+	}
+	return &Exposition{
+		name:       cfg.Name,
+		listen:     p.Listen,
+		path:       path,
+		staleAfter: p.StaleAfter.D(),
+		sweepEvery: defaultSweep,
+		now:        time.Now,
+		logger:     logger(deps),
+		metrics:    newExpositionMetrics(deps.Registerer, cfg.Name),
+		families:   make(map[string]*family),
+		byKey:      make(map[famKey]*family),
+	}, nil
+}
+
+func checkListen(listen string) error {
+	if strings.TrimSpace(listen) == "" {
+		return fieldErr("listen", `empty; set the host:port Prometheus scrapes, e.g. ":9273" or "127.0.0.1:9273"`)
+	}
+	_, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return fieldErr("listen", "%q is not host:port (%v); e.g. \":9273\"", listen, err)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fieldErr("listen", "port %q of %q is not a number from 0 to 65535", port, listen)
+	}
+	return nil
+}
+
+// reservedHeaders are set by the sink itself (as Prometheus forbids them in
+// its own remote_write headers).
+var reservedHeaders = []string{
+	"Authorization", "Host", "Content-Encoding", "Content-Length", "Content-Type", "User-Agent",
+	"Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "Www-Authenticate",
+	"Accept-Encoding", "X-Prometheus-Remote-Write-Version", "X-Prometheus-Scrape-Timeout-Seconds",
+	"Transfer-Encoding", "Upgrade", "Te", "Trailer",
+}
+
+// NewRemoteWrite checks cfg and returns the remote-write sink; it connects
+// only when Write runs. Errors never quote a password, token or header value.
+func NewRemoteWrite(cfg config.Sink, deps sink.Deps) (*RemoteWrite, error) {
+	p := cfg.Prometheus
+	if p == nil {
+		return nil, &config.FieldError{Field: "prometheus", Msg: "section missing; set prometheus.url to the receiver, e.g. http://prometheus:9090/api/v1/write"}
+	}
+	if err := notFor(TypeRemoteWrite, "set url; this sink pushes to a receiver", map[string]bool{
+		"listen": p.Listen != "", "path": p.Path != "", "stale_after": p.StaleAfter != 0,
+	}); err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(p.URL) == "" {
+		return nil, fieldErr("url", "empty; set the remote-write receiver, e.g. http://prometheus:9090/api/v1/write")
+	}
+	u, err := url.Parse(p.URL)
+	switch {
+	case err != nil:
+		return nil, fieldErr("url", "not a URL; use e.g. http://prometheus:9090/api/v1/write")
+	case u.User != nil:
+		return nil, fieldErr("url", "holds credentials; put them in prometheus.username and prometheus.password instead")
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, fieldErr("url", "scheme %q is not http or https", u.Scheme)
+	case u.Host == "":
+		return nil, fieldErr("url", "has no host; use e.g. http://prometheus:9090/api/v1/write")
+	}
+	if p.Timeout < 0 {
+		return nil, fieldErr("timeout", "%s is negative", p.Timeout.D())
+	}
+	if p.Password != "" && p.Username == "" {
+		return nil, fieldErr("username", "empty while password is set; basic auth needs both")
+	}
+	if p.BearerToken != "" && p.Username != "" {
+		return nil, fieldErr("bearer_token", "set together with username; choose basic auth or a bearer token")
+	}
+	header := http.Header{}
+	var secrets []string
+	names := make([]string, 0, len(p.Headers))
+	for k := range p.Headers {
+		names = append(names, k)
+	}
+	sort.Strings(names) // the first problem reported is stable
+	for _, k := range names {
+		ck := http.CanonicalHeaderKey(strings.TrimSpace(k))
+		switch {
+		case ck == "" || strings.ContainsAny(ck, " \t\r\n:"):
+			return nil, fieldErr("headers", "%q is not a header name", k)
+		case isReserved(ck):
+			return nil, fieldErr("headers."+k, "is set by the sink; use prometheus.username/password or bearer_token for authorization")
+		case strings.ContainsAny(p.Headers[k], "\r\n"):
+			return nil, fieldErr("headers."+k, "value contains a line break")
+		}
+		header.Set(ck, p.Headers[k])
+		if len(p.Headers[k]) >= minSecretHeader { // may be an API key
+			secrets = append(secrets, p.Headers[k])
+		}
+	}
+	header.Set("Content-Encoding", "snappy")
+	header.Set("Content-Type", "application/x-protobuf")
+	header.Set("X-Prometheus-Remote-Write-Version", "0.1.0")
+	header.Set("User-Agent", "panoptes-go")
+	switch {
+	case p.BearerToken != "":
+		header.Set("Authorization", "Bearer "+p.BearerToken)
+		secrets = append(secrets, p.BearerToken)
+	case p.Username != "":
+		basic := base64.StdEncoding.EncodeToString([]byte(p.Username + ":" + p.Password))
+		header.Set("Authorization", "Basic "+basic)
+		secrets = append(secrets, basic)
+		if p.Password != "" {
+			secrets = append(secrets, p.Password)
+		}
+	}
+	timeout := p.Timeout.D()
+	if timeout == 0 {
+		timeout = DefaultRemoteWriteTimeout
+	}
+	display := *u
+	display.RawQuery, display.Fragment = "", ""
+	return &RemoteWrite{
+		name:    cfg.Name,
+		url:     p.URL,
+		display: display.String(),
+		timeout: timeout,
+		header:  header,
+		secrets: secrets,
+		client:  &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()},
+		logger:  logger(deps),
+		metrics: newRemoteWriteMetrics(deps.Registerer, cfg.Name),
+		now:     time.Now,
+
+		maxRequest: maxRequestBytes,
+	}, nil
+}
+
+// minSecretHeader is the length from which a header value is treated as a
+// possible secret and scrubbed from receiver answers quoted in errors.
+const minSecretHeader = 8
+
+func isReserved(h string) bool {
+	for _, r := range reservedHeaders {
+		if strings.EqualFold(h, r) {
+			return true
+		}
+	}
+	return false
+}
+
+// notFor reports the first field set that belongs to the other sink type.
+func notFor(typ, hint string, set map[string]bool) error {
+	fields := make([]string, 0, len(set))
+	for f, isSet := range set {
+		if isSet {
+			fields = append(fields, f)
+		}
+	}
+	if len(fields) == 0 {
+		return nil
+	}
+	sort.Strings(fields)
+	other := TypeRemoteWrite
+	if typ == TypeRemoteWrite {
+		other = TypeExposition
+	}
+	return fieldErr(fields[0], "is a setting of sink type %s, not %s; %s", other, typ, hint)
+}
+
+func logger(deps sink.Deps) *slog.Logger {
+	if deps.Logger != nil {
+		return deps.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
