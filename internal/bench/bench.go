@@ -81,10 +81,16 @@ type Result struct {
 
 // Reference is net-snmp's C client walking the same tables of one device.
 type Reference struct {
-	Tool                     string  `json:"tool"`
-	Varbinds                 int     `json:"varbinds"`
-	CPUSecondsPer1MVarbinds  float64 `json:"cpu_seconds_per_1m_varbinds"`
+	Tool     string `json:"tool"`
+	Varbinds int    `json:"varbinds"`
+	// Whole processes, start-up included, as a user runs them.
+	CPUSecondsPer1MVarbinds float64 `json:"cpu_seconds_per_1m_varbinds"`
+	// One process's start-up (an empty walk), and the walks without it.
+	StartupCPUSeconds               float64 `json:"startup_cpu_seconds"`
+	WalkOnlyCPUSecondsPer1MVarbinds float64 `json:"walk_only_cpu_seconds_per_1m_varbinds"`
+	// The collector's CPU per varbind over the reference's, both ways.
 	CollectorToReferenceRate float64 `json:"collector_cpu_relative_to_reference"`
+	CollectorToWalkOnlyRate  float64 `json:"collector_cpu_relative_to_walk_only"`
 }
 
 func (o *Options) defaults() error {
@@ -230,6 +236,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			o.Logger.Warn("bench: reference measurement failed", "err", err)
 		} else {
 			ref.CollectorToReferenceRate = r.CollectorCPUSecondsPer1MVarbinds / ref.CPUSecondsPer1MVarbinds
+			if ref.WalkOnlyCPUSecondsPer1MVarbinds > 0 {
+				ref.CollectorToWalkOnlyRate = r.CollectorCPUSecondsPer1MVarbinds / ref.WalkOnlyCPUSecondsPer1MVarbinds
+			}
 			r.Reference = ref
 		}
 	}

@@ -1,0 +1,59 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// The tailer reads only complete lines, counts every line, and measures
+// latency from status groups' metric timestamps.
+func TestTailerLatency(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "m.jsonl")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	tl := newTailer(path)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go tl.run(ctx)
+
+	now := float64(time.Now().UnixNano()) / 1e9
+	status := func(age float64) string {
+		return fmt.Sprintf(`{"metrics_group_interval":60,"dimensions":[],"metrics_group_type":"status","metrics":[{"metric_creation_timestamp":%.3f,"metric_type":"gauge","metric_name":"polling_status","metric_value":0}]}`+"\n", now-age)
+	}
+	other := `{"metrics_group_type":"interface","metrics":[{"metric_creation_timestamp":1,"metric_name":"bits_in"}]}` + "\n"
+	for i := 0; i < 99; i++ {
+		fmt.Fprint(f, status(0.1))
+	}
+	fmt.Fprint(f, status(2))
+	fmt.Fprint(f, other)
+	fmt.Fprint(f, `{"metrics_group_type":"status","metrics":[{"metric_creation_timestamp":`) // incomplete: not read yet
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, _, lines := tl.quantiles()
+		if lines == 101 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("tailer read %d lines, want 101", lines)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	p50, p99, _ := tl.quantiles()
+	if p50 < 90*time.Millisecond || p50 > 400*time.Millisecond {
+		t.Errorf("p50 = %v, want about 100ms", p50)
+	}
+	if p99 < 100*time.Millisecond {
+		t.Errorf("p99 = %v, want above the p50", p99)
+	}
+	tl.reset()
+	if _, _, lines := tl.quantiles(); lines != 0 {
+		t.Errorf("reset kept %d lines", lines)
+	}
+}
