@@ -26,6 +26,7 @@ type command struct {
 var commands = map[string]command{
 	"run":      {"run every role in one process: discovery, polling, the bus and the sinks", runCmd},
 	"poll":     {"poll one device once and print its metrics as JSON", pollCmd},
+	"sim":      {"serve simulated SNMP devices for demos, tests and benchmarks", simCmd},
 	"validate": {"check a config file and exit non-zero on any error", validateCmd},
 	"version":  {"print the version", versionCmd},
 	"demo":     {"run a simulated site end to end in one process, nothing else needed", demoCmd},

@@ -3,7 +3,6 @@ package sim
 import (
 	"fmt"
 	"math"
-	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,7 +24,7 @@ type Device struct {
 	farm *Farm
 	rec  *Recording
 	seed uint64
-	conn *net.UDPConn
+	hint int // last entry a walk was given: its next request asks for the successor
 
 	life    atomic.Pointer[life]
 	latency atomic.Int64  // ns

@@ -68,14 +68,16 @@ type Farm struct {
 	started   time.Time
 	log       *slog.Logger
 	scratch   sync.Pool
+	srv       server
 
-	wg       sync.WaitGroup // serving goroutines
-	pending  sync.WaitGroup // delayed answers
-	mu       sync.Mutex
-	timers   map[*time.Timer]struct{}
-	closed   bool
-	closeErr error
-	stop     chan struct{}
+	pending     sync.WaitGroup // delayed answers
+	mu          sync.Mutex
+	timers      map[*time.Timer]struct{}
+	closed      bool
+	closeOnce   sync.Once
+	closeErr    error
+	stop        chan struct{} // closed by shutdown
+	watcherDone chan struct{} // the ctx watcher has returned
 }
 
 // Start binds every device's socket and serves until ctx ends or Close is
@@ -90,7 +92,7 @@ func Start(ctx context.Context, opts Options) (*Farm, error) {
 	}
 	f := &Farm{
 		community: []byte(opts.Community), maxMsg: opts.MaxMsgSize, now: opts.Now,
-		log: opts.Logger, timers: map[*time.Timer]struct{}{}, stop: make(chan struct{}),
+		log: opts.Logger, timers: map[*time.Timer]struct{}{}, stop: make(chan struct{}), watcherDone: make(chan struct{}),
 	}
 	f.scratch.New = func() any { return new(scratch) }
 	f.started = f.now()
@@ -104,19 +106,18 @@ func Start(ctx context.Context, opts Options) (*Farm, error) {
 	if err := f.makeDevices(opts); err != nil {
 		return nil, err
 	}
-	if err := f.listen(opts); err != nil {
+	if err := f.listen(); err != nil {
+		close(f.watcherDone)
 		_ = f.Close()
 		return nil, err
 	}
-	for _, d := range f.devices {
-		f.wg.Add(1)
-		go f.serve(d)
-	}
+	f.srv.start()
 	registerMetrics(opts.Registerer, f)
 	go func() {
+		defer close(f.watcherDone)
 		select {
 		case <-ctx.Done():
-			_ = f.Close()
+			f.closeOnce.Do(f.shutdown)
 		case <-f.stop:
 		}
 	}()
@@ -225,12 +226,23 @@ func (f *Farm) makeDevices(o Options) error {
 	return nil
 }
 
+// useEpoll selects the epoll server where available (tests switch it off
+// to exercise the portable one).
+var useEpoll = epollSupported
+
 // listen binds every device's socket.
-func (f *Farm) listen(o Options) error {
-	for _, d := range f.devices {
-		ua := &net.UDPAddr{IP: net.ParseIP(d.Host), Port: d.Port}
-		c, err := net.ListenUDP("udp", ua)
+func (f *Farm) listen() error {
+	if useEpoll {
+		srv, err := newEpollServer(f)
 		if err != nil {
+			return err
+		}
+		f.srv = srv
+	} else {
+		f.srv = newConnServer(f)
+	}
+	for _, d := range f.devices {
+		if err := f.srv.listen(d); err != nil {
 			hint := "choose another --base-port or address"
 			switch {
 			case errors.Is(err, syscall.EMFILE), errors.Is(err, syscall.ENFILE):
@@ -238,11 +250,9 @@ func (f *Farm) listen(o Options) error {
 			case errors.Is(err, syscall.EADDRNOTAVAIL):
 				hint = "the address is not local: on macOS add loopback aliases, or use fewer addresses (--base-port lower)"
 			}
-			return fmt.Errorf("device %d (%s): listen on %s: %w (%s)", d.Index, d.Name, ua, err, hint)
+			return fmt.Errorf("device %d (%s): listen on %s: %w (%s)", d.Index, d.Name,
+				net.JoinHostPort(d.Host, strconv.Itoa(d.Port)), err, hint)
 		}
-		d.conn = c
-		d.Port = c.LocalAddr().(*net.UDPAddr).Port
-		d.Addr = net.JoinHostPort(d.Host, strconv.Itoa(d.Port))
 	}
 	return nil
 }
@@ -260,34 +270,18 @@ func (f *Farm) RestartAll() {
 // Close stops serving, cancels delayed answers and waits for every
 // goroutine. It is safe to call more than once.
 func (f *Farm) Close() error {
-	f.mu.Lock()
-	if f.closed {
-		f.mu.Unlock()
-		f.wg.Wait()
-		f.pending.Wait()
-		return f.closeErr
-	}
-	f.closed = true
-	close(f.stop)
-	for t := range f.timers {
-		if t.Stop() {
-			f.pending.Done()
-		}
-	}
-	clear(f.timers)
-	f.mu.Unlock()
-	var errs []error
-	for _, d := range f.devices {
-		if d.conn != nil {
-			if err := d.conn.Close(); err != nil {
-				errs = append(errs, fmt.Errorf("device %s: close: %w", d.Name, err))
-			}
-		}
-	}
-	f.wg.Wait()
-	f.pending.Wait()
-	f.closeErr = errors.Join(errs...)
+	f.closeOnce.Do(f.shutdown)
+	<-f.watcherDone
 	return f.closeErr
+}
+
+func (f *Farm) shutdown() {
+	close(f.stop)
+	f.stopTimers()
+	if f.srv != nil {
+		f.srv.stop()
+		f.closeErr = f.srv.closeSockets()
+	}
 }
 
 // engineID is a device's SNMPv3 engine ID: net-snmp's enterprise (8072),

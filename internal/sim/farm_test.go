@@ -304,3 +304,38 @@ func prometheusCounter(t *testing.T, reg *prometheus.Registry, name, reason stri
 	t.Fatalf("metric %s{reason=%q} not registered", name, reason)
 	return nil
 }
+
+// TestPortableServer runs the goroutine-per-socket server (the one used
+// where epoll is missing) through walks, faults and Close.
+func TestPortableServer(t *testing.T) {
+	integration(t)
+	if !epollSupported {
+		t.Skip("the portable server is the default here: every other test covers it")
+	}
+	useEpoll = false
+	defer func() { useEpoll = epollSupported }()
+	f, err := Start(context.Background(), Options{Devices: 3, Templates: []string{"router400"}, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := f.srv.(*connServer); !ok {
+		t.Fatalf("server %T", f.srv)
+	}
+	for _, d := range f.Devices() {
+		vbs, err := dial(t, d, time.Second).BulkWalkAll(".1.3.6.1.2.1.31.1.1.1.1")
+		if err != nil || len(vbs) != 400 {
+			t.Errorf("%s: %d ifNames, %v", d.Name, len(vbs), err)
+		}
+	}
+	d := f.Devices()[0]
+	d.SetFault(0, 0, true)
+	if _, err := dial(t, d, 100*time.Millisecond).Get([]string{".1.3.6.1.2.1.1.3.0"}); err == nil {
+		t.Error("silent device answered")
+	}
+	d.SetFault(time.Hour, 0, false)
+	_, _ = dial(t, d, 50*time.Millisecond).Get([]string{".1.3.6.1.2.1.1.3.0"})
+	start := time.Now()
+	if err := f.Close(); err != nil || time.Since(start) > 5*time.Second {
+		t.Errorf("close: %v after %v", err, time.Since(start))
+	}
+}

@@ -114,7 +114,12 @@ func exchange(t testing.TB, d *Device, req *gosnmp.SnmpPacket) *gosnmp.SnmpPacke
 	if resp == nil {
 		return nil
 	}
-	pkt, err := (&gosnmp.GoSNMP{Version: req.Version, Logger: gosnmp.NewLogger(nil)}).SnmpDecodePacket(append([]byte(nil), resp...))
+	dec := &gosnmp.GoSNMP{Version: req.Version, Logger: gosnmp.NewLogger(nil)}
+	if req.Version == gosnmp.Version3 {
+		dec.SecurityModel = gosnmp.UserSecurityModel
+		dec.SecurityParameters = &gosnmp.UsmSecurityParameters{UserName: "decoder", AuthenticationProtocol: gosnmp.NoAuth, PrivacyProtocol: gosnmp.NoPriv}
+	}
+	pkt, err := dec.SnmpDecodePacket(append([]byte(nil), resp...))
 	if err != nil {
 		t.Fatalf("decode response: %v\n% x", err, resp)
 	}

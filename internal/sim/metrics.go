@@ -30,6 +30,9 @@ func registerMetrics(reg prometheus.Registerer, f *Farm) {
 		dropped("malformed", func(s Stats) uint64 { return s.Malformed }),
 		dropped("usm", func(s Stats) uint64 { return s.USM }),
 	} {
-		_ = reg.Register(c) // a second farm on the same registry keeps the first's metrics
+		if err := reg.Register(c); err != nil {
+			f.log.Warn("self-metrics not registered (a second farm on one registry?)", "err", err)
+			return
+		}
 	}
 }

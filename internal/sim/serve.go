@@ -1,19 +1,34 @@
 package sim
 
 import (
-	"errors"
 	"math/rand/v2"
-	"net"
 	"net/netip"
 	"sync/atomic"
 	"time"
 )
 
 // readBufSize bounds a request: a 60-OID GET is about 1.3 kB. A larger
-// datagram is truncated by the kernel and dropped as malformed.
+// datagram is dropped as malformed.
 const readBufSize = 4096
 
-// deviceStats are one device's counters, written by its serving goroutine.
+// server runs the devices' sockets: epoll workers on Linux (no goroutine
+// or buffer per device), a goroutine per socket elsewhere.
+type server interface {
+	listen(d *Device) error // bind d's socket at d.Host:d.Port, set d.Port
+	start()                 // serve every bound socket
+	stop()                  // stop serving and wait; sockets stay open
+	send(d *Device, b []byte, to *peer)
+	closeSockets() error
+}
+
+// peer is a request's source, in the form the server needs to answer it.
+type peer struct {
+	ap    netip.AddrPort // conn server
+	sa    [28]byte       // epoll server: raw sockaddr (IPv4 or IPv6)
+	saLen uint32
+}
+
+// deviceStats are one device's counters, written by whoever serves it.
 type deviceStats struct {
 	requests, varbinds                      atomic.Uint64
 	lost, silent, community, malformed, usm atomic.Uint64
@@ -27,8 +42,8 @@ type Stats struct {
 	Lost     uint64 // dropped by the loss fault
 	Silent   uint64 // dropped because the device is silent
 	// BadCommunity, Malformed and USM count requests dropped for a wrong
-	// community, undecodable BER or PDUs an agent does not answer, and
-	// SNMPv3 messages that cannot be processed (wrong priv key...).
+	// community, for undecodable BER or PDUs an agent does not answer, and
+	// for SNMPv3 messages that cannot be processed (wrong priv key...).
 	BadCommunity, Malformed, USM uint64
 	Reports                      uint64 // SNMPv3 reports sent (discovery, unknown user, wrong digest...)
 }
@@ -59,58 +74,38 @@ func (f *Farm) Stats() Stats {
 	return t
 }
 
-// serve is a device's loop: one goroutine, one reused read buffer.
-func (f *Farm) serve(d *Device) {
-	defer f.wg.Done()
-	buf := make([]byte, readBufSize)
-	hint := -1
-	rng := rand.New(rand.NewPCG(d.seed, 0x1055))
-	for {
-		n, from, err := d.conn.ReadFromUDPAddrPort(buf)
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			select {
-			case <-f.stop:
-				return
-			default:
-			}
-			f.log.Debug("read failed", "device", d.Name, "err", err)
-			time.Sleep(time.Millisecond) // e.g. ICMP errors surfacing on Read: don't spin
-			continue
+// serveOne handles one received datagram for d: faults, decoding, the
+// answer (now or delayed), counters. Only one goroutine serves a device at
+// a time, which owns s, rng and the device's walk hint.
+func (f *Farm) serveOne(d *Device, s *scratch, rng *rand.Rand, req []byte, truncated bool, from *peer) {
+	d.stats.requests.Add(1)
+	if d.silent.Load() {
+		d.stats.silent.Add(1)
+		return
+	}
+	if p := d.lossPPM.Load(); p > 0 && rng.Uint32N(1e6) < p {
+		d.stats.lost.Add(1)
+		return
+	}
+	if truncated {
+		d.stats.malformed.Add(1)
+		return
+	}
+	resp, nvb, why := d.handle(s, req, &d.hint, f.now().UnixNano())
+	switch why {
+	case answered:
+		d.stats.varbinds.Add(uint64(nvb))
+		if lat := d.latency.Load(); lat > 0 {
+			f.delay(d, resp, from, time.Duration(lat))
+		} else {
+			f.srv.send(d, resp, from)
 		}
-		d.stats.requests.Add(1)
-		if d.silent.Load() {
-			d.stats.silent.Add(1)
-			continue
-		}
-		if p := d.lossPPM.Load(); p > 0 && rng.Uint32N(1e6) < p {
-			d.stats.lost.Add(1)
-			continue
-		}
-		if n == len(buf) {
-			d.stats.malformed.Add(1) // truncated
-			continue
-		}
-		s := f.scratch.Get().(*scratch)
-		resp, nvb, why := d.handle(s, buf[:n], &hint, f.now().UnixNano())
-		switch why {
-		case answered:
-			d.stats.varbinds.Add(uint64(nvb))
-			if lat := d.latency.Load(); lat > 0 {
-				f.delay(d, resp, from, time.Duration(lat))
-			} else if _, err := d.conn.WriteToUDPAddrPort(resp, from); err != nil && !errors.Is(err, net.ErrClosed) {
-				f.log.Debug("write failed", "device", d.Name, "to", from, "err", err)
-			}
-		case dropMalformed:
-			d.stats.malformed.Add(1)
-		case dropCommunity:
-			d.stats.community.Add(1)
-		case dropUSM:
-			d.stats.usm.Add(1)
-		}
-		f.scratch.Put(s)
+	case dropMalformed:
+		d.stats.malformed.Add(1)
+	case dropCommunity:
+		d.stats.community.Add(1)
+	case dropUSM:
+		d.stats.usm.Add(1)
 	}
 }
 
@@ -134,8 +129,9 @@ func (d *Device) handle(s *scratch, req []byte, hint *int, now int64) (resp []by
 }
 
 // delay sends a copy of resp after lat, unless the farm closes first.
-func (f *Farm) delay(d *Device, resp []byte, to netip.AddrPort, lat time.Duration) {
+func (f *Farm) delay(d *Device, resp []byte, to *peer, lat time.Duration) {
 	b := append([]byte(nil), resp...)
+	dst := *to
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.closed {
@@ -146,9 +142,27 @@ func (f *Farm) delay(d *Device, resp []byte, to netip.AddrPort, lat time.Duratio
 	t = time.AfterFunc(lat, func() {
 		defer f.pending.Done()
 		f.mu.Lock()
+		_, live := f.timers[t]
 		delete(f.timers, t)
 		f.mu.Unlock()
-		_, _ = d.conn.WriteToUDPAddrPort(b, to)
+		if live {
+			f.srv.send(d, b, &dst)
+		}
 	})
 	f.timers[t] = struct{}{}
+}
+
+// stopTimers cancels delayed answers and waits for those already firing,
+// so nothing writes to a socket after this returns.
+func (f *Farm) stopTimers() {
+	f.mu.Lock()
+	f.closed = true
+	for t := range f.timers {
+		if t.Stop() {
+			f.pending.Done()
+		}
+	}
+	clear(f.timers)
+	f.mu.Unlock()
+	f.pending.Wait()
 }

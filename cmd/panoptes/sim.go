@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/panoptes-go/panoptes/internal/sim"
+)
+
+// listFlag collects a repeatable, comma-separated flag.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *listFlag) Set(v string) error {
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			*l = append(*l, s)
+		}
+	}
+	return nil
+}
+
+func simCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("sim", "[--devices N] [--base-port P] [--template NAME|FILE]... [--inventory FILE]",
+		"Serve simulated SNMP devices (v1, v2c, v3) for demos, tests and benchmarks until interrupted.\n"+
+			"Device i listens on --addr:(--base-port + i); past port 65535 (or every --ports-per-addr\n"+
+			"devices) the next loopback address is used. Templates are assigned round-robin: built-in\n"+
+			"switch48 (Cisco 2960-X, 55 interfaces) and router400 (Juniper MX960, 400 interfaces),\n"+
+			"snmpsim .snmprec or snmpwalk -On files (optionally gzipped), or names of snmpsim's example\n"+
+			"recordings (cisco_16_switch). Counters advance at rates derived from --seed.\n\n"+
+			"SIGHUP restarts every device (sysUpTime and counters from 0, SNMPv3 engine boots + 1).\n"+
+			"The community and v3 passphrases may also come from PANOPTES_SIM_COMMUNITY,\n"+
+			"PANOPTES_SIM_V3_AUTH_PASS and PANOPTES_SIM_V3_PRIV_PASS.", stderr)
+	devices := fs.Int("devices", 1, "number of simulated devices")
+	basePort := fs.Int("base-port", 11161, "UDP port of the first device (0: free ports)")
+	addr := fs.String("addr", sim.DefaultAddr, "IP address of the first device")
+	perAddr := fs.Int("ports-per-addr", 0, "devices per address before the next address (0: as many as ports allow)")
+	var templates listFlag
+	fs.Var(&templates, "template", "template or recording, repeatable or comma-separated (default switch48)")
+	community := fs.String("community", "", "v1/v2c community (default public)")
+	seed := fs.Int64("seed", 1, "seed of the counter rates")
+	latency := fs.Duration("latency", 0, "delay every answer by this much")
+	loss := fs.Float64("loss", 0, "drop this fraction of requests (0-1)")
+	v3User := fs.String("v3-user", "", "SNMPv3 user name (enables v3)")
+	v3Auth := fs.String("v3-auth", "SHA", "v3 auth protocol: MD5, SHA, SHA224, SHA256, SHA384, SHA512, or none")
+	v3AuthPass := fs.String("v3-auth-pass", "", "v3 auth passphrase")
+	v3Priv := fs.String("v3-priv", "AES", "v3 privacy protocol: DES, AES, AES192, AES256, AES192C, AES256C, or none")
+	v3PrivPass := fs.String("v3-priv-pass", "", "v3 privacy passphrase")
+	maxMsg := fs.Int("max-msg-size", sim.DefaultMaxMsgSize, "largest response in bytes")
+	inventory := fs.String("inventory", "", "write a CSV inventory of the devices to this file")
+	credential := fs.String("credential", "sim", "credential name written to the inventory (define it in your config)")
+	statsEvery := fs.Duration("stats", 0, "print request counters at this interval (0: never)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *community == "" {
+		*community = os.Getenv("PANOPTES_SIM_COMMUNITY")
+	}
+	opts := sim.Options{
+		Devices: *devices, BasePort: *basePort, Addr: *addr, PortsPerAddr: *perAddr, Templates: templates,
+		Community: *community, Seed: *seed, Latency: *latency, Loss: *loss, MaxMsgSize: *maxMsg,
+		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo})),
+	}
+	if *v3User != "" {
+		u := sim.V3User{Name: *v3User}
+		if !strings.EqualFold(*v3Auth, "none") {
+			u.AuthProto, u.AuthPass = *v3Auth, firstNonEmpty(*v3AuthPass, os.Getenv("PANOPTES_SIM_V3_AUTH_PASS"))
+			if !strings.EqualFold(*v3Priv, "none") {
+				u.PrivProto, u.PrivPass = *v3Priv, firstNonEmpty(*v3PrivPass, os.Getenv("PANOPTES_SIM_V3_PRIV_PASS"))
+			}
+		}
+		opts.V3Users = []sim.V3User{u}
+	}
+	farm, err := sim.Start(ctx, opts)
+	if err != nil {
+		return err
+	}
+	defer farm.Close()
+	if *inventory != "" {
+		if err := writeInventory(farm, *inventory, *credential); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintln(stdout, simSummary(farm, opts, *inventory, *credential))
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	var tick <-chan time.Time
+	if *statsEvery > 0 {
+		t := time.NewTicker(*statsEvery)
+		defer t.Stop()
+		tick = t.C
+	}
+	last, lastAt := farm.Stats(), time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return farm.Close()
+		case <-hup:
+			farm.RestartAll()
+			fmt.Fprintf(stdout, "panoptes sim: restarted %d devices (SIGHUP)\n", len(farm.Devices()))
+		case now := <-tick:
+			s := farm.Stats()
+			secs := now.Sub(lastAt).Seconds()
+			fmt.Fprintf(stdout, "panoptes sim: %.0f requests/s, %.0f varbinds/s; dropped: loss %d, silent %d, community %d, malformed %d, usm %d\n",
+				float64(s.Requests-last.Requests)/secs, float64(s.Varbinds-last.Varbinds)/secs,
+				s.Lost, s.Silent, s.BadCommunity, s.Malformed, s.USM)
+			last, lastAt = s, now
+		}
+	}
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func writeInventory(farm *sim.Farm, path, credential string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("inventory: %w", err)
+	}
+	if err := farm.WriteInventory(f, credential); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("inventory %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("inventory %s: %w", path, err)
+	}
+	return nil
+}
+
+// simSummary is the line printed at start: what is served where, and how to
+// reach it (credential names, never secrets).
+func simSummary(farm *sim.Farm, opts sim.Options, inventory, credential string) string {
+	ds := farm.Devices()
+	counts := map[string]int{}
+	for _, d := range ds {
+		counts[d.Template]++
+	}
+	names := make([]string, 0, len(counts))
+	for n, c := range counts {
+		names = append(names, fmt.Sprintf("%s ×%d", n, c))
+	}
+	sort.Strings(names)
+	first, last := ds[0], ds[len(ds)-1]
+	where := first.Addr
+	if len(ds) > 1 {
+		where = first.Addr + " … " + last.Addr
+	}
+	v3 := "no SNMPv3 user"
+	if len(opts.V3Users) > 0 {
+		v3 = "SNMPv3 user " + opts.V3Users[0].String()
+	}
+	line := fmt.Sprintf("panoptes sim: serving %d devices (%s) on %s; v1/v2c and %s; seed %d",
+		len(ds), strings.Join(names, ", "), where, v3, opts.Seed)
+	if inventory != "" {
+		line += fmt.Sprintf("; inventory %s (credential %q)", inventory, credential)
+	}
+	return line + "; Ctrl-C stops, SIGHUP restarts the devices"
+}

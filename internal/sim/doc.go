@@ -1,0 +1,64 @@
+/*
+Package sim is an SNMP agent farm: many simulated devices served from one
+process, for demos, tests and load tests of the collector.
+
+	f, err := sim.Start(ctx, sim.Options{Devices: 1000, BasePort: 20000,
+		Templates: []string{"switch48", "router400"}, Seed: 1})
+	...
+	defer f.Close()
+	for _, d := range f.Devices() { ... d.Addr, d.Name ... }
+
+# Devices and templates
+
+Device i listens on Addr:BasePort+i (BasePort 0: a free port each); past
+port 65535, or every PortsPerAddr devices, the next address is used
+(127.0.0.2, ...). Templates are assigned round-robin (or by TemplateFor):
+the built-ins switch48 (Cisco Catalyst 2960-X, 55 interfaces with ifTable,
+ifXTable, dot3StatsTable, ENTITY-MIB, CPU and memory) and router400
+(Juniper MX960, 400 interfaces), snmpsim .snmprec files, net-snmp
+"snmpwalk -On" output, either gzipped, or names of the recordings snmpsim
+ships (cisco_16_switch). A recording is loaded once and shared read-only by
+every device using it: a sorted table with pre-encoded OIDs and values.
+Built-in templates answer sysName with the device's name; recordings answer
+exactly what was recorded.
+
+# Protocol
+
+GET, GETNEXT and GETBULK over SNMPv1, v2c and v3 (USM: MD5, SHA, SHA-224/
+256/384/512; DES, AES-128/192/256 with either key extension; engine
+discovery, time window, usmStats reports). Behaviour matches net-snmp's
+agent and snmpsim where they are checked by tests: v1 missing objects and
+the end of the MIB are noSuchName errors and Counter64 objects are skipped;
+v2c answers noSuchObject/noSuchInstance/endOfMibView; GETBULK stops after a
+row of endOfMibView or when the next varbind would exceed the response size
+(MaxMsgSize, or a v3 request's msgMaxSize); SET is refused (notWritable).
+A wrong community, or a v3 message that cannot be decrypted, is dropped.
+
+# Living data
+
+Counter32/Counter64 values are base + rate × (t − epoch): base is the
+recorded value (0 after Restart), epoch the farm's start or the last
+Restart, and rate a whole number per second derived from Seed, the device's
+index and the counter (Device.Rate): interface octets 1 kB/s-12.5 MB/s,
+packets consistent with them, errors rare; 32- and 64-bit columns of one
+quantity share their rate, and counters of interfaces that are not up stay
+still. Counter32 wraps modulo 2^32. sysUpTime advances with the clock.
+Options.Now injects the clock, so a test can step time and compute every
+expected value (Device.CounterAt, Device.Uptime).
+
+# Faults
+
+Device.SetFault sets a response latency, a loss probability and silence;
+Restart resets sysUpTime and counters and bumps the v3 engine boots, so a
+v3 manager sees notInTimeWindow and resynchronises.
+
+# Cost
+
+The v1/v2c path allocates nothing: requests are decoded into pooled
+scratch space, looked up by binary search (a walk's next request costs one
+comparison) and answered by writing BER into a reused buffer. On Linux the
+devices' sockets are raw non-blocking descriptors served by one epoll
+worker per CPU (about 1 kB per device); elsewhere each device has a
+goroutine. See bench_test.go and the README for measured figures.
+*/
+package sim
