@@ -13,6 +13,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -43,8 +45,10 @@ type Options struct {
 	Keep bool
 	// Reference also measures net-snmp's snmpbulkwalk walking one device.
 	Reference bool
-	Logger    *slog.Logger
-	Progress  io.Writer // a line per phase; nil for none
+	// HeapProfile, when set, receives a heap profile at the end of the window.
+	HeapProfile string
+	Logger      *slog.Logger
+	Progress    io.Writer // a line per phase; nil for none
 }
 
 // Result is the harness's one JSON object.
@@ -62,6 +66,7 @@ type Result struct {
 	CollectorCPUCores                float64 `json:"collector_cpu_cores"`
 	SimulatorCPUCores                float64 `json:"simulator_cpu_cores"`
 	RSSBytes                         int64   `json:"rss_bytes"`
+	GoHeapInuseBytes                 uint64  `json:"go_heap_inuse_bytes"`
 	RSSBytesPerDevice                float64 `json:"rss_bytes_per_device"`
 
 	ScheduleLatenessP50Ms float64 `json:"schedule_lateness_p50_ms"`
@@ -205,6 +210,13 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	s1, cpu1, simCPU1, t1 := n.Stats(), selfCPU(), sim.cpu(), time.Now()
 	rssNow := rss()
+	var mem runtime.MemStats
+	runtime.ReadMemStats(&mem)
+	if o.HeapProfile != "" {
+		if err := writeHeapProfile(o.HeapProfile); err != nil {
+			o.Logger.Warn("bench: heap profile", "err", err)
+		}
+	}
 	window := t1.Sub(t0).Seconds()
 
 	r := &Result{
@@ -215,6 +227,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		CollectorCPUCores:     (cpu1 - cpu0).Seconds() / window,
 		SimulatorCPUCores:     (simCPU1 - simCPU0).Seconds() / window,
 		RSSBytes:              rssNow,
+		GoHeapInuseBytes:      mem.HeapInuse,
 		RSSBytesPerDevice:     float64(rssNow-baseRSS) / float64(o.Devices),
 		ScheduleLatenessP50Ms: ms(s1.LatenessP50),
 		ScheduleLatenessP99Ms: ms(s1.LatenessP99),
@@ -270,6 +283,15 @@ polling:
 %ssinks:
   - {type: file, path: metrics.jsonl, max_size: 4GiB, max_files: 1, batch_size: 2000, batch_timeout: 200ms}
 `, o.MaxConcurrent, plugins.String())
+}
+
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return pprof.Lookup("heap").WriteTo(f, 0)
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
