@@ -36,8 +36,12 @@ type Options struct {
 	ChecksPerDevice int
 	Template        string // simulator template, e.g. switch48
 	BasePort        int
-	MaxConcurrent   int
-	Seed            int64
+	// PortsPerAddr devices share an address before the next (127.0.0.2...),
+	// keeping ports below Linux's ephemeral range (32768+), where a busy
+	// machine's own connections would collide with the simulator's.
+	PortsPerAddr  int
+	MaxConcurrent int
+	Seed          int64
 	// Binary is the panoptes executable that runs the simulator (`sim`).
 	Binary string
 	// Dir holds the run's files; it is removed afterwards unless Keep.
@@ -122,6 +126,9 @@ func (o *Options) defaults() error {
 	}
 	if o.BasePort == 0 {
 		o.BasePort = 20000
+	}
+	if o.PortsPerAddr <= 0 {
+		o.PortsPerAddr = max(1, min(o.Devices, 32768-o.BasePort))
 	}
 	if o.MaxConcurrent <= 0 {
 		o.MaxConcurrent = 512

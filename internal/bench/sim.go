@@ -25,6 +25,7 @@ func startSimulator(ctx context.Context, o Options, inventory string) (*simProce
 	cmd := exec.Command(o.Binary, "sim",
 		"--devices", strconv.Itoa(o.Devices),
 		"--base-port", strconv.Itoa(o.BasePort),
+		"--ports-per-addr", strconv.Itoa(o.PortsPerAddr),
 		"--template", o.Template,
 		"--seed", strconv.FormatInt(o.Seed, 10),
 		"--inventory", inventory)
