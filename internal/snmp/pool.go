@@ -1,8 +1,10 @@
 package snmp
 
 import (
+	"container/list"
 	"context"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,8 +24,14 @@ type Varbind = gosnmp.SnmpPDU
 type PoolOptions struct {
 	MaxRequestsPerDevice int           // DefaultMaxRequestsPerDevice when <= 0
 	IdleTimeout          time.Duration // DefaultIdleTimeout when <= 0
-	Logger               *slog.Logger  // discarded when nil
-	Registerer           prometheus.Registerer
+	// MaxIdleSessions bounds idle sessions across all devices (the least
+	// recently used are closed first), DefaultMaxIdleSessions when <= 0.
+	// gosnmp gives every session a 64 KiB receive buffer, so at 10,000
+	// devices polled once a minute, keeping one idle session per device
+	// would cost 640 MiB; polls reuse sessions within a check regardless.
+	MaxIdleSessions int
+	Logger          *slog.Logger // discarded when nil
+	Registerer      prometheus.Registerer
 }
 
 // Pool keeps reusable sessions per device. gosnmp.GoSNMP is not safe for
@@ -34,11 +42,13 @@ type PoolOptions struct {
 type Pool struct {
 	limit   int
 	idleTTL time.Duration
+	maxIdle int
 	log     *slog.Logger
 	m       *metrics
 
 	mu      sync.Mutex
 	devices map[string]*device // by Target.Addr()
+	lru     *list.List         // idle sessions, least recently released first
 	closed  bool
 
 	stop chan struct{}
@@ -61,6 +71,8 @@ func NewPool(opts PoolOptions) *Pool {
 	p := &Pool{
 		limit:   opts.MaxRequestsPerDevice,
 		idleTTL: opts.IdleTimeout,
+		maxIdle: opts.MaxIdleSessions,
+		lru:     list.New(),
 		log:     opts.Logger,
 		m:       newMetrics(opts.Registerer),
 		devices: make(map[string]*device),
@@ -69,6 +81,9 @@ func NewPool(opts PoolOptions) *Pool {
 	}
 	if p.limit <= 0 {
 		p.limit = DefaultMaxRequestsPerDevice
+	}
+	if p.maxIdle <= 0 {
+		p.maxIdle = DefaultMaxIdleSessions
 	}
 	if p.idleTTL <= 0 {
 		p.idleTTL = DefaultIdleTimeout
@@ -190,6 +205,8 @@ func (p *Pool) session(ctx context.Context, d *device, t Target) (*session, erro
 	for i := len(d.idle) - 1; i >= 0; i-- {
 		if s := d.idle[i]; s.target == t {
 			d.idle = append(d.idle[:i], d.idle[i+1:]...)
+			p.lru.Remove(s.elem)
+			s.elem = nil
 			p.mu.Unlock()
 			return s, nil
 		}
@@ -211,9 +228,15 @@ func (p *Pool) release(d *device, s *session, reusable bool) {
 	d.inUse--
 	d.refs--
 	keep := s != nil && reusable && !p.closed
+	var evicted []*session
 	if keep {
 		s.lastUsed = time.Now()
+		s.dev = d
 		d.idle = append(d.idle, s)
+		s.elem = p.lru.PushBack(s)
+		for p.lru.Len() > p.maxIdle {
+			evicted = append(evicted, p.evictOldestLocked())
+		}
 	}
 	p.mu.Unlock()
 	<-d.sem
@@ -221,6 +244,24 @@ func (p *Pool) release(d *device, s *session, reusable bool) {
 	if s != nil && !keep {
 		p.closeSession(s)
 	}
+	for _, old := range evicted {
+		p.closeSession(old)
+	}
+}
+
+// evictOldestLocked takes the least recently released idle session out of
+// the pool; the caller closes it outside the lock.
+func (p *Pool) evictOldestLocked() *session {
+	old := p.lru.Remove(p.lru.Front()).(*session)
+	old.elem = nil
+	d := old.dev
+	if i := slices.Index(d.idle, old); i >= 0 {
+		d.idle = slices.Delete(d.idle, i, i+1)
+	}
+	if len(d.idle) == 0 && d.refs == 0 {
+		delete(p.devices, old.target.Addr())
+	}
+	return old
 }
 
 func (p *Pool) closeSession(s *session) {
@@ -251,6 +292,8 @@ func (p *Pool) expire(now time.Time) {
 		keep := d.idle[:0]
 		for _, s := range d.idle {
 			if now.Sub(s.lastUsed) >= p.idleTTL {
+				p.lru.Remove(s.elem)
+				s.elem = nil
 				stale = append(stale, s)
 			} else {
 				keep = append(keep, s)
@@ -282,6 +325,7 @@ func (p *Pool) Close() error {
 		idle = append(idle, d.idle...)
 		d.idle = nil
 	}
+	p.lru.Init()
 	p.mu.Unlock()
 	close(p.stop)
 	<-p.done

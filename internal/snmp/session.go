@@ -1,6 +1,7 @@
 package snmp
 
 import (
+	"container/list"
 	"context"
 	"errors"
 	"fmt"
@@ -17,9 +18,11 @@ type session struct {
 	target   Target
 	g        *gosnmp.GoSNMP
 	lastUsed time.Time
-	broken   bool // the socket was closed under a request (ctx cancelled)
-	sent     int  // packets sent, engine discovery and retries included
-	retrying bool // set by gosnmp's OnRetry, consumed by OnSent
+	dev      *device       // while idle: the device holding it
+	elem     *list.Element // while idle: its place in the pool's LRU
+	broken   bool          // the socket was closed under a request (ctx cancelled)
+	sent     int           // packets sent, engine discovery and retries included
+	retrying bool          // set by gosnmp's OnRetry, consumed by OnSent
 }
 
 func openSession(ctx context.Context, t Target, m *metrics) (*session, error) {

@@ -24,6 +24,7 @@ const (
 	DefaultMaxRepetitions       = 25
 	DefaultMaxRequestsPerDevice = 2
 	DefaultIdleTimeout          = 5 * time.Minute
+	DefaultMaxIdleSessions      = 512
 	// MaxOIDsPerGet is the largest number of OIDs sent in one GET PDU.
 	MaxOIDsPerGet = 60
 )
