@@ -2,6 +2,8 @@ package config
 
 import (
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -12,7 +14,21 @@ const (
 	DefaultHTTPListen        = "127.0.0.1:9301"
 	DefaultDiscoveryInterval = 5 * time.Minute
 	DefaultPollInterval      = 60 * time.Second
+	DefaultHeartbeat         = 2 * time.Second
 )
+
+// The roles a process can run (config roles, panoptes run --roles).
+const (
+	RoleDiscovery       = "discovery"
+	RoleResourceManager = "resource_manager"
+	RolePoller          = "poller"
+	RoleEnrichment      = "enrichment"
+	RoleConsumer        = "consumer"
+	RoleHTTP            = "http"
+)
+
+// AllRoles is the default: one process does everything.
+var AllRoles = []string{RoleDiscovery, RoleResourceManager, RolePoller, RoleEnrichment, RoleConsumer, RoleHTTP}
 
 // Default returns a config with every default set; decoding a file over it
 // overrides what the file says.
@@ -40,12 +56,16 @@ func Default() *Config {
 			Credential:           "default",
 		},
 		Polling: Polling{MaxConcurrentChecks: 256},
+		Cluster: Cluster{Heartbeat: Duration(DefaultHeartbeat), Capacity: 1},
 	}
 }
 
 // applyListDefaults fills defaults inside list items, which a decode over
 // Default() cannot reach.
 func (c *Config) applyListDefaults() {
+	if len(c.Roles) == 0 {
+		c.Roles = slices.Clone(AllRoles)
+	}
 	if c.Discovery.Defaults.Site == "" {
 		c.Discovery.Defaults.Site = c.Site
 	}
@@ -107,7 +127,12 @@ func (c *Config) resolvePaths(dir string) {
 	}
 	c.DataDir = abs(c.DataDir)
 	for i := range c.Discovery.Sources {
-		c.Discovery.Sources[i].Path = abs(c.Discovery.Sources[i].Path)
+		src := &c.Discovery.Sources[i]
+		src.Path = abs(src.Path)
+		// "./cmdb-export.sh" is next to the config; a bare name is looked up in PATH.
+		if strings.ContainsRune(src.Command, '/') {
+			src.Command = abs(src.Command)
+		}
 	}
 	for i := range c.Sinks {
 		c.Sinks[i].Path = abs(c.Sinks[i].Path)

@@ -126,8 +126,19 @@ func TestParseBad(t *testing.T) {
 		{"short interval", "polling:\n  plugins:\n    - name: interface\n      interval: 10ms\n", []string{"bad.yaml:4: polling.plugins[0].interval:", "too short"}},
 		{"duplicate plugin", "polling:\n  plugins:\n    - name: interface\n    - name: interface\n", []string{"bad.yaml:4: polling.plugins[1].name:", "used by another plugin"}},
 		{"sink without path", "sinks:\n  - type: file\n", []string{"bad.yaml:2: sinks[0].path: is empty"}},
-		{"bad source plugin", "discovery:\n  sources:\n    - plugin: ldap\n      path: x\n", []string{"bad.yaml:3: discovery.sources[0].plugin:", `"ldap" is not one of: csv, json`}},
+		{"bad source plugin", "discovery:\n  sources:\n    - plugin: ldap\n      path: x\n", []string{"bad.yaml:3: discovery.sources[0].plugin:", `"ldap" is not one of: csv, json, command, http`}},
+		{"command without command", "discovery:\n  sources:\n    - plugin: command\n      format: csv\n", []string{"bad.yaml:3: discovery.sources[0].command: is empty"}},
+		{"http bad url", "discovery:\n  sources:\n    - plugin: http\n      url: ftp://cmdb\n", []string{"bad.yaml:4: discovery.sources[0].url:", "not an http:// or https:// URL"}},
+		{"bad source format", "discovery:\n  sources:\n    - plugin: http\n      url: http://cmdb/devices\n      format: xml\n", []string{"bad.yaml:5: discovery.sources[0].format:", `"xml" is not one of: csv, json`}},
+		{"command key on csv", "discovery:\n  sources:\n    - plugin: csv\n      path: x.csv\n      command: /bin/true\n", []string{"bad.yaml:5: discovery.sources[0].command: is only for plugin command"}},
+		{"negative source timeout", "discovery:\n  sources:\n    - plugin: command\n      command: /bin/true\n      timeout: -1s\n", []string{"bad.yaml:5: discovery.sources[0].timeout:", "must not be negative"}},
+		{"classify_ttl without classify", "discovery:\n  sources:\n    - plugin: csv\n      path: x.csv\n      classify_ttl: 1h\n", []string{"bad.yaml:5: discovery.sources[0].classify_ttl:", "needs classify: true"}},
 		{"bad bus url", "bus:\n  url: http://x:4222\n", []string{"bad.yaml:2: bus.url:", "not a NATS URL"}},
+		{"unknown role", "roles: [poller, polling]\n", []string{"bad.yaml:1: roles[1]:", `"polling" is not a role`}},
+		{"duplicate role", "roles:\n  - poller\n  - poller\n", []string{"bad.yaml:3: roles[1]:", "listed twice"}},
+		{"bad node id", "cluster:\n  node_id: a.b\n", []string{"bad.yaml:2: cluster.node_id:", "only letters, digits"}},
+		{"short heartbeat", "cluster:\n  heartbeat: 10ms\n", []string{"bad.yaml:2: cluster.heartbeat:", "out of range"}},
+		{"zero capacity", "cluster:\n  capacity: 0\n", []string{"bad.yaml:2: cluster.capacity: 0 is out of range"}},
 		{"syntax error", "site: a\n  b: c\n", []string{"bad.yaml:2:"}},
 		{"several errors at once", "snmp:\n  port: 0\n  retries: 99\n", []string{"bad.yaml:2: snmp.port", "bad.yaml:3: snmp.retries"}},
 	}
@@ -189,5 +200,19 @@ func TestByteSize(t *testing.T) {
 		if _, err := ParseByteSize(in); err == nil {
 			t.Errorf("ParseByteSize(%q) accepted", in)
 		}
+	}
+}
+
+func TestCommandPathRelativeToConfig(t *testing.T) {
+	y := "discovery:\n  sources:\n    - {plugin: command, name: a, command: ./export.sh}\n    - {plugin: command, name: b, command: cmdb-export}\n"
+	cfg, err := Parse("/etc/panoptes/p.yaml", []byte(y), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Discovery.Sources[0].Command; got != "/etc/panoptes/export.sh" {
+		t.Errorf("relative command = %q, want it next to the config", got)
+	}
+	if got := cfg.Discovery.Sources[1].Command; got != "cmdb-export" {
+		t.Errorf("bare command = %q, want it left for PATH", got)
 	}
 }

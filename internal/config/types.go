@@ -17,9 +17,24 @@ type Config struct {
 	Polling   Polling   `yaml:"polling"`
 	Sinks     []Sink    `yaml:"sinks"`
 	Log       Log       `yaml:"log"`
+	// Roles this process runs (see AllRoles); default all of them.
+	Roles   []string `yaml:"roles"`
+	Cluster Cluster  `yaml:"cluster"`
 
 	file string    // the file it was loaded from, for messages
 	keys *keyIndex // key path → line, for messages
+}
+
+// Cluster is this node's membership in its site's group of nodes.
+type Cluster struct {
+	// NodeID names this node in the membership bucket; empty uses the id
+	// kept in data_dir/node_id (created on first start).
+	NodeID string `yaml:"node_id"`
+	// Heartbeat is how often the node refreshes its membership; a node
+	// silent for three heartbeats is gone and its resources move.
+	Heartbeat Duration `yaml:"heartbeat"`
+	// Capacity weighs this node's share of its site's resources (1 = even).
+	Capacity int `yaml:"capacity"`
 }
 
 // HTTP is the self-monitoring endpoint.
@@ -47,6 +62,65 @@ type Bus struct {
 	MaxBytes ByteSize `yaml:"max_bytes"`
 	// Replicas for streams and buckets (1 for a single node).
 	Replicas int `yaml:"replicas"`
+
+	// Credentials for bus.url: user/password, an NKey seed file or a creds
+	// file (one kind).
+	User         string `yaml:"user"`
+	Password     string `yaml:"password"`
+	NKeySeedFile string `yaml:"nkey_seed_file"`
+	CredsFile    string `yaml:"creds_file"`
+	// TLS to bus.url (and to the hub for leaf remotes).
+	TLS BusTLS `yaml:"tls"`
+	// ConnectRetry bounds how long startup waits for the NATS cluster.
+	ConnectRetry Duration `yaml:"connect_retry"`
+	// Cluster joins embedded servers of several panoptes processes.
+	Cluster BusCluster `yaml:"cluster"`
+	// Domain is the embedded server's JetStream domain (edge-<site> on an
+	// edge, hub on the hub).
+	Domain string `yaml:"domain"`
+	// LeafListen (hub) accepts edge sites' leaf connections; LeafAdvertise
+	// is the address edges should use when it differs.
+	LeafListen    string `yaml:"leaf_listen"`
+	LeafAdvertise string `yaml:"leaf_advertise"`
+	// Leaf (edge) connects this site's embedded server to the hub.
+	Leaf BusLeaf `yaml:"leaf"`
+	// SourceDomains (hub) lists the edge domains whose metrics the hub's
+	// stream collects.
+	SourceDomains []string `yaml:"source_domains"`
+	// Buffer bounds what a node keeps while the bus does not take publishes.
+	Buffer BusBuffer `yaml:"buffer"`
+	// PublishTimeout bounds the wait for acks before buffering.
+	PublishTimeout Duration `yaml:"publish_timeout"`
+}
+
+// BusTLS is the client side of TLS to NATS.
+type BusTLS struct {
+	CAFile             string `yaml:"ca_file"`
+	CertFile           string `yaml:"cert_file"`
+	KeyFile            string `yaml:"key_file"`
+	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"` // tests only
+}
+
+// BusCluster clusters embedded servers through routes.
+type BusCluster struct {
+	Name   string   `yaml:"name"`
+	Listen string   `yaml:"listen"` // host:port for routes, such as 0.0.0.0:6222
+	Routes []string `yaml:"routes"` // nats-route://host:6222 of every server
+}
+
+// BusLeaf is an edge site's link to the hub.
+type BusLeaf struct {
+	Remotes   []string `yaml:"remotes"` // nats-leaf://hub1:7422, ...
+	CredsFile string   `yaml:"creds_file"`
+}
+
+// BusBuffer bounds the local publish buffer.
+type BusBuffer struct {
+	MaxMessages int      `yaml:"max_messages"`
+	MaxBytes    ByteSize `yaml:"max_bytes"`
+	// NoSpill keeps it in memory only; by default what is left at shutdown
+	// is written under data_dir and published after the next start.
+	NoSpill bool `yaml:"no_spill"`
 }
 
 // Discovery lists the discovery sources and the defaults they fill in.
@@ -69,11 +143,28 @@ type ResourceDefaults struct {
 // Source is one discovery plugin instance.
 type Source struct {
 	Name   string `yaml:"name"`
-	Plugin string `yaml:"plugin"` // csv or json
+	Plugin string `yaml:"plugin"` // csv, json, command or http
 	Path   string `yaml:"path"`
 	// MinValidRatio: a file whose share of valid rows is below this keeps the
 	// previous inventory (0..1).
 	MinValidRatio float64 `yaml:"min_valid_ratio"`
+	// Command source: the program to run and its arguments (no shell).
+	Command string   `yaml:"command"`
+	Args    []string `yaml:"args"`
+	// HTTP source: the URL to GET and extra request headers.
+	URL     string            `yaml:"url"`
+	Headers map[string]string `yaml:"headers"`
+	// Format of a command's output or an HTTP body: csv or json; empty
+	// means the HTTP Content-Type, else sniffed (JSON starts with { or [).
+	Format string `yaml:"format"`
+	// Timeout bounds one run of a command or one HTTP request (default 1m).
+	Timeout Duration `yaml:"timeout"`
+	// Classify probes each discovered device over SNMP (sysObjectID,
+	// sysDescr, sysName) and adds vendor, model, os and os_version metadata.
+	Classify bool `yaml:"classify"`
+	// ClassifyTTL: a classified device is probed again after this long
+	// (default 24h); a failed probe is retried on every run.
+	ClassifyTTL Duration `yaml:"classify_ttl"`
 }
 
 // SNMP holds the defaults applied to every device and the named credentials.

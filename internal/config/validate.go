@@ -59,10 +59,8 @@ func (c *Config) Validate() error {
 	names := map[string]bool{}
 	for i, s := range c.Discovery.Sources {
 		p := fmt.Sprintf("discovery.sources[%d]", i)
-		v.oneOf(p+".plugin", s.Plugin, "csv", "json")
-		if s.Path == "" {
-			v.errf(p+".path", "is empty; give the file to read")
-		}
+		v.oneOf(p+".plugin", s.Plugin, "csv", "json", "command", "http")
+		v.validateSourceInput(p, &s)
 		if names[s.Name] {
 			v.errf(p+".name", "%q is used by another source; names must be unique", s.Name)
 		}
@@ -73,6 +71,7 @@ func (c *Config) Validate() error {
 	}
 
 	v.validateSNMP(&c.SNMP)
+	v.validateCluster(c)
 
 	if c.Polling.MaxConcurrentChecks < 1 {
 		v.errf("polling.max_concurrent_checks", "%d must be at least 1", c.Polling.MaxConcurrentChecks)
@@ -130,6 +129,44 @@ func (c *Config) Validate() error {
 		}
 	}
 	return errors.Join(v.errs...)
+}
+
+// validateSourceInput checks where a discovery source reads from: a file
+// (csv, json), a command or an HTTP URL, each only with its own keys.
+func (v *validator) validateSourceInput(p string, s *Source) {
+	switch s.Plugin {
+	case "csv", "json":
+		if s.Path == "" {
+			v.errf(p+".path", "is empty; give the file to read")
+		}
+	case "command":
+		if strings.TrimSpace(s.Command) == "" {
+			v.errf(p+".command", "is empty; give the program that prints the devices as CSV or JSON")
+		}
+	case "http":
+		u, err := url.Parse(s.URL)
+		if s.URL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			v.errf(p+".url", "%q is not an http:// or https:// URL", s.URL)
+		}
+	}
+	if s.Plugin != "command" && (s.Command != "" || len(s.Args) > 0) {
+		v.errf(p+".command", "is only for plugin command")
+	}
+	if s.Plugin != "http" && (s.URL != "" || len(s.Headers) > 0) {
+		v.errf(p+".url", "url and headers are only for plugin http")
+	}
+	if (s.Plugin == "command" || s.Plugin == "http") && s.Path != "" {
+		v.errf(p+".path", "is only for plugins csv and json; plugin %s reads its command or URL", s.Plugin)
+	}
+	if s.Format != "" {
+		v.oneOf(p+".format", s.Format, "csv", "json")
+	}
+	if s.Timeout < 0 {
+		v.errf(p+".timeout", "%s must not be negative", s.Timeout.D())
+	}
+	if s.ClassifyTTL < 0 || (s.ClassifyTTL > 0 && !s.Classify) {
+		v.errf(p+".classify_ttl", "%s needs classify: true and must not be negative", s.ClassifyTTL.D())
+	}
 }
 
 func (v *validator) validateSNMP(s *SNMP) {

@@ -328,11 +328,11 @@ func TestRegistry(t *testing.T) {
 	mustPanic("nil factory", func() { Register("x-nil", nil) })
 	mustPanic("no inventory", func() { NewManager(ManagerOptions{}) })
 
-	if got := Plugins(); !reflect.DeepEqual(got, []string{"csv", "json"}) {
+	if got := Plugins(); !reflect.DeepEqual(got, []string{"command", "csv", "http", "json"}) {
 		t.Errorf("Plugins() = %v", got)
 	}
 	_, err := New(config.Source{Name: "s", Plugin: "ldap"}, config.ResourceDefaults{})
-	if err == nil || !strings.Contains(err.Error(), `unknown plugin "ldap" (known: csv, json)`) {
+	if err == nil || !strings.Contains(err.Error(), `unknown plugin "ldap" (known: command, csv, http, json)`) {
 		t.Errorf("unknown plugin: %v", err)
 	}
 	_, err = New(config.Source{Name: "s", Plugin: "csv"}, config.ResourceDefaults{})

@@ -49,3 +49,27 @@ func newMetrics(reg prometheus.Registerer, log *slog.Logger) *metrics {
 	}
 	return m
 }
+
+// classifyMetrics are the classification decorator's (Classify).
+type classifyMetrics struct {
+	probes       *prometheus.CounterVec
+	unclassified *prometheus.GaugeVec
+}
+
+func newClassifyMetrics(reg prometheus.Registerer) *classifyMetrics {
+	m := &classifyMetrics{
+		probes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "panoptes", Subsystem: "discovery", Name: "classify_probes_total",
+			Help: "SNMP identity probes of discovered devices, by source and result (ok, failed).",
+		}, []string{"source", "result"}),
+		unclassified: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "panoptes", Subsystem: "discovery", Name: "unclassified_resources",
+			Help: "Resources whose last identity probe failed (kept in the inventory, probed again next run), by source.",
+		}, []string{"source"}),
+	}
+	if reg != nil {
+		m.probes = selfmetric.Register(reg, m.probes)
+		m.unclassified = selfmetric.Register(reg, m.unclassified)
+	}
+	return m
+}

@@ -24,6 +24,27 @@ type Metric struct {
 	Value     Value   `json:"metric_value"`
 	Type      Type    `json:"metric_type"`
 	Timestamp float64 `json:"metric_creation_timestamp"`
+	// Hint is what edge processing (rates) must know about a counter that
+	// the message does not carry. It is never encoded or decoded.
+	Hint Hint `json:"-"`
+}
+
+// Hint describes a counter sample for rate computation. Zero values mean
+// unknown.
+type Hint struct {
+	// Bits is the counter's width: it wraps at 2^Bits (32 for Counter32,
+	// 35 for a Counter32 of octets reported in bits, 64 for Counter64).
+	Bits uint8
+	// HaveUptime says Uptime is set: the device's sysUpTime (hundredths
+	// of a second) when the counter was read. It going back, or advancing
+	// much less than the wall clock, means the agent restarted.
+	HaveUptime bool
+	// HaveDiscontinuity says Discontinuity is set: a value that changes
+	// when the counter's continuity breaks (IF-MIB
+	// ifCounterDiscontinuityTime).
+	HaveDiscontinuity bool
+	Uptime            uint32
+	Discontinuity     uint32
 }
 
 // Dimension is one name/value pair that, with the resource, identifies a series.

@@ -39,6 +39,20 @@ var dot3Counters = [...]struct {
 	{"symbol_errors", fSymbolErrors},
 }
 
+// fieldBits is each counter field's width: Counter64 for the ifXTable HC
+// columns, Counter32 for the others.
+var fieldBits = func() (b [numFields]uint8) {
+	for _, t := range []*table{ifTable, ifXTable, dot3StatsTable} {
+		for _, c := range t.cols {
+			b[c.field] = 32
+			if c.wide {
+				b[c.field] = 64
+			}
+		}
+	}
+	return b
+}()
+
 // maxInterfaceMetrics bounds the metrics of one group, for preallocation.
 const maxInterfaceMetrics = 20 + len(dot3Counters)
 
@@ -115,18 +129,31 @@ func (rs *rows) build(res *resource.Resource, interval int, created float64, o *
 // configured_speed). A metric whose source the device did not return is
 // omitted rather than sent as a made-up value.
 func (rs *rows) appendMetrics(ms []metric.Metric, r *ifRow, dot3 bool) []metric.Metric {
-	counter := func(name string, v uint64, f field) {
-		ms = append(ms, metric.Metric{Name: name, Value: metric.Uint(v), Type: metric.Counter, Timestamp: rs.at[f]})
+	// hint tells the rate processor the counter's width and what reveals
+	// a restart or discontinuity.
+	hint := metric.Hint{HaveUptime: rs.haveUptime, Uptime: rs.uptime}
+	if d, ok := r.get(fDiscontinuity); ok {
+		hint.HaveDiscontinuity, hint.Discontinuity = true, uint32(d)
 	}
+	counterBits := func(name string, v uint64, f field, bits uint8) {
+		h := hint
+		h.Bits = bits
+		ms = append(ms, metric.Metric{Name: name, Value: metric.Uint(v), Type: metric.Counter, Timestamp: rs.at[f], Hint: h})
+	}
+	counter := func(name string, v uint64, f field) { counterBits(name, v, f, fieldBits[f]) }
 	gauge := func(name string, v int64, f field) {
 		ms = append(ms, metric.Metric{Name: name, Value: metric.Int(v), Type: metric.Gauge, Timestamp: rs.at[f]})
 	}
 	// 64-bit counter first, its 32-bit twin when the device has no HC value.
 	wideOr := func(name string, hc, narrow field, mul uint64) {
+		extra := uint8(0)
+		if mul == 8 {
+			extra = 3 // ×8 moves the wrap from 2^32 to 2^35
+		}
 		if v, ok := r.get(hc); ok {
-			counter(name, v*mul, hc)
+			counterBits(name, v*mul, hc, 64)
 		} else if v, ok := r.get(narrow); ok {
-			counter(name, v*mul, narrow)
+			counterBits(name, v*mul, narrow, 32+extra)
 		}
 	}
 	// bits = octets × 8 in uint64: exact up to 2^61 octets (2 EiB), which

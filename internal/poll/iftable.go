@@ -48,6 +48,7 @@ const (
 	fHCOutBcast
 	fHighSpeed
 	fAlias
+	fDiscontinuity // ifCounterDiscontinuityTime: a rate hint, not a metric
 	// dot3StatsTable (EtherLike-MIB, 1.3.6.1.2.1.10.7.2.1)
 	fAlignmentErrors
 	fFCSErrors
@@ -109,7 +110,8 @@ var (
 		column{num: 8, field: fHCInMcast, wide: true}, column{num: 9, field: fHCInBcast, wide: true},
 		column{num: 10, field: fHCOutOctets, wide: true}, column{num: 11, field: fHCOutUcast, wide: true},
 		column{num: 12, field: fHCOutMcast, wide: true}, column{num: 13, field: fHCOutBcast, wide: true},
-		column{num: 15, field: fHighSpeed}, column{num: 18, field: fAlias})
+		column{num: 15, field: fHighSpeed}, column{num: 18, field: fAlias},
+		column{num: 19, field: fDiscontinuity})
 	dot3StatsTable = newTable("dot3StatsTable", ".1.3.6.1.2.1.10.7.2.1",
 		column{num: 2, field: fAlignmentErrors}, column{num: 3, field: fFCSErrors},
 		column{num: 4, field: fSingleCollisions}, column{num: 5, field: fMultipleCollisions},
@@ -165,6 +167,9 @@ type rows struct {
 	// at[f] is when the walk that returned field f arrived (epoch seconds):
 	// the metric's timestamp.
 	at [numFields]float64
+	// uptime is sysUpTime.0 read with the walks: a rate hint on counters.
+	uptime     uint32
+	haveUptime bool
 }
 
 func newRows(capacity int) *rows {

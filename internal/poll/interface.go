@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/panoptes-go/panoptes/internal/enrich"
 	"github.com/panoptes-go/panoptes/internal/metric"
 	"github.com/panoptes-go/panoptes/internal/snmp"
 )
@@ -22,11 +23,20 @@ func init() { Register("interface", newInterface) }
 //
 //	include_dot3: true        # read dot3StatsTable's Ethernet error counters
 //	exclude: ["Vl*", "Nu0"]   # interface_name globs to skip (path.Match)
+//	enrichment: false         # walk only counter columns; names, aliases,
+//	                          # types and speeds from Request.Enrich
+//
+// Every poll also GETs sysUpTime.0 (and, with enrichment,
+// ifTableLastChange.0) beside the walks: counters carry it as a rate hint
+// (metric.Hint) so a rate is never computed across an agent restart.
 type Interface struct {
 	opts interfaceOptions
 	// walker and now are replaced by tests; nil means req.SNMP and time.Now.
 	walker walker
 	now    func() time.Time
+	// rowCounts remembers, in enrichment mode, each resource's interface
+	// count (resource key → int) to size its column walks.
+	rowCounts sync.Map
 }
 
 var _ Plugin = (*Interface)(nil)
@@ -39,6 +49,7 @@ type walker interface {
 type interfaceOptions struct {
 	includeDot3 bool
 	exclude     []string
+	enrichment  bool
 }
 
 func newInterface(options map[string]any) (Plugin, error) {
@@ -46,6 +57,7 @@ func newInterface(options map[string]any) (Plugin, error) {
 	opts := interfaceOptions{
 		includeDot3: o.Bool("include_dot3", true),
 		exclude:     o.Strings("exclude"),
+		enrichment:  o.Bool("enrichment", false),
 	}
 	for i, p := range opts.exclude {
 		if _, err := path.Match(p, ""); err != nil || p == "" {
@@ -87,6 +99,10 @@ func (p *Interface) Poll(ctx context.Context, req *Request) ([]*metric.Group, er
 	if p.opts.includeDot3 {
 		tables = append(tables, dot3StatsTable)
 	}
+	target := req.Target
+	if p.opts.enrichment && !v1 {
+		target.MaxRepetitions = p.fitRepetitions(req)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	results := make([][]walked, len(tables))
@@ -95,10 +111,14 @@ func (p *Interface) Poll(ctx context.Context, req *Request) ([]*metric.Group, er
 		wg    sync.WaitGroup
 		once  sync.Once
 		cause error // the first essential failure, not the cancellations it causes
+		seen  enrich.Signals
 	)
+	if g, ok := w.(getter); ok {
+		wg.Go(func() { seen = readSignals(ctx, g, target, p.opts.enrichment) })
+	}
 	for i, t := range tables {
 		wg.Go(func() {
-			results[i], errs[i] = walkTable(ctx, w, req.Target, t, v1, now)
+			results[i], errs[i] = walkTable(ctx, w, target, t, v1, p.opts.enrichment, now)
 			if errs[i] != nil && t != dot3StatsTable {
 				once.Do(func() { cause = fmt.Errorf("walk %s: %w", t.name, errs[i]) })
 				cancel() // the check has failed: stop the other walks
@@ -111,6 +131,7 @@ func (p *Interface) Poll(ctx context.Context, req *Request) ([]*metric.Group, er
 	}
 
 	rs := newRows(estimateRows(results[0]))
+	rs.uptime, rs.haveUptime = seen.Uptime, seen.HaveUptime
 	for i, t := range tables {
 		for _, r := range results[i] {
 			rs.add(t, r.vbs, r.at, t != dot3StatsTable)
@@ -120,7 +141,18 @@ func (p *Interface) Poll(ctx context.Context, req *Request) ([]*metric.Group, er
 		return nil, WithStatus(metric.StatusMissingMetrics,
 			errors.New("ifTable and ifXTable returned no interfaces"))
 	}
+	var enrichErr error
+	if p.opts.enrichment {
+		enrichErr = rs.enrich(ctx, req, w, seen, now)
+		if req.Resource != nil {
+			p.rowCounts.Store(req.Resource.Key(), len(rs.slab))
+		}
+	}
 	groups := rs.build(req.Resource, int(req.Interval/time.Second), epoch(req.Now), &p.opts)
+	if enrichErr != nil {
+		// Metrics with <not set> names beat no metrics: the check did not fail.
+		return groups, WithStatus(metric.StatusEnrichFailure, enrichErr)
+	}
 	if req.Logger != nil {
 		req.Logger.Debug("interfaces polled", "interfaces", len(rs.slab), "groups", len(groups))
 	}
@@ -131,8 +163,11 @@ func (p *Interface) Poll(ctx context.Context, req *Request) ([]*metric.Group, er
 }
 
 // walkTable walks t's roots one after the other.
-func walkTable(ctx context.Context, w walker, target snmp.Target, t *table, v1 bool, now func() time.Time) ([]walked, error) {
+func walkTable(ctx context.Context, w walker, target snmp.Target, t *table, v1, countersOnly bool, now func() time.Time) ([]walked, error) {
 	roots := t.walkRoots(v1)
+	if countersOnly {
+		roots = t.counterRoots(v1)
+	}
 	out := make([]walked, 0, len(roots))
 	for _, root := range roots {
 		vbs, err := w.Walk(ctx, target, root)

@@ -337,7 +337,7 @@ func TestInterfaceOptions(t *testing.T) {
 		err  string
 	}{
 		{map[string]any{"include_dot3": "yes"}, "option include_dot3: want true or false"},
-		{map[string]any{"exlcude": []any{"Vl*"}}, "unknown option exlcude (known: exclude, include_dot3)"},
+		{map[string]any{"exlcude": []any{"Vl*"}}, "unknown option exlcude (known: enrichment, exclude, include_dot3)"},
 		{map[string]any{"exclude": []any{"Vl[1-"}}, `option exclude: pattern 0 "Vl[1-" is not a valid glob`},
 		{map[string]any{"exclude": []any{"ok", 3}}, "option exclude[1]: want a string"},
 		{map[string]any{"exclude": 3}, "option exclude: want a list of strings"},

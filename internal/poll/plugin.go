@@ -31,6 +31,9 @@ type Request struct {
 	// Now is when the check started: the groups' creation timestamp.
 	Now    time.Time
 	Logger *slog.Logger
+	// Enrich serves slow-changing device data (names, aliases, speeds) to
+	// plugins in enrichment mode; nil when the node has no cache.
+	Enrich EnrichSource
 }
 
 // Plugin polls one resource. It returns the groups it could build and an

@@ -59,7 +59,7 @@ func TestNewAndNames(t *testing.T) {
 	}
 	_, err := New("interfaces", nil)
 	if err == nil || !strings.Contains(err.Error(), `unknown polling plugin "interfaces"`) ||
-		!strings.Contains(err.Error(), "interface, test-echo") {
+		!strings.Contains(err.Error(), "interface, ") || !strings.Contains(err.Error(), "test-echo") {
 		t.Errorf("unknown plugin error should list the registered ones: %v", err)
 	}
 }

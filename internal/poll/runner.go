@@ -16,6 +16,13 @@ import (
 	"github.com/panoptes-go/panoptes/internal/snmp"
 )
 
+// NoSNMP is an optional interface of plugins that do not talk SNMP (ping,
+// heartbeat): the runner then resolves no SNMP target, so resources
+// without a credential can still be checked.
+type NoSNMP interface {
+	NoSNMP() bool
+}
+
 // RunnerOptions configures a Runner.
 type RunnerOptions struct {
 	// SNMP holds the defaults and credentials targets are resolved with.
@@ -92,9 +99,12 @@ func (r *Runner) check(ctx context.Context, log *slog.Logger, pluginName string,
 	if res == nil || p == nil {
 		return nil, metric.StatusInternalFailure, fmt.Errorf("check %s: nil resource or plugin", pluginName)
 	}
-	target, err := snmp.TargetFor(res, r.snmp)
-	if err != nil {
-		return nil, metric.StatusInternalFailure, fmt.Errorf("SNMP target: %w", err)
+	var target snmp.Target
+	if ns, ok := p.(NoSNMP); !ok || !ns.NoSNMP() {
+		var err error
+		if target, err = snmp.TargetFor(res, r.snmp); err != nil {
+			return nil, metric.StatusInternalFailure, fmt.Errorf("SNMP target: %w", err)
+		}
 	}
 	req := &Request{Resource: res, Interval: interval, Target: target, SNMP: r.pool, Now: start, Logger: log}
 

@@ -270,3 +270,23 @@ func TestRunLogsStatusChangesOnly(t *testing.T) {
 		t.Errorf("recovered checks are still tracked: %v", r.failing)
 	}
 }
+
+type noSNMPPlugin struct{ pluginFunc }
+
+func (noSNMPPlugin) NoSNMP() bool { return true }
+
+// A plugin that needs no SNMP runs on a resource without any credential.
+func TestRunNoSNMPPluginSkipsTarget(t *testing.T) {
+	r, _, _ := newTestRunner(t)
+	var got *Request
+	p := noSNMPPlugin{pluginFunc(func(_ context.Context, req *Request) ([]*metric.Group, error) {
+		got = req
+		return []*metric.Group{group("a")}, nil
+	})}
+	res := testResource.Clone()
+	res.Metadata = map[string]string{snmp.MetaCredential: "missing"}
+	status, groups := statusOfSet(t, r.Run(context.Background(), "p", p, res, time.Minute), "p")
+	if status != metric.StatusSuccess || len(groups) != 1 || got == nil || got.Target.Host != "" {
+		t.Errorf("status %d, %d groups, request %+v", status, len(groups), got)
+	}
+}

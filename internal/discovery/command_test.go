@@ -1,0 +1,144 @@
+package discovery
+
+import (
+	"context"
+	"errors"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/panoptes-go/panoptes/internal/config"
+)
+
+// script builds a command source running testdata/cmd/<name> with /bin/sh
+// (no reliance on the executable bit surviving a checkout).
+func script(t *testing.T, name string, timeout time.Duration, args ...string) Source {
+	t.Helper()
+	if _, err := exec.LookPath("sh"); err != nil {
+		t.Skip("no sh")
+	}
+	src, err := New(config.Source{Name: "cmdb", Plugin: "command", Command: "/bin/sh",
+		Args: append([]string{filepath.Join("testdata", "cmd", name)}, args...), Timeout: config.Duration(timeout)},
+		config.ResourceDefaults{Site: "dc9"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.(*Command).now = func() time.Time { return testNow }
+	return src
+}
+
+func TestCommandCSV(t *testing.T) {
+	res := discover(t, script(t, "good.sh", 10*time.Second))
+	got := byID(res.Set)
+	if len(got) != 2 || res.Rows != 2 || len(res.Rejected) != 0 {
+		t.Fatalf("result %+v", res)
+	}
+	if r := got["sw1"]; r.Endpoint != "10.0.0.1" || r.Type != "cisco" || r.Metadata["model"] != "3750" || r.Plugin != "cmdb" || r.CreationTimestamp != testTS {
+		t.Errorf("sw1 = %+v", r)
+	}
+	if r := got["sw2"]; r.Type != FallbackType || r.Site != "dc1" {
+		t.Errorf("sw2 defaults = %+v", r)
+	}
+	if len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "1 device skipped") {
+		t.Errorf("stderr not reported as a warning: %q", res.Warnings)
+	}
+}
+
+func TestCommandJSONWithArgs(t *testing.T) {
+	res := discover(t, script(t, "json.sh", 10*time.Second, "lon1"))
+	got := byID(res.Set)
+	if len(got) != 2 || got["r1"].Site != "lon1" || got["r2"].Metadata["model"] != "mx480" || got["r1"].Plugin != "cmdb" {
+		t.Fatalf("resources %v", got)
+	}
+}
+
+func TestCommandBadRows(t *testing.T) {
+	res := discover(t, script(t, "bad_rows.sh", 10*time.Second))
+	if ids(res.Set)[0] != "a" || len(res.Set.Resources) != 1 || len(res.Rejected) != 3 || res.Rows != 4 {
+		t.Fatalf("result %+v rejected %v", res, res.Rejected)
+	}
+	if res.Rejected[0].File != "command sh" || res.Rejected[0].Line != 3 {
+		t.Errorf("rejections name %q, want the command", res.Rejected[0].File)
+	}
+}
+
+func TestCommandFailures(t *testing.T) {
+	t.Setenv("CMDB_TOKEN", "s3cr3t-t0ken")
+	cases := []struct {
+		script  string
+		timeout time.Duration
+		want    []string
+	}{
+		{"fail.sh", 10 * time.Second, []string{"exit status 3", "cmdb unreachable (token <redacted>)"}},
+		{"slow.sh", 300 * time.Millisecond, []string{"timed out after 300ms"}},
+		{"empty.sh", 10 * time.Second, []string{"the output is empty"}},
+	}
+	for _, c := range cases {
+		t.Run(c.script, func(t *testing.T) {
+			began := time.Now()
+			_, err := script(t, c.script, c.timeout).Discover(context.Background())
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+			if strings.Contains(err.Error(), "s3cr3t") {
+				t.Errorf("error leaks the token: %v", err)
+			}
+			if d := time.Since(began); d > 5*time.Second {
+				t.Errorf("took %v: the timeout must kill the script and its children", d)
+			}
+		})
+	}
+	if _, err := New(config.Source{Name: "x", Plugin: "command"}, config.ResourceDefaults{}); err == nil {
+		t.Error("command source without command accepted")
+	}
+	if _, err := New(config.Source{Name: "x", Plugin: "command", Command: "/bin/true", Format: "xml"}, config.ResourceDefaults{}); err == nil {
+		t.Error("format xml accepted")
+	}
+}
+
+// A failing command keeps the previous inventory: Sync fails the source and
+// Apply is never given a broken set.
+func TestCommandFailureKeepsInventory(t *testing.T) {
+	inv := newMemInventory()
+	m := NewManager(ManagerOptions{Inventory: inv})
+	ctx := context.Background()
+	if _, err := m.Sync(ctx, "cmdb", script(t, "good.sh", 10*time.Second), 0); err != nil {
+		t.Fatal(err)
+	}
+	before := inv.snapshot()
+	for _, s := range []string{"fail.sh", "empty.sh"} {
+		_, err := m.Sync(ctx, "cmdb", script(t, s, 10*time.Second), 0)
+		if !errors.Is(err, ErrKeptPrevious) {
+			t.Errorf("%s: error %v, want ErrKeptPrevious", s, err)
+		}
+	}
+	// Mostly invalid output is refused by Apply's ratio check.
+	_, err := m.Sync(ctx, "cmdb", script(t, "bad_rows.sh", 10*time.Second), 0)
+	if !errors.Is(err, ErrKeptPrevious) {
+		t.Errorf("bad rows: error %v, want ErrKeptPrevious", err)
+	}
+	after := inv.snapshot()
+	if len(after) != 2 || len(after) != len(before) {
+		t.Fatalf("inventory changed: %v", after)
+	}
+	for k, r := range before {
+		if !r.SameContent(after[k]) {
+			t.Errorf("%s changed", k)
+		}
+	}
+}
+
+func TestRedactor(t *testing.T) {
+	r := newRedactor([]string{"API_TOKEN=abcd1234", "HOME=/root", "DB_PASSWORD=hunter22", "X_KEY=ab"})
+	got := r.clean("token abcd1234 home /root pw hunter22 ab")
+	if got != "token <redacted> home /root pw <redacted> ab" {
+		t.Errorf("clean = %q", got)
+	}
+}

@@ -1,0 +1,3 @@
+#!/bin/sh
+# Prints nothing and succeeds: a broken adapter.
+exit 0

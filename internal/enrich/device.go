@@ -1,0 +1,92 @@
+// Package enrich keeps slow-changing device data (interface names, aliases,
+// descriptions, types and speeds; sysName, sysObjectID) out of the polls:
+// a collector walks it on its own interval, a JetStream KV bucket with a
+// TTL shares it between nodes, and polls attach it as dimensions, so a poll
+// walks only the counters. A device that shows a change (sysUpTime went
+// back, ifTableLastChange moved) is re-collected at once.
+package enrich
+
+import (
+	"context"
+	"time"
+
+	"github.com/panoptes-go/panoptes/internal/snmp"
+)
+
+// Device is the enrichment of one resource.
+type Device struct {
+	Resource    string `json:"resource"` // the resource key
+	SysName     string `json:"sys_name,omitempty"`
+	SysObjectID string `json:"sys_object_id,omitempty"`
+	// Uptime and LastChange are sysUpTime and ifTableLastChange when the
+	// data was collected: the references a poll's values are compared to.
+	Uptime         uint32 `json:"uptime"`
+	LastChange     uint32 `json:"if_table_last_change"`
+	HaveLastChange bool   `json:"have_if_table_last_change,omitempty"`
+	// CollectedAt is when the data was walked (any node).
+	CollectedAt time.Time `json:"collected_at"`
+	// Interfaces by ifIndex.
+	Interfaces map[uint32]*Interface `json:"interfaces"`
+}
+
+// Interface is one ifIndex's slow columns. Absent columns are zero with
+// their Have bit clear, so "absent" and "empty" differ.
+type Interface struct {
+	Descr     string `json:"descr,omitempty"`
+	Name      string `json:"name,omitempty"`
+	Alias     string `json:"alias,omitempty"`
+	Type      uint64 `json:"type,omitempty"`
+	Speed     uint64 `json:"speed,omitempty"`      // ifSpeed, bits/s
+	HighSpeed uint64 `json:"high_speed,omitempty"` // ifHighSpeed, Mbit/s
+	Have      Column `json:"have"`
+}
+
+// Column is a bit set of the interface columns a device returned.
+type Column uint8
+
+const (
+	HaveDescr Column = 1 << iota
+	HaveName
+	HaveAlias
+	HaveType
+	HaveSpeed
+	HaveHighSpeed
+)
+
+// Signals is what a poll saw of the device, read with its counters: the
+// cache compares them with the collected references to see a change.
+type Signals struct {
+	Uptime         uint32
+	HaveUptime     bool
+	LastChange     uint32
+	HaveLastChange bool
+}
+
+// SNMP is what the collector needs (snmp.Pool has it).
+type SNMP interface {
+	Walk(ctx context.Context, t snmp.Target, root string) ([]snmp.Varbind, error)
+	Get(ctx context.Context, t snmp.Target, oids []string) ([]snmp.Varbind, error)
+}
+
+// Numeric OIDs the collector and the polls read.
+const (
+	OIDSysObjectID       = ".1.3.6.1.2.1.1.2.0"
+	OIDSysUpTime         = ".1.3.6.1.2.1.1.3.0"
+	OIDSysName           = ".1.3.6.1.2.1.1.5.0"
+	OIDIfTableLastChange = ".1.3.6.1.2.1.31.1.5.0"
+)
+
+// uptimeSlack absorbs a collection made shortly after the poll's own read
+// of sysUpTime (by this lookup, or by another node): its uptime is then a
+// little above the poll's without any restart.
+const uptimeSlack = 30 * 100
+
+// changed reports whether what a poll saw says d is out of date: the agent
+// restarted (sysUpTime below the one at collection) or an interface was
+// created or deleted (ifTableLastChange moved).
+func (d *Device) changed(s Signals) bool {
+	if s.HaveUptime && uint64(s.Uptime)+uptimeSlack < uint64(d.Uptime) {
+		return true
+	}
+	return s.HaveLastChange && d.HaveLastChange && s.LastChange != d.LastChange
+}

@@ -1,0 +1,81 @@
+package poll
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/gosnmp/gosnmp"
+
+	"github.com/panoptes-go/panoptes/internal/metric"
+)
+
+func init() { Register("heartbeat", newHeartbeat) }
+
+// HeartbeatGroupType is the group the heartbeat plugin writes.
+const HeartbeatGroupType = "heartbeat"
+
+// Heartbeat is the `heartbeat` plugin: a group per device per interval that
+// proves the whole path works — inventory, ownership, scheduler, poller, bus
+// and sinks — for every device, SNMP or not. A missing heartbeat in a store
+// means the pipeline lost the device; the device's own health is other
+// plugins' business.
+//
+// Group `heartbeat`: gauges heartbeat (always 1) and heartbeat_timestamp
+// (Unix seconds the check ran, so a store can compute the path's delay).
+// With option snmp_uptime: true it also GETs sysUpTime.0 and adds
+// uptime_seconds; that needs an SNMP credential, and a failed GET keeps the
+// heartbeat with status 4 (partial failure). Default false: no SNMP.
+type Heartbeat struct {
+	snmpUptime bool
+	getter     getter // nil: req.SNMP
+	now        func() time.Time
+}
+
+// NoSNMP tells the Runner the check needs no SNMP target unless the
+// uptime is asked for.
+func (h *Heartbeat) NoSNMP() bool { return !h.snmpUptime }
+
+func newHeartbeat(options map[string]any) (Plugin, error) {
+	o := ReadOptions(options)
+	h := &Heartbeat{snmpUptime: o.Bool("snmp_uptime", false), now: time.Now}
+	if err := o.Err(); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// Poll builds the heartbeat group, with the device's uptime when asked.
+func (h *Heartbeat) Poll(ctx context.Context, req *Request) ([]*metric.Group, error) {
+	at := epoch(h.now())
+	g := &metric.Group{
+		Resource: req.Resource, Type: HeartbeatGroupType, Interval: int(req.Interval / time.Second),
+		CreationTimestamp: epoch(req.Now), SchemaVersion: metric.SchemaVersion,
+		Metrics: []metric.Metric{
+			{Name: "heartbeat", Value: metric.Int(1), Type: metric.Gauge, Timestamp: at},
+			{Name: "heartbeat_timestamp", Value: metric.Float(epoch(req.Now)), Type: metric.Gauge, Timestamp: at},
+		},
+		Dimensions: []metric.Dimension{},
+	}
+	if !h.snmpUptime {
+		return []*metric.Group{g}, nil
+	}
+	gt := h.getter
+	if gt == nil {
+		if req.SNMP == nil {
+			return []*metric.Group{g}, WithStatus(metric.StatusPartialFailure, ErrNoSNMP)
+		}
+		gt = req.SNMP
+	}
+	vbs, err := gt.Get(ctx, req.Target, sysUpTimeOIDs)
+	if err != nil {
+		return []*metric.Group{g}, fmt.Errorf("get sysUpTime: %w", err)
+	}
+	if len(vbs) != 1 || vbs[0].Type != gosnmp.TimeTicks {
+		return []*metric.Group{g}, WithStatus(metric.StatusPartialFailure, fmt.Errorf("sysUpTime.0 is missing or not TimeTicks"))
+	}
+	ticks := gosnmp.ToBigInt(vbs[0].Value).Uint64()
+	g.Metrics = append(g.Metrics, metric.Metric{Name: "uptime_seconds", Value: metric.Float(float64(ticks) / 100),
+		Type: metric.Gauge, Timestamp: epoch(h.now())})
+	return []*metric.Group{g}, nil
+}

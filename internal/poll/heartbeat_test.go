@@ -1,0 +1,83 @@
+package poll
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/gosnmp/gosnmp"
+
+	"github.com/panoptes-go/panoptes/internal/config"
+	"github.com/panoptes-go/panoptes/internal/metric"
+	"github.com/panoptes-go/panoptes/internal/snmp"
+	"github.com/panoptes-go/panoptes/internal/testutil/snmpagent"
+)
+
+func TestHeartbeatUnit(t *testing.T) {
+	ctx := context.Background()
+	p, err := New("heartbeat", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := p.(*Heartbeat)
+	if !h.NoSNMP() {
+		t.Error("a plain heartbeat must not need SNMP")
+	}
+	groups, err := h.Poll(ctx, pingReq("10.0.0.1")) // no SNMP pool at all
+	if err != nil || len(groups) != 1 || groups[0].Type != HeartbeatGroupType || groups[0].Validate() != nil {
+		t.Fatalf("Poll = %+v, %v", groups, err)
+	}
+	if gaugeF(t, groups[0], "heartbeat") != 1 || gaugeF(t, groups[0], "heartbeat_timestamp") != epoch(testNow) {
+		t.Errorf("metrics %+v", groups[0].Metrics)
+	}
+
+	p, err = New("heartbeat", map[string]any{"snmp_uptime": true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h = p.(*Heartbeat)
+	if h.NoSNMP() {
+		t.Error("snmp_uptime needs SNMP")
+	}
+	h.getter = getFunc(func(context.Context, snmp.Target, []string) ([]snmp.Varbind, error) {
+		return []snmp.Varbind{{Name: oidSysUpTime, Type: gosnmp.TimeTicks, Value: uint32(4200)}}, nil
+	})
+	groups, err = h.Poll(ctx, pingReq("10.0.0.1"))
+	if err != nil || gaugeF(t, groups[0], "uptime_seconds") != 42 {
+		t.Errorf("uptime: %v %+v", err, groups)
+	}
+	h.getter = getFunc(func(context.Context, snmp.Target, []string) ([]snmp.Varbind, error) {
+		return nil, errors.New("timeout")
+	})
+	groups, err = h.Poll(ctx, pingReq("10.0.0.1"))
+	if len(groups) != 1 || statusOf(ctx, len(groups), err) != metric.StatusPartialFailure {
+		t.Errorf("failed GET must keep the heartbeat with partial failure: %d groups, %v", len(groups), err)
+	}
+	if _, err := New("heartbeat", map[string]any{"snmp_uptime": "yes"}); err == nil {
+		t.Error("bad option accepted")
+	}
+}
+
+// Through the Runner against snmpd, with the uptime.
+func TestHeartbeatSnmpd(t *testing.T) {
+	integration(t, "snmpd")
+	a := snmpagent.StartSnmpd(t)
+	cfg := config.SNMP{Credential: "test", Credentials: map[string]config.Credential{"test": {Version: "2c", Community: a.Community}}}
+	pool := snmp.NewPool(snmp.PoolOptions{})
+	t.Cleanup(func() { _ = pool.Close() })
+	r := NewRunner(RunnerOptions{SNMP: cfg, Pool: pool})
+	p, err := New("heartbeat", map[string]any{"snmp_uptime": true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := testResource.Clone()
+	res.Endpoint = a.Addr()
+	set := r.Run(context.Background(), "heartbeat", p, res, 60e9)
+	status, groups := statusOfSet(t, set, "heartbeat")
+	if status != metric.StatusSuccess || len(groups) != 1 {
+		t.Fatalf("status %s, %d groups", metric.StatusName(status), len(groups))
+	}
+	if up := gaugeF(t, groups[0], "uptime_seconds"); up <= 0 {
+		t.Errorf("uptime %v", up)
+	}
+}

@@ -1,0 +1,362 @@
+package profile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/expr-lang/expr"
+
+	"github.com/panoptes-go/panoptes/internal/metric"
+	"github.com/panoptes-go/panoptes/internal/resource"
+	"github.com/panoptes-go/panoptes/internal/snmp"
+)
+
+// Client is the SNMP access a profile needs (*snmp.Pool satisfies it).
+type Client interface {
+	Get(ctx context.Context, t snmp.Target, oids []string) ([]snmp.Varbind, error)
+	Walk(ctx context.Context, t snmp.Target, root string) ([]snmp.Varbind, error)
+}
+
+// Request is one evaluation of a profile against one device.
+type Request struct {
+	Resource *resource.Resource
+	Target   snmp.Target
+	Interval int     // seconds, metrics_group_interval
+	Created  float64 // epoch seconds, metrics_group_creation_timestamp
+	// Types restricts the groups to these metrics group types (nil: all).
+	Types map[string]bool
+}
+
+// ErrMissing marks groups the device did not provide (no rows, no values).
+var ErrMissing = errors.New("device returned no data")
+
+// DeviceError wraps an SNMP failure (timeout, authentication, network):
+// the caller maps it to a polling status.
+type DeviceError struct{ Err error }
+
+func (e *DeviceError) Error() string { return e.Err.Error() }
+func (e *DeviceError) Unwrap() error { return e.Err }
+
+// fetched is what the device returned for a profile.
+type fetched struct {
+	walks   map[string][]snmp.Varbind
+	walkErr map[string]error
+	scalars map[string]any
+	getErr  error
+	at      float64 // when the last answer arrived
+}
+
+// Evaluate fetches what the selected groups need (every walk concurrently;
+// the SNMP pool bounds requests per device, and OIDs shared by groups are
+// fetched once) and builds the metrics groups. It returns the groups it
+// could build and an error for what failed: a *DeviceError inside when an
+// SNMP request failed, ErrMissing inside when a non-optional group had no
+// data.
+func (p *Profile) Evaluate(ctx context.Context, c Client, req *Request) ([]*metric.Group, error) {
+	groups := make([]*Group, 0, len(p.Groups))
+	for _, g := range p.Groups {
+		if req.Types == nil || req.Types[g.Type] {
+			groups = append(groups, g)
+		}
+	}
+	f := fetch(ctx, c, req.Target, groups)
+	var out []*metric.Group
+	var errs []error
+	for _, g := range groups {
+		gs, err := g.build(f, req)
+		out = append(out, gs...)
+		if err == nil {
+			continue
+		}
+		each := []error{err}
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			each = j.Unwrap()
+		}
+		for _, e := range each {
+			errs = append(errs, fmt.Errorf("profile %s group %s (%s:%d): %w", p.Name, g.Type, p.File, g.line, e))
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
+func fetch(ctx context.Context, c Client, t snmp.Target, groups []*Group) *fetched {
+	var walks, gets []string
+	for _, g := range groups {
+		walks = append(walks, g.Walks()...)
+		for _, s := range g.Scalars {
+			gets = append(gets, s.OID)
+		}
+	}
+	slices.Sort(walks)
+	walks = slices.Compact(walks)
+	slices.Sort(gets)
+	gets = slices.Compact(gets)
+
+	f := &fetched{walks: map[string][]snmp.Varbind{}, walkErr: map[string]error{}, scalars: map[string]any{}}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, oid := range walks {
+		wg.Go(func() {
+			vbs, err := c.Walk(ctx, t, oid)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				f.walkErr[oid] = &DeviceError{Err: fmt.Errorf("walk %s: %w", oid, err)}
+				return
+			}
+			f.walks[oid] = vbs
+		})
+	}
+	if len(gets) > 0 {
+		vbs, err := c.Get(ctx, t, gets)
+		if err != nil {
+			f.getErr = &DeviceError{Err: fmt.Errorf("get %d OIDs: %w", len(gets), err)}
+		}
+		for i := range vbs {
+			if v := value(&vbs[i]); v != nil {
+				f.scalars[normOID(vbs[i].Name)] = v
+			}
+		}
+	}
+	wg.Wait()
+	f.at = float64(time.Now().UnixNano()) / 1e9
+	return f
+}
+
+// row is one table row: the column values plus index and index_parts.
+type row struct {
+	parts []int
+	env   map[string]any
+}
+
+// build makes the group's metrics groups from what was fetched.
+func (g *Group) build(f *fetched, req *Request) ([]*metric.Group, error) {
+	var errs []error
+	base := map[string]any{}
+	for _, s := range g.Scalars {
+		if f.getErr != nil {
+			return nil, f.getErr
+		}
+		base[s.Name] = f.scalars[s.OID] // nil when absent
+	}
+	for _, l := range g.Lookups {
+		m := map[string]any{}
+		if err := f.walkErr[l.OID]; err != nil {
+			errs = append(errs, fmt.Errorf("lookup %s: %w", l.Name, err))
+		}
+		for i := range f.walks[l.OID] {
+			vb := &f.walks[l.OID][i]
+			if idx, ok := strings.CutPrefix(normOID(vb.Name), l.OID+"."); ok {
+				if v := value(vb); v != nil {
+					m[idx] = v
+				}
+			}
+		}
+		base[l.Name] = m
+	}
+	for k, v := range g.enums {
+		base[k] = v
+	}
+
+	rows, err := g.rows(f, base)
+	if err != nil {
+		return nil, err // a column walk failed: no partial rows
+	}
+	if g.empty(rows, base) {
+		if g.Optional {
+			return nil, errors.Join(errs...)
+		}
+		return nil, errors.Join(append(errs, fmt.Errorf("%w for %s", ErrMissing, g.source()))...)
+	}
+	if g.Filter != nil {
+		kept := rows[:0]
+		for _, r := range rows {
+			ok, err := expr.Run(g.Filter.Program, r.env)
+			if err != nil {
+				if !missingInput(r.env, g.Filter.Inputs) { // an absent input drops the row
+					errs = append(errs, fmt.Errorf("row %s: filter: %w", r.env["index"], firstLine(err)))
+				}
+				continue
+			}
+			if ok == true {
+				kept = append(kept, r)
+			}
+		}
+		rows = kept
+	}
+
+	var out []*metric.Group
+	if g.PerRow {
+		for _, r := range rows {
+			mg, err := g.group(r.env, f.at, req, fmt.Sprintf("row %s: ", r.env["index"]))
+			if err != nil {
+				errs = append(errs, err)
+			}
+			if mg != nil {
+				out = append(out, mg)
+			}
+		}
+	} else {
+		env := maps.Clone(base)
+		list := make([]any, len(rows))
+		for i, r := range rows {
+			list[i] = r.env
+		}
+		env["rows"] = list
+		mg, err := g.group(env, f.at, req, "")
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if mg != nil {
+			out = append(out, mg)
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
+// rows assembles table rows from the column walks, in index order. A row
+// exists when at least one column has a value for its index.
+func (g *Group) rows(f *fetched, base map[string]any) ([]row, error) {
+	byIndex := map[string]*row{}
+	for _, c := range g.Columns {
+		if err := f.walkErr[c.OID]; err != nil {
+			return nil, fmt.Errorf("column %s: %w", c.Name, err)
+		}
+		for i := range f.walks[c.OID] {
+			vb := &f.walks[c.OID][i]
+			idx, ok := strings.CutPrefix(normOID(vb.Name), c.OID+".")
+			v := value(vb)
+			if !ok || v == nil {
+				continue
+			}
+			r := byIndex[idx]
+			if r == nil {
+				parts := indexParts(idx)
+				if parts == nil {
+					continue
+				}
+				env := maps.Clone(base)
+				for _, c := range g.Columns {
+					env[c.Name] = nil
+				}
+				env["index"], env["index_parts"] = idx, parts
+				r = &row{parts: parts, env: env}
+				byIndex[idx] = r
+			}
+			r.env[c.Name] = v
+		}
+	}
+	out := make([]row, 0, len(byIndex))
+	for _, r := range byIndex {
+		out = append(out, *r)
+	}
+	slices.SortFunc(out, func(a, b row) int { return compareIndex(a.parts, b.parts) })
+	return out, nil
+}
+
+// group evaluates dimensions and metrics in env into one metrics group;
+// nil when no metric has a value.
+func (g *Group) group(env map[string]any, at float64, req *Request, where string) (*metric.Group, error) {
+	var errs []error
+	ms := make([]metric.Metric, 0, len(g.Metrics))
+	for i := range g.Metrics {
+		m := &g.Metrics[i]
+		res, err := expr.Run(m.Program, env)
+		if err != nil {
+			if !missingInput(env, m.Inputs) {
+				errs = append(errs, fmt.Errorf("%smetric %s: %w", where, m.Name, firstLine(err)))
+			}
+			continue
+		}
+		v, bits, ok, err := metricValue(res, m.Counter)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%smetric %s: %w", where, m.Name, err))
+			continue
+		}
+		if !ok {
+			continue
+		}
+		mt := metric.Metric{Name: m.Name, Value: v, Type: metric.Gauge, Timestamp: at}
+		if m.Counter {
+			mt.Type = metric.Counter
+			mt.Hint.Bits = bits
+		}
+		ms = append(ms, mt)
+	}
+	if len(ms) == 0 {
+		return nil, errors.Join(errs...)
+	}
+	dims := make([]metric.Dimension, 0, len(g.Dimensions))
+	for i := range g.Dimensions {
+		d := &g.Dimensions[i]
+		res, err := expr.Run(d.Program, env)
+		if err != nil {
+			if !missingInput(env, d.Inputs) {
+				errs = append(errs, fmt.Errorf("%sdimension %s: %w", where, d.Name, firstLine(err)))
+			}
+			res = nil
+		}
+		dims = append(dims, metric.Dimension{Name: d.Name, Value: dimensionValue(res)})
+	}
+	return &metric.Group{
+		Resource:          req.Resource,
+		Type:              g.Type,
+		Interval:          req.Interval,
+		CreationTimestamp: req.Created,
+		SchemaVersion:     metric.SchemaVersion,
+		Metrics:           ms,
+		Dimensions:        dims,
+	}, errors.Join(errs...)
+}
+
+// source names where the group's data comes from, for messages.
+func (g *Group) source() string {
+	if len(g.Columns) > 0 {
+		return "table columns " + g.Columns[0].Name + " (" + g.Columns[0].OID + ")..."
+	}
+	var names []string
+	for _, c := range append(append([]Column(nil), g.Scalars...), g.Lookups...) {
+		names = append(names, c.Name+" ("+c.OID+")")
+	}
+	return strings.Join(names, ", ")
+}
+
+// empty says the device had none of the group's data.
+func (g *Group) empty(rows []row, base map[string]any) bool {
+	if len(g.Columns) > 0 {
+		return len(rows) == 0
+	}
+	for _, s := range g.Scalars {
+		if base[s.Name] != nil {
+			return false
+		}
+	}
+	for _, l := range g.Lookups {
+		if m, _ := base[l.Name].(map[string]any); len(m) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// missingInput says an input of the expression is absent (nil).
+func missingInput(env map[string]any, inputs []string) bool {
+	for _, in := range inputs {
+		if env[in] == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// firstLine drops expr's multi-line source snippet from a runtime error.
+func firstLine(err error) error {
+	msg, _, _ := strings.Cut(err.Error(), "\n")
+	return errors.New(msg)
+}

@@ -1,0 +1,169 @@
+package profile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/panoptes-go/panoptes/internal/metric"
+	"github.com/panoptes-go/panoptes/internal/poll"
+)
+
+func init() { poll.Register("profile", newPlugin) }
+
+// DefaultDir is where the plugin looks for profiles when its `dirs`
+// option is not set (relative to the working directory).
+const DefaultDir = "profiles"
+
+// sysObjectIDTTL bounds how long a cached sysObjectID is trusted: a device
+// replaced behind the same name gets its new profile within this time.
+const sysObjectIDTTL = time.Hour
+
+const oidSysObjectID = ".1.3.6.1.2.1.1.2.0"
+
+// Plugin is the `profile` polling plugin: it selects a profile for each
+// resource and evaluates it.
+//
+// Options:
+//
+//	dirs: [profiles, /etc/panoptes/profiles]  # directories of *.yaml profiles
+//	groups: [cpu, memory]                     # only these group types (default: all)
+type Plugin struct {
+	set    *Set
+	types  map[string]bool
+	client Client // nil: req.SNMP
+	now    func() time.Time
+
+	mu    sync.Mutex
+	oids  map[string]cachedOID // by resource key + endpoint
+	limit int                  // cache entries kept before expired ones are swept
+}
+
+type cachedOID struct {
+	oid string
+	at  time.Time
+}
+
+var _ poll.Plugin = (*Plugin)(nil)
+
+func newPlugin(options map[string]any) (poll.Plugin, error) {
+	o := poll.ReadOptions(options)
+	dirs := o.Strings("dirs")
+	types := o.Strings("groups")
+	if err := o.Err(); err != nil {
+		return nil, err
+	}
+	if len(dirs) == 0 {
+		dirs = []string{DefaultDir}
+	}
+	set, err := LoadDir(dirs...)
+	if err != nil {
+		return nil, err
+	}
+	return NewPlugin(set, types)
+}
+
+// NewPlugin builds the plugin over a loaded set; types restricts the group
+// types it produces (empty: all). A type no profile defines is an error.
+func NewPlugin(set *Set, types []string) (*Plugin, error) {
+	p := &Plugin{set: set, now: time.Now, oids: map[string]cachedOID{}, limit: 1024}
+	if len(types) > 0 {
+		known := map[string]bool{}
+		for _, pr := range set.byName {
+			for _, g := range pr.Groups {
+				known[g.Type] = true
+			}
+		}
+		p.types = map[string]bool{}
+		for _, t := range types {
+			if !known[t] {
+				return nil, fmt.Errorf("option groups: no loaded profile defines group type %q", t)
+			}
+			p.types[t] = true
+		}
+	}
+	return p, nil
+}
+
+// Poll selects the resource's profile and evaluates it.
+func (p *Plugin) Poll(ctx context.Context, req *poll.Request) ([]*metric.Group, error) {
+	c := p.client
+	if c == nil {
+		if req.SNMP == nil {
+			return nil, poll.WithStatus(metric.StatusInternalFailure, poll.ErrNoSNMP)
+		}
+		c = req.SNMP
+	}
+	sysOID := ""
+	if p.set.NeedsSysObjectID(req.Resource) {
+		var err error
+		if sysOID, err = p.sysObjectID(ctx, c, req); err != nil {
+			return nil, err
+		}
+	}
+	prof, err := p.set.Select(req.Resource, sysOID)
+	if err != nil {
+		status := metric.StatusInternalFailure // a metadata key naming a missing profile
+		if errors.Is(err, ErrNoProfile) {
+			status = metric.StatusMissingMetrics
+		}
+		return nil, poll.WithStatus(status, err)
+	}
+	groups, err := prof.Evaluate(ctx, c, &Request{
+		Resource: req.Resource,
+		Target:   req.Target,
+		Interval: int(req.Interval / time.Second),
+		Created:  float64(req.Now.UnixNano()) / 1e9,
+		Types:    p.types,
+	})
+	if req.Logger != nil {
+		req.Logger.Debug("profile evaluated", "profile", prof.Name, "groups", len(groups), "error", err)
+	}
+	if err != nil && len(groups) == 0 {
+		var de *DeviceError
+		if !errors.As(err, &de) {
+			// The device answered but had none of the data: not a network problem.
+			return nil, poll.WithStatus(metric.StatusMissingMetrics, err)
+		}
+	}
+	return groups, err
+}
+
+// sysObjectID returns the device's sysObjectID, from the cache when fresh.
+func (p *Plugin) sysObjectID(ctx context.Context, c Client, req *poll.Request) (string, error) {
+	key := req.Resource.Key() + "|" + req.Resource.Endpoint
+	now := p.now()
+	p.mu.Lock()
+	e, ok := p.oids[key]
+	p.mu.Unlock()
+	if ok && now.Sub(e.at) < sysObjectIDTTL {
+		return e.oid, nil
+	}
+	vbs, err := c.Get(ctx, req.Target, []string{oidSysObjectID})
+	if err != nil {
+		return "", fmt.Errorf("get sysObjectID: %w", err)
+	}
+	oid := ""
+	if len(vbs) == 1 {
+		if s, ok := value(&vbs[0]).(string); ok && strings.HasPrefix(s, ".") {
+			oid = s
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.oids) >= p.limit { // resources come and go: drop stale entries
+		for k, e := range p.oids {
+			if now.Sub(e.at) >= sysObjectIDTTL {
+				delete(p.oids, k)
+			}
+		}
+		if len(p.oids) >= p.limit {
+			p.limit *= 2
+		}
+	}
+	p.oids[key] = cachedOID{oid: oid, at: now}
+	return oid, nil
+}

@@ -1,0 +1,346 @@
+// Package rate turns counters into per-second rates at the edge: a gauge
+// `<counter>_rate` beside each selected counter, right across 32-bit wraps,
+// agent restarts, counter discontinuities and missed polls.
+//
+// The previous sample of every series is kept in memory and written, one
+// KV entry per resource, to the JetStream KV bucket panoptes_rate_state
+// every FlushInterval, so a restarted node (or the node a resource moves
+// to) computes the next rate instead of starting over.
+package rate
+
+import (
+	"context"
+	"errors"
+	"hash/fnv"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/panoptes-go/panoptes/internal/metric"
+)
+
+// Options configure a Processor. Zero values take the defaults.
+type Options struct {
+	// KV stores the previous samples (see OpenBucket); nil keeps them in
+	// memory only.
+	KV jetstream.KeyValue
+	// FlushInterval is how often changed state is written to KV: a node
+	// that dies loses at most this much, which only costs the rates of
+	// the polls in it. Default 30s.
+	FlushInterval time.Duration
+	// MaxGap: a rate needs Δt ≤ MaxGap × the group's interval (missed
+	// polls beyond that give no rate). Default 3; negative: no limit.
+	MaxGap int
+	// EvictAfter drops the state of a series or resource not seen for
+	// this long (removed interfaces, resources gone). Default 1h.
+	EvictAfter time.Duration
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
+}
+
+// Processor computes rates. It is safe for concurrent use.
+type Processor struct {
+	opts Options
+	log  *slog.Logger
+	m    *metrics
+
+	mu  sync.Mutex
+	res map[string]*resState // by resource key
+
+	namesMu sync.RWMutex
+	names   map[string]string // counter → rate name, to not allocate per poll
+}
+
+// resState is the previous samples of one resource's series.
+type resState struct {
+	mu       sync.Mutex
+	key      string // resource key
+	loaded   bool   // KV consulted
+	dirty    bool   // changed since the last flush
+	lastUsed time.Time
+	series   map[uint64]sample // by series hash
+}
+
+// New returns a Processor.
+func New(opts Options) *Processor {
+	if opts.FlushInterval <= 0 {
+		opts.FlushInterval = 30 * time.Second
+	}
+	if opts.MaxGap == 0 {
+		opts.MaxGap = 3
+	}
+	if opts.EvictAfter <= 0 {
+		opts.EvictAfter = time.Hour
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Processor{opts: opts, log: log, m: newMetrics(opts.Registerer),
+		res: map[string]*resState{}, names: map[string]string{}}
+}
+
+// Apply adds `<counter>_rate` gauges to the groups of set for the counters
+// sel selects, and records the counters as the previous samples. now is
+// the check's time (eviction bookkeeping); rates use the metrics' own
+// timestamps. The first poll of a resource since this node started reads
+// its state from KV (ctx bounds that read).
+func (p *Processor) Apply(ctx context.Context, set *metric.GroupSet, sel Selector, now time.Time) {
+	if set == nil || sel.Empty() {
+		return
+	}
+	growAll(set.Groups, sel)
+	var st *resState
+	for _, g := range set.Groups {
+		if g == nil || g.Resource == nil {
+			continue
+		}
+		if st == nil || st.key != g.Resource.Key() {
+			if st != nil {
+				st.mu.Unlock()
+			}
+			st = p.state(ctx, g.Resource.Key(), now)
+		}
+		p.applyGroup(st, g, sel)
+	}
+	if st != nil {
+		st.mu.Unlock()
+	}
+}
+
+// state returns the resource's state, locked, loading it on first use.
+func (p *Processor) state(ctx context.Context, key string, now time.Time) *resState {
+	p.mu.Lock()
+	st, ok := p.res[key]
+	if !ok {
+		st = &resState{key: key, series: map[uint64]sample{}}
+		p.res[key] = st
+	}
+	p.mu.Unlock()
+	st.mu.Lock()
+	st.lastUsed = now
+	if !st.loaded {
+		st.loaded = true
+		p.load(ctx, st)
+	}
+	return st
+}
+
+func (p *Processor) applyGroup(st *resState, g *metric.Group, sel Selector) {
+	var speed float64
+	if m, ok := g.Metric("configured_speed"); ok {
+		speed = m.Value.Float64()
+	}
+	maxGap := 0.0
+	if p.opts.MaxGap > 0 && g.Interval > 0 {
+		maxGap = float64(p.opts.MaxGap*g.Interval) + 0.5 // poll jitter
+	}
+	base := groupHash(g)
+	n := len(g.Metrics)
+	for i := 0; i < n; i++ {
+		m := &g.Metrics[i]
+		if m.Type != metric.Counter || !sel.selects(m.Name) || !m.Value.IsInteger() || m.Value.IsNegative() {
+			continue
+		}
+		h := seriesHash(base, m.Name)
+		cur := sampleOf(m)
+		prev, seen := st.series[h]
+		if !seen {
+			st.series[h] = cur
+			st.dirty = true
+			p.m.outcomes[outFirst].Inc()
+			continue
+		}
+		r, out := compute(prev, cur, m.Hint.Bits, maxGap, maxRateFor(m.Name, speed))
+		p.m.outcomes[out].Inc()
+		if out == outStale {
+			continue
+		}
+		st.series[h] = cur
+		st.dirty = true
+		if out == outRate || out == outWrap {
+			g.Metrics = append(g.Metrics, metric.Metric{Name: p.rateName(m.Name), Value: metric.Float(r),
+				Type: metric.Gauge, Timestamp: cur.at})
+		}
+	}
+}
+
+// growAll makes room for every group's rates in one allocation: one slab
+// carved into full-capacity segments, rather than one growth per group
+// (which was half the cost of Apply on a 48-port switch).
+func growAll(groups []*metric.Group, sel Selector) {
+	wants := make([]int, len(groups))
+	total := 0
+	for gi, g := range groups {
+		if g == nil {
+			continue
+		}
+		for i := range g.Metrics {
+			if g.Metrics[i].Type == metric.Counter && sel.selects(g.Metrics[i].Name) {
+				wants[gi]++
+			}
+		}
+		if wants[gi] > 0 && cap(g.Metrics)-len(g.Metrics) < wants[gi] {
+			total += len(g.Metrics) + wants[gi]
+		}
+	}
+	if total == 0 {
+		return
+	}
+	slab := make([]metric.Metric, 0, total)
+	for gi, g := range groups {
+		if g == nil || wants[gi] == 0 || cap(g.Metrics)-len(g.Metrics) >= wants[gi] {
+			continue
+		}
+		start := len(slab)
+		slab = append(slab, g.Metrics...)
+		end := len(slab)
+		slab = slab[:end+wants[gi]] // reserve; the segment's appends fill it
+		g.Metrics = slab[start : end : end+wants[gi]]
+	}
+}
+
+// rateName is name + Suffix, interned.
+func (p *Processor) rateName(name string) string {
+	p.namesMu.RLock()
+	r, ok := p.names[name]
+	p.namesMu.RUnlock()
+	if ok {
+		return r
+	}
+	r = name + Suffix
+	p.namesMu.Lock()
+	if len(p.names) < 10000 { // bounded: names come from plugins, not devices
+		p.names[name] = r
+	}
+	p.namesMu.Unlock()
+	return r
+}
+
+// groupHash identifies a group's series within its resource: type and
+// dimensions, in order (plugins emit them in a fixed order).
+func groupHash(g *metric.Group) uint64 {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(g.Type))
+	for _, d := range g.Dimensions {
+		_, _ = h.Write([]byte{0})
+		_, _ = h.Write([]byte(d.Name))
+		_, _ = h.Write([]byte{1})
+		_, _ = h.Write([]byte(d.Value))
+	}
+	return h.Sum64()
+}
+
+// seriesHash adds the metric name to a group hash (FNV-1a, inline: this
+// runs for every counter of every poll).
+func seriesHash(base uint64, name string) uint64 {
+	const prime = 1099511628211
+	h := base ^ 0xff
+	h *= prime
+	for i := 0; i < len(name); i++ {
+		h ^= uint64(name[i])
+		h *= prime
+	}
+	return h
+}
+
+// Run flushes state to KV every FlushInterval until ctx ends, then once
+// more (bounded by 5 s) so a clean shutdown loses nothing.
+func (p *Processor) Run(ctx context.Context) {
+	t := time.NewTicker(p.opts.FlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			if err := p.Flush(fctx, time.Now()); err != nil {
+				p.log.Warn("final rate state flush failed", "err", err)
+			}
+			cancel()
+			return
+		case now := <-t.C:
+			if err := p.Flush(ctx, now); err != nil && ctx.Err() == nil {
+				p.log.Warn("rate state flush failed", "err", err)
+			}
+		}
+	}
+}
+
+// Flush writes the state of every resource that changed since the last
+// flush (one KV put per resource) and evicts what was not seen for
+// EvictAfter.
+func (p *Processor) Flush(ctx context.Context, now time.Time) error {
+	start := time.Now()
+	p.mu.Lock()
+	all := make([]*resState, 0, len(p.res))
+	for k, st := range p.res {
+		st.mu.Lock()
+		idle := now.Sub(st.lastUsed) > p.opts.EvictAfter
+		st.mu.Unlock()
+		if idle {
+			delete(p.res, k)
+			continue
+		}
+		all = append(all, st)
+	}
+	p.mu.Unlock()
+	p.m.resources.Set(float64(len(all)))
+
+	var errs []error
+	var buf []byte
+	for _, st := range all {
+		st.mu.Lock()
+		if !st.dirty {
+			st.mu.Unlock()
+			continue
+		}
+		buf = encodeState(buf[:0], st, p.opts.EvictAfter)
+		st.dirty = false
+		st.mu.Unlock()
+		if p.opts.KV == nil {
+			continue
+		}
+		if _, err := p.opts.KV.Put(ctx, kvKey(st.key), buf); err != nil {
+			p.m.kvErrors.WithLabelValues("put").Inc()
+			st.mu.Lock()
+			st.dirty = true // retry at the next flush
+			st.mu.Unlock()
+			errs = append(errs, err)
+			if ctx.Err() != nil {
+				break
+			}
+			continue
+		}
+		p.m.flushBytes.Add(float64(len(buf)))
+		p.m.flushPuts.Inc()
+	}
+	p.m.flushSeconds.Observe(time.Since(start).Seconds())
+	if len(errs) > 0 {
+		return errors.Join(errs[0], errors.New("rate state: writes to KV failed; they are retried at the next flush"))
+	}
+	return nil
+}
+
+// load reads st's state from KV; a miss or failure starts empty (the
+// first poll then gives no rate, which is the safe outcome).
+func (p *Processor) load(ctx context.Context, st *resState) {
+	if p.opts.KV == nil {
+		return
+	}
+	e, err := p.opts.KV.Get(ctx, kvKey(st.key))
+	if err != nil {
+		if !errors.Is(err, jetstream.ErrKeyNotFound) {
+			p.m.kvErrors.WithLabelValues("get").Inc()
+			p.log.Warn("rate state read failed; rates of this resource restart", "resource", st.key, "err", err)
+		}
+		return
+	}
+	if err := decodeState(e.Value(), st); err != nil {
+		p.m.kvErrors.WithLabelValues("decode").Inc()
+		p.log.Warn("rate state unreadable; rates of this resource restart", "resource", st.key, "err", err)
+		clear(st.series)
+	}
+}

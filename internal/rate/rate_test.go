@@ -1,0 +1,232 @@
+package rate
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/panoptes-go/panoptes/internal/metric"
+)
+
+func TestApplyAddsRatesBesideCounters(t *testing.T) {
+	p := New(Options{})
+	ctx := context.Background()
+	now := time.Unix(1000, 0)
+	g1 := ifGroup("Gi0/1", 100, 8000, metric.Hint{Bits: 64}, 1e9)
+	p.Apply(ctx, &metric.GroupSet{Groups: []*metric.Group{g1}}, Names("bits_in"), now)
+	if _, ok := rateOf(g1, "bits_in"); ok {
+		t.Fatal("first poll has a rate")
+	}
+	g2 := ifGroup("Gi0/1", 160, 8000+60*12345, metric.Hint{Bits: 64}, 1e9)
+	other := ifGroup("Gi0/2", 160, 1, metric.Hint{Bits: 64}, 1e9) // a new series: no rate
+	p.Apply(ctx, &metric.GroupSet{Groups: []*metric.Group{g2, other}}, Names("bits_in"), now)
+	if r, ok := rateOf(g2, "bits_in"); !ok || r != 12345 {
+		t.Errorf("rate = %v, %v; want 12345", r, ok)
+	}
+	if m, _ := g2.Metric("bits_in"); m.Type != metric.Counter || m.Value.Uint64() != 8000+60*12345 {
+		t.Errorf("raw counter changed: %+v", m)
+	}
+	if _, ok := rateOf(other, "bits_in"); ok {
+		t.Error("a port seen once has a rate")
+	}
+	// Not selected: no rate, and the encoded group has no hint.
+	g3 := ifGroup("Gi0/1", 220, 8000+120*12345, metric.Hint{Bits: 64}, 1e9)
+	p.Apply(ctx, &metric.GroupSet{Groups: []*metric.Group{g3}}, Names("bits_out"), now)
+	if _, ok := rateOf(g3, "bits_in"); ok {
+		t.Error("rate for a counter not selected")
+	}
+	b := metric.AppendJSON(nil, g2)
+	if want := `"metric_name":"bits_in_rate","metric_value":12345`; !contains(string(b), want) {
+		t.Errorf("JSON lacks %s: %s", want, b)
+	}
+	if contains(string(b), "Bits") || contains(string(b), "hint") {
+		t.Errorf("hint leaked into JSON: %s", b)
+	}
+}
+
+func contains(s, sub string) bool { return len(sub) == 0 || indexOf(s, sub) >= 0 }
+
+func indexOf(s, sub string) int {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return i
+		}
+	}
+	return -1
+}
+
+// TestStateSurvivesProcessorRestart writes state to a real JetStream KV,
+// starts a new Processor (a restarted node) on it, and expects the next
+// poll to have its rate at once.
+func TestStateSurvivesProcessorRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("embedded NATS JetStream test")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	js := startJetStream(t, t.TempDir())
+	kv, err := OpenBucket(ctx, js, time.Hour, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	p1 := New(Options{KV: kv})
+	p1.Apply(ctx, &metric.GroupSet{Groups: []*metric.Group{ifGroup("Gi0/1", 100, 1000, metric.Hint{Bits: 64}, 0)}}, All(), now)
+	if err := p1.Flush(ctx, now); err != nil {
+		t.Fatal(err)
+	}
+	// Nothing changed: the next flush writes nothing.
+	st, _ := kv.Status(ctx)
+	before := st.Values()
+	if err := p1.Flush(ctx, now); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := kv.Status(ctx); st.Values() != before {
+		t.Errorf("an unchanged flush wrote: %d → %d values", before, st.Values())
+	}
+
+	p2 := New(Options{KV: kv})
+	g := ifGroup("Gi0/1", 160, 1000+60*500, metric.Hint{Bits: 64}, 0)
+	p2.Apply(ctx, &metric.GroupSet{Groups: []*metric.Group{g}}, All(), now)
+	if r, ok := rateOf(g, "bits_in"); !ok || r != 500 {
+		t.Errorf("after restart: rate = %v, %v; want 500", r, ok)
+	}
+	// Run's final flush on cancel persists the newest sample.
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { p2.Run(runCtx); close(done) }()
+	stop()
+	<-done
+	p3 := New(Options{KV: kv})
+	g = ifGroup("Gi0/1", 220, 1000+120*500, metric.Hint{Bits: 64}, 0)
+	p3.Apply(ctx, &metric.GroupSet{Groups: []*metric.Group{g}}, All(), now)
+	if r, ok := rateOf(g, "bits_in"); !ok || r != 500 {
+		t.Errorf("after a clean stop: rate = %v, %v; want 500 (from the final flush)", r, ok)
+	}
+}
+
+func TestCorruptStateStartsOver(t *testing.T) {
+	st := &resState{key: testRes.Key(), series: map[uint64]sample{}}
+	st.series[1] = sample{value: 5, at: 100}
+	b := encodeState(nil, st, time.Hour)
+	for _, bad := range [][]byte{nil, b[:len(b)-1], append([]byte{'X'}, b[1:]...)} {
+		if err := decodeState(bad, &resState{key: testRes.Key(), series: map[uint64]sample{}}); err == nil {
+			t.Errorf("%q decoded", bad)
+		}
+	}
+	if err := decodeState(b, &resState{key: "other", series: map[uint64]sample{}}); err == nil {
+		t.Error("another resource's entry decoded")
+	}
+	got := &resState{key: testRes.Key(), series: map[uint64]sample{}}
+	if err := decodeState(b, got); err != nil || got.series[1] != st.series[1] {
+		t.Errorf("round trip: %v %+v", err, got.series)
+	}
+}
+
+func TestEvictsIdleResources(t *testing.T) {
+	p := New(Options{EvictAfter: time.Minute})
+	ctx := context.Background()
+	p.Apply(ctx, &metric.GroupSet{Groups: []*metric.Group{ifGroup("Gi0/1", 100, 1, metric.Hint{}, 0)}}, All(), time.Unix(100, 0))
+	_ = p.Flush(ctx, time.Unix(130, 0))
+	if len(p.res) != 1 {
+		t.Fatalf("%d resources, want 1", len(p.res))
+	}
+	_ = p.Flush(ctx, time.Unix(200, 0))
+	if len(p.res) != 0 {
+		t.Errorf("%d resources after EvictAfter, want 0", len(p.res))
+	}
+}
+
+func TestConcurrentApply(t *testing.T) {
+	p := New(Options{})
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			for i := range 50 {
+				g := ifGroup(fmt.Sprintf("p%d", w%4), float64(100+i), uint64(i*10), metric.Hint{Bits: 64}, 0)
+				p.Apply(ctx, &metric.GroupSet{Groups: []*metric.Group{g}}, All(), time.Now())
+				if i%10 == 0 {
+					_ = p.Flush(ctx, time.Now())
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// switchSet is a 48-port switch's interface groups with 16 counters each.
+func switchSet(at float64, step uint64) *metric.GroupSet {
+	set := &metric.GroupSet{}
+	for port := range 48 {
+		g := ifGroup(fmt.Sprintf("Gi0/%d", port), at, step*1000, metric.Hint{Bits: 64}, 1e9)
+		for c := range 15 {
+			g.Metrics = append(g.Metrics, metric.Metric{Name: fmt.Sprintf("counter_%d", c), Value: metric.Uint(step * 10),
+				Type: metric.Counter, Timestamp: at, Hint: metric.Hint{Bits: 64}})
+		}
+		set.Groups = append(set.Groups, g)
+	}
+	return set
+}
+
+// BenchmarkApplySwitch48 is one poll of a 48-port switch, all 768 counters
+// rated.
+func BenchmarkApplySwitch48(b *testing.B) {
+	p := New(Options{})
+	ctx := context.Background()
+	now := time.Now()
+	p.Apply(ctx, switchSet(0, 0), All(), now)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		b.StopTimer() // building the poll's groups is not the rate's cost
+		set := switchSet(float64(60*(i+1)), uint64(i+1))
+		b.StartTimer()
+		p.Apply(ctx, set, All(), now)
+	}
+}
+
+// BenchmarkFlushSwitch48KV measures the KV write of one 48-port switch's
+// state (768 series): what a flush costs per changed resource.
+func BenchmarkFlushSwitch48KV(b *testing.B) {
+	ctx := context.Background()
+	js := startJetStream(b, b.TempDir())
+	kv, err := OpenBucket(ctx, js, time.Hour, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := New(Options{KV: kv})
+	now := time.Now()
+	p.Apply(ctx, switchSet(0, 0), All(), now)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		b.StopTimer()
+		p.Apply(ctx, switchSet(float64(60*(i+1)), uint64(i+1)), All(), now)
+		b.StartTimer()
+		if err := p.Flush(ctx, now); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(48*16*entrySize), "state-bytes")
+}
+
+// BenchmarkKVPutPerSeries is the design not taken: one KV put per series
+// (33 bytes) per poll; compare ×768 with one BenchmarkFlushSwitch48KV.
+func BenchmarkKVPutPerSeries(b *testing.B) {
+	ctx := context.Background()
+	kv, err := OpenBucket(ctx, startJetStream(b, b.TempDir()), time.Hour, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	val := make([]byte, entrySize)
+	b.ResetTimer()
+	for i := range b.N {
+		if _, err := kv.Put(ctx, "s"+strconv.Itoa(i%768), val); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
