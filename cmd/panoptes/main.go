@@ -29,6 +29,7 @@ var commands = map[string]command{
 	"sim":      {"serve simulated SNMP devices for demos, tests and benchmarks", simCmd},
 	"validate": {"check a config file and exit non-zero on any error", validateCmd},
 	"version":  {"print the version", versionCmd},
+	"status":   {"show the cluster's members, their sites and roles, what each owns, and each site's leader", statusCmd},
 	"demo":     {"run a simulated site end to end in one process, nothing else needed", demoCmd},
 	"bench":    {"measure the pipeline against simulated devices and print one JSON object", benchCmd},
 }

@@ -19,6 +19,7 @@ func runCmd(ctx context.Context, args []string, _, stderr io.Writer) error {
 			"Stops cleanly on SIGINT/SIGTERM: running checks finish and are published first.", stderr)
 	path := fs.String("config", "panoptes.yaml", "config file")
 	level := fs.String("log-level", "", "override log.level (debug, info, warn, error)")
+	roles := fs.String("roles", "", "override roles: comma-separated list of discovery, resource_manager, poller, enrichment, consumer, http")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -28,6 +29,12 @@ func runCmd(ctx context.Context, args []string, _, stderr io.Writer) error {
 	}
 	if *level != "" {
 		cfg.Log.Level = *level
+	}
+	if *roles != "" {
+		cfg.Roles = config.ParseRoles(*roles)
+		if err := cfg.Validate(); err != nil {
+			return fmt.Errorf("--roles %q: %w", *roles, err)
+		}
 	}
 	logger, err := newLogger(cfg.Log, stderr)
 	if err != nil {

@@ -39,9 +39,12 @@ func Default() *Config {
 		HTTP:    HTTP{Listen: DefaultHTTPListen},
 		Log:     Log{Level: "info", Format: "text"},
 		Bus: Bus{
-			MaxAge:   Duration(24 * time.Hour),
-			MaxBytes: 1 << 30,
-			Replicas: 1,
+			MaxAge:         Duration(24 * time.Hour),
+			MaxBytes:       1 << 30,
+			Replicas:       1,
+			ConnectRetry:   Duration(30 * time.Second),
+			PublishTimeout: Duration(2 * time.Second),
+			Buffer:         BusBuffer{MaxMessages: 100000, MaxBytes: 64 << 20},
 		},
 		Discovery: Discovery{
 			Interval: Duration(DefaultDiscoveryInterval),
@@ -56,6 +59,13 @@ func Default() *Config {
 			Credential:           "default",
 		},
 		Polling: Polling{MaxConcurrentChecks: 256},
+		Rates: Rates{
+			FlushInterval: Duration(30 * time.Second), MaxGap: 3,
+			StateTTL: Duration(24 * time.Hour), EvictAfter: Duration(time.Hour),
+		},
+		Enrichment: Enrichment{
+			Interval: Duration(15 * time.Minute), TTL: Duration(time.Hour), MinInterval: Duration(time.Minute),
+		},
 		Cluster: Cluster{Heartbeat: Duration(DefaultHeartbeat), Capacity: 1},
 	}
 }

@@ -20,6 +20,10 @@ type Config struct {
 	// Roles this process runs (see AllRoles); default all of them.
 	Roles   []string `yaml:"roles"`
 	Cluster Cluster  `yaml:"cluster"`
+	// Rates and Enrichment configure the shared state behind plugins'
+	// `rates` and the interface plugin's `enrichment` option.
+	Rates      Rates      `yaml:"rates"`
+	Enrichment Enrichment `yaml:"enrichment"`
 
 	file string    // the file it was loaded from, for messages
 	keys *keyIndex // key path → line, for messages
@@ -203,12 +207,38 @@ type Polling struct {
 
 // Plugin is one polling plugin instance.
 type Plugin struct {
-	Name     string         `yaml:"name"`
-	Plugin   string         `yaml:"plugin"` // registered plugin type, e.g. interface
-	Interval Duration       `yaml:"interval"`
-	Filter   string         `yaml:"filter"` // resource filter; empty matches all
-	Timeout  Duration       `yaml:"timeout"`
-	Options  map[string]any `yaml:"options"`
+	Name     string   `yaml:"name"`
+	Plugin   string   `yaml:"plugin"` // registered plugin type, e.g. interface
+	Interval Duration `yaml:"interval"`
+	Filter   string   `yaml:"filter"` // resource filter; empty matches all
+	Timeout  Duration `yaml:"timeout"`
+	// Rates names the counters that also get a per-second <counter>_rate
+	// gauge: "all", "none" or a list of metric names.
+	Rates   any            `yaml:"rates"`
+	Options map[string]any `yaml:"options"`
+}
+
+// Rates configures the per-series state rates are computed from.
+type Rates struct {
+	// FlushInterval is how often the previous samples are saved to the
+	// bus (KV bucket panoptes_rate_state) so a restart continues them.
+	FlushInterval Duration `yaml:"flush_interval"`
+	// MaxGap: no rate across a gap longer than this many intervals.
+	MaxGap int `yaml:"max_gap"`
+	// StateTTL is how long saved samples live; EvictAfter drops series not
+	// seen for that long from memory.
+	StateTTL   Duration `yaml:"state_ttl"`
+	EvictAfter Duration `yaml:"evict_after"`
+}
+
+// Enrichment configures the shared cache of slow-changing device data.
+type Enrichment struct {
+	// Interval between collections of a device's names, aliases, speeds.
+	Interval Duration `yaml:"interval"`
+	// TTL of the cached data (a few intervals).
+	TTL Duration `yaml:"ttl"`
+	// MinInterval bounds early refreshes of a flapping device.
+	MinInterval Duration `yaml:"min_interval"`
 }
 
 // Sink is one consumer of the metrics bus. Type selects the store; the

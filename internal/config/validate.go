@@ -45,9 +45,10 @@ func (c *Config) Validate() error {
 	}
 	if c.Bus.Replicas < 1 || c.Bus.Replicas > 5 {
 		v.errf("bus.replicas", "%d is out of range 1..5", c.Bus.Replicas)
-	} else if c.Bus.Replicas > 1 && c.Bus.URL == "" {
-		v.errf("bus.replicas", "%d needs a NATS cluster (bus.url); the embedded server holds one replica", c.Bus.Replicas)
+	} else if c.Bus.Replicas > 1 && c.Bus.URL == "" && len(c.Bus.Cluster.Routes) == 0 {
+		v.errf("bus.replicas", "%d needs a NATS cluster (bus.url, or bus.cluster for embedded servers); the embedded server alone holds one replica", c.Bus.Replicas)
 	}
+	v.validateBusEngine(&c.Bus)
 
 	v.atLeast("discovery.interval", c.Discovery.Interval.D(), time.Second)
 	for _, f := range []struct{ key, val string }{
@@ -71,6 +72,18 @@ func (c *Config) Validate() error {
 	}
 
 	v.validateSNMP(&c.SNMP)
+
+	v.atLeast("rates.flush_interval", c.Rates.FlushInterval.D(), time.Second)
+	if c.Rates.MaxGap < 1 {
+		v.errf("rates.max_gap", "%d must be at least 1 interval", c.Rates.MaxGap)
+	}
+	v.atLeast("rates.state_ttl", c.Rates.StateTTL.D(), time.Minute)
+	v.atLeast("rates.evict_after", c.Rates.EvictAfter.D(), time.Minute)
+	v.atLeast("enrichment.interval", c.Enrichment.Interval.D(), time.Second)
+	v.atLeast("enrichment.min_interval", c.Enrichment.MinInterval.D(), time.Second)
+	if c.Enrichment.TTL < c.Enrichment.Interval {
+		v.errf("enrichment.ttl", "%s is shorter than enrichment.interval %s; cached data would expire before it is refreshed", c.Enrichment.TTL, c.Enrichment.Interval)
+	}
 	v.validateCluster(c)
 
 	if c.Polling.MaxConcurrentChecks < 1 {

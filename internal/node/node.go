@@ -11,15 +11,20 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/panoptes-go/panoptes/internal/bus"
+	"github.com/panoptes-go/panoptes/internal/cluster"
 	"github.com/panoptes-go/panoptes/internal/config"
 	"github.com/panoptes-go/panoptes/internal/discovery"
+	"github.com/panoptes-go/panoptes/internal/enrich"
 	"github.com/panoptes-go/panoptes/internal/inventory"
 	"github.com/panoptes-go/panoptes/internal/poll"
+	_ "github.com/panoptes-go/panoptes/internal/profile" // the profile polling plugin
+	"github.com/panoptes-go/panoptes/internal/rate"
 	"github.com/panoptes-go/panoptes/internal/resource"
 	"github.com/panoptes-go/panoptes/internal/schedule"
 	"github.com/panoptes-go/panoptes/internal/sink"
@@ -34,6 +39,7 @@ type pluginInstance struct {
 	timeout  time.Duration
 	filter   *resource.Filter
 	plugin   poll.Plugin
+	rates    rate.Selector // counters that also get a <counter>_rate gauge
 }
 
 // parts is everything built from a config before anything starts, so a bad
@@ -69,11 +75,16 @@ func build(cfg *config.Config) (*parts, error) {
 			errs = append(errs, cfg.Errorf(path+".filter", "%v", err))
 			continue
 		}
+		rates, err := rate.ParseSelector(pc.Rates)
+		if err != nil {
+			errs = append(errs, cfg.Errorf(path+".rates", "%v", err))
+			continue
+		}
 		timeout := pc.Timeout.D()
 		if timeout == 0 {
 			timeout = pc.Interval.D()
 		}
-		p.plugins = append(p.plugins, pluginInstance{name: pc.Name, interval: pc.Interval.D(), timeout: timeout, filter: f, plugin: plug})
+		p.plugins = append(p.plugins, pluginInstance{name: pc.Name, interval: pc.Interval.D(), timeout: timeout, filter: f, plugin: plug, rates: rates})
 	}
 	for i, sc := range cfg.Discovery.Sources {
 		src, err := discovery.New(sc, cfg.Discovery.Defaults)
@@ -114,6 +125,14 @@ type Node struct {
 	runner *poll.Runner
 	sched  *schedule.Scheduler
 	sinks  []*sink.Consumer
+	rates  *rate.Processor // nil when no plugin asks for rates
+	enrich *enrich.Cache
+	// cluster is membership, ownership and leadership; reconcile schedules
+	// only what it says this node owns.
+	cluster  *cluster.Cluster
+	leaderCh chan struct{} // nudges the leader-only roles to check leadership
+	// abrupt skips the handover on shutdown, as a killed process would (tests).
+	abrupt atomic.Bool
 	m      *nodeMetrics
 	act    activity // since the last summary line
 	total  activity // since start
@@ -172,10 +191,18 @@ func (n *Node) Run(ctx context.Context) error {
 		Logger: n.log.With("component", "snmp"), Registerer: n.reg,
 	})
 	defer n.pool.Close()
-	n.runner = poll.NewRunner(poll.RunnerOptions{SNMP: cfg.SNMP, Pool: n.pool, Logger: n.log.With("component", "poll"), Registerer: n.reg})
+	if err := n.openDeviceState(ctx); err != nil {
+		return err
+	}
+	n.runner = poll.NewRunner(poll.RunnerOptions{SNMP: cfg.SNMP, Pool: n.pool, Enrich: n.enrich,
+		Logger: n.log.With("component", "poll"), Registerer: n.reg})
+	n.classifySources()
 	n.sched = schedule.New(schedule.Options{MaxConcurrent: cfg.Polling.MaxConcurrentChecks, Logger: n.log.With("component", "schedule"), Registerer: n.reg})
 
 	for _, sc := range cfg.Sinks {
+		if !cfg.HasRole(config.RoleConsumer) {
+			break
+		}
 		c, err := sink.New(sc, sink.Deps{Logger: n.log.With("component", "sink"), Registerer: n.reg})
 		if err != nil {
 			return err
@@ -184,13 +211,22 @@ func (n *Node) Run(ctx context.Context) error {
 	}
 
 	var httpSrv *httpServer
-	if cfg.HTTP.Listen != "" {
+	if cfg.HTTP.Listen != "" && cfg.HasRole(config.RoleHTTP) {
 		httpSrv, err = startHTTP(cfg.HTTP.Listen, n.reg, n.readiness, n.log.With("component", "http"))
 		if err != nil {
 			return err
 		}
 		defer httpSrv.stop()
 	}
+
+	// Join (load the membership) now; announce this node only after the
+	// first reconcile has scheduled its share, because the others drop
+	// that share the moment they see it.
+	n.cluster, err = n.joinCluster(ctx)
+	if err != nil {
+		return err
+	}
+	defer n.leaveCluster()
 
 	// Sinks and discovery live until the end; polling stops first on shutdown.
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
@@ -205,39 +241,54 @@ func (n *Node) Run(ctx context.Context) error {
 			}
 		}()
 	}
-	if len(n.parts.sources) > 0 {
-		mgr := discovery.NewManager(discovery.ManagerOptions{Inventory: n.store, Logger: n.log.With("component", "discovery"), Registerer: n.reg})
+	if len(n.parts.sources) > 0 && (cfg.HasRole(config.RoleDiscovery) || cfg.HasRole(config.RoleResourceManager)) {
 		bgWG.Add(1)
-		go func() {
-			defer bgWG.Done()
-			if err := mgr.Run(ctx, n.parts.sources, cfg.Discovery.Sources, cfg.Discovery.Interval.D()); err != nil && !errors.Is(err, context.Canceled) {
-				n.log.Error("discovery stopped", "err", err)
-			}
-		}()
+		go func() { defer bgWG.Done(); n.leadDiscovery(ctx) }()
 	}
 
+	// The scheduler outlives ctx by the handover: it polls until the others
+	// have taken this node's resources.
+	schedCtx, stopSched := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopSched()
 	schedDone := make(chan error, 1)
-	go func() { schedDone <- n.sched.Run(ctx) }()
+	go func() { schedDone <- n.sched.Run(schedCtx) }()
 	bgWG.Add(1)
 	go func() { defer bgWG.Done(); n.logSummaries(ctx, n.summaryInterval()) }()
+	if n.rates != nil {
+		// Flushes the previous samples until the end, then once more.
+		bgWG.Add(1)
+		go func() { defer bgWG.Done(); n.rates.Run(bg) }()
+	}
 	n.reconcile()
+	if err := n.cluster.Start(ctx); err != nil {
+		stopSched()
+		<-schedDone
+		return err
+	}
 	n.readyMu.Lock()
 	n.started = true
 	n.readyMu.Unlock()
 	n.setReady(true)
-	n.log.Info("panoptes running", "site", cfg.Site, "resources", n.index.Len(), "checks", n.sched.Len(),
+	n.log.Info("panoptes running", "node", n.cluster.ID(), "roles", cfg.Roles, "site", cfg.Site, "resources", n.index.Len(), "checks", n.sched.Len(),
 		"plugins", len(n.parts.plugins), "sinks", len(n.sinks), "http", cfg.HTTP.Listen)
 
 	for {
 		select {
 		case <-n.index.Changes():
 			n.reconcile()
+		case <-n.cluster.Changes():
+			n.reconcile()
+			n.nudgeLeader()
 		case <-ctx.Done():
 			n.setReady(false)
+			n.handOver()
 			n.log.Info("shutting down: waiting for running checks")
+			stopSched()
 			err := <-schedDone
-			n.log.Info("polling stopped; waiting for the sinks to catch up")
-			n.drainSinks(10 * time.Second)
+			if len(n.sinks) > 0 {
+				n.log.Info("polling stopped; waiting for the sinks to catch up")
+				n.drainSinks(10 * time.Second)
+			}
 			n.log.Info("panoptes stopped")
 			return err
 		}
@@ -245,11 +296,22 @@ func (n *Node) Run(ctx context.Context) error {
 }
 
 // reconcile turns the inventory into checks: every resource of this node's
-// site times every plugin whose filter matches it.
+// site that this node owns times every plugin whose filter matches it. A
+// resource lost to another node stops at once; one gained starts at its
+// check's phase, the same on every node, so a move neither skips nor
+// repeats an interval.
 func (n *Node) reconcile() {
+	snap := n.index.Snapshot()
+	keys := make([]string, 0, len(snap))
+	for _, res := range snap {
+		if res.Site == n.cfg.Site {
+			keys = append(keys, res.Key())
+		}
+	}
+	owned := n.cluster.Owned(keys)
 	var checks []schedule.Check
-	for _, res := range n.index.Snapshot() {
-		if res.Site != n.cfg.Site {
+	for _, res := range snap {
+		if res.Site != n.cfg.Site || !owned[res.Key()] {
 			continue
 		}
 		for i := range n.parts.plugins {
@@ -276,6 +338,11 @@ func (n *Node) checkFunc(pi *pluginInstance, res *resource.Resource) func(contex
 		pctx, cancel := context.WithTimeout(ctx, pi.timeout)
 		set := n.runner.Run(pctx, pi.name, pi.plugin, res, pi.interval)
 		cancel()
+		if n.rates != nil && !pi.rates.Empty() {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			n.rates.Apply(rctx, set, pi.rates, time.Now())
+			cancel()
+		}
 		// Publish even when the check's own deadline has passed: the poll's
 		// result (if only its status) is what the user needs to see.
 		pubCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)

@@ -28,7 +28,9 @@ type RunnerOptions struct {
 	// SNMP holds the defaults and credentials targets are resolved with.
 	SNMP config.SNMP
 	// Pool is the node's SNMP session pool, handed to plugins.
-	Pool   *snmp.Pool
+	Pool *snmp.Pool
+	// Enrich is the shared enrichment cache handed to plugins (nil: none).
+	Enrich EnrichSource
 	Logger *slog.Logger
 	// Registerer receives the self-metrics; nil registers nothing.
 	Registerer prometheus.Registerer
@@ -41,6 +43,7 @@ type RunnerOptions struct {
 type Runner struct {
 	snmp    config.SNMP
 	pool    *snmp.Pool
+	enrich  EnrichSource
 	log     *slog.Logger
 	now     func() time.Time
 	metrics *runnerMetrics
@@ -54,7 +57,7 @@ type Runner struct {
 
 // NewRunner returns a Runner.
 func NewRunner(opts RunnerOptions) *Runner {
-	r := &Runner{snmp: opts.SNMP, pool: opts.Pool, log: opts.Logger, now: opts.Now,
+	r := &Runner{snmp: opts.SNMP, pool: opts.Pool, enrich: opts.Enrich, log: opts.Logger, now: opts.Now,
 		metrics: newRunnerMetrics(opts.Registerer), failing: map[string]int{}}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
@@ -106,7 +109,7 @@ func (r *Runner) check(ctx context.Context, log *slog.Logger, pluginName string,
 			return nil, metric.StatusInternalFailure, fmt.Errorf("SNMP target: %w", err)
 		}
 	}
-	req := &Request{Resource: res, Interval: interval, Target: target, SNMP: r.pool, Now: start, Logger: log}
+	req := &Request{Resource: res, Interval: interval, Target: target, SNMP: r.pool, Enrich: r.enrich, Now: start, Logger: log}
 
 	groups, err, panicked := r.poll(ctx, log, pluginName, p, req)
 	if panicked {

@@ -3,7 +3,9 @@ package profile
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -249,6 +251,38 @@ func LoadDir(dirs ...string) (*Set, error) {
 			}
 			profiles = append(profiles, p)
 		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return NewSet(profiles...)
+}
+
+// LoadFS loads every *.yaml profile at the top of fsys; name prefixes file
+// names in messages (e.g. "profiles").
+func LoadFS(fsys fs.FS, name string) (*Set, error) {
+	entries, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		return nil, fmt.Errorf("profiles %s: %w", name, err)
+	}
+	var errs []error
+	var profiles []*Profile
+	for _, e := range entries {
+		ext := filepath.Ext(e.Name())
+		if e.IsDir() || (ext != ".yaml" && ext != ".yml") {
+			continue
+		}
+		data, err := fs.ReadFile(fsys, e.Name())
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		p, err := Parse(path.Join(name, e.Name()), data)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		profiles = append(profiles, p)
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)

@@ -2,8 +2,12 @@ package profile
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/panoptes-go/panoptes/internal/poll"
+	"github.com/panoptes-go/panoptes/profiles"
 )
 
 // shippedDir is the repository's profiles directory.
@@ -115,5 +119,24 @@ groups:
 				}
 			}
 		})
+	}
+}
+
+// The embedded profiles are exactly the files shipped in profiles/.
+func TestEmbeddedProfilesMatchDirectory(t *testing.T) {
+	embedded, err := LoadFS(profiles.FS, DefaultDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	onDisk, err := LoadDir("../../profiles")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := embedded.Names(), onDisk.Names(); !slices.Equal(got, want) || len(got) < 6 {
+		t.Errorf("embedded profiles %v, directory %v", got, want)
+	}
+	p, err := poll.New("profile", nil)
+	if err != nil || p == nil {
+		t.Fatalf("the plugin without options must load the embedded profiles: %v", err)
 	}
 }

@@ -10,12 +10,14 @@ import (
 
 	"github.com/panoptes-go/panoptes/internal/metric"
 	"github.com/panoptes-go/panoptes/internal/poll"
+	"github.com/panoptes-go/panoptes/profiles"
 )
 
 func init() { poll.Register("profile", newPlugin) }
 
-// DefaultDir is where the plugin looks for profiles when its `dirs`
-// option is not set (relative to the working directory).
+// DefaultDir is the repository directory of the shipped profiles; the
+// binary embeds them (package profiles), so without a `dirs` option the
+// plugin uses those.
 const DefaultDir = "profiles"
 
 // sysObjectIDTTL bounds how long a cached sysObjectID is trusted: a device
@@ -29,7 +31,7 @@ const oidSysObjectID = ".1.3.6.1.2.1.1.2.0"
 //
 // Options:
 //
-//	dirs: [profiles, /etc/panoptes/profiles]  # directories of *.yaml profiles
+//	dirs: [/etc/panoptes/profiles]  # directories of *.yaml profiles (default: the shipped ones, embedded)
 //	groups: [cpu, memory]                     # only these group types (default: all)
 type Plugin struct {
 	set    *Set
@@ -56,10 +58,13 @@ func newPlugin(options map[string]any) (poll.Plugin, error) {
 	if err := o.Err(); err != nil {
 		return nil, err
 	}
+	var set *Set
+	var err error
 	if len(dirs) == 0 {
-		dirs = []string{DefaultDir}
+		set, err = LoadFS(profiles.FS, DefaultDir)
+	} else {
+		set, err = LoadDir(dirs...)
 	}
-	set, err := LoadDir(dirs...)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,378 @@
+// Package cluster is membership, ownership and leadership for the nodes of
+// a site, on JetStream KV only (no consensus of our own): nodes heartbeat
+// their Member record into a bucket; each resource belongs to the
+// rendezvous-hash winner among the live pollers of its site; one node per
+// site holds the leader key (created with Create, refreshed with Update on
+// its revision, expiring with the bucket's TTL) and runs discovery.
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Buckets and timing.
+const (
+	MembersBucket    = "panoptes_members"
+	LeadersBucket    = "panoptes_leaders"
+	DefaultHeartbeat = 2 * time.Second
+	// ttlBeats heartbeats without news and a member is gone.
+	ttlBeats = 3
+	// echoTimeout bounds Leave's wait for its draining record to come back.
+	echoTimeout = 3 * time.Second
+	opTimeout   = 5 * time.Second
+)
+
+// LeaderKey is the leaders bucket's key for site.
+func LeaderKey(site string) string { return "leader." + site }
+
+// Options configure Join.
+type Options struct {
+	JS       jetstream.JetStream
+	Self     Member // ID, Site, Roles, Capacity, Version; the rest is filled in
+	Replicas int    // for the buckets (default 1)
+	// Heartbeat is how often Self is refreshed (default 2s); others drop it
+	// after three silent heartbeats.
+	Heartbeat  time.Duration
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
+}
+
+// Cluster is this node's view of the membership and its own leadership.
+type Cluster struct {
+	js      jetstream.JetStream
+	members jetstream.KeyValue
+	leaders jetstream.KeyValue
+	log     *slog.Logger
+	m       *metrics
+	hb      time.Duration
+	changes chan struct{}
+
+	mu          sync.Mutex
+	self        Member
+	view        map[string]*Member // every member seen, by ID
+	pollers     []Member           // live pollers of self's site, as last computed
+	lastBeat    time.Time          // last successful heartbeat put
+	leaderRev   uint64             // revision of our leader key; 0 when not leader
+	leaderAt    time.Time          // last successful leader refresh
+	leaderSince time.Time          // when this node was elected
+	owned       map[string]bool    // keys owned at the last Owned call
+	echo        chan struct{}      // closed when our draining record comes back
+	dupWarned   bool               // another process's record with our ID was logged
+	gen         uint64             // bumped whenever pollers change
+	cache       map[string]bool    // key → owned by self, valid for cacheGen
+	cacheGen    uint64
+
+	w       jetstream.KeyWatcher // started by Join, consumed from Start
+	wctx    context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	stopped bool
+}
+
+// Join creates the buckets if needed and loads the current members; this
+// node counts itself among them at once, the others only after Start.
+// Leave and Close (or Abandon) end it.
+func Join(ctx context.Context, opts Options) (*Cluster, error) {
+	if !ValidID(opts.Self.ID) {
+		return nil, fmt.Errorf("cluster: node id %q is not valid (letters, digits, '-', '_')", opts.Self.ID)
+	}
+	if opts.Heartbeat <= 0 {
+		opts.Heartbeat = DefaultHeartbeat
+	}
+	if opts.Replicas < 1 {
+		opts.Replicas = 1
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Self.Capacity < 1 {
+		opts.Self.Capacity = 1
+	}
+	c := &Cluster{
+		js: opts.JS, log: opts.Logger, m: newMetrics(opts.Registerer), hb: opts.Heartbeat,
+		changes: make(chan struct{}, 1), view: map[string]*Member{}, self: opts.Self,
+	}
+	c.self.Started = time.Now().UTC().Truncate(time.Second)
+	c.self.Heartbeat = Millis(opts.Heartbeat / time.Millisecond)
+	c.self.Draining = false
+	var err error
+	ttl := ttlBeats * opts.Heartbeat
+	if c.members, err = bucket(ctx, opts.JS, c.log, MembersBucket, ttl, opts.Replicas); err != nil {
+		return nil, err
+	}
+	if c.leaders, err = bucket(ctx, opts.JS, c.log, LeadersBucket, ttl, opts.Replicas); err != nil {
+		return nil, err
+	}
+	// Load the others first and announce self only in Start: the others
+	// drop what this node takes the moment they see it, so the caller
+	// schedules its share between Join and Start and no interval is missed.
+	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	c.cancel = cancel
+	w, err := c.members.WatchAll(wctx)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("cluster: watch %s: %w", MembersBucket, err)
+	}
+	if err := c.loadInitial(ctx, w); err != nil {
+		cancel()
+		_ = w.Stop()
+		return nil, err
+	}
+	c.w, c.wctx = w, wctx
+	c.recompute()
+	return c, nil
+}
+
+// Start announces this node (the others take it into account from now on)
+// and starts heartbeating, watching and electing. Call it once, after Join.
+func (c *Cluster) Start(ctx context.Context) error {
+	if err := c.beat(ctx); err != nil {
+		return fmt.Errorf("cluster: publish membership: %w", err)
+	}
+	c.wg.Add(2)
+	go c.watch(c.wctx, c.w)
+	go c.loop(c.wctx)
+	return nil
+}
+
+func bucket(ctx context.Context, js jetstream.JetStream, log *slog.Logger, name string, ttl time.Duration, replicas int) (jetstream.KeyValue, error) {
+	kv, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: name, Description: "panoptes cluster state; entries expire after " + ttl.String(),
+		TTL: ttl, History: 1, Storage: jetstream.MemoryStorage, Replicas: replicas,
+	})
+	if errors.Is(err, jetstream.ErrBucketExists) {
+		// Another node made it, perhaps with another heartbeat: use it as is.
+		kv, err = js.KeyValue(ctx, name)
+		if err == nil {
+			if st, serr := kv.Status(ctx); serr == nil && st.TTL() != ttl {
+				log.Warn("cluster: bucket TTL differs from 3 × this node's heartbeat; give every node the same cluster.heartbeat",
+					"bucket", name, "bucket_ttl", st.TTL(), "want", ttl)
+			}
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cluster: bucket %s: %w", name, err)
+	}
+	return kv, nil
+}
+
+// Changes signals (coalesced) that the set of pollers of this node's site or
+// its leadership changed: time to reconcile.
+func (c *Cluster) Changes() <-chan struct{} { return c.changes }
+
+// ID is this node's ID.
+func (c *Cluster) ID() string { return c.self.ID }
+
+func (c *Cluster) notify() {
+	select {
+	case c.changes <- struct{}{}:
+	default:
+	}
+}
+
+// Members returns every member seen and not yet expired, self included.
+func (c *Cluster) Members() []Member {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := time.Now()
+	self := c.self
+	self.Seen = c.lastBeat
+	out := []Member{self}
+	for _, m := range c.view {
+		if m.Alive(now) {
+			out = append(out, *m)
+		}
+	}
+	slices.SortFunc(out, func(a, b Member) int { return cmpString(a.ID, b.ID) })
+	return out
+}
+
+// Pollers returns the live pollers of this node's site, as ownership sees them.
+func (c *Cluster) Pollers() []Member {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.pollers)
+}
+
+// Owned returns the keys (resources of this node's site) this node owns,
+// and counts ownership changes since the previous call in self-metrics.
+func (c *Cluster) Owned(keys []string) map[string]bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	// Owners change only with the pollers: reuse the last answers while
+	// they are the same, and hash only keys not seen before.
+	if c.cacheGen != c.gen {
+		c.cache, c.cacheGen = make(map[string]bool, len(keys)), c.gen
+	}
+	owned := make(map[string]bool, len(keys)/max(1, len(c.pollers)))
+	fresh := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		mine, ok := c.cache[k]
+		if !ok {
+			mine = Owner(c.pollers, k) == c.self.ID
+		}
+		fresh[k] = mine
+		if mine {
+			owned[k] = true
+		}
+	}
+	c.cache = fresh // forget keys gone from the inventory
+	changed := 0
+	for k := range owned {
+		if !c.owned[k] {
+			changed++
+		}
+	}
+	for k := range c.owned {
+		if !owned[k] {
+			changed++
+		}
+	}
+	c.owned = owned
+	c.m.owned.Set(float64(len(owned)))
+	c.m.ownershipChanges.Add(float64(changed))
+	return maps.Clone(owned)
+}
+
+// IsLeader reports whether this node holds its site's leader key.
+func (c *Cluster) IsLeader() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.leaderRev != 0
+}
+
+// Leave marks this node draining so the others take its resources now, and
+// returns when its own draining record has come back through the bucket
+// (the others have seen it too) or after a few seconds. From then on Owned
+// returns nothing and the node is not leader: the caller stops polling,
+// then calls Close.
+func (c *Cluster) Leave(ctx context.Context) error {
+	c.mu.Lock()
+	c.self.Draining = true
+	echo := make(chan struct{})
+	c.echo = echo
+	c.mu.Unlock()
+	c.releaseLeader(ctx)
+	err := c.beat(ctx)
+	c.recompute()
+	if err != nil {
+		return fmt.Errorf("cluster: announce draining: %w", err)
+	}
+	select {
+	case <-echo:
+	case <-time.After(echoTimeout):
+		c.log.Warn("cluster: draining record not seen back in time; leaving anyway")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return nil
+}
+
+// Close stops heartbeating and deletes this node's member record and leader
+// key, so nobody waits for them to expire.
+func (c *Cluster) Close(ctx context.Context) error {
+	if !c.stop() {
+		return nil
+	}
+	c.releaseLeader(ctx)
+	dctx, cancel := context.WithTimeout(ctx, opTimeout)
+	defer cancel()
+	if err := c.members.Delete(dctx, c.self.ID); err != nil {
+		return fmt.Errorf("cluster: delete member %s: %w", c.self.ID, err)
+	}
+	return nil
+}
+
+// Abandon stops heartbeating and leaves the records to expire, as a killed
+// process would: the others take over after the TTL.
+func (c *Cluster) Abandon() { c.stop() }
+
+func (c *Cluster) stop() bool {
+	c.mu.Lock()
+	if c.stopped {
+		c.mu.Unlock()
+		return false
+	}
+	c.stopped = true
+	c.mu.Unlock()
+	c.cancel()
+	c.wg.Wait()
+	_ = c.w.Stop() // a no-op when the watch goroutine already stopped it
+	return true
+}
+
+// beat puts Self into the membership bucket.
+func (c *Cluster) beat(ctx context.Context) error {
+	c.mu.Lock()
+	data, err := json.Marshal(c.self)
+	c.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	pctx, cancel := context.WithTimeout(ctx, opTimeout)
+	defer cancel()
+	if _, err := c.members.Put(pctx, c.self.ID, data); err != nil {
+		c.m.heartbeatFailures.Inc()
+		return err
+	}
+	c.mu.Lock()
+	now := time.Now()
+	if !c.lastBeat.IsZero() && now.Sub(c.lastBeat) > ttlBeats*c.hb {
+		// Back after an outage (the view was frozen): the others'
+		// heartbeats are still on their way, so give them a fresh TTL
+		// rather than declare them all dead.
+		for _, m := range c.view {
+			if m.Seen.Before(now) {
+				m.Seen = now
+			}
+		}
+		c.log.Info("cluster: heartbeats work again; membership view thawed")
+	}
+	c.lastBeat = now
+	c.mu.Unlock()
+	return nil
+}
+
+func (c *Cluster) loop(ctx context.Context) {
+	defer c.wg.Done()
+	beat := time.NewTicker(c.hb)
+	defer beat.Stop()
+	// Sweep more often than the heartbeat so expiry is noticed promptly.
+	sweep := time.NewTicker(max(c.hb/4, 50*time.Millisecond))
+	defer sweep.Stop()
+	c.electOrRefresh(ctx)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-beat.C:
+			if err := c.beat(ctx); err != nil && ctx.Err() == nil {
+				c.log.Warn("cluster: heartbeat failed", "err", err)
+			}
+			c.electOrRefresh(ctx)
+		case <-sweep.C:
+			c.recompute()
+		}
+	}
+}
+
+func cmpString(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}

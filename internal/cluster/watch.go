@@ -1,0 +1,138 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// loadInitial applies the bucket's current records; the watcher marks their
+// end with a nil entry.
+func (c *Cluster) loadInitial(ctx context.Context, w jetstream.KeyWatcher) error {
+	ctx, cancel := context.WithTimeout(ctx, opTimeout)
+	defer cancel()
+	for {
+		select {
+		case e, ok := <-w.Updates():
+			if !ok {
+				return fmt.Errorf("cluster: watch %s closed while loading", MembersBucket)
+			}
+			if e == nil {
+				return nil
+			}
+			c.apply(e, true)
+		case <-ctx.Done():
+			return fmt.Errorf("cluster: load members: %w", ctx.Err())
+		}
+	}
+}
+
+func (c *Cluster) watch(ctx context.Context, w jetstream.KeyWatcher) {
+	defer c.wg.Done()
+	defer func() { _ = w.Stop() }()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case e, ok := <-w.Updates():
+			if !ok {
+				if ctx.Err() == nil {
+					c.log.Error("cluster: membership watch closed; ownership is frozen")
+				}
+				return
+			}
+			if e != nil {
+				c.apply(e, false)
+				c.recompute()
+			}
+		}
+	}
+}
+
+// apply records one membership entry. A member's liveness is measured from
+// when its heartbeat arrived here (the local clock: no skew between nodes);
+// records loaded at start count from when the server stored them.
+func (c *Cluster) apply(e jetstream.KeyValueEntry, initial bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	id := e.Key()
+	if e.Operation() != jetstream.KeyValuePut {
+		delete(c.view, id)
+		return
+	}
+	var m Member
+	if err := json.Unmarshal(e.Value(), &m); err != nil || m.ID != id {
+		c.log.Warn("cluster: ignoring a bad membership record", "key", id, "err", err)
+		return
+	}
+	if id == c.self.ID {
+		if !initial && !m.Started.Equal(c.self.Started) && !c.dupWarned {
+			c.dupWarned = true
+			c.log.Error("cluster: another process uses this node id: both poll the same resources; give each node its own cluster.node_id or data_dir",
+				"node", id, "its_start", m.Started, "our_start", c.self.Started)
+		}
+		if m.Draining && c.echo != nil {
+			close(c.echo)
+			c.echo = nil
+		}
+		return // our own state is c.self
+	}
+	m.Seen = time.Now()
+	if initial && e.Created().Before(m.Seen) {
+		m.Seen = e.Created()
+	}
+	c.view[id] = &m
+}
+
+// recompute refreshes the live pollers of this node's site and signals a
+// change. While this node's own heartbeats fail (the bus is unreachable)
+// the view is frozen: everyone else would look dead, and taking all their
+// resources would poll them twice once the link is back.
+func (c *Cluster) recompute() {
+	c.mu.Lock()
+	now := time.Now()
+	if !c.lastBeat.IsZero() && now.Sub(c.lastBeat) > ttlBeats*c.hb && !c.self.Draining {
+		c.mu.Unlock()
+		return
+	}
+	all := make([]Member, 0, len(c.view)+1)
+	for _, m := range c.view {
+		all = append(all, *m)
+	}
+	self := c.self
+	self.Seen = now
+	all = append(all, self)
+	pollers := Pollers(all, c.self.Site, now)
+	bySite := map[string]int{}
+	for _, m := range all {
+		if m.Alive(now) && !m.Draining {
+			bySite[m.Site]++
+		}
+	}
+	changed := !slices.Equal(sortedIDs(pollers), sortedIDs(c.pollers)) || !sameCapacity(pollers, c.pollers)
+	old := c.pollers
+	c.pollers = pollers
+	if changed {
+		c.gen++
+	}
+	c.mu.Unlock()
+
+	c.m.setMembers(bySite)
+	if changed {
+		c.log.Info("cluster: pollers changed", "site", self.Site, "from", sortedIDs(old), "to", sortedIDs(pollers))
+		c.notify()
+	}
+}
+
+func sameCapacity(a, b []Member) bool {
+	for i := range a {
+		if a[i].Capacity != b[i].Capacity {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,120 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"runtime/debug"
+	"time"
+
+	"github.com/panoptes-go/panoptes/internal/cluster"
+	"github.com/panoptes-go/panoptes/internal/discovery"
+)
+
+// handoverTimeout bounds the graceful handover on shutdown.
+const handoverTimeout = 5 * time.Second
+
+// joinCluster announces this node in its site's membership.
+func (n *Node) joinCluster(ctx context.Context) (*cluster.Cluster, error) {
+	cfg := n.cfg
+	id := cfg.Cluster.NodeID
+	if id == "" {
+		var err error
+		if id, err = cluster.NodeID(cfg.DataDir); err != nil {
+			return nil, err
+		}
+	}
+	n.leaderCh = make(chan struct{}, 1)
+	return cluster.Join(ctx, cluster.Options{
+		JS: n.bus.JetStream(),
+		Self: cluster.Member{
+			ID: id, Site: cfg.Site, Roles: cfg.Roles, Capacity: cfg.Cluster.Capacity, Version: buildVersion(),
+		},
+		Replicas: cfg.Bus.Replicas, Heartbeat: cfg.Cluster.Heartbeat.D(),
+		Logger: n.log.With("component", "cluster"), Registerer: n.reg,
+	})
+}
+
+// handOver marks this node draining and drops its checks once the others
+// have seen it, so they take over at the checks' next phase. A node
+// stopped abruptly (tests) skips it: the others wait for the TTL.
+func (n *Node) handOver() {
+	if n.abrupt.Load() {
+		n.cluster.Abandon()
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), handoverTimeout)
+	defer cancel()
+	if err := n.cluster.Leave(ctx); err != nil {
+		n.log.Warn("handover incomplete: the others take over when this node's membership expires", "err", err)
+	}
+	n.reconcile()
+}
+
+// leaveCluster deletes this node's records (or leaves them to expire after
+// an abrupt stop).
+func (n *Node) leaveCluster() {
+	if n.abrupt.Load() {
+		n.cluster.Abandon()
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), handoverTimeout)
+	defer cancel()
+	if err := n.cluster.Close(ctx); err != nil {
+		n.log.Warn("leave cluster", "err", err)
+	}
+}
+
+func (n *Node) nudgeLeader() {
+	select {
+	case n.leaderCh <- struct{}{}:
+	default:
+	}
+}
+
+// leadDiscovery runs discovery (the resource manager) while this node is
+// its site's leader, and stops it when leadership is lost.
+func (n *Node) leadDiscovery(ctx context.Context) {
+	mgr := discovery.NewManager(discovery.ManagerOptions{Inventory: n.store, Logger: n.log.With("component", "discovery"), Registerer: n.reg})
+	var stop func() // stops the running discovery and waits; nil when not running
+	defer func() {
+		if stop != nil {
+			stop()
+		}
+	}()
+	for {
+		switch leader := n.cluster.IsLeader(); {
+		case leader && stop == nil:
+			n.log.Info("discovery started: this node leads site " + n.cfg.Site)
+			stop = n.startDiscovery(ctx, mgr)
+		case !leader && stop != nil:
+			stop()
+			stop = nil
+			n.log.Info("discovery stopped: no longer leader")
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-n.leaderCh:
+		}
+	}
+}
+
+func (n *Node) startDiscovery(ctx context.Context, mgr *discovery.Manager) (stop func()) {
+	dctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := mgr.Run(dctx, n.parts.sources, n.cfg.Discovery.Sources, n.cfg.Discovery.Interval.D()); err != nil && !errors.Is(err, context.Canceled) {
+			n.log.Error("discovery stopped", "err", err)
+		}
+	}()
+	return func() { cancel(); <-done }
+}
+
+// buildVersion is the main module's version for the member record.
+func buildVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
