@@ -1,7 +1,7 @@
 package sink
 
 import (
-	"errors"
+	"github.com/panoptes-go/panoptes/internal/selfmetric"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -62,14 +62,14 @@ func newSinkMetrics(reg prometheus.Registerer, sink string) *sinkMetrics {
 		Help: "Times a file sink rotated its file.",
 	}, []string{"sink"})
 	if reg != nil {
-		written = register(reg, written)
-		writeErrors = register(reg, writeErrors)
-		retried = register(reg, retried)
-		dead = register(reg, dead)
-		writeSeconds = register(reg, writeSeconds)
-		latency = register(reg, latency)
-		pending = register(reg, pending)
-		rotations = register(reg, rotations)
+		written = selfmetric.Register(reg, written)
+		writeErrors = selfmetric.Register(reg, writeErrors)
+		retried = selfmetric.Register(reg, retried)
+		dead = selfmetric.Register(reg, dead)
+		writeSeconds = selfmetric.Register(reg, writeSeconds)
+		latency = selfmetric.Register(reg, latency)
+		pending = selfmetric.Register(reg, pending)
+		rotations = selfmetric.Register(reg, rotations)
 	}
 	return &sinkMetrics{
 		written:      written.WithLabelValues(sink),
@@ -89,18 +89,4 @@ func (m *sinkMetrics) deadLettered(reason string) prometheus.Counter {
 		return m.deadDecode
 	}
 	return m.deadRejected
-}
-
-// register registers c, or returns the collector already registered under
-// the same name, so every sink on one registry shares the vectors.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing
-			}
-		}
-	}
-	return c
 }

@@ -1,7 +1,7 @@
 package influxdb
 
 import (
-	"errors"
+	"github.com/panoptes-go/panoptes/internal/selfmetric"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -23,25 +23,11 @@ func newMetrics(reg prometheus.Registerer, sink string) *metrics {
 		Help: "Metrics left out of their point: uint64_overflow (a counter above 2^63-1, which InfluxDB 1.x cannot store as an integer) or not_finite (NaN, Inf).",
 	}, []string{"sink", "reason"})
 	if reg != nil {
-		requests = register(reg, requests)
-		dropped = register(reg, dropped)
+		requests = selfmetric.Register(reg, requests)
+		dropped = selfmetric.Register(reg, dropped)
 	}
 	return &metrics{
 		requests: requests.MustCurryWith(prometheus.Labels{"sink": sink}),
 		dropped:  dropped.MustCurryWith(prometheus.Labels{"sink": sink}),
 	}
-}
-
-// register registers c, or returns the collector already registered under
-// the same name, so every InfluxDB sink on one registry shares the vectors.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing
-			}
-		}
-	}
-	return c
 }

@@ -1,8 +1,9 @@
 package kafka
 
 import (
-	"errors"
 	"sync"
+
+	"github.com/panoptes-go/panoptes/internal/selfmetric"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -41,10 +42,10 @@ func newSourceMetrics(reg prometheus.Registerer, sinkName string) *sourceMetrics
 		Help: "Errors fetching from Kafka partitions or the consumer group.",
 	}, []string{"sink"})
 	if reg != nil {
-		lag = register(reg, lag)
-		retries = register(reg, retries)
-		commitErrors = register(reg, commitErrors)
-		fetchErrors = register(reg, fetchErrors)
+		lag = selfmetric.Register(reg, lag)
+		retries = selfmetric.Register(reg, retries)
+		commitErrors = selfmetric.Register(reg, commitErrors)
+		fetchErrors = selfmetric.Register(reg, fetchErrors)
 	}
 	return &sourceMetrics{
 		lag:          lag.WithLabelValues(sinkName),
@@ -88,18 +89,4 @@ func (m *sourceMetrics) sumLocked() int64 {
 		n += l
 	}
 	return n
-}
-
-// register registers c, or returns the collector already registered under
-// the same name, so every sink on one registry shares the vectors.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing
-			}
-		}
-	}
-	return c
 }

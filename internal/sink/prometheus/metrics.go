@@ -1,7 +1,7 @@
 package prometheus
 
 import (
-	"errors"
+	"github.com/panoptes-go/panoptes/internal/selfmetric"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -33,10 +33,10 @@ func newExpositionMetrics(reg prometheus.Registerer, sinkName string) *expositio
 		Buckets: []float64{.001, .01, .05, .1, .25, .5, 1, 2.5, 5, 10},
 	}, []string{"sink"})
 	if reg != nil {
-		series = register(reg, series)
-		expired = register(reg, expired)
-		scrapes = register(reg, scrapes)
-		scrapeSeconds = register(reg, scrapeSeconds)
+		series = selfmetric.Register(reg, series)
+		expired = selfmetric.Register(reg, expired)
+		scrapes = selfmetric.Register(reg, scrapes)
+		scrapeSeconds = selfmetric.Register(reg, scrapeSeconds)
 	}
 	return &expositionMetrics{
 		series:        series.WithLabelValues(sinkName),
@@ -69,9 +69,9 @@ func newRemoteWriteMetrics(reg prometheus.Registerer, sinkName string) *remoteWr
 		Help: "Remote-write requests by outcome: 2xx, 4xx, 5xx or error (no response).",
 	}, []string{"sink", "outcome"})
 	if reg != nil {
-		samples = register(reg, samples)
-		bytes = register(reg, bytes)
-		requests = register(reg, requests)
+		samples = selfmetric.Register(reg, samples)
+		bytes = selfmetric.Register(reg, bytes)
+		requests = selfmetric.Register(reg, requests)
 	}
 	return &remoteWriteMetrics{
 		samples:  samples.WithLabelValues(sinkName),
@@ -83,18 +83,4 @@ func newRemoteWriteMetrics(reg prometheus.Registerer, sinkName string) *remoteWr
 
 func (m *remoteWriteMetrics) request(outcome string) {
 	m.requests.WithLabelValues(m.sinkName, outcome).Inc()
-}
-
-// register registers c, or returns the collector already registered under
-// the same name, so every sink on one registry shares the vectors.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing
-			}
-		}
-	}
-	return c
 }
