@@ -29,6 +29,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Int64Var(&o.Seed, "seed", 1, "simulator seed")
 	fs.BoolVar(&o.Reference, "reference", false, "also measure snmpbulkwalk on one device (interface plugin)")
 	fs.StringVar(&o.HeapProfile, "heap-profile", "", "write a heap profile here at the end of the window")
+	fs.StringVar(&o.CPUProfile, "cpu-profile", "", "write a CPU profile of the measured window here")
 	fs.StringVar(&o.Dir, "dir", "", "work directory (default a temporary one)")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the work directory")
 	if err := parseFlags(fs, args); err != nil {

@@ -49,8 +49,10 @@ type Options struct {
 	Keep bool
 	// Reference also measures net-snmp's snmpbulkwalk walking one device.
 	Reference bool
-	// HeapProfile, when set, receives a heap profile at the end of the window.
+	// HeapProfile, when set, receives a heap profile at the end of the window;
+	// CPUProfile a CPU profile of the window.
 	HeapProfile string
+	CPUProfile  string
 	Logger      *slog.Logger
 	Progress    io.Writer // a line per phase; nil for none
 }
@@ -210,12 +212,25 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 
 	fmt.Fprintf(o.Progress, "bench: measuring for %s\n", o.Duration)
+	if o.CPUProfile != "" {
+		f, err := os.Create(o.CPUProfile)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return nil, err
+		}
+	}
 	s0, cpu0, simCPU0, t0 := n.Stats(), selfCPU(), sim.cpu(), time.Now()
 	tail.reset()
 	if err := sleep(ctx, o.Duration); err != nil {
 		return nil, err
 	}
 	s1, cpu1, simCPU1, t1 := n.Stats(), selfCPU(), sim.cpu(), time.Now()
+	if o.CPUProfile != "" {
+		pprof.StopCPUProfile()
+	}
 	rssNow := rss()
 	var mem runtime.MemStats
 	runtime.ReadMemStats(&mem)
@@ -251,7 +266,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	r.PollToSinkP50Ms, r.PollToSinkP99Ms, r.GroupsWritten = ms(p50), ms(p99), lines
 
 	if o.Reference && o.Plugin == "interface" {
-		ref, err := reference(ctx, sim.firstDevice())
+		ref, err := reference(ctx)
 		if err != nil {
 			o.Logger.Warn("bench: reference measurement failed", "err", err)
 		} else {

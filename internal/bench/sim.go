@@ -76,31 +76,6 @@ func (s *simProcess) rows() ([][]string, error) {
 	return all[1:], nil
 }
 
-// firstDevice is the endpoint of the first simulated device.
-func (s *simProcess) firstDevice() string {
-	f, err := os.Open(s.inventory)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	r := csv.NewReader(f)
-	r.Comment = '#'
-	header, err := r.Read()
-	if err != nil {
-		return ""
-	}
-	row, err := r.Read()
-	if err != nil {
-		return ""
-	}
-	for i, h := range header {
-		if h == "endpoint" && i < len(row) {
-			return row[i]
-		}
-	}
-	return ""
-}
-
 // cpu is the simulator's user+system CPU time so far, from /proc.
 func (s *simProcess) cpu() time.Duration {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
