@@ -6,17 +6,18 @@ package bus
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // The metrics stream and its subjects.
@@ -26,14 +27,9 @@ const (
 	AllSubjects   = SubjectPrefix + ">"
 )
 
-// Defaults for Options fields left zero.
 const (
-	DefaultMaxAge   = 24 * time.Hour
-	DefaultMaxBytes = 1 << 30
-	DefaultReplicas = 1
-
-	// duplicateWindow is how long the stream remembers message IDs (a
-	// publisher that sets Nats-Msg-Id can retry without duplicates).
+	// duplicateWindow is how long the stream remembers message IDs: a
+	// buffered message retried within it is stored once.
 	duplicateWindow = 2 * time.Minute
 	// maxAsyncPending bounds async publishes awaiting their ack on this
 	// connection, across all callers.
@@ -44,25 +40,6 @@ const (
 	drainTimeout   = 10 * time.Second
 	readyTimeout   = 2 * time.Second
 )
-
-// Options configure Open.
-type Options struct {
-	// URL of external NATS servers (comma-separated); "" starts an embedded server.
-	URL string
-	// DataDir holds the embedded server's JetStream store (state survives restarts).
-	DataDir string
-	// Listen is host:port where the embedded server accepts other processes;
-	// "" keeps it in-process only (no TCP port). Port 0 picks a free port.
-	Listen string
-	// Metrics stream retention and replicas (defaults 24h, 1 GiB, 1).
-	MaxAge   time.Duration
-	MaxBytes int64
-	Replicas int
-	// Name is the client connection name shown by the server.
-	Name       string
-	Logger     *slog.Logger
-	Registerer prometheus.Registerer
-}
 
 // Bus is a connection to JetStream with the metrics stream in place.
 type Bus struct {
@@ -76,23 +53,40 @@ type Bus struct {
 	subjects subjectCache
 	pool     sync.Pool // *publishState
 
+	buf            *buffer
+	publishTimeout time.Duration
+	idPrefix       string
+	idSeq          atomic.Uint64
+	spillDir       string             // "" when the buffer is not spilled at Close
+	stopBG         context.CancelFunc // stops the drainer and the sourcer
+	bgWG           sync.WaitGroup
+
 	closeOnce sync.Once
 	closeErr  error
 }
 
 // Open starts the embedded server when opts.URL is empty, connects, and
-// creates or updates the metrics stream. Close releases everything.
+// creates or updates the metrics stream (sourcing edge domains' streams on a
+// hub). An external cluster, or a cluster of embedded servers, that is not
+// up yet is retried with backoff for opts.ConnectRetry. A background
+// goroutine publishes the local buffer; Close stops it and releases
+// everything.
 func Open(ctx context.Context, opts Options) (*Bus, error) {
 	if err := opts.applyDefaults(); err != nil {
 		return nil, err
 	}
+	m := newMetrics(opts.Registerer)
 	b := &Bus{
-		replicas: opts.Replicas,
-		logger:   opts.Logger,
-		metrics:  newMetrics(opts.Registerer),
-		closed:   make(chan struct{}),
+		replicas:       opts.Replicas,
+		logger:         opts.Logger,
+		metrics:        m,
+		closed:         make(chan struct{}),
+		buf:            newBuffer(opts.Buffer.MaxMessages, opts.Buffer.MaxBytes, m),
+		publishTimeout: opts.PublishTimeout,
+		idPrefix:       randomPrefix(),
 	}
 	b.pool.New = func() any { return new(publishState) }
+	deadline := time.Now().Add(opts.ConnectRetry)
 
 	var inProcess nats.InProcessConnProvider
 	if opts.URL == "" {
@@ -103,7 +97,7 @@ func Open(ctx context.Context, opts Options) (*Bus, error) {
 		b.srv = srv
 		inProcess = srv
 	}
-	nc, err := b.connect(ctx, opts, inProcess)
+	nc, err := b.connect(ctx, opts, inProcess, deadline)
 	if err != nil {
 		b.shutdownServer()
 		return nil, err
@@ -117,122 +111,42 @@ func Open(ctx context.Context, opts Options) (*Bus, error) {
 		return nil, fmt.Errorf("bus: jetstream: %w", err)
 	}
 	b.js = js
-	if err := b.ensureStream(ctx, opts); err != nil {
+	if err := b.ensureStream(ctx, opts, deadline); err != nil {
 		_ = b.Close()
 		return nil, err
+	}
+	if !opts.Buffer.NoSpill && opts.DataDir != "" {
+		b.spillDir = opts.DataDir
+		n, err := b.buf.unspill(opts.DataDir)
+		if err != nil {
+			b.logger.Warn("bus: spilled buffer", "err", err)
+		}
+		if n > 0 {
+			b.logger.Info("bus: publishing metrics buffered before the last stop", "messages", n)
+		}
+	}
+	bg, stop := context.WithCancel(context.Background())
+	b.stopBG = stop
+	b.bgWG.Add(1)
+	go func() {
+		defer b.bgWG.Done()
+		b.runDrainer(bg)
+	}()
+	if len(opts.SourceDomains) > 0 {
+		b.bgWG.Add(1)
+		go func() {
+			defer b.bgWG.Done()
+			b.runSourcer(bg, opts.SourceDomains)
+		}()
 	}
 	return b, nil
 }
 
-func (o *Options) applyDefaults() error {
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
-	if o.MaxAge == 0 {
-		o.MaxAge = DefaultMaxAge
-	}
-	if o.MaxBytes == 0 {
-		o.MaxBytes = DefaultMaxBytes
-	}
-	if o.Replicas == 0 {
-		o.Replicas = DefaultReplicas
-	}
-	switch {
-	case o.MaxAge < 0:
-		return fmt.Errorf("bus: max_age %s is negative; use a positive duration such as 24h", o.MaxAge)
-	case o.MaxBytes < 0:
-		return fmt.Errorf("bus: max_bytes %d is negative; use a positive size such as 1GiB", o.MaxBytes)
-	case o.Replicas < 1 || o.Replicas > 5:
-		return fmt.Errorf("bus: replicas %d is out of range; JetStream allows 1 to 5", o.Replicas)
-	case o.URL == "" && strings.TrimSpace(o.DataDir) == "":
-		return errors.New("bus: data_dir is empty; the embedded NATS server needs a directory for its state (or set bus.url to use an external server)")
-	case o.URL == "" && o.Replicas > 1:
-		return fmt.Errorf("bus: replicas %d needs a NATS cluster; the embedded single server supports 1 (or set bus.url)", o.Replicas)
-	case o.URL != "" && o.Listen != "":
-		return errors.New("bus: listen is only for the embedded server; leave it empty when bus.url is set")
-	}
-	return nil
-}
-
-func (b *Bus) connect(ctx context.Context, opts Options, inProcess nats.InProcessConnProvider) (*nats.Conn, error) {
-	timeout := connectTimeout
-	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < timeout {
-		timeout = max(time.Until(dl), time.Millisecond)
-	}
-	logger := b.logger
-	nopts := []nats.Option{
-		nats.Name(opts.Name),
-		nats.Timeout(timeout),
-		nats.MaxReconnects(-1), // a bus that gives up reconnecting stops the node
-		nats.ReconnectWait(time.Second),
-		nats.DrainTimeout(drainTimeout),
-		nats.ClosedHandler(func(*nats.Conn) { close(b.closed) }),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
-			if err != nil {
-				logger.Warn("bus disconnected", "err", err)
-			}
-		}),
-		nats.ReconnectHandler(func(nc *nats.Conn) {
-			logger.Info("bus reconnected", "server", nc.ConnectedUrlRedacted())
-		}),
-		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
-			subj := ""
-			if sub != nil {
-				subj = sub.Subject
-			}
-			logger.Warn("bus async error", "subject", subj, "err", err)
-		}),
-	}
-	url := opts.URL
-	if inProcess != nil {
-		nopts = append(nopts, nats.InProcessServer(inProcess))
-		url = ""
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("bus: connect: %w", err)
-	}
-	nc, err := nats.Connect(url, nopts...)
-	if err != nil {
-		if inProcess != nil {
-			return nil, fmt.Errorf("bus: connect to embedded server: %w", err)
-		}
-		return nil, fmt.Errorf("bus: connect to %s: %w (check bus.url and that the server is running)", redactURLs(opts.URL), err)
-	}
-	return nc, nil
-}
-
-// redactURLs hides credentials in user:pass@host URLs for error messages.
-func redactURLs(urls string) string {
-	parts := strings.Split(urls, ",")
-	for i, p := range parts {
-		if at := strings.LastIndex(p, "@"); at >= 0 {
-			scheme := ""
-			if j := strings.Index(p, "://"); j >= 0 && j < at {
-				scheme = p[:j+3]
-			}
-			parts[i] = scheme + "***@" + p[at+1:]
-		}
-	}
-	return strings.Join(parts, ",")
-}
-
-func (b *Bus) ensureStream(ctx context.Context, opts Options) error {
-	_, err := b.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name:        StreamName,
-		Description: "Panoptes metrics groups, one per message",
-		Subjects:    []string{AllSubjects},
-		Storage:     jetstream.FileStorage,
-		Retention:   jetstream.LimitsPolicy,
-		Discard:     jetstream.DiscardOld,
-		MaxAge:      opts.MaxAge,
-		MaxBytes:    opts.MaxBytes,
-		Replicas:    opts.Replicas,
-		Duplicates:  min(duplicateWindow, opts.MaxAge),
-	})
-	if err != nil {
-		return fmt.Errorf("bus: create or update stream %s: %w", StreamName, err)
-	}
-	return nil
+// randomPrefix starts this instance's message IDs.
+func randomPrefix() string {
+	var rnd [8]byte
+	_, _ = rand.Read(rnd[:])
+	return hex.EncodeToString(rnd[:]) + "-"
 }
 
 // JetStream returns the JetStream handle for buckets and consumers.
@@ -266,11 +180,17 @@ func (b *Bus) Ready() error {
 	return nil
 }
 
-// Close drains the connection (pending publishes and acks are flushed), then
-// shuts the embedded server down and waits for it. It is safe to call twice.
+// Close stops the buffer's drainer after one last bounded attempt to empty
+// it (what remains is spilled under DataDir for the next Open, or counted
+// as dropped), drains the connection (pending publishes and acks are
+// flushed), then shuts the embedded server down and waits for it. It is
+// safe to call twice.
 func (b *Bus) Close() error {
 	b.closeOnce.Do(func() {
-		if b.nc != nil {
+		b.stopBuffer()
+		if b.nc != nil && b.nc.Status() != nats.CONNECTED {
+			b.nc.Close() // nothing can be flushed to a server that is gone
+		} else if b.nc != nil {
 			if err := b.nc.Drain(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
 				b.closeErr = fmt.Errorf("bus: drain: %w", err)
 				b.nc.Close()
@@ -292,4 +212,71 @@ func (b *Bus) shutdownServer() {
 		b.srv.Shutdown()
 		b.srv.WaitForShutdown()
 	}
+}
+
+// stopBuffer stops the drainer, tries once more to publish what is
+// buffered, and spills (or drops, counted) the rest.
+func (b *Bus) stopBuffer() {
+	if b.stopBG == nil {
+		return
+	}
+	b.stopBG()
+	b.bgWG.Wait()
+	if b.buf.empty() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), closeFlushTimeout)
+	b.drainOnce(ctx)
+	cancel()
+	n, _, _ := b.buf.stats()
+	if n == 0 {
+		return
+	}
+	if b.spillDir != "" {
+		spilled, err := b.buf.spill(b.spillDir)
+		if err == nil {
+			b.logger.Warn("bus: unpublished metrics kept on disk for the next start", "messages", spilled, "dir", b.spillDir)
+			return
+		}
+		b.logger.Error("bus: keep unpublished metrics on disk", "err", err)
+	}
+	b.buf.drop()
+	b.logger.Error("bus: unpublished metrics dropped at close", "messages", n)
+}
+
+// Health is a snapshot of the bus's state for /readyz, without a network
+// round trip.
+type Health struct {
+	Connected     bool   // the client is connected
+	Buffered      int    // messages waiting in the local buffer
+	BufferedBytes int64  // their approximate memory
+	Dropped       uint64 // messages dropped for a full buffer since Open
+	LeafLinks     int    // leaf connections of the embedded server
+}
+
+// Health reports the connection and the local buffer.
+func (b *Bus) Health() Health {
+	n, bytes, dropped := b.buf.stats()
+	return Health{
+		Connected: b.nc != nil && b.nc.Status() == nats.CONNECTED,
+		Buffered:  n, BufferedBytes: bytes, Dropped: dropped,
+		LeafLinks: b.LeafConnections(),
+	}
+}
+
+// Degraded is "" when the bus takes publishes directly, else what is wrong
+// in words for /readyz, such as "degraded: 1200 messages buffered (bus
+// disconnected)". A degraded node keeps polling.
+func (h Health) Degraded() string {
+	if h.Connected && h.Buffered == 0 {
+		return ""
+	}
+	s := fmt.Sprintf("degraded: %d messages buffered", h.Buffered)
+	if !h.Connected {
+		s += " (bus disconnected)"
+	}
+	if h.Dropped > 0 {
+		s += fmt.Sprintf(", %d dropped for a full buffer", h.Dropped)
+	}
+	return s
 }

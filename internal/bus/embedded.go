@@ -52,6 +52,9 @@ func startEmbedded(ctx context.Context, opts Options) (*server.Server, error) {
 		}
 		sopts.Host, sopts.Port = host, port
 	}
+	if err := federationOptions(sopts, opts); err != nil {
+		return nil, err
+	}
 	srv, err := server.NewServer(sopts)
 	if err != nil {
 		return nil, fmt.Errorf("bus: embedded server: %w", err)

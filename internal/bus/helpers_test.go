@@ -58,3 +58,22 @@ func interfaceSet(r *resource.Resource, ports int) *metric.GroupSet {
 	})
 	return set
 }
+
+// waitStreamMsgs waits up to 20s for stream to hold want messages.
+func waitStreamMsgs(t testing.TB, b *bus.Bus, stream string, want uint64) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	var got uint64
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		s, err := b.JetStream().Stream(ctx, stream)
+		cancel()
+		if err == nil {
+			if got = s.CachedInfo().State.Msgs; got == want {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("stream %s holds %d messages after 20s, want %d", stream, got, want)
+}

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/panoptes-go/panoptes/internal/metric"
@@ -94,14 +96,22 @@ func (c *subjectCache) get(site, groupType string) string {
 type publishState struct {
 	buf  []byte
 	ends []int // end of each group's message in buf; -1 for a group not encoded
-	futs []jetstream.PubAckFuture
+	sent []sentMsg
+}
+
+// sentMsg is one message of a set handed to the client.
+type sentMsg struct {
+	group int
+	id    string
+	fut   jetstream.PubAckFuture // nil: not sent (goes to the buffer)
+	acked bool
 }
 
 // publishRun tracks the acks of one PublishSet.
 type publishRun struct {
-	ctx      context.Context
+	wait     context.Context // bounds waiting for acks
 	st       *publishState
-	head     int // futs[head:] are awaiting their ack
+	head     int // sent[head:] may still be awaiting their ack
 	acked    int
 	firstErr error
 }
@@ -112,35 +122,43 @@ func (r *publishRun) fail(err error) {
 	}
 }
 
-func (r *publishRun) inFlight() int { return len(r.st.futs) - r.head }
+func (r *publishRun) inFlight() int { return len(r.st.sent) - r.head }
 
-// awaitOldest resolves the oldest pending publish; false when ctx is done.
+// awaitOldest resolves the oldest pending publish; false when the wait is
+// over (what is unresolved then goes to the buffer).
 func (r *publishRun) awaitOldest() bool {
-	f := r.st.futs[r.head]
-	select {
-	case <-f.Ok():
-		r.acked++
-	case err := <-f.Err():
-		r.fail(err)
-	case <-r.ctx.Done():
-		return false
+	m := &r.st.sent[r.head]
+	if m.fut != nil {
+		select {
+		case <-m.fut.Ok():
+			m.acked = true
+			r.acked++
+		case <-m.fut.Err():
+		case <-r.wait.Done():
+			return false
+		}
 	}
-	r.st.futs[r.head] = nil
 	r.head++
 	return true
 }
 
 // PublishSet publishes every group of set as its own message to
-// Subject(site, type), asynchronously with a bounded number in flight, and
-// waits (bounded by ctx) for the acks. It returns how many were acked, and
-// an error describing the rest.
+// Subject(site, type). It never blocks the caller for long: acks are awaited
+// at most Options.PublishTimeout (or until ctx is done), and what is not
+// acknowledged by then, or everything while the bus is down or the buffer
+// is not empty (to keep order), goes to the local buffer, which a background
+// goroutine publishes when the bus takes it. It returns how many groups were
+// accepted (acknowledged or buffered), and an error describing the rest
+// (invalid groups, or groups dropped because the buffer is full).
 func (b *Bus) PublishSet(ctx context.Context, set *metric.GroupSet) (int, error) {
 	if set == nil || len(set.Groups) == 0 {
 		return 0, nil
 	}
 	st := b.pool.Get().(*publishState)
-	st.buf, st.ends, st.futs = st.buf[:0], st.ends[:0], st.futs[:0]
-	r := publishRun{ctx: ctx, st: st}
+	st.buf, st.ends, st.sent = st.buf[:0], st.ends[:0], st.sent[:0]
+	wait, cancel := context.WithTimeout(ctx, b.publishTimeout)
+	defer cancel()
+	r := publishRun{wait: wait, st: st}
 
 	// Encode first: appending may move the buffer, so slices are cut after.
 	for i, g := range set.Groups {
@@ -152,70 +170,121 @@ func (b *Bus) PublishSet(ctx context.Context, set *metric.GroupSet) (int, error)
 		st.buf = metric.AppendJSON(st.buf, g)
 		st.ends = append(st.ends, len(st.buf))
 	}
-
-	start := 0
+	direct := b.buf.empty() && b.nc.Status() == nats.CONNECTED
+	invalid := 0
 	for i, g := range set.Groups {
-		end := st.ends[i]
-		if end < 0 {
+		if st.ends[i] < 0 {
+			invalid++
 			continue
 		}
-		data := st.buf[start:end:end]
-		start = end
-		if err := ctx.Err(); err != nil {
-			r.fail(err)
-			continue
+		m := sentMsg{group: i, id: b.nextID()}
+		if direct && wait.Err() == nil && (r.inFlight() < setWindow || r.awaitOldest()) {
+			f, err := b.publishAsync(&r, b.subjects.get(g.Resource.Site, g.Type), st.message(i), m.id)
+			switch {
+			case err == nil:
+				m.fut = f
+			case retryable(err):
+				direct = false // the rest of the set goes to the buffer
+			default:
+				r.fail(fmt.Errorf("publish %s group of %s: %w", g.Type, g.Resource.ID, err))
+				invalid++
+				continue
+			}
 		}
-		if r.inFlight() >= setWindow && !r.awaitOldest() {
-			r.fail(ctx.Err())
-			continue
-		}
-		f, err := b.publishAsync(&r, b.subjects.get(g.Resource.Site, g.Type), data)
-		if err != nil {
-			r.fail(fmt.Errorf("publish %s group of %s: %w", g.Type, g.Resource.ID, err))
-			continue
-		}
-		st.futs = append(st.futs, f)
+		st.sent = append(st.sent, m)
 	}
 	for r.inFlight() > 0 && r.awaitOldest() {
 	}
 
-	n := len(set.Groups)
+	// Whatever is not acknowledged goes to the buffer, in order; the IDs
+	// make a retry of a publish that did land harmless.
+	var later []pending
+	for i := range st.sent {
+		m := &st.sent[i]
+		if m.acked {
+			continue
+		}
+		g := set.Groups[m.group]
+		later = append(later, pending{
+			subject: b.subjects.get(g.Resource.Site, g.Type), id: m.id,
+			data: append([]byte(nil), st.message(m.group)...),
+		})
+	}
+	buffered := 0
+	if len(later) > 0 {
+		buffered = b.buf.push(later)
+	}
+	dropped := len(later) - buffered
+
 	b.metrics.published.Add(float64(r.acked))
-	if r.acked < n {
-		b.metrics.publishErrors.Add(float64(n - r.acked))
+	if invalid+dropped > 0 {
+		b.metrics.publishErrors.Add(float64(invalid + dropped))
 	}
 	// Unresolved publishes may still read buf (client retries): drop it then.
 	if r.inFlight() == 0 && cap(st.buf) <= maxPooledBuffer {
-		clear(st.futs)
+		clear(st.sent)
 		b.pool.Put(st)
 	}
-	if r.acked == n {
-		return n, nil
+	accepted := r.acked + buffered
+	if dropped > 0 {
+		r.firstErr = fmt.Errorf("%d dropped: the local publish buffer is full (%w)", dropped, ErrBufferFull)
 	}
-	if r.firstErr == nil {
-		r.firstErr = ctx.Err()
+	if invalid+dropped == 0 {
+		return accepted, nil
 	}
-	return r.acked, fmt.Errorf("bus: %d of %d metrics groups not acknowledged: %w", n-r.acked, n, r.firstErr)
+	return accepted, fmt.Errorf("bus: %d of %d metrics groups not published: %w", invalid+dropped, len(set.Groups), r.firstErr)
+}
+
+// ErrBufferFull is wrapped by PublishSet's error when the bus is
+// unavailable and the local buffer cannot take more.
+var ErrBufferFull = errors.New("bus: publish buffer full")
+
+// message is group i's encoded bytes.
+func (st *publishState) message(i int) []byte {
+	start := 0
+	for j := i - 1; j >= 0; j-- {
+		if st.ends[j] >= 0 {
+			start = st.ends[j]
+			break
+		}
+	}
+	end := st.ends[i]
+	return st.buf[start:end:end]
+}
+
+// nextID is a message ID unique to this bus instance: a random prefix and
+// a counter.
+func (b *Bus) nextID() string {
+	return b.idPrefix + strconv.FormatUint(b.idSeq.Add(1), 36)
+}
+
+// retryable errors mean the bus is unavailable right now, not that the
+// message is bad.
+func retryable(err error) bool {
+	return errors.Is(err, nats.ErrConnectionClosed) || errors.Is(err, nats.ErrConnectionReconnecting) ||
+		errors.Is(err, nats.ErrConnectionDraining) || errors.Is(err, nats.ErrTimeout) ||
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) ||
+		errors.Is(err, jetstream.ErrTooManyStalledMsgs) || errors.Is(err, nats.ErrNoResponders)
 }
 
 // publishAsync sends one message. When the connection-wide cap on pending
 // acks is reached, it waits for this set's oldest publish (or briefly, if
 // this set has none pending) and tries again.
-func (b *Bus) publishAsync(r *publishRun, subject string, data []byte) (jetstream.PubAckFuture, error) {
+func (b *Bus) publishAsync(r *publishRun, subject string, data []byte, id string) (jetstream.PubAckFuture, error) {
 	for {
-		f, err := b.js.PublishAsync(subject, data)
+		f, err := b.js.PublishMsgAsync(newMsg(subject, id, data))
 		if !errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
 			return f, err
 		}
 		if r.inFlight() > 0 {
 			if !r.awaitOldest() {
-				return nil, r.ctx.Err()
+				return nil, r.wait.Err()
 			}
 			continue
 		}
 		select {
-		case <-r.ctx.Done():
-			return nil, r.ctx.Err()
+		case <-r.wait.Done():
+			return nil, r.wait.Err()
 		case <-time.After(10 * time.Millisecond):
 		}
 	}

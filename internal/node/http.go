@@ -18,9 +18,11 @@ type httpServer struct {
 	done chan struct{}
 }
 
-// startHTTP serves /healthz (the process answers), /readyz (ready() is nil)
-// and /metrics. It listens before returning so a busy port fails start-up.
-func startHTTP(addr string, reg *prometheus.Registry, ready func() error, log *slog.Logger) (*httpServer, error) {
+// startHTTP serves /healthz (the process answers), /readyz (503 unless
+// ready() is nil; 200 with degraded()'s text when it works in a degraded
+// way) and /metrics. It listens before returning so a busy port fails
+// start-up.
+func startHTTP(addr string, reg *prometheus.Registry, ready func() error, degraded func() string, log *slog.Logger) (*httpServer, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("http: listen on %s: %w (set http.listen to a free address, or \"\" to disable)", addr, err)
@@ -31,7 +33,15 @@ func startHTTP(addr string, reg *prometheus.Registry, ready func() error, log *s
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if err := ready(); err != nil {
-			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+			msg := "not ready: " + err.Error()
+			if d := degraded(); d != "" {
+				msg += "; " + d
+			}
+			http.Error(w, msg, http.StatusServiceUnavailable)
+			return
+		}
+		if d := degraded(); d != "" {
+			fmt.Fprintln(w, "ready, "+d)
 			return
 		}
 		fmt.Fprintln(w, "ready")

@@ -162,11 +162,9 @@ func (n *Node) Registry() *prometheus.Registry { return n.reg }
 func (n *Node) Run(ctx context.Context) error {
 	cfg := n.cfg
 	var err error
-	n.bus, err = bus.Open(ctx, bus.Options{
-		URL: cfg.Bus.URL, DataDir: cfg.DataDir, Listen: cfg.Bus.Listen,
-		MaxAge: cfg.Bus.MaxAge.D(), MaxBytes: int64(cfg.Bus.MaxBytes), Replicas: cfg.Bus.Replicas,
-		Name: "panoptes-" + cfg.Site, Logger: n.log.With("component", "bus"), Registerer: n.reg,
-	})
+	opts := bus.FromConfig(cfg.Bus, cfg.DataDir)
+	opts.Name, opts.Logger, opts.Registerer = "panoptes-"+cfg.Site, n.log.With("component", "bus"), n.reg
+	n.bus, err = bus.Open(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("open bus: %w", err)
 	}
@@ -212,7 +210,7 @@ func (n *Node) Run(ctx context.Context) error {
 
 	var httpSrv *httpServer
 	if cfg.HTTP.Listen != "" && cfg.HasRole(config.RoleHTTP) {
-		httpSrv, err = startHTTP(cfg.HTTP.Listen, n.reg, n.readiness, n.log.With("component", "http"))
+		httpSrv, err = startHTTP(cfg.HTTP.Listen, n.reg, n.readiness, n.degraded, n.log.With("component", "http"))
 		if err != nil {
 			return err
 		}
@@ -360,6 +358,18 @@ func (n *Node) setReady(v bool) {
 	n.readyMu.Lock()
 	n.ready = v
 	n.readyMu.Unlock()
+}
+
+// degraded says what works but not fully ("" when all is well): the bus
+// buffering locally because the stream is full or unreachable.
+func (n *Node) degraded() string {
+	n.readyMu.Lock()
+	started := n.started
+	n.readyMu.Unlock()
+	if !started {
+		return ""
+	}
+	return n.bus.Health().Degraded()
 }
 
 // readiness is nil when the node polls and the bus answers.

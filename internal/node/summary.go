@@ -55,11 +55,12 @@ func (n *Node) logSummaries(ctx context.Context, every time.Duration) {
 		case <-t.C:
 		}
 		skipped := n.sched.Stats().Skipped
+		h := n.bus.Health()
 		n.log.Info("polled",
 			"checks_ok", n.act.ok.Swap(0), "checks_failed", n.act.failed.Swap(0),
 			"checks_skipped", skipped-lastSkipped, "groups_published", n.act.published.Swap(0),
 			"publish_errors", n.act.errors.Swap(0), "resources", n.index.Len(), "scheduled", n.sched.Len(),
-			"period", every)
+			"bus_buffered", h.Buffered, "bus_dropped", h.Dropped, "period", every)
 		lastSkipped = skipped
 	}
 }

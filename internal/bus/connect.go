@@ -1,0 +1,199 @@
+package bus
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+const (
+	retryFirstDelay = 250 * time.Millisecond
+	retryMaxDelay   = 5 * time.Second
+	apiTimeout      = 2 * time.Second
+)
+
+// retryUntil calls try until it succeeds, returns a permanent error, ctx is
+// done or deadline passes, waiting with exponential backoff in between. It
+// returns the last error and how many attempts were made.
+func retryUntil(ctx context.Context, deadline time.Time, permanent func(error) bool, logf func(int, error), try func(context.Context) error) (int, error) {
+	delay := retryFirstDelay
+	for attempt := 1; ; attempt++ {
+		actx, cancel := context.WithTimeout(ctx, min(apiTimeout, max(time.Until(deadline), 100*time.Millisecond)))
+		err := try(actx)
+		cancel()
+		if err == nil || permanent(err) {
+			return attempt, err
+		}
+		if ctx.Err() != nil || time.Now().Add(delay).After(deadline) {
+			return attempt, err
+		}
+		logf(attempt, err)
+		select {
+		case <-ctx.Done():
+			return attempt, err
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, retryMaxDelay)
+	}
+}
+
+func (b *Bus) connect(ctx context.Context, opts Options, inProcess nats.InProcessConnProvider, deadline time.Time) (*nats.Conn, error) {
+	logger := b.logger
+	nopts := []nats.Option{
+		nats.Name(opts.Name),
+		nats.Timeout(connectTimeout),
+		nats.MaxReconnects(-1), // a bus that gives up reconnecting stops the node
+		nats.ReconnectWait(time.Second),
+		nats.DrainTimeout(drainTimeout),
+		nats.ClosedHandler(func(*nats.Conn) { close(b.closed) }),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				logger.Warn("bus disconnected; publishing to the local buffer until it is back", "err", err)
+			}
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			logger.Info("bus reconnected", "server", nc.ConnectedUrlRedacted())
+			b.buf.wake()
+		}),
+		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+			subj := ""
+			if sub != nil {
+				subj = sub.Subject
+			}
+			logger.Warn("bus async error", "subject", subj, "err", err)
+		}),
+	}
+	if inProcess != nil {
+		nc, err := nats.Connect("", append(nopts, nats.InProcessServer(inProcess))...)
+		if err != nil {
+			return nil, fmt.Errorf("bus: connect to embedded server: %w", err)
+		}
+		return nc, nil
+	}
+	extra, err := opts.clientOptions()
+	if err != nil {
+		return nil, err
+	}
+	nopts = append(nopts, extra...)
+	var nc *nats.Conn
+	attempts, err := retryUntil(ctx, deadline, permanentConnectError,
+		func(n int, err error) {
+			logger.Warn("bus: NATS not reachable yet; retrying", "url", redactURLs(opts.URL), "attempt", n, "err", err)
+		},
+		func(actx context.Context) error {
+			if err := actx.Err(); err != nil {
+				return err
+			}
+			var err error
+			nc, err = nats.Connect(opts.URL, nopts...)
+			return err
+		})
+	if err != nil {
+		return nil, fmt.Errorf("bus: connect to %s: %w (after %d attempt(s); %s)", redactURLs(opts.URL), err, attempts, connectHint(err))
+	}
+	return nc, nil
+}
+
+// permanentConnectError: retrying will not help (credentials, TLS).
+func permanentConnectError(err error) bool {
+	var uae x509.UnknownAuthorityError
+	var hne x509.HostnameError
+	var cie x509.CertificateInvalidError
+	var rhe tls.RecordHeaderError
+	return errors.Is(err, nats.ErrAuthorization) || errors.Is(err, nats.ErrAuthExpired) ||
+		errors.Is(err, nats.ErrSecureConnRequired) || errors.Is(err, nats.ErrSecureConnWanted) ||
+		errors.As(err, &uae) || errors.As(err, &hne) || errors.As(err, &cie) || errors.As(err, &rhe) ||
+		strings.Contains(strings.ToLower(err.Error()), "authorization") || strings.Contains(err.Error(), "tls:")
+}
+
+func connectHint(err error) string {
+	switch {
+	case errors.Is(err, nats.ErrAuthorization) || strings.Contains(strings.ToLower(err.Error()), "authorization"):
+		return "check bus.user/bus.password, bus.nkey_seed_file or bus.creds_file"
+	case errors.Is(err, nats.ErrSecureConnRequired):
+		return "the server requires TLS: use tls:// URLs or set bus.tls.ca_file"
+	case errors.Is(err, nats.ErrSecureConnWanted):
+		return "the server does not offer TLS: remove bus.tls or use nats:// URLs"
+	case permanentConnectError(err):
+		return "check bus.tls: ca_file must hold the CA that signed the servers' certificates, and the URL host must match them"
+	default:
+		return "check bus.url and that the NATS servers are running and reachable"
+	}
+}
+
+// ensureStream creates or updates the metrics stream, retrying while the
+// JetStream cluster is forming (no leader, not enough peers yet).
+func (b *Bus) ensureStream(ctx context.Context, opts Options, deadline time.Time) error {
+	cfg := jetstream.StreamConfig{
+		Name:        StreamName,
+		Description: "Panoptes metrics groups, one per message",
+		Subjects:    []string{AllSubjects},
+		Storage:     jetstream.FileStorage,
+		Retention:   jetstream.LimitsPolicy,
+		Discard:     jetstream.DiscardOld,
+		MaxAge:      opts.MaxAge,
+		MaxBytes:    opts.MaxBytes,
+		Replicas:    opts.Replicas,
+		Duplicates:  min(duplicateWindow, opts.MaxAge),
+	}
+	attempts, err := retryUntil(ctx, deadline, permanentStreamError,
+		func(n int, err error) {
+			b.logger.Warn("bus: metrics stream not available yet (JetStream cluster forming?); retrying", "attempt", n, "err", err)
+		},
+		func(actx context.Context) error {
+			// Keep the sources already set up for configured domains; the
+			// sourcer adds the others once their edge answers.
+			cfg.Sources = nil
+			if s, err := b.js.Stream(actx, StreamName); err == nil {
+				cfg.Sources = keepSources(s.CachedInfo().Config.Sources, opts.SourceDomains)
+			} else if !errors.Is(err, jetstream.ErrStreamNotFound) {
+				return err
+			}
+			_, err := b.js.CreateOrUpdateStream(actx, cfg)
+			return err
+		})
+	if err != nil {
+		hint := "check the stream's settings"
+		if !permanentStreamError(err) {
+			hint = fmt.Sprintf("the JetStream cluster has no leader or fewer servers than bus.replicas (%d): start the other servers, check bus.cluster.routes, or lower bus.replicas", opts.Replicas)
+		}
+		return fmt.Errorf("bus: create or update stream %s: %w (after %d attempt(s); %s)", StreamName, err, attempts, hint)
+	}
+	return nil
+}
+
+// permanentStreamError: the request was understood and refused for a
+// reason waiting will not change.
+func permanentStreamError(err error) bool {
+	var apiErr *jetstream.APIError
+	if !errors.As(err, &apiErr) {
+		return false // timeout, no responders: the cluster is not ready
+	}
+	switch apiErr.ErrorCode {
+	case 10005, 10008, 10009, 10006, 10023, 10118: // no peers, cluster not available/active, not leader, resources, offline
+		return false
+	}
+	return true
+}
+
+// redactURLs hides credentials in user:pass@host URLs for error messages.
+func redactURLs(urls string) string {
+	parts := strings.Split(urls, ",")
+	for i, p := range parts {
+		if at := strings.LastIndex(p, "@"); at >= 0 {
+			scheme := ""
+			if j := strings.Index(p, "://"); j >= 0 && j < at {
+				scheme = p[:j+3]
+			}
+			parts[i] = scheme + "***@" + p[at+1:]
+		}
+	}
+	return strings.Join(parts, ",")
+}

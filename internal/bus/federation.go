@@ -1,0 +1,227 @@
+package bus
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// isolatedSubjects never cross a leaf connection. Each side stores its own
+// metrics and buckets; the hub gets the edge's metrics by sourcing the
+// edge's stream through the JetStream API of the edge's domain. Without
+// this, a hub stream listening on panoptes.metrics.> would also store the
+// edge's publishes directly (twice, with sourcing), and KV writes would land
+// in both domains' buckets.
+var isolatedSubjects = []string{SubjectPrefix + ">", "$KV.>", "$O.>"}
+
+// federationOptions adds cluster routes, the JetStream domain, the leaf
+// listener (hub) and leaf remotes (edge) to the embedded server's options.
+func federationOptions(sopts *server.Options, opts Options) error {
+	sopts.JetStreamDomain = opts.Domain
+	if opts.Cluster.enabled() {
+		host, port, err := splitListen(opts.Cluster.Listen)
+		if err != nil {
+			return fmt.Errorf("%w (bus.cluster.listen)", err)
+		}
+		routes, err := parseURLs("cluster route", opts.Cluster.Routes, "nats-route", "nats")
+		if err != nil {
+			return err
+		}
+		if sopts.DontListen {
+			// The server starts routing only once its client listener is
+			// open: keep one, on loopback, with a free port.
+			sopts.DontListen, sopts.Host, sopts.Port = false, "127.0.0.1", server.RANDOM_PORT
+		}
+		sopts.Cluster = server.ClusterOpts{Name: opts.Cluster.Name, Host: host, Port: port, ConnectRetries: -1, ConnectBackoff: true}
+		sopts.Routes = routes
+	}
+	if opts.LeafListen != "" {
+		host, port, err := splitListen(opts.LeafListen)
+		if err != nil {
+			return fmt.Errorf("%w (bus.leaf_listen)", err)
+		}
+		sopts.LeafNode.Host, sopts.LeafNode.Port = host, port
+		sopts.LeafNode.Advertise = opts.LeafAdvertise
+	}
+	if len(opts.Leaf.Remotes) > 0 {
+		urls, err := parseURLs("leaf remote", opts.Leaf.Remotes, "nats-leaf", "nats", "tls")
+		if err != nil {
+			return err
+		}
+		tc, err := opts.TLS.config()
+		if err != nil {
+			return err
+		}
+		sopts.LeafNode.ReconnectInterval = time.Second
+		sopts.LeafNode.Remotes = []*server.RemoteLeafOpts{{
+			URLs:        urls,
+			Credentials: opts.Leaf.CredsFile,
+			TLS:         tc != nil,
+			TLSConfig:   tc,
+			DenyImports: isolatedSubjects,
+			DenyExports: isolatedSubjects,
+		}}
+	}
+	return nil
+}
+
+// sourcerTick is how often a hub looks for edge domains that answer and
+// are not sourced yet.
+const sourcerTick = time.Second
+
+// domainSource is the source of an edge domain's metrics stream, through
+// $JS.<domain>.API. Sourcing keeps its position: after a link outage it
+// resumes where it stopped, and a source added again starts after the last
+// message this stream holds from it.
+func domainSource(domain string) *jetstream.StreamSource {
+	return &jetstream.StreamSource{
+		Name:     StreamName,
+		External: &jetstream.ExternalStream{APIPrefix: "$JS." + domain + ".API"},
+	}
+}
+
+func sourceDomain(s *jetstream.StreamSource) string {
+	if s == nil || s.External == nil || s.Name != StreamName {
+		return ""
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(s.External.APIPrefix, "$JS."), ".API")
+}
+
+// keepSources is the subset of existing sources whose domain is configured.
+func keepSources(existing []*jetstream.StreamSource, domains []string) []*jetstream.StreamSource {
+	var out []*jetstream.StreamSource
+	for _, s := range existing {
+		if slices.Contains(domains, sourceDomain(s)) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Kicking a stalled source: the server retries a source that failed with a
+// backoff of up to two minutes; when the edge answers again, the sourcer
+// re-creates the source at once (removed and added again, it starts after
+// the last message this stream holds from it: nothing lost, nothing twice).
+const (
+	stalledAfter = 5 * time.Second  // heartbeats come every second
+	kickEvery    = 15 * time.Second // at most one kick per domain this often
+)
+
+// runSourcer adds each configured edge domain as a source of the metrics
+// stream once the edge's JetStream answers over a leaf connection, and
+// restarts a stalled source whose edge answers again. Adding a source whose
+// edge is not reachable yet would make the server retry it with a backoff.
+func (b *Bus) runSourcer(ctx context.Context, domains []string) {
+	t := time.NewTicker(sourcerTick)
+	defer t.Stop()
+	kicked := map[string]time.Time{}
+	for {
+		if err := b.reconcileSources(ctx, domains, kicked); err != nil && ctx.Err() == nil {
+			b.logger.Warn("bus: edge sources", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (b *Bus) reconcileSources(ctx context.Context, domains []string, kicked map[string]time.Time) error {
+	actx, cancel := context.WithTimeout(ctx, apiTimeout)
+	defer cancel()
+	s, err := b.js.Stream(actx, StreamName)
+	if err != nil {
+		return err
+	}
+	info := s.CachedInfo()
+	cfg := info.Config
+	var added, stalled []string
+	for _, d := range domains {
+		if slices.ContainsFunc(cfg.Sources, func(s *jetstream.StreamSource) bool { return sourceDomain(s) == d }) {
+			if sourceStalled(info.Sources, d) && time.Since(kicked[d]) > kickEvery && b.domainAnswers(actx, d) {
+				stalled = append(stalled, d)
+			}
+			continue
+		}
+		if b.domainAnswers(actx, d) {
+			added = append(added, d)
+		}
+	}
+	if len(stalled) > 0 {
+		without := cfg
+		without.Sources = slices.DeleteFunc(slices.Clone(cfg.Sources), func(s *jetstream.StreamSource) bool {
+			return slices.Contains(stalled, sourceDomain(s))
+		})
+		if _, err := b.js.UpdateStream(actx, without); err != nil {
+			return fmt.Errorf("restart stalled sources %v: %w", stalled, err)
+		}
+		for _, d := range stalled {
+			kicked[d] = time.Now()
+		}
+		cfg = without
+		added = append(added, stalled...)
+		b.logger.Info("bus: restarting stalled edge sources (the edge answers again)", "domains", stalled)
+	}
+	if len(added) == 0 {
+		return nil
+	}
+	for _, d := range added {
+		cfg.Sources = append(cfg.Sources, domainSource(d))
+	}
+	if _, err := b.js.UpdateStream(actx, cfg); err != nil {
+		return fmt.Errorf("source edge domains %v: %w", added, err)
+	}
+	b.logger.Info("bus: sourcing edge metrics streams", "domains", added)
+	return nil
+}
+
+// sourceStalled: the source of domain has not heard from its edge (no
+// message, no heartbeat) for stalledAfter, or reports an error.
+func sourceStalled(sources []*jetstream.StreamSourceInfo, domain string) bool {
+	for _, si := range sources {
+		if si == nil || si.External == nil || si.External.APIPrefix != "$JS."+domain+".API" {
+			continue
+		}
+		return si.Error != nil || si.Active < 0 || si.Active > stalledAfter
+	}
+	return false
+}
+
+// domainAnswers is true when the JetStream of domain answers an API request.
+func (b *Bus) domainAnswers(ctx context.Context, domain string) bool {
+	rctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	defer cancel()
+	_, err := b.nc.RequestWithContext(rctx, "$JS."+domain+".API.INFO", nil)
+	return err == nil
+}
+
+// SourcedDomains lists the edge domains the metrics stream sources now.
+func (b *Bus) SourcedDomains(ctx context.Context) ([]string, error) {
+	s, err := b.js.Stream(ctx, StreamName)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, src := range s.CachedInfo().Config.Sources {
+		if d := sourceDomain(src); d != "" {
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}
+
+// LeafConnections is how many leaf connections the embedded server has (an
+// edge: 1 while the link to the hub is up; a hub: one per connected edge
+// server). 0 without an embedded server.
+func (b *Bus) LeafConnections() int {
+	if b.srv == nil {
+		return 0
+	}
+	return b.srv.NumLeafNodes()
+}

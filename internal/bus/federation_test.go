@@ -1,0 +1,157 @@
+package bus_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/panoptes-go/panoptes/internal/bus"
+	"github.com/panoptes-go/panoptes/internal/inventory"
+	"github.com/panoptes-go/panoptes/internal/metric"
+)
+
+// edgeRound is what an edge node publishes for one poll of its devices:
+// per device an interface set of 2 groups and a status group, each stamped
+// with the round.
+func edgeRound(round int) *metric.GroupSet {
+	set := &metric.GroupSet{}
+	for d := 0; d < 3; d++ {
+		s := interfaceSet(testResource("site2", fmt.Sprintf("edge-sw%d", d)), 2)
+		for _, g := range s.Groups {
+			g.CreationTimestamp = float64(round)
+		}
+		set.Groups = append(set.Groups, s.Groups...)
+	}
+	return set
+}
+
+// TestFederationLeafOutage: an edge site's embedded server (domain
+// edge-site2) is a leaf node of the hub (domain hub), whose metrics stream
+// sources the edge's stream. The link (a TCP proxy) is cut while the edge
+// keeps publishing into its local stream, then restored: the hub's stream
+// ends with every message exactly once and in order per subject.
+func TestFederationLeafOutage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts embedded NATS servers")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	// The edge reaches the hub only through link, which the hub advertises
+	// (else the edge would learn the hub's own address and bypass it). The
+	// edge starts first, as at a site whose hub is not reachable yet.
+	leafPort := freePort(t)
+	link := startProxy(t, loopback(leafPort))
+	edge, err := bus.Open(ctx, bus.Options{
+		DataDir: t.TempDir(), MaxBytes: 64 << 20, Name: "edge",
+		Domain: "edge-site2", Leaf: bus.Leaf{Remotes: []string{"nats-leaf://" + link.addr()}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer edge.Close()
+	hub, err := bus.Open(ctx, bus.Options{
+		DataDir: t.TempDir(), MaxBytes: 64 << 20, Name: "hub",
+		Domain: "hub", LeafListen: loopback(leafPort), LeafAdvertise: link.addr(), SourceDomains: []string{"edge-site2"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hub.Close()
+	waitFor(t, 10*time.Second, "the leaf connection", func() bool { return edge.LeafConnections() == 1 })
+
+	const perRound = 9
+	publish := func(from, to int) {
+		t.Helper()
+		for r := from; r < to; r++ {
+			start := time.Now()
+			if n, err := edge.PublishSet(ctx, edgeRound(r)); n != perRound || err != nil {
+				t.Fatalf("edge round %d: PublishSet = %d, %v", r, n, err)
+			}
+			if d := time.Since(start); d > time.Second {
+				t.Fatalf("edge round %d took %s", r, d)
+			}
+		}
+	}
+	publish(0, 20)
+	start := time.Now()
+	waitStreamMsgs(t, hub, bus.StreamName, 20*perRound)
+	t.Logf("hub sourced the first %d edge messages in %s", 20*perRound, time.Since(start).Round(time.Millisecond))
+
+	// The edge's inventory stays the edge's: KV writes do not cross the leaf.
+	edgeInv, err := inventory.Open(ctx, edge.JetStream(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hubInv, err := inventory.Open(ctx, hub.JetStream(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := edgeInv.Put(ctx, testResource("site2", "edge-sw0")); err != nil {
+		t.Fatal(err)
+	}
+
+	link.cut()
+	cutAt := time.Now()
+	waitFor(t, 10*time.Second, "the edge to see the link down", func() bool { return edge.LeafConnections() == 0 })
+	publish(20, 70) // the edge keeps polling: its own stream takes them
+	waitStreamMsgs(t, edge, bus.StreamName, 70*perRound)
+	time.Sleep(2 * time.Second) // an outage longer than the leaf's reconnect interval
+	if s, err := hub.JetStream().Stream(ctx, bus.StreamName); err != nil || s.CachedInfo().State.Msgs != 20*perRound {
+		t.Fatalf("hub stream during the outage: %v, %v; want %d messages (the link is cut)", s.CachedInfo().State.Msgs, err, 20*perRound)
+	}
+	if h := edge.Health(); h.Degraded() != "" || h.LeafLinks != 0 {
+		t.Errorf("edge Health during the outage = %+v; want publishing locally, no leaf link", h)
+	}
+
+	link.restore()
+	restoredAt := time.Now()
+	waitFor(t, 15*time.Second, "the leaf to reconnect", func() bool { return edge.LeafConnections() == 1 })
+	publish(70, 80)
+	waitStreamMsgs(t, hub, bus.StreamName, 80*perRound)
+	t.Logf("link cut for %s; hub caught up with %d edge messages %s after the link was restored",
+		restoredAt.Sub(cutAt).Round(time.Millisecond), 60*perRound, time.Since(restoredAt).Round(time.Millisecond))
+
+	// Exactly once and in order per subject on the hub.
+	cons, err := hub.JetStream().OrderedConsumer(ctx, bus.StreamName, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := map[string]float64{} // subject+resource+dimension -> last round
+	count := map[float64]int{}
+	for read := 0; read < 80*perRound; {
+		batch, err := cons.Fetch(500, jetstream.FetchMaxWait(2*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for m := range batch.Messages() {
+			read++
+			g, err := metric.Decode(m.Data())
+			if err != nil {
+				t.Fatal(err)
+			}
+			key := m.Subject() + "|" + g.Resource.ID
+			for _, d := range g.Dimensions {
+				key += "|" + d.Value
+			}
+			if prev, ok := last[key]; ok && g.CreationTimestamp != prev+1 {
+				t.Fatalf("%s: round %v after round %v (out of order or missing)", key, g.CreationTimestamp, prev)
+			}
+			last[key] = g.CreationTimestamp
+			count[g.CreationTimestamp]++
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("read %d hub messages", read)
+		}
+	}
+	for r := 0; r < 80; r++ {
+		if count[float64(r)] != perRound {
+			t.Errorf("round %d: %d messages on the hub, want %d", r, count[float64(r)], perRound)
+		}
+	}
+	if l, err := hubInv.List(ctx); err != nil || len(l) != 0 {
+		t.Errorf("hub inventory = %v, %v; want empty (the edge's KV writes must not cross the leaf)", l, err)
+	}
+}

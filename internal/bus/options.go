@@ -1,0 +1,263 @@
+package bus
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Options configure Open.
+type Options struct {
+	// URL of external NATS servers (comma-separated); "" starts an embedded server.
+	URL string
+	// DataDir holds the embedded server's JetStream store (state survives
+	// restarts) and the publish buffer's spill file.
+	DataDir string
+	// Listen is host:port where the embedded server accepts other processes;
+	// "" keeps it in-process only (no TCP port). Port 0 picks a free port.
+	Listen string
+	// Metrics stream retention and replicas (defaults 24h, 1 GiB, 1).
+	MaxAge   time.Duration
+	MaxBytes int64
+	Replicas int
+	// Name is the client connection name shown by the server.
+	Name string
+
+	// Credentials for an external URL: at most one of User/Password,
+	// NKeySeedFile and CredsFile.
+	User, Password string
+	NKeySeedFile   string
+	CredsFile      string
+	// TLS for an external URL (and for leaf remotes).
+	TLS TLS
+	// ConnectRetry bounds how long Open keeps retrying an external cluster
+	// (or a cluster of embedded servers) that is not up yet (default 30s).
+	ConnectRetry time.Duration
+
+	// Cluster joins the embedded server to other embedded servers (routes).
+	Cluster Cluster
+	// Domain is the embedded server's JetStream domain: required on an
+	// edge site (Leaf.Remotes), recommended on the hub ("hub").
+	Domain string
+	// LeafListen is host:port where a hub's embedded server accepts edge
+	// sites' leaf connections.
+	LeafListen string
+	// LeafAdvertise is the host:port edges should use for this leaf
+	// listener when it differs from LeafListen (NAT, load balancer): hub
+	// servers gossip their leaf addresses to edges.
+	LeafAdvertise string
+	// Leaf connects an edge site's embedded server to the hub.
+	Leaf Leaf
+	// SourceDomains lists the edge domains whose metrics streams the
+	// metrics stream here sources (hub side of federation).
+	SourceDomains []string
+
+	// Buffer bounds the local publish buffer (backpressure).
+	Buffer Buffer
+	// PublishTimeout bounds how long PublishSet waits for acks before it
+	// moves what is unacknowledged to the buffer (default 2s).
+	PublishTimeout time.Duration
+
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
+}
+
+// TLS client settings. CAFile verifies the servers; CertFile and KeyFile
+// are this client's certificate (mutual TLS).
+type TLS struct {
+	CAFile, CertFile, KeyFile string
+	// InsecureSkipVerify disables server verification (tests only).
+	InsecureSkipVerify bool
+}
+
+func (t TLS) enabled() bool {
+	return t.CAFile != "" || t.CertFile != "" || t.KeyFile != "" || t.InsecureSkipVerify
+}
+
+// config builds the tls.Config; nil when TLS is not configured.
+func (t TLS) config() (*tls.Config, error) {
+	if !t.enabled() {
+		return nil, nil
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: t.InsecureSkipVerify} //nolint:gosec // opt-in for tests
+	if t.CAFile != "" {
+		pem, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("bus: tls ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("bus: tls ca_file %s holds no PEM certificate", t.CAFile)
+		}
+		cfg.RootCAs = pool
+	}
+	if (t.CertFile == "") != (t.KeyFile == "") {
+		return nil, errors.New("bus: tls cert_file and key_file go together; set both or neither")
+	}
+	if t.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("bus: tls client certificate: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return cfg, nil
+}
+
+// Cluster of embedded servers: each process lists the others' route URLs.
+type Cluster struct {
+	Name   string   // same on every server of the cluster
+	Listen string   // host:port for routes, such as 0.0.0.0:6222
+	Routes []string // nats-route://host:6222 of every server (itself may be listed)
+}
+
+func (c Cluster) enabled() bool { return c.Listen != "" || len(c.Routes) > 0 }
+
+// Leaf is an edge site's link to the hub.
+type Leaf struct {
+	Remotes   []string // nats-leaf://hub1:7422, one per hub server
+	CredsFile string   // credentials for the hub's leaf listener, if it needs them
+}
+
+// Buffer bounds the publish buffer.
+type Buffer struct {
+	MaxMessages int   // default 100000
+	MaxBytes    int64 // default 64 MiB
+	// NoSpill keeps the buffer in memory only: by default what is left at
+	// Close is written under DataDir and published after the next Open.
+	NoSpill bool
+}
+
+// Defaults for Options fields left zero.
+const (
+	DefaultMaxAge            = 24 * time.Hour
+	DefaultMaxBytes          = 1 << 30
+	DefaultReplicas          = 1
+	DefaultConnectRetry      = 30 * time.Second
+	DefaultPublishTimeout    = 2 * time.Second
+	DefaultBufferMaxMessages = 100000
+	DefaultBufferMaxBytes    = 64 << 20
+	defaultClusterName       = "panoptes"
+)
+
+func (o *Options) applyDefaults() error {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	setDefault(&o.MaxAge, DefaultMaxAge)
+	setDefault(&o.MaxBytes, DefaultMaxBytes)
+	setDefault(&o.Replicas, DefaultReplicas)
+	setDefault(&o.ConnectRetry, DefaultConnectRetry)
+	setDefault(&o.PublishTimeout, DefaultPublishTimeout)
+	setDefault(&o.Buffer.MaxMessages, DefaultBufferMaxMessages)
+	setDefault(&o.Buffer.MaxBytes, DefaultBufferMaxBytes)
+	if o.Cluster.enabled() && o.Cluster.Name == "" {
+		o.Cluster.Name = defaultClusterName
+	}
+	embedded := o.URL == ""
+	creds := 0
+	for _, s := range []string{o.User, o.NKeySeedFile, o.CredsFile} {
+		if s != "" {
+			creds++
+		}
+	}
+	switch {
+	case o.MaxAge < 0:
+		return fmt.Errorf("bus: max_age %s is negative; use a positive duration such as 24h", o.MaxAge)
+	case o.MaxBytes < 0:
+		return fmt.Errorf("bus: max_bytes %d is negative; use a positive size such as 1GiB", o.MaxBytes)
+	case o.Replicas < 1 || o.Replicas > 5:
+		return fmt.Errorf("bus: replicas %d is out of range; JetStream allows 1 to 5", o.Replicas)
+	case o.Buffer.MaxMessages < 0 || o.Buffer.MaxBytes < 0:
+		return errors.New("bus: buffer limits are negative; use positive sizes")
+	case embedded && strings.TrimSpace(o.DataDir) == "":
+		return errors.New("bus: data_dir is empty; the embedded NATS server needs a directory for its state (or set bus.url to use an external server)")
+	case embedded && o.Replicas > 1 && len(o.Cluster.Routes) == 0:
+		return fmt.Errorf("bus: replicas %d needs a NATS cluster; the embedded single server supports 1 (set bus.cluster.routes to cluster embedded servers, or bus.url)", o.Replicas)
+	case !embedded && (o.Listen != "" || o.Cluster.enabled() || o.LeafListen != "" || o.LeafAdvertise != "" || len(o.Leaf.Remotes) > 0 || o.Domain != ""):
+		return errors.New("bus: listen, cluster, leaf, leaf_listen and domain are for the embedded server; leave them empty when bus.url is set")
+	case creds > 1:
+		return errors.New("bus: give one kind of credentials: user/password, nkey_seed_file or creds_file")
+	case o.Password != "" && o.User == "":
+		return errors.New("bus: password is set without user")
+	case len(o.Leaf.Remotes) > 0 && o.Domain == "":
+		return errors.New("bus: leaf remotes need a JetStream domain (bus.domain, such as edge-<site>) so the edge keeps its own streams")
+	case o.Cluster.enabled() && (o.Cluster.Listen == "" || len(o.Cluster.Routes) == 0):
+		return errors.New("bus: cluster needs both listen (host:port for routes) and routes (nats-route://host:port of the other servers)")
+	}
+	for _, d := range append([]string{o.Domain}, o.SourceDomains...) {
+		if d != "" && SubjectToken(d) != d {
+			return fmt.Errorf("bus: domain %q may not contain '.', '*', '>' or spaces", d)
+		}
+	}
+	for _, d := range o.SourceDomains {
+		if d == "" || d == o.Domain {
+			return fmt.Errorf("bus: source domain %q must be an edge's domain, not empty nor this server's", d)
+		}
+	}
+	return nil
+}
+
+func setDefault[T comparable](p *T, v T) {
+	var zero T
+	if *p == zero {
+		*p = v
+	}
+}
+
+// clientOptions are the credentials and TLS for an external URL.
+func (o *Options) clientOptions() ([]nats.Option, error) {
+	var opts []nats.Option
+	switch {
+	case o.User != "":
+		opts = append(opts, nats.UserInfo(o.User, o.Password))
+	case o.NKeySeedFile != "":
+		opt, err := nats.NkeyOptionFromSeed(o.NKeySeedFile)
+		if err != nil {
+			return nil, fmt.Errorf("bus: nkey_seed_file: %w", err)
+		}
+		opts = append(opts, opt)
+	case o.CredsFile != "":
+		if _, err := os.Stat(o.CredsFile); err != nil {
+			return nil, fmt.Errorf("bus: creds_file: %w", err)
+		}
+		opts = append(opts, nats.UserCredentials(o.CredsFile))
+	}
+	tc, err := o.TLS.config()
+	if err != nil {
+		return nil, err
+	}
+	if tc != nil {
+		opts = append(opts, nats.Secure(tc))
+	}
+	return opts, nil
+}
+
+// parseURLs parses a list of server URLs with the expected schemes.
+func parseURLs(key string, list []string, schemes ...string) ([]*url.URL, error) {
+	var out []*url.URL
+	for _, s := range list {
+		u, err := url.Parse(strings.TrimSpace(s))
+		ok := err == nil && u.Host != ""
+		if ok {
+			ok = false
+			for _, sc := range schemes {
+				ok = ok || u.Scheme == sc
+			}
+		}
+		if !ok {
+			return nil, fmt.Errorf("bus: %s %q is not a URL like %s://host:port", key, redactURLs(s), schemes[0])
+		}
+		out = append(out, u)
+	}
+	return out, nil
+}
