@@ -185,7 +185,10 @@ func (n *Node) Run(ctx context.Context) error {
 	n.m = newNodeMetrics(n.reg, n.index)
 
 	n.pool = snmp.NewPool(snmp.PoolOptions{
-		MaxRequestsPerDevice: cfg.SNMP.MaxRequestsPerDevice, IdleTimeout: 5 * time.Minute,
+		// Sessions are kept for reuse within a check and between frequent
+		// polls; a device polled once a minute reopens its session (64 KiB
+		// of gosnmp buffer each, so keeping 10,000 idle would cost 640 MiB).
+		MaxRequestsPerDevice: cfg.SNMP.MaxRequestsPerDevice, IdleTimeout: 10 * time.Second, MaxIdleSessions: 4096,
 		Logger: n.log.With("component", "snmp"), Registerer: n.reg,
 	})
 	defer n.pool.Close()
