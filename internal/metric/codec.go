@@ -1,7 +1,6 @@
 package metric
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -153,15 +152,17 @@ func appendString(b []byte, s string) []byte {
 }
 
 // Decode parses one Panoptes metrics group message and validates its shape.
+// It gives the results of json.Unmarshal into a Group (see decodeFast) at a
+// fraction of the cost; errors say what is wrong and at which byte offset.
 func Decode(data []byte) (*Group, error) {
-	var g Group
-	if err := json.Unmarshal(data, &g); err != nil {
+	g := new(Group)
+	if err := decodeFast(data, g); err != nil {
 		return nil, fmt.Errorf("decode metrics group: %w", err)
 	}
 	if err := g.Validate(); err != nil {
 		return nil, err
 	}
-	return &g, nil
+	return g, nil
 }
 
 // ErrInvalid marks a metrics group that does not have the schema's shape.

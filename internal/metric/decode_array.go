@@ -1,0 +1,255 @@
+package metric
+
+// The arrays decode like encoding/json's: a fresh array becomes a slice of
+// exactly its length (one allocation: elements are collected on the stack
+// first), [] becomes an empty non-nil slice, null becomes nil, and an array
+// under a repeated key decodes element by element into the earlier slice.
+
+func (d *decoder) metricsValue(p *[]Metric) error {
+	if d.off < len(d.data) {
+		switch d.data[d.off] {
+		case 'n':
+			*p = nil
+			return d.literal("null")
+		case '[':
+			if err := d.enter(); err != nil {
+				return err
+			}
+			if *p != nil {
+				return d.metricsInPlace(p)
+			}
+			var buf [32]Metric
+			tmp := buf[:0]
+			for first := true; ; first = false {
+				done, err := d.nextElem(first)
+				if err != nil {
+					return err
+				}
+				if done {
+					break
+				}
+				tmp = append(tmp, Metric{})
+				if err := d.metricValue(&tmp[len(tmp)-1]); err != nil {
+					return err
+				}
+			}
+			out := make([]Metric, len(tmp))
+			copy(out, tmp)
+			*p = out
+			return nil
+		}
+	}
+	return d.typeError("metrics", "array")
+}
+
+func (d *decoder) metricsInPlace(p *[]Metric) error {
+	s := *p
+	i := 0
+	for first := true; ; first = false {
+		done, err := d.nextElem(first)
+		if err != nil {
+			return err
+		}
+		if done {
+			break
+		}
+		if i >= len(s) {
+			if i < cap(s) {
+				s = s[:i+1]
+			} else {
+				s = append(s, Metric{})
+			}
+		}
+		if err := d.metricValue(&s[i]); err != nil {
+			return err
+		}
+		i++
+	}
+	if i == 0 {
+		s = make([]Metric, 0)
+	}
+	*p = s[:i]
+	return nil
+}
+
+func (d *decoder) metricValue(m *Metric) error {
+	if d.off < len(d.data) {
+		switch d.data[d.off] {
+		case 'n':
+			return d.literal("null")
+		case '{':
+			return d.metric(m)
+		}
+	}
+	return d.typeError("metrics element", "object")
+}
+
+func (d *decoder) metric(m *Metric) error {
+	if err := d.enter(); err != nil {
+		return err
+	}
+	for first := true; ; first = false {
+		key, done, err := d.nextKey(first)
+		if err != nil || done {
+			return err
+		}
+		f := -1
+		switch string(key) {
+		case "metric_name":
+			f = 0
+		case "metric_value":
+			f = 1
+		case "metric_type":
+			f = 2
+		case "metric_creation_timestamp":
+			f = 3
+		default:
+			f = foldIndex(key, metricKeys)
+		}
+		switch f {
+		case 0:
+			err = d.stringValue(&m.Name, "metric_name")
+		case 1:
+			err = d.valueValue(&m.Value)
+		case 2:
+			err = d.metricType(&m.Type)
+		case 3:
+			err = d.floatValue(&m.Timestamp, "metric_creation_timestamp")
+		default:
+			err = d.skipValue()
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// metricType shares the two usual values instead of allocating them.
+func (d *decoder) metricType(t *Type) error {
+	rest := d.data[d.off:]
+	switch {
+	case len(rest) >= 9 && string(rest[:9]) == `"counter"`:
+		d.off += 9
+		*t = Counter
+		return nil
+	case len(rest) >= 7 && string(rest[:7]) == `"gauge"`:
+		d.off += 7
+		*t = Gauge
+		return nil
+	}
+	s := string(*t)
+	err := d.stringValue(&s, "metric_type")
+	*t = Type(s)
+	return err
+}
+
+func (d *decoder) dimensionsValue(p *[]Dimension) error {
+	if d.off < len(d.data) {
+		switch d.data[d.off] {
+		case 'n':
+			*p = nil
+			return d.literal("null")
+		case '[':
+			if err := d.enter(); err != nil {
+				return err
+			}
+			if *p != nil {
+				return d.dimensionsInPlace(p)
+			}
+			var buf [8]Dimension
+			tmp := buf[:0]
+			for first := true; ; first = false {
+				done, err := d.nextElem(first)
+				if err != nil {
+					return err
+				}
+				if done {
+					break
+				}
+				tmp = append(tmp, Dimension{})
+				if err := d.dimensionValue(&tmp[len(tmp)-1]); err != nil {
+					return err
+				}
+			}
+			out := make([]Dimension, len(tmp))
+			copy(out, tmp)
+			*p = out
+			return nil
+		}
+	}
+	return d.typeError("dimensions", "array")
+}
+
+func (d *decoder) dimensionsInPlace(p *[]Dimension) error {
+	s := *p
+	i := 0
+	for first := true; ; first = false {
+		done, err := d.nextElem(first)
+		if err != nil {
+			return err
+		}
+		if done {
+			break
+		}
+		if i >= len(s) {
+			if i < cap(s) {
+				s = s[:i+1]
+			} else {
+				s = append(s, Dimension{})
+			}
+		}
+		if err := d.dimensionValue(&s[i]); err != nil {
+			return err
+		}
+		i++
+	}
+	if i == 0 {
+		s = make([]Dimension, 0)
+	}
+	*p = s[:i]
+	return nil
+}
+
+func (d *decoder) dimensionValue(dim *Dimension) error {
+	if d.off < len(d.data) {
+		switch d.data[d.off] {
+		case 'n':
+			return d.literal("null")
+		case '{':
+			return d.dimension(dim)
+		}
+	}
+	return d.typeError("dimensions element", "object")
+}
+
+func (d *decoder) dimension(dim *Dimension) error {
+	if err := d.enter(); err != nil {
+		return err
+	}
+	for first := true; ; first = false {
+		key, done, err := d.nextKey(first)
+		if err != nil || done {
+			return err
+		}
+		f := -1
+		switch string(key) {
+		case "dimension_name":
+			f = 0
+		case "dimension_value":
+			f = 1
+		default:
+			f = foldIndex(key, dimKeys)
+		}
+		switch f {
+		case 0:
+			err = d.stringValue(&dim.Name, "dimension_name")
+		case 1:
+			err = d.stringValue(&dim.Value, "dimension_value")
+		default:
+			err = d.skipValue()
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
