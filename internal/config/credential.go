@@ -38,6 +38,11 @@ func (c Credential) Problems() []Problem {
 			add("community", "is set on a v3 credential; v3 uses username and passphrases")
 		}
 		level := c.SecurityLevel
+		for _, l := range SecurityLevels {
+			if strings.EqualFold(l, level) {
+				level = l
+			}
+		}
 		if !contains(SecurityLevels, level) {
 			add("security_level", quote(level)+" is not one of: "+strings.Join(SecurityLevels, ", "))
 			break
@@ -78,9 +83,13 @@ func (c Credential) GoString() string { return "config.Credential{" + c.String()
 // LogValue keeps slog from printing the secrets.
 func (c Credential) LogValue() slog.Value { return slog.StringValue(c.String()) }
 
+// contains matches the way the SNMP layer reads these names: case-
+// insensitive, and net-snmp's spellings with a dash (SHA-256, AES-256)
+// equal ours (SHA256, AES256).
 func contains(list []string, s string) bool {
+	norm := func(v string) string { return strings.ToUpper(strings.ReplaceAll(v, "-", "")) }
 	for _, v := range list {
-		if v == s {
+		if norm(v) == norm(s) {
 			return true
 		}
 	}

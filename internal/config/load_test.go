@@ -216,3 +216,17 @@ func TestCommandPathRelativeToConfig(t *testing.T) {
 		t.Errorf("bare command = %q, want it left for PATH", got)
 	}
 }
+
+// The config accepts the spellings the SNMP layer understands: any case,
+// and net-snmp's dashed protocol names.
+func TestCredentialSpellings(t *testing.T) {
+	c := Credential{Version: "3", Username: "u", SecurityLevel: "authpriv", AuthProtocol: "sha-256",
+		AuthPassphrase: "12345678", PrivProtocol: "aes-256", PrivPassphrase: "12345678"}
+	if ps := c.Problems(); len(ps) != 0 {
+		t.Errorf("net-snmp spellings rejected: %v", ps)
+	}
+	c.AuthProtocol = "SHA1024"
+	if ps := c.Problems(); len(ps) != 1 || ps[0].Field != "auth_protocol" {
+		t.Errorf("an unknown protocol must still be rejected: %v", ps)
+	}
+}
