@@ -89,9 +89,9 @@ func (d *decoder) group(g *Group) error {
 				err = d.stringValue(&g.SchemaVersion, "metrics_group_schema_version")
 			}
 		case 5:
-			err = d.metricsValue(&g.Metrics)
+			err = arrayValue(d, &g.Metrics, "metrics")
 		case 6:
-			err = d.dimensionsValue(&g.Dimensions)
+			err = arrayValue(d, &g.Dimensions, "dimensions")
 		default:
 			err = d.skipValue()
 		}

@@ -5,7 +5,10 @@ package metric
 // first), [] becomes an empty non-nil slice, null becomes nil, and an array
 // under a repeated key decodes element by element into the earlier slice.
 
-func (d *decoder) metricsValue(p *[]Metric) error {
+// arrayValue decodes the metrics or dimensions array into *p. One
+// function serves both: the element decoder is chosen by a type switch
+// rather than a func value, so the stack buffer does not escape.
+func arrayValue[T Metric | Dimension](d *decoder, p *[]T, name string) error {
 	if d.off < len(d.data) {
 		switch d.data[d.off] {
 		case 'n':
@@ -16,9 +19,9 @@ func (d *decoder) metricsValue(p *[]Metric) error {
 				return err
 			}
 			if *p != nil {
-				return d.metricsInPlace(p)
+				return arrayInPlace(d, p)
 			}
-			var buf [32]Metric
+			var buf [32]T
 			tmp := buf[:0]
 			for first := true; ; first = false {
 				done, err := d.nextElem(first)
@@ -28,21 +31,24 @@ func (d *decoder) metricsValue(p *[]Metric) error {
 				if done {
 					break
 				}
-				tmp = append(tmp, Metric{})
-				if err := d.metricValue(&tmp[len(tmp)-1]); err != nil {
+				var zero T
+				tmp = append(tmp, zero)
+				if err := elementValue(d, &tmp[len(tmp)-1]); err != nil {
 					return err
 				}
 			}
-			out := make([]Metric, len(tmp))
+			out := make([]T, len(tmp))
 			copy(out, tmp)
 			*p = out
 			return nil
 		}
 	}
-	return d.typeError("metrics", "array")
+	return d.typeError(name, "array")
 }
 
-func (d *decoder) metricsInPlace(p *[]Metric) error {
+// arrayInPlace decodes an array under a repeated key element by element
+// into the earlier slice, as encoding/json does.
+func arrayInPlace[T Metric | Dimension](d *decoder, p *[]T) error {
 	s := *p
 	i := 0
 	for first := true; ; first = false {
@@ -57,18 +63,29 @@ func (d *decoder) metricsInPlace(p *[]Metric) error {
 			if i < cap(s) {
 				s = s[:i+1]
 			} else {
-				s = append(s, Metric{})
+				var zero T
+				s = append(s, zero)
 			}
 		}
-		if err := d.metricValue(&s[i]); err != nil {
+		if err := elementValue(d, &s[i]); err != nil {
 			return err
 		}
 		i++
 	}
 	if i == 0 {
-		s = make([]Metric, 0)
+		s = make([]T, 0)
 	}
 	*p = s[:i]
+	return nil
+}
+
+func elementValue[T Metric | Dimension](d *decoder, e *T) error {
+	switch e := any(e).(type) {
+	case *Metric:
+		return d.metricValue(e)
+	case *Dimension:
+		return d.dimensionValue(e)
+	}
 	return nil
 }
 
@@ -141,73 +158,6 @@ func (d *decoder) metricType(t *Type) error {
 	err := d.stringValue(&s, "metric_type")
 	*t = Type(s)
 	return err
-}
-
-func (d *decoder) dimensionsValue(p *[]Dimension) error {
-	if d.off < len(d.data) {
-		switch d.data[d.off] {
-		case 'n':
-			*p = nil
-			return d.literal("null")
-		case '[':
-			if err := d.enter(); err != nil {
-				return err
-			}
-			if *p != nil {
-				return d.dimensionsInPlace(p)
-			}
-			var buf [8]Dimension
-			tmp := buf[:0]
-			for first := true; ; first = false {
-				done, err := d.nextElem(first)
-				if err != nil {
-					return err
-				}
-				if done {
-					break
-				}
-				tmp = append(tmp, Dimension{})
-				if err := d.dimensionValue(&tmp[len(tmp)-1]); err != nil {
-					return err
-				}
-			}
-			out := make([]Dimension, len(tmp))
-			copy(out, tmp)
-			*p = out
-			return nil
-		}
-	}
-	return d.typeError("dimensions", "array")
-}
-
-func (d *decoder) dimensionsInPlace(p *[]Dimension) error {
-	s := *p
-	i := 0
-	for first := true; ; first = false {
-		done, err := d.nextElem(first)
-		if err != nil {
-			return err
-		}
-		if done {
-			break
-		}
-		if i >= len(s) {
-			if i < cap(s) {
-				s = s[:i+1]
-			} else {
-				s = append(s, Dimension{})
-			}
-		}
-		if err := d.dimensionValue(&s[i]); err != nil {
-			return err
-		}
-		i++
-	}
-	if i == 0 {
-		s = make([]Dimension, 0)
-	}
-	*p = s[:i]
-	return nil
 }
 
 func (d *decoder) dimensionValue(dim *Dimension) error {
