@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
+	"github.com/panoptes-go/panoptes/internal/testutil/natstest"
+
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/panoptes-go/panoptes/internal/config"
@@ -64,35 +64,13 @@ func (i *kvInventory) Delete(ctx context.Context, key string) error {
 	return i.kv.Delete(ctx, kvKey(key))
 }
 
-// startJetStream runs an embedded, in-process-only NATS server with
-// JetStream in a temp dir and returns a JetStream client to it.
+// startJetStream runs a real embedded JetStream server for the test.
 func startJetStream(t *testing.T) jetstream.JetStream {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("embedded NATS JetStream test; run without -short")
 	}
-	ns, err := server.NewServer(&server.Options{
-		ServerName: "discovery-test", JetStream: true, StoreDir: t.TempDir(),
-		DontListen: true, NoSigs: true, NoLog: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("embedded NATS server not ready after 10s")
-	}
-	nc, err := nats.Connect(ns.ClientURL(), nats.InProcessServer(ns))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return js
+	return natstest.JetStream(t, "")
 }
 
 // revisions maps every live KV key to its revision: equal maps mean the

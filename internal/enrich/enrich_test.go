@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/panoptes-go/panoptes/internal/testutil/natstest"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/panoptes-go/panoptes/internal/enrich"
@@ -63,7 +65,7 @@ func TestEnrichmentModeAgainstSimulator(t *testing.T) {
 	poolReg := prometheus.NewRegistry()
 	pool := snmp.NewPool(snmp.PoolOptions{Registerer: poolReg})
 	t.Cleanup(func() { _ = pool.Close() })
-	kv, err := enrich.OpenBucket(ctx, startJetStream(t), time.Hour, 1)
+	kv, err := enrich.OpenBucket(ctx, natstest.JetStream(t, ""), time.Hour, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +211,7 @@ func TestChangedAliasAppearsAfterRefresh(t *testing.T) {
 	port, ro, rw := rwSnmpd(t)
 	pool := snmp.NewPool(snmp.PoolOptions{})
 	t.Cleanup(func() { _ = pool.Close() })
-	kv, err := enrich.OpenBucket(ctx, startJetStream(t), time.Hour, 1)
+	kv, err := enrich.OpenBucket(ctx, natstest.JetStream(t, ""), time.Hour, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

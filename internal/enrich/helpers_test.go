@@ -10,39 +10,12 @@ import (
 	"time"
 
 	"github.com/gosnmp/gosnmp"
-	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/panoptes-go/panoptes/internal/config"
 	"github.com/panoptes-go/panoptes/internal/metric"
 	"github.com/panoptes-go/panoptes/internal/resource"
 	"github.com/panoptes-go/panoptes/internal/snmp"
 )
-
-func startJetStream(t *testing.T) jetstream.JetStream {
-	t.Helper()
-	ns, err := server.NewServer(&server.Options{ServerName: "enrich-test", JetStream: true, StoreDir: t.TempDir(),
-		DontListen: true, NoSigs: true, NoLog: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("embedded NATS server not ready after 10s")
-	}
-	nc, err := nats.Connect(ns.ClientURL(), nats.InProcessServer(ns))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return js
-}
 
 var baseRes = &resource.Resource{Site: "dc1", Class: "network", Subclass: "switch", Type: "cisco",
 	ID: "sw1", Endpoint: "127.0.0.1", Plugin: "test"}

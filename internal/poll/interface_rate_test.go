@@ -7,9 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
+	"github.com/panoptes-go/panoptes/internal/testutil/natstest"
 
 	"github.com/panoptes-go/panoptes/internal/metric"
 	"github.com/panoptes-go/panoptes/internal/rate"
@@ -138,7 +136,7 @@ func TestInterfaceRatesAgainstSimulator(t *testing.T) {
 	t.Cleanup(func() { _ = farm.Close() })
 	pool := snmp.NewPool(snmp.PoolOptions{})
 	t.Cleanup(func() { _ = pool.Close() })
-	kv, err := rate.OpenBucket(ctx, rateJetStream(t), time.Hour, 1)
+	kv, err := rate.OpenBucket(ctx, natstest.JetStream(t, ""), time.Hour, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,29 +215,4 @@ func TestInterfaceRatesAgainstSimulator(t *testing.T) {
 		clock.Step(time.Minute)
 		w.checkRates(w.poll(ctx), idx)
 	})
-}
-
-// rateJetStream runs an embedded JetStream server for the test.
-func rateJetStream(t *testing.T) jetstream.JetStream {
-	t.Helper()
-	ns, err := server.NewServer(&server.Options{ServerName: "poll-rate-test", JetStream: true, StoreDir: t.TempDir(),
-		DontListen: true, NoSigs: true, NoLog: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("embedded NATS server not ready after 10s")
-	}
-	nc, err := nats.Connect(ns.ClientURL(), nats.InProcessServer(ns))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return js
 }

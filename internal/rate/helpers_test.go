@@ -1,44 +1,9 @@
 package rate
 
 import (
-	"testing"
-	"time"
-
-	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/panoptes-go/panoptes/internal/metric"
 	"github.com/panoptes-go/panoptes/internal/resource"
 )
-
-// startJetStream runs an embedded, in-process-only NATS server with
-// JetStream in dir and returns a JetStream client to it.
-func startJetStream(t testing.TB, dir string) jetstream.JetStream {
-	t.Helper()
-	ns, err := server.NewServer(&server.Options{
-		ServerName: "rate-test", JetStream: true, StoreDir: dir,
-		DontListen: true, NoSigs: true, NoLog: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("embedded NATS server not ready after 10s")
-	}
-	nc, err := nats.Connect(ns.ClientURL(), nats.InProcessServer(ns))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return js
-}
 
 var testRes = &resource.Resource{Site: "dc1", Class: "network", Subclass: "switch", Type: "cisco",
 	ID: "sw1", Endpoint: "sw1", Plugin: "test"}

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/panoptes-go/panoptes/internal/testutil/natstest"
+
 	"github.com/panoptes-go/panoptes/internal/metric"
 )
 
@@ -67,7 +69,7 @@ func TestStateSurvivesProcessorRestart(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	js := startJetStream(t, t.TempDir())
+	js := natstest.JetStream(t, t.TempDir())
 	kv, err := OpenBucket(ctx, js, time.Hour, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -193,7 +195,7 @@ func BenchmarkApplySwitch48(b *testing.B) {
 // state (768 series): what a flush costs per changed resource.
 func BenchmarkFlushSwitch48KV(b *testing.B) {
 	ctx := context.Background()
-	js := startJetStream(b, b.TempDir())
+	js := natstest.JetStream(b, b.TempDir())
 	kv, err := OpenBucket(ctx, js, time.Hour, 1)
 	if err != nil {
 		b.Fatal(err)
@@ -218,7 +220,7 @@ func BenchmarkFlushSwitch48KV(b *testing.B) {
 // (33 bytes) per poll; compare ×768 with one BenchmarkFlushSwitch48KV.
 func BenchmarkKVPutPerSeries(b *testing.B) {
 	ctx := context.Background()
-	kv, err := OpenBucket(ctx, startJetStream(b, b.TempDir()), time.Hour, 1)
+	kv, err := OpenBucket(ctx, natstest.JetStream(b, b.TempDir()), time.Hour, 1)
 	if err != nil {
 		b.Fatal(err)
 	}
