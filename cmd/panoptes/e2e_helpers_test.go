@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/panoptes-go/panoptes/internal/testutil/freeport"
+
 	"github.com/panoptes-go/panoptes/internal/bus"
 	"github.com/panoptes-go/panoptes/internal/metric"
 	"github.com/panoptes-go/panoptes/internal/testutil/snmpagent"
@@ -254,15 +256,7 @@ func closedUDP(t *testing.T) string {
 	return addr
 }
 
-func freeTCP(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
+func freeTCP(t *testing.T) string { return freeport.Addr(freeport.TCP(t)) }
 
 func writeFile(t *testing.T, path, content string) {
 	t.Helper()

@@ -16,18 +16,11 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/panoptes-go/panoptes/internal/testutil/freeport"
 )
 
-// freePort returns a loopback port that was free a moment ago.
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
+func freePort(t testing.TB) int { return freeport.TCP(t) }
 
 func loopback(port int) string { return "127.0.0.1:" + strconv.Itoa(port) }
 

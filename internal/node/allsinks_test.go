@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -14,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/panoptes-go/panoptes/internal/testutil/freeport"
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -25,15 +26,7 @@ import (
 	"github.com/panoptes-go/panoptes/internal/testutil/promserver"
 )
 
-func freeTCP(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
+func freeTCP(t *testing.T) string { return freeport.Addr(freeport.TCP(t)) }
 
 func fileLines(t *testing.T, path string) []string {
 	t.Helper()

@@ -8,7 +8,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -19,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/panoptes-go/panoptes/internal/testutil/freeport"
 )
 
 // Binary is the InfluxDB server the tests run.
@@ -68,7 +69,7 @@ func Start(t testing.TB) *Server {
 	Need(t)
 	bin, _ := lookPath()
 	dir := t.TempDir()
-	httpPort, rpcPort := freePort(t), freePort(t)
+	httpPort, rpcPort := freeport.TCP(t), freeport.TCP(t)
 	s := &Server{
 		URL: fmt.Sprintf("http://127.0.0.1:%d", httpPort),
 		t:   t, bin: bin, dir: dir, config: filepath.Join(dir, "influxdb.conf"),
@@ -104,17 +105,6 @@ bind-address = "127.0.0.1:%d"
 	})
 	s.Restart()
 	return s
-}
-
-// freePort returns a loopback TCP port that was free a moment ago.
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("find a free port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // Restart starts the server again on the same ports and data after Kill

@@ -21,6 +21,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/panoptes-go/panoptes/internal/testutil/freeport"
 )
 
 // Server is a running Prometheus.
@@ -77,10 +79,7 @@ func StartPrometheus(t testing.TB, scrapeTargets []string) *Server {
 	s := &Server{Dir: dir, LogFile: filepath.Join(dir, "prometheus.log"), client: &http.Client{Timeout: 10 * time.Second}}
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ { // a free port can be taken between probe and bind
-		port, err := freePort()
-		if err != nil {
-			t.Fatalf("promserver: %v", err)
-		}
+		port := freeport.TCP(t)
 		s.URL = "http://127.0.0.1:" + strconv.Itoa(port)
 		cmd := exec.Command(Binary(),
 			"--config.file="+conf,
@@ -193,15 +192,6 @@ func (s *Server) tail() string {
 		data = data[len(data)-4096:]
 	}
 	return string(data)
-}
-
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 // Sample is one element of an instant query's vector result.
