@@ -34,8 +34,12 @@ type Options struct {
 	// ChecksPerDevice runs that many instances of the plugin per device, to
 	// reach high check rates without more sockets.
 	ChecksPerDevice int
-	Template        string // simulator template, e.g. switch48
-	BasePort        int
+	// Enrichment runs the interface plugin with `enrichment: true`: names,
+	// aliases and speeds come from the enrichment cache (collected at the
+	// first poll, in the warm-up), so the measured polls walk only counters.
+	Enrichment bool
+	Template   string // simulator template, e.g. switch48
+	BasePort   int
 	// PortsPerAddr devices share an address before the next (127.0.0.2...),
 	// keeping ports below Linux's ephemeral range (32768+), where a busy
 	// machine's own connections would collide with the simulator's.
@@ -62,6 +66,7 @@ type Result struct {
 	Devices         int     `json:"devices"`
 	Plugin          string  `json:"plugin"`
 	ChecksPerDevice int     `json:"checks_per_device"`
+	Enrichment      bool    `json:"enrichment"`
 	IntervalSeconds float64 `json:"interval_seconds"`
 	WindowSeconds   float64 `json:"window_seconds"`
 
@@ -242,7 +247,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	window := t1.Sub(t0).Seconds()
 
 	r := &Result{
-		Devices: o.Devices, Plugin: o.Plugin, ChecksPerDevice: o.ChecksPerDevice,
+		Devices: o.Devices, Plugin: o.Plugin, ChecksPerDevice: o.ChecksPerDevice, Enrichment: o.Enrichment,
 		IntervalSeconds: o.Interval.Seconds(), WindowSeconds: window,
 		ChecksPerSecond:       float64(s1.Completed-s0.Completed) / window,
 		VarbindsPerSecond:     float64(s1.Varbinds-s0.Varbinds) / window,
@@ -282,8 +287,12 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 
 func configYAML(o Options) string {
 	var plugins strings.Builder
+	options := ""
+	if o.Enrichment && o.Plugin == "interface" {
+		options = ", options: {enrichment: true}"
+	}
 	for i := 0; i < o.ChecksPerDevice; i++ {
-		fmt.Fprintf(&plugins, "    - {name: %s-%d, plugin: %s, interval: %s}\n", o.Plugin, i, o.Plugin, o.Interval)
+		fmt.Fprintf(&plugins, "    - {name: %s-%d, plugin: %s, interval: %s%s}\n", o.Plugin, i, o.Plugin, o.Interval, options)
 	}
 	return fmt.Sprintf(`site: bench
 data_dir: data
