@@ -15,12 +15,16 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/panoptes-go/panoptes/internal/bus"
 	"github.com/panoptes-go/panoptes/internal/cluster"
 	"github.com/panoptes-go/panoptes/internal/config"
 	"github.com/panoptes-go/panoptes/internal/inventory"
 )
 
-const statusTimeout = 10 * time.Second
+const (
+	statusTimeout      = 10 * time.Second
+	statusConnectRetry = 3 * time.Second
+)
 
 func statusCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("status", "--config FILE [--url nats://host:4222]",
@@ -43,9 +47,9 @@ func statusCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	ctx, cancel := context.WithTimeout(ctx, statusTimeout)
 	defer cancel()
-	nc, err := nats.Connect(u, nats.Name("panoptes-status"), nats.Timeout(5*time.Second), nats.NoReconnect())
+	nc, err := bus.Connect(ctx, statusBusOptions(cfg, u), nats.Timeout(5*time.Second), nats.NoReconnect())
 	if err != nil {
-		return fmt.Errorf("connect to the bus at %s: %w (is a node running with this bus?)", redactURL(u), err)
+		return fmt.Errorf("connect to the bus: %w", err)
 	}
 	defer nc.Close()
 	js, err := jetstream.New(nc)
@@ -85,18 +89,20 @@ func statusURL(cfg *config.Config, flagURL string) (string, error) {
 		"set bus.listen on the node (its embedded server then accepts connections) or pass --url")
 }
 
-// redactURL drops credentials from a URL list for messages.
-func redactURL(u string) string {
-	var out []string
-	for p := range strings.SplitSeq(u, ",") {
-		if i := strings.Index(p, "@"); i >= 0 {
-			if j := strings.Index(p, "://"); j >= 0 && j < i {
-				p = p[:j+3] + "***@" + p[i+1:]
-			}
-		}
-		out = append(out, p)
+// statusBusOptions connects to url the way the node does: with the
+// config's credentials and TLS when it has bus.url (they are bus.url's),
+// without them for a node's embedded server reached through bus.listen
+// (there bus.tls, if any, is the edge's TLS to the hub).
+func statusBusOptions(cfg *config.Config, url string) bus.Options {
+	opts := bus.Options{URL: url}
+	if cfg.Bus.URL != "" {
+		opts = bus.FromConfig(cfg.Bus, cfg.DataDir)
+		opts.URL = url
 	}
-	return strings.Join(out, ",")
+	opts.Name = "panoptes-status"
+	// A tool answers quickly: retry a cluster that is not up only briefly.
+	opts.ConnectRetry = min(cfg.Bus.ConnectRetry.D(), statusConnectRetry)
+	return opts
 }
 
 // ownership counts the resources each live poller owns, by site, with the

@@ -287,7 +287,15 @@ func TestOpenErrors(t *testing.T) {
 		{"cluster without routes", bus.Options{DataDir: t.TempDir(), Cluster: bus.Cluster{Listen: "127.0.0.1:0"}}, "needs both listen"},
 		{"bad route", bus.Options{DataDir: t.TempDir(), Cluster: bus.Cluster{Listen: "127.0.0.1:0", Routes: []string{"http://x:1"}}}, "not a URL like nats-route://"},
 		{"bad domain", bus.Options{DataDir: t.TempDir(), Domain: "edge.1"}, "may not contain"},
-		{"missing ca file", bus.Options{URL: "tls://127.0.0.1:1", TLS: bus.TLS{CAFile: "/nonexistent/ca.pem"}}, "tls ca_file"},
+		{"missing ca file", bus.Options{URL: "tls://127.0.0.1:1", TLS: bus.TLS{CAFile: "/nonexistent/ca.pem"}}, "bus.tls.ca_file: open /nonexistent/ca.pem"},
+		{"route user without password", bus.Options{DataDir: t.TempDir(), Cluster: bus.Cluster{Listen: "127.0.0.1:0", Routes: []string{"nats-route://127.0.0.1:1"}, User: "r"}}, "cluster user and password go together"},
+		{"route tls without cert", bus.Options{DataDir: t.TempDir(), Cluster: bus.Cluster{Listen: "127.0.0.1:0", Routes: []string{"nats-route://127.0.0.1:1"}, TLS: bus.ServerTLS{CAFile: "/ca.pem"}}}, "bus.cluster.tls: cert_file and key_file are required"},
+		{"route verify without ca", bus.Options{DataDir: t.TempDir(), Cluster: bus.Cluster{Listen: "127.0.0.1:0", Routes: []string{"nats-route://127.0.0.1:1"}, TLS: bus.ServerTLS{CertFile: "/c.pem", KeyFile: "/k.pem", Verify: true}}}, "bus.cluster.tls: verify needs ca_file"},
+		{"leaf tls cert missing", bus.Options{DataDir: t.TempDir(), LeafListen: "127.0.0.1:0", LeafTLS: bus.ServerTLS{CertFile: "/nonexistent/c.pem", KeyFile: "/nonexistent/k.pem"}}, "bus.leaf_tls: certificate: open /nonexistent/c.pem"},
+		{"leaf users without listener", bus.Options{DataDir: t.TempDir(), LeafUsers: []bus.User{{User: "a", Password: "p"}}}, "set leaf_listen"},
+		{"leaf user without password", bus.Options{DataDir: t.TempDir(), LeafListen: "127.0.0.1:0", LeafUsers: []bus.User{{User: "a"}}}, "leaf_users[0]: user and password are both required"},
+		{"edge user and creds", bus.Options{DataDir: t.TempDir(), Domain: "e", Leaf: bus.Leaf{Remotes: []string{"nats-leaf://127.0.0.1:1"}, User: "a", Password: "p", CredsFile: "/x"}}, "one kind of credentials"},
+		{"edge ca missing", bus.Options{DataDir: t.TempDir(), Domain: "e", Leaf: bus.Leaf{Remotes: []string{"nats-leaf://127.0.0.1:1"}, TLS: bus.TLS{CAFile: "/nonexistent/ca.pem"}}}, "bus.leaf.tls.ca_file"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -77,11 +78,41 @@ func (b *Bus) connect(ctx context.Context, opts Options, inProcess nats.InProces
 		}
 		return nc, nil
 	}
-	extra, err := opts.clientOptions()
+	return dial(ctx, opts, deadline, logger, nopts)
+}
+
+// Connect connects to the NATS servers at opts.URL with the same
+// credentials, TLS and start-up retry as Open, and nothing else: no
+// embedded server, stream, bucket or publish buffer. It is for tools that
+// read what the nodes keep on the bus (panoptes status). Only URL, Name,
+// User, Password, NKeySeedFile, CredsFile, TLS, ConnectRetry and Logger are
+// used; extra options (handlers, nats.NoReconnect) are added last. A
+// permanent failure (credentials, TLS) is returned at once with what to fix;
+// an unreachable server is retried until ConnectRetry or ctx ends.
+func Connect(ctx context.Context, opts Options, extra ...nats.Option) (*nats.Conn, error) {
+	if strings.TrimSpace(opts.URL) == "" {
+		return nil, errors.New("bus: connect: no URL; give bus.url (or a node's bus.listen)")
+	}
+	if err := opts.checkCredentials(); err != nil {
+		return nil, err
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	setDefault(&opts.ConnectRetry, DefaultConnectRetry)
+	nopts := append([]nats.Option{nats.Name(opts.Name), nats.Timeout(connectTimeout)}, extra...)
+	return dial(ctx, opts, time.Now().Add(opts.ConnectRetry), opts.Logger, nopts)
+}
+
+// dial connects to opts.URL with opts' credentials and TLS, retrying an
+// unreachable cluster until deadline.
+func dial(ctx context.Context, opts Options, deadline time.Time, logger *slog.Logger, nopts []nats.Option) (*nats.Conn, error) {
+	creds, err := opts.clientOptions()
 	if err != nil {
 		return nil, err
 	}
-	nopts = append(nopts, extra...)
+	// Credentials and TLS go first: options the caller adds win.
+	nopts = append(creds, nopts...)
 	var nc *nats.Conn
 	attempts, err := retryUntil(ctx, deadline, permanentConnectError,
 		func(n int, err error) {
@@ -162,7 +193,7 @@ func (b *Bus) ensureStream(ctx context.Context, opts Options, deadline time.Time
 	if err != nil {
 		hint := "check the stream's settings"
 		if !permanentStreamError(err) {
-			hint = fmt.Sprintf("the JetStream cluster has no leader or fewer servers than bus.replicas (%d): start the other servers, check bus.cluster.routes, or lower bus.replicas", opts.Replicas)
+			hint = fmt.Sprintf("the JetStream cluster has no leader or fewer servers than bus.replicas (%d): start the other servers, check bus.cluster.routes (and that the log shows no refused route: bus.cluster.user, password and tls must match on every server), or lower bus.replicas", opts.Replicas)
 		}
 		return fmt.Errorf("bus: create or update stream %s: %w (after %d attempt(s); %s)", StreamName, err, attempts, hint)
 	}

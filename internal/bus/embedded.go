@@ -167,7 +167,28 @@ func (s *serverLogger) Warnf(format string, v ...any) {
 }
 
 func (s *serverLogger) Errorf(format string, v ...any) {
-	s.l.Error(fmt.Sprintf(format, v...))
+	msg := fmt.Sprintf(format, v...)
+	if hint := securityHint(msg); hint != "" {
+		s.l.Error(msg, "hint", hint)
+		return
+	}
+	s.l.Error(msg)
+}
+
+// securityHint names the config keys behind a refused route or leaf
+// connection, which the server reports in its own words.
+func securityHint(msg string) string {
+	switch {
+	case strings.Contains(msg, "Leafnode Error 'Authorization Violation'"):
+		return "the hub refused this edge's credentials: check bus.leaf.user and bus.leaf.password (listed in the hub's bus.leaf_users) or bus.leaf.creds_file"
+	case strings.Contains(msg, "Route Error 'Authorization Violation'"):
+		return "another server refused this server's route: bus.cluster.user and bus.cluster.password must be the same on every server"
+	case strings.Contains(msg, "TLS leafnode handshake error"):
+		return "check bus.leaf.tls on the edge and bus.leaf_tls on the hub: each side's ca_file must have signed the other's certificate"
+	case strings.Contains(msg, "TLS route handshake error"):
+		return "check bus.cluster.tls on every server: ca_file must have signed the other servers' certificates, which must name their route hosts"
+	}
+	return ""
 }
 
 func (s *serverLogger) Fatalf(format string, v ...any) {

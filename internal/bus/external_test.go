@@ -3,6 +3,7 @@ package bus_test
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nkeys"
 
 	"github.com/panoptes-go/panoptes/internal/bus"
@@ -126,4 +128,69 @@ func TestExternalTLSAndAuth(t *testing.T) {
 		t.Fatalf("Open with insecure_skip_verify: %v", err)
 	}
 	b.Close()
+}
+
+// TestConnect: the stream-free connection for tools uses the same
+// credentials and TLS as Open, creates nothing on the server, and fails at
+// once with what to fix (and without the password) on bad credentials.
+func TestConnect(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a NATS server")
+	}
+	caFile, certFile, keyFile := testPKI(t)
+	user, err := nkeys.CreateUser()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, _ := user.PublicKey()
+	srv := startTLSServer(t, certFile, keyFile, pub)
+	url := "tls://" + srv.Addr().String()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	nc, err := bus.Connect(ctx, bus.Options{URL: url, User: "panoptes", Password: "s3cret-pw", TLS: bus.TLS{CAFile: caFile}, Name: "tool"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !nc.IsConnected() || !nc.TLSRequired() {
+		t.Errorf("connection: connected %v, TLS %v", nc.IsConnected(), nc.TLSRequired())
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.Stream(ctx, bus.StreamName); !errors.Is(err, jetstream.ErrStreamNotFound) {
+		t.Errorf("stream %s after Connect: %v; Connect must create no stream", bus.StreamName, err)
+	}
+	nc.Close()
+
+	for _, tc := range []struct {
+		name string
+		opts bus.Options
+		want string
+	}{
+		{"wrong password", bus.Options{URL: url, User: "panoptes", Password: "wrong-pw", TLS: bus.TLS{CAFile: caFile}}, "check bus.user/bus.password"},
+		{"unknown CA", bus.Options{URL: url, User: "panoptes", Password: "s3cret-pw"}, "check bus.tls"},
+		{"no URL", bus.Options{User: "panoptes", Password: "s3cret-pw"}, "no URL"},
+		{"two kinds of credentials", bus.Options{URL: url, User: "panoptes", Password: "s3cret-pw", CredsFile: "/x.creds"}, "one kind of credentials"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			start := time.Now()
+			nc, err := bus.Connect(ctx, tc.opts)
+			if err == nil {
+				nc.Close()
+				t.Fatal("Connect succeeded")
+			}
+			t.Logf("%v", err)
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q does not contain %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "pw") {
+				t.Errorf("error %q shows the password", err)
+			}
+			if d := time.Since(start); d > 5*time.Second {
+				t.Errorf("Connect took %s to report a permanent error; it must not retry", d)
+			}
+		})
+	}
 }

@@ -3,6 +3,7 @@ package bus
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -16,8 +17,10 @@ import (
 // edge's stream through the JetStream API of the edge's domain. Without
 // this, a hub stream listening on panoptes.metrics.> would also store the
 // edge's publishes directly (twice, with sourcing), and KV writes would land
-// in both domains' buckets.
-var isolatedSubjects = []string{SubjectPrefix + ">", "$KV.>", "$O.>"}
+// in both domains' buckets. Cluster heartbeats (panoptes.cluster.heartbeat,
+// internal/cluster) are per site too: an edge's nodes are not the hub's
+// members.
+var isolatedSubjects = []string{SubjectPrefix + ">", "panoptes.cluster.>", "$KV.>", "$O.>"}
 
 // federationOptions adds cluster routes, the JetStream domain, the leaf
 // listener (hub) and leaf remotes (edge) to the embedded server's options.
@@ -37,7 +40,18 @@ func federationOptions(sopts *server.Options, opts Options) error {
 			// open: keep one, on loopback, with a free port.
 			sopts.DontListen, sopts.Host, sopts.Port = false, "127.0.0.1", server.RANDOM_PORT
 		}
-		sopts.Cluster = server.ClusterOpts{Name: opts.Cluster.Name, Host: host, Port: port, ConnectRetries: -1, ConnectBackoff: true}
+		tc, err := opts.Cluster.TLS.config("bus.cluster.tls")
+		if err != nil {
+			return err
+		}
+		sopts.Cluster = server.ClusterOpts{
+			Name: opts.Cluster.Name, Host: host, Port: port, ConnectRetries: -1, ConnectBackoff: true,
+			Username: opts.Cluster.User, Password: opts.Cluster.Password,
+			TLSConfig: tc, TLSTimeout: tlsTimeout.Seconds(),
+		}
+		// Explicit routes carry their credentials in the URL (the server
+		// dials implicit, gossiped ones with Username/Password).
+		withUserInfo(routes, opts.Cluster.User, opts.Cluster.Password)
 		sopts.Routes = routes
 	}
 	if opts.LeafListen != "" {
@@ -45,15 +59,29 @@ func federationOptions(sopts *server.Options, opts Options) error {
 		if err != nil {
 			return fmt.Errorf("%w (bus.leaf_listen)", err)
 		}
+		tc, err := opts.LeafTLS.config("bus.leaf_tls")
+		if err != nil {
+			return err
+		}
 		sopts.LeafNode.Host, sopts.LeafNode.Port = host, port
 		sopts.LeafNode.Advertise = opts.LeafAdvertise
+		sopts.LeafNode.TLSConfig, sopts.LeafNode.TLSTimeout = tc, tlsTimeout.Seconds()
+		for _, u := range opts.LeafUsers {
+			// No account: edges land in the global account, like without auth.
+			sopts.LeafNode.Users = append(sopts.LeafNode.Users, &server.User{Username: u.User, Password: u.Password})
+		}
 	}
 	if len(opts.Leaf.Remotes) > 0 {
 		urls, err := parseURLs("leaf remote", opts.Leaf.Remotes, "nats-leaf", "nats", "tls")
 		if err != nil {
 			return err
 		}
-		tc, err := opts.TLS.config()
+		withUserInfo(urls, opts.Leaf.User, opts.Leaf.Password)
+		leafTLS, key := opts.Leaf.TLS, "bus.leaf.tls"
+		if !leafTLS.enabled() {
+			leafTLS, key = opts.TLS, "bus.tls"
+		}
+		tc, err := leafTLS.config(key)
 		if err != nil {
 			return err
 		}
@@ -63,11 +91,31 @@ func federationOptions(sopts *server.Options, opts Options) error {
 			Credentials: opts.Leaf.CredsFile,
 			TLS:         tc != nil,
 			TLSConfig:   tc,
+			TLSTimeout:  tlsTimeout.Seconds(),
 			DenyImports: isolatedSubjects,
 			DenyExports: isolatedSubjects,
 		}}
 	}
 	return nil
+}
+
+// tlsTimeout bounds a TLS handshake on routes and leaf connections: the
+// server's default (2s) is short for a loaded machine or a slow WAN.
+const tlsTimeout = 5 * time.Second
+
+// withUserInfo sets user:password on URLs that carry no credentials of
+// their own. The server redacts URLs in what it logs at warning and error
+// level (the levels serverLogger keeps); TestLeafAuthAndTLS and
+// TestRouteAuthAndTLS check that no password reaches the log.
+func withUserInfo(urls []*url.URL, user, password string) {
+	if user == "" {
+		return
+	}
+	for _, u := range urls {
+		if u.User == nil {
+			u.User = url.UserPassword(user, password)
+		}
+	}
 }
 
 // sourcerTick is how often a hub looks for edge domains that answer and

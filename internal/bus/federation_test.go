@@ -11,6 +11,7 @@ import (
 	"github.com/panoptes-go/panoptes/internal/bus"
 	"github.com/panoptes-go/panoptes/internal/inventory"
 	"github.com/panoptes-go/panoptes/internal/metric"
+	"github.com/panoptes-go/panoptes/internal/testutil/tcpproxy"
 )
 
 // edgeRound is what an edge node publishes for one poll of its devices:
@@ -43,10 +44,10 @@ func TestFederationLeafOutage(t *testing.T) {
 	// (else the edge would learn the hub's own address and bypass it). The
 	// edge starts first, as at a site whose hub is not reachable yet.
 	leafPort := freePort(t)
-	link := startProxy(t, loopback(leafPort))
+	link := tcpproxy.Start(t, loopback(leafPort))
 	edge, err := bus.Open(ctx, bus.Options{
 		DataDir: t.TempDir(), MaxBytes: 64 << 20, Name: "edge",
-		Domain: "edge-site2", Leaf: bus.Leaf{Remotes: []string{"nats-leaf://" + link.addr()}},
+		Domain: "edge-site2", Leaf: bus.Leaf{Remotes: []string{"nats-leaf://" + link.Addr()}},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -54,7 +55,7 @@ func TestFederationLeafOutage(t *testing.T) {
 	defer edge.Close()
 	hub, err := bus.Open(ctx, bus.Options{
 		DataDir: t.TempDir(), MaxBytes: 64 << 20, Name: "hub",
-		Domain: "hub", LeafListen: loopback(leafPort), LeafAdvertise: link.addr(), SourceDomains: []string{"edge-site2"},
+		Domain: "hub", LeafListen: loopback(leafPort), LeafAdvertise: link.Addr(), SourceDomains: []string{"edge-site2"},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -93,7 +94,7 @@ func TestFederationLeafOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	link.cut()
+	link.Cut()
 	cutAt := time.Now()
 	waitFor(t, 10*time.Second, "the edge to see the link down", func() bool { return edge.LeafConnections() == 0 })
 	publish(20, 70) // the edge keeps polling: its own stream takes them
@@ -106,7 +107,9 @@ func TestFederationLeafOutage(t *testing.T) {
 		t.Errorf("edge Health during the outage = %+v; want publishing locally, no leaf link", h)
 	}
 
-	link.restore()
+	if err := link.Restore(); err != nil {
+		t.Fatal(err)
+	}
 	restoredAt := time.Now()
 	waitFor(t, 15*time.Second, "the leaf to reconnect", func() bool { return edge.LeafConnections() == 1 })
 	publish(70, 80)

@@ -55,6 +55,12 @@ type Options struct {
 	// listener when it differs from LeafListen (NAT, load balancer): hub
 	// servers gossip their leaf addresses to edges.
 	LeafAdvertise string
+	// LeafUsers, when set, are the only credentials the leaf listener
+	// accepts (one per edge site, so that one can be revoked alone).
+	LeafUsers []User
+	// LeafTLS makes the leaf listener require TLS (CertFile and KeyFile);
+	// with Verify, edges must present a certificate signed by CAFile.
+	LeafTLS ServerTLS
 	// Leaf connects an edge site's embedded server to the hub.
 	Leaf Leaf
 	// SourceDomains lists the edge domains whose metrics streams the
@@ -83,49 +89,127 @@ func (t TLS) enabled() bool {
 	return t.CAFile != "" || t.CertFile != "" || t.KeyFile != "" || t.InsecureSkipVerify
 }
 
-// config builds the tls.Config; nil when TLS is not configured.
-func (t TLS) config() (*tls.Config, error) {
+// config builds the tls.Config; nil when TLS is not configured. key names
+// the config section in errors.
+func (t TLS) config(key string) (*tls.Config, error) {
 	if !t.enabled() {
 		return nil, nil
 	}
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: t.InsecureSkipVerify} //nolint:gosec // opt-in for tests
 	if t.CAFile != "" {
-		pem, err := os.ReadFile(t.CAFile)
+		pool, err := loadCA(key, t.CAFile)
 		if err != nil {
-			return nil, fmt.Errorf("bus: tls ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("bus: tls ca_file %s holds no PEM certificate", t.CAFile)
+			return nil, err
 		}
 		cfg.RootCAs = pool
 	}
 	if (t.CertFile == "") != (t.KeyFile == "") {
-		return nil, errors.New("bus: tls cert_file and key_file go together; set both or neither")
+		return nil, fmt.Errorf("%s: cert_file and key_file go together; set both or neither", key)
 	}
 	if t.CertFile != "" {
 		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
 		if err != nil {
-			return nil, fmt.Errorf("bus: tls client certificate: %w", err)
+			return nil, fmt.Errorf("%s: client certificate: %w", key, err)
 		}
 		cfg.Certificates = []tls.Certificate{cert}
 	}
 	return cfg, nil
 }
 
+// ServerTLS is the server side of TLS on a listener of the embedded
+// server (routes, leaf connections).
+type ServerTLS struct {
+	// CertFile and KeyFile are this server's certificate and key. On routes
+	// the server also presents them when it dials the others.
+	CertFile, KeyFile string
+	// CAFile verifies the peers' certificates: the other servers' on routes,
+	// edges' client certificates on the leaf listener (with Verify).
+	CAFile string
+	// Verify requires every peer that connects to present a certificate
+	// signed by CAFile (mutual TLS).
+	Verify bool
+}
+
+func (t ServerTLS) enabled() bool {
+	return t.CertFile != "" || t.KeyFile != "" || t.CAFile != "" || t.Verify
+}
+
+// config builds the tls.Config used both to accept (ClientCAs) and, on
+// routes, to dial (RootCAs); nil when not configured. key names the config
+// section in errors.
+func (t ServerTLS) config(key string) (*tls.Config, error) {
+	if !t.enabled() {
+		return nil, nil
+	}
+	if t.CertFile == "" || t.KeyFile == "" {
+		return nil, fmt.Errorf("%s: cert_file and key_file are required (this server's certificate)", key)
+	}
+	if t.Verify && t.CAFile == "" {
+		return nil, fmt.Errorf("%s: verify needs ca_file (the CA that signed the peers' certificates)", key)
+	}
+	cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("%s: certificate: %w", key, err)
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	if t.CAFile != "" {
+		pool, err := loadCA(key, t.CAFile)
+		if err != nil {
+			return nil, err
+		}
+		cfg.ClientCAs, cfg.RootCAs = pool, pool
+	}
+	if t.Verify {
+		cfg.ClientAuth = tls.RequireAndVerifyClientCert
+	}
+	return cfg, nil
+}
+
+func loadCA(key, file string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("%s.ca_file: %w", key, err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s.ca_file %s holds no PEM certificate", key, file)
+	}
+	return pool, nil
+}
+
+// User is a user name and password accepted on a listener. Its String
+// hides the password.
+type User struct {
+	User, Password string
+}
+
+func (u User) String() string { return u.User + ":***" }
+
 // Cluster of embedded servers: each process lists the others' route URLs.
 type Cluster struct {
 	Name   string   // same on every server of the cluster
 	Listen string   // host:port for routes, such as 0.0.0.0:6222
 	Routes []string // nats-route://host:6222 of every server (itself may be listed)
+	// User and Password, the same on every server, authorize routes: a
+	// server accepts routes only with them and dials the others with them.
+	User, Password string
+	// TLS on routes: every server needs a certificate the others verify
+	// with CAFile (Verify also makes them check each other's).
+	TLS ServerTLS
 }
 
 func (c Cluster) enabled() bool { return c.Listen != "" || len(c.Routes) > 0 }
 
 // Leaf is an edge site's link to the hub.
 type Leaf struct {
-	Remotes   []string // nats-leaf://hub1:7422, one per hub server
-	CredsFile string   // credentials for the hub's leaf listener, if it needs them
+	Remotes []string // nats-leaf://hub1:7422, one per hub server
+	// Credentials for the hub's leaf listener, if it needs them: a creds
+	// file (a hub with JWT accounts) or a user and password (LeafUsers).
+	CredsFile      string
+	User, Password string
+	// TLS to the hub (tls:// remotes, or a hub that requires it); when
+	// empty, Options.TLS is used.
+	TLS TLS
 }
 
 // Buffer bounds the publish buffer.
@@ -164,11 +248,8 @@ func (o *Options) applyDefaults() error {
 		o.Cluster.Name = defaultClusterName
 	}
 	embedded := o.URL == ""
-	creds := 0
-	for _, s := range []string{o.User, o.NKeySeedFile, o.CredsFile} {
-		if s != "" {
-			creds++
-		}
+	if err := o.checkCredentials(); err != nil {
+		return err
 	}
 	switch {
 	case o.MaxAge < 0:
@@ -183,16 +264,29 @@ func (o *Options) applyDefaults() error {
 		return errors.New("bus: data_dir is empty; the embedded NATS server needs a directory for its state (or set bus.url to use an external server)")
 	case embedded && o.Replicas > 1 && len(o.Cluster.Routes) == 0:
 		return fmt.Errorf("bus: replicas %d needs a NATS cluster; the embedded single server supports 1 (set bus.cluster.routes to cluster embedded servers, or bus.url)", o.Replicas)
-	case !embedded && (o.Listen != "" || o.Cluster.enabled() || o.LeafListen != "" || o.LeafAdvertise != "" || len(o.Leaf.Remotes) > 0 || o.Domain != ""):
+	case !embedded && (o.Listen != "" || o.Cluster.enabled() || o.LeafListen != "" || o.LeafAdvertise != "" || len(o.LeafUsers) > 0 || o.LeafTLS.enabled() || len(o.Leaf.Remotes) > 0 || o.Domain != ""):
 		return errors.New("bus: listen, cluster, leaf, leaf_listen and domain are for the embedded server; leave them empty when bus.url is set")
-	case creds > 1:
-		return errors.New("bus: give one kind of credentials: user/password, nkey_seed_file or creds_file")
-	case o.Password != "" && o.User == "":
-		return errors.New("bus: password is set without user")
 	case len(o.Leaf.Remotes) > 0 && o.Domain == "":
 		return errors.New("bus: leaf remotes need a JetStream domain (bus.domain, such as edge-<site>) so the edge keeps its own streams")
 	case o.Cluster.enabled() && (o.Cluster.Listen == "" || len(o.Cluster.Routes) == 0):
 		return errors.New("bus: cluster needs both listen (host:port for routes) and routes (nats-route://host:port of the other servers)")
+	case (o.Cluster.User == "") != (o.Cluster.Password == ""):
+		return errors.New("bus: cluster user and password go together; set both (the same on every server) or neither")
+	case (o.Cluster.User != "" || o.Cluster.TLS.enabled()) && !o.Cluster.enabled():
+		return errors.New("bus: cluster user, password and tls need a cluster (listen and routes)")
+	case (len(o.LeafUsers) > 0 || o.LeafTLS.enabled()) && o.LeafListen == "":
+		return errors.New("bus: leaf_users and leaf_tls are for the leaf listener; set leaf_listen")
+	case (o.Leaf.User == "") != (o.Leaf.Password == ""):
+		return errors.New("bus: leaf user and password go together; set both or neither")
+	case o.Leaf.User != "" && o.Leaf.CredsFile != "":
+		return errors.New("bus: give the leaf one kind of credentials: user/password or creds_file")
+	case (o.Leaf.User != "" || o.Leaf.CredsFile != "" || o.Leaf.TLS.enabled()) && len(o.Leaf.Remotes) == 0:
+		return errors.New("bus: leaf credentials and tls need leaf remotes")
+	}
+	for i, u := range o.LeafUsers {
+		if u.User == "" || u.Password == "" {
+			return fmt.Errorf("bus: leaf_users[%d]: user and password are both required", i)
+		}
 	}
 	for _, d := range append([]string{o.Domain}, o.SourceDomains...) {
 		if d != "" && SubjectToken(d) != d {
@@ -203,6 +297,23 @@ func (o *Options) applyDefaults() error {
 		if d == "" || d == o.Domain {
 			return fmt.Errorf("bus: source domain %q must be an edge's domain, not empty nor this server's", d)
 		}
+	}
+	return nil
+}
+
+// checkCredentials: at most one kind of client credentials.
+func (o *Options) checkCredentials() error {
+	creds := 0
+	for _, s := range []string{o.User, o.NKeySeedFile, o.CredsFile} {
+		if s != "" {
+			creds++
+		}
+	}
+	switch {
+	case creds > 1:
+		return errors.New("bus: give one kind of credentials: user/password, nkey_seed_file or creds_file")
+	case o.Password != "" && o.User == "":
+		return errors.New("bus: password is set without user")
 	}
 	return nil
 }
@@ -232,7 +343,7 @@ func (o *Options) clientOptions() ([]nats.Option, error) {
 		}
 		opts = append(opts, nats.UserCredentials(o.CredsFile))
 	}
-	tc, err := o.TLS.config()
+	tc, err := o.TLS.config("bus.tls")
 	if err != nil {
 		return nil, err
 	}

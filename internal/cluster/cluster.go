@@ -8,15 +8,16 @@ package cluster
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -51,6 +52,7 @@ type Options struct {
 // Cluster is this node's view of the membership and its own leadership.
 type Cluster struct {
 	js      jetstream.JetStream
+	nc      *nats.Conn // core heartbeats (HeartbeatSubject)
 	members jetstream.KeyValue
 	leaders jetstream.KeyValue
 	log     *slog.Logger
@@ -63,6 +65,8 @@ type Cluster struct {
 	view        map[string]*Member // every member seen, by ID
 	pollers     []Member           // live pollers of self's site, as last computed
 	lastBeat    time.Time          // last successful heartbeat put
+	lastEcho    time.Time          // when our own record last came back
+	drainAt     atomic.Int64       // Unix ns of self.DrainAt, read by every check
 	leaderRev   uint64             // revision of our leader key; 0 when not leader
 	leaderAt    time.Time          // last successful leader refresh
 	leaderSince time.Time          // when this node was elected
@@ -74,6 +78,7 @@ type Cluster struct {
 	cacheGen    uint64
 
 	w       jetstream.KeyWatcher // started by Join, consumed from Start
+	hbSub   *nats.Subscription   // core heartbeats, from Start
 	wctx    context.Context
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
@@ -100,10 +105,12 @@ func Join(ctx context.Context, opts Options) (*Cluster, error) {
 		opts.Self.Capacity = 1
 	}
 	c := &Cluster{
-		js: opts.JS, log: opts.Logger, m: newMetrics(opts.Registerer), hb: opts.Heartbeat,
+		js: opts.JS, nc: opts.JS.Conn(), log: opts.Logger, m: newMetrics(opts.Registerer), hb: opts.Heartbeat,
 		changes: make(chan struct{}, 1), view: map[string]*Member{}, self: opts.Self,
 	}
-	c.self.Started = time.Now().UTC().Truncate(time.Second)
+	// Started tells one life of a node id from the next (Seq restarts at 1):
+	// milliseconds, as a restart within a second is possible.
+	c.self.Started = time.Now().UTC().Truncate(time.Millisecond)
 	c.self.Heartbeat = Millis(opts.Heartbeat / time.Millisecond)
 	c.self.Draining = false
 	var err error
@@ -137,12 +144,22 @@ func Join(ctx context.Context, opts Options) (*Cluster, error) {
 // Start announces this node (the others take it into account from now on)
 // and starts heartbeating, watching and electing. Call it once, after Join.
 func (c *Cluster) Start(ctx context.Context) error {
+	sub, err := c.nc.Subscribe(HeartbeatSubject, c.onHeartbeat)
+	if err != nil {
+		return fmt.Errorf("cluster: subscribe to heartbeats: %w", err)
+	}
 	if err := c.beat(ctx); err != nil {
+		_ = sub.Unsubscribe()
 		return fmt.Errorf("cluster: publish membership: %w", err)
 	}
-	c.wg.Add(2)
+	c.mu.Lock()
+	c.hbSub = sub
+	c.mu.Unlock()
+	c.publishHeartbeat()
+	c.wg.Add(3)
 	go c.watch(c.wctx, c.w)
 	go c.loop(c.wctx)
+	go c.heartbeatLoop(c.wctx.Done())
 	return nil
 }
 
@@ -252,31 +269,91 @@ func (c *Cluster) IsLeader() bool {
 	return c.leaderRev != 0
 }
 
-// Leave marks this node draining so the others take its resources now, and
-// returns when its own draining record has come back through the bucket
-// (the others have seen it too) or after a few seconds. From then on Owned
-// returns nothing and the node is not leader: the caller stops polling,
-// then calls Close.
+// Leave marks this node draining so the others take its resources over,
+// from a handover time a moment ahead (DrainAt): this node polls the due
+// times before it, the others those from it on, so the handover neither
+// skips nor repeats a check. It returns once that time has come and the
+// draining record has come back through the bus (the others have seen it
+// too), or the record did not come back within a few seconds. From then on
+// Owned returns nothing and the node is not leader: the caller stops
+// polling, then calls Close.
 func (c *Cluster) Leave(ctx context.Context) error {
 	c.mu.Lock()
-	c.self.Draining = true
+	at := time.Now().Add(drainDelay(c.hb))
+	c.self.Draining, c.self.DrainAt = true, at
+	c.drainAt.Store(at.UnixNano())
 	echo := make(chan struct{})
 	c.echo = echo
 	c.mu.Unlock()
 	c.releaseLeader(ctx)
-	err := c.beat(ctx)
-	c.recompute()
-	if err != nil {
-		return fmt.Errorf("cluster: announce draining: %w", err)
+	c.publishHeartbeat()
+	if err := c.beat(ctx); err != nil {
+		// The core heartbeat may still have told the others.
+		c.log.Warn("cluster: draining record not stored in the membership bucket", "err", err)
 	}
+	c.recompute()
+	var err error
 	select {
 	case <-echo:
 	case <-time.After(echoTimeout):
 		c.log.Warn("cluster: draining record not seen back in time; leaving anyway")
+		err = errors.New("cluster: draining record not seen back")
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	return nil
+	select {
+	case <-time.After(time.Until(at)):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return err
+}
+
+// drainDelay is how far ahead a leaving node sets its handover time: long
+// enough for the others to see its record and schedule its resources, even
+// on a busy machine (a taker that schedules them late misses the due times
+// in between).
+func drainDelay(hb time.Duration) time.Duration {
+	return min(max(hb/2, 100*time.Millisecond), 2*time.Second)
+}
+
+// DrainAt is when this node stops polling after Leave (zero before):
+// checks due from then on are the others'.
+func (c *Cluster) DrainAt() time.Time {
+	if ns := c.drainAt.Load(); ns != 0 {
+		return time.Unix(0, ns)
+	}
+	return time.Time{}
+}
+
+// Takeovers returns, among owned keys, those this node takes over from a
+// member that is leaving but still polls them, with the time it stops
+// (its DrainAt): the caller polls those keys only from then on.
+func (c *Cluster) Takeovers(owned map[string]bool) map[string]time.Time {
+	c.mu.Lock()
+	now := time.Now()
+	ref := c.liveAtLocked(now)
+	until := map[string]time.Time{}
+	var handing []Member
+	for _, m := range c.view {
+		if m.Site == c.self.Site && m.Has(RolePoller) && m.Draining && m.Alive(ref) &&
+			m.DrainAt.After(now) && m.DrainAt.Sub(now) < m.ttl() {
+			handing = append(handing, *m)
+			until[m.ID] = m.DrainAt
+		}
+	}
+	all := append(slices.Clone(c.pollers), handing...)
+	c.mu.Unlock()
+	if len(handing) == 0 {
+		return nil
+	}
+	out := map[string]time.Time{}
+	for k := range owned {
+		if at, ok := until[Owner(all, k)]; ok {
+			out[k] = at
+		}
+	}
+	return out
 }
 
 // Close stops heartbeating and deletes this node's member record and leader
@@ -305,7 +382,11 @@ func (c *Cluster) stop() bool {
 		return false
 	}
 	c.stopped = true
+	sub := c.hbSub
 	c.mu.Unlock()
+	if sub != nil {
+		_ = sub.Unsubscribe()
+	}
 	c.cancel()
 	c.wg.Wait()
 	_ = c.w.Stop() // a no-op when the watch goroutine already stopped it
@@ -315,7 +396,7 @@ func (c *Cluster) stop() bool {
 // beat puts Self into the membership bucket.
 func (c *Cluster) beat(ctx context.Context) error {
 	c.mu.Lock()
-	data, err := json.Marshal(c.self)
+	data, err := c.recordLocked()
 	c.mu.Unlock()
 	if err != nil {
 		return err
@@ -327,19 +408,7 @@ func (c *Cluster) beat(ctx context.Context) error {
 		return err
 	}
 	c.mu.Lock()
-	now := time.Now()
-	if !c.lastBeat.IsZero() && now.Sub(c.lastBeat) > ttlBeats*c.hb {
-		// Back after an outage (the view was frozen): the others'
-		// heartbeats are still on their way, so give them a fresh TTL
-		// rather than declare them all dead.
-		for _, m := range c.view {
-			if m.Seen.Before(now) {
-				m.Seen = now
-			}
-		}
-		c.log.Info("cluster: heartbeats work again; membership view thawed")
-	}
-	c.lastBeat = now
+	c.lastBeat = time.Now()
 	c.mu.Unlock()
 	return nil
 }

@@ -15,14 +15,20 @@ import (
 // Member is one node's record in the membership bucket, refreshed on every
 // heartbeat.
 type Member struct {
-	ID        string    `json:"id"`
-	Site      string    `json:"site"`
-	Roles     []string  `json:"roles"`
-	Capacity  int       `json:"capacity"`
-	Started   time.Time `json:"started"`
-	Version   string    `json:"version"`
-	Draining  bool      `json:"draining"`
-	Heartbeat Millis    `json:"heartbeat_ms"` // its heartbeat period: silence for ttlBeats of them means gone
+	ID       string    `json:"id"`
+	Site     string    `json:"site"`
+	Roles    []string  `json:"roles"`
+	Capacity int       `json:"capacity"`
+	Started  time.Time `json:"started"`
+	Version  string    `json:"version"`
+	Draining bool      `json:"draining"`
+	// DrainAt is when a draining member stops polling: it polls due times
+	// before it, the members taking its resources over those from it on.
+	DrainAt time.Time `json:"drain_at,omitzero"`
+	// Seq numbers the member's publications of its record (bucket puts and
+	// core heartbeats) within one life (Started): the latest wins.
+	Seq       uint64 `json:"seq,omitempty"`
+	Heartbeat Millis `json:"heartbeat_ms"` // its heartbeat period: silence for ttlBeats of them means gone
 
 	// Seen is when its last heartbeat arrived (local clock; not stored).
 	Seen time.Time `json:"-"`

@@ -70,16 +70,11 @@ func (c *Cluster) apply(e jetstream.KeyValueEntry, initial bool) {
 		return
 	}
 	if id == c.self.ID {
-		if !initial && !m.Started.Equal(c.self.Started) && !c.dupWarned {
-			c.dupWarned = true
-			c.log.Error("cluster: another process uses this node id: both poll the same resources; give each node its own cluster.node_id or data_dir",
-				"node", id, "its_start", m.Started, "our_start", c.self.Started)
-		}
-		if m.Draining && c.echo != nil {
-			close(c.echo)
-			c.echo = nil
-		}
+		c.ownRecordLocked(m, initial)
 		return // our own state is c.self
+	}
+	if m.olderThan(c.view[id]) {
+		return
 	}
 	m.Seen = time.Now()
 	if initial && e.Created().Before(m.Seen) {
@@ -89,16 +84,13 @@ func (c *Cluster) apply(e jetstream.KeyValueEntry, initial bool) {
 }
 
 // recompute refreshes the live pollers of this node's site and signals a
-// change. While this node's own heartbeats fail (the bus is unreachable)
-// the view is frozen: everyone else would look dead, and taking all their
-// resources would poll them twice once the link is back.
+// change. Liveness is judged at liveAtLocked: while nothing this node
+// publishes comes back (the bus is unreachable) the view is frozen, since
+// everyone else would look dead, and taking all their resources would poll
+// them twice once the link is back.
 func (c *Cluster) recompute() {
 	c.mu.Lock()
-	now := time.Now()
-	if !c.lastBeat.IsZero() && now.Sub(c.lastBeat) > ttlBeats*c.hb && !c.self.Draining {
-		c.mu.Unlock()
-		return
-	}
+	now := c.liveAtLocked(time.Now())
 	all := make([]Member, 0, len(c.view)+1)
 	for _, m := range c.view {
 		all = append(all, *m)

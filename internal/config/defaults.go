@@ -64,7 +64,7 @@ func Default() *Config {
 			StateTTL: Duration(24 * time.Hour), EvictAfter: Duration(time.Hour),
 		},
 		Enrichment: Enrichment{
-			Interval: Duration(15 * time.Minute), TTL: Duration(time.Hour), MinInterval: Duration(time.Minute),
+			Interval: Duration(15 * time.Minute), TTL: Duration(time.Hour), MinInterval: Duration(time.Minute), MaxConcurrent: 8,
 		},
 		Cluster: Cluster{Heartbeat: Duration(DefaultHeartbeat), Capacity: 1},
 	}
@@ -146,5 +146,13 @@ func (c *Config) resolvePaths(dir string) {
 	}
 	for i := range c.Sinks {
 		c.Sinks[i].Path = abs(c.Sinks[i].Path)
+	}
+	b := &c.Bus
+	b.NKeySeedFile, b.CredsFile, b.Leaf.CredsFile = abs(b.NKeySeedFile), abs(b.CredsFile), abs(b.Leaf.CredsFile)
+	for _, t := range []*BusTLS{&b.TLS, &b.Leaf.TLS} {
+		t.CAFile, t.CertFile, t.KeyFile = abs(t.CAFile), abs(t.CertFile), abs(t.KeyFile)
+	}
+	for _, t := range []*BusServerTLS{&b.Cluster.TLS, &b.LeafTLS} {
+		t.CAFile, t.CertFile, t.KeyFile = abs(t.CAFile), abs(t.CertFile), abs(t.KeyFile)
 	}
 }

@@ -139,6 +139,7 @@ func TestParseBad(t *testing.T) {
 		{"bad node id", "cluster:\n  node_id: a.b\n", []string{"bad.yaml:2: cluster.node_id:", "only letters, digits"}},
 		{"short heartbeat", "cluster:\n  heartbeat: 10ms\n", []string{"bad.yaml:2: cluster.heartbeat:", "out of range"}},
 		{"zero capacity", "cluster:\n  capacity: 0\n", []string{"bad.yaml:2: cluster.capacity: 0 is out of range"}},
+		{"zero enrichment concurrency", "enrichment:\n  max_concurrent: 0\n", []string{"bad.yaml:2: enrichment.max_concurrent: 0 is out of range 1..1000"}},
 		{"syntax error", "site: a\n  b: c\n", []string{"bad.yaml:2:"}},
 		{"several errors at once", "snmp:\n  port: 0\n  retries: 99\n", []string{"bad.yaml:2: snmp.port", "bad.yaml:3: snmp.retries"}},
 	}
@@ -228,5 +229,32 @@ func TestCredentialSpellings(t *testing.T) {
 	c.AuthProtocol = "SHA1024"
 	if ps := c.Problems(); len(ps) != 1 || ps[0].Field != "auth_protocol" {
 		t.Errorf("an unknown protocol must still be rejected: %v", ps)
+	}
+}
+
+// Bus credential and TLS files, like every other path, are relative to the
+// config file, not to the working directory.
+func TestBusPathsRelativeToConfig(t *testing.T) {
+	y := `bus:
+  domain: edge-x
+  leaf: {remotes: ["nats-leaf://hub:7422"], creds_file: hub.creds, tls: {ca_file: ca.pem, cert_file: /abs/c.pem, key_file: k.pem}}
+  tls: {ca_file: ca.pem, cert_file: /abs/c.pem, key_file: k.pem}
+  cluster: {name: c, listen: "127.0.0.1:6222", routes: ["nats-route://127.0.0.1:6222"], tls: {cert_file: r.pem, key_file: r.key, ca_file: rca.pem}}
+`
+	cfg, err := Parse("/etc/panoptes/p.yaml", []byte(y), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := cfg.Bus
+	for what, got := range map[string]string{
+		"bus.leaf.creds_file": b.Leaf.CredsFile, "bus.leaf.tls.ca_file": b.Leaf.TLS.CAFile, "bus.tls.ca_file": b.TLS.CAFile, "bus.tls.key_file": b.TLS.KeyFile,
+		"bus.cluster.tls.cert_file": b.Cluster.TLS.CertFile, "bus.cluster.tls.ca_file": b.Cluster.TLS.CAFile,
+	} {
+		if !strings.HasPrefix(got, "/etc/panoptes/") {
+			t.Errorf("%s = %q, want it next to the config", what, got)
+		}
+	}
+	if b.TLS.CertFile != "/abs/c.pem" {
+		t.Errorf("absolute bus.tls.cert_file changed to %q", b.TLS.CertFile)
 	}
 }

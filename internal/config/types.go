@@ -73,7 +73,7 @@ type Bus struct {
 	Password     string `yaml:"password"`
 	NKeySeedFile string `yaml:"nkey_seed_file"`
 	CredsFile    string `yaml:"creds_file"`
-	// TLS to bus.url (and to the hub for leaf remotes).
+	// TLS to bus.url (and to the hub for leaf remotes without bus.leaf.tls).
 	TLS BusTLS `yaml:"tls"`
 	// ConnectRetry bounds how long startup waits for the NATS cluster.
 	ConnectRetry Duration `yaml:"connect_retry"`
@@ -86,6 +86,10 @@ type Bus struct {
 	// is the address edges should use when it differs.
 	LeafListen    string `yaml:"leaf_listen"`
 	LeafAdvertise string `yaml:"leaf_advertise"`
+	// LeafUsers (hub), when set, are the only credentials the leaf
+	// listener accepts, one per edge site; LeafTLS makes it require TLS.
+	LeafUsers []BusUser    `yaml:"leaf_users"`
+	LeafTLS   BusServerTLS `yaml:"leaf_tls"`
 	// Leaf (edge) connects this site's embedded server to the hub.
 	Leaf BusLeaf `yaml:"leaf"`
 	// SourceDomains (hub) lists the edge domains whose metrics the hub's
@@ -105,17 +109,43 @@ type BusTLS struct {
 	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"` // tests only
 }
 
+// BusServerTLS is the server side of TLS on a listener of the embedded
+// server (routes, leaf connections).
+type BusServerTLS struct {
+	CertFile string `yaml:"cert_file"` // this server's certificate (also shown when dialing routes)
+	KeyFile  string `yaml:"key_file"`
+	CAFile   string `yaml:"ca_file"` // verifies the peers' certificates
+	// Verify requires a certificate signed by ca_file from every peer
+	// that connects (mutual TLS).
+	Verify bool `yaml:"verify"`
+}
+
+// BusUser is a user name and password a listener accepts.
+type BusUser struct {
+	User     string `yaml:"user"`
+	Password string `yaml:"password"`
+}
+
 // BusCluster clusters embedded servers through routes.
 type BusCluster struct {
 	Name   string   `yaml:"name"`
 	Listen string   `yaml:"listen"` // host:port for routes, such as 0.0.0.0:6222
 	Routes []string `yaml:"routes"` // nats-route://host:6222 of every server
+	// User and Password (the same on every server) authorize routes.
+	User     string       `yaml:"user"`
+	Password string       `yaml:"password"`
+	TLS      BusServerTLS `yaml:"tls"`
 }
 
 // BusLeaf is an edge site's link to the hub.
 type BusLeaf struct {
 	Remotes   []string `yaml:"remotes"` // nats-leaf://hub1:7422, ...
 	CredsFile string   `yaml:"creds_file"`
+	// User and Password for a hub whose leaf listener has leaf_users.
+	User     string `yaml:"user"`
+	Password string `yaml:"password"`
+	// TLS to the hub; when empty, bus.tls applies.
+	TLS BusTLS `yaml:"tls"`
 }
 
 // BusBuffer bounds the local publish buffer.
@@ -239,6 +269,9 @@ type Enrichment struct {
 	TTL Duration `yaml:"ttl"`
 	// MinInterval bounds early refreshes of a flapping device.
 	MinInterval Duration `yaml:"min_interval"`
+	// MaxConcurrent bounds the collections the enrichment role runs at
+	// once, beside the polls.
+	MaxConcurrent int `yaml:"max_concurrent"`
 }
 
 // Sink is one consumer of the metrics bus. Type selects the store; the

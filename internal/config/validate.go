@@ -84,6 +84,9 @@ func (c *Config) Validate() error {
 	if c.Enrichment.TTL < c.Enrichment.Interval {
 		v.errf("enrichment.ttl", "%s is shorter than enrichment.interval %s; cached data would expire before it is refreshed", c.Enrichment.TTL, c.Enrichment.Interval)
 	}
+	if n := c.Enrichment.MaxConcurrent; n < 1 || n > 1000 {
+		v.errf("enrichment.max_concurrent", "%d is out of range 1..1000", n)
+	}
 	v.validateCluster(c)
 
 	if c.Polling.MaxConcurrentChecks < 1 {

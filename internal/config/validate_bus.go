@@ -38,6 +38,7 @@ func (v *validator) validateBusEngine(b *Bus) {
 		for key, set := range map[string]bool{
 			"bus.cluster": b.Cluster.Listen != "" || len(b.Cluster.Routes) > 0, "bus.domain": b.Domain != "",
 			"bus.leaf_listen": b.LeafListen != "", "bus.leaf": len(b.Leaf.Remotes) > 0,
+			"bus.leaf_users": len(b.LeafUsers) > 0, "bus.leaf_tls": b.LeafTLS != (BusServerTLS{}),
 		} {
 			if set {
 				v.errf(key, "is set together with bus.url; it only applies to the embedded server")
@@ -58,6 +59,7 @@ func (v *validator) validateBusEngine(b *Bus) {
 	if len(b.Leaf.Remotes) > 0 && b.Domain == "" {
 		v.errf("bus.domain", "is empty; an edge with bus.leaf needs its own JetStream domain, such as edge-<site>")
 	}
+	v.validateBusSecurity(b)
 	for i, d := range append([]string{b.Domain}, b.SourceDomains...) {
 		key := "bus.domain"
 		if i > 0 {
@@ -68,6 +70,87 @@ func (v *validator) validateBusEngine(b *Bus) {
 		} else if i > 0 && d == b.Domain {
 			v.errf(key, "%q is this server's own domain; list the edges' domains", d)
 		}
+	}
+}
+
+// validateBusSecurity checks authorization and TLS of routes, of the leaf
+// listener (hub) and of leaf remotes (edge).
+func (v *validator) validateBusSecurity(b *Bus) {
+	clustered := b.Cluster.Listen != "" || len(b.Cluster.Routes) > 0
+	if b.Cluster.User != "" && b.Cluster.Password == "" {
+		v.errf("bus.cluster.password", "is empty; routes with bus.cluster.user need a password (the same on every server)")
+	}
+	if b.Cluster.Password != "" && b.Cluster.User == "" {
+		v.errf("bus.cluster.password", "is set without bus.cluster.user")
+	}
+	if !clustered && (b.Cluster.User != "" || b.Cluster.Password != "") {
+		v.errf("bus.cluster.user", "is set without bus.cluster.listen and routes; it authorizes routes between clustered servers")
+	}
+	v.serverTLS("bus.cluster.tls", b.Cluster.TLS, clustered, "bus.cluster.listen and routes")
+	v.serverTLS("bus.leaf_tls", b.LeafTLS, b.LeafListen != "", "bus.leaf_listen")
+
+	users := map[string]bool{}
+	for i, u := range b.LeafUsers {
+		p := fmt.Sprintf("bus.leaf_users[%d]", i)
+		if strings.TrimSpace(u.User) == "" {
+			v.errf(p+".user", "is empty; give each edge site a user name")
+		} else if users[u.User] {
+			v.errf(p+".user", "%q is listed twice", u.User)
+		}
+		users[u.User] = true
+		if u.Password == "" {
+			v.errf(p+".password", "is empty; set it (from the environment: ${VAR})")
+		}
+	}
+	if len(b.LeafUsers) > 0 && b.LeafListen == "" {
+		v.errf("bus.leaf_users", "is set without bus.leaf_listen; it authorizes edges on the hub's leaf listener")
+	}
+
+	remotes := len(b.Leaf.Remotes) > 0
+	if b.Leaf.User != "" && b.Leaf.Password == "" {
+		v.errf("bus.leaf.password", "is empty; bus.leaf.user needs the password the hub lists in bus.leaf_users")
+	}
+	if b.Leaf.Password != "" && b.Leaf.User == "" {
+		v.errf("bus.leaf.password", "is set without bus.leaf.user")
+	}
+	if b.Leaf.User != "" && b.Leaf.CredsFile != "" {
+		v.errf("bus.leaf.user", "and bus.leaf.creds_file are both set; give one kind of credentials")
+	}
+	if !remotes {
+		for _, f := range []struct {
+			key string
+			set bool
+		}{
+			{"bus.leaf.user", b.Leaf.User != ""}, {"bus.leaf.creds_file", b.Leaf.CredsFile != ""}, {"bus.leaf.tls", b.Leaf.TLS != (BusTLS{})},
+		} {
+			if f.set {
+				v.errf(f.key, "is set without bus.leaf.remotes; it is for the edge's link to the hub")
+			}
+		}
+	}
+	if (b.Leaf.TLS.CertFile == "") != (b.Leaf.TLS.KeyFile == "") {
+		v.errf("bus.leaf.tls.cert_file", "and bus.leaf.tls.key_file go together; set both or neither")
+	}
+}
+
+// serverTLS checks a listener's TLS: this server's certificate, and a CA
+// to verify peers with.
+func (v *validator) serverTLS(path string, t BusServerTLS, listening bool, needs string) {
+	if t == (BusServerTLS{}) {
+		return
+	}
+	if !listening {
+		v.errf(path, "is set without %s", needs)
+		return
+	}
+	if t.CertFile == "" {
+		v.errf(path+".cert_file", "is empty; TLS on this listener needs this server's certificate (and key_file)")
+	}
+	if t.KeyFile == "" {
+		v.errf(path+".key_file", "is empty; TLS on this listener needs the key of cert_file")
+	}
+	if t.Verify && t.CAFile == "" {
+		v.errf(path+".verify", "needs ca_file: the CA that signed the peers' certificates")
 	}
 }
 

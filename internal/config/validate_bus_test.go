@@ -34,6 +34,30 @@ bus:
 	if c, err := Parse("edge.yaml", []byte(edge), env(nil)); err != nil || len(c.Bus.Leaf.Remotes) != 2 {
 		t.Fatalf("edge: %v, %+v", err, c)
 	}
+	secure := `
+bus:
+  cluster:
+    listen: 0.0.0.0:6222
+    routes: [nats-route://hub1:6222, nats-route://hub2:6222]
+    user: route
+    password: ${ROUTE_PW}
+    tls: {cert_file: /etc/p/hub1.pem, key_file: /etc/p/hub1-key.pem, ca_file: /etc/p/ca.pem, verify: true}
+  domain: hub
+  leaf_listen: 0.0.0.0:7422
+  leaf_users: [{user: ams, password: "${AMS_PW}"}, {user: sfo, password: "${SFO_PW}"}]
+  leaf_tls: {cert_file: /etc/p/hub1.pem, key_file: /etc/p/hub1-key.pem, ca_file: /etc/p/ca.pem, verify: true}
+`
+	c, err = Parse("secure-hub.yaml", []byte(secure), env(map[string]string{"ROUTE_PW": "rpw", "AMS_PW": "apw", "SFO_PW": "spw"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := c.Bus; b.Cluster.Password != "rpw" || !b.Cluster.TLS.Verify || len(b.LeafUsers) != 2 || b.LeafUsers[1].Password != "spw" || b.LeafTLS.CAFile != "/etc/p/ca.pem" {
+		t.Errorf("secure hub bus = %+v", b)
+	}
+	secureEdge := "bus:\n  domain: edge-ams\n  leaf:\n    remotes: [nats-leaf://hub1:7422]\n    user: ams\n    password: apw\n    tls: {ca_file: /etc/p/ca.pem, cert_file: /etc/p/ams.pem, key_file: /etc/p/ams-key.pem}\n"
+	if c, err := Parse("edge.yaml", []byte(secureEdge), env(nil)); err != nil || c.Bus.Leaf.User != "ams" || c.Bus.Leaf.TLS.CertFile != "/etc/p/ams.pem" {
+		t.Fatalf("secure edge: %v, %+v", err, c)
+	}
 	ext := "bus:\n  url: tls://n1:4222,tls://n2:4222\n  user: panoptes\n  password: ${NATS_PW}\n  tls: {ca_file: /etc/ca.pem}\n  replicas: 3\n"
 	if c, err := Parse("ext.yaml", []byte(ext), env(map[string]string{"NATS_PW": "pw"})); err != nil || c.Bus.Password != "pw" {
 		t.Fatalf("external: %v, %+v", err, c)
@@ -52,6 +76,22 @@ func TestParseBadBus(t *testing.T) {
 		{"dotted domain", "bus:\n  domain: edge.ams\n", "not a domain name"},
 		{"cluster with url", "bus:\n  url: nats://x:4222\n  domain: hub\n", "bus.domain: is set together with bus.url"},
 		{"tiny buffer", "bus:\n  buffer: {max_bytes: 1KiB}\n", "bus.buffer.max_bytes"},
+		{"route user without password", "bus:\n  cluster: {listen: 0.0.0.0:6222, routes: [nats-route://a:6222], user: r}\n", "bad.yaml:2: bus.cluster.password: is empty"},
+		{"route password without user", "bus:\n  cluster: {listen: 0.0.0.0:6222, routes: [nats-route://a:6222], password: hunter22}\n", "bus.cluster.password: is set without bus.cluster.user"},
+		{"route user without cluster", "bus:\n  cluster:\n    user: r\n    password: hunter22\n", "bad.yaml:3: bus.cluster.user: is set without bus.cluster.listen"},
+		{"route tls without cert", "bus:\n  cluster:\n    listen: 0.0.0.0:6222\n    routes: [nats-route://a:6222]\n    tls: {ca_file: /ca.pem}\n", "bad.yaml:5: bus.cluster.tls.cert_file: is empty"},
+		{"route verify without ca", "bus:\n  cluster:\n    listen: 0.0.0.0:6222\n    routes: [nats-route://a:6222]\n    tls:\n      cert_file: /c.pem\n      key_file: /k.pem\n      verify: true\n", "bad.yaml:8: bus.cluster.tls.verify: needs ca_file"},
+		{"route tls without cluster", "bus:\n  cluster:\n    tls: {cert_file: /c.pem, key_file: /k.pem}\n", "bad.yaml:3: bus.cluster.tls: is set without bus.cluster.listen"},
+		{"leaf tls without listener", "bus:\n  leaf_tls: {cert_file: /c.pem, key_file: /k.pem}\n", "bad.yaml:2: bus.leaf_tls: is set without bus.leaf_listen"},
+		{"leaf tls without key", "bus:\n  leaf_listen: 0.0.0.0:7422\n  leaf_tls: {cert_file: /c.pem}\n", "bus.leaf_tls.key_file: is empty"},
+		{"leaf users without listener", "bus:\n  leaf_users: [{user: ams, password: hunter22}]\n", "bad.yaml:2: bus.leaf_users: is set without bus.leaf_listen"},
+		{"leaf user without password", "bus:\n  leaf_listen: 0.0.0.0:7422\n  leaf_users:\n    - user: ams\n", "bad.yaml:4: bus.leaf_users[0].password: is empty"},
+		{"leaf user twice", "bus:\n  leaf_listen: 0.0.0.0:7422\n  leaf_users:\n    - {user: ams, password: hunter22}\n    - {user: ams, password: hunter23}\n", "bad.yaml:5: bus.leaf_users[1].user: \"ams\" is listed twice"},
+		{"leaf users with url", "bus:\n  url: nats://x:4222\n  leaf_users: [{user: ams, password: hunter22}]\n", "bus.leaf_users: is set together with bus.url"},
+		{"edge password without user", "bus:\n  domain: e\n  leaf: {remotes: [nats-leaf://hub:7422], password: hunter22}\n", "bus.leaf.password: is set without bus.leaf.user"},
+		{"edge user and creds", "bus:\n  domain: e\n  leaf:\n    remotes: [nats-leaf://hub:7422]\n    user: ams\n    password: hunter22\n    creds_file: /x.creds\n", "bad.yaml:5: bus.leaf.user: and bus.leaf.creds_file are both set"},
+		{"edge tls without remotes", "bus:\n  leaf:\n    tls: {ca_file: /ca.pem}\n", "bad.yaml:3: bus.leaf.tls: is set without bus.leaf.remotes"},
+		{"edge cert without key", "bus:\n  domain: e\n  leaf:\n    remotes: [nats-leaf://hub:7422]\n    tls: {cert_file: /c.pem}\n", "bus.leaf.tls.cert_file: and bus.leaf.tls.key_file go together"},
 		{"leaf url with secret", "bus:\n  domain: e\n  leaf: {remotes: [\"http://u:hunter22@hub:7422\"]}\n", "with credentials, not shown"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

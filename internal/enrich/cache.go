@@ -21,41 +21,62 @@ import (
 // Bucket is the JetStream KV bucket shared by every node.
 const Bucket = "panoptes_enrichment"
 
+// kvTimeout bounds a KV write made after the caller's deadline may have passed.
+const kvTimeout = 5 * time.Second
+
 // Options configure a Cache. Zero values take the defaults.
 type Options struct {
 	// KV shares collections between nodes (see OpenBucket); nil keeps
 	// them in this node's memory only.
 	KV jetstream.KeyValue
-	// Refresh is the enrichment interval: data older than this is
-	// collected again at the next poll. Default 15m. The bucket's TTL
-	// should be a few times longer, so that data outlives a failed
-	// refresh.
+	// Refresh is the enrichment interval: a Refresher collects each of its
+	// devices once per Refresh, and polls of a device no Refresher visits
+	// collect data older than this again. Default 15m. The bucket's TTL
+	// should be a few times longer, so that data outlives a failed refresh.
 	Refresh time.Duration
 	// MinInterval bounds change-triggered collections of one device
 	// (agents whose ifTableLastChange moves at every flap). Default 1m.
 	MinInterval time.Duration
-	Logger      *slog.Logger
-	Registerer  prometheus.Registerer
-	Now         func() time.Time // default time.Now
+	// Need says what to collect for a resource, given the device's
+	// sysObjectID: the union of what its plugins read (the node builds it
+	// from poll.Enricher). Nil: the interface columns.
+	Need       func(res *resource.Resource, sysObjectID string) Need
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
+	Now        func() time.Time // default time.Now
 }
 
 // Cache serves enrichment: from memory, else from KV (another node's
 // collection), else by collecting it now. It is safe for concurrent use;
-// lookups of one device wait for one collection.
+// one collection of a device runs at a time, and lookups that need data
+// wait for it rather than walk the device again.
 type Cache struct {
 	opts Options
 	log  *slog.Logger
 	m    *metrics
 
-	mu      sync.Mutex
-	entries map[string]*entry // by resource key
+	mu        sync.Mutex
+	entries   map[string]*entry // by resource key
+	scheduled map[string]bool   // keys a Refresher of this node visits
 }
 
 type entry struct {
 	mu        sync.Mutex
 	dev       *Device
 	attempted time.Time // last collection attempt by this node
+	flight    *flight   // the collection running now, nil when none
+	failing   bool      // the last collection failed (logged once)
 }
+
+// flight is one collection in progress; done closes when it has ended and
+// its result (if any) is the entry's dev.
+type flight struct{ done chan struct{} }
+
+// Triggers of a collection, for metrics and logs.
+const (
+	triggerInline    = "inline"    // a poll found no usable data
+	triggerScheduled = "scheduled" // a Refresher's visit
+)
 
 // New returns a Cache.
 func New(opts Options) *Cache {
@@ -72,7 +93,7 @@ func New(opts Options) *Cache {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Cache{opts: opts, log: log, m: newMetrics(opts.Registerer), entries: map[string]*entry{}}
+	return &Cache{opts: opts, log: log, m: newMetrics(opts.Registerer), entries: map[string]*entry{}, scheduled: map[string]bool{}}
 }
 
 // OpenBucket creates or opens the enrichment bucket; ttl (default 1h)
@@ -82,7 +103,7 @@ func OpenBucket(ctx context.Context, js jetstream.JetStream, ttl time.Duration, 
 		ttl = time.Hour
 	}
 	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket: Bucket, Description: "slow-changing device data (interface names, aliases, speeds)",
+		Bucket: Bucket, Description: "slow-changing device data (interface names, aliases, speeds, entity names)",
 		History: 1, TTL: ttl, Replicas: max(replicas, 1),
 	})
 	if err != nil {
@@ -91,53 +112,156 @@ func OpenBucket(ctx context.Context, js jetstream.JetStream, ttl time.Duration, 
 	return kv, nil
 }
 
-// Lookup returns res's enrichment. It is collected again (through s and t)
-// when older than Refresh or when seen shows the device changed. When a
-// collection fails, older data is returned if there is any (stale names
-// beat none); with no data at all the error says why.
-func (c *Cache) Lookup(ctx context.Context, res *resource.Resource, t snmp.Target, s SNMP, seen Signals) (*Device, error) {
+// Lookup returns res's enrichment, holding at least want. It is collected
+// now (through s and t) when there is none fresh, when seen shows the
+// device changed, or when the data lacks part of want; a collection
+// already running (a Refresher's) is waited for instead. When a collection
+// fails, older data is returned if there is any (stale names beat none);
+// with no data at all the error says why.
+func (c *Cache) Lookup(ctx context.Context, res *resource.Resource, t snmp.Target, s SNMP, seen Signals, want Need) (*Device, error) {
 	if res == nil {
 		return nil, errors.New("enrichment lookup: nil resource")
 	}
 	key := res.Key()
 	e := c.entry(key)
 	e.mu.Lock()
-	defer e.mu.Unlock()
+	if f := e.flight; f != nil && (e.dev == nil || !c.usable(e.dev, c.opts.Now(), seen, want)) {
+		e.mu.Unlock()
+		select {
+		case <-f.done:
+		case <-ctx.Done():
+		}
+		e.mu.Lock()
+	}
 	now := c.opts.Now()
-
-	if e.dev != nil && c.usable(e.dev, now, seen) {
-		c.m.lookups[srcMemory].Inc()
-		return e.dev, nil
+	if e.dev != nil && c.usable(e.dev, now, seen, want) {
+		return c.serve(e, srcMemory, now)
 	}
-	if d := c.fromKV(ctx, key); d != nil && c.usable(d, now, seen) && (e.dev == nil || d.CollectedAt.After(e.dev.CollectedAt)) {
+	if e.dev != nil && e.dev.changed(seen) {
+		c.m.changes.Inc()
+	}
+	if d := c.fromKV(ctx, key); d != nil && c.usable(d, now, seen, want) && (e.dev == nil || d.CollectedAt.After(e.dev.CollectedAt)) {
 		e.dev = d
-		c.m.lookups[srcKV].Inc()
-		return d, nil
+		return c.serve(e, srcKV, now)
 	}
-	if e.dev != nil && now.Sub(e.attempted) < c.opts.MinInterval {
-		c.m.lookups[srcMemory].Inc()
-		return e.dev, nil // changed again too soon: keep what we have
-	}
-	e.attempted = now
-	start := time.Now()
-	d, err := Collect(ctx, s, t)
-	c.m.collectSeconds.Observe(time.Since(start).Seconds())
-	if err != nil {
-		c.m.collections[resultFailed].Inc()
+	if e.flight != nil || (e.dev != nil && now.Sub(e.attempted) < c.opts.MinInterval) {
+		// Collecting already, or changed again too soon: keep what we have.
 		if e.dev != nil {
-			c.log.Warn("enrichment refresh failed; using older data", "resource", key, "err", err)
+			return c.serve(e, srcMemory, now)
+		}
+		e.mu.Unlock()
+		c.m.lookups[srcNone].Inc()
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("enrichment: waiting for the running collection: %w", err)
+		}
+		return nil, errors.New("enrichment: no data yet; a collection of the device is running")
+	}
+	f := c.begin(e, now)
+	e.mu.Unlock()
+	d, err := c.collect(ctx, res, t, s, want)
+	c.finish(ctx, e, f, key, d, err, now, triggerInline)
+
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err != nil {
+		if e.dev != nil {
 			c.m.lookups[srcStale].Inc()
 			return e.dev, nil
 		}
 		c.m.lookups[srcNone].Inc()
 		return nil, err
 	}
-	c.m.collections[resultOK].Inc()
 	c.m.lookups[srcCollected].Inc()
-	d.Resource, d.CollectedAt = key, now
-	e.dev = d
-	c.toKV(ctx, key, d)
+	c.m.age.Observe(0)
 	return d, nil
+}
+
+// serve returns e.dev to a poll and unlocks e.
+func (c *Cache) serve(e *entry, src int, now time.Time) (*Device, error) {
+	d := e.dev
+	e.mu.Unlock()
+	c.m.lookups[src].Inc()
+	c.m.age.Observe(now.Sub(d.CollectedAt).Seconds())
+	return d, nil
+}
+
+// refresh is a Refresher's visit of res, whose next visit is at next: it
+// collects unless the data at hand (memory, else KV) stays fresh until
+// well after next and holds what res's plugins need. skipped reports that
+// nothing was collected (fresh data, or a collection already running).
+func (c *Cache) refresh(ctx context.Context, res *resource.Resource, t snmp.Target, s SNMP, next time.Time) (skipped bool, err error) {
+	key := res.Key()
+	e := c.entry(key)
+	e.mu.Lock()
+	if e.flight != nil {
+		e.mu.Unlock()
+		return true, nil
+	}
+	now := c.opts.Now()
+	if d := c.fromKV(ctx, key); d != nil && (e.dev == nil || d.CollectedAt.After(e.dev.CollectedAt)) {
+		e.dev = d
+	}
+	if d := e.dev; d != nil && d.Covers(c.need(res, d.SysObjectID)) && c.freshUntil(d).After(next.Add(c.opts.Refresh/4)) {
+		e.mu.Unlock()
+		return true, nil
+	}
+	f := c.begin(e, now)
+	e.mu.Unlock()
+	d, err := c.collect(ctx, res, t, s, Need{})
+	c.finish(ctx, e, f, key, d, err, now, triggerScheduled)
+	return false, err
+}
+
+// begin starts a collection of e (locked).
+func (c *Cache) begin(e *entry, now time.Time) *flight {
+	f := &flight{done: make(chan struct{})}
+	e.flight, e.attempted = f, now
+	return f
+}
+
+func (c *Cache) collect(ctx context.Context, res *resource.Resource, t snmp.Target, s SNMP, want Need) (*Device, error) {
+	start := time.Now()
+	d, err := Collect(ctx, s, t, func(sysObjectID string) Need { return c.need(res, sysObjectID).Merge(want) })
+	c.m.collectSeconds.Observe(time.Since(start).Seconds())
+	return d, err
+}
+
+// finish ends e's collection f started at now: the data replaces e's, is
+// shared through KV, and a failure is logged when it starts and when it
+// ends, not at every attempt.
+func (c *Cache) finish(ctx context.Context, e *entry, f *flight, key string, d *Device, err error, now time.Time, trigger string) {
+	e.mu.Lock()
+	e.flight = nil
+	if err == nil {
+		d.Resource, d.CollectedAt = key, now
+		fresh := c.opts.Refresh
+		if c.isScheduled(key) {
+			fresh *= 2 // the Refresher comes back within one interval
+		}
+		d.FreshUntil = now.Add(fresh)
+		e.dev = d
+	}
+	wasFailing, older := e.failing, e.dev != nil
+	e.failing = err != nil
+	e.mu.Unlock()
+	close(f.done)
+
+	if err != nil {
+		c.m.collections[trigger][resultFailed].Inc()
+		if !wasFailing {
+			c.m.failing.Inc()
+			c.log.Warn("enrichment collection failed", "resource", key, "trigger", trigger, "older_data_kept", older, "err", err)
+		}
+		return
+	}
+	c.m.collections[trigger][resultOK].Inc()
+	if wasFailing {
+		c.m.failing.Dec()
+		c.log.Info("enrichment collection recovered", "resource", key, "trigger", trigger)
+	}
+	kctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), kvTimeout)
+	defer cancel()
+	c.toKV(kctx, key, d)
 }
 
 // Invalidate makes the next lookup of the resource collect again.
@@ -153,11 +277,57 @@ func (c *Cache) Invalidate(resourceKey string) {
 	}
 }
 
-// Forget drops a resource no longer polled by this node from memory.
+// Forget drops a resource this node no longer polls or refreshes from
+// memory; its KV entry stays for the node that took it over.
 func (c *Cache) Forget(resourceKey string) {
 	c.mu.Lock()
+	e, ok := c.entries[resourceKey]
 	delete(c.entries, resourceKey)
 	c.mu.Unlock()
+	if !ok {
+		return
+	}
+	e.mu.Lock()
+	failing := e.failing
+	e.failing = false
+	e.mu.Unlock()
+	if failing {
+		c.m.failing.Dec()
+	}
+}
+
+// Remove forgets a resource that left the inventory and deletes its KV
+// entry, so that no node serves its data again.
+func (c *Cache) Remove(ctx context.Context, resourceKey string) error {
+	c.Forget(resourceKey)
+	if c.opts.KV == nil {
+		return nil
+	}
+	if err := c.opts.KV.Delete(ctx, kvKey(resourceKey)); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+		c.m.kvErrors.WithLabelValues("delete").Inc()
+		return fmt.Errorf("enrichment: delete %s from KV: %w", resourceKey, err)
+	}
+	return nil
+}
+
+// Has reports whether this node holds data for the resource in memory.
+func (c *Cache) Has(resourceKey string) bool {
+	c.mu.Lock()
+	e, ok := c.entries[resourceKey]
+	c.mu.Unlock()
+	if !ok {
+		return false
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.dev != nil
+}
+
+// Len is the number of resources this node keeps in memory.
+func (c *Cache) Len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.entries)
 }
 
 func (c *Cache) entry(key string) *entry {
@@ -171,16 +341,38 @@ func (c *Cache) entry(key string) *entry {
 	return e
 }
 
-// usable: fresh, and the device shows no change since the collection.
-func (c *Cache) usable(d *Device, now time.Time, seen Signals) bool {
-	if now.Sub(d.CollectedAt) >= c.opts.Refresh {
-		return false
+// setScheduled records the keys a Refresher visits: their collections
+// stay fresh for two intervals.
+func (c *Cache) setScheduled(keys map[string]bool) {
+	c.mu.Lock()
+	c.scheduled = keys
+	c.mu.Unlock()
+}
+
+func (c *Cache) isScheduled(key string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.scheduled[key]
+}
+
+func (c *Cache) need(res *resource.Resource, sysObjectID string) Need {
+	if c.opts.Need == nil {
+		return Need{Interfaces: true}
 	}
-	if d.changed(seen) {
-		c.m.changes.Inc()
-		return false
+	return c.opts.Need(res, sysObjectID)
+}
+
+func (c *Cache) freshUntil(d *Device) time.Time {
+	if !d.FreshUntil.IsZero() {
+		return d.FreshUntil
 	}
-	return true
+	return d.CollectedAt.Add(c.opts.Refresh)
+}
+
+// usable: fresh, holds want, and the device shows no change since the
+// collection.
+func (c *Cache) usable(d *Device, now time.Time, seen Signals, want Need) bool {
+	return now.Before(c.freshUntil(d)) && d.Covers(want) && !d.changed(seen)
 }
 
 func (c *Cache) fromKV(ctx context.Context, key string) *Device {

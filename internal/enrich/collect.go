@@ -28,30 +28,73 @@ var slowColumns = []struct {
 
 var systemOIDs = []string{OIDSysUpTime, OIDSysName, OIDSysObjectID}
 
-// Collect walks a device's slow columns and reads its system group. The
-// columns are walked concurrently (the pool bounds requests per device).
-// ifXTable columns a device lacks (SNMPv1 agents, old MIBs) are simply
-// absent; a failed walk or system GET fails the collection.
-func Collect(ctx context.Context, s SNMP, t snmp.Target) (*Device, error) {
+// Collect reads a device's system group, then walks what plan (given the
+// sysObjectID just read; nil: the interface columns) says: the interface
+// slow columns and whole table columns, concurrently (the pool bounds
+// requests per device). ifXTable columns a device lacks (SNMPv1 agents,
+// old MIBs) are simply absent, a table it lacks is empty; a failed walk or
+// system GET fails the collection.
+func Collect(ctx context.Context, s SNMP, t snmp.Target, plan func(sysObjectID string) Need) (*Device, error) {
 	if s == nil {
 		return nil, errors.New("collect enrichment: no SNMP client")
 	}
 	d := &Device{Interfaces: map[uint32]*Interface{}}
-	walks := make([][]snmp.Varbind, len(slowColumns))
-	errs := make([]error, len(slowColumns)+2)
-	var sys, lastChange []snmp.Varbind
-	var wg sync.WaitGroup
-	for i, c := range slowColumns {
-		wg.Go(func() { walks[i], errs[i] = s.Walk(ctx, t, c.root) })
+	sys, err := s.Get(ctx, t, systemOIDs)
+	if err != nil {
+		return nil, fmt.Errorf("collect enrichment: get system group: %w", err)
 	}
-	wg.Go(func() { sys, errs[len(slowColumns)] = s.Get(ctx, t, systemOIDs) })
-	// Separately: an SNMPv1 agent without it fails the whole GET.
-	wg.Go(func() { lastChange, _ = s.Get(ctx, t, []string{OIDIfTableLastChange}) })
+	d.system(sys)
+	need := Need{Interfaces: true}
+	if plan != nil {
+		need = plan(d.SysObjectID)
+	}
+
+	var walks [][]snmp.Varbind
+	var roots []string
+	if need.Interfaces {
+		for _, c := range slowColumns {
+			roots = append(roots, c.root)
+		}
+	}
+	roots = append(roots, need.Tables...)
+	walks = make([][]snmp.Varbind, len(roots))
+	errs := make([]error, len(roots))
+	var lastChange []snmp.Varbind
+	var wg sync.WaitGroup
+	for i, root := range roots {
+		wg.Go(func() {
+			walks[i], errs[i] = s.Walk(ctx, t, root)
+			if errs[i] != nil {
+				errs[i] = fmt.Errorf("walk %s: %w", root, errs[i])
+			}
+		})
+	}
+	if need.Interfaces {
+		// Separately: an SNMPv1 agent without it fails the whole GET.
+		wg.Go(func() { lastChange, _ = s.Get(ctx, t, []string{OIDIfTableLastChange}) })
+	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("collect enrichment: %w", err)
 	}
-	for _, vb := range append(sys, lastChange...) {
+	d.system(lastChange)
+	if need.Interfaces {
+		d.HaveInterfaces = true
+		d.interfaces(walks[:len(slowColumns)])
+		walks = walks[len(slowColumns):]
+	}
+	if len(need.Tables) > 0 {
+		d.Tables = make(map[string][]Cell, len(need.Tables))
+		for i, root := range need.Tables {
+			d.Tables[root] = table(walks[i], root)
+		}
+	}
+	return d, nil
+}
+
+// system reads sysUpTime, ifTableLastChange, sysName and sysObjectID.
+func (d *Device) system(vbs []snmp.Varbind) {
+	for _, vb := range vbs {
 		switch vb.Name {
 		case OIDSysUpTime:
 			if v, ok := ticks(vb); ok {
@@ -69,6 +112,10 @@ func Collect(ctx context.Context, s SNMP, t snmp.Target) (*Device, error) {
 			}
 		}
 	}
+}
+
+// interfaces fills Interfaces from the walks of slowColumns.
+func (d *Device) interfaces(walks [][]snmp.Varbind) {
 	for i, c := range slowColumns {
 		for _, vb := range walks[i] {
 			idx, ok := instance(vb.Name, c.root)
@@ -85,7 +132,6 @@ func Collect(ctx context.Context, s SNMP, t snmp.Target) (*Device, error) {
 			}
 		}
 	}
-	return d, nil
 }
 
 func fill(e *Interface, c Column, vb snmp.Varbind) bool {

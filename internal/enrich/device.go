@@ -1,13 +1,16 @@
 // Package enrich keeps slow-changing device data (interface names, aliases,
-// descriptions, types and speeds; sysName, sysObjectID) out of the polls:
-// a collector walks it on its own interval, a JetStream KV bucket with a
-// TTL shares it between nodes, and polls attach it as dimensions, so a poll
-// walks only the counters. A device that shows a change (sysUpTime went
-// back, ifTableLastChange moved) is re-collected at once.
+// descriptions, types and speeds; sysName, sysObjectID; profiles' cached
+// lookup tables such as entPhysicalName) out of the polls: a Refresher
+// collects it on its own schedule (the enrichment role), a JetStream KV
+// bucket with a TTL shares it between nodes, and polls read it from the
+// Cache, so a poll walks only the changing columns. A device that shows a
+// change (sysUpTime went back, ifTableLastChange moved), or whose data is
+// missing, is collected by the poll itself (inline), once.
 package enrich
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/panoptes-go/panoptes/internal/snmp"
@@ -25,8 +28,69 @@ type Device struct {
 	HaveLastChange bool   `json:"have_if_table_last_change,omitempty"`
 	// CollectedAt is when the data was walked (any node).
 	CollectedAt time.Time `json:"collected_at"`
+	// FreshUntil is when polls stop trusting the data and collect it
+	// themselves: one interval after CollectedAt, two when a Refresher
+	// schedules the device (it comes back within one; the second covers a
+	// late or failed refresh). Zero (older records): CollectedAt + Refresh.
+	FreshUntil time.Time `json:"fresh_until,omitzero"`
+	// HaveInterfaces: the interface columns were walked (Need.Interfaces).
+	HaveInterfaces bool `json:"have_interfaces,omitempty"`
 	// Interfaces by ifIndex.
 	Interfaces map[uint32]*Interface `json:"interfaces"`
+	// Tables are whole columns by column OID (Need.Tables); a column the
+	// device lacks is present and empty.
+	Tables map[string][]Cell `json:"tables,omitempty"`
+}
+
+// Need says what a collection must include. Plugins declare theirs
+// (poll.Enricher); a collection takes the union for its resource.
+type Need struct {
+	// Interfaces: IF-MIB names, aliases, descriptions, types, speeds.
+	Interfaces bool
+	// Tables are column OIDs (leading dot) walked whole, as profiles'
+	// `enrich: true` lookups.
+	Tables []string
+}
+
+// Merge returns the union of n and o (tables sorted, without duplicates).
+func (n Need) Merge(o Need) Need {
+	out := Need{Interfaces: n.Interfaces || o.Interfaces}
+	if len(n.Tables)+len(o.Tables) > 0 {
+		out.Tables = append(slices.Clone(n.Tables), o.Tables...)
+		slices.Sort(out.Tables)
+		out.Tables = slices.Compact(out.Tables)
+	}
+	return out
+}
+
+// Empty reports whether nothing is needed.
+func (n Need) Empty() bool { return !n.Interfaces && len(n.Tables) == 0 }
+
+// Covers reports whether d holds everything n asks for.
+func (d *Device) Covers(n Need) bool {
+	if n.Interfaces && !d.HaveInterfaces {
+		return false
+	}
+	for _, t := range n.Tables {
+		if _, ok := d.Tables[t]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// Table returns the cached column oid as the varbinds a walk of it would
+// have returned; ok is false when the column was not collected.
+func (d *Device) Table(oid string) (vbs []snmp.Varbind, ok bool) {
+	cells, ok := d.Tables[oid]
+	if !ok {
+		return nil, false
+	}
+	vbs = make([]snmp.Varbind, 0, len(cells))
+	for i := range cells {
+		vbs = append(vbs, cells[i].varbind(oid))
+	}
+	return vbs, true
 }
 
 // Interface is one ifIndex's slow columns. Absent columns are zero with

@@ -81,7 +81,7 @@ func TestLastChangeTriggersCollection(t *testing.T) {
 	res := &resource.Resource{ID: "sw1"}
 	lookup := func(s SNMP) *Device {
 		t.Helper()
-		d, err := c.Lookup(ctx, res, snmp.Target{}, s, Signals{Uptime: dev.uptime, HaveUptime: true, LastChange: dev.lastChange, HaveLastChange: true})
+		d, err := c.Lookup(ctx, res, snmp.Target{}, s, Signals{Uptime: dev.uptime, HaveUptime: true, LastChange: dev.lastChange, HaveLastChange: true}, Need{Interfaces: true})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -261,11 +261,11 @@ func (failingSNMP) Get(context.Context, snmp.Target, []string) ([]snmp.Varbind, 
 func TestLookupFailure(t *testing.T) {
 	clock := &stepClock{now: time.Unix(1000, 0)}
 	c := enrich.New(enrich.Options{Refresh: time.Minute, MinInterval: time.Second, Now: clock.Now})
-	d, err := c.Lookup(context.Background(), baseRes, snmp.Target{}, failingSNMP{}, enrich.Signals{})
+	d, err := c.Lookup(context.Background(), baseRes, snmp.Target{}, failingSNMP{}, enrich.Signals{}, enrich.Need{Interfaces: true})
 	if d != nil || !errors.Is(err, errDown) {
 		t.Errorf("no data and a failed collection: %v, %v; want nil and the cause", d, err)
 	}
-	if _, err := c.Lookup(context.Background(), &resource.Resource{}, snmp.Target{}, nil, enrich.Signals{}); err == nil {
+	if _, err := c.Lookup(context.Background(), &resource.Resource{}, snmp.Target{}, nil, enrich.Signals{}, enrich.Need{}); err == nil {
 		t.Error("nil SNMP and no data: no error")
 	}
 }
@@ -276,7 +276,7 @@ type staticSource struct {
 	err error
 }
 
-func (s staticSource) Lookup(context.Context, *resource.Resource, snmp.Target, enrich.SNMP, enrich.Signals) (*enrich.Device, error) {
+func (s staticSource) Lookup(context.Context, *resource.Resource, snmp.Target, enrich.SNMP, enrich.Signals, enrich.Need) (*enrich.Device, error) {
 	return s.dev, s.err
 }
 

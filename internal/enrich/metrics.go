@@ -20,22 +20,29 @@ const (
 
 type metrics struct {
 	lookups        [numSources]prometheus.Counter
-	collections    [2]prometheus.Counter
+	collections    map[string][2]prometheus.Counter // by trigger
 	collectSeconds prometheus.Histogram
 	changes        prometheus.Counter
 	kvErrors       *prometheus.CounterVec
+	failing        prometheus.Gauge
+	age            prometheus.Histogram
+	// The Refresher's.
+	scheduled prometheus.Gauge
+	skipped   prometheus.Counter
+	overruns  prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
 	lookups := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "panoptes_enrichment_lookups_total",
-		Help: "Enrichment lookups by where the data came from (memory, kv, collected, stale, none).",
+		Help: "Enrichment lookups by polls, by where the data came from (memory, kv, collected: walked by the poll itself, stale: a failed collection's older data, none).",
 	}, []string{"source"})
 	collections := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "panoptes_enrichment_collections_total",
-		Help: "Enrichment collections (walks of the slow columns) by result.",
-	}, []string{"result"})
+		Help: "Enrichment collections (walks of the slow columns) by trigger (scheduled: the enrichment role; inline: a poll found no usable data) and result.",
+	}, []string{"trigger", "result"})
 	m := &metrics{
+		collections: map[string][2]prometheus.Counter{},
 		collectSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "panoptes_enrichment_collect_seconds",
 			Help:    "Time to collect one device's enrichment.",
@@ -47,16 +54,39 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 		kvErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "panoptes_enrichment_kv_errors_total",
-			Help: "Failed enrichment KV operations by operation (get, put, decode).",
+			Help: "Failed enrichment KV operations by operation (get, put, delete, decode).",
 		}, []string{"op"}),
+		failing: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "panoptes_enrichment_failing_resources",
+			Help: "Resources whose last enrichment collection on this node failed.",
+		}),
+		age: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "panoptes_enrichment_age_seconds",
+			Help:    "Age of the enrichment data served to polls.",
+			Buckets: []float64{60, 300, 600, 900, 1800, 3600, 7200},
+		}),
+		scheduled: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "panoptes_enrichment_scheduled_resources",
+			Help: "Resources whose enrichment this node refreshes on its schedule (the enrichment role).",
+		}),
+		skipped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "panoptes_enrichment_refresh_skips_total",
+			Help: "Scheduled visits that collected nothing: the data (memory or KV) was fresh, or a collection was running.",
+		}),
+		overruns: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "panoptes_enrichment_refresh_overruns_total",
+			Help: "Scheduled visits skipped because the previous collection of the device was still running.",
+		}),
 	}
 	for i := range m.lookups {
 		m.lookups[i] = lookups.WithLabelValues(sourceNames[i])
 	}
-	m.collections[resultOK] = collections.WithLabelValues("ok")
-	m.collections[resultFailed] = collections.WithLabelValues("failed")
+	for _, tr := range []string{triggerInline, triggerScheduled} {
+		m.collections[tr] = [2]prometheus.Counter{collections.WithLabelValues(tr, "ok"), collections.WithLabelValues(tr, "failed")}
+	}
 	if reg != nil {
-		reg.MustRegister(lookups, collections, m.collectSeconds, m.changes, m.kvErrors)
+		reg.MustRegister(lookups, collections, m.collectSeconds, m.changes, m.kvErrors, m.failing, m.age,
+			m.scheduled, m.skipped, m.overruns)
 	}
 	return m
 }

@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/panoptes-go/panoptes/internal/discovery"
 	"github.com/panoptes-go/panoptes/internal/enrich"
+	"github.com/panoptes-go/panoptes/internal/poll"
 	"github.com/panoptes-go/panoptes/internal/rate"
 )
 
@@ -14,17 +17,24 @@ import (
 // rates, the previous counter samples.
 func (n *Node) openDeviceState(ctx context.Context) error {
 	cfg, js := n.cfg, n.bus.JetStream()
-	kv, err := enrich.OpenBucket(ctx, js, cfg.Enrichment.TTL.D(), cfg.Bus.Replicas)
+	var kv jetstream.KeyValue
+	err := n.whileForming(ctx, "open enrichment cache", func(ctx context.Context) (err error) {
+		kv, err = enrich.OpenBucket(ctx, js, cfg.Enrichment.TTL.D(), cfg.Bus.Replicas)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("open enrichment cache: %w", err)
 	}
 	n.enrich = enrich.New(enrich.Options{KV: kv, Refresh: cfg.Enrichment.Interval.D(), MinInterval: cfg.Enrichment.MinInterval.D(),
-		Logger: n.log.With("component", "enrich"), Registerer: n.reg})
+		Need: n.enrichNeed, Logger: n.log.With("component", "enrich"), Registerer: n.reg})
 	for _, pi := range n.parts.plugins {
-		if pi.rates.Empty() {
-			continue
+		if hu, ok := pi.plugin.(poll.HistoryUser); pi.rates.Empty() && (!ok || !hu.UsesHistory()) {
+			continue // neither rates nor delta() (profile plugin): no previous samples to keep
 		}
-		kv, err := rate.OpenBucket(ctx, js, cfg.Rates.StateTTL.D(), cfg.Bus.Replicas)
+		err := n.whileForming(ctx, "open rate state", func(ctx context.Context) (err error) {
+			kv, err = rate.OpenBucket(ctx, js, cfg.Rates.StateTTL.D(), cfg.Bus.Replicas)
+			return err
+		})
 		if err != nil {
 			return fmt.Errorf("open rate state: %w", err)
 		}

@@ -125,8 +125,16 @@ type Node struct {
 	runner *poll.Runner
 	sched  *schedule.Scheduler
 	sinks  []*sink.Consumer
-	rates  *rate.Processor // nil when no plugin asks for rates
+	rates  *rate.Processor // nil when no plugin asks for rates or uses delta()
 	enrich *enrich.Cache
+	// refresher is the enrichment role (nil without it); enrichMine the
+	// resources this node polls or enriches, whose cache entries it keeps;
+	// enrichCh nudges a reconcile when the site's enrichers change;
+	// enrichWG waits for KV deletes of removed resources.
+	refresher  *enrich.Refresher
+	enrichMine map[string]bool
+	enrichCh   chan struct{}
+	enrichWG   sync.WaitGroup
 	// cluster is membership, ownership and leadership; reconcile schedules
 	// only what it says this node owns.
 	cluster  *cluster.Cluster
@@ -173,7 +181,10 @@ func (n *Node) Run(ctx context.Context) error {
 			n.log.Warn("bus close", "err", err)
 		}
 	}()
-	n.store, err = inventory.Open(ctx, n.bus.JetStream(), cfg.Bus.Replicas)
+	err = n.whileForming(ctx, "open inventory", func(ctx context.Context) (err error) {
+		n.store, err = inventory.Open(ctx, n.bus.JetStream(), cfg.Bus.Replicas)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("open inventory: %w", err)
 	}
@@ -195,8 +206,12 @@ func (n *Node) Run(ctx context.Context) error {
 	if err := n.openDeviceState(ctx); err != nil {
 		return err
 	}
-	n.runner = poll.NewRunner(poll.RunnerOptions{SNMP: cfg.SNMP, Pool: n.pool, Enrich: n.enrich,
-		Logger: n.log.With("component", "poll"), Registerer: n.reg})
+	ropts := poll.RunnerOptions{SNMP: cfg.SNMP, Pool: n.pool, Enrich: n.enrich,
+		Logger: n.log.With("component", "poll"), Registerer: n.reg}
+	if n.rates != nil { // a nil *rate.Processor must not become a non-nil History
+		ropts.History = n.rates // delta()'s previous values, persisted with the rates
+	}
+	n.runner = poll.NewRunner(ropts)
 	n.classifySources()
 	n.sched = schedule.New(schedule.Options{MaxConcurrent: cfg.Polling.MaxConcurrentChecks, Logger: n.log.With("component", "schedule"), Registerer: n.reg})
 
@@ -223,7 +238,10 @@ func (n *Node) Run(ctx context.Context) error {
 	// Join (load the membership) now; announce this node only after the
 	// first reconcile has scheduled its share, because the others drop
 	// that share the moment they see it.
-	n.cluster, err = n.joinCluster(ctx)
+	err = n.whileForming(ctx, "join cluster", func(ctx context.Context) (err error) {
+		n.cluster, err = n.joinCluster(ctx)
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -260,6 +278,10 @@ func (n *Node) Run(ctx context.Context) error {
 		bgWG.Add(1)
 		go func() { defer bgWG.Done(); n.rates.Run(bg) }()
 	}
+	// The enrichment role stops with ctx: polls go on with what the cache
+	// holds (or collect it themselves) during the handover.
+	stopEnrichment := n.startEnrichment(ctx)
+	defer func() { stopEnrichment(); n.enrichWG.Wait() }()
 	n.reconcile()
 	if err := n.cluster.Start(ctx); err != nil {
 		stopSched()
@@ -280,6 +302,8 @@ func (n *Node) Run(ctx context.Context) error {
 		case <-n.cluster.Changes():
 			n.reconcile()
 			n.nudgeLeader()
+		case <-n.enrichCh:
+			n.reconcile()
 		case <-ctx.Done():
 			n.setReady(false)
 			n.handOver()
@@ -310,6 +334,7 @@ func (n *Node) reconcile() {
 		}
 	}
 	owned := n.cluster.Owned(keys)
+	takeover := n.cluster.Takeovers(owned) // polled from then on: a leaving node has them until then
 	var checks []schedule.Check
 	for _, res := range snap {
 		if res.Site != n.cfg.Site || !owned[res.Key()] {
@@ -324,18 +349,24 @@ func (n *Node) reconcile() {
 				Key:      pi.name + "|" + res.Key(),
 				Plugin:   pi.name,
 				Interval: pi.interval,
-				Run:      n.checkFunc(pi, res),
+				Run:      n.checkFunc(pi, res, takeover[res.Key()]),
 			})
 		}
 	}
 	n.sched.Update(checks)
 	n.m.checks.Set(float64(len(checks)))
+	n.reconcileEnrichment(snap, owned)
 	n.log.Debug("schedule updated", "checks", len(checks))
 }
 
-// checkFunc polls one resource with one plugin and publishes the result.
-func (n *Node) checkFunc(pi *pluginInstance, res *resource.Resource) func(context.Context) {
+// checkFunc polls one resource with one plugin and publishes the result,
+// for due times from notBefore on (zero: all) and, once this node leaves,
+// before the time it hands over.
+func (n *Node) checkFunc(pi *pluginInstance, res *resource.Resource, notBefore time.Time) func(context.Context) {
 	return func(ctx context.Context) {
+		if !n.mayPoll(ctx, pi.interval, notBefore) {
+			return
+		}
 		pctx, cancel := context.WithTimeout(ctx, pi.timeout)
 		set := n.runner.Run(pctx, pi.name, pi.plugin, res, pi.interval)
 		cancel()
@@ -345,8 +376,18 @@ func (n *Node) checkFunc(pi *pluginInstance, res *resource.Resource) func(contex
 			cancel()
 		}
 		// Publish even when the check's own deadline has passed: the poll's
-		// result (if only its status) is what the user needs to see.
-		pubCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		// result (if only its status) is what the user needs to see. But
+		// wait for acks only until just before the check is due again
+		// (ctx's deadline): a check still waiting then skips its next run,
+		// and a stream electing a new leader can leave acks unanswered for
+		// longer than an interval. What is not acknowledged goes to the
+		// bus's buffer, which publishes it again with the same message IDs
+		// (stored once).
+		pubDeadline := time.Now().Add(10 * time.Second)
+		if d, ok := ctx.Deadline(); ok {
+			pubDeadline = d.Add(-publishMargin(pi.interval))
+		}
+		pubCtx, cancel := context.WithDeadline(context.WithoutCancel(ctx), pubDeadline)
 		defer cancel()
 		published, err := n.bus.PublishSet(pubCtx, set)
 		if err != nil {
@@ -355,6 +396,29 @@ func (n *Node) checkFunc(pi *pluginInstance, res *resource.Resource) func(contex
 		n.act.record(set, published, err)
 		n.total.record(set, published, err)
 	}
+}
+
+// mayPoll reports whether this node polls a check due at its ctx's deadline
+// minus interval (the scheduler's due time, exact on every node): a
+// resource moving to or from a leaving node is polled by that node for due
+// times before its handover time, by the new owner from then on.
+func (n *Node) mayPoll(ctx context.Context, interval time.Duration, notBefore time.Time) bool {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return true
+	}
+	due := deadline.Add(-interval)
+	if due.Before(notBefore) {
+		return false
+	}
+	until := n.cluster.DrainAt()
+	return until.IsZero() || due.Before(until)
+}
+
+// publishMargin is how long before its next due time a check stops
+// waiting for publish acks: enough to return and be idle when due again.
+func publishMargin(interval time.Duration) time.Duration {
+	return min(max(interval/20, 20*time.Millisecond), 250*time.Millisecond)
 }
 
 func (n *Node) setReady(v bool) {

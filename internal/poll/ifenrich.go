@@ -17,9 +17,30 @@ import (
 // EnrichSource gives plugins a device's slow-changing data (enrich.Cache).
 // seen is what the poll read of sysUpTime and ifTableLastChange, so that
 // the source re-collects a device that changed; s is how to collect (nil:
-// the source can only serve what it has).
+// the source can only serve what it has); want is what the plugin reads.
 type EnrichSource interface {
-	Lookup(ctx context.Context, res *resource.Resource, t snmp.Target, s enrich.SNMP, seen enrich.Signals) (*enrich.Device, error)
+	Lookup(ctx context.Context, res *resource.Resource, t snmp.Target, s enrich.SNMP, seen enrich.Signals, want enrich.Need) (*enrich.Device, error)
+}
+
+// Enricher is an optional ability of a plugin that reads the enrichment
+// cache. The node builds from it what the enrichment role collects for
+// each resource ahead of the polls.
+type Enricher interface {
+	// UsesEnrichment reports whether polls of res read the cache.
+	UsesEnrichment(res *resource.Resource) bool
+	// Enrichment is what the cache must hold for res, given the device's
+	// sysObjectID ("" when not known).
+	Enrichment(res *resource.Resource, sysObjectID string) enrich.Need
+}
+
+var _ Enricher = (*Interface)(nil)
+
+// UsesEnrichment: with the enrichment option.
+func (p *Interface) UsesEnrichment(*resource.Resource) bool { return p.opts.enrichment }
+
+// Enrichment: the interface columns, with the enrichment option.
+func (p *Interface) Enrichment(*resource.Resource, string) enrich.Need {
+	return enrich.Need{Interfaces: p.opts.enrichment}
 }
 
 // slowFields are the columns enrichment supplies: a poll with enrichment
@@ -119,7 +140,7 @@ func (rs *rows) enrich(ctx context.Context, req *Request, w walker, seen enrich.
 		return errors.New("enrichment: the plugin has enrichment: true but this node has no enrichment cache configured")
 	}
 	sn, _ := w.(enrich.SNMP)
-	dev, err := req.Enrich.Lookup(ctx, req.Resource, req.Target, sn, seen)
+	dev, err := req.Enrich.Lookup(ctx, req.Resource, req.Target, sn, seen, enrich.Need{Interfaces: true})
 	if dev == nil {
 		if err == nil {
 			err = errors.New("no data")

@@ -34,6 +34,26 @@ type Request struct {
 	// Enrich serves slow-changing device data (names, aliases, speeds) to
 	// plugins in enrichment mode; nil when the node has no cache.
 	Enrich EnrichSource
+	// History keeps values between polls for plugins that derive a value
+	// from two of them; nil when the node keeps none (a plugin then keeps
+	// its own, in memory).
+	History History
+}
+
+// History keeps the previous value of counter series between checks, per
+// resource (*rate.Processor: in memory and in the KV bucket of the rate
+// state, so it survives a node restart). Swap stores value read at at
+// (epoch seconds) and returns the sample it replaces; ok is false for the
+// first sample of a series.
+type History interface {
+	Swap(ctx context.Context, resourceKey string, series uint64, value uint64, at float64) (prev uint64, prevAt float64, ok bool)
+}
+
+// HistoryUser is an optional interface of plugins that use
+// Request.History: the node then keeps one even when no plugin asks for
+// rates.
+type HistoryUser interface {
+	UsesHistory() bool
 }
 
 // Plugin polls one resource. It returns the groups it could build and an

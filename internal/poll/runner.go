@@ -31,7 +31,9 @@ type RunnerOptions struct {
 	Pool *snmp.Pool
 	// Enrich is the shared enrichment cache handed to plugins (nil: none).
 	Enrich EnrichSource
-	Logger *slog.Logger
+	// History is the previous-value store handed to plugins (nil: none).
+	History History
+	Logger  *slog.Logger
 	// Registerer receives the self-metrics; nil registers nothing.
 	Registerer prometheus.Registerer
 	// Now is the clock for timestamps (default time.Now).
@@ -44,6 +46,7 @@ type Runner struct {
 	snmp    config.SNMP
 	pool    *snmp.Pool
 	enrich  EnrichSource
+	history History
 	log     *slog.Logger
 	now     func() time.Time
 	metrics *runnerMetrics
@@ -57,7 +60,7 @@ type Runner struct {
 
 // NewRunner returns a Runner.
 func NewRunner(opts RunnerOptions) *Runner {
-	r := &Runner{snmp: opts.SNMP, pool: opts.Pool, enrich: opts.Enrich, log: opts.Logger, now: opts.Now,
+	r := &Runner{snmp: opts.SNMP, pool: opts.Pool, enrich: opts.Enrich, history: opts.History, log: opts.Logger, now: opts.Now,
 		metrics: newRunnerMetrics(opts.Registerer), failing: map[string]int{}}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
@@ -109,7 +112,7 @@ func (r *Runner) check(ctx context.Context, log *slog.Logger, pluginName string,
 			return nil, metric.StatusInternalFailure, fmt.Errorf("SNMP target: %w", err)
 		}
 	}
-	req := &Request{Resource: res, Interval: interval, Target: target, SNMP: r.pool, Enrich: r.enrich, Now: start, Logger: log}
+	req := &Request{Resource: res, Interval: interval, Target: target, SNMP: r.pool, Enrich: r.enrich, History: r.history, Now: start, Logger: log}
 
 	groups, err, panicked := r.poll(ctx, log, pluginName, p, req)
 	if panicked {

@@ -79,6 +79,7 @@ var functions = []expr.Option{
 		}
 		return b.String(), nil
 	}, new(func([]int) string), new(func([]any) string)),
+	deltaFunction, // delta.go
 }
 
 // compile compiles src for the row or the table environment; asBool
@@ -91,11 +92,15 @@ func (c *compiler) compile(src string, row, asBool bool) (*vm.Program, []string,
 	if row {
 		env = c.row
 	}
-	opts := append([]expr.Option{expr.Env(env), expr.MaxNodes(2000)}, functions...)
+	patch := &deltaPatcher{}
+	opts := append([]expr.Option{expr.Env(env), expr.MaxNodes(2000), expr.Patch(patch)}, functions...)
 	if asBool {
 		opts = append(opts, expr.AsBool())
 	}
 	prog, err := expr.Compile(src, opts...)
+	if patch.err != nil {
+		return nil, nil, fmt.Errorf("expression %q: %v", src, patch.err)
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("expression %q: %s", src, exprMessage(err))
 	}

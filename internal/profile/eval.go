@@ -13,6 +13,7 @@ import (
 	"github.com/expr-lang/expr"
 
 	"github.com/panoptes-go/panoptes/internal/metric"
+	"github.com/panoptes-go/panoptes/internal/poll"
 	"github.com/panoptes-go/panoptes/internal/resource"
 	"github.com/panoptes-go/panoptes/internal/snmp"
 )
@@ -31,6 +32,9 @@ type Request struct {
 	Created  float64 // epoch seconds, metrics_group_creation_timestamp
 	// Types restricts the groups to these metrics group types (nil: all).
 	Types map[string]bool
+	// History keeps the previous values delta() compares with (nil:
+	// delta() has no value).
+	History poll.History
 }
 
 // ErrMissing marks groups the device did not provide (no rows, no values).
@@ -69,7 +73,7 @@ func (p *Profile) Evaluate(ctx context.Context, c Client, req *Request) ([]*metr
 	var out []*metric.Group
 	var errs []error
 	for _, g := range groups {
-		gs, err := g.build(f, req)
+		gs, err := g.build(ctx, f, req, p.Name)
 		out = append(out, gs...)
 		if err == nil {
 			continue
@@ -135,10 +139,14 @@ type row struct {
 	env   map[string]any
 }
 
-// build makes the group's metrics groups from what was fetched.
-func (g *Group) build(f *fetched, req *Request) ([]*metric.Group, error) {
+// build makes the group's metrics groups from what was fetched; profile
+// names the group's profile (for delta() series).
+func (g *Group) build(ctx context.Context, f *fetched, req *Request, profile string) ([]*metric.Group, error) {
 	var errs []error
 	base := map[string]any{}
+	if g.usesDelta() {
+		base[deltaEnvKey] = newDeltaState(ctx, req, profile, g, f.at)
+	}
 	for _, s := range g.Scalars {
 		if f.getErr != nil {
 			return nil, f.getErr
@@ -176,10 +184,12 @@ func (g *Group) build(f *fetched, req *Request) ([]*metric.Group, error) {
 	}
 	if g.Filter != nil {
 		kept := rows[:0]
+		d := deltaOf(base)
 		for _, r := range rows {
+			d.reset()
 			ok, err := expr.Run(g.Filter.Program, r.env)
 			if err != nil {
-				if !missingInput(r.env, g.Filter.Inputs) { // an absent input drops the row
+				if !missingInput(r.env, g.Filter.Inputs) && !d.lacked() { // an absent input drops the row
 					errs = append(errs, fmt.Errorf("row %s: filter: %w", r.env["index"], firstLine(err)))
 				}
 				continue
@@ -264,12 +274,16 @@ func (g *Group) rows(f *fetched, base map[string]any) ([]row, error) {
 // nil when no metric has a value.
 func (g *Group) group(env map[string]any, at float64, req *Request, where string) (*metric.Group, error) {
 	var errs []error
+	d := deltaOf(env)
 	ms := make([]metric.Metric, 0, len(g.Metrics))
 	for i := range g.Metrics {
 		m := &g.Metrics[i]
+		d.reset()
 		res, err := expr.Run(m.Program, env)
 		if err != nil {
-			if !missingInput(env, m.Inputs) {
+			// An absent input or a delta() without a previous value leaves
+			// the metric out; anything else is the profile's mistake.
+			if !missingInput(env, m.Inputs) && !d.lacked() {
 				errs = append(errs, fmt.Errorf("%smetric %s: %w", where, m.Name, firstLine(err)))
 			}
 			continue
@@ -294,15 +308,16 @@ func (g *Group) group(env map[string]any, at float64, req *Request, where string
 	}
 	dims := make([]metric.Dimension, 0, len(g.Dimensions))
 	for i := range g.Dimensions {
-		d := &g.Dimensions[i]
-		res, err := expr.Run(d.Program, env)
+		dim := &g.Dimensions[i]
+		d.reset()
+		res, err := expr.Run(dim.Program, env)
 		if err != nil {
-			if !missingInput(env, d.Inputs) {
-				errs = append(errs, fmt.Errorf("%sdimension %s: %w", where, d.Name, firstLine(err)))
+			if !missingInput(env, dim.Inputs) && !d.lacked() {
+				errs = append(errs, fmt.Errorf("%sdimension %s: %w", where, dim.Name, firstLine(err)))
 			}
 			res = nil
 		}
-		dims = append(dims, metric.Dimension{Name: d.Name, Value: dimensionValue(res)})
+		dims = append(dims, metric.Dimension{Name: dim.Name, Value: dimensionValue(res)})
 	}
 	return &metric.Group{
 		Resource:          req.Resource,

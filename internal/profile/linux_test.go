@@ -12,7 +12,9 @@ import (
 
 // TestLinuxSnmpd polls a real net-snmp agent. Static values (memTotalReal,
 // the processor list) must match snmpbulkwalk exactly; moving ones (CPU
-// tick counters) must lie between a walk before and a walk after the poll.
+// tick counters) must lie between a walk before and a walk after the poll;
+// cpu_utilization, from two polls, must match the tick counters walked
+// around them.
 func TestLinuxSnmpd(t *testing.T) {
 	integration(t)
 	snmpagent.Need(t, "snmpd", "snmpbulkwalk")
@@ -54,15 +56,11 @@ func TestLinuxSnmpd(t *testing.T) {
 	if atoi(t, val(total, "cpu_user_ticks")) == 0 {
 		t.Errorf("cpu_user_ticks is 0 after snmpd's first sample")
 	}
-	// net-snmp 5.9 on Linux no longer serves ssCpuIdle: then the metric is
-	// absent (not an error); where it is served it must match.
-	if idle, ok := after["11.0"]; ok {
-		if u := atoi(t, val(total, "cpu_utilization")); u < 0 || u > 100 || math.Abs(float64(100-atoi(t, idle)-u)) > 20 {
-			t.Errorf("cpu_utilization %d, ssCpuIdle %s", u, idle)
-		}
-	} else if v := val(total, "cpu_utilization"); v != "" {
-		t.Errorf("cpu_utilization %s without ssCpuIdle", v)
+	// cpu_utilization comes from two polls' tick counters: none on the first.
+	if v := val(total, "cpu_utilization"); v != "" {
+		t.Errorf("cpu_utilization %s on the first poll", v)
 	}
+	checkLinuxUtilization(t, a, p, after)
 
 	// One group per hrProcessorLoad row, named by hrDeviceDescr.
 	loads := truth(t, a, a.Community, ".1.3.6.1.2.1.25.3.3.1.2")
@@ -96,5 +94,53 @@ func TestLinuxSnmpd(t *testing.T) {
 	ref, _ := strconv.ParseFloat(la["1"], 64)
 	if m, _ := load.Metric("load_1m"); !m.Value.IsFloat() || math.Abs(got-ref) > 2 {
 		t.Errorf("load_1m %v, snmpbulkwalk %v", got, ref)
+	}
+}
+
+// checkLinuxUtilization waits for snmpd's next CPU sample (it reads
+// /proc/stat every 5 s) after the first poll, whose counters were last,
+// polls again and compares cpu_utilization with the busy share of the
+// ticks snmpbulkwalk saw around the two polls.
+func checkLinuxUtilization(t *testing.T, a *snmpagent.Agent, p *Plugin, last map[string]string) {
+	t.Helper()
+	const ucd = ".1.3.6.1.4.1.2021.11"
+	sums := func(m map[string]string) (busy, total float64) {
+		for _, c := range []string{"50.0", "51.0", "52.0", "53.0", "54.0", "56.0", "61.0", "64.0"} {
+			total += float64(atoi(t, m[c]))
+		}
+		return total - float64(atoi(t, m["53.0"])+atoi(t, m["54.0"])), total
+	}
+	util := func(from, to map[string]string) float64 {
+		b0, t0 := sums(from)
+		b1, t1 := sums(to)
+		return 100 * (b1 - b0) / (t1 - t0)
+	}
+	_, total0 := sums(last)
+	var before map[string]string
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(500 * time.Millisecond) {
+		before = truth(t, a, a.Community, ucd)
+		if _, tot := sums(before); tot != total0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("snmpd's tick counters did not move in 15 s")
+		}
+	}
+	gs, status := check(t, p, device(a, "server", nil), a.Community)
+	after := truth(t, a, a.Community, ucd)
+	if status != metric.StatusSuccess {
+		t.Fatalf("second poll: status %d: %s", status, dump(gs))
+	}
+	g := find(t, gs, "cpu", "cpu_no", "all")
+	m, ok := g.Metric("cpu_utilization")
+	if !ok {
+		t.Fatalf("no cpu_utilization on the second poll: %s", dump(gs))
+	}
+	got := m.Value.Float64()
+	lo, hi := util(last, before), util(last, after)
+	lo, hi = min(lo, hi)-5, max(lo, hi)+5 // the polls read within these walks
+	t.Logf("cpu_utilization %.2f; snmpbulkwalk around the polls: %.2f .. %.2f", got, lo+5, hi-5)
+	if !m.Value.IsFloat() || got < 0 || got > 100 || got < lo || got > hi {
+		t.Errorf("cpu_utilization %v, want a float in [0, 100] and in [%.2f, %.2f]", m.Value, lo, hi)
 	}
 }

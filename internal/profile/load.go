@@ -134,12 +134,23 @@ func (d *decoder) group(n *yaml.Node, field string, enums map[string]map[string]
 				continue
 			}
 			names[c.key] = key
-			oid := d.str(c.value, cf)
+			oidN, enrich := c.value, false
+			if key == "lookup" && c.value.Kind == yaml.MappingNode {
+				// Long form: {oid: ..., enrich: true}.
+				lf := d.fields(c.value, cf, "oid", "enrich")
+				if oidN = lf["oid"]; oidN == nil {
+					d.fail(c.value, cf+".oid", "missing: the column OID")
+					continue
+				}
+				enrich = d.boolean(lf["enrich"], cf+".enrich")
+				cf += ".oid"
+			}
+			oid := d.str(oidN, cf)
 			if !oidRE.MatchString(oid) {
-				d.fail(c.value, cf, "%q is not a numeric OID", oid)
+				d.fail(oidN, cf, "%q is not a numeric OID", oid)
 				continue
 			}
-			out = append(out, Column{Name: c.key, OID: normOID(oid)})
+			out = append(out, Column{Name: c.key, OID: normOID(oid), Enrich: enrich})
 		}
 		return out
 	}

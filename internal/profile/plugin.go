@@ -1,6 +1,7 @@
 package profile
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -33,11 +34,21 @@ const oidSysObjectID = ".1.3.6.1.2.1.1.2.0"
 //
 //	dirs: [/etc/panoptes/profiles]  # directories of *.yaml profiles (default: the shipped ones, embedded)
 //	groups: [cpu, memory]                     # only these group types (default: all)
+//
+// Lookups marked `enrich: true` are read from Request.Enrich (the node's
+// enrichment cache) instead of walked; such a poll also GETs sysUpTime.0,
+// by which the cache sees a restart and collects them again at once.
 type Plugin struct {
 	set    *Set
 	types  map[string]bool
 	client Client // nil: req.SNMP
 	now    func() time.Time
+	// enrich holds each profile's cached lookup columns (of the groups in
+	// types); anyEnrich says some profile has one.
+	enrich    map[*Profile][]string
+	anyEnrich bool
+	// history keeps delta()'s previous values when the node hands none.
+	history poll.History
 
 	mu    sync.Mutex
 	oids  map[string]cachedOID // by resource key + endpoint
@@ -49,7 +60,10 @@ type cachedOID struct {
 	at  time.Time
 }
 
-var _ poll.Plugin = (*Plugin)(nil)
+var (
+	_ poll.Plugin   = (*Plugin)(nil)
+	_ poll.Enricher = (*Plugin)(nil)
+)
 
 func newPlugin(options map[string]any) (poll.Plugin, error) {
 	o := poll.ReadOptions(options)
@@ -74,7 +88,7 @@ func newPlugin(options map[string]any) (poll.Plugin, error) {
 // NewPlugin builds the plugin over a loaded set; types restricts the group
 // types it produces (empty: all). A type no profile defines is an error.
 func NewPlugin(set *Set, types []string) (*Plugin, error) {
-	p := &Plugin{set: set, now: time.Now, oids: map[string]cachedOID{}, limit: 1024}
+	p := &Plugin{set: set, now: time.Now, oids: map[string]cachedOID{}, limit: 1024, history: newMemHistory()}
 	if len(types) > 0 {
 		known := map[string]bool{}
 		for _, pr := range set.byName {
@@ -88,6 +102,12 @@ func NewPlugin(set *Set, types []string) (*Plugin, error) {
 				return nil, fmt.Errorf("option groups: no loaded profile defines group type %q", t)
 			}
 			p.types[t] = true
+		}
+	}
+	p.enrich = map[*Profile][]string{}
+	for _, pr := range set.byName {
+		if cols := pr.enrichColumns(p.types); len(cols) > 0 {
+			p.enrich[pr], p.anyEnrich = cols, true
 		}
 	}
 	return p, nil
@@ -117,15 +137,28 @@ func (p *Plugin) Poll(ctx context.Context, req *poll.Request) ([]*metric.Group, 
 		}
 		return nil, poll.WithStatus(status, err)
 	}
-	groups, err := prof.Evaluate(ctx, c, &Request{
+	client, enrichErr := c, error(nil)
+	if cols := p.enrich[prof]; len(cols) > 0 && req.Enrich != nil {
+		client, enrichErr = cachedLookups(ctx, c, req, cols)
+	}
+	groups, err := prof.Evaluate(ctx, client, &Request{
 		Resource: req.Resource,
 		Target:   req.Target,
 		Interval: int(req.Interval / time.Second),
 		Created:  float64(req.Now.UnixNano()) / 1e9,
 		Types:    p.types,
+		History:  cmp.Or(req.History, p.history),
 	})
 	if req.Logger != nil {
 		req.Logger.Debug("profile evaluated", "profile", prof.Name, "groups", len(groups), "error", err)
+	}
+	if enrichErr != nil {
+		var de *DeviceError
+		if !errors.As(err, &de) {
+			// Names fall back (<not set>, "sensor 7"): the check did not fail.
+			return groups, poll.WithStatus(metric.StatusEnrichFailure, errors.Join(enrichErr, err))
+		}
+		err = errors.Join(err, enrichErr)
 	}
 	if err != nil && len(groups) == 0 {
 		var de *DeviceError

@@ -12,6 +12,8 @@
 package profile
 
 import (
+	"slices"
+
 	"github.com/expr-lang/expr/vm"
 )
 
@@ -62,6 +64,9 @@ type Group struct {
 type Column struct {
 	Name string
 	OID  string // normalised: leading dot, no trailing dot
+	// Enrich (lookups only): slow-changing data served from the enrichment
+	// cache, collected on the enrichment schedule instead of at every poll.
+	Enrich bool
 }
 
 // Expr is a named, compiled expression.
@@ -80,7 +85,8 @@ type MetricDef struct {
 	Counter bool // metric_type counter, else gauge
 }
 
-// Walks returns every OID the group walks (columns then lookups).
+// Walks returns every OID the group walks (columns then lookups, cached
+// ones included: the plugin serves those from the enrichment cache).
 func (g *Group) Walks() []string {
 	out := make([]string, 0, len(g.Columns)+len(g.Lookups))
 	for _, c := range g.Columns {
@@ -90,4 +96,22 @@ func (g *Group) Walks() []string {
 		out = append(out, c.OID)
 	}
 	return out
+}
+
+// enrichColumns returns the OIDs of the cached (`enrich: true`) lookups of
+// the groups whose type types admits (nil: all), sorted, without duplicates.
+func (p *Profile) enrichColumns(types map[string]bool) []string {
+	var out []string
+	for _, g := range p.Groups {
+		if types != nil && !types[g.Type] {
+			continue
+		}
+		for _, l := range g.Lookups {
+			if l.Enrich {
+				out = append(out, l.OID)
+			}
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }

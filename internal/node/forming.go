@@ -1,0 +1,67 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+const (
+	formingAttempt  = 5 * time.Second // one JetStream API call while the cluster forms
+	formingMaxDelay = 2 * time.Second
+)
+
+// whileForming runs op (creating a bucket) until it succeeds, fails for a
+// reason waiting will not fix, or bus.connect_retry has passed. bus.Open
+// returns once the metrics stream exists, but in a cluster of embedded
+// servers that start together every other replicated asset is created
+// next, by every node at once, while the meta leader is still busy: such a
+// request can time out. Without retrying, the nodes of a cluster started
+// together exited with "open bucket panoptes_inventory: context deadline
+// exceeded".
+func (n *Node) whileForming(ctx context.Context, what string, op func(context.Context) error) error {
+	deadline := time.Now().Add(n.cfg.Bus.ConnectRetry.D())
+	delay := 250 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		actx, cancel := context.WithTimeout(ctx, formingAttempt)
+		err := op(actx)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if !clusterNotReady(err) || ctx.Err() != nil {
+			return err
+		}
+		if time.Now().Add(delay).After(deadline) {
+			return fmt.Errorf("%w (retried %d times for bus.connect_retry: the JetStream cluster has no leader or fewer servers than bus.replicas)", err, attempt)
+		}
+		n.log.Warn(what+": JetStream cluster not ready yet; retrying", "attempt", attempt, "err", err)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, formingMaxDelay)
+	}
+}
+
+// clusterNotReady: the request was not answered, or refused only because
+// the cluster has no leader or not enough peers yet.
+func clusterNotReady(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) || errors.Is(err, nats.ErrNoResponders) {
+		return true
+	}
+	var apiErr *jetstream.APIError
+	if !errors.As(err, &apiErr) {
+		return false
+	}
+	switch apiErr.ErrorCode {
+	case 10005, 10006, 10008, 10009, 10023, 10118: // no peers, not clustered yet, unavailable, not leader, resources, offline
+		return true
+	}
+	return false
+}
