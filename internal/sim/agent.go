@@ -2,6 +2,8 @@ package sim
 
 import (
 	"bytes"
+
+	"github.com/panoptes-go/panoptes/internal/ber"
 )
 
 // SNMP error-status values the agent answers with.
@@ -49,42 +51,42 @@ func (s *scratch) arcsOf(v *reqVB) []uint32 { return s.arcs[v.off:v.end] }
 
 // parsePDU parses the PDU at b[i:] into p, s.vbs and s.arcs.
 func (s *scratch) parsePDU(b []byte, i int, p *pdu) bool {
-	tag, start, end, ok := readTLV(b, i)
-	if !ok || tag < pduGet || tag > pduReport {
+	tag, start, end, ok := ber.ReadTLV(b, i)
+	if !ok || tag < ber.PDUGet || tag > ber.PDUReport {
 		return false
 	}
 	p.typ = tag
-	rs, re, ok := expect(b, start, tagInteger)
+	rs, re, ok := ber.Expect(b, start, ber.TagInteger)
 	if !ok || re-rs < 1 || re-rs > 8 {
 		return false
 	}
 	p.reqID = b[rs:re]
-	if p.errStat, i, ok = readInt(b, re); !ok {
+	if p.errStat, i, ok = ber.ReadInt(b, re); !ok {
 		return false
 	}
-	if p.errIdx, i, ok = readInt(b, i); !ok {
+	if p.errIdx, i, ok = ber.ReadInt(b, i); !ok {
 		return false
 	}
-	ls, le, ok := expect(b, i, tagSequence)
+	ls, le, ok := ber.Expect(b, i, ber.TagSequence)
 	if !ok || le > end {
 		return false
 	}
 	p.vbl = b[ls:le]
 	s.arcs, s.vbs = s.arcs[:0], s.vbs[:0]
 	for j := ls; j < le; {
-		vs, ve, ok := expect(b, j, tagSequence)
+		vs, ve, ok := ber.Expect(b, j, ber.TagSequence)
 		if !ok || ve > le {
 			return false
 		}
-		os, oe, ok := expect(b, vs, tagOID)
+		os, oe, ok := ber.Expect(b, vs, ber.TagOID)
 		if !ok || oe > ve {
 			return false
 		}
-		if _, _, valEnd, ok := readTLV(b, oe); !ok || valEnd != ve { // echoed on errors: must be sound
+		if _, _, valEnd, ok := ber.ReadTLV(b, oe); !ok || valEnd != ve { // echoed on errors: must be sound
 			return false
 		}
 		off := len(s.arcs)
-		if s.arcs, ok = decodeOIDContent(s.arcs, b[os:oe]); !ok {
+		if s.arcs, ok = ber.DecodeOID(s.arcs, b[os:oe]); !ok {
 			return false
 		}
 		s.vbs = append(s.vbs, reqVB{oid: b[vs:oe], off: int32(off), end: int32(len(s.arcs))})
@@ -113,11 +115,11 @@ func (d *Device) answerPDU(s *scratch, p *pdu, v1 bool, now int64, buf []byte, s
 	l := d.life.Load()
 	dst := buf[:start]
 	switch p.typ {
-	case pduGet:
+	case ber.PDUGet:
 		for k := range s.vbs {
 			v := &s.vbs[k]
 			i := r.exact(s.arcsOf(v))
-			if i >= 0 && !(v1 && r.entries[i].tag == tagCounter64) {
+			if i >= 0 && !(v1 && r.entries[i].tag == ber.TagCounter64) {
 				dst = d.putEntry(dst, i, l, now)
 			} else if v1 {
 				return answer{buf: dst, errStat: errNoSuchName, errIdx: k + 1}
@@ -128,7 +130,7 @@ func (d *Device) answerPDU(s *scratch, p *pdu, v1 bool, now int64, buf []byte, s
 				return answer{buf: dst, errStat: errTooBig}
 			}
 		}
-	case pduGetNext:
+	case ber.PDUGetNext:
 		for k := range s.vbs {
 			v := &s.vbs[k]
 			i := d.nextFor(s.arcsOf(v), *hint, v1)
@@ -138,18 +140,18 @@ func (d *Device) answerPDU(s *scratch, p *pdu, v1 bool, now int64, buf []byte, s
 			} else if v1 {
 				return answer{buf: dst, errStat: errNoSuchName, errIdx: k + 1}
 			} else {
-				dst = putException(dst, v.oid, tagEndOfMibView)
+				dst = putException(dst, v.oid, ber.TagEndOfMibView)
 			}
 			if len(dst)-start > limit {
 				return answer{buf: dst, errStat: errTooBig}
 			}
 		}
-	case pduGetBulk:
+	case ber.PDUGetBulk:
 		if v1 {
 			return answer{drop: true}
 		}
 		return d.bulk(s, p, l, now, dst, start, limit, hint)
-	case pduSet:
+	case ber.PDUSet:
 		if v1 {
 			return answer{buf: dst, errStat: errNoSuchName, errIdx: 1}
 		}
@@ -164,7 +166,7 @@ func (d *Device) answerPDU(s *scratch, p *pdu, v1 bool, now int64, buf []byte, s
 func (d *Device) nextFor(arcs []uint32, hint int, v1 bool) int {
 	r := d.rec
 	i := r.next(arcs, hint)
-	for v1 && i < len(r.entries) && r.entries[i].tag == tagCounter64 {
+	for v1 && i < len(r.entries) && r.entries[i].tag == ber.TagCounter64 {
 		i++
 	}
 	return i
@@ -185,7 +187,7 @@ func (d *Device) bulk(s *scratch, p *pdu, l *life, now int64, dst []byte, start,
 		if i := d.nextFor(s.arcsOf(v), *hint, false); i < n {
 			dst = d.putEntry(dst, i, l, now)
 		} else {
-			dst = putException(dst, v.oid, tagEndOfMibView)
+			dst = putException(dst, v.oid, ber.TagEndOfMibView)
 		}
 		if len(dst)-start > limit {
 			return answer{buf: dst[:mark], end: mark, count: count}
@@ -208,9 +210,9 @@ func (d *Device) bulk(s *scratch, p *pdu, l *life, now int64, dst []byte, start,
 				dst = d.putEntry(dst, rp.pos, l, now)
 				allEnd = false
 			} else if rp.moved {
-				dst = putException(dst, r.oidTLV(&r.entries[n-1]), tagEndOfMibView)
+				dst = putException(dst, r.oidTLV(&r.entries[n-1]), ber.TagEndOfMibView)
 			} else {
-				dst = putException(dst, s.vbs[rp.vb].oid, tagEndOfMibView)
+				dst = putException(dst, s.vbs[rp.vb].oid, ber.TagEndOfMibView)
 			}
 			if len(dst)-start > limit {
 				d.bulkHint(s, hint)
@@ -245,13 +247,13 @@ func (d *Device) putEntry(dst []byte, i int, l *life, now int64) []byte {
 	oid := r.oidTLV(e)
 	switch {
 	case i == r.nameIdx:
-		dst = appendHeader(dst, tagSequence, len(oid)+lenSize(len(d.Name))+1+len(d.Name))
+		dst = ber.AppendHeader(dst, ber.TagSequence, len(oid)+ber.LenSize(len(d.Name))+1+len(d.Name))
 		dst = append(dst, oid...)
-		dst = appendHeader(dst, tagOctetString, len(d.Name))
+		dst = ber.AppendHeader(dst, ber.TagOctetString, len(d.Name))
 		return append(dst, d.Name...)
 	case e.class == classStatic:
 		val := r.valueTLV(e)
-		dst = appendHeader(dst, tagSequence, len(oid)+len(val))
+		dst = ber.AppendHeader(dst, ber.TagSequence, len(oid)+len(val))
 		dst = append(dst, oid...)
 		return append(dst, val...)
 	}
@@ -266,15 +268,15 @@ func (d *Device) putEntry(dst []byte, i int, l *life, now int64) []byte {
 	} else {
 		v = d.counter(e, l, elapsed)
 	}
-	dst = appendHeader(dst, tagSequence, len(oid)+2+uintSize(v))
+	dst = ber.AppendHeader(dst, ber.TagSequence, len(oid)+2+ber.UintSize(v))
 	dst = append(dst, oid...)
-	return appendUint(dst, e.tag, v)
+	return ber.AppendUint(dst, e.tag, v)
 }
 
 // putException appends a varbind with an exception value (noSuchObject,
 // noSuchInstance, endOfMibView) for the OID TLV oid.
 func putException(dst, oid []byte, tag byte) []byte {
-	dst = appendHeader(dst, tagSequence, len(oid)+2)
+	dst = ber.AppendHeader(dst, ber.TagSequence, len(oid)+2)
 	dst = append(dst, oid...)
 	return append(dst, tag, 0)
 }
@@ -291,11 +293,11 @@ func finishPDU(a *answer, p *pdu, start int) (buf []byte, pos, end int) {
 		}
 		end = len(buf)
 	}
-	pos = prependHeader(buf, start, tagSequence, end-start)
-	pos = prependInt(buf, pos, int64(a.errIdx))
-	pos = prependInt(buf, pos, int64(a.errStat))
-	pos = prependBytes(buf, pos, tagInteger, p.reqID)
-	pos = prependHeader(buf, pos, pduResponse, end-pos)
+	pos = ber.PrependHeader(buf, start, ber.TagSequence, end-start)
+	pos = ber.PrependInt(buf, pos, int64(a.errIdx))
+	pos = ber.PrependInt(buf, pos, int64(a.errStat))
+	pos = ber.PrependBytes(buf, pos, ber.TagInteger, p.reqID)
+	pos = ber.PrependHeader(buf, pos, ber.PDUResponse, end-pos)
 	return buf, pos, end
 }
 
@@ -312,7 +314,7 @@ const (
 // serveCommunity answers a v1/v2c request message whose community starts
 // at req[i:].
 func (d *Device) serveCommunity(s *scratch, req []byte, version int64, i int, hint *int, now int64) ([]byte, int, dropReason) {
-	cs, ce, ok := expect(req, i, tagOctetString)
+	cs, ce, ok := ber.Expect(req, i, ber.TagOctetString)
 	if !ok {
 		return nil, 0, dropMalformed
 	}
@@ -331,9 +333,9 @@ func (d *Device) serveCommunity(s *scratch, req []byte, version int64, i int, hi
 		return nil, 0, dropMalformed
 	}
 	buf, pos, end := finishPDU(&a, &p, start)
-	pos = prependBytes(buf, pos, tagOctetString, community)
-	pos = prependInt(buf, pos, version)
-	pos = prependHeader(buf, pos, tagSequence, end-pos)
+	pos = ber.PrependBytes(buf, pos, ber.TagOctetString, community)
+	pos = ber.PrependInt(buf, pos, version)
+	pos = ber.PrependHeader(buf, pos, ber.TagSequence, end-pos)
 	s.keep(buf)
 	return buf[pos:end], a.count, answered
 }

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/gosnmp/gosnmp"
+
+	"github.com/panoptes-go/panoptes/internal/ber"
 )
 
 const smallRec = `1.3.6.1.2.1.1.1.0|4|small device
@@ -93,7 +95,7 @@ func TestV1Semantics(t *testing.T) {
 		t.Errorf("v1 set: error %v", p.Error)
 	}
 	// GETBULK does not exist in v1: no answer
-	raw := rawRequest(0, "public", pduGetBulk, 0, 5, ".1.3")
+	raw := rawRequest(0, "public", ber.PDUGetBulk, 0, 5, ".1.3")
 	if resp, _, why := d.handle(new(scratch), raw, new(int), 0); resp != nil || why != dropMalformed {
 		t.Errorf("v1 getbulk answered: %v", why)
 	}
@@ -103,26 +105,26 @@ func TestV1Semantics(t *testing.T) {
 func rawRequest(version int64, community string, pduType byte, errStat, errIdx int64, oids ...string) []byte {
 	var vbl []byte
 	for _, o := range oids {
-		arcs, _ := parseOID(o)
-		c := appendOIDContent(nil, arcs)
-		vbl = appendHeader(vbl, tagSequence, 2+len(c)+2)
-		vbl = appendHeader(vbl, tagOID, len(c))
+		arcs, _ := ber.ParseOID(o)
+		c := ber.AppendOID(nil, arcs)
+		vbl = ber.AppendHeader(vbl, ber.TagSequence, 2+len(c)+2)
+		vbl = ber.AppendHeader(vbl, ber.TagOID, len(c))
 		vbl = append(vbl, c...)
-		vbl = append(vbl, tagNull, 0)
+		vbl = append(vbl, ber.TagNull, 0)
 	}
 	var pdu []byte
-	pdu = appendInt(pdu, tagInteger, 99)
-	pdu = appendInt(pdu, tagInteger, errStat)
-	pdu = appendInt(pdu, tagInteger, errIdx)
-	pdu = appendHeader(pdu, tagSequence, len(vbl))
+	pdu = ber.AppendInt(pdu, ber.TagInteger, 99)
+	pdu = ber.AppendInt(pdu, ber.TagInteger, errStat)
+	pdu = ber.AppendInt(pdu, ber.TagInteger, errIdx)
+	pdu = ber.AppendHeader(pdu, ber.TagSequence, len(vbl))
 	pdu = append(pdu, vbl...)
 	var body []byte
-	body = appendInt(body, tagInteger, version)
-	body = appendHeader(body, tagOctetString, len(community))
+	body = ber.AppendInt(body, ber.TagInteger, version)
+	body = ber.AppendHeader(body, ber.TagOctetString, len(community))
 	body = append(body, community...)
-	body = appendHeader(body, pduType, len(pdu))
+	body = ber.AppendHeader(body, pduType, len(pdu))
 	body = append(body, pdu...)
-	return append(appendHeader(nil, tagSequence, len(body)), body...)
+	return append(ber.AppendHeader(nil, ber.TagSequence, len(body)), body...)
 }
 
 func TestGetBulk(t *testing.T) {
@@ -180,10 +182,10 @@ func TestNotAnswered(t *testing.T) {
 		req  []byte
 		want dropReason
 	}{
-		"wrong community": {rawRequest(1, "private", pduGet, 0, 0, ".1.3.6.1.2.1.1.5.0"), dropCommunity},
-		"response pdu":    {rawRequest(1, "public", pduResponse, 0, 0, ".1.3.6.1.2.1.1.5.0"), dropMalformed},
-		"version 2":       {rawRequest(2, "public", pduGet, 0, 0, ".1.3.6.1.2.1.1.5.0"), dropMalformed},
-		"truncated":       {rawRequest(1, "public", pduGet, 0, 0, ".1.3.6.1.2.1.1.5.0")[:20], dropMalformed},
+		"wrong community": {rawRequest(1, "private", ber.PDUGet, 0, 0, ".1.3.6.1.2.1.1.5.0"), dropCommunity},
+		"response pdu":    {rawRequest(1, "public", ber.PDUResponse, 0, 0, ".1.3.6.1.2.1.1.5.0"), dropMalformed},
+		"version 2":       {rawRequest(2, "public", ber.PDUGet, 0, 0, ".1.3.6.1.2.1.1.5.0"), dropMalformed},
+		"truncated":       {rawRequest(1, "public", ber.PDUGet, 0, 0, ".1.3.6.1.2.1.1.5.0")[:20], dropMalformed},
 		"garbage":         {[]byte("hello world"), dropMalformed},
 		"empty":           {nil, dropMalformed},
 	} {
@@ -216,7 +218,7 @@ func FuzzHandle(f *testing.F) {
 		b, _ := p.MarshalMsg()
 		f.Add(b)
 	}
-	f.Add(rawRequest(0, "public", pduGetNext, 0, 0, ".1.3.6.1.2.1.31.1.1.1.5"))
+	f.Add(rawRequest(0, "public", ber.PDUGetNext, 0, 0, ".1.3.6.1.2.1.31.1.1.1.5"))
 	rec := mustRecording(f, "small.snmprec", smallRec)
 	f.Fuzz(func(t *testing.T, req []byte) {
 		d := testDevice(t, rec, newTestClock())

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/panoptes-go/panoptes/internal/ber"
 )
 
 // Device is one simulated agent: a recording served on its own address,
@@ -67,7 +69,7 @@ func (d *Device) SetFault(latency time.Duration, loss float64, silent bool) {
 // farm's seed, the device's index and the counter: the same in every run.
 func (d *Device) Rate(oid string) (perSecond uint64, ok bool) {
 	e, err := d.lookup(oid)
-	if err != nil || (e.tag != tagCounter32 && e.tag != tagCounter64) {
+	if err != nil || (e.tag != ber.TagCounter32 && e.tag != ber.TagCounter64) {
 		return 0, false
 	}
 	return rate(e.class, d.seed, e.rateKey), true
@@ -79,7 +81,7 @@ func (d *Device) Rate(oid string) (perSecond uint64, ok bool) {
 // modulo 2^32 for a Counter32 and 2^64 for a Counter64.
 func (d *Device) CounterAt(oid string, t time.Time) (uint64, bool) {
 	e, err := d.lookup(oid)
-	if err != nil || (e.tag != tagCounter32 && e.tag != tagCounter64) {
+	if err != nil || (e.tag != ber.TagCounter32 && e.tag != ber.TagCounter64) {
 		return 0, false
 	}
 	l := d.life.Load()
@@ -99,7 +101,7 @@ func (d *Device) Uptime(t time.Time) uint32 {
 }
 
 func (d *Device) lookup(oid string) (*entry, error) {
-	arcs, err := parseOID(oid)
+	arcs, err := ber.ParseOID(oid)
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +119,7 @@ func (d *Device) counter(e *entry, l *life, elapsedNs int64) uint64 {
 		base = 0
 	}
 	v := advance(base, rate(e.class, d.seed, e.rateKey), elapsedNs)
-	if e.tag == tagCounter32 {
+	if e.tag == ber.TagCounter32 {
 		v = uint64(uint32(v))
 	}
 	return v

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/panoptes-go/panoptes/internal/ber"
 )
 
 // vendors maps a sysObjectID's enterprise number to the resource type used
@@ -23,12 +25,12 @@ var (
 // ("cisco", "juniper", ...; "generic" when unknown).
 func (r *Recording) Vendor() string {
 	i := r.exact(oidSysObjectID)
-	if i < 0 || r.entries[i].tag != tagOID {
+	if i < 0 || r.entries[i].tag != ber.TagOID {
 		return "generic"
 	}
 	v := r.valueTLV(&r.entries[i])
-	arcs, ok := decodeOIDContent(nil, v[2:])
-	if !ok || len(arcs) < 7 || !hasPrefix(arcs, []uint32{1, 3, 6, 1, 4, 1}) {
+	arcs, ok := ber.DecodeOID(nil, v[2:])
+	if !ok || len(arcs) < 7 || !ber.HasPrefix(arcs, []uint32{1, 3, 6, 1, 4, 1}) {
 		return "generic"
 	}
 	if t, ok := vendors[arcs[6]]; ok {
@@ -42,14 +44,14 @@ func (r *Recording) Vendor() string {
 func (r *Recording) Model() string {
 	for i := r.search(oidEntModelName); i < len(r.entries); i++ {
 		e := &r.entries[i]
-		if !hasPrefix(r.oidArcs(e), oidEntModelName) {
+		if !ber.HasPrefix(r.oidArcs(e), oidEntModelName) {
 			break
 		}
-		if e.tag != tagOctetString {
+		if e.tag != ber.TagOctetString {
 			continue
 		}
 		v := r.valueTLV(e)
-		_, s, end, _ := readTLV(v, 0)
+		_, s, end, _ := ber.ReadTLV(v, 0)
 		if m := strings.TrimSpace(string(v[s:end])); m != "" && printable(m) {
 			return m
 		}

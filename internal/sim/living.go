@@ -3,6 +3,8 @@ package sim
 import (
 	"hash/fnv"
 	"math/bits"
+
+	"github.com/panoptes-go/panoptes/internal/ber"
 )
 
 // rateClass says how an entry's value lives. Counters advance at a rate
@@ -70,8 +72,8 @@ type classifier struct {
 func newClassifier(recs []rec) *classifier {
 	c := &classifier{notUp: map[uint32]bool{}}
 	for _, r := range recs {
-		if len(r.arcs) == len(oidIfOperStatus)+1 && hasPrefix(r.arcs, oidIfOperStatus) && r.tag == tagInteger {
-			if v, ok := decodeInt(r.value); ok && v != 1 {
+		if len(r.arcs) == len(oidIfOperStatus)+1 && ber.HasPrefix(r.arcs, oidIfOperStatus) && r.tag == ber.TagInteger {
+			if v, ok := ber.DecodeInt(r.value); ok && v != 1 {
 				c.notUp[r.arcs[len(r.arcs)-1]] = true
 			}
 		}
@@ -80,10 +82,10 @@ func newClassifier(recs []rec) *classifier {
 }
 
 func (c *classifier) classify(arcs []uint32, tag byte) (rateClass, uint64) {
-	if tag == tagTimeTicks && (compareArcs(arcs, oidSysUpTime) == 0 || compareArcs(arcs, oidHrSysUptime) == 0) {
+	if tag == ber.TagTimeTicks && (ber.CompareArcs(arcs, oidSysUpTime) == 0 || ber.CompareArcs(arcs, oidHrSysUptime) == 0) {
 		return classUptime, 0
 	}
-	if tag != tagCounter32 && tag != tagCounter64 {
+	if tag != ber.TagCounter32 && tag != ber.TagCounter64 {
 		return classStatic, 0
 	}
 	if q, ifIndex, ok := interfaceQuantity(arcs); ok {
@@ -123,7 +125,7 @@ func interfaceQuantity(arcs []uint32) (q, ifIndex uint32, ok bool) {
 		entry []uint32
 		cols  map[uint32]uint32
 	}{{oidIfEntry, ifTableQ}, {oidIfXEntry, ifXTableQ}, {oidDot3Entry, nil}} {
-		if len(arcs) != len(t.entry)+2 || !hasPrefix(arcs, t.entry) {
+		if len(arcs) != len(t.entry)+2 || !ber.HasPrefix(arcs, t.entry) {
 			continue
 		}
 		col, idx := arcs[len(t.entry)], arcs[len(t.entry)+1]

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/gosnmp/gosnmp"
+
+	"github.com/panoptes-go/panoptes/internal/ber"
 )
 
 // dial is a gosnmp v2c client of d.
@@ -145,15 +147,15 @@ func TestIdleInterfaces(t *testing.T) {
 	moving, still := 0, 0
 	for i := range r.entries {
 		e := &r.entries[i]
-		if e.tag != tagCounter64 {
+		if e.tag != ber.TagCounter64 {
 			continue
 		}
 		q, idx, ok := interfaceQuantity(r.oidArcs(e))
 		if !ok || q%16 != kOctets {
 			continue
 		}
-		oper, _ := parseOID(formatOID(oidIfOperStatus) + "." + itoa(idx))
-		_, v := value(t, r, formatOID(oper))
+		oper, _ := ber.ParseOID(ber.FormatOID(oidIfOperStatus) + "." + itoa(idx))
+		_, v := value(t, r, ber.FormatOID(oper))
 		rt := rate(e.class, d.seed, e.rateKey)
 		if v[0] == 1 {
 			moving++
@@ -172,7 +174,7 @@ func TestIdleInterfaces(t *testing.T) {
 	}
 }
 
-func itoa(v uint32) string { return formatOID([]uint32{0, v})[3:] }
+func itoa(v uint32) string { return ber.FormatOID([]uint32{0, v})[3:] }
 
 func TestAdvance(t *testing.T) {
 	for _, c := range []struct {

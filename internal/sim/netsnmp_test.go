@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/panoptes-go/panoptes/internal/ber"
 	"github.com/panoptes-go/panoptes/internal/testutil/snmpagent"
 )
 
@@ -284,9 +285,9 @@ func snmprecRows(t *testing.T, path string) []snmpagent.WalkRow {
 		rows = append(rows, r)
 	}
 	sort.SliceStable(rows, func(i, j int) bool {
-		a, _ := parseOID(rows[i].OID)
-		b, _ := parseOID(rows[j].OID)
-		return compareArcs(a, b) < 0
+		a, _ := ber.ParseOID(rows[i].OID)
+		b, _ := ber.ParseOID(rows[j].OID)
+		return ber.CompareArcs(a, b) < 0
 	})
 	return rows
 }

@@ -3,6 +3,8 @@ package sim
 import (
 	"fmt"
 	"slices"
+
+	"github.com/panoptes-go/panoptes/internal/ber"
 )
 
 // Recording is an immutable, sorted table of OID → value shared by every
@@ -62,7 +64,7 @@ func (r *Recording) search(arcs []uint32) int {
 	lo, hi := 0, len(r.entries)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		if compareArcs(r.oidArcs(&r.entries[m]), arcs) < 0 {
+		if ber.CompareArcs(r.oidArcs(&r.entries[m]), arcs) < 0 {
 			lo = m + 1
 		} else {
 			hi = m
@@ -74,7 +76,7 @@ func (r *Recording) search(arcs []uint32) int {
 // exact returns the index of the entry named arcs, or -1.
 func (r *Recording) exact(arcs []uint32) int {
 	i := r.search(arcs)
-	if i < len(r.entries) && compareArcs(r.oidArcs(&r.entries[i]), arcs) == 0 {
+	if i < len(r.entries) && ber.CompareArcs(r.oidArcs(&r.entries[i]), arcs) == 0 {
 		return i
 	}
 	return -1
@@ -85,11 +87,11 @@ func (r *Recording) exact(arcs []uint32) int {
 // for the successor of what it was just given, which then costs one
 // comparison instead of a binary search.
 func (r *Recording) next(arcs []uint32, hint int) int {
-	if hint >= 0 && hint < len(r.entries) && compareArcs(r.oidArcs(&r.entries[hint]), arcs) == 0 {
+	if hint >= 0 && hint < len(r.entries) && ber.CompareArcs(r.oidArcs(&r.entries[hint]), arcs) == 0 {
 		return hint + 1
 	}
 	i := r.search(arcs)
-	if i < len(r.entries) && compareArcs(r.oidArcs(&r.entries[i]), arcs) == 0 {
+	if i < len(r.entries) && ber.CompareArcs(r.oidArcs(&r.entries[i]), arcs) == 0 {
 		i++
 	}
 	return i
@@ -110,14 +112,14 @@ func (r *Recording) missingTag(arcs []uint32) byte {
 			continue
 		}
 		e := r.oidArcs(&r.entries[j])
-		if len(e) == len(arcs)+1 && hasPrefix(e, arcs) {
-			return tagNoSuchInstance
+		if len(e) == len(arcs)+1 && ber.HasPrefix(e, arcs) {
+			return ber.TagNoSuchInstance
 		}
-		if len(e) >= 2 && len(arcs) >= len(e)-1 && hasPrefix(arcs, e[:len(e)-1]) {
-			return tagNoSuchInstance
+		if len(e) >= 2 && len(arcs) >= len(e)-1 && ber.HasPrefix(arcs, e[:len(e)-1]) {
+			return ber.TagNoSuchInstance
 		}
 	}
-	return tagNoSuchObject
+	return ber.TagNoSuchObject
 }
 
 // builder collects records and freezes them into a Recording.
@@ -155,11 +157,11 @@ func (b *builder) freeze() (*Recording, error) {
 	if len(b.recs) == 0 {
 		return nil, fmt.Errorf("%s: no records", b.source)
 	}
-	slices.SortStableFunc(b.recs, func(x, y rec) int { return compareArcs(x.arcs, y.arcs) })
+	slices.SortStableFunc(b.recs, func(x, y rec) int { return ber.CompareArcs(x.arcs, y.arcs) })
 	uniq := b.recs[:0]
 	for _, rc := range b.recs {
-		if n := len(uniq); n > 0 && compareArcs(uniq[n-1].arcs, rc.arcs) == 0 {
-			b.warnf("line %d: duplicate OID %s replaces line %d", rc.line, formatOID(rc.arcs), uniq[n-1].line)
+		if n := len(uniq); n > 0 && ber.CompareArcs(uniq[n-1].arcs, rc.arcs) == 0 {
+			b.warnf("line %d: duplicate OID %s replaces line %d", rc.line, ber.FormatOID(rc.arcs), uniq[n-1].line)
 			uniq[n-1] = rc
 			continue
 		}
@@ -178,19 +180,19 @@ func (b *builder) freeze() (*Recording, error) {
 		e := &r.entries[i]
 		e.arcOff, e.arcLen = uint32(len(r.arcs)), uint8(len(rc.arcs))
 		r.arcs = append(r.arcs, rc.arcs...)
-		content := appendOIDContent(nil, rc.arcs)
+		content := ber.AppendOID(nil, rc.arcs)
 		e.oidOff = uint32(len(r.enc))
-		r.enc = appendHeader(r.enc, tagOID, len(content))
+		r.enc = ber.AppendHeader(r.enc, ber.TagOID, len(content))
 		r.enc = append(r.enc, content...)
 		e.oidLen = uint16(uint32(len(r.enc)) - e.oidOff)
 		e.tag = rc.tag
 		e.valOff = uint32(len(r.enc))
-		r.enc = appendHeader(r.enc, rc.tag, len(rc.value))
+		r.enc = ber.AppendHeader(r.enc, rc.tag, len(rc.value))
 		r.enc = append(r.enc, rc.value...)
 		e.valLen = uint32(len(r.enc)) - e.valOff
 		e.class, e.rateKey = cl.classify(rc.arcs, rc.tag)
 		if e.class != classStatic {
-			e.base = decodeUnsigned(rc.value)
+			e.base, _ = ber.DecodeUint(rc.value)
 		}
 	}
 	if b.nWarn > len(b.warnings) {
@@ -200,20 +202,11 @@ func (b *builder) freeze() (*Recording, error) {
 	return r, nil
 }
 
-// decodeUnsigned reads unsigned INTEGER content (at most 9 octets).
-func decodeUnsigned(c []byte) uint64 {
-	var v uint64
-	for _, x := range c {
-		v = v<<8 | uint64(x)
-	}
-	return v
-}
-
 // oids is used by tests to list a recording's OIDs in order.
 func (r *Recording) oids() []string {
 	out := make([]string, len(r.entries))
 	for i := range r.entries {
-		out[i] = formatOID(r.oidArcs(&r.entries[i]))
+		out[i] = ber.FormatOID(r.oidArcs(&r.entries[i]))
 	}
 	return out
 }

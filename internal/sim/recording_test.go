@@ -7,12 +7,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/panoptes-go/panoptes/internal/ber"
 )
 
 // value returns entry oid's static value TLV content, for assertions.
 func value(t *testing.T, r *Recording, oid string) (byte, []byte) {
 	t.Helper()
-	arcs, err := parseOID(oid)
+	arcs, err := ber.ParseOID(oid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -21,7 +23,7 @@ func value(t *testing.T, r *Recording, oid string) (byte, []byte) {
 		t.Fatalf("%s: %s missing", r.Name, oid)
 	}
 	v := r.valueTLV(&r.entries[i])
-	_, s, e, _ := readTLV(v, 0)
+	_, s, e, _ := ber.ReadTLV(v, 0)
 	return r.entries[i].tag, v[s:e]
 }
 
@@ -47,17 +49,17 @@ func TestSnmprecTypes(t *testing.T) {
 		tag byte
 		val []byte
 	}{
-		{"1.3.6.1.2.1.1.1.0", tagOctetString, []byte("plain text")},
-		{"1.3.6.1.2.1.1.2.0", tagOID, appendOIDContent(nil, []uint32{1, 3, 6, 1, 4, 1, 9, 1, 516})},
-		{"1.3.6.1.2.1.1.4.0", tagOctetString, []byte{}},
-		{"1.3.6.1.2.1.1.5.0", tagOctetString, []byte("Profiler")},
-		{"1.3.6.1.2.1.1.6.0", tagOctetString, []byte("tab\there\x00\\")},
-		{"1.3.6.1.2.1.1.7.0", tagInteger, []byte{0xfa}},
-		{"1.3.6.1.2.1.2.2.1.5.1", tagGauge32, []byte{0, 0xff, 0xff, 0xff, 0xff}},
-		{"1.3.6.1.2.1.4.20.1.1.10.0.0.1", tagIPAddress, []byte{10, 0, 0, 1}},
-		{"1.3.6.1.2.1.4.20.1.1.10.0.0.2", tagIPAddress, []byte{10, 0, 0, 2}},
-		{"1.3.6.1.4.1.1.1", tagNull, []byte{}},
-		{"1.3.6.1.4.1.1.2", tagOpaque, []byte{0x9f, 0x78, 0x04, 0x41, 0x20, 0, 0}},
+		{"1.3.6.1.2.1.1.1.0", ber.TagOctetString, []byte("plain text")},
+		{"1.3.6.1.2.1.1.2.0", ber.TagOID, ber.AppendOID(nil, []uint32{1, 3, 6, 1, 4, 1, 9, 1, 516})},
+		{"1.3.6.1.2.1.1.4.0", ber.TagOctetString, []byte{}},
+		{"1.3.6.1.2.1.1.5.0", ber.TagOctetString, []byte("Profiler")},
+		{"1.3.6.1.2.1.1.6.0", ber.TagOctetString, []byte("tab\there\x00\\")},
+		{"1.3.6.1.2.1.1.7.0", ber.TagInteger, []byte{0xfa}},
+		{"1.3.6.1.2.1.2.2.1.5.1", ber.TagGauge32, []byte{0, 0xff, 0xff, 0xff, 0xff}},
+		{"1.3.6.1.2.1.4.20.1.1.10.0.0.1", ber.TagIPAddress, []byte{10, 0, 0, 1}},
+		{"1.3.6.1.2.1.4.20.1.1.10.0.0.2", ber.TagIPAddress, []byte{10, 0, 0, 2}},
+		{"1.3.6.1.4.1.1.1", ber.TagNull, []byte{}},
+		{"1.3.6.1.4.1.1.2", ber.TagOpaque, []byte{0x9f, 0x78, 0x04, 0x41, 0x20, 0, 0}},
 	}
 	for _, w := range want {
 		tag, v := value(t, r, w.oid)
@@ -67,7 +69,7 @@ func TestSnmprecTypes(t *testing.T) {
 	}
 	// living values keep their recorded base
 	for oid, base := range map[string]uint64{"1.3.6.1.2.1.1.3.0": 697202257, "1.3.6.1.2.1.2.2.1.10.1": 123, "1.3.6.1.2.1.31.1.1.1.6.1": 1<<64 - 1} {
-		arcs, _ := parseOID(oid)
+		arcs, _ := ber.ParseOID(oid)
 		if e := r.entries[r.exact(arcs)]; e.base != base || e.class == classStatic {
 			t.Errorf("%s: base %d class %d", oid, e.base, e.class)
 		}
@@ -156,29 +158,29 @@ iso.3.6.1.2.1.4.20.1.1.10.0.0.1 = IpAddress: 10.0.0.1
 		tag byte
 		val string
 	}{
-		"1.3.6.1.2.1.1.1.0":             {tagOctetString, "Cisco IOS Software, C3750\r\nTechnical Support: \"quoted\"\r\nend"},
-		"1.3.6.1.2.1.1.4.0":             {tagOctetString, ""},
-		"1.3.6.1.2.1.1.5.0":             {tagOctetString, "Profiler3750\x00\x01\x02\x03\x04\x05"},
-		"1.3.6.1.2.1.1.7.0":             {tagInteger, "\x06"},
-		"1.3.6.1.2.1.1.8.0":             {tagTimeTicks, "\x00"},
-		"1.3.6.1.2.1.2.2.1.3.1":         {tagInteger, "\x06"},
-		"1.3.6.1.2.1.4.13.0":            {tagInteger, "\x3c"},
-		"1.3.6.1.2.1.4.20.1.1.10.0.0.1": {tagIPAddress, "\x0a\x00\x00\x01"},
-		"1.3.6.1.2.1.4.20.1.1.10.0.0.2": {tagIPAddress, "\x0a\x00\x00\x02"},
-		"1.3.6.1.2.1.31.1.1.1.18.1":     {tagOctetString, ""},
-		"1.3.6.1.4.1.1.1":               {tagNull, ""},
-		"1.3.6.1.4.1.1.2":               {tagOpaque, "\x9f\x78\x04\x41\x20\x00\x00"},
-		"1.3.6.1.4.1.1.3":               {tagOctetString, "\x80\x40"},
-		"1.3.6.1.4.1.1.4":               {tagOctetString, "x"},
-		"1.3.6.1.4.1.1.6":               {tagGauge32, "\x07"},
+		"1.3.6.1.2.1.1.1.0":             {ber.TagOctetString, "Cisco IOS Software, C3750\r\nTechnical Support: \"quoted\"\r\nend"},
+		"1.3.6.1.2.1.1.4.0":             {ber.TagOctetString, ""},
+		"1.3.6.1.2.1.1.5.0":             {ber.TagOctetString, "Profiler3750\x00\x01\x02\x03\x04\x05"},
+		"1.3.6.1.2.1.1.7.0":             {ber.TagInteger, "\x06"},
+		"1.3.6.1.2.1.1.8.0":             {ber.TagTimeTicks, "\x00"},
+		"1.3.6.1.2.1.2.2.1.3.1":         {ber.TagInteger, "\x06"},
+		"1.3.6.1.2.1.4.13.0":            {ber.TagInteger, "\x3c"},
+		"1.3.6.1.2.1.4.20.1.1.10.0.0.1": {ber.TagIPAddress, "\x0a\x00\x00\x01"},
+		"1.3.6.1.2.1.4.20.1.1.10.0.0.2": {ber.TagIPAddress, "\x0a\x00\x00\x02"},
+		"1.3.6.1.2.1.31.1.1.1.18.1":     {ber.TagOctetString, ""},
+		"1.3.6.1.4.1.1.1":               {ber.TagNull, ""},
+		"1.3.6.1.4.1.1.2":               {ber.TagOpaque, "\x9f\x78\x04\x41\x20\x00\x00"},
+		"1.3.6.1.4.1.1.3":               {ber.TagOctetString, "\x80\x40"},
+		"1.3.6.1.4.1.1.4":               {ber.TagOctetString, "x"},
+		"1.3.6.1.4.1.1.6":               {ber.TagGauge32, "\x07"},
 	} {
 		tag, v := value(t, r, oid)
 		if tag != want.tag || string(v) != want.val {
 			t.Errorf("%s = %#x %q, want %#x %q", oid, tag, v, want.tag, want.val)
 		}
 	}
-	arcs, _ := parseOID("1.3.6.1.2.1.31.1.1.1.6.1")
-	if e := r.entries[r.exact(arcs)]; e.tag != tagCounter64 || e.base != 1<<64-1 {
+	arcs, _ := ber.ParseOID("1.3.6.1.2.1.31.1.1.1.6.1")
+	if e := r.entries[r.exact(arcs)]; e.tag != ber.TagCounter64 || e.base != 1<<64-1 {
 		t.Errorf("Counter64: tag %#x base %d", e.tag, e.base)
 	}
 	if r.Len() != 20 {
@@ -278,8 +280,9 @@ func TestBuiltins(t *testing.T) {
 		if r != builtins[name]() {
 			t.Errorf("%s built twice", name)
 		}
-		if _, v := value(t, r, "1.3.6.1.2.1.2.1.0"); int(decodeUnsigned(v)) != want.ifaces {
-			t.Errorf("%s: ifNumber %d, want %d", name, decodeUnsigned(v), want.ifaces)
+		_, v := value(t, r, "1.3.6.1.2.1.2.1.0")
+		if n, _ := ber.DecodeUint(v); int(n) != want.ifaces {
+			t.Errorf("%s: ifNumber %d, want %d", name, n, want.ifaces)
 		}
 		if r.Vendor() != want.vendor || r.Model() != want.name || r.nameIdx < 0 {
 			t.Errorf("%s: vendor %s model %s nameIdx %d", name, r.Vendor(), r.Model(), r.nameIdx)
@@ -308,16 +311,16 @@ func TestMissingTag(t *testing.T) {
 1.3.6.1.2.1.2.2.1.2.2|4|b
 `)
 	for oid, want := range map[string]byte{
-		"1.3.6.1.2.1.1.5.1":       tagNoSuchInstance, // wrong instance of a scalar
-		"1.3.6.1.2.1.1.5":         tagNoSuchInstance, // the object itself
-		"1.3.6.1.2.1.2.2.1.2.999": tagNoSuchInstance, // missing row
-		"1.3.6.1.2.1.2.2.1.2":     tagNoSuchInstance, // the column
-		"1.3.6.1.2.1.99.1":        tagNoSuchObject,   // unknown object
-		"1.3.6.1.2.1.1":           tagNoSuchObject,   // a group
-		"1.3":                     tagNoSuchObject,
-		"1.3.6.1.2.1.2.2.1.99.1":  tagNoSuchObject, // unknown column
+		"1.3.6.1.2.1.1.5.1":       ber.TagNoSuchInstance, // wrong instance of a scalar
+		"1.3.6.1.2.1.1.5":         ber.TagNoSuchInstance, // the object itself
+		"1.3.6.1.2.1.2.2.1.2.999": ber.TagNoSuchInstance, // missing row
+		"1.3.6.1.2.1.2.2.1.2":     ber.TagNoSuchInstance, // the column
+		"1.3.6.1.2.1.99.1":        ber.TagNoSuchObject,   // unknown object
+		"1.3.6.1.2.1.1":           ber.TagNoSuchObject,   // a group
+		"1.3":                     ber.TagNoSuchObject,
+		"1.3.6.1.2.1.2.2.1.99.1":  ber.TagNoSuchObject, // unknown column
 	} {
-		arcs, _ := parseOID(oid)
+		arcs, _ := ber.ParseOID(oid)
 		if got := r.missingTag(arcs); got != want {
 			t.Errorf("%s: %#x, want %#x", oid, got, want)
 		}

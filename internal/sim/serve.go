@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"sync/atomic"
 	"time"
+
+	"github.com/panoptes-go/panoptes/internal/ber"
 )
 
 // readBufSize bounds a request: a 60-OID GET is about 1.3 kB. A larger
@@ -111,11 +113,11 @@ func (f *Farm) serveOne(d *Device, s *scratch, rng *rand.Rand, req []byte, trunc
 
 // handle answers one request datagram; resp points into s.
 func (d *Device) handle(s *scratch, req []byte, hint *int, now int64) (resp []byte, varbinds int, why dropReason) {
-	start, end, ok := expect(req, 0, tagSequence)
+	start, end, ok := ber.Expect(req, 0, ber.TagSequence)
 	if !ok || end != len(req) {
 		return nil, 0, dropMalformed
 	}
-	version, i, ok := readInt(req, start)
+	version, i, ok := ber.ReadInt(req, start)
 	if !ok {
 		return nil, 0, dropMalformed
 	}

@@ -9,13 +9,15 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+
+	"github.com/panoptes-go/panoptes/internal/ber"
 )
 
 // snmprec tags (the sum of the ASN.1 tag bits, as snmpsim writes them) → BER tag.
 var snmprecTags = map[string]byte{
-	"2": tagInteger, "4": tagOctetString, "5": tagNull, "6": tagOID,
-	"64": tagIPAddress, "65": tagCounter32, "66": tagGauge32, "67": tagTimeTicks,
-	"68": tagOpaque, "70": tagCounter64,
+	"2": ber.TagInteger, "4": ber.TagOctetString, "5": ber.TagNull, "6": ber.TagOID,
+	"64": ber.TagIPAddress, "65": ber.TagCounter32, "66": ber.TagGauge32, "67": ber.TagTimeTicks,
+	"68": ber.TagOpaque, "70": ber.TagCounter64,
 }
 
 // parseSnmprec reads snmpsim's "OID|TAG|VALUE" lines. A tag may end in "x"
@@ -36,7 +38,7 @@ func parseSnmprec(rd io.Reader, b *builder) error {
 		if !ok1 || !ok2 {
 			return fmt.Errorf("line %d: want OID|TAG|VALUE, got %q", n, clip(line))
 		}
-		arcs, err := parseOID(oidStr)
+		arcs, err := ber.ParseOID(oidStr)
 		if err != nil {
 			return fmt.Errorf("line %d: %w", n, err)
 		}
@@ -109,14 +111,14 @@ func variationValue(opts string) (value string, isHex, ok bool) {
 // content for tag.
 func encodeTyped(tag byte, text string, raw []byte, isRaw bool) ([]byte, error) {
 	switch tag {
-	case tagOctetString, tagOpaque:
+	case ber.TagOctetString, ber.TagOpaque:
 		if isRaw {
 			return raw, nil
 		}
 		return []byte(text), nil
-	case tagNull:
+	case ber.TagNull:
 		return nil, nil
-	case tagIPAddress:
+	case ber.TagIPAddress:
 		if isRaw {
 			if len(raw) != 4 {
 				return nil, fmt.Errorf("IpAddress: want 4 octets, got %d", len(raw))
@@ -135,55 +137,55 @@ func encodeTyped(tag byte, text string, raw []byte, isRaw bool) ([]byte, error) 
 	}
 	text = strings.TrimSpace(text)
 	switch tag {
-	case tagInteger:
+	case ber.TagInteger:
 		v, err := strconv.ParseInt(text, 10, 32)
 		if err != nil {
 			return nil, fmt.Errorf("Integer32: want -2147483648..2147483647, got %q", clip(text))
 		}
-		return appendInt(nil, tagInteger, v)[2:], nil
-	case tagCounter32, tagGauge32, tagTimeTicks:
+		return ber.AppendInt(nil, ber.TagInteger, v)[2:], nil
+	case ber.TagCounter32, ber.TagGauge32, ber.TagTimeTicks:
 		v, err := strconv.ParseUint(text, 10, 32)
 		if err != nil {
 			return nil, fmt.Errorf("%s: want 0..4294967295, got %q", tagName(tag), clip(text))
 		}
-		return appendUint(nil, tag, v)[2:], nil
-	case tagCounter64:
+		return ber.AppendUint(nil, tag, v)[2:], nil
+	case ber.TagCounter64:
 		v, err := strconv.ParseUint(text, 10, 64)
 		if err != nil {
 			return nil, fmt.Errorf("Counter64: want 0..18446744073709551615, got %q", clip(text))
 		}
-		return appendUint(nil, tag, v)[2:], nil
-	case tagOID:
-		arcs, err := parseOID(text)
+		return ber.AppendUint(nil, tag, v)[2:], nil
+	case ber.TagOID:
+		arcs, err := ber.ParseOID(text)
 		if err != nil {
 			return nil, err
 		}
-		return appendOIDContent(nil, arcs), nil
+		return ber.AppendOID(nil, arcs), nil
 	}
 	return nil, fmt.Errorf("unsupported tag 0x%02x", tag)
 }
 
 func tagName(tag byte) string {
 	switch tag {
-	case tagInteger:
+	case ber.TagInteger:
 		return "INTEGER"
-	case tagOctetString:
+	case ber.TagOctetString:
 		return "OCTET STRING"
-	case tagNull:
+	case ber.TagNull:
 		return "NULL"
-	case tagOID:
+	case ber.TagOID:
 		return "OID"
-	case tagIPAddress:
+	case ber.TagIPAddress:
 		return "IpAddress"
-	case tagCounter32:
+	case ber.TagCounter32:
 		return "Counter32"
-	case tagGauge32:
+	case ber.TagGauge32:
 		return "Gauge32"
-	case tagTimeTicks:
+	case ber.TagTimeTicks:
 		return "TimeTicks"
-	case tagOpaque:
+	case ber.TagOpaque:
 		return "Opaque"
-	case tagCounter64:
+	case ber.TagCounter64:
 		return "Counter64"
 	}
 	return fmt.Sprintf("tag 0x%02x", tag)

@@ -3,6 +3,8 @@ package sim
 import (
 	"fmt"
 	"sync"
+
+	"github.com/panoptes-go/panoptes/internal/ber"
 )
 
 // builtins are the synthetic templates, built once per process and shared.
@@ -28,17 +30,17 @@ func (s *synth) put(tag byte, content []byte, arcs ...uint32) {
 	s.b.add(append([]uint32(nil), arcs...), tag, content, s.line)
 }
 
-func (s *synth) str(v string, arcs ...uint32) { s.put(tagOctetString, []byte(v), arcs...) }
+func (s *synth) str(v string, arcs ...uint32) { s.put(ber.TagOctetString, []byte(v), arcs...) }
 func (s *synth) octets(v []byte, arcs ...uint32) {
-	s.put(tagOctetString, append([]byte(nil), v...), arcs...)
+	s.put(ber.TagOctetString, append([]byte(nil), v...), arcs...)
 }
 func (s *synth) integer(v int64, arcs ...uint32) {
-	s.put(tagInteger, appendInt(nil, tagInteger, v)[2:], arcs...)
+	s.put(ber.TagInteger, ber.AppendInt(nil, ber.TagInteger, v)[2:], arcs...)
 }
 func (s *synth) unsigned(tag byte, v uint64, arcs ...uint32) {
-	s.put(tag, appendUint(nil, tag, v)[2:], arcs...)
+	s.put(tag, ber.AppendUint(nil, tag, v)[2:], arcs...)
 }
-func (s *synth) oid(v []uint32, arcs ...uint32) { s.put(tagOID, appendOIDContent(nil, v), arcs...) }
+func (s *synth) oid(v []uint32, arcs ...uint32) { s.put(ber.TagOID, ber.AppendOID(nil, v), arcs...) }
 
 func cat(prefix []uint32, arcs ...uint32) []uint32 {
 	return append(append(make([]uint32, 0, len(prefix)+len(arcs)), prefix...), arcs...)
@@ -49,12 +51,12 @@ func (s *synth) system(descr string, objectID []uint32, location string, service
 	sys := []uint32{1, 3, 6, 1, 2, 1, 1}
 	s.str(descr, cat(sys, 1, 0)...)
 	s.oid(objectID, cat(sys, 2, 0)...)
-	s.unsigned(tagTimeTicks, uptime, cat(sys, 3, 0)...)
+	s.unsigned(ber.TagTimeTicks, uptime, cat(sys, 3, 0)...)
 	s.str("noc@example.net", cat(sys, 4, 0)...)
 	s.str(s.b.name, cat(sys, 5, 0)...) // answered with the device's name
 	s.str(location, cat(sys, 6, 0)...)
 	s.integer(services, cat(sys, 7, 0)...)
-	s.unsigned(tagTimeTicks, 0, cat(sys, 8, 0)...)
+	s.unsigned(ber.TagTimeTicks, 0, cat(sys, 8, 0)...)
 	s.integer(int64(ifNumber), 1, 3, 6, 1, 2, 1, 2, 1, 0)
 }
 
@@ -103,7 +105,7 @@ func (s *synth) interfaces(ifs []synthIf, uptime uint64) {
 		s.str(f.descr, e(2)...)
 		s.integer(f.ifType, e(3)...)
 		s.integer(f.mtu, e(4)...)
-		s.unsigned(tagGauge32, min(f.speed, 4294967295), e(5)...)
+		s.unsigned(ber.TagGauge32, min(f.speed, 4294967295), e(5)...)
 		mac := []byte{0x00, 0x1e, 0xf6, byte(s.seed), byte(n >> 8), byte(n)}
 		if f.ifType == 24 || f.ifType == 1 {
 			mac = nil
@@ -111,7 +113,7 @@ func (s *synth) interfaces(ifs []synthIf, uptime uint64) {
 		s.octets(mac, e(6)...)
 		s.integer(status(f.adminUp), e(7)...)
 		s.integer(status(f.up), e(8)...)
-		s.unsigned(tagTimeTicks, uptime-mix(h)%(uptime/2), e(9)...)
+		s.unsigned(ber.TagTimeTicks, uptime-mix(h)%(uptime/2), e(9)...)
 		for col, q := range ifTableQ {
 			var v uint64
 			if q%16 == kNUcast {
@@ -119,31 +121,31 @@ func (s *synth) interfaces(ifs []synthIf, uptime uint64) {
 			} else {
 				v = hc(q)
 			}
-			s.unsigned(tagCounter32, uint64(uint32(v)), e(col)...)
+			s.unsigned(ber.TagCounter32, uint64(uint32(v)), e(col)...)
 		}
-		s.unsigned(tagGauge32, 0, e(21)...)
+		s.unsigned(ber.TagGauge32, 0, e(21)...)
 		s.oid([]uint32{0, 0}, e(22)...)
 
 		s.str(f.name, x(1)...)
 		for col, q := range ifXTableQ {
 			if col <= 5 {
-				s.unsigned(tagCounter32, uint64(uint32(hc(q))), x(col)...)
+				s.unsigned(ber.TagCounter32, uint64(uint32(hc(q))), x(col)...)
 			} else {
-				s.unsigned(tagCounter64, hc(q), x(col)...)
+				s.unsigned(ber.TagCounter64, hc(q), x(col)...)
 			}
 		}
 		s.integer(1, x(14)...)
-		s.unsigned(tagGauge32, f.speed/1_000_000, x(15)...)
+		s.unsigned(ber.TagGauge32, f.speed/1_000_000, x(15)...)
 		s.integer(2, x(16)...)
 		s.integer(status(f.ether), x(17)...)
 		s.str(f.alias, x(18)...)
-		s.unsigned(tagTimeTicks, 0, x(19)...)
+		s.unsigned(ber.TagTimeTicks, 0, x(19)...)
 
 		if f.ether {
 			d := func(col uint32) []uint32 { return cat(oidDot3Entry, col, f.index) }
 			s.integer(int64(f.index), d(1)...)
 			for _, col := range []uint32{2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 16, 18} {
-				s.unsigned(tagCounter32, hc(qDot3+col)%1000, d(col)...)
+				s.unsigned(ber.TagCounter32, hc(qDot3+col)%1000, d(col)...)
 			}
 			s.integer(3, d(19)...) // full duplex
 		}
@@ -190,13 +192,13 @@ func buildSwitch48() *Recording {
 	s.entity("Cisco Catalyst 2960-X 48 GigE, 4 x 1G SFP, LAN Base", "1", "15.2(7)E8", "FOC2215X0AB", "WS-C2960X-48TS-L")
 	// CISCO-PROCESS-MIB cpmCPUTotal 5 s / 1 min / 5 min, CISCO-MEMORY-POOL-MIB processor pool
 	cpu := []uint32{1, 3, 6, 1, 4, 1, 9, 9, 109, 1, 1, 1, 1}
-	s.unsigned(tagGauge32, 7, cat(cpu, 6, 1)...)
-	s.unsigned(tagGauge32, 6, cat(cpu, 7, 1)...)
-	s.unsigned(tagGauge32, 5, cat(cpu, 8, 1)...)
+	s.unsigned(ber.TagGauge32, 7, cat(cpu, 6, 1)...)
+	s.unsigned(ber.TagGauge32, 6, cat(cpu, 7, 1)...)
+	s.unsigned(ber.TagGauge32, 5, cat(cpu, 8, 1)...)
 	mem := []uint32{1, 3, 6, 1, 4, 1, 9, 9, 48, 1, 1, 1}
 	s.str("Processor", cat(mem, 2, 1)...)
-	s.unsigned(tagGauge32, 61_345_872, cat(mem, 5, 1)...)
-	s.unsigned(tagGauge32, 289_416_224, cat(mem, 6, 1)...)
+	s.unsigned(ber.TagGauge32, 61_345_872, cat(mem, 5, 1)...)
+	s.unsigned(ber.TagGauge32, 289_416_224, cat(mem, 6, 1)...)
 	return s.freeze()
 }
 
@@ -250,8 +252,8 @@ func buildRouter400() *Recording {
 	// JUNIPER-MIB jnxOperatingCPU / jnxOperatingBuffer of Routing Engine 0
 	op := []uint32{1, 3, 6, 1, 4, 1, 2636, 3, 1, 13, 1}
 	s.str("Routing Engine 0", cat(op, 5, 9, 1, 0, 0)...)
-	s.unsigned(tagGauge32, 11, cat(op, 8, 9, 1, 0, 0)...)
-	s.unsigned(tagGauge32, 23, cat(op, 11, 9, 1, 0, 0)...)
+	s.unsigned(ber.TagGauge32, 11, cat(op, 8, 9, 1, 0, 0)...)
+	s.unsigned(ber.TagGauge32, 23, cat(op, 11, 9, 1, 0, 0)...)
 	return s.freeze()
 }
 

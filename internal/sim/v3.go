@@ -3,6 +3,8 @@ package sim
 import (
 	"crypto/subtle"
 	"sync/atomic"
+
+	"github.com/panoptes-go/panoptes/internal/ber"
 )
 
 // usmStats OIDs (SNMP-USER-BASED-SM-MIB usmStats, RFC 3414), reported to a
@@ -44,45 +46,45 @@ type v3msg struct {
 
 // parseV3 reads an SNMPv3 message after its version (at req[i:]).
 func parseV3(req []byte, i int) (m v3msg, ok bool) {
-	gs, ge, ok := expect(req, i, tagSequence)
+	gs, ge, ok := ber.Expect(req, i, ber.TagSequence)
 	if !ok {
 		return m, false
 	}
 	var j int
-	if m.msgID, j, ok = readInt(req, gs); !ok {
+	if m.msgID, j, ok = ber.ReadInt(req, gs); !ok {
 		return m, false
 	}
-	if m.maxSize, j, ok = readInt(req, j); !ok {
+	if m.maxSize, j, ok = ber.ReadInt(req, j); !ok {
 		return m, false
 	}
-	fs, fe, ok := expect(req, j, tagOctetString)
+	fs, fe, ok := ber.Expect(req, j, ber.TagOctetString)
 	if !ok || fe-fs != 1 {
 		return m, false
 	}
 	m.flags = req[fs]
-	model, j, ok := readInt(req, fe)
+	model, j, ok := ber.ReadInt(req, fe)
 	if !ok || model != 3 || j != ge { // only the USM security model
 		return m, false
 	}
-	ps, pe, ok := expect(req, ge, tagOctetString)
+	ps, pe, ok := ber.Expect(req, ge, ber.TagOctetString)
 	if !ok {
 		return m, false
 	}
-	ss, _, ok := expect(req, ps, tagSequence)
+	ss, _, ok := ber.Expect(req, ps, ber.TagSequence)
 	if !ok {
 		return m, false
 	}
 	octets := func(k int) ([]byte, int, bool) {
-		s, e, ok := expect(req, k, tagOctetString)
+		s, e, ok := ber.Expect(req, k, ber.TagOctetString)
 		return req[s:e], e, ok
 	}
 	if m.engineID, j, ok = octets(ss); !ok {
 		return m, false
 	}
-	if m.boots, j, ok = readInt(req, j); !ok {
+	if m.boots, j, ok = ber.ReadInt(req, j); !ok {
 		return m, false
 	}
-	if m.time, j, ok = readInt(req, j); !ok {
+	if m.time, j, ok = ber.ReadInt(req, j); !ok {
 		return m, false
 	}
 	if m.user, j, ok = octets(j); !ok || len(m.user) > 32 {
@@ -94,17 +96,17 @@ func parseV3(req []byte, i int) (m v3msg, ok bool) {
 	if m.privParams, _, ok = octets(j); !ok {
 		return m, false
 	}
-	tag, ds, de, ok := readTLV(req, pe)
+	tag, ds, de, ok := ber.ReadTLV(req, pe)
 	if !ok || de != len(req) {
 		return m, false
 	}
 	if m.flags&flagPriv != 0 {
-		if tag != tagOctetString {
+		if tag != ber.TagOctetString {
 			return m, false
 		}
 		m.data = req[ds:de]
 	} else {
-		if tag != tagSequence {
+		if tag != ber.TagSequence {
 			return m, false
 		}
 		m.data = req[pe:de]
@@ -114,15 +116,15 @@ func parseV3(req []byte, i int) (m v3msg, ok bool) {
 
 // scopedPDU parses a plaintext scoped PDU at b[0:] (DES padding may follow).
 func (s *scratch) scopedPDU(b []byte, m *v3msg, p *pdu) bool {
-	ss, se, ok := expect(b, 0, tagSequence)
+	ss, se, ok := ber.Expect(b, 0, ber.TagSequence)
 	if !ok {
 		return false
 	}
-	es, ee, ok := expect(b, ss, tagOctetString)
+	es, ee, ok := ber.Expect(b, ss, ber.TagOctetString)
 	if !ok {
 		return false
 	}
-	ns, ne, ok := expect(b, ee, tagOctetString)
+	ns, ne, ok := ber.Expect(b, ee, ber.TagOctetString)
 	if !ok || ne-ns > 255 {
 		return false
 	}
@@ -235,14 +237,14 @@ func (d *Device) reportV3(s *scratch, m *v3msg, p *pdu, oid []uint32, n uint32, 
 	start := 512 + len(m.ctxName) + len(m.user)
 	s.grow(start + 256)
 	dst := s.out[:start]
-	content := appendOIDContent(s.plain[:0], oid) // s.plain is free here
-	dst = appendHeader(dst, tagSequence, 2+len(content)+2+uintSize(uint64(n)))
-	dst = appendHeader(dst, tagOID, len(content))
+	content := ber.AppendOID(s.plain[:0], oid) // s.plain is free here
+	dst = ber.AppendHeader(dst, ber.TagSequence, 2+len(content)+2+ber.UintSize(uint64(n)))
+	dst = ber.AppendHeader(dst, ber.TagOID, len(content))
 	dst = append(dst, content...)
-	dst = appendUint(dst, tagCounter32, uint64(n))
+	dst = ber.AppendUint(dst, ber.TagCounter32, uint64(n))
 	a := answer{buf: dst, end: len(dst)}
 	buf, pos, end := finishPDU(&a, p, start)
-	buf[pos] = pduReport
+	buf[pos] = ber.PDUReport
 	s.keep(buf)
 	d.stats.reports.Add(1)
 	return d.wrapV3(s, m, pos, end, u, flags, l, etime)
@@ -253,9 +255,9 @@ func (d *Device) reportV3(s *scratch, m *v3msg, p *pdu, oid []uint32, n uint32, 
 // and authenticating as needed, and returns the message.
 func (d *Device) wrapV3(s *scratch, m *v3msg, pos, end int, u int, flags byte, l *life, etime uint32) []byte {
 	buf := s.out
-	pos = prependBytes(buf, pos, tagOctetString, m.ctxName)
-	pos = prependBytes(buf, pos, tagOctetString, d.EngineID)
-	pos = prependHeader(buf, pos, tagSequence, end-pos)
+	pos = ber.PrependBytes(buf, pos, ber.TagOctetString, m.ctxName)
+	pos = ber.PrependBytes(buf, pos, ber.TagOctetString, d.EngineID)
+	pos = ber.PrependHeader(buf, pos, ber.TagSequence, end-pos)
 	var sec *v3Secret
 	var keys *localKeys
 	if u >= 0 {
@@ -269,13 +271,13 @@ func (d *Device) wrapV3(s *scratch, m *v3msg, pos, end int, u int, flags byte, l
 			return nil
 		}
 		end = pos + n
-		pos = prependHeader(buf, pos, tagOctetString, n)
+		pos = ber.PrependHeader(buf, pos, ber.TagOctetString, n)
 		privParams = salt[:]
 	}
 	dataStart := pos
 	// msgSecurityParameters, written backwards: the authParams slot keeps
 	// its place while the fields before it are prepended.
-	pos = prependBytes(buf, pos, tagOctetString, privParams)
+	pos = ber.PrependBytes(buf, pos, ber.TagOctetString, privParams)
 	macLen := 0
 	if flags&flagAuth != 0 {
 		macLen = sec.auth.macLen
@@ -283,23 +285,23 @@ func (d *Device) wrapV3(s *scratch, m *v3msg, pos, end int, u int, flags byte, l
 	pos -= macLen
 	macAt := pos
 	clear(buf[macAt : macAt+macLen])
-	pos = prependHeader(buf, pos, tagOctetString, macLen)
+	pos = ber.PrependHeader(buf, pos, ber.TagOctetString, macLen)
 	user := m.user
-	pos = prependBytes(buf, pos, tagOctetString, user)
-	pos = prependInt(buf, pos, int64(etime))
-	pos = prependInt(buf, pos, int64(l.boots))
-	pos = prependBytes(buf, pos, tagOctetString, d.EngineID)
-	pos = prependHeader(buf, pos, tagSequence, dataStart-pos)
-	pos = prependHeader(buf, pos, tagOctetString, dataStart-pos)
+	pos = ber.PrependBytes(buf, pos, ber.TagOctetString, user)
+	pos = ber.PrependInt(buf, pos, int64(etime))
+	pos = ber.PrependInt(buf, pos, int64(l.boots))
+	pos = ber.PrependBytes(buf, pos, ber.TagOctetString, d.EngineID)
+	pos = ber.PrependHeader(buf, pos, ber.TagSequence, dataStart-pos)
+	pos = ber.PrependHeader(buf, pos, ber.TagOctetString, dataStart-pos)
 	// msgGlobalData
 	gEnd := pos
-	pos = prependInt(buf, pos, 3)
-	pos = prependBytes(buf, pos, tagOctetString, []byte{flags})
-	pos = prependInt(buf, pos, int64(d.farm.maxMsg))
-	pos = prependInt(buf, pos, m.msgID)
-	pos = prependHeader(buf, pos, tagSequence, gEnd-pos)
-	pos = prependInt(buf, pos, 3)
-	pos = prependHeader(buf, pos, tagSequence, end-pos)
+	pos = ber.PrependInt(buf, pos, 3)
+	pos = ber.PrependBytes(buf, pos, ber.TagOctetString, []byte{flags})
+	pos = ber.PrependInt(buf, pos, int64(d.farm.maxMsg))
+	pos = ber.PrependInt(buf, pos, m.msgID)
+	pos = ber.PrependHeader(buf, pos, ber.TagSequence, gEnd-pos)
+	pos = ber.PrependInt(buf, pos, 3)
+	pos = ber.PrependHeader(buf, pos, ber.TagSequence, end-pos)
 	if macLen > 0 {
 		var mac [64]byte
 		copy(buf[macAt:], sec.auth.mac(keys.auth, buf[pos:end], mac[:]))

@@ -10,6 +10,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/panoptes-go/panoptes/internal/ber"
 )
 
 // parseWalk reads net-snmp snmpwalk output recorded with numeric OIDs
@@ -136,7 +138,7 @@ func (w *walkRec) emit(b *builder) error {
 	fail := func(format string, a ...any) error {
 		return fmt.Errorf("line %d: %s: %s", w.line, w.oid, fmt.Sprintf(format, a...))
 	}
-	arcs, err := parseOID(w.oid)
+	arcs, err := ber.ParseOID(w.oid)
 	if err != nil {
 		return fmt.Errorf("line %d: %w", w.line, err)
 	}
@@ -151,10 +153,10 @@ func (w *walkRec) emit(b *builder) error {
 	}
 	switch rest {
 	case `""`:
-		b.add(arcs, tagOctetString, nil, w.line)
+		b.add(arcs, ber.TagOctetString, nil, w.line)
 		return nil
 	case "NULL":
-		b.add(arcs, tagNull, nil, w.line)
+		b.add(arcs, ber.TagNull, nil, w.line)
 		return nil
 	}
 	typ, val, ok := strings.Cut(rest, ": ")
@@ -176,56 +178,56 @@ func (w *walkRec) emit(b *builder) error {
 		if err != nil || n < math.MinInt32 || n > math.MaxInt32 {
 			return fail("INTEGER: want a 32-bit number, got %q", clip(val))
 		}
-		return add(tagInteger, appendInt(nil, tagInteger, n)[2:])
+		return add(ber.TagInteger, ber.AppendInt(nil, ber.TagInteger, n)[2:])
 	case "STRING":
-		return add(tagOctetString, []byte(unquoteNetSNMP(val)))
+		return add(ber.TagOctetString, []byte(unquoteNetSNMP(val)))
 	case "HEX-STRING", "BITS":
 		h, err := hexOctets(val, typ == "BITS")
 		if err != nil {
 			return fail("%s: %v", typ, err)
 		}
-		return add(tagOctetString, h)
+		return add(ber.TagOctetString, h)
 	case "OPAQUE":
 		c, err := opaqueContent(val)
 		if err != nil {
 			return fail("Opaque: %v", err)
 		}
-		return add(tagOpaque, c)
+		return add(ber.TagOpaque, c)
 	case "OID":
 		if o, _, ok := recordStart(val + " = x"); ok {
 			val = o
 		}
-		c, err := encodeTyped(tagOID, val, nil, false)
+		c, err := encodeTyped(ber.TagOID, val, nil, false)
 		if err != nil {
 			return fail("OID value %q: %v (record with snmpwalk -On)", clip(val), err)
 		}
-		return add(tagOID, c)
+		return add(ber.TagOID, c)
 	case "IPADDRESS":
-		c, err := encodeTyped(tagIPAddress, val, nil, false)
+		c, err := encodeTyped(ber.TagIPAddress, val, nil, false)
 		if err != nil {
 			return fail("%v", err)
 		}
-		return add(tagIPAddress, c)
+		return add(ber.TagIPAddress, c)
 	case "NETWORK ADDRESS":
 		h, err := hex.DecodeString(strings.ReplaceAll(val, ":", ""))
 		if err != nil || len(h) != 4 {
 			return fail("Network Address: want 4 hex octets, got %q", clip(val))
 		}
-		return add(tagIPAddress, h)
+		return add(ber.TagIPAddress, h)
 	case "COUNTER32", "GAUGE32", "UNSIGNED32", "TIMETICKS", "COUNTER64":
-		tag := map[string]byte{"COUNTER32": tagCounter32, "GAUGE32": tagGauge32, "UNSIGNED32": tagGauge32,
-			"TIMETICKS": tagTimeTicks, "COUNTER64": tagCounter64}[strings.ToUpper(typ)]
-		if i, j := strings.IndexByte(val, '('), strings.IndexByte(val, ')'); tag == tagTimeTicks && i >= 0 && j > i {
+		tag := map[string]byte{"COUNTER32": ber.TagCounter32, "GAUGE32": ber.TagGauge32, "UNSIGNED32": ber.TagGauge32,
+			"TIMETICKS": ber.TagTimeTicks, "COUNTER64": ber.TagCounter64}[strings.ToUpper(typ)]
+		if i, j := strings.IndexByte(val, '('), strings.IndexByte(val, ')'); tag == ber.TagTimeTicks && i >= 0 && j > i {
 			val = val[i+1 : j]
 		}
 		n, err := leadingInt(val)
-		if err != nil || n < 0 || (tag != tagCounter64 && n > math.MaxUint32) {
-			if u, err2 := strconv.ParseUint(strings.Fields(val + " x")[0], 10, 64); err2 == nil && tag == tagCounter64 {
-				return add(tag, appendUint(nil, tag, u)[2:])
+		if err != nil || n < 0 || (tag != ber.TagCounter64 && n > math.MaxUint32) {
+			if u, err2 := strconv.ParseUint(strings.Fields(val + " x")[0], 10, 64); err2 == nil && tag == ber.TagCounter64 {
+				return add(tag, ber.AppendUint(nil, tag, u)[2:])
 			}
 			return fail("%s: want an unsigned number, got %q", typ, clip(val))
 		}
-		return add(tag, appendUint(nil, tag, uint64(n))[2:])
+		return add(tag, ber.AppendUint(nil, tag, uint64(n))[2:])
 	}
 	return fail("unknown type %q", typ)
 }

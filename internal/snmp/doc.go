@@ -4,9 +4,22 @@ and snmpsim 0.4.5 by this package's tests.
 
 # Sessions
 
-A Pool keeps gosnmp sessions (one connected UDP socket each) per device and
-credential. A session serves one request at a time; at most
-MaxRequestsPerDevice requests run against one host:port, across credentials.
+A Pool keeps sessions (one connected UDP socket each) per device and
+credential. SNMPv1 and v2c sessions use the package's own client (client.go,
+codec.go): it encodes requests and decodes responses in one pass straight
+into Varbinds, with the values of a response in a few allocations per packet
+(box.go), and reads into receive buffers shared through a sync.Pool, taken
+only once a datagram has arrived. An idle v1/v2c session costs about 1 KiB
+besides its socket; SNMPv3 sessions use gosnmp (USM), whose sessions keep a
+64 KiB receive buffer each. Both give the same Varbinds (same names, types
+and Go values: differential tests against snmpd and snmpsim) and the same
+errors. The native client also drops datagrams that do not answer the
+request in flight (another request id, such as a late duplicate of an
+earlier answer, another community or version), where gosnmp accepted any
+answer to the request ids of its attempts.
+
+A session serves one request at a time; at most MaxRequestsPerDevice
+requests run against one host:port, across credentials.
 The host name is resolved when a session opens, so a reused session keeps
 its address until it idles out. A session whose request failed (timeout,
 auth error, cancellation) is closed rather than reused. SNMPv3 engine
@@ -14,10 +27,13 @@ discovery (engine ID, boots, time) happens on a session's first request and
 is reused by its later requests: one extra packet per session, not per
 request.
 
-# Cancellation
+# Timeouts, retries and cancellation
 
-gosnmp looks at its Context only between retries, so a cancelled ctx closes
-the session's socket to unblock the read; the call returns at once with the
+Each request is sent up to 1+retries times, waiting Timeout (or until the
+ctx's deadline, if sooner) for each: a silent agent costs (1+retries) ×
+timeout, a read error or an undecodable answer re-sends at once. A
+cancelled ctx closes the session's socket to unblock the read (gosnmp looks
+at its Context only between retries); the call returns at once with the
 ctx's error and the session is discarded.
 
 # SNMPv3 privacy protocols and key extension

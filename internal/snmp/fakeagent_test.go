@@ -25,6 +25,27 @@ type fakeAgent struct {
 }
 
 func startFakeAgent(t *testing.T, respond func(req *gosnmp.SnmpPacket) *gosnmp.SnmpPacket) *snmpagent.Agent {
+	return startFakeAgentRaw(t, func(req *gosnmp.SnmpPacket) [][]byte {
+		resp := respond(req)
+		if resp == nil {
+			return nil
+		}
+		return [][]byte{marshalAnswer(req, resp)}
+	})
+}
+
+// marshalAnswer marshals resp as the Response to req.
+func marshalAnswer(req, resp *gosnmp.SnmpPacket) []byte {
+	resp.Version, resp.Community, resp.PDUType, resp.RequestID = req.Version, req.Community, gosnmp.GetResponse, req.RequestID
+	out, err := resp.MarshalMsg()
+	if err != nil {
+		panic(err)
+	}
+	return out
+}
+
+// startFakeAgentRaw answers each request with the datagrams respond returns.
+func startFakeAgentRaw(t *testing.T, respond func(req *gosnmp.SnmpPacket) [][]byte) *snmpagent.Agent {
 	t.Helper()
 	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	if err != nil {
@@ -45,16 +66,9 @@ func startFakeAgent(t *testing.T, respond func(req *gosnmp.SnmpPacket) *gosnmp.S
 			if err != nil {
 				continue
 			}
-			resp := respond(req)
-			if resp == nil {
-				continue
+			for _, out := range respond(req) {
+				_, _ = c.WriteTo(out, from)
 			}
-			resp.Version, resp.Community, resp.PDUType, resp.RequestID = req.Version, req.Community, gosnmp.GetResponse, req.RequestID
-			out, err := resp.MarshalMsg()
-			if err != nil {
-				panic(err)
-			}
-			_, _ = c.WriteTo(out, from)
 		}
 	}()
 	t.Cleanup(func() { _ = c.Close(); f.wg.Wait() })

@@ -2,6 +2,7 @@ package snmp
 
 import (
 	"bytes"
+	"context"
 	"log/slog"
 	"sync"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/panoptes-go/panoptes/internal/config"
+	"github.com/panoptes-go/panoptes/internal/sim"
 	"github.com/panoptes-go/panoptes/internal/testutil/snmpagent"
 )
 
@@ -64,6 +66,25 @@ func testPool(t *testing.T, limit int) (*Pool, *syncBuffer, *prometheus.Registry
 	})
 	t.Cleanup(func() { _ = p.Close() })
 	return p, logs, reg
+}
+
+// startSim starts n simulated switch48 devices for the test.
+func startSim(tb testing.TB, n int) *sim.Farm {
+	tb.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	farm, err := sim.Start(ctx, sim.Options{Devices: n, Templates: []string{"switch48"}})
+	if err != nil {
+		cancel()
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { cancel(); _ = farm.Close() })
+	return farm
+}
+
+// simTarget is the v2c target of a simulated device.
+func simTarget(d *sim.Device) Target {
+	return Target{Host: d.Host, Port: d.Port, Credential: config.Credential{Version: "2c", Community: "public"},
+		Timeout: 2 * time.Second, MaxRepetitions: 25}
 }
 
 func v2cTarget(a *snmpagent.Agent, community string) Target {

@@ -6,9 +6,6 @@ import (
 	"time"
 
 	promtest "github.com/prometheus/client_golang/prometheus/testutil"
-
-	"github.com/panoptes-go/panoptes/internal/config"
-	"github.com/panoptes-go/panoptes/internal/sim"
 )
 
 // Idle sessions are bounded across devices: the least recently used close
@@ -17,21 +14,13 @@ func TestMaxIdleSessionsAcrossDevices(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs simulated devices")
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	farm, err := sim.Start(ctx, sim.Options{Devices: 5, Templates: []string{"switch48"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer farm.Close()
+	ctx := context.Background()
+	farm := startSim(t, 5)
 	p := NewPool(PoolOptions{MaxRequestsPerDevice: 1, MaxIdleSessions: 2, IdleTimeout: time.Minute})
 	defer p.Close()
 	get := func(i int) {
 		t.Helper()
-		d := farm.Devices()[i]
-		tg := Target{Host: d.Host, Port: d.Port, Credential: config.Credential{Version: "2c", Community: "public"},
-			Timeout: time.Second, MaxRepetitions: 10}
-		if _, err := p.Get(ctx, tg, []string{".1.3.6.1.2.1.1.3.0"}); err != nil {
+		if _, err := p.Get(ctx, simTarget(farm.Devices()[i]), []string{".1.3.6.1.2.1.1.3.0"}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -26,16 +26,17 @@ type PoolOptions struct {
 	IdleTimeout          time.Duration // DefaultIdleTimeout when <= 0
 	// MaxIdleSessions bounds idle sessions across all devices (the least
 	// recently used are closed first), DefaultMaxIdleSessions when <= 0.
-	// gosnmp gives every session a 64 KiB receive buffer, so at 10,000
-	// devices polled once a minute, keeping one idle session per device
-	// would cost 640 MiB; polls reuse sessions within a check regardless.
+	// An idle v1/v2c session is a socket and a few hundred bytes, but gosnmp
+	// gives every SNMPv3 session a 64 KiB receive buffer: at 10,000 devices
+	// polled once a minute, one idle v3 session per device would cost
+	// 640 MiB; polls reuse sessions within a check regardless.
 	MaxIdleSessions int
 	Logger          *slog.Logger // discarded when nil
 	Registerer      prometheus.Registerer
 }
 
-// Pool keeps reusable sessions per device. gosnmp.GoSNMP is not safe for
-// concurrent use, so a session serves one request at a time; at most
+// Pool keeps reusable sessions per device. A session serves one request at
+// a time (gosnmp's, used for SNMPv3, are not safe for concurrent use); at most
 // MaxRequestsPerDevice requests run concurrently against one device (host:port)
 // and others wait, cancellable by their ctx. Idle sessions are closed after
 // IdleTimeout. A Pool is safe for concurrent use.
@@ -55,6 +56,8 @@ type Pool struct {
 	done chan struct{}
 
 	varbinds atomic.Uint64 // received, for the benchmark harness
+
+	useGosnmp bool // v1/v2c through gosnmp too: the old path, for comparisons
 }
 
 // device is the per-address state: the limit semaphore and idle sessions.
@@ -103,8 +106,7 @@ func (p *Pool) Get(ctx context.Context, t Target, oids []string) ([]Varbind, err
 	if len(oids) == 0 {
 		return nil, nil
 	}
-	op := opGet(oids)
-	return p.do(ctx, t, "get", op, func(s *session) ([]Varbind, error) {
+	return p.do(ctx, t, operation{kind: "get", oids: oids}, func(s *session) ([]Varbind, error) {
 		return s.get(ctx, oids)
 	})
 }
@@ -115,44 +117,64 @@ func (p *Pool) Get(ctx context.Context, t Target, oids []string) ([]Varbind, err
 // an OID that does not increase (an agent loop). When the subtree is empty
 // but root itself is an instance, that instance is returned, as snmpwalk does.
 func (p *Pool) Walk(ctx context.Context, t Target, root string) ([]Varbind, error) {
-	return p.do(ctx, t, "walk", "walk "+normOID(root), func(s *session) ([]Varbind, error) {
+	return p.do(ctx, t, operation{kind: "walk", root: root}, func(s *session) ([]Varbind, error) {
 		return s.walk(ctx, root)
 	})
 }
 
 // do runs fn on a pooled session of t within the per-device limit, and
 // accounts for it. A session whose request failed is closed, not reused.
-func (p *Pool) do(ctx context.Context, t Target, kind, op string, fn func(*session) ([]Varbind, error)) (vbs []Varbind, err error) {
+func (p *Pool) do(ctx context.Context, t Target, op operation, fn func(*session) ([]Varbind, error)) (vbs []Varbind, err error) {
 	start := time.Now()
 	addr := t.Addr()
 	defer func() {
-		p.m.requests.WithLabelValues(kind, metric.StatusName(Status(err))).Inc()
-		p.m.duration.WithLabelValues(kind).Observe(time.Since(start).Seconds())
+		p.m.requests.WithLabelValues(op.kind, metric.StatusName(Status(err))).Inc()
+		p.m.duration.WithLabelValues(op.kind).Observe(time.Since(start).Seconds())
 		if err != nil {
 			p.log.Debug("snmp request failed", "device", addr, "credential", t.CredentialName,
-				"operation", op, "status", metric.StatusName(Status(err)), "err", err)
+				"operation", op.String(), "status", metric.StatusName(Status(err)), "err", err)
 		}
 	}()
 	if ctx.Err() != nil {
-		return nil, wrap(addr, op, context.Cause(ctx))
+		return nil, wrap(addr, op.String(), context.Cause(ctx))
 	}
 	d, err := p.acquire(ctx, addr)
 	if err != nil {
-		return nil, wrap(addr, op, err)
+		return nil, wrap(addr, op.String(), err)
 	}
 	s, err := p.session(ctx, d, t)
 	if err != nil {
 		p.release(d, nil, false)
-		return nil, wrap(addr, op, err)
+		return nil, wrap(addr, op.String(), err)
 	}
+	s.rt.watch(ctx)
 	vbs, err = fn(s)
+	if !s.rt.unwatch() {
+		s.broken = true
+	}
+	s.req, s.root = request{}, [1]string{} // an idle session must not keep the last response alive
 	p.release(d, s, err == nil && !s.broken)
 	p.varbinds.Add(uint64(len(vbs)))
 	p.m.varbinds.Add(float64(len(vbs)))
 	if err != nil {
-		return nil, wrap(addr, op, err)
+		return nil, wrap(addr, op.String(), err)
 	}
 	return vbs, nil
+}
+
+// operation names a request for metrics (kind), errors and logs; its text
+// is built only for those.
+type operation struct {
+	kind string // "get" or "walk"
+	oids []string
+	root string
+}
+
+func (o operation) String() string {
+	if o.kind == "walk" {
+		return "walk " + normOID(o.root)
+	}
+	return opGet(o.oids)
 }
 
 // Varbinds is how many varbinds the pool's requests received so far.
@@ -212,7 +234,7 @@ func (p *Pool) session(ctx context.Context, d *device, t Target) (*session, erro
 		}
 	}
 	p.mu.Unlock()
-	s, err := openSession(ctx, t, p.m)
+	s, err := openSession(ctx, t, p.m, p.useGosnmp)
 	if err != nil {
 		return nil, err
 	}

@@ -3,184 +3,161 @@ package snmp
 import (
 	"container/list"
 	"context"
-	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/gosnmp/gosnmp"
+
+	"github.com/panoptes-go/panoptes/internal/ber"
 )
 
-// session is one gosnmp connection (a connected UDP socket) for one target.
-// For SNMPv3 the engine ID, boots and time discovered by the first request
-// stay in the session's security parameters and are reused by later requests.
+// session is one connection (a connected UDP socket) for one target, with
+// the pool's bookkeeping. SNMPv1/v2c use the native transport (client.go),
+// SNMPv3 gosnmp's (gosnmp.go); the operations below are the same for both.
 type session struct {
 	target   Target
-	g        *gosnmp.GoSNMP
+	rt       roundTripper
+	v1       bool
+	maxReps  int
 	lastUsed time.Time
 	dev      *device       // while idle: the device holding it
 	elem     *list.Element // while idle: its place in the pool's LRU
-	broken   bool          // the socket was closed under a request (ctx cancelled)
-	sent     int           // packets sent, engine discovery and retries included
-	retrying bool          // set by gosnmp's OnRetry, consumed by OnSent
+	broken   bool          // a request failed: the session is not reused
+	req      request       // the request in flight, kept here not to allocate one
+	root     [1]string     // a walk's OID in flight
 }
 
-func openSession(ctx context.Context, t Target, m *metrics) (*session, error) {
-	g, err := newGoSNMP(t)
+// roundTripper sends one request PDU and appends its response's varbinds.
+// An operation (a get or a walk: one or more requests under one ctx) is
+// bracketed by watch and unwatch, which make a cancelled ctx end a wait.
+type roundTripper interface {
+	roundTrip(ctx context.Context, req *request, dst []Varbind) ([]Varbind, response, error)
+	watch(ctx context.Context)
+	unwatch() bool // false: the connection was closed by a cancellation
+	close()
+}
+
+// openSession connects to t: natively for v1/v2c unless useGosnmp.
+func openSession(ctx context.Context, t Target, m *metrics, useGosnmp bool) (*session, error) {
+	if err := ValidateCredential(t.Credential); err != nil {
+		return nil, fmt.Errorf("credential %q: %w", t.CredentialName, err)
+	}
+	v := normVersion(t.Credential.Version)
+	s := &session{target: t, v1: v == "1", maxReps: t.MaxRepetitions}
+	if s.maxReps <= 0 {
+		s.maxReps = DefaultMaxRepetitions
+	}
+	var err error
+	if v == "3" || useGosnmp {
+		s.rt, err = dialGoSNMP(ctx, t, m)
+	} else {
+		s.rt, err = dialV2(ctx, t, s.v1, m)
+	}
 	if err != nil {
-		return nil, err
-	}
-	s := &session{target: t, g: g}
-	// gosnmp calls OnRetry also when it gives up, so count a retry only
-	// when the packet is actually re-sent.
-	g.OnRetry = func(*gosnmp.GoSNMP) { s.retrying = true }
-	g.OnSent = func(*gosnmp.GoSNMP) {
-		s.sent++
-		m.packetsSent.Inc()
-		if s.retrying {
-			s.retrying = false
-			m.retries.Inc()
-		}
-	}
-	g.Context = ctx
-	if err := g.Connect(); err != nil {
 		return nil, fmt.Errorf("connect: %w", err)
 	}
 	return s, nil
 }
 
-// engineID is the SNMPv3 authoritative engine ID learnt by discovery ("" for
-// v1/v2c and before the first request).
-func (s *session) engineID() string {
-	if usm, ok := s.g.SecurityParameters.(*gosnmp.UsmSecurityParameters); ok {
-		return usm.AuthoritativeEngineID
-	}
-	return ""
-}
+func (s *session) close() { s.rt.close() }
 
-func (s *session) close() { _ = s.g.Close() }
-
-// request runs one gosnmp call under ctx. gosnmp only checks its Context
-// between retries, so cancellation closes the socket to unblock the read;
-// the session is then broken and is not reused.
-func (s *session) request(ctx context.Context, call func() (*gosnmp.SnmpPacket, error)) (*gosnmp.SnmpPacket, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, context.Cause(ctx)
-	}
-	s.g.Context = ctx
-	conn := s.g.Conn
-	discovering := s.g.Version == gosnmp.Version3 && s.engineID() == ""
-	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
-	pkt, err := call()
-	if !stop() {
-		s.broken = true
-		if ctx.Err() != nil {
-			return nil, context.Cause(ctx)
-		}
-	}
+func (s *session) roundTrip(ctx context.Context, req *request, dst []Varbind) ([]Varbind, response, error) {
+	dst, resp, err := s.rt.roundTrip(ctx, req, dst)
 	if err != nil {
 		s.broken = true
-		if discovering && s.engineID() != "" && s.g.MsgFlags&gosnmp.AuthPriv == gosnmp.AuthPriv && errors.Is(err, gosnmp.ErrMaxRetriesExceeded) {
-			// The agent answered engine discovery a moment ago but not the
-			// encrypted request: net-snmp silently drops what it cannot
-			// decrypt, so this is a wrong priv passphrase or protocol.
-			return nil, fmt.Errorf("%w: agent answered engine discovery but not the encrypted request "+
-				"(wrong priv_passphrase or priv_protocol?): %w", ErrAuth, err)
-		}
-		return nil, err
 	}
-	if pkt == nil {
-		s.broken = true
-		return nil, fmt.Errorf("no response packet")
-	}
-	return pkt, nil
+	return dst, resp, err
 }
 
-// get fetches oids in chunks of MaxOIDsPerGet. tooBig splits a chunk; an
-// SNMPv1 noSuchName removes the offending OID and returns it as NoSuchName.
+// get fetches oids in chunks of MaxOIDsPerGet.
 func (s *session) get(ctx context.Context, oids []string) ([]Varbind, error) {
 	out := make([]Varbind, 0, len(oids))
+	chunk := make([]string, 0, min(MaxOIDsPerGet, len(oids)))
+	var err error
 	for start := 0; start < len(oids); start += MaxOIDsPerGet {
-		chunk := make([]string, 0, min(MaxOIDsPerGet, len(oids)-start))
+		chunk = chunk[:0]
 		for _, o := range oids[start:min(start+MaxOIDsPerGet, len(oids))] {
 			chunk = append(chunk, normOID(o))
 		}
-		vbs, err := s.getChunk(ctx, chunk)
-		if err != nil {
+		if out, err = s.getChunk(ctx, chunk, out); err != nil {
 			return nil, err
 		}
-		out = append(out, vbs...)
 	}
 	return out, nil
 }
 
-func (s *session) getChunk(ctx context.Context, oids []string) ([]Varbind, error) {
+// getChunk appends the values of oids to dst. tooBig splits the chunk; an
+// SNMPv1 noSuchName removes the offending OID and returns it as
+// NoSuchObject.
+func (s *session) getChunk(ctx context.Context, oids []string, dst []Varbind) ([]Varbind, error) {
 	if len(oids) == 0 {
-		return nil, nil
+		return dst, nil
 	}
-	pkt, err := s.request(ctx, func() (*gosnmp.SnmpPacket, error) { return s.g.Get(oids) })
+	mark := len(dst)
+	s.req = request{pdu: ber.PDUGet, oids: oids}
+	dst, resp, err := s.roundTrip(ctx, &s.req, dst)
 	if err != nil {
-		return nil, err
+		return dst[:mark], err
 	}
 	switch {
-	case pkt.Error == gosnmp.NoError:
-		if len(pkt.Variables) != len(oids) {
-			return nil, fmt.Errorf("agent returned %d varbinds for %d OIDs", len(pkt.Variables), len(oids))
+	case resp.status == gosnmp.NoError:
+		if n := len(dst) - mark; n != len(oids) {
+			return dst[:mark], fmt.Errorf("agent returned %d varbinds for %d OIDs", n, len(oids))
 		}
-		return pkt.Variables, nil
-	case pkt.Error == gosnmp.TooBig && len(oids) > 1:
+		return dst, nil
+	case resp.status == gosnmp.TooBig && len(oids) > 1:
 		half := len(oids) / 2
-		a, err := s.getChunk(ctx, oids[:half])
-		if err != nil {
-			return nil, err
+		if dst, err = s.getChunk(ctx, oids[:half], dst[:mark]); err != nil {
+			return dst, err
 		}
-		b, err := s.getChunk(ctx, oids[half:])
-		if err != nil {
-			return nil, err
-		}
-		return append(a, b...), nil
-	case pkt.Error == gosnmp.NoSuchName && s.g.Version == gosnmp.Version1 &&
-		pkt.ErrorIndex >= 1 && int(pkt.ErrorIndex) <= len(oids):
+		return s.getChunk(ctx, oids[half:], dst)
+	case resp.status == gosnmp.NoSuchName && s.v1 && resp.index >= 1 && resp.index <= len(oids):
 		// SNMPv1 fails the whole PDU for one missing object: retry without it.
-		i := int(pkt.ErrorIndex) - 1
+		i := resp.index - 1
 		rest := append(append(make([]string, 0, len(oids)-1), oids[:i]...), oids[i+1:]...)
-		vbs, err := s.getChunk(ctx, rest)
-		if err != nil {
-			return nil, err
+		if dst, err = s.getChunk(ctx, rest, dst[:mark]); err != nil {
+			return dst, err
 		}
-		missing := Varbind{Name: oids[i], Type: gosnmp.NoSuchObject}
-		return append(vbs[:i:i], append([]Varbind{missing}, vbs[i:]...)...), nil
+		return slices.Insert(dst, mark+i, Varbind{Name: oids[i], Type: gosnmp.NoSuchObject}), nil
 	}
-	return nil, &SNMPStatusError{Status: pkt.Error, Index: int(pkt.ErrorIndex)}
+	return dst[:mark], &SNMPStatusError{Status: resp.status, Index: resp.index}
 }
 
-// walk implements Walk on this session.
+// walk implements Walk on this session. Each response's varbinds are
+// decoded straight into the result, then cut back to the subtree.
 func (s *session) walk(ctx context.Context, root string) ([]Varbind, error) {
 	root = normOID(root)
-	bulk := s.g.Version != gosnmp.Version1
+	s.root[0] = root
+	req := &s.req
+	*req = request{pdu: ber.PDUGetBulk, oids: s.root[:], maxReps: s.maxReps}
+	if s.v1 {
+		req.pdu = ber.PDUGetNext
+	}
 	var out []Varbind
-	cur := root
 	for {
-		pkt, err := s.request(ctx, func() (*gosnmp.SnmpPacket, error) {
-			if bulk {
-				return s.g.GetBulk([]string{cur}, 0, s.g.MaxRepetitions)
-			}
-			return s.g.GetNext([]string{cur})
-		})
-		if err != nil {
+		if cap(out)-len(out) < s.maxReps { // grow by doubling: append's 1.25 copies a large table more
+			out = slices.Grow(out, max(len(out), s.maxReps))
+		}
+		mark := len(out)
+		var resp response
+		var err error
+		if out, resp, err = s.roundTrip(ctx, req, out); err != nil {
 			return nil, err
 		}
-		if pkt.Error != gosnmp.NoError {
-			if pkt.Error == gosnmp.NoSuchName && !bulk { // v1 end of MIB view
+		if resp.status != gosnmp.NoError {
+			out = out[:mark]
+			if resp.status == gosnmp.NoSuchName && s.v1 { // v1 end of MIB view
 				break
 			}
-			return nil, &SNMPStatusError{Status: pkt.Error, Index: int(pkt.ErrorIndex)}
+			return nil, &SNMPStatusError{Status: resp.status, Index: resp.index}
 		}
-		if len(pkt.Variables) == 0 {
+		if len(out) == mark {
 			break
 		}
-		done := false
-		for _, vb := range pkt.Variables {
+		cur, n, done := req.oids[0], mark, false
+		for _, vb := range out[mark:] {
 			if vb.Type == gosnmp.EndOfMibView || vb.Type == gosnmp.NoSuchObject || vb.Type == gosnmp.NoSuchInstance ||
 				!inSubtree(root, vb.Name) {
 				done = true
@@ -189,16 +166,18 @@ func (s *session) walk(ctx context.Context, root string) ([]Varbind, error) {
 			if compareOID(cur, vb.Name) >= 0 {
 				return nil, fmt.Errorf("%w: %s after %s", ErrNotIncrease, vb.Name, cur)
 			}
-			out = append(out, vb)
 			cur = vb.Name
+			n++
 		}
+		clear(out[n:])
+		out, req.oids[0] = out[:n], cur
 		if done {
 			break
 		}
 	}
 	if len(out) == 0 {
 		// Like snmpwalk: an empty subtree may be a scalar instance itself.
-		vbs, err := s.getChunk(ctx, []string{root})
+		vbs, err := s.getChunk(ctx, []string{root}, nil)
 		if err != nil {
 			return nil, err
 		}

@@ -36,6 +36,8 @@ func TestSnmpd(t *testing.T) {
 		}
 	})
 
+	t.Run("SameAsGosnmp", func(t *testing.T) { sameAsGosnmpOnSnmpd(t, a) })
+
 	t.Run("GetMatchesSnmpbulkwalk", func(t *testing.T) {
 		p, _, _ := testPool(t, 2)
 		want := append(snmpagent.BulkWalk(t, v2c, a.Addr(), oidIfTable), snmpagent.BulkWalk(t, v2c, a.Addr(), oidIfXTable)...)

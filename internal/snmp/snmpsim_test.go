@@ -53,6 +53,11 @@ func TestSnmpsim(t *testing.T) {
 		sameRows(t, "get ifXTable", rowsOf(vbs), want)
 	})
 
+	t.Run("SameAsGosnmp", func(t *testing.T) {
+		t.Parallel()
+		sameAsGosnmpOnSnmpsim(t, a)
+	})
+
 	t.Run("WalkV1", func(t *testing.T) {
 		t.Parallel()
 		p, _, _ := testPool(t, 2)

@@ -1,6 +1,7 @@
-// Package snmp is panoptes' SNMP layer on gosnmp: credentials, per-device
-// targets, a pool of reusable sessions with a per-device concurrency limit,
-// GET and walk operations, and the mapping of errors onto polling statuses.
+// Package snmp is panoptes' SNMP layer (its own SNMPv1/v2c client, gosnmp for
+// SNMPv3): credentials, per-device targets, a pool of reusable sessions with
+// a per-device concurrency limit, GET and walk operations, and the mapping
+// of errors onto polling statuses.
 package snmp
 
 import (

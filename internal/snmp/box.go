@@ -1,0 +1,85 @@
+package snmp
+
+import (
+	"unsafe"
+)
+
+// Boxing decoded values without one allocation each.
+//
+// Varbind.Value is an interface, and putting a uint64 (or a string header,
+// or a slice header) into an interface normally allocates its own 8-24
+// bytes: gosnmp pays one allocation per value. The decoder instead keeps the
+// values of one packet in a few slabs (one []uint64, one []string, one
+// [][]byte) and makes each interface point at its slot, exactly as the
+// runtime would point at its own allocation. The interface is a normal one
+// for every reader (type switches, ==, reflect, fmt): only where its data
+// lives differs. This is safe because a slot is written once, before its
+// interface exists, and never again, and the interface's data word is a
+// pointer the garbage collector follows, which keeps the slab alive.
+
+// eface is the runtime's layout of an interface{} (any).
+type eface struct {
+	typ  unsafe.Pointer
+	data unsafe.Pointer
+}
+
+// pointAt returns x (a boxed zero value of the slot's type) with its data
+// pointing at slot.
+func pointAt(x any, slot unsafe.Pointer) any {
+	(*eface)(unsafe.Pointer(&x)).data = slot
+	return x
+}
+
+// boxWord boxes an integer of up to 8 bytes into d's word slab.
+func boxWord[T int | uint | uint32 | uint64](d *decoder, v T) any {
+	if v >= 0 && v < 256 {
+		return v // the runtime boxes small values without allocating
+	}
+	if len(d.words) == cap(d.words) {
+		d.words = make([]uint64, 0, d.slabSize())
+	}
+	d.words = d.words[:len(d.words)+1]
+	slot := (*T)(unsafe.Pointer(&d.words[len(d.words)-1]))
+	*slot = v
+	return pointAt(T(0), unsafe.Pointer(slot))
+}
+
+// boxString boxes s into d's string slab.
+func (d *decoder) boxString(s string) any {
+	if len(d.strs) == cap(d.strs) {
+		d.strs = make([]string, 0, d.slabSize())
+	}
+	d.strs = append(d.strs, s)
+	return pointAt("", unsafe.Pointer(&d.strs[len(d.strs)-1]))
+}
+
+// boxBytes boxes b into d's slice slab.
+func (d *decoder) boxBytes(b []byte) any {
+	if len(d.bytes) == cap(d.bytes) {
+		d.bytes = make([][]byte, 0, d.slabSize())
+	}
+	d.bytes = append(d.bytes, b)
+	return pointAt([]byte(nil), unsafe.Pointer(&d.bytes[len(d.bytes)-1]))
+}
+
+// slabSize sizes a new slab for the rest of the packet: about one slot per
+// varbind left (a varbind takes at least 12 bytes on the wire).
+func (d *decoder) slabSize() int { return min(max(d.left/12, 4), 256) }
+
+// text returns room for n more bytes in the packet's text arena, where
+// names, octet strings and string values are stored. A full arena is not
+// grown (that would copy what earlier values point into) but replaced.
+func (d *decoder) room(n int) {
+	if cap(d.text)-len(d.text) < n {
+		d.text = make([]byte, 0, max(n, d.left+d.left/4+64))
+	}
+}
+
+// str turns the arena's bytes from start on into a string without copying:
+// they are never written again.
+func (d *decoder) str(start int) string {
+	if start == len(d.text) {
+		return ""
+	}
+	return unsafe.String(&d.text[start], len(d.text)-start)
+}
