@@ -31,7 +31,9 @@ func statusCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		"Show the cluster: every member with its site, roles, last heartbeat and the number of\n"+
 			"resources it owns (computed as the nodes do, by rendezvous hash over the inventory),\n"+
 			"and the leader of each site. It connects to the bus of a running node: the config's\n"+
-			"bus.url, or its bus.listen (a node's embedded server must listen for status to reach it).", stderr)
+			"bus.url, or its bus.listen (a node's embedded server must listen for status to reach it;\n"+
+			"with bus.listen_users and bus.listen_tls it logs in as bus.user, else the first listen user,\n"+
+			"with bus.tls, else the listener's own ca_file and certificate).", stderr)
 	path := fs.String("config", "panoptes.yaml", "config file of a node of the cluster")
 	url := fs.String("url", "", "NATS URL to connect to (default: the config's bus.url, else its bus.listen)")
 	if err := parseFlags(fs, args); err != nil {
@@ -83,21 +85,29 @@ func statusURL(cfg *config.Config, flagURL string) (string, error) {
 		if host == "" || host == "0.0.0.0" || host == "::" {
 			host = "127.0.0.1"
 		}
-		return "nats://" + net.JoinHostPort(host, port), nil
+		scheme := "nats://"
+		if cfg.Bus.ListenTLS != (config.BusServerTLS{}) {
+			scheme = "tls://"
+		}
+		return scheme + net.JoinHostPort(host, port), nil
 	}
 	return "", errors.New("the config has neither bus.url nor bus.listen: status reads the cluster from a running node's bus; " +
 		"set bus.listen on the node (its embedded server then accepts connections) or pass --url")
 }
 
 // statusBusOptions connects to url the way the node does: with the
-// config's credentials and TLS when it has bus.url (they are bus.url's),
-// without them for a node's embedded server reached through bus.listen
-// (there bus.tls, if any, is the edge's TLS to the hub).
+// config's credentials and TLS when it has bus.url (they are bus.url's);
+// for a node's embedded server reached through bus.listen, as a client of
+// that listener (bus.ListenClient: bus.user or the first of
+// bus.listen_users, and TLS only with bus.listen_tls, since bus.tls may be
+// an edge's TLS to the hub).
 func statusBusOptions(cfg *config.Config, url string) bus.Options {
-	opts := bus.Options{URL: url}
+	var opts bus.Options
 	if cfg.Bus.URL != "" {
 		opts = bus.FromConfig(cfg.Bus, cfg.DataDir)
 		opts.URL = url
+	} else {
+		opts = bus.ListenClient(cfg.Bus, url)
 	}
 	opts.Name = "panoptes-status"
 	// A tool answers quickly: retry a cluster that is not up only briefly.

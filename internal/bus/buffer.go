@@ -74,7 +74,10 @@ func (q *buffer) push(items []pending) int {
 		size += s
 		took++
 	}
-	dropped := len(items) - took
+	dropped := 0 // groups, as the metric and Health count them
+	for _, it := range items[took:] {
+		dropped += GroupCount(it.data)
+	}
 	q.dropped += uint64(dropped)
 	q.mu.Unlock()
 	q.m.buffered.Add(float64(took))
@@ -148,7 +151,11 @@ func (b *Bus) drainOnce(ctx context.Context) {
 		batch := b.buf.peek(drainBatch)
 		acked := b.publishPending(ctx, batch)
 		b.buf.pop(acked)
-		b.metrics.published.Add(float64(acked))
+		groups := 0
+		for _, p := range batch[:acked] {
+			groups += GroupCount(p.data)
+		}
+		b.metrics.published.Add(float64(groups))
 		if acked < len(batch) {
 			return
 		}
@@ -273,12 +280,16 @@ func (q *buffer) wake() {
 	}
 }
 
-// drop empties the buffer, counting every message as dropped.
+// drop empties the buffer, counting every group as dropped.
 func (q *buffer) drop() {
 	n, _, _ := q.stats()
+	groups := 0
+	for _, it := range q.peek(n) {
+		groups += GroupCount(it.data)
+	}
 	q.pop(n)
 	q.mu.Lock()
-	q.dropped += uint64(n)
+	q.dropped += uint64(groups)
 	q.mu.Unlock()
-	q.m.dropped.Add(float64(n))
+	q.m.dropped.Add(float64(groups))
 }

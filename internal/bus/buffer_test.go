@@ -58,13 +58,13 @@ func TestBufferWhileBusDown(t *testing.T) {
 	defer cancel()
 	client, err := bus.Open(ctx, bus.Options{
 		URL: srv.ClientURL(), MaxBytes: 64 << 20, Registerer: reg,
-		PublishTimeout: 300 * time.Millisecond, Buffer: bus.Buffer{MaxMessages: 250},
+		PublishTimeout: 300 * time.Millisecond, Buffer: bus.Buffer{MaxMessages: 50},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer client.Close()
-	set := interfaceSet(testResource("s", "sw1"), 9) // 10 groups
+	set := interfaceSet(testResource("s", "sw1"), 9) // 10 groups in 2 messages (interface, status)
 	for i := 0; i < 5; i++ {
 		if n, err := client.PublishSet(ctx, set); n != 10 || err != nil {
 			t.Fatalf("PublishSet with the bus up = %d, %v", n, err)
@@ -88,13 +88,13 @@ func TestBufferWhileBusDown(t *testing.T) {
 		t.Errorf("PublishSet with the bus down took up to %s; it must not block the scheduler", slowest)
 	}
 	h := client.Health()
-	if h.Buffered != 200 || !strings.Contains(h.Degraded(), "degraded: 200 messages buffered (bus disconnected)") {
-		t.Errorf("Health = %+v, Degraded %q; want 200 buffered", h, h.Degraded())
+	if h.Buffered != 40 || !strings.Contains(h.Degraded(), "degraded: 40 messages buffered (bus disconnected)") {
+		t.Errorf("Health = %+v, Degraded %q; want 40 messages (200 groups) buffered", h, h.Degraded())
 	}
-	if got := gauge(t, reg, "panoptes_bus_buffered_messages"); got != 200 {
-		t.Errorf("buffered_messages = %v, want 200", got)
+	if got := gauge(t, reg, "panoptes_bus_buffered_messages"); got != 40 {
+		t.Errorf("buffered_messages = %v, want 40", got)
 	}
-	// 60 more: 50 fit, 10 are dropped and counted.
+	// 6 more sets (12 messages, 60 groups): 10 messages fit, 1 set's 10 groups are dropped and counted.
 	dropped := 0
 	for i := 0; i < 6; i++ {
 		n, err := client.PublishSet(ctx, set)
@@ -112,8 +112,8 @@ func TestBufferWhileBusDown(t *testing.T) {
 	start := time.Now()
 	srv = openServer(t, srvDir, port)
 	waitFor(t, 30*time.Second, "the buffer to drain", func() bool { return client.Health().Buffered == 0 })
-	t.Logf("buffer of 250 delivered %s after the server restarted", time.Since(start).Round(time.Millisecond))
-	waitStreamMsgs(t, srv, bus.StreamName, 50+250)
+	t.Logf("buffer of 250 groups delivered %s after the server restarted", time.Since(start).Round(time.Millisecond))
+	waitStreamGroups(t, srv, bus.StreamName, 50+250)
 	if got := gauge(t, reg, "panoptes_bus_buffered_messages"); got != 0 {
 		t.Errorf("buffered_messages after delivery = %v, want 0", got)
 	}
@@ -124,7 +124,7 @@ func TestBufferWhileBusDown(t *testing.T) {
 	if n, err := client.PublishSet(ctx, set); n != 10 || err != nil {
 		t.Fatalf("PublishSet after recovery = %d, %v", n, err)
 	}
-	waitStreamMsgs(t, srv, bus.StreamName, 50+250+10)
+	waitStreamGroups(t, srv, bus.StreamName, 50+250+10)
 }
 
 // TestBufferSpillsAtClose: what is still buffered at Close is written under
@@ -165,7 +165,7 @@ func TestBufferSpillsAtClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer client.Close()
-	waitStreamMsgs(t, srv, bus.StreamName, 30)
+	waitStreamGroups(t, srv, bus.StreamName, 30)
 	if _, err := os.Stat(filepath.Join(clientDir, "bus-buffer.spill")); !os.IsNotExist(err) {
 		t.Errorf("spill file still there after it was loaded: %v", err)
 	}

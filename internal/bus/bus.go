@@ -6,8 +6,6 @@ package bus
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -89,15 +87,16 @@ func Open(ctx context.Context, opts Options) (*Bus, error) {
 	deadline := time.Now().Add(opts.ConnectRetry)
 
 	var inProcess nats.InProcessConnProvider
+	var self User
 	if opts.URL == "" {
-		srv, err := startEmbedded(ctx, opts)
+		srv, user, err := startEmbedded(ctx, opts)
 		if err != nil {
 			return nil, err
 		}
-		b.srv = srv
+		b.srv, self = srv, user
 		inProcess = srv
 	}
-	nc, err := b.connect(ctx, opts, inProcess, deadline)
+	nc, err := b.connect(ctx, opts, inProcess, self, deadline)
 	if err != nil {
 		b.shutdownServer()
 		return nil, err
@@ -143,11 +142,7 @@ func Open(ctx context.Context, opts Options) (*Bus, error) {
 }
 
 // randomPrefix starts this instance's message IDs.
-func randomPrefix() string {
-	var rnd [8]byte
-	_, _ = rand.Read(rnd[:])
-	return hex.EncodeToString(rnd[:]) + "-"
-}
+func randomPrefix() string { return randomHex(8) + "-" }
 
 // JetStream returns the JetStream handle for buckets and consumers.
 func (b *Bus) JetStream() jetstream.JetStream { return b.js }
@@ -250,7 +245,7 @@ type Health struct {
 	Connected     bool   // the client is connected
 	Buffered      int    // messages waiting in the local buffer
 	BufferedBytes int64  // their approximate memory
-	Dropped       uint64 // messages dropped for a full buffer since Open
+	Dropped       uint64 // metrics groups dropped for a full buffer since Open
 	LeafLinks     int    // leaf connections of the embedded server
 }
 

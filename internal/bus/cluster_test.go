@@ -182,7 +182,7 @@ func TestClusterServerRestart(t *testing.T) {
 
 	// The restarted server's replica catches up; every message is in the
 	// stream exactly once.
-	waitStreamMsgs(t, p, bus.StreamName, uint64(total))
+	waitStreamGroups(t, p, bus.StreamName, uint64(total))
 	waitFor(t, 30*time.Second, "every replica to be current", func() bool {
 		s, err := p.JetStream().Stream(ctx, bus.StreamName)
 		if err != nil || s.CachedInfo().Cluster == nil || len(s.CachedInfo().Cluster.Replicas) != 2 {
@@ -209,8 +209,8 @@ func TestClusterServerRestart(t *testing.T) {
 	}
 }
 
-// readAllGroups reads n messages of stream through an ordered consumer and
-// counts groups per "resource id/type".
+// readAllGroups reads n groups of stream through an ordered consumer and
+// counts them per "resource id/type".
 func readAllGroups(t *testing.T, b *bus.Bus, stream string, n int) map[string]int {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -226,15 +226,17 @@ func readAllGroups(t *testing.T, b *bus.Bus, stream string, n int) map[string]in
 			t.Fatal(err)
 		}
 		for m := range batch.Messages() {
-			g, err := metric.Decode(m.Data())
-			if err != nil {
-				t.Fatal(err)
+			for data := range bus.Groups(m.Data()) {
+				g, err := metric.Decode(data)
+				if err != nil {
+					t.Fatal(err)
+				}
+				seen[g.Resource.ID+"/"+g.Type]++
+				i++
 			}
-			seen[g.Resource.ID+"/"+g.Type]++
-			i++
 		}
 		if ctx.Err() != nil {
-			t.Fatalf("read %d of %d messages", i, n)
+			t.Fatalf("read %d of %d groups", i, n)
 		}
 	}
 	return seen

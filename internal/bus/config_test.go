@@ -13,7 +13,10 @@ import (
 // mapped fails here).
 func TestFromConfig(t *testing.T) {
 	c := config.Bus{
-		URL: "tls://a:4222", Listen: "x:1", MaxAge: config.Duration(time.Hour), MaxBytes: 1 << 20, Replicas: 3,
+		URL: "tls://a:4222", Listen: "x:1",
+		ListenUsers: []config.BusUser{{User: "poller", Password: "ppw"}},
+		ListenTLS:   config.BusServerTLS{CertFile: "nc", KeyFile: "nk", CAFile: "nca", Verify: true},
+		MaxAge:      config.Duration(time.Hour), MaxBytes: 1 << 20, Replicas: 3,
 		User: "u", Password: "p", NKeySeedFile: "n", CredsFile: "c",
 		TLS:          config.BusTLS{CAFile: "ca", CertFile: "cert", KeyFile: "key", InsecureSkipVerify: true},
 		ConnectRetry: config.Duration(time.Minute),
@@ -31,7 +34,7 @@ func TestFromConfig(t *testing.T) {
 	o := FromConfig(c, "/data")
 	checkMapped(t, "Bus", reflect.ValueOf(c), reflect.ValueOf(o))
 	if o.DataDir != "/data" || o.TLS.KeyFile != "key" || o.Buffer.MaxBytes != 8<<20 || o.MaxAge != time.Hour || o.Leaf.CredsFile != "lc" ||
-		o.Cluster.TLS.CAFile != "rca" || o.LeafUsers[0].Password != "pw" || o.Leaf.TLS.CAFile != "eca" {
+		o.Cluster.TLS.CAFile != "rca" || o.ListenUsers[0].Password != "ppw" || o.ListenTLS.CertFile != "nc" || o.LeafUsers[0].Password != "pw" || o.Leaf.TLS.CAFile != "eca" {
 		t.Errorf("FromConfig = %+v", o)
 	}
 }

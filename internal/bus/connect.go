@@ -45,7 +45,9 @@ func retryUntil(ctx context.Context, deadline time.Time, permanent func(error) b
 	}
 }
 
-func (b *Bus) connect(ctx context.Context, opts Options, inProcess nats.InProcessConnProvider, deadline time.Time) (*nats.Conn, error) {
+// connect connects in-process to the embedded server (as self when the
+// server has users), or to opts.URL.
+func (b *Bus) connect(ctx context.Context, opts Options, inProcess nats.InProcessConnProvider, self User, deadline time.Time) (*nats.Conn, error) {
 	logger := b.logger
 	nopts := []nats.Option{
 		nats.Name(opts.Name),
@@ -72,6 +74,9 @@ func (b *Bus) connect(ctx context.Context, opts Options, inProcess nats.InProces
 		}),
 	}
 	if inProcess != nil {
+		if self.User != "" {
+			nopts = append(nopts, nats.UserInfo(self.User, self.Password))
+		}
 		nc, err := nats.Connect("", append(nopts, nats.InProcessServer(inProcess))...)
 		if err != nil {
 			return nil, fmt.Errorf("bus: connect to embedded server: %w", err)
@@ -140,23 +145,37 @@ func permanentConnectError(err error) bool {
 	var rhe tls.RecordHeaderError
 	return errors.Is(err, nats.ErrAuthorization) || errors.Is(err, nats.ErrAuthExpired) ||
 		errors.Is(err, nats.ErrSecureConnRequired) || errors.Is(err, nats.ErrSecureConnWanted) ||
-		errors.As(err, &uae) || errors.As(err, &hne) || errors.As(err, &cie) || errors.As(err, &rhe) ||
+		errors.As(err, &uae) || errors.As(err, &hne) || errors.As(err, &cie) || errors.As(err, &rhe) || clientCertRefused(err) ||
 		strings.Contains(strings.ToLower(err.Error()), "authorization") || strings.Contains(err.Error(), "tls:")
 }
 
 func connectHint(err error) string {
 	switch {
 	case errors.Is(err, nats.ErrAuthorization) || strings.Contains(strings.ToLower(err.Error()), "authorization"):
-		return "check bus.user/bus.password, bus.nkey_seed_file or bus.creds_file"
+		return "check bus.user/bus.password, bus.nkey_seed_file or bus.creds_file; a node's embedded server accepts the users in its bus.listen_users"
 	case errors.Is(err, nats.ErrSecureConnRequired):
-		return "the server requires TLS: use tls:// URLs or set bus.tls.ca_file"
+		return "the server requires TLS (a node's bus.listen_tls): use tls:// URLs or set bus.tls.ca_file"
 	case errors.Is(err, nats.ErrSecureConnWanted):
 		return "the server does not offer TLS: remove bus.tls or use nats:// URLs"
+	case clientCertRefused(err):
+		return "the server refused this client's certificate (or its lack of one): check bus.tls.cert_file and key_file (signed by the CA in the node's bus.listen_tls.ca_file)"
 	case permanentConnectError(err):
-		return "check bus.tls: ca_file must hold the CA that signed the servers' certificates, and the URL host must match them"
+		return "check bus.tls: ca_file must hold the CA that signed the servers' certificates (a node's bus.listen_tls.cert_file), and the URL host must match them"
 	default:
 		return "check bus.url and that the NATS servers are running and reachable"
 	}
+}
+
+// clientCertRefused: the TLS alert a server sends when it requires a client
+// certificate and got none, or one it cannot verify. With TLS 1.3 the
+// client may only see the server close the connection right after the
+// handshake (nats.go says so in its error).
+func clientCertRefused(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "connection closed by remote after TLS handshake") ||
+		strings.Contains(msg, "remote error: tls: certificate required") ||
+		strings.Contains(msg, "remote error: tls: unknown certificate authority") ||
+		strings.Contains(msg, "remote error: tls: bad certificate")
 }
 
 // ensureStream creates or updates the metrics stream, retrying while the

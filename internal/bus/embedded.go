@@ -28,15 +28,17 @@ const (
 )
 
 // startEmbedded starts a JetStream-enabled server storing under
-// opts.DataDir and waits until it accepts connections.
-func startEmbedded(ctx context.Context, opts Options) (*server.Server, error) {
+// opts.DataDir and waits until it accepts connections. It returns the
+// credentials of this process's in-process connection (zero when the
+// server has no users).
+func startEmbedded(ctx context.Context, opts Options) (*server.Server, User, error) {
 	storeDir := filepath.Join(opts.DataDir, storeSubdir)
 	if err := os.MkdirAll(storeDir, 0o750); err != nil {
-		return nil, fmt.Errorf("bus: embedded server: create data dir: %w", err)
+		return nil, User{}, fmt.Errorf("bus: embedded server: create data dir: %w", err)
 	}
 	name, err := serverName(storeDir)
 	if err != nil {
-		return nil, err
+		return nil, User{}, err
 	}
 	sopts := &server.Options{
 		ServerName: name,
@@ -48,16 +50,20 @@ func startEmbedded(ctx context.Context, opts Options) (*server.Server, error) {
 	if opts.Listen != "" {
 		host, port, err := splitListen(opts.Listen)
 		if err != nil {
-			return nil, err
+			return nil, User{}, err
 		}
 		sopts.Host, sopts.Port = host, port
 	}
+	self, err := clientListenerOptions(sopts, opts)
+	if err != nil {
+		return nil, User{}, err
+	}
 	if err := federationOptions(sopts, opts); err != nil {
-		return nil, err
+		return nil, User{}, err
 	}
 	srv, err := server.NewServer(sopts)
 	if err != nil {
-		return nil, fmt.Errorf("bus: embedded server: %w", err)
+		return nil, User{}, fmt.Errorf("bus: embedded server: %w", err)
 	}
 	log := &serverLogger{l: opts.Logger.With("component", "nats-server")}
 	srv.SetLoggerV2(log, false, false, false)
@@ -66,9 +72,9 @@ func startEmbedded(ctx context.Context, opts Options) (*server.Server, error) {
 	if err := waitReady(ctx, srv, log); err != nil {
 		srv.Shutdown()
 		srv.WaitForShutdown()
-		return nil, fmt.Errorf("bus: embedded server (listen %q, data dir %s): %w", opts.Listen, storeDir, err)
+		return nil, User{}, fmt.Errorf("bus: embedded server (listen %q, data dir %s): %w", opts.Listen, storeDir, err)
 	}
-	return srv, nil
+	return srv, self, nil
 }
 
 // waitReady polls until the server accepts clients, reporting a fatal
@@ -187,6 +193,10 @@ func securityHint(msg string) string {
 		return "check bus.leaf.tls on the edge and bus.leaf_tls on the hub: each side's ca_file must have signed the other's certificate"
 	case strings.Contains(msg, "TLS route handshake error"):
 		return "check bus.cluster.tls on every server: ca_file must have signed the other servers' certificates, which must name their route hosts"
+	case strings.Contains(msg, " - cid:") && strings.Contains(msg, "authentication error"):
+		return "a client's credentials are not in bus.listen_users (a poller's or panoptes status's bus.user and bus.password)"
+	case strings.Contains(msg, " - cid:") && strings.Contains(msg, "TLS handshake error"):
+		return "a client's TLS was refused: check bus.listen_tls here (ca_file must have signed the clients' certificates) and the client's bus.tls"
 	}
 	return ""
 }

@@ -2,9 +2,12 @@ package bus_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/panoptes-go/panoptes/internal/bus"
 	"github.com/panoptes-go/panoptes/internal/metric"
@@ -59,21 +62,50 @@ func interfaceSet(r *resource.Resource, ports int) *metric.GroupSet {
 	return set
 }
 
-// waitStreamMsgs waits up to 20s for stream to hold want messages.
-func waitStreamMsgs(t testing.TB, b *bus.Bus, stream string, want uint64) {
+// waitStreamGroups waits up to 20s for stream to hold want metrics groups
+// (a message holds one or more, one per line: bus.Groups).
+func waitStreamGroups(t testing.TB, b *bus.Bus, stream string, want uint64) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
+	counted := map[uint64]uint64{}
 	var got uint64
 	for time.Now().Before(deadline) {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		s, err := b.JetStream().Stream(ctx, stream)
-		cancel()
-		if err == nil {
-			if got = s.CachedInfo().State.Msgs; got == want {
-				return
-			}
+		if got = streamGroups(t, b, stream, counted); got == want {
+			return
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Fatalf("stream %s holds %d messages after 20s, want %d", stream, got, want)
+	t.Fatalf("stream %s holds %d groups after 20s, want %d", stream, got, want)
+}
+
+// streamGroups counts the metrics groups stream holds; counted (may be
+// nil) remembers messages already read.
+func streamGroups(t testing.TB, b *bus.Bus, stream string, counted map[uint64]uint64) uint64 {
+	t.Helper()
+	if counted == nil {
+		counted = map[uint64]uint64{}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := b.JetStream().Stream(ctx, stream)
+	if err != nil {
+		return 0
+	}
+	st := s.CachedInfo().State
+	var got uint64
+	for seq := st.FirstSeq; st.Msgs > 0 && seq <= st.LastSeq; seq++ {
+		n, ok := counted[seq]
+		if !ok {
+			raw, err := s.GetMsg(ctx, seq)
+			if err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
+				return got // retried by the caller
+			}
+			if err == nil {
+				n = uint64(bus.GroupCount(raw.Data))
+			}
+			counted[seq] = n
+		}
+		got += n
+	}
+	return got
 }

@@ -25,6 +25,14 @@ type Options struct {
 	// Listen is host:port where the embedded server accepts other processes;
 	// "" keeps it in-process only (no TCP port). Port 0 picks a free port.
 	Listen string
+	// ListenUsers, when set, are the only credentials the client listener
+	// (Listen) accepts: other processes' pollers and consumers, panoptes
+	// status. This process's own connection is in-process and needs none.
+	ListenUsers []User
+	// ListenTLS makes the client listener require TLS (CertFile and
+	// KeyFile); with Verify, clients must present a certificate signed by
+	// CAFile.
+	ListenTLS ServerTLS
 	// Metrics stream retention and replicas (defaults 24h, 1 GiB, 1).
 	MaxAge   time.Duration
 	MaxBytes int64
@@ -117,13 +125,14 @@ func (t TLS) config(key string) (*tls.Config, error) {
 }
 
 // ServerTLS is the server side of TLS on a listener of the embedded
-// server (routes, leaf connections).
+// server (clients, routes, leaf connections).
 type ServerTLS struct {
 	// CertFile and KeyFile are this server's certificate and key. On routes
 	// the server also presents them when it dials the others.
 	CertFile, KeyFile string
 	// CAFile verifies the peers' certificates: the other servers' on routes,
-	// edges' client certificates on the leaf listener (with Verify).
+	// edges' or clients' certificates on the leaf or client listener (with
+	// Verify).
 	CAFile string
 	// Verify requires every peer that connects to present a certificate
 	// signed by CAFile (mutual TLS).
@@ -264,8 +273,8 @@ func (o *Options) applyDefaults() error {
 		return errors.New("bus: data_dir is empty; the embedded NATS server needs a directory for its state (or set bus.url to use an external server)")
 	case embedded && o.Replicas > 1 && len(o.Cluster.Routes) == 0:
 		return fmt.Errorf("bus: replicas %d needs a NATS cluster; the embedded single server supports 1 (set bus.cluster.routes to cluster embedded servers, or bus.url)", o.Replicas)
-	case !embedded && (o.Listen != "" || o.Cluster.enabled() || o.LeafListen != "" || o.LeafAdvertise != "" || len(o.LeafUsers) > 0 || o.LeafTLS.enabled() || len(o.Leaf.Remotes) > 0 || o.Domain != ""):
-		return errors.New("bus: listen, cluster, leaf, leaf_listen and domain are for the embedded server; leave them empty when bus.url is set")
+	case !embedded && (o.Listen != "" || len(o.ListenUsers) > 0 || o.ListenTLS.enabled() || o.Cluster.enabled() || o.LeafListen != "" || o.LeafAdvertise != "" || len(o.LeafUsers) > 0 || o.LeafTLS.enabled() || len(o.Leaf.Remotes) > 0 || o.Domain != ""):
+		return errors.New("bus: listen, listen_users, listen_tls, cluster, leaf, leaf_listen and domain are for the embedded server; leave them empty when bus.url is set")
 	case len(o.Leaf.Remotes) > 0 && o.Domain == "":
 		return errors.New("bus: leaf remotes need a JetStream domain (bus.domain, such as edge-<site>) so the edge keeps its own streams")
 	case o.Cluster.enabled() && (o.Cluster.Listen == "" || len(o.Cluster.Routes) == 0):
@@ -276,6 +285,10 @@ func (o *Options) applyDefaults() error {
 		return errors.New("bus: cluster user, password and tls need a cluster (listen and routes)")
 	case (len(o.LeafUsers) > 0 || o.LeafTLS.enabled()) && o.LeafListen == "":
 		return errors.New("bus: leaf_users and leaf_tls are for the leaf listener; set leaf_listen")
+	case (len(o.ListenUsers) > 0 || o.ListenTLS.enabled()) && o.Listen == "":
+		return errors.New("bus: listen_users and listen_tls are for the client listener; set listen")
+	case len(o.ListenUsers) > 0 && o.LeafListen != "" && len(o.LeafUsers) == 0:
+		return errors.New(listenUsersNeedLeafUsers)
 	case (o.Leaf.User == "") != (o.Leaf.Password == ""):
 		return errors.New("bus: leaf user and password go together; set both or neither")
 	case o.Leaf.User != "" && o.Leaf.CredsFile != "":
@@ -286,6 +299,11 @@ func (o *Options) applyDefaults() error {
 	for i, u := range o.LeafUsers {
 		if u.User == "" || u.Password == "" {
 			return fmt.Errorf("bus: leaf_users[%d]: user and password are both required", i)
+		}
+	}
+	for i, u := range o.ListenUsers {
+		if u.User == "" || u.Password == "" {
+			return fmt.Errorf("bus: listen_users[%d]: user and password are both required", i)
 		}
 	}
 	for _, d := range append([]string{o.Domain}, o.SourceDomains...) {
@@ -300,6 +318,11 @@ func (o *Options) applyDefaults() error {
 	}
 	return nil
 }
+
+// listenUsersNeedLeafUsers: a NATS leaf listener without users of its own
+// checks edges against the client users, which would silently turn the
+// listen_users into leaf credentials (and refuse edges that had none).
+const listenUsersNeedLeafUsers = "bus: listen_users with leaf_listen needs leaf_users too: without them the leaf listener would take edges' credentials from listen_users"
 
 // checkCredentials: at most one kind of client credentials.
 func (o *Options) checkCredentials() error {

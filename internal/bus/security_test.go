@@ -119,7 +119,7 @@ func TestRouteAuthAndTLS(t *testing.T) {
 	if n, err := good[0].PublishSet(ctx, interfaceSet(testResource("s", "sw1"), 4)); n != 5 || err != nil {
 		t.Fatalf("PublishSet on the secure cluster = %d, %v", n, err)
 	}
-	waitStreamMsgs(t, good[1], bus.StreamName, 5)
+	waitStreamGroups(t, good[1], bus.StreamName, 5)
 
 	// The intruders dial the good servers' routes; they are refused, so
 	// they never see a JetStream leader and give up after ConnectRetry.
@@ -152,7 +152,7 @@ func TestRouteAuthAndTLS(t *testing.T) {
 	if n, err := good[1].PublishSet(ctx, interfaceSet(testResource("s", "sw2"), 4)); n != 5 || err != nil {
 		t.Fatalf("PublishSet after the intruders = %d, %v", n, err)
 	}
-	waitStreamMsgs(t, good[0], bus.StreamName, 10)
+	waitStreamGroups(t, good[0], bus.StreamName, 10)
 	for i, l := range logs {
 		noSecret(t, fmt.Sprintf("server %d", i), l.String(), pw, wrongPW)
 	}
@@ -222,7 +222,7 @@ func TestLeafAuthAndTLS(t *testing.T) {
 	if n, err := good.b.PublishSet(ctx, edgeRound(1)); n != 9 || err != nil {
 		t.Fatalf("edge PublishSet = %d, %v", n, err)
 	}
-	waitStreamMsgs(t, hub, bus.StreamName, 9)
+	waitStreamGroups(t, hub, bus.StreamName, 9)
 
 	for _, c := range cases[1:] {
 		t.Run(c.name, func(t *testing.T) {

@@ -152,7 +152,7 @@ func (c *Config) resolvePaths(dir string) {
 	for _, t := range []*BusTLS{&b.TLS, &b.Leaf.TLS} {
 		t.CAFile, t.CertFile, t.KeyFile = abs(t.CAFile), abs(t.CertFile), abs(t.KeyFile)
 	}
-	for _, t := range []*BusServerTLS{&b.Cluster.TLS, &b.LeafTLS} {
+	for _, t := range []*BusServerTLS{&b.ListenTLS, &b.Cluster.TLS, &b.LeafTLS} {
 		t.CAFile, t.CertFile, t.KeyFile = abs(t.CAFile), abs(t.CertFile), abs(t.KeyFile)
 	}
 }

@@ -240,6 +240,8 @@ func TestBusPathsRelativeToConfig(t *testing.T) {
   leaf: {remotes: ["nats-leaf://hub:7422"], creds_file: hub.creds, tls: {ca_file: ca.pem, cert_file: /abs/c.pem, key_file: k.pem}}
   tls: {ca_file: ca.pem, cert_file: /abs/c.pem, key_file: k.pem}
   cluster: {name: c, listen: "127.0.0.1:6222", routes: ["nats-route://127.0.0.1:6222"], tls: {cert_file: r.pem, key_file: r.key, ca_file: rca.pem}}
+  listen: 0.0.0.0:4222
+  listen_tls: {cert_file: tls/node.pem, key_file: tls/node-key.pem, ca_file: tls/ca.pem, verify: true}
 `
 	cfg, err := Parse("/etc/panoptes/p.yaml", []byte(y), env(nil))
 	if err != nil {
@@ -249,6 +251,7 @@ func TestBusPathsRelativeToConfig(t *testing.T) {
 	for what, got := range map[string]string{
 		"bus.leaf.creds_file": b.Leaf.CredsFile, "bus.leaf.tls.ca_file": b.Leaf.TLS.CAFile, "bus.tls.ca_file": b.TLS.CAFile, "bus.tls.key_file": b.TLS.KeyFile,
 		"bus.cluster.tls.cert_file": b.Cluster.TLS.CertFile, "bus.cluster.tls.ca_file": b.Cluster.TLS.CAFile,
+		"bus.listen_tls.cert_file": b.ListenTLS.CertFile, "bus.listen_tls.key_file": b.ListenTLS.KeyFile, "bus.listen_tls.ca_file": b.ListenTLS.CAFile,
 	} {
 		if !strings.HasPrefix(got, "/etc/panoptes/") {
 			t.Errorf("%s = %q, want it next to the config", what, got)

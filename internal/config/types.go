@@ -61,6 +61,11 @@ type Bus struct {
 	// Listen exposes the embedded server to other processes (host:port);
 	// empty keeps it in-process only.
 	Listen string `yaml:"listen"`
+	// ListenUsers, when set, are the only credentials the client listener
+	// accepts (other processes' bus.user/bus.password); ListenTLS makes it
+	// require TLS.
+	ListenUsers []BusUser    `yaml:"listen_users"`
+	ListenTLS   BusServerTLS `yaml:"listen_tls"`
 	// Stream retention for the metrics stream.
 	MaxAge   Duration `yaml:"max_age"`
 	MaxBytes ByteSize `yaml:"max_bytes"`
@@ -110,7 +115,7 @@ type BusTLS struct {
 }
 
 // BusServerTLS is the server side of TLS on a listener of the embedded
-// server (routes, leaf connections).
+// server (clients, routes, leaf connections).
 type BusServerTLS struct {
 	CertFile string `yaml:"cert_file"` // this server's certificate (also shown when dialing routes)
 	KeyFile  string `yaml:"key_file"`

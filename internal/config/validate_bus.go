@@ -39,6 +39,7 @@ func (v *validator) validateBusEngine(b *Bus) {
 			"bus.cluster": b.Cluster.Listen != "" || len(b.Cluster.Routes) > 0, "bus.domain": b.Domain != "",
 			"bus.leaf_listen": b.LeafListen != "", "bus.leaf": len(b.Leaf.Remotes) > 0,
 			"bus.leaf_users": len(b.LeafUsers) > 0, "bus.leaf_tls": b.LeafTLS != (BusServerTLS{}),
+			"bus.listen_users": len(b.ListenUsers) > 0, "bus.listen_tls": b.ListenTLS != (BusServerTLS{}),
 		} {
 			if set {
 				v.errf(key, "is set together with bus.url; it only applies to the embedded server")
@@ -73,9 +74,17 @@ func (v *validator) validateBusEngine(b *Bus) {
 	}
 }
 
-// validateBusSecurity checks authorization and TLS of routes, of the leaf
-// listener (hub) and of leaf remotes (edge).
+// validateBusSecurity checks authorization and TLS of the client listener,
+// of routes, of the leaf listener (hub) and of leaf remotes (edge).
 func (v *validator) validateBusSecurity(b *Bus) {
+	v.serverTLS("bus.listen_tls", b.ListenTLS, b.Listen != "", "bus.listen")
+	v.users("bus.listen_users", b.ListenUsers, "give each client (a poller process, panoptes status) a user name")
+	if len(b.ListenUsers) > 0 && b.Listen == "" {
+		v.errf("bus.listen_users", "is set without bus.listen; it authorizes other processes on the embedded server's client listener")
+	}
+	if len(b.ListenUsers) > 0 && b.LeafListen != "" && len(b.LeafUsers) == 0 {
+		v.errf("bus.listen_users", "is set with bus.leaf_listen but without bus.leaf_users; set bus.leaf_users too (without them NATS would check edges against listen_users)")
+	}
 	clustered := b.Cluster.Listen != "" || len(b.Cluster.Routes) > 0
 	if b.Cluster.User != "" && b.Cluster.Password == "" {
 		v.errf("bus.cluster.password", "is empty; routes with bus.cluster.user need a password (the same on every server)")
@@ -89,19 +98,7 @@ func (v *validator) validateBusSecurity(b *Bus) {
 	v.serverTLS("bus.cluster.tls", b.Cluster.TLS, clustered, "bus.cluster.listen and routes")
 	v.serverTLS("bus.leaf_tls", b.LeafTLS, b.LeafListen != "", "bus.leaf_listen")
 
-	users := map[string]bool{}
-	for i, u := range b.LeafUsers {
-		p := fmt.Sprintf("bus.leaf_users[%d]", i)
-		if strings.TrimSpace(u.User) == "" {
-			v.errf(p+".user", "is empty; give each edge site a user name")
-		} else if users[u.User] {
-			v.errf(p+".user", "%q is listed twice", u.User)
-		}
-		users[u.User] = true
-		if u.Password == "" {
-			v.errf(p+".password", "is empty; set it (from the environment: ${VAR})")
-		}
-	}
+	v.users("bus.leaf_users", b.LeafUsers, "give each edge site a user name")
 	if len(b.LeafUsers) > 0 && b.LeafListen == "" {
 		v.errf("bus.leaf_users", "is set without bus.leaf_listen; it authorizes edges on the hub's leaf listener")
 	}
@@ -130,6 +127,23 @@ func (v *validator) validateBusSecurity(b *Bus) {
 	}
 	if (b.Leaf.TLS.CertFile == "") != (b.Leaf.TLS.KeyFile == "") {
 		v.errf("bus.leaf.tls.cert_file", "and bus.leaf.tls.key_file go together; set both or neither")
+	}
+}
+
+// users checks a listener's user list: names set and unique, passwords set.
+func (v *validator) users(path string, list []BusUser, hint string) {
+	seen := map[string]bool{}
+	for i, u := range list {
+		p := fmt.Sprintf("%s[%d]", path, i)
+		if strings.TrimSpace(u.User) == "" {
+			v.errf(p+".user", "is empty; %s", hint)
+		} else if seen[u.User] {
+			v.errf(p+".user", "%q is listed twice", u.User)
+		}
+		seen[u.User] = true
+		if u.Password == "" {
+			v.errf(p+".password", "is empty; set it (from the environment: ${VAR})")
+		}
 	}
 }
 

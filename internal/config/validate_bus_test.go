@@ -58,6 +58,19 @@ bus:
 	if c, err := Parse("edge.yaml", []byte(secureEdge), env(nil)); err != nil || c.Bus.Leaf.User != "ams" || c.Bus.Leaf.TLS.CertFile != "/etc/p/ams.pem" {
 		t.Fatalf("secure edge: %v, %+v", err, c)
 	}
+	node := `
+bus:
+  listen: 0.0.0.0:4222
+  listen_users: [{user: poller, password: "${POLLER_PW}"}, {user: status, password: "${STATUS_PW}"}]
+  listen_tls: {cert_file: tls/node.pem, key_file: tls/node-key.pem, ca_file: tls/ca.pem, verify: true}
+`
+	c, err = Parse("/etc/panoptes/node.yaml", []byte(node), env(map[string]string{"POLLER_PW": "ppw", "STATUS_PW": "spw"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := c.Bus; len(b.ListenUsers) != 2 || b.ListenUsers[0].Password != "ppw" || !b.ListenTLS.Verify || b.ListenTLS.CertFile != "/etc/panoptes/tls/node.pem" {
+		t.Errorf("node bus = %+v", b)
+	}
 	ext := "bus:\n  url: tls://n1:4222,tls://n2:4222\n  user: panoptes\n  password: ${NATS_PW}\n  tls: {ca_file: /etc/ca.pem}\n  replicas: 3\n"
 	if c, err := Parse("ext.yaml", []byte(ext), env(map[string]string{"NATS_PW": "pw"})); err != nil || c.Bus.Password != "pw" {
 		t.Fatalf("external: %v, %+v", err, c)
@@ -88,6 +101,16 @@ func TestParseBadBus(t *testing.T) {
 		{"leaf user without password", "bus:\n  leaf_listen: 0.0.0.0:7422\n  leaf_users:\n    - user: ams\n", "bad.yaml:4: bus.leaf_users[0].password: is empty"},
 		{"leaf user twice", "bus:\n  leaf_listen: 0.0.0.0:7422\n  leaf_users:\n    - {user: ams, password: hunter22}\n    - {user: ams, password: hunter23}\n", "bad.yaml:5: bus.leaf_users[1].user: \"ams\" is listed twice"},
 		{"leaf users with url", "bus:\n  url: nats://x:4222\n  leaf_users: [{user: ams, password: hunter22}]\n", "bus.leaf_users: is set together with bus.url"},
+		{"listen users without listener", "bus:\n  listen_users: [{user: poller, password: hunter22}]\n", "bad.yaml:2: bus.listen_users: is set without bus.listen"},
+		{"listen user without password", "bus:\n  listen: 0.0.0.0:4222\n  listen_users:\n    - user: poller\n", "bad.yaml:4: bus.listen_users[0].password: is empty"},
+		{"listen user without name", "bus:\n  listen: 0.0.0.0:4222\n  listen_users:\n    - password: hunter22\n", "bad.yaml:4: bus.listen_users[0].user: is empty; give each client"},
+		{"listen user twice", "bus:\n  listen: 0.0.0.0:4222\n  listen_users:\n    - {user: p, password: hunter22}\n    - {user: p, password: hunter23}\n", "bad.yaml:5: bus.listen_users[1].user: \"p\" is listed twice"},
+		{"listen users with url", "bus:\n  url: nats://x:4222\n  listen_users: [{user: p, password: hunter22}]\n", "bus.listen_users: is set together with bus.url"},
+		{"listen tls with url", "bus:\n  url: nats://x:4222\n  listen_tls: {cert_file: /c.pem, key_file: /k.pem}\n", "bus.listen_tls: is set together with bus.url"},
+		{"listen tls without listener", "bus:\n  listen_tls: {cert_file: /c.pem, key_file: /k.pem}\n", "bad.yaml:2: bus.listen_tls: is set without bus.listen"},
+		{"listen tls without cert", "bus:\n  listen: 0.0.0.0:4222\n  listen_tls:\n    key_file: /k.pem\n", "bad.yaml:3: bus.listen_tls.cert_file: is empty"},
+		{"listen verify without ca", "bus:\n  listen: 0.0.0.0:4222\n  listen_tls:\n    cert_file: /c.pem\n    key_file: /k.pem\n    verify: true\n", "bad.yaml:6: bus.listen_tls.verify: needs ca_file"},
+		{"listen users without leaf users", "bus:\n  listen: 0.0.0.0:4222\n  leaf_listen: 0.0.0.0:7422\n  listen_users: [{user: p, password: hunter22}]\n", "bad.yaml:4: bus.listen_users: is set with bus.leaf_listen but without bus.leaf_users"},
 		{"edge password without user", "bus:\n  domain: e\n  leaf: {remotes: [nats-leaf://hub:7422], password: hunter22}\n", "bus.leaf.password: is set without bus.leaf.user"},
 		{"edge user and creds", "bus:\n  domain: e\n  leaf:\n    remotes: [nats-leaf://hub:7422]\n    user: ams\n    password: hunter22\n    creds_file: /x.creds\n", "bad.yaml:5: bus.leaf.user: and bus.leaf.creds_file are both set"},
 		{"edge tls without remotes", "bus:\n  leaf:\n    tls: {ca_file: /ca.pem}\n", "bad.yaml:3: bus.leaf.tls: is set without bus.leaf.remotes"},

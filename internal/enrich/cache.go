@@ -21,8 +21,14 @@ import (
 // Bucket is the JetStream KV bucket shared by every node.
 const Bucket = "panoptes_enrichment"
 
-// kvTimeout bounds a KV write made after the caller's deadline may have passed.
+// kvTimeout bounds a KV write made after the caller's deadline may have
+// passed, and every KV read (a stream electing a leader must not hold a
+// poll or a Refresher slot for the whole collection timeout).
 const kvTimeout = 5 * time.Second
+
+// DefaultMaxValueSize fits NATS's default max payload (1 MiB) with room
+// for the KV subject and headers.
+const DefaultMaxValueSize = 1<<20 - 4<<10
 
 // Options configure a Cache. Zero values take the defaults.
 type Options struct {
@@ -40,10 +46,15 @@ type Options struct {
 	// Need says what to collect for a resource, given the device's
 	// sysObjectID: the union of what its plugins read (the node builds it
 	// from poll.Enricher). Nil: the interface columns.
-	Need       func(res *resource.Resource, sysObjectID string) Need
-	Logger     *slog.Logger
-	Registerer prometheus.Registerer
-	Now        func() time.Time // default time.Now
+	Need func(res *resource.Resource, sysObjectID string) Need
+	// MaxValueSize bounds a KV entry (the bus's max payload, less room for
+	// the message's subject and headers). A device whose data exceeds it
+	// (thousands of interfaces and entity rows) is kept in this node's
+	// memory only. Default DefaultMaxValueSize.
+	MaxValueSize int
+	Logger       *slog.Logger
+	Registerer   prometheus.Registerer
+	Now          func() time.Time // default time.Now
 }
 
 // Cache serves enrichment: from memory, else from KV (another node's
@@ -66,6 +77,12 @@ type entry struct {
 	attempted time.Time // last collection attempt by this node
 	flight    *flight   // the collection running now, nil when none
 	failing   bool      // the last collection failed (logged once)
+	lastErr   error     // why, while failing
+	oversize  bool      // the last collection was too large for KV (logged once)
+	// gone: Forget or Remove dropped the entry while a collection ran; its
+	// end then leaves the failing gauge alone, and after Remove (removed)
+	// does not store the data in KV again.
+	gone, removed bool
 }
 
 // flight is one collection in progress; done closes when it has ended and
@@ -88,6 +105,9 @@ func New(opts Options) *Cache {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.MaxValueSize <= 0 {
+		opts.MaxValueSize = DefaultMaxValueSize
 	}
 	log := opts.Logger
 	if log == nil {
@@ -125,14 +145,7 @@ func (c *Cache) Lookup(ctx context.Context, res *resource.Resource, t snmp.Targe
 	key := res.Key()
 	e := c.entry(key)
 	e.mu.Lock()
-	if f := e.flight; f != nil && (e.dev == nil || !c.usable(e.dev, c.opts.Now(), seen, want)) {
-		e.mu.Unlock()
-		select {
-		case <-f.done:
-		case <-ctx.Done():
-		}
-		e.mu.Lock()
-	}
+	c.await(ctx, e, seen, want)
 	now := c.opts.Now()
 	if e.dev != nil && c.usable(e.dev, now, seen, want) {
 		return c.serve(e, srcMemory, now)
@@ -140,9 +153,26 @@ func (c *Cache) Lookup(ctx context.Context, res *resource.Resource, t snmp.Targe
 	if e.dev != nil && e.dev.changed(seen) {
 		c.m.changes.Inc()
 	}
-	if d := c.fromKV(ctx, key); d != nil && c.usable(d, now, seen, want) && (e.dev == nil || d.CollectedAt.After(e.dev.CollectedAt)) {
-		e.dev = d
+	// The KV read is a network call: not under the entry's lock, which the
+	// other polls of the device and the Refresher take.
+	e.mu.Unlock()
+	kd := c.fromKV(ctx, key)
+	e.mu.Lock()
+	c.await(ctx, e, seen, want) // one the Refresher started meanwhile
+	if kd != nil && c.usable(kd, now, seen, want) && (e.dev == nil || kd.CollectedAt.After(e.dev.CollectedAt)) {
+		e.dev = kd
 		return c.serve(e, srcKV, now)
+	}
+	if e.dev != nil && c.usable(e.dev, now, seen, want) { // collected meanwhile
+		return c.serve(e, srcMemory, now)
+	}
+	if e.dev == nil && e.flight == nil && e.failing && now.Sub(e.attempted) < c.opts.MinInterval {
+		// The last collection failed a moment ago (every poll of an
+		// unreachable device would walk it again): wait MinInterval.
+		err := e.lastErr
+		e.mu.Unlock()
+		c.m.lookups[srcNone].Inc()
+		return nil, fmt.Errorf("%w (not collected again until %v after the failure)", err, c.opts.MinInterval)
 	}
 	if e.flight != nil || (e.dev != nil && now.Sub(e.attempted) < c.opts.MinInterval) {
 		// Collecting already, or changed again too soon: keep what we have.
@@ -176,6 +206,19 @@ func (c *Cache) Lookup(ctx context.Context, res *resource.Resource, t snmp.Targe
 	return d, nil
 }
 
+// await waits, with e locked (unlocking it meanwhile), for the collection
+// of e running now, unless e's data already serves the lookup.
+func (c *Cache) await(ctx context.Context, e *entry, seen Signals, want Need) {
+	if f := e.flight; f != nil && (e.dev == nil || !c.usable(e.dev, c.opts.Now(), seen, want)) {
+		e.mu.Unlock()
+		select {
+		case <-f.done:
+		case <-ctx.Done():
+		}
+		e.mu.Lock()
+	}
+}
+
 // serve returns e.dev to a poll and unlocks e.
 func (c *Cache) serve(e *entry, src int, now time.Time) (*Device, error) {
 	d := e.dev
@@ -197,9 +240,16 @@ func (c *Cache) refresh(ctx context.Context, res *resource.Resource, t snmp.Targ
 		e.mu.Unlock()
 		return true, nil
 	}
+	e.mu.Unlock()
+	kd := c.fromKV(ctx, key) // not under the entry's lock: polls take it
+	e.mu.Lock()
+	if e.flight != nil {
+		e.mu.Unlock()
+		return true, nil
+	}
 	now := c.opts.Now()
-	if d := c.fromKV(ctx, key); d != nil && (e.dev == nil || d.CollectedAt.After(e.dev.CollectedAt)) {
-		e.dev = d
+	if kd != nil && (e.dev == nil || kd.CollectedAt.After(e.dev.CollectedAt)) {
+		e.dev = kd
 	}
 	if d := e.dev; d != nil && d.Covers(c.need(res, d.SysObjectID)) && c.freshUntil(d).After(next.Add(c.opts.Refresh/4)) {
 		e.mu.Unlock()
@@ -241,27 +291,33 @@ func (c *Cache) finish(ctx context.Context, e *entry, f *flight, key string, d *
 		d.FreshUntil = now.Add(fresh)
 		e.dev = d
 	}
-	wasFailing, older := e.failing, e.dev != nil
-	e.failing = err != nil
+	wasFailing, older, gone, removed := e.failing, e.dev != nil, e.gone, e.removed
+	e.failing, e.lastErr = err != nil, err
+	if gone {
+		e.failing = false // dropped: no gauge to keep
+	}
 	e.mu.Unlock()
 	close(f.done)
 
 	if err != nil {
 		c.m.collections[trigger][resultFailed].Inc()
-		if !wasFailing {
+		if !wasFailing && !gone {
 			c.m.failing.Inc()
 			c.log.Warn("enrichment collection failed", "resource", key, "trigger", trigger, "older_data_kept", older, "err", err)
 		}
 		return
 	}
 	c.m.collections[trigger][resultOK].Inc()
-	if wasFailing {
+	if wasFailing && !gone {
 		c.m.failing.Dec()
 		c.log.Info("enrichment collection recovered", "resource", key, "trigger", trigger)
 	}
+	if removed {
+		return // left the inventory while collected: not in KV again
+	}
 	kctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), kvTimeout)
 	defer cancel()
-	c.toKV(kctx, key, d)
+	c.toKV(kctx, e, key, d)
 }
 
 // Invalidate makes the next lookup of the resource collect again.
@@ -279,7 +335,11 @@ func (c *Cache) Invalidate(resourceKey string) {
 
 // Forget drops a resource this node no longer polls or refreshes from
 // memory; its KV entry stays for the node that took it over.
-func (c *Cache) Forget(resourceKey string) {
+func (c *Cache) Forget(resourceKey string) { c.drop(resourceKey, false) }
+
+// drop removes the entry from memory; a collection still running ends
+// without touching the failing gauge (nor KV, when removed).
+func (c *Cache) drop(resourceKey string, removed bool) {
 	c.mu.Lock()
 	e, ok := c.entries[resourceKey]
 	delete(c.entries, resourceKey)
@@ -289,7 +349,8 @@ func (c *Cache) Forget(resourceKey string) {
 	}
 	e.mu.Lock()
 	failing := e.failing
-	e.failing = false
+	e.failing, e.gone = false, true
+	e.removed = e.removed || removed
 	e.mu.Unlock()
 	if failing {
 		c.m.failing.Dec()
@@ -297,9 +358,10 @@ func (c *Cache) Forget(resourceKey string) {
 }
 
 // Remove forgets a resource that left the inventory and deletes its KV
-// entry, so that no node serves its data again.
+// entry, so that no node serves its data again (a collection of it still
+// running does not store it again).
 func (c *Cache) Remove(ctx context.Context, resourceKey string) error {
-	c.Forget(resourceKey)
+	c.drop(resourceKey, true)
 	if c.opts.KV == nil {
 		return nil
 	}
@@ -379,6 +441,8 @@ func (c *Cache) fromKV(ctx context.Context, key string) *Device {
 	if c.opts.KV == nil {
 		return nil
 	}
+	ctx, cancel := context.WithTimeout(ctx, kvTimeout)
+	defer cancel()
 	kve, err := c.opts.KV.Get(ctx, kvKey(key))
 	if err != nil {
 		if !errors.Is(err, jetstream.ErrKeyNotFound) {
@@ -395,12 +459,32 @@ func (c *Cache) fromKV(ctx context.Context, key string) *Device {
 	return d
 }
 
-func (c *Cache) toKV(ctx context.Context, key string, d *Device) {
+// toKV shares d, e's data. Data too large for a KV value stays in memory:
+// logged once per resource (and when it fits again), counted as a
+// "too_large" KV error; the other nodes collect such a device themselves.
+func (c *Cache) toKV(ctx context.Context, e *entry, key string, d *Device) {
 	if c.opts.KV == nil {
 		return
 	}
 	b, err := json.Marshal(d)
 	if err == nil {
+		tooLarge := len(b) > c.opts.MaxValueSize
+		e.mu.Lock()
+		was := e.oversize
+		e.oversize = tooLarge
+		e.mu.Unlock()
+		if tooLarge {
+			c.m.kvErrors.WithLabelValues("too_large").Inc()
+			if !was {
+				c.log.Warn("enrichment too large for the KV bucket; kept in this node's memory only, other nodes collect the device themselves",
+					"resource", key, "bytes", len(b), "max_bytes", c.opts.MaxValueSize,
+					"interfaces", len(d.Interfaces), "tables", len(d.Tables))
+			}
+			return
+		}
+		if was {
+			c.log.Info("enrichment fits the KV bucket again", "resource", key, "bytes", len(b))
+		}
 		_, err = c.opts.KV.Put(ctx, kvKey(key), b)
 	}
 	if err != nil {

@@ -54,7 +54,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 		kvErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "panoptes_enrichment_kv_errors_total",
-			Help: "Failed enrichment KV operations by operation (get, put, delete, decode).",
+			Help: "Failed enrichment KV operations by operation (get, put, delete, decode; too_large: data over the KV value size, kept in memory only).",
 		}, []string{"op"}),
 		failing: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "panoptes_enrichment_failing_resources",

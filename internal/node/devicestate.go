@@ -25,8 +25,12 @@ func (n *Node) openDeviceState(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("open enrichment cache: %w", err)
 	}
+	maxValue := 0 // the default fits NATS's default max payload
+	if nc := js.Conn(); nc != nil && nc.MaxPayload() > 8<<10 {
+		maxValue = int(nc.MaxPayload()) - 4<<10 // room for the KV subject and headers
+	}
 	n.enrich = enrich.New(enrich.Options{KV: kv, Refresh: cfg.Enrichment.Interval.D(), MinInterval: cfg.Enrichment.MinInterval.D(),
-		Need: n.enrichNeed, Logger: n.log.With("component", "enrich"), Registerer: n.reg})
+		MaxValueSize: maxValue, Need: n.enrichNeed, Logger: n.log.With("component", "enrich"), Registerer: n.reg})
 	for _, pi := range n.parts.plugins {
 		if hu, ok := pi.plugin.(poll.HistoryUser); pi.rates.Empty() && (!ok || !hu.UsesHistory()) {
 			continue // neither rates nor delta() (profile plugin): no previous samples to keep

@@ -163,16 +163,34 @@ func (n *Node) reconcileEnrichment(snap []*resource.Resource, pollOwned map[stri
 	if len(remove) == 0 {
 		return
 	}
-	// KV deletes are network calls: off the reconcile path.
-	n.enrichWG.Go(func() {
-		for _, k := range remove {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			if err := n.enrich.Remove(ctx, k); err != nil {
-				n.log.Warn("enrichment of a removed resource stays until the bucket's TTL", "resource", k, "err", err)
-			}
-			cancel()
+	// KV deletes are network calls: off the reconcile path, and bounded
+	// (Run waits for them on shutdown).
+	n.enrichWG.Go(func() { n.removeEnrichment(remove, 5*time.Second) })
+}
+
+// removeEnrichment deletes the KV entries of resources gone from the
+// inventory. A delete that times out means KV does not answer: the rest
+// are left to the bucket's TTL rather than each waiting as long (a
+// thousand removed devices must not hold a shutdown for hours).
+func (n *Node) removeEnrichment(keys []string, timeout time.Duration) {
+	for i, k := range keys {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		err := n.enrich.Remove(ctx, k)
+		cancel()
+		if err == nil {
+			continue
 		}
-	})
+		n.log.Warn("enrichment of a removed resource stays until the bucket's TTL", "resource", k, "err", err)
+		if errors.Is(err, context.DeadlineExceeded) {
+			for _, rest := range keys[i+1:] {
+				n.enrich.Forget(rest)
+			}
+			if left := len(keys) - i - 1; left > 0 {
+				n.log.Warn("enrichment KV does not answer: the other removed resources' entries stay until the bucket's TTL", "resources", left)
+			}
+			return
+		}
+	}
 }
 
 // departures splits the keys that were this node's (prev) and are not any

@@ -23,7 +23,8 @@ import (
 // nil — and a metric that reads it is left out, without an error — on the
 // first poll, when x went down (a wrap or an agent or host restart: the two
 // cannot be told apart, so neither gives a value), when the previous poll
-// is more than maxGapIntervals intervals old, or when x is absent.
+// is more than rates.max_gap intervals old (3 without the node's rate
+// state), or when x is absent.
 //
 // The previous values are kept per resource in a poll.History: the node's
 // rate state (in JetStream KV, so they survive a restart) or, without one,
@@ -35,8 +36,14 @@ import (
 const deltaEnvKey = "#delta"
 
 // maxGapIntervals: a delta needs the previous poll within this many
-// intervals, as rates do (internal/rate's default MaxGap).
+// intervals, as rates do (internal/rate's default MaxGap), unless the
+// History says otherwise (gapLimiter: the node's rate state follows
+// rates.max_gap).
 const maxGapIntervals = 3
+
+// gapLimiter is a History that sets the gap (rate.Processor): a count of
+// intervals; negative means no limit.
+type gapLimiter interface{ MaxGap() int }
 
 // deltaFunction is delta() after deltaPatcher: delta($env, site, x).
 var deltaFunction = expr.Function("delta", func(params ...any) (any, error) {
@@ -128,8 +135,12 @@ func newDeltaState(ctx context.Context, req *Request, profile string, g *Group, 
 	if req.Resource != nil {
 		d.resource = req.Resource.Key()
 	}
-	if req.Interval > 0 {
-		d.maxGap = float64(maxGapIntervals*req.Interval) + 0.5 // poll jitter
+	gap := maxGapIntervals
+	if g, ok := req.History.(gapLimiter); ok && g.MaxGap() != 0 {
+		gap = g.MaxGap()
+	}
+	if req.Interval > 0 && gap > 0 {
+		d.maxGap = float64(gap*req.Interval) + 0.5 // poll jitter
 	}
 	return d
 }

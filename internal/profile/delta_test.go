@@ -9,6 +9,7 @@ import (
 	"github.com/gosnmp/gosnmp"
 
 	"github.com/panoptes-go/panoptes/internal/metric"
+	"github.com/panoptes-go/panoptes/internal/rate"
 	"github.com/panoptes-go/panoptes/internal/resource"
 	"github.com/panoptes-go/panoptes/internal/snmp"
 )
@@ -254,3 +255,47 @@ func (h *testHistory) age(seconds float64) {
 }
 
 func (h *testHistory) len() int { return len(h.m) }
+
+// gapHistory is a testHistory with its own gap limit, as the node's rate
+// state has (rates.max_gap).
+type gapHistory struct {
+	*testHistory
+	gap int
+}
+
+func (h gapHistory) MaxGap() int { return h.gap }
+
+// TestDeltaFollowsMaxGap: the gap delta() accepts is the History's
+// (rates.max_gap), not a fixed 3 intervals.
+func TestDeltaFollowsMaxGap(t *testing.T) {
+	p := mustParse(t, deltaProfile)
+	res := &resource.Resource{ID: "host1"}
+	for _, c := range []struct {
+		gap  int
+		want string
+	}{{6, "20"}, {-1, "20"}, {4, ""}} {
+		h := gapHistory{testHistory: newTestHistory(), gap: c.gap}
+		req := &Request{Resource: res, Interval: 60, History: h}
+		if _, err := p.Evaluate(context.Background(), counterAgent(10, 10, 80, 0), req); err != nil {
+			t.Fatal(err)
+		}
+		h.age(5 * 60) // 5 intervals
+		gs, err := p.Evaluate(context.Background(), counterAgent(20, 20, 160, 0), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := ""
+		for _, g := range gs {
+			if g.Type == "cpu" {
+				got = val(g, "cpu_utilization")
+			}
+		}
+		if got != c.want {
+			t.Errorf("max_gap %d, 5 intervals apart: cpu_utilization %q, want %q", c.gap, got, c.want)
+		}
+	}
+	var _ gapLimiter = rate.New(rate.Options{MaxGap: 6})
+	if g := rate.New(rate.Options{MaxGap: 6}).MaxGap(); g != 6 {
+		t.Errorf("rate.Processor.MaxGap() = %d, want 6", g)
+	}
+}

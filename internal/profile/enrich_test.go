@@ -83,6 +83,9 @@ func TestPluginEnrichment(t *testing.T) {
 	if got := p.Enrichment(res("switch"), ".1.3.6.1.4.1.9.1.516").Tables; !slices.Equal(got, []string{entPhysicalName}) {
 		t.Errorf("cisco-ios by sysObjectID: %v", got)
 	}
+	if got := p.Enrichment(res("linux"), "").Tables; !slices.Equal(got, []string{".1.3.6.1.2.1.25.3.2.1.3"}) {
+		t.Errorf("linux: %v, want hrDeviceDescr (a name, like Arista's)", got)
+	}
 	if got := p.Enrichment(res("switch"), ""); !got.Empty() {
 		t.Errorf("unknown sysObjectID: %+v, want nothing", got)
 	}

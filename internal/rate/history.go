@@ -28,3 +28,8 @@ func (p *Processor) Swap(ctx context.Context, resourceKey string, series uint64,
 	st.dirty = true
 	return old.value, old.at, seen
 }
+
+// MaxGap is Options.MaxGap (rates.max_gap): the previous sample of a
+// series counts only within this many of the group's intervals (negative:
+// any). Swap's callers apply it as rates do.
+func (p *Processor) MaxGap() int { return p.opts.MaxGap }

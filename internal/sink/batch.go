@@ -10,55 +10,73 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/panoptes-go/panoptes/internal/bus"
 	"github.com/panoptes-go/panoptes/internal/metric"
 )
 
-// handleMsgs settles one fetched batch: undecodable messages are set aside,
-// the rest written; written messages are acked, poison ones set aside and
-// terminated, and everything else (a failed write, a dead letter that could
-// not be stored) handed back for a retry after a backoff.
+// handleMsgs settles one fetched batch. A message holds one or more groups
+// (bus.Groups): each becomes a record; an undecodable or rejected record is
+// set aside alone. A message is acked when all its records are written or
+// set aside, and handed back (with backoff) otherwise, which may write its
+// other records again: delivery is at least once.
 func (c *Consumer) handleMsgs(ctx context.Context, js jetstream.JetStream, msgs []jetstream.Msg, bo *backoff) {
 	stopKeepAlive := c.keepAlive(msgs)
 	recs := make([]Record, 0, len(msgs))
 	from := make([]int, 0, len(msgs)) // recs[i] came from msgs[from[i]]
-	var retry, acks []jetstream.Msg
-	failed := false
+	line := make([]int, 0, len(msgs)) // and was its line[i]th group
+	retry := make([]bool, len(msgs))
 	for i, m := range msgs {
-		rec := Record{Subject: m.Subject(), Data: m.Data()}
+		var at time.Time
 		if md, err := m.Metadata(); err == nil {
-			rec.Time = md.Timestamp
+			at = md.Timestamp
 		}
-		g, err := metric.Decode(rec.Data)
-		if err != nil {
-			if !c.setAsideMsg(ctx, m, rec, reasonDecode, err) {
-				retry, failed = append(retry, m), true
+		n := 0
+		for data := range bus.Groups(m.Data()) {
+			rec := Record{Subject: m.Subject(), Data: data, Time: at}
+			g, err := metric.Decode(data)
+			if err != nil {
+				if !c.setAsideRec(ctx, m, n, rec, reasonDecode, err) {
+					retry[i] = true
+				}
+				n++
+				continue
 			}
-			continue
+			rec.Group = g
+			recs = append(recs, rec)
+			from, line = append(from, i), append(line, n)
+			n++
 		}
-		rec.Group = g
-		recs = append(recs, rec)
-		from = append(from, i)
 	}
+	var rejected map[int]error
 	if len(recs) > 0 {
-		rejected, err := c.write(ctx, recs)
+		var err error
+		rejected, err = c.write(ctx, recs)
 		if err != nil {
 			c.metrics.writeErrors.Inc()
-			c.logger.Warn("sink: write failed; nothing acked, retrying", "messages", len(recs), "err", err)
+			c.logger.Warn("sink: write failed; nothing acked, retrying", "groups", len(recs), "err", err)
 			for _, i := range from {
-				retry = append(retry, msgs[i])
+				retry[i] = true
 			}
-			failed = true
 		} else {
 			for j, i := range from {
-				if reason, bad := rejected[j]; bad {
-					if !c.setAsideMsg(ctx, msgs[i], recs[j], reasonRejected, reason) {
-						retry, failed = append(retry, msgs[i]), true
-					}
-					continue
+				if reason, bad := rejected[j]; bad && !c.setAsideRec(ctx, msgs[i], line[j], recs[j], reasonRejected, reason) {
+					retry[i] = true
 				}
-				acks = append(acks, msgs[i])
 			}
-			c.metrics.written.Add(float64(len(acks)))
+		}
+	}
+	var acks, naks []jetstream.Msg
+	for i, m := range msgs {
+		if retry[i] {
+			naks = append(naks, m)
+		} else {
+			acks = append(acks, m)
+		}
+	}
+	written := 0
+	for j, i := range from {
+		if _, bad := rejected[j]; !retry[i] && !bad {
+			written++
 		}
 	}
 	if md, err := msgs[len(msgs)-1].Metadata(); err == nil {
@@ -67,9 +85,10 @@ func (c *Consumer) handleMsgs(ctx context.Context, js jetstream.JetStream, msgs 
 	stopKeepAlive()
 	if len(acks) > 0 {
 		c.ackAll(ctx, acks)
+		c.metrics.written.Add(float64(written))
 		c.observeLatency(recs)
 	}
-	if !failed {
+	if len(naks) == 0 {
 		bo.reset()
 		return
 	}
@@ -77,8 +96,8 @@ func (c *Consumer) handleMsgs(ctx context.Context, js jetstream.JetStream, msgs 
 	if ctx.Err() != nil {
 		delay = 0 // stopping: hand the batch back at once
 	}
-	c.metrics.retried.Add(float64(len(retry)))
-	c.nakAll(ctx, js.Conn(), retry, delay)
+	c.metrics.retried.Add(float64(len(naks)))
+	c.nakAll(ctx, js.Conn(), naks, delay)
 	sleep(ctx, delay)
 }
 
@@ -194,21 +213,15 @@ func (c *Consumer) write(ctx context.Context, recs []Record) (map[int]error, err
 	return out, nil
 }
 
-// setAsideMsg dead-letters a bus message and terminates it (no
-// redelivery); it reports false when the dead letter could not be stored,
-// and the message must be retried.
-func (c *Consumer) setAsideMsg(ctx context.Context, m jetstream.Msg, rec Record, reason string, cause error) bool {
+// setAsideRec sets record n of message m aside; false when that failed
+// (the message is then retried). Its id deduplicates a record set aside
+// twice (the message redelivered before its ack reached the server).
+func (c *Consumer) setAsideRec(ctx context.Context, m jetstream.Msg, n int, rec Record, reason string, cause error) bool {
 	id := ""
 	if md, err := m.Metadata(); err == nil {
-		id = fmt.Sprintf("%s:%d", c.durable, md.Sequence.Stream)
+		id = fmt.Sprintf("%s:%d:%d", c.durable, md.Sequence.Stream, n)
 	}
-	if err := c.setAside(ctx, rec, id, reason, cause); err != nil {
-		return false
-	}
-	if err := m.Term(); err != nil {
-		c.logger.Debug("sink: term failed; the message comes again and is set aside again", "err", err)
-	}
-	return true
+	return c.setAside(ctx, rec, id, reason, cause) == nil
 }
 
 // setAside logs, counts and publishes one poison record to the dead-letter

@@ -1,7 +1,9 @@
 package sink
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,6 +13,8 @@ import (
 
 	"github.com/panoptes-go/panoptes/internal/bus"
 	"github.com/panoptes-go/panoptes/internal/config"
+	"github.com/panoptes-go/panoptes/internal/metric"
+	"github.com/panoptes-go/panoptes/internal/resource"
 )
 
 // deadLetterMsgs waits for want messages on the dead-letter stream and
@@ -141,4 +145,55 @@ func counterWithLabel(t *testing.T, reg *prometheus.Registry, name, label, value
 		}
 	}
 	return 0
+}
+
+// TestBatchedMessages: a bus message holds several groups, one per line
+// (bus.Groups). Each becomes a record; a bad line or a rejected record is
+// set aside alone, and the rest of its message is written and acked.
+func TestBatchedMessages(t *testing.T) {
+	b := openBus(t, t.TempDir())
+	reg := prometheus.NewRegistry()
+	c, s := testConsumer(t, config.Sink{Name: "picky"}, reg)
+	s.reject["13"] = true
+	if err := publishSets(b, 0, 30, 10); err != nil { // 3 messages of 10 groups
+		t.Fatal(err)
+	}
+	// A message of three lines whose middle one is garbage.
+	var mixed []byte
+	for _, i := range []int{30, -1, 31} {
+		if i < 0 {
+			mixed = append(mixed, "\x00 not a group {\n"...)
+			continue
+		}
+		r := &resource.Resource{Site: "site1", Class: "network", Subclass: "switch", Type: "cisco", ID: "sw1", Endpoint: "sw1"}
+		g := &metric.Group{Resource: r, Type: "interface", Interval: 60, CreationTimestamp: 1, SchemaVersion: metric.SchemaVersion,
+			Dimensions: []metric.Dimension{{Name: "seq", Value: fmt.Sprint(i)}},
+			Metrics:    []metric.Metric{{Name: "bits_in", Value: metric.Uint(uint64(i)), Type: metric.Counter, Timestamp: 1}}}
+		mixed = append(metric.AppendJSON(mixed, g), '\n')
+	}
+	if _, err := b.JetStream().Publish(context.Background(), bus.Subject("site1", "interface"), mixed); err != nil {
+		t.Fatal(err)
+	}
+	running(t, c, b.JetStream())
+	eventually(t, "every message acked", func() bool { return ackFloor(t, b.JetStream(), "picky") == 4 })
+
+	if got := s.records(); got != 32 {
+		t.Errorf("sink got %d records, want the 32 decodable groups", got)
+	}
+	dl := deadLetterMsgs(t, b.JetStream(), 2)
+	reasons := dl[0].Header.Get(HeaderReason) + " | " + dl[1].Header.Get(HeaderReason)
+	if !strings.Contains(reasons, "rejected: seq 13 is malformed") || !strings.Contains(reasons, "decode:") {
+		t.Errorf("dead letters: %s; want seq 13 rejected and one undecodable line", reasons)
+	}
+	for _, m := range dl {
+		if bytes.Contains(m.Data, []byte("\n")) {
+			t.Errorf("a dead letter holds more than its own group: %q", m.Data)
+		}
+	}
+	if v := gaugeValue(t, reg, "panoptes_sink_messages_written_total"); v != 31 {
+		t.Errorf("messages_written_total = %v, want 31", v)
+	}
+	if info := consumerInfo(t, b.JetStream(), "picky"); info.NumRedelivered != 0 {
+		t.Errorf("%d messages redelivered; want none", info.NumRedelivered)
+	}
 }

@@ -35,7 +35,9 @@ func openBus(t *testing.T, dir string) *bus.Bus {
 	return b
 }
 
-// publish sends groups numbered from..to-1 (dimension "seq"), in sets of 10.
+// publish sends groups numbered from..to-1 (dimension "seq"), one set (and
+// so one bus message) per group, so tests can count groups in messages.
+// TestBatchedMessages covers messages holding several groups.
 func publish(t *testing.T, b *bus.Bus, from, to int) {
 	t.Helper()
 	if err := publishGroups(b, from, to); err != nil {
@@ -44,10 +46,15 @@ func publish(t *testing.T, b *bus.Bus, from, to int) {
 }
 
 func publishGroups(b *bus.Bus, from, to int) error {
+	return publishSets(b, from, to, 1)
+}
+
+// publishSets publishes groups from..to-1 in sets of size groups.
+func publishSets(b *bus.Bus, from, to, size int) error {
 	r := &resource.Resource{Site: "site1", Class: "network", Subclass: "switch", Type: "cisco", ID: "sw1", Endpoint: "sw1"}
-	for i := from; i < to; i += 10 {
+	for i := from; i < to; i += size {
 		set := &metric.GroupSet{}
-		for j := i; j < min(i+10, to); j++ {
+		for j := i; j < min(i+size, to); j++ {
 			set.Groups = append(set.Groups, &metric.Group{
 				Resource: r, Type: "interface", Interval: 60, CreationTimestamp: 1, SchemaVersion: metric.SchemaVersion,
 				Dimensions: []metric.Dimension{{Name: "seq", Value: fmt.Sprint(j)}},
