@@ -3,8 +3,8 @@ package bench
 import (
 	"bytes"
 	"context"
-	"io"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -53,8 +53,11 @@ func (t *tailer) run(ctx context.Context) {
 			f.Close()
 		}
 	}()
+	// buf holds unread bytes from its start: lines are cut in place and the
+	// incomplete last one is moved back to the start, so reading costs no
+	// allocation (appending chunks to a re-sliced buffer reallocated it at
+	// every tick and made the tailer a fifth of the measured CPU).
 	buf := make([]byte, 0, 1<<20)
-	chunk := make([]byte, 256<<10)
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -69,38 +72,49 @@ func (t *tailer) run(ctx context.Context) {
 				continue
 			}
 		}
-		for {
-			n, err := f.Read(chunk)
-			buf = append(buf, chunk[:n]...)
-			if n == 0 || err == io.EOF {
-				break
-			}
-		}
 		now := float64(time.Now().UnixNano()) / 1e9
 		var lines uint64
 		for {
-			i := bytes.IndexByte(buf, '\n')
-			if i < 0 {
+			if len(buf) == cap(buf) { // a line longer than the buffer
+				buf = slices.Grow(buf, cap(buf))
+			}
+			n, err := f.Read(buf[len(buf):cap(buf)])
+			buf = buf[:len(buf)+n]
+			start := 0
+			for {
+				i := bytes.IndexByte(buf[start:], '\n')
+				if i < 0 {
+					break
+				}
+				lines++
+				t.observe(buf[start:start+i], now)
+				start += i + 1
+			}
+			buf = buf[:copy(buf, buf[start:])]
+			if n == 0 || err != nil {
 				break
 			}
-			line := buf[:i]
-			lines++
-			if bytes.Contains(line, statusMarker) {
-				if j := bytes.Index(line, tsMarker); j >= 0 {
-					rest := line[j+len(tsMarker):]
-					k := bytes.IndexAny(rest, ",}")
-					if ts, err := strconv.ParseFloat(string(rest[:max(k, 0)]), 64); err == nil {
-						t.mu.Lock()
-						t.hist.Observe(time.Duration((now - ts) * 1e9))
-						t.mu.Unlock()
-					}
-				}
-			}
-			buf = buf[i+1:]
 		}
-		buf = append(buf[:0], buf...)
 		t.mu.Lock()
 		t.lines += lines
+		t.mu.Unlock()
+	}
+}
+
+// observe records the latency of a status line.
+func (t *tailer) observe(line []byte, now float64) {
+	if !bytes.Contains(line, statusMarker) {
+		return
+	}
+	j := bytes.Index(line, tsMarker)
+	if j < 0 {
+		return
+	}
+	rest := line[j+len(tsMarker):]
+	k := bytes.IndexAny(rest, ",}")
+	if ts, err := strconv.ParseFloat(string(rest[:max(k, 0)]), 64); err == nil {
+		t.mu.Lock()
+		t.hist.Observe(time.Duration((now - ts) * 1e9))
 		t.mu.Unlock()
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -55,5 +56,35 @@ func TestTailerLatency(t *testing.T) {
 	tl.reset()
 	if _, _, lines := tl.quantiles(); lines != 0 {
 		t.Errorf("reset kept %d lines", lines)
+	}
+}
+
+// A line longer than the tailer's buffer is still read whole, and a large
+// backlog is counted line by line.
+func TestTailerLongLinesAndBacklog(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "m.jsonl")
+	long := `{"metrics_group_type":"interface","x":"` + strings.Repeat("a", 3<<20) + `"}` + "\n"
+	var backlog strings.Builder
+	backlog.WriteString(long)
+	for i := 0; i < 20000; i++ {
+		fmt.Fprintf(&backlog, `{"metrics_group_type":"interface","seq":%d}`+"\n", i)
+	}
+	if err := os.WriteFile(path, []byte(backlog.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tl := newTailer(path)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go tl.run(ctx)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, _, lines := tl.quantiles()
+		if lines == 20001 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("tailer counted %d lines, want 20001", lines)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

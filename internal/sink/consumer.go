@@ -35,6 +35,12 @@ const (
 	ackMargin = 5 * time.Second
 )
 
+// fetchMaxBytes bounds one fetch: a message holds a check's groups of one
+// type (up to 256 KiB), so batch_size messages alone could be hundreds of
+// MB, more than the server lets a connection fall behind by (it then cuts
+// the connection as a slow consumer, taking the node's publishes with it).
+const fetchMaxBytes = 8 << 20
+
 // pacing is a consumer's batching and retry timing.
 type pacing struct {
 	Batch                  int           // messages per batch
@@ -225,7 +231,7 @@ func (c *Consumer) consumeBus(ctx context.Context, js jetstream.JetStream) error
 		msgs = msgs[:0]
 		// The fetch returns when the batch is full or MaxWait passed: a
 		// partial batch is written without waiting for more messages.
-		batch, err := cons.Fetch(c.pace.Batch, jetstream.FetchMaxWait(c.pace.MaxWait))
+		batch, err := cons.Fetch(c.pace.Batch, jetstream.FetchMaxWait(c.pace.MaxWait), jetstream.FetchMaxBytes(fetchMaxBytes))
 		if err == nil {
 			for m := range batch.Messages() {
 				msgs = append(msgs, m)
