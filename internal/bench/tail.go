@@ -72,6 +72,14 @@ func (t *tailer) run(ctx context.Context) {
 				continue
 			}
 		}
+		// The file sink rotates by size: once the path names another file,
+		// read the old one to its end, then follow the new one.
+		rotated := false
+		if cur, err := os.Stat(t.path); err == nil {
+			if open, err := f.Stat(); err == nil && !os.SameFile(open, cur) {
+				rotated = true
+			}
+		}
 		now := float64(time.Now().UnixNano()) / 1e9
 		var lines uint64
 		for {
@@ -94,6 +102,10 @@ func (t *tailer) run(ctx context.Context) {
 			if n == 0 || err != nil {
 				break
 			}
+		}
+		if rotated {
+			f.Close()
+			f, buf = nil, buf[:0]
 		}
 		t.mu.Lock()
 		t.lines += lines

@@ -88,3 +88,40 @@ func TestTailerLongLinesAndBacklog(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// The file sink rotates by size: the tailer finishes the old file and
+// follows the new one at the same path.
+func TestTailerFollowsRotation(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "m.jsonl")
+	line := `{"metrics_group_type":"interface"}` + "\n"
+	if err := os.WriteFile(path, []byte(strings.Repeat(line, 10)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tl := newTailer(path)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go tl.run(ctx)
+	waitLines := func(want uint64) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			if _, _, n := tl.quantiles(); n == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				_, _, n := tl.quantiles()
+				t.Fatalf("tailer counted %d lines, want %d", n, want)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitLines(10)
+	if err := os.Rename(path, path+".1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(strings.Repeat(line, 7)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	waitLines(17)
+}
