@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -19,6 +17,7 @@ import (
 	"github.com/panoptes-go/panoptes/internal/sim"
 	"github.com/panoptes-go/panoptes/internal/snmp"
 	"github.com/panoptes-go/panoptes/internal/testutil/natstest"
+	"github.com/panoptes-go/panoptes/internal/testutil/simdevice"
 )
 
 // countingSource passes lookups to a Cache, counting the requests the
@@ -163,7 +162,7 @@ func TestChangedAliasAfterAgentRestart(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	dev := serveRecording(t, ifRecording(123456789, "before"))
+	dev := simdevice.Serve(t, ifRecording(123456789, "before"))
 	pool := snmp.NewPool(snmp.PoolOptions{})
 	t.Cleanup(func() { _ = pool.Close() })
 	kv, err := enrich.OpenBucket(ctx, natstest.JetStream(t, ""), time.Hour, 1)
@@ -174,7 +173,7 @@ func TestChangedAliasAfterAgentRestart(t *testing.T) {
 	p := interfacePlugin(t, true)
 	alias := func() string {
 		t.Helper()
-		groups, err := p.Poll(ctx, &poll.Request{Resource: baseRes, Interval: time.Minute, Target: v2c("127.0.0.1", dev.port, "public"),
+		groups, err := p.Poll(ctx, &poll.Request{Resource: baseRes, Interval: time.Minute, Target: v2c("127.0.0.1", dev.Port, "public"),
 			SNMP: pool, Now: time.Now(), Enrich: cache})
 		if err != nil {
 			t.Fatal(err)
@@ -188,11 +187,11 @@ func TestChangedAliasAfterAgentRestart(t *testing.T) {
 	if a := alias(); a != "before" {
 		t.Fatalf("alias %q, want before", a)
 	}
-	dev.replace(t, ifRecording(123456789+500, "changed without a restart"))
+	dev.Replace(t, ifRecording(123456789+500, "changed without a restart"))
 	if a := alias(); a != "before" {
 		t.Errorf("alias %q without a restart, within the interval: want the cached before", a)
 	}
-	dev.replace(t, ifRecording(100, "after restart"))
+	dev.Replace(t, ifRecording(100, "after restart"))
 	if a := alias(); a != "after restart" {
 		t.Errorf("alias %q after the restart, want the new one", a)
 	}
@@ -244,44 +243,4 @@ func ifRecording(uptime int, alias string) string {
 		}
 	}
 	return b.String()
-}
-
-// recordedDevice is a simulated device on a fixed port whose recording can
-// be replaced, as a device rebooted with a new configuration.
-type recordedDevice struct {
-	port int
-	dir  string
-	farm *sim.Farm
-	n    int
-}
-
-func serveRecording(t *testing.T, rec string) *recordedDevice {
-	t.Helper()
-	d := &recordedDevice{port: freeUDPPort(t), dir: t.TempDir()}
-	t.Cleanup(func() {
-		if d.farm != nil {
-			_ = d.farm.Close()
-		}
-	})
-	d.replace(t, rec)
-	return d
-}
-
-func (d *recordedDevice) replace(t *testing.T, rec string) {
-	t.Helper()
-	if d.farm != nil {
-		if err := d.farm.Close(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	d.n++
-	path := filepath.Join(d.dir, fmt.Sprintf("device%d.snmprec", d.n))
-	if err := os.WriteFile(path, []byte(rec), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	var err error
-	d.farm, err = sim.Start(context.Background(), sim.Options{Templates: []string{path}, BasePort: d.port})
-	if err != nil {
-		t.Fatal(err)
-	}
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -18,8 +17,8 @@ import (
 	"github.com/panoptes-go/panoptes/internal/metric"
 	"github.com/panoptes-go/panoptes/internal/poll"
 	"github.com/panoptes-go/panoptes/internal/resource"
-	"github.com/panoptes-go/panoptes/internal/sim"
 	"github.com/panoptes-go/panoptes/internal/snmp"
+	"github.com/panoptes-go/panoptes/internal/testutil/simdevice"
 	"github.com/panoptes-go/panoptes/internal/testutil/snmpagent"
 )
 
@@ -304,7 +303,7 @@ func TestChangedEntityNameAfterRestart(t *testing.T) {
 	if renamed == string(orig) || strings.Count(renamed, "Chassis Sensor") != 1 {
 		t.Fatal("the recording changed: update this test")
 	}
-	dev := serveRecording(t, string(orig))
+	dev := simdevice.Serve(t, string(orig))
 	p, err := NewPlugin(shipped(t), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -313,7 +312,7 @@ func TestChangedEntityNameAfterRestart(t *testing.T) {
 	counting := &countingClient{Client: testPool(t), walks: map[string]int{}}
 	p.client = counting
 	res := &resource.Resource{Site: "test", Class: "network", Subclass: "switch", Type: "entity-sensor", ID: "rebooter",
-		Endpoint: net.JoinHostPort("127.0.0.1", fmt.Sprint(dev.port))}
+		Endpoint: net.JoinHostPort("127.0.0.1", fmt.Sprint(dev.Port))}
 	names := func() []string {
 		t.Helper()
 		gs, status := checkEnriched(t, p, res, "public", cache)
@@ -339,56 +338,11 @@ func TestChangedEntityNameAfterRestart(t *testing.T) {
 	if w := counting.reset(); w[entPhysicalName] != 0 {
 		t.Errorf("a poll with cached names walked entPhysicalName %d times", w[entPhysicalName])
 	}
-	dev.replace(t, renamed)
+	dev.Replace(t, renamed)
 	if got := names(); !slices.Equal(got, []string{"Chassis Sensor", "Inlet Temp"}) {
 		t.Errorf("sensors after the restart %v, want the new name", got)
 	}
 	if w := counting.reset(); w[entPhysicalName] != 1 {
 		t.Errorf("entPhysicalName walked %d times after the restart, want 1 (the early refresh)", w[entPhysicalName])
-	}
-}
-
-// recordedDevice is a simulated device on a fixed port whose recording can
-// be replaced, as a device rebooted with a new configuration.
-type recordedDevice struct {
-	port int
-	dir  string
-	farm *sim.Farm
-	n    int
-}
-
-func serveRecording(t *testing.T, rec string) *recordedDevice {
-	t.Helper()
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := &recordedDevice{port: c.LocalAddr().(*net.UDPAddr).Port, dir: t.TempDir()}
-	_ = c.Close()
-	t.Cleanup(func() {
-		if d.farm != nil {
-			_ = d.farm.Close()
-		}
-	})
-	d.replace(t, rec)
-	return d
-}
-
-func (d *recordedDevice) replace(t *testing.T, rec string) {
-	t.Helper()
-	if d.farm != nil {
-		if err := d.farm.Close(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	d.n++
-	path := filepath.Join(d.dir, fmt.Sprintf("device%d.snmprec", d.n))
-	if err := os.WriteFile(path, []byte(rec), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	var err error
-	d.farm, err = sim.Start(context.Background(), sim.Options{Templates: []string{path}, BasePort: d.port})
-	if err != nil {
-		t.Fatal(err)
 	}
 }
