@@ -168,7 +168,7 @@ func (l *pollLog) record(m *nats.Msg) {
 	}
 	id := m.Header.Get(jetstream.MsgIDHeader)
 	pub, _, _ := strings.Cut(id, "-")
-	g, err := metric.Decode(m.Data)
+	groups, err := decodeStatus(m.Data)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if id != "" {
@@ -181,7 +181,9 @@ func (l *pollLog) record(m *nats.Msg) {
 		l.bad = append(l.bad, err.Error())
 		return
 	}
-	l.events[g.Resource.Key()] = append(l.events[g.Resource.Key()], pollEvent{at: epochTime(g.CreationTimestamp), pub: pub})
+	for _, g := range groups {
+		l.events[g.Resource.Key()] = append(l.events[g.Resource.Key()], pollEvent{at: epochTime(g.CreationTimestamp), pub: pub})
+	}
 }
 
 func epochTime(sec float64) time.Time {
@@ -389,4 +391,22 @@ func waitUntil(d time.Duration, cond func() bool) bool {
 			return false
 		}
 	}
+}
+
+// decodeStatus decodes a status message: the status groups of one or more
+// checks (coalesced, bus.linger), compressed or not.
+func decodeStatus(data []byte) ([]*metric.Group, error) {
+	plain, err := bus.Payload(nil, data)
+	if err != nil {
+		return nil, err
+	}
+	var out []*metric.Group
+	for line := range bus.Groups(plain) {
+		g, err := metric.Decode(line)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, g)
+	}
+	return out, nil
 }

@@ -37,6 +37,7 @@ type pending struct {
 	subject string
 	id      string
 	data    []byte // owned by the buffer, never modified
+	groups  int    // metrics groups in data
 }
 
 func (p pending) size() int64 { return int64(len(p.subject)+len(p.id)+len(p.data)) + entryOverhead }
@@ -76,7 +77,7 @@ func (q *buffer) push(items []pending) int {
 	}
 	dropped := 0 // groups, as the metric and Health count them
 	for _, it := range items[took:] {
-		dropped += GroupCount(it.data)
+		dropped += it.groups
 	}
 	q.dropped += uint64(dropped)
 	q.mu.Unlock()
@@ -153,7 +154,7 @@ func (b *Bus) drainOnce(ctx context.Context) {
 		b.buf.pop(acked)
 		groups := 0
 		for _, p := range batch[:acked] {
-			groups += GroupCount(p.data)
+			groups += p.groups
 		}
 		b.metrics.published.Add(float64(groups))
 		if acked < len(batch) {
@@ -258,8 +259,9 @@ func (q *buffer) unspill(dir string) (int, error) {
 		if _, readErr = io.ReadFull(r, buf); readErr != nil {
 			break
 		}
+		data := buf[lens[0]+lens[1]:]
 		items = append(items, pending{
-			subject: string(buf[:lens[0]]), id: string(buf[lens[0] : lens[0]+lens[1]]), data: buf[lens[0]+lens[1]:],
+			subject: string(buf[:lens[0]]), id: string(buf[lens[0] : lens[0]+lens[1]]), data: data, groups: GroupCount(data),
 		})
 	}
 	n := q.push(items)
@@ -285,7 +287,7 @@ func (q *buffer) drop() {
 	n, _, _ := q.stats()
 	groups := 0
 	for _, it := range q.peek(n) {
-		groups += GroupCount(it.data)
+		groups += it.groups
 	}
 	q.pop(n)
 	q.mu.Lock()

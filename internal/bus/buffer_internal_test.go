@@ -11,7 +11,7 @@ import (
 func testPending(n int) []pending {
 	out := make([]pending, n)
 	for i := range out {
-		out[i] = pending{subject: "panoptes.metrics.s.t", id: "id" + strconv.Itoa(i), data: []byte("data-" + strconv.Itoa(i))}
+		out[i] = pending{subject: "panoptes.metrics.s.t", id: "id" + strconv.Itoa(i), data: []byte("data-" + strconv.Itoa(i)), groups: 1}
 	}
 	return out
 }

@@ -53,6 +53,8 @@ type Bus struct {
 
 	buf            *buffer
 	publishTimeout time.Duration
+	compress       bool       // S2-compress messages (Options.Compression)
+	coalesce       *coalescer // nil without Options.Linger
 	idPrefix       string
 	idSeq          atomic.Uint64
 	spillDir       string             // "" when the buffer is not spilled at Close
@@ -81,9 +83,13 @@ func Open(ctx context.Context, opts Options) (*Bus, error) {
 		closed:         make(chan struct{}),
 		buf:            newBuffer(opts.Buffer.MaxMessages, opts.Buffer.MaxBytes, m),
 		publishTimeout: opts.PublishTimeout,
+		compress:       opts.Compression != CompressionNone,
 		idPrefix:       randomPrefix(),
 	}
 	b.pool.New = func() any { return new(publishState) }
+	if opts.Linger > 0 {
+		b.coalesce = newCoalescer(b, opts.Linger)
+	}
 	deadline := time.Now().Add(opts.ConnectRetry)
 
 	var inProcess nats.InProcessConnProvider
@@ -182,6 +188,9 @@ func (b *Bus) Ready() error {
 // safe to call twice.
 func (b *Bus) Close() error {
 	b.closeOnce.Do(func() {
+		if b.coalesce != nil {
+			b.coalesce.close() // its batches settle into the stream or the buffer
+		}
 		b.stopBuffer()
 		if b.nc != nil && b.nc.Status() != nats.CONNECTED {
 			b.nc.Close() // nothing can be flushed to a server that is gone

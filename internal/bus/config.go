@@ -30,6 +30,8 @@ func FromConfig(c config.Bus, dataDir string) Options {
 			MaxMessages: c.Buffer.MaxMessages, MaxBytes: int64(c.Buffer.MaxBytes), NoSpill: c.Buffer.NoSpill,
 		},
 		PublishTimeout: c.PublishTimeout.D(),
+		Compression:    c.Compression,
+		Linger:         c.Linger.D(),
 	}
 }
 

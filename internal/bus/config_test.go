@@ -30,6 +30,8 @@ func TestFromConfig(t *testing.T) {
 		SourceDomains:  []string{"edge-a"},
 		Buffer:         config.BusBuffer{MaxMessages: 7, MaxBytes: 8 << 20, NoSpill: true},
 		PublishTimeout: config.Duration(time.Second),
+		Compression:    "none",
+		Linger:         config.Duration(time.Millisecond),
 	}
 	o := FromConfig(c, "/data")
 	checkMapped(t, "Bus", reflect.ValueOf(c), reflect.ValueOf(o))

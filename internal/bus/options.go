@@ -80,6 +80,13 @@ type Options struct {
 	// PublishTimeout bounds how long PublishSet waits for acks before it
 	// moves what is unacknowledged to the buffer (default 2s).
 	PublishTimeout time.Duration
+	// Compression of bus messages: CompressionS2 (the default, "") or
+	// CompressionNone. Readers accept both (see Payload).
+	Compression string
+	// Linger, when positive, lets small messages (light checks' groups) of
+	// concurrent PublishSets wait up to this long to be sent together as
+	// one message per subject; 0 sends each set's messages alone.
+	Linger time.Duration
 
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer

@@ -98,6 +98,7 @@ func (c *subjectCache) get(site, groupType string) string {
 // publish is resolved, because the client keeps the bytes for retries.
 type publishState struct {
 	buf  []byte
+	raw  []byte // the JSON while buf is compressed
 	msgs []setMsg
 	sent []sentMsg
 	subj []string // the set's subjects, in order of first appearance
@@ -110,6 +111,7 @@ type setMsg struct {
 	subject    string
 	start, end int // in publishState.buf
 	groups     int
+	coalesce   bool // joins other sets' messages (coalescer)
 }
 
 // sentMsg is one message of a set handed to the client.
@@ -117,6 +119,7 @@ type sentMsg struct {
 	msg   int // index in publishState.msgs
 	id    string
 	fut   jetstream.PubAckFuture // nil: not sent (goes to the buffer)
+	batch *batch                 // set instead of id and fut: coalesced
 	acked bool
 }
 
@@ -125,7 +128,9 @@ type publishRun struct {
 	wait     context.Context // bounds waiting for acks
 	st       *publishState
 	head     int // sent[head:] may still be awaiting their ack
-	acked    int // groups acknowledged
+	acked    int // groups acknowledged, counted here (not coalesced)
+	settled  int // coalesced groups acknowledged or buffered (counted by the coalescer)
+	lost     int // coalesced groups dropped (buffer full)
 	firstErr error
 }
 
@@ -141,7 +146,19 @@ func (r *publishRun) inFlight() int { return len(r.st.sent) - r.head }
 // over (what is unresolved then goes to the buffer).
 func (r *publishRun) awaitOldest() bool {
 	m := &r.st.sent[r.head]
-	if m.fut != nil {
+	if m.batch != nil {
+		select {
+		case <-m.batch.done:
+			m.acked = true // settled: not for this set to buffer
+			if m.batch.outcome == outcomeDropped {
+				r.lost += r.st.msgs[m.msg].groups
+			} else {
+				r.settled += r.st.msgs[m.msg].groups
+			}
+		case <-r.wait.Done():
+			return false
+		}
+	} else if m.fut != nil {
 		select {
 		case <-m.fut.Ok():
 			m.acked = true
@@ -179,15 +196,29 @@ func (b *Bus) PublishSet(ctx context.Context, set *metric.GroupSet) (int, error)
 		return 0, nil
 	}
 	st := b.pool.Get().(*publishState)
-	st.buf, st.msgs, st.sent, st.subj, st.gsub = st.buf[:0], st.msgs[:0], st.sent[:0], st.subj[:0], st.gsub[:0]
+	st.buf, st.raw, st.msgs, st.sent, st.subj, st.gsub = st.buf[:0], st.raw[:0], st.msgs[:0], st.sent[:0], st.subj[:0], st.gsub[:0]
 	wait, cancel := context.WithTimeout(ctx, b.publishTimeout)
 	defer cancel()
 	r := publishRun{wait: wait, st: st}
 
 	invalid := st.encode(b, set, &r)
 	direct := b.buf.empty() && b.nc.Status() == nats.CONNECTED
+	if b.coalesce != nil && direct {
+		for i := range st.msgs {
+			st.msgs[i].coalesce = st.msgs[i].end-st.msgs[i].start < coalesceBelow
+		}
+	}
+	if b.compress {
+		st.compress()
+	}
 	for i := range st.msgs {
 		msg := &st.msgs[i]
+		if msg.coalesce {
+			if bt := b.coalesce.add(msg.subject, st.buf[msg.start:msg.end], msg.groups); bt != nil {
+				st.sent = append(st.sent, sentMsg{msg: i, batch: bt})
+				continue
+			}
+		}
 		m := sentMsg{msg: i, id: b.nextID()}
 		if direct && wait.Err() == nil && (r.inFlight() < setWindow || r.awaitOldest()) {
 			f, err := b.publishAsync(&r, msg.subject, st.buf[msg.start:msg.end:msg.end], m.id)
@@ -213,11 +244,16 @@ func (b *Bus) PublishSet(ctx context.Context, set *metric.GroupSet) (int, error)
 	var laterGroups []int
 	for i := range st.sent {
 		m := &st.sent[i]
+		if m.batch != nil && !m.acked {
+			// Still being sent: the coalescer acks or buffers it.
+			r.settled += st.msgs[m.msg].groups
+			continue
+		}
 		if m.acked {
 			continue
 		}
 		msg := &st.msgs[m.msg]
-		later = append(later, pending{subject: msg.subject, id: m.id,
+		later = append(later, pending{subject: msg.subject, id: m.id, groups: msg.groups,
 			data: append([]byte(nil), st.buf[msg.start:msg.end]...)})
 		laterGroups = append(laterGroups, msg.groups)
 	}
@@ -238,13 +274,14 @@ func (b *Bus) PublishSet(ctx context.Context, set *metric.GroupSet) (int, error)
 		b.metrics.publishErrors.Add(float64(invalid + dropped))
 	}
 	// Unresolved publishes may still read buf (client retries): drop it then.
-	if r.inFlight() == 0 && cap(st.buf) <= maxPooledBuffer {
+	if r.inFlight() == 0 && cap(st.buf) <= maxPooledBuffer && cap(st.raw) <= maxPooledBuffer {
 		clear(st.sent)
 		clear(st.msgs)
 		clear(st.subj)
 		b.pool.Put(st)
 	}
-	accepted := r.acked + buffered
+	accepted := r.acked + r.settled + buffered
+	dropped += r.lost
 	if dropped > 0 {
 		r.firstErr = fmt.Errorf("%d dropped: the local publish buffer is full (%w)", dropped, ErrBufferFull)
 	}
@@ -296,10 +333,38 @@ func (st *publishState) encode(b *Bus, set *metric.GroupSet, r *publishRun) (inv
 	return invalid
 }
 
+// compress replaces each message of at least minCompress bytes by its S2
+// framing, when that is smaller; st.raw keeps the JSON meanwhile. Messages
+// to coalesce stay JSON: their batch is compressed as a whole.
+func (st *publishState) compress() {
+	st.raw, st.buf = st.buf, st.raw[:0]
+	for i := range st.msgs {
+		m := &st.msgs[i]
+		raw := st.raw[m.start:m.end]
+		start := len(st.buf)
+		if len(raw) >= minCompress && !m.coalesce {
+			st.buf = appendS2(st.buf, raw)
+		}
+		if len(st.buf) == start || len(st.buf)-start >= len(raw) {
+			st.buf = append(st.buf[:start], raw...)
+		}
+		m.start, m.end = start, len(st.buf)
+	}
+}
+
 // Groups yields the metrics groups of a bus message: one JSON document per
 // line (a message written by an older version holds exactly one). Empty
-// lines are skipped. The slices alias data.
+// lines are skipped. The slices alias data, or, for a compressed message,
+// its decompression; a damaged compressed message is yielded whole, as one
+// undecodable line (call Payload first to see why).
 func Groups(data []byte) iter.Seq[[]byte] {
+	if Compressed(data) {
+		if plain, err := Payload(nil, data); err == nil {
+			data = plain
+		} else {
+			return func(yield func([]byte) bool) { yield(data) }
+		}
+	}
 	return func(yield func([]byte) bool) {
 		for len(data) > 0 {
 			line := data

@@ -44,6 +44,8 @@ func Default() *Config {
 			Replicas:       1,
 			ConnectRetry:   Duration(30 * time.Second),
 			PublishTimeout: Duration(2 * time.Second),
+			Compression:    "s2",
+			Linger:         Duration(5 * time.Millisecond),
 			Buffer:         BusBuffer{MaxMessages: 100000, MaxBytes: 64 << 20},
 		},
 		Discovery: Discovery{

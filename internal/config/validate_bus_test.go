@@ -19,6 +19,7 @@ bus:
   source_domains: [edge-ams, edge-sfo]
   buffer: {max_messages: 5000, max_bytes: 16MiB}
   publish_timeout: 500ms
+  compression: none
 `
 	c, err := Parse("hub.yaml", []byte(hub), env(nil))
 	if err != nil {
@@ -27,7 +28,7 @@ bus:
 	b := c.Bus
 	if b.Cluster.Name != "hub" || len(b.Cluster.Routes) != 3 || b.Domain != "hub" || len(b.SourceDomains) != 2 ||
 		b.Buffer.MaxMessages != 5000 || b.Buffer.MaxBytes != 16<<20 || b.PublishTimeout.D() != 500*time.Millisecond ||
-		b.ConnectRetry.D() != 30*time.Second {
+		b.ConnectRetry.D() != 30*time.Second || b.Compression != "none" {
 		t.Errorf("hub bus = %+v", b)
 	}
 	edge := "bus:\n  domain: edge-ams\n  leaf:\n    remotes: [nats-leaf://hub1:7422, nats-leaf://hub2:7422]\n"
@@ -115,6 +116,8 @@ func TestParseBadBus(t *testing.T) {
 		{"edge user and creds", "bus:\n  domain: e\n  leaf:\n    remotes: [nats-leaf://hub:7422]\n    user: ams\n    password: hunter22\n    creds_file: /x.creds\n", "bad.yaml:5: bus.leaf.user: and bus.leaf.creds_file are both set"},
 		{"edge tls without remotes", "bus:\n  leaf:\n    tls: {ca_file: /ca.pem}\n", "bad.yaml:3: bus.leaf.tls: is set without bus.leaf.remotes"},
 		{"edge cert without key", "bus:\n  domain: e\n  leaf:\n    remotes: [nats-leaf://hub:7422]\n    tls: {cert_file: /c.pem}\n", "bus.leaf.tls.cert_file: and bus.leaf.tls.key_file go together"},
+		{"linger too long", "bus:\n  linger: 5s\n", "bad.yaml:2: bus.linger: 5s is out of range"},
+		{"unknown compression", "bus:\n  compression: gzip\n", "bad.yaml:2: bus.compression: "},
 		{"leaf url with secret", "bus:\n  domain: e\n  leaf: {remotes: [\"http://u:hunter22@hub:7422\"]}\n", "with credentials, not shown"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -478,7 +478,7 @@ func (c *Cache) toKV(ctx context.Context, e *entry, key string, d *Device) {
 			if !was {
 				c.log.Warn("enrichment too large for the KV bucket; kept in this node's memory only, other nodes collect the device themselves",
 					"resource", key, "bytes", len(b), "max_bytes", c.opts.MaxValueSize,
-					"interfaces", len(d.Interfaces), "tables", len(d.Tables))
+					"interfaces", d.Interfaces.Len(), "tables", d.Tables.Len())
 			}
 			return
 		}

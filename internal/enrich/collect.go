@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -38,7 +39,7 @@ func Collect(ctx context.Context, s SNMP, t snmp.Target, plan func(sysObjectID s
 	if s == nil {
 		return nil, errors.New("collect enrichment: no SNMP client")
 	}
-	d := &Device{Interfaces: map[uint32]*Interface{}}
+	d := &Device{}
 	sys, err := s.Get(ctx, t, systemOIDs)
 	if err != nil {
 		return nil, fmt.Errorf("collect enrichment: get system group: %w", err)
@@ -80,14 +81,11 @@ func Collect(ctx context.Context, s SNMP, t snmp.Target, plan func(sysObjectID s
 	d.system(lastChange)
 	if need.Interfaces {
 		d.HaveInterfaces = true
-		d.interfaces(walks[:len(slowColumns)])
+		d.Interfaces = interfaces(walks[:len(slowColumns)])
 		walks = walks[len(slowColumns):]
 	}
 	if len(need.Tables) > 0 {
-		d.Tables = make(map[string][]Cell, len(need.Tables))
-		for i, root := range need.Tables {
-			d.Tables[root] = table(walks[i], root)
-		}
+		d.Tables = buildTables(need.Tables, walks)
 	}
 	return d, nil
 }
@@ -108,58 +106,66 @@ func (d *Device) system(vbs []snmp.Varbind) {
 			d.SysName, _ = text(vb)
 		case OIDSysObjectID:
 			if vb.Type == gosnmp.ObjectIdentifier {
-				d.SysObjectID, _ = vb.Value.(string)
+				s, _ := vb.Value.(string)
+				d.SysObjectID = deref(texts.str(s)) // shared by a model's devices
 			}
 		}
 	}
 }
 
-// interfaces fills Interfaces from the walks of slowColumns.
-func (d *Device) interfaces(walks [][]snmp.Varbind) {
+// interfaces builds Interfaces from the walks of slowColumns: the rows
+// of every ifIndex seen, then each column's values. A value of the wrong
+// type leaves its column absent (Have bit clear) on that row.
+func interfaces(walks [][]snmp.Varbind) Interfaces {
+	var idx []uint32
 	for i, c := range slowColumns {
 		for _, vb := range walks[i] {
-			idx, ok := instance(vb.Name, c.root)
+			if n, ok := instance(vb.Name, c.root); ok {
+				idx = append(idx, n)
+			}
+		}
+	}
+	slices.Sort(idx)
+	idx = slices.Compact(idx)
+	b := ifBuilder{Interfaces{rows: make([]ifRow, len(idx))}}
+	for i, n := range idx {
+		b.rows[i].index = n
+	}
+	for i, c := range slowColumns {
+		for _, vb := range walks[i] {
+			n, ok := instance(vb.Name, c.root)
 			if !ok {
 				continue
 			}
-			e := d.Interfaces[idx]
-			if e == nil {
-				e = &Interface{}
-				d.Interfaces[idx] = e
-			}
-			if fill(e, c.have, vb) {
-				e.Have |= c.have
+			k, _ := b.find(n)
+			if b.fill(&b.rows[k], c.have, vb) {
+				b.rows[k].have |= c.have
 			}
 		}
 	}
+	return b.Interfaces
 }
 
-func fill(e *Interface, c Column, vb snmp.Varbind) bool {
-	var ok bool
+// fill stores vb, column c of r (zero when vb is not of the column's type).
+func (b *ifBuilder) fill(r *ifRow, c Column, vb snmp.Varbind) bool {
 	switch c {
-	case HaveDescr:
-		e.Descr, ok = text(vb)
-	case HaveName:
-		e.Name, ok = text(vb)
-	case HaveAlias:
-		e.Alias, ok = text(vb)
-	case HaveType:
-		e.Type, ok = number(vb)
-	case HaveSpeed:
-		e.Speed, ok = number(vb)
-	case HaveHighSpeed:
-		e.HighSpeed, ok = number(vb)
+	case HaveDescr, HaveName, HaveAlias:
+		p, ok := textRef(vb)
+		b.setText(r, c, p)
+		return ok
 	}
+	v, ok := number(vb)
+	b.setNumber(r, c, v)
 	return ok
 }
 
 // instance parses "<root>.<ifIndex>".
 func instance(oid, root string) (uint32, bool) {
-	rest, ok := strings.CutPrefix(oid, root+".")
-	if !ok {
+	rest, ok := strings.CutPrefix(oid, root)
+	if !ok || len(rest) < 2 || rest[0] != '.' {
 		return 0, false
 	}
-	n, err := strconv.ParseUint(rest, 10, 32)
+	n, err := strconv.ParseUint(rest[1:], 10, 32)
 	return uint32(n), err == nil
 }
 

@@ -36,10 +36,10 @@ type Device struct {
 	// HaveInterfaces: the interface columns were walked (Need.Interfaces).
 	HaveInterfaces bool `json:"have_interfaces,omitempty"`
 	// Interfaces by ifIndex.
-	Interfaces map[uint32]*Interface `json:"interfaces"`
+	Interfaces Interfaces `json:"interfaces"`
 	// Tables are whole columns by column OID (Need.Tables); a column the
 	// device lacks is present and empty.
-	Tables map[string][]Cell `json:"tables,omitempty"`
+	Tables Tables `json:"tables,omitzero"`
 }
 
 // Need says what a collection must include. Plugins declare theirs
@@ -72,7 +72,7 @@ func (d *Device) Covers(n Need) bool {
 		return false
 	}
 	for _, t := range n.Tables {
-		if _, ok := d.Tables[t]; !ok {
+		if !d.Tables.Has(t) {
 			return false
 		}
 	}
@@ -82,7 +82,7 @@ func (d *Device) Covers(n Need) bool {
 // Table returns the cached column oid as the varbinds a walk of it would
 // have returned; ok is false when the column was not collected.
 func (d *Device) Table(oid string) (vbs []snmp.Varbind, ok bool) {
-	cells, ok := d.Tables[oid]
+	cells, ok := d.Tables.column(oid)
 	if !ok {
 		return nil, false
 	}
@@ -93,8 +93,9 @@ func (d *Device) Table(oid string) (vbs []snmp.Varbind, ok bool) {
 	return vbs, true
 }
 
-// Interface is one ifIndex's slow columns. Absent columns are zero with
-// their Have bit clear, so "absent" and "empty" differ.
+// Interface is one ifIndex's slow columns (Interfaces.Get). Absent
+// columns are zero with their Have bit clear, so "absent" and "empty"
+// differ.
 type Interface struct {
 	Descr     string `json:"descr,omitempty"`
 	Name      string `json:"name,omitempty"`

@@ -88,8 +88,8 @@ func TestLastChangeTriggersCollection(t *testing.T) {
 		return d
 	}
 	d := lookup(dev)
-	if i := d.Interfaces[7]; i == nil || i.Name != "Gi0/7" || i.Alias != "old" || i.HighSpeed != 1000 || i.Have&HaveType != 0 {
-		t.Fatalf("collected %+v", d.Interfaces[7])
+	if i, ok := d.Interfaces.Get(7); !ok || i.Name != "Gi0/7" || i.Alias != "old" || i.HighSpeed != 1000 || i.Have&HaveType != 0 {
+		t.Fatalf("collected %+v", i)
 	}
 	if d.SysName != "sw1" || d.SysObjectID != ".1.3.6.1.4.1.9.1.1" || !d.HaveLastChange {
 		t.Errorf("system: %+v", d)
@@ -98,15 +98,15 @@ func TestLastChangeTriggersCollection(t *testing.T) {
 	now = now.Add(2 * time.Second)
 	dev.uptime += 200
 	dev.alias = "new"
-	if d := lookup(dev); d.Interfaces[7].Alias != "old" || dev.walks.Load() != walks {
-		t.Errorf("unchanged device collected again (alias %q)", d.Interfaces[7].Alias)
+	if d := lookup(dev); alias7(d) != "old" || dev.walks.Load() != walks {
+		t.Errorf("unchanged device collected again (alias %q)", alias7(d))
 	}
 	dev.lastChange = 700 // an interface was created
-	if d := lookup(dev); d.Interfaces[7].Alias != "new" {
-		t.Errorf("after ifTableLastChange moved: alias %q, want new", d.Interfaces[7].Alias)
+	if d := lookup(dev); alias7(d) != "new" {
+		t.Errorf("after ifTableLastChange moved: alias %q, want new", alias7(d))
 	}
 	now = now.Add(2 * time.Hour)
-	if d := lookup(failing{}); d == nil || d.Interfaces[7].Alias != "new" {
+	if d := lookup(failing{}); d == nil || alias7(d) != "new" {
 		t.Errorf("failed refresh: %+v, want the older data", d)
 	}
 }
@@ -118,4 +118,12 @@ func (failing) Walk(context.Context, snmp.Target, string) ([]snmp.Varbind, error
 }
 func (failing) Get(context.Context, snmp.Target, []string) ([]snmp.Varbind, error) {
 	return nil, context.DeadlineExceeded
+}
+
+// alias7 is ifAlias.7 of d ("<none>" when d has no interface 7).
+func alias7(d *Device) string {
+	if e, ok := d.Interfaces.Get(7); ok {
+		return e.Alias
+	}
+	return "<none>"
 }

@@ -300,7 +300,7 @@ func TestMissingEnrichmentIsStatus8(t *testing.T) {
 	for name, src := range map[string]poll.EnrichSource{
 		"no cache":        nil,
 		"lookup failed":   staticSource{err: errDown},
-		"no such ifIndex": staticSource{dev: &enrich.Device{Interfaces: map[uint32]*enrich.Interface{}}},
+		"no such ifIndex": staticSource{dev: &enrich.Device{}},
 	} {
 		groups, err := interfacePlugin(t, true).Poll(ctx, &poll.Request{Resource: baseRes, Interval: time.Minute,
 			Target: v2c(dev.Host, dev.Port, "public"), SNMP: pool, Now: time.Now(), Enrich: src})

@@ -142,7 +142,7 @@ func TestLookupWaitsForRunningCollection(t *testing.T) {
 		t.Fatal("the collection ended before the lookup: make the device slower")
 	}
 	d, err := c.Lookup(context.Background(), res, snmp.Target{}, dev, Signals{}, Need{Interfaces: true})
-	if err != nil || d.Interfaces[7] == nil || d.Interfaces[7].Alias != "a" {
+	if err != nil || alias7(d) != "a" {
 		t.Fatalf("lookup during the collection: %+v, %v", d, err)
 	}
 	if n := dev.walks.Load(); n != int32(len(slowColumns)) {

@@ -144,8 +144,8 @@ func TestOversizeKeptInMemory(t *testing.T) {
 	for i := range 2 {
 		dev.lastChange = uint32(i) // collected again
 		d, err := c.Lookup(ctx, res, snmp.Target{}, dev, Signals{LastChange: uint32(i), HaveLastChange: true}, Need{Interfaces: true})
-		if err != nil || len(d.Interfaces) != dev.n {
-			t.Fatalf("lookup %d: %v, %d interfaces", i, err, len(d.Interfaces))
+		if err != nil || d.Interfaces.Len() != dev.n {
+			t.Fatalf("lookup %d: %v, %d interfaces", i, err, d.Interfaces.Len())
 		}
 	}
 	if got := testutil.ToFloat64(c.m.kvErrors.WithLabelValues("too_large")); got != 2 {

@@ -27,7 +27,7 @@ func TestTableRoundTrip(t *testing.T) {
 		{Name: root + ".9", Type: gosnmp.NoSuchInstance},
 		{Name: ".1.3.6.1.2.1.47.1.1.1.1.8.1", Type: gosnmp.OctetString, Value: []byte("next column")},
 	}
-	d := &Device{Tables: map[string][]Cell{root: table(walk, root)}}
+	d := &Device{Tables: buildTables([]string{root}, [][]snmp.Varbind{walk})}
 	b, err := json.Marshal(d)
 	if err != nil {
 		t.Fatal(err)
@@ -76,7 +76,7 @@ func TestNeed(t *testing.T) {
 	if !(Need{}).Empty() || m.Empty() {
 		t.Error("Empty")
 	}
-	d := &Device{HaveInterfaces: true, Tables: map[string][]Cell{".1.3.5": nil}}
+	d := &Device{HaveInterfaces: true, Tables: NewTables(map[string][]Cell{".1.3.5": nil})}
 	for _, c := range []struct {
 		n    Need
 		want bool

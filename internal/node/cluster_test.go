@@ -141,13 +141,15 @@ func TestClusterFailover(t *testing.T) {
 
 	rec := &polls{events: map[string][]time.Time{}}
 	sub, err := b.Conn().Subscribe(bus.SubjectPrefix+"lab.status", func(m *nats.Msg) {
-		g, err := metric.Decode(m.Data)
+		groups, err := decodeStatus(m.Data)
 		if err != nil {
 			t.Errorf("bad status group: %v", err)
 			return
 		}
-		sec, frac := math.Modf(g.CreationTimestamp)
-		rec.add(g.Resource.Key(), time.Unix(int64(sec), int64(frac*1e9)))
+		for _, g := range groups {
+			sec, frac := math.Modf(g.CreationTimestamp)
+			rec.add(g.Resource.Key(), time.Unix(int64(sec), int64(frac*1e9)))
+		}
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -363,4 +365,22 @@ polling:
 	if got != clusterDevices {
 		t.Errorf("after the handover the last %d nodes schedule %d checks, want %d", len(nodes), got, clusterDevices)
 	}
+}
+
+// decodeStatus decodes a status message: the status groups of one or more
+// checks (coalesced, bus.linger), compressed or not.
+func decodeStatus(data []byte) ([]*metric.Group, error) {
+	plain, err := bus.Payload(nil, data)
+	if err != nil {
+		return nil, err
+	}
+	var out []*metric.Group
+	for line := range bus.Groups(plain) {
+		g, err := metric.Decode(line)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, g)
+	}
+	return out, nil
 }

@@ -151,8 +151,8 @@ func (rs *rows) enrich(ctx context.Context, req *Request, w walker, seen enrich.
 	missing := 0
 	for i := range rs.slab {
 		r := &rs.slab[i]
-		e := dev.Interfaces[r.index]
-		if e == nil {
+		e, ok := dev.Interfaces.Get(r.index)
+		if !ok {
 			missing++
 			continue
 		}

@@ -15,7 +15,8 @@ import (
 )
 
 // handleMsgs settles one fetched batch. A message holds one or more groups
-// (bus.Groups): each becomes a record; an undecodable or rejected record is
+// (bus.Groups), compressed or not (bus.Payload): each becomes a record; an
+// undecodable or rejected record, or a message whose compression is damaged, is
 // set aside alone. A message is acked when all its records are written or
 // set aside, and handed back (with backoff) otherwise, which may write its
 // other records again: delivery is at least once.
@@ -30,8 +31,17 @@ func (c *Consumer) handleMsgs(ctx context.Context, js jetstream.JetStream, msgs 
 		if md, err := m.Metadata(); err == nil {
 			at = md.Timestamp
 		}
+		payload, err := bus.Payload(nil, m.Data())
+		if err != nil {
+			// Damaged compression: the whole message is one bad record.
+			rec := Record{Subject: m.Subject(), Data: m.Data(), Time: at}
+			if !c.setAsideRec(ctx, m, 0, rec, reasonDecode, err) {
+				retry[i] = true
+			}
+			continue
+		}
 		n := 0
-		for data := range bus.Groups(m.Data()) {
+		for data := range bus.Groups(payload) {
 			rec := Record{Subject: m.Subject(), Data: data, Time: at}
 			g, err := metric.Decode(data)
 			if err != nil {

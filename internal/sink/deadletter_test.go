@@ -197,3 +197,46 @@ func TestBatchedMessages(t *testing.T) {
 		t.Errorf("%d messages redelivered; want none", info.NumRedelivered)
 	}
 }
+
+// TestCompressedMessages: S2-compressed bus messages (what PublishSet
+// writes by default) are written like plain ones; a message whose
+// compression is damaged is set aside whole, with a reason that says so,
+// and the messages after it are written.
+func TestCompressedMessages(t *testing.T) {
+	b := openBus(t, t.TempDir()) // compression on: the default
+	reg := prometheus.NewRegistry()
+	c, s := testConsumer(t, config.Sink{Name: "zipped"}, reg)
+	if err := publishSets(b, 0, 40, 20); err != nil { // 2 messages of 20 groups
+		t.Fatal(err)
+	}
+	stream, err := b.JetStream().Stream(context.Background(), bus.StreamName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := stream.GetMsg(context.Background(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bus.Compressed(first.Data) {
+		t.Fatal("PublishSet wrote an uncompressed message; the test needs the default compression")
+	}
+	damaged := append([]byte(nil), first.Data[:len(first.Data)-7]...)
+	if _, err := b.JetStream().Publish(context.Background(), bus.Subject("site1", "interface"), damaged); err != nil {
+		t.Fatal(err)
+	}
+	if err := publishSets(b, 40, 60, 20); err != nil {
+		t.Fatal(err)
+	}
+	running(t, c, b.JetStream())
+	eventually(t, "every message acked", func() bool { return ackFloor(t, b.JetStream(), "zipped") == 4 })
+	if got := s.records(); got != 60 {
+		t.Errorf("sink got %d records, want the 60 groups of the intact messages", got)
+	}
+	dl := deadLetterMsgs(t, b.JetStream(), 1)
+	if reason := dl[0].Header.Get(HeaderReason); !strings.Contains(reason, "damaged S2-compressed data") {
+		t.Errorf("dead letter reason %q; want it to name the damaged compression", reason)
+	}
+	if !bytes.Equal(dl[0].Data, damaged) {
+		t.Errorf("dead letter holds %d bytes, want the damaged message's %d as received", len(dl[0].Data), len(damaged))
+	}
+}
