@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
+	"math/rand/v2"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/panoptes-go/panoptes/internal/resource"
+	"github.com/panoptes-go/panoptes/internal/s2frame"
 	"github.com/panoptes-go/panoptes/internal/snmp"
 	"github.com/panoptes-go/panoptes/internal/testutil/natstest"
 )
@@ -110,7 +111,8 @@ func TestKVReadBounded(t *testing.T) {
 // bigDevice answers with n interfaces with long aliases.
 type bigDevice struct {
 	scripted
-	n int
+	n         int
+	realistic bool // aliases like an access switch's, not random text
 }
 
 func (b *bigDevice) Walk(_ context.Context, _ snmp.Target, root string) ([]snmp.Varbind, error) {
@@ -119,8 +121,12 @@ func (b *bigDevice) Walk(_ context.Context, _ snmp.Target, root string) ([]snmp.
 	}
 	out := make([]snmp.Varbind, b.n)
 	for i := range out {
-		out[i] = snmp.Varbind{Name: fmt.Sprintf("%s.%d", root, i+1), Type: gosnmp.OctetString,
-			Value: []byte(strings.Repeat("x", 60) + fmt.Sprint(i))}
+		// Random text: it must stay too large once compressed.
+		text := fmt.Sprintf("%016x%016x%016x%016x", rand.Uint64(), rand.Uint64(), rand.Uint64(), rand.Uint64())
+		if b.realistic {
+			text = fmt.Sprintf("user port %d, floor 2, room 2.%02d", i+1, i%7)
+		}
+		out[i] = snmp.Varbind{Name: fmt.Sprintf("%s.%d", root, i+1), Type: gosnmp.OctetString, Value: []byte(text)}
 	}
 	return out, nil
 }
@@ -139,7 +145,7 @@ func TestOversizeKeptInMemory(t *testing.T) {
 	}
 	logs := &records{}
 	c := New(Options{KV: kv, Refresh: time.Hour, MinInterval: time.Nanosecond, Logger: slog.New(logs)})
-	dev := &bigDevice{scripted: scripted{uptime: 1000}, n: 20000} // ~1.6 MB of JSON
+	dev := &bigDevice{scripted: scripted{uptime: 1000}, n: 40000} // ~3.5 MB of JSON, ~1.9 MB compressed
 	res := &resource.Resource{ID: "big"}
 	for i := range 2 {
 		dev.lastChange = uint32(i) // collected again
@@ -243,5 +249,44 @@ func TestFailedLookupBacksOff(t *testing.T) {
 	now = now.Add(time.Minute)
 	if d, err := c.Lookup(ctx, res, snmp.Target{}, dev, Signals{}, Need{Interfaces: true}); err != nil || d == nil {
 		t.Errorf("after MinInterval: %v, %v; want collected", d, err)
+	}
+}
+
+// TestKVValuesCompressed: what goes into the KV bucket is S2-framed and
+// several times smaller than its JSON; a plain JSON value (as older
+// versions wrote) is still read.
+func TestKVValuesCompressed(t *testing.T) {
+	if testing.Short() {
+		t.Skip("embedded NATS")
+	}
+	ctx := context.Background()
+	kv, err := OpenBucket(ctx, natstest.JetStream(t, ""), time.Hour, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := New(Options{KV: kv, Refresh: time.Hour, MinInterval: time.Nanosecond})
+	res := &resource.Resource{ID: "sw1"}
+	dev := &bigDevice{scripted: scripted{uptime: 1000}, n: 48, realistic: true}
+	if _, err := c.Lookup(ctx, res, snmp.Target{}, dev, Signals{}, Need{Interfaces: true}); err != nil {
+		t.Fatal(err)
+	}
+	e, err := kv.Get(ctx, kvKey(res.Key()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := s2frame.Decode(nil, e.Value())
+	if err != nil || !s2frame.Is(e.Value()) {
+		t.Fatalf("KV value not S2-framed (%v): %.40q", err, e.Value())
+	}
+	if len(e.Value())*2 > len(plain) {
+		t.Errorf("KV value %d bytes for %d of JSON; want it compressed", len(e.Value()), len(plain))
+	}
+	// An older node's plain JSON is read by a fresh cache.
+	if _, err := kv.Put(ctx, kvKey(res.Key()), plain); err != nil {
+		t.Fatal(err)
+	}
+	fresh := New(Options{KV: kv, Refresh: time.Hour, MinInterval: time.Hour})
+	if d := fresh.fromKV(ctx, res.Key()); d == nil || d.Interfaces.Len() != 48 {
+		t.Fatalf("plain JSON value not read back: %+v", d)
 	}
 }
