@@ -22,6 +22,7 @@ import (
 	"github.com/panoptes-go/panoptes/internal/discovery"
 	"github.com/panoptes-go/panoptes/internal/enrich"
 	"github.com/panoptes-go/panoptes/internal/inventory"
+	"github.com/panoptes-go/panoptes/internal/metric"
 	"github.com/panoptes-go/panoptes/internal/poll"
 	_ "github.com/panoptes-go/panoptes/internal/profile" // the profile polling plugin
 	"github.com/panoptes-go/panoptes/internal/rate"
@@ -367,9 +368,17 @@ func (n *Node) checkFunc(pi *pluginInstance, res *resource.Resource, notBefore t
 		if !n.mayPoll(ctx, pi.interval, notBefore) {
 			return
 		}
-		pctx, cancel := context.WithTimeout(ctx, pi.timeout)
-		set := n.runner.Run(pctx, pi.name, pi.plugin, res, pi.interval)
-		cancel()
+		// The poll's deadline is the check's unless the plugin's timeout is
+		// shorter (it defaults to the interval, and the check's deadline is
+		// its next due time): a context that would add nothing is not made.
+		var set *metric.GroupSet
+		if d, ok := ctx.Deadline(); ok && !d.After(time.Now().Add(pi.timeout)) {
+			set = n.runner.Run(ctx, pi.name, pi.plugin, res, pi.interval)
+		} else {
+			pctx, cancel := context.WithTimeout(ctx, pi.timeout)
+			set = n.runner.Run(pctx, pi.name, pi.plugin, res, pi.interval)
+			cancel()
+		}
 		if n.rates != nil && !pi.rates.Empty() {
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			n.rates.Apply(rctx, set, pi.rates, time.Now())

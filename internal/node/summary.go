@@ -67,8 +67,10 @@ func (n *Node) logSummaries(ctx context.Context, every time.Duration) {
 
 // Stats are the node's running totals, for the benchmark harness and tests.
 type Stats struct {
-	Resources, Scheduled             int
-	Started, Skipped, Completed      uint64
+	Resources, Scheduled int
+	// Due, Started, Skipped and Completed are the scheduler's (see
+	// schedule.Stats): every due time reached is started or skipped.
+	Due, Started, Skipped, Completed uint64
 	LatenessP50, LatenessP99         time.Duration
 	Varbinds                         uint64
 	ChecksOK, ChecksFailed           uint64
@@ -87,7 +89,7 @@ func (n *Node) Stats() Stats {
 	p50, p99 := n.sched.LatencyQuantiles()
 	return Stats{
 		Resources: n.index.Len(), Scheduled: n.sched.Len(),
-		Started: ss.Started, Skipped: ss.Skipped, Completed: ss.Completed,
+		Due: ss.Due, Started: ss.Started, Skipped: ss.Skipped, Completed: ss.Completed,
 		LatenessP50: p50, LatenessP99: p99, Varbinds: n.pool.Varbinds(),
 		ChecksOK: n.total.ok.Load(), ChecksFailed: n.total.failed.Load(),
 		GroupsPublished: n.total.published.Load(), PublishFailures: n.total.errors.Load(),

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -36,7 +37,8 @@ type RunnerOptions struct {
 	Logger  *slog.Logger
 	// Registerer receives the self-metrics; nil registers nothing.
 	Registerer prometheus.Registerer
-	// Now is the clock for timestamps (default time.Now).
+	// Now is the clock for timestamps (default time.Now, whose readings
+	// the duration histogram then shares).
 	Now func() time.Time
 }
 
@@ -48,7 +50,7 @@ type Runner struct {
 	enrich  EnrichSource
 	history History
 	log     *slog.Logger
-	now     func() time.Time
+	now     func() time.Time // nil: time.Now
 	metrics *runnerMetrics
 
 	// failing holds the last status of each failing check, so a device
@@ -56,6 +58,9 @@ type Runner struct {
 	// on every interval.
 	failingMu sync.Mutex
 	failing   map[string]int
+	failingN  atomic.Int64 // len(failing), read without the lock
+
+	plugins sync.Map // plugin instance name → *pluginCounters
 }
 
 // NewRunner returns a Runner.
@@ -64,9 +69,6 @@ func NewRunner(opts RunnerOptions) *Runner {
 		metrics: newRunnerMetrics(opts.Registerer), failing: map[string]int{}}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
-	}
-	if r.now == nil {
-		r.now = time.Now
 	}
 	return r
 }
@@ -83,24 +85,83 @@ func NewRunner(opts RunnerOptions) *Runner {
 // ctx bounds the check; the caller sets its deadline.
 func (r *Runner) Run(ctx context.Context, pluginName string, p Plugin, res *resource.Resource, interval time.Duration) *metric.GroupSet {
 	began := time.Now() // monotonic, for the duration histogram
-	start := r.now()
-	log := r.log.With("plugin", pluginName)
-	if res != nil {
-		log = log.With("resource", res.Key())
+	start := began
+	if r.now != nil {
+		start = r.now()
 	}
+	c := &checkRun{}
+	c.lh = checkLog{parent: r.log.Handler(), plugin: pluginName, res: res}
+	c.log = *slog.New(&c.lh)
+	log := &c.log
 
-	groups, status, err := r.check(ctx, log, pluginName, p, res, interval, start)
+	groups, status, err := r.check(ctx, c, pluginName, p, res, interval, start)
 	r.logStatus(log, pluginName, res, status, err)
 
-	r.metrics.checks.WithLabelValues(pluginName, metric.StatusName(status)).Inc()
-	r.metrics.duration.WithLabelValues(pluginName).Observe(time.Since(began).Seconds())
+	ended := time.Now()
+	pm := r.pluginMetrics(pluginName)
+	pm.checks(r.metrics, pluginName, status).Inc()
+	pm.duration.Observe(ended.Sub(began).Seconds())
+	if r.now != nil {
+		ended = r.now()
+	}
 
 	secs := int(interval / time.Second)
-	groups = append(groups, statusGroup(res, pluginName, secs, epoch(start), epoch(r.now()), status))
-	return &metric.GroupSet{Groups: groups}
+	c.setStatusGroup(res, pluginName, secs, epoch(start), epoch(ended), status)
+	if len(groups) == 0 {
+		groups = c.groups[:0] // room for the status group alone
+	}
+	c.set.Groups = append(groups, &c.status)
+	return &c.set
 }
 
-func (r *Runner) check(ctx context.Context, log *slog.Logger, pluginName string, p Plugin,
+// checkRun is everything a check allocates besides its plugin's groups, in
+// one allocation: the request, the logger, the status group and the set.
+type checkRun struct {
+	req    Request
+	log    slog.Logger
+	lh     checkLog
+	set    metric.GroupSet
+	groups [1]*metric.Group
+	status metric.Group
+	metric [1]metric.Metric
+	dim    [1]metric.Dimension
+}
+
+// checkLog is a check's log handler: the Runner's with the attributes
+// plugin and resource, as Logger.With would add them. Handlers format
+// attributes when they are added (TextHandler and JSONHandler do), so they
+// are added only when the check logs a record, which most checks never do.
+type checkLog struct {
+	parent slog.Handler
+	plugin string
+	res    *resource.Resource
+	once   sync.Once
+	h      slog.Handler
+}
+
+func (l *checkLog) handler() slog.Handler {
+	l.once.Do(func() {
+		attrs := []slog.Attr{slog.String("plugin", l.plugin)}
+		if l.res != nil {
+			attrs = append(attrs, slog.String("resource", l.res.Key()))
+		}
+		l.h = l.parent.WithAttrs(attrs)
+	})
+	return l.h
+}
+
+func (l *checkLog) Enabled(ctx context.Context, level slog.Level) bool {
+	return l.parent.Enabled(ctx, level)
+}
+
+func (l *checkLog) Handle(ctx context.Context, rec slog.Record) error {
+	return l.handler().Handle(ctx, rec)
+}
+
+func (l *checkLog) WithAttrs(attrs []slog.Attr) slog.Handler { return l.handler().WithAttrs(attrs) }
+func (l *checkLog) WithGroup(name string) slog.Handler       { return l.handler().WithGroup(name) }
+
+func (r *Runner) check(ctx context.Context, c *checkRun, pluginName string, p Plugin,
 	res *resource.Resource, interval time.Duration, start time.Time) ([]*metric.Group, int, error) {
 	if res == nil || p == nil {
 		return nil, metric.StatusInternalFailure, fmt.Errorf("check %s: nil resource or plugin", pluginName)
@@ -112,9 +173,10 @@ func (r *Runner) check(ctx context.Context, log *slog.Logger, pluginName string,
 			return nil, metric.StatusInternalFailure, fmt.Errorf("SNMP target: %w", err)
 		}
 	}
-	req := &Request{Resource: res, Interval: interval, Target: target, SNMP: r.pool, Enrich: r.enrich, History: r.history, Now: start, Logger: log}
+	req := &c.req
+	*req = Request{Resource: res, Interval: interval, Target: target, SNMP: r.pool, Enrich: r.enrich, History: r.history, Now: start, Logger: &c.log}
 
-	groups, err, panicked := r.poll(ctx, log, pluginName, p, req)
+	groups, err, panicked := r.poll(ctx, &c.log, pluginName, p, req)
 	if panicked {
 		return nil, metric.StatusInternalFailure, err
 	}
@@ -147,17 +209,22 @@ func epoch(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
 // logStatus logs a check's status at warn when it changes to a failure, at
 // info when it recovers, and at debug while it stays the same.
 func (r *Runner) logStatus(log *slog.Logger, pluginName string, res *resource.Resource, status int, err error) {
-	key := pluginName
-	if res != nil {
-		key += "|" + res.Key()
+	if status == metric.StatusSuccess && r.failingN.Load() == 0 {
+		return // nothing is failing, so nothing recovers
 	}
+	var buf [160]byte
+	key := appendCheckKey(buf[:0], pluginName, res) // looked up without allocating
 	r.failingMu.Lock()
-	prev, wasFailing := r.failing[key]
-	if status == metric.StatusSuccess {
-		delete(r.failing, key)
-	} else {
-		r.failing[key] = status
+	prev, wasFailing := r.failing[string(key)]
+	switch {
+	case status == metric.StatusSuccess:
+		if wasFailing {
+			delete(r.failing, string(key))
+		}
+	case !wasFailing || prev != status:
+		r.failing[string(key)] = status
 	}
+	r.failingN.Store(int64(len(r.failing)))
 	r.failingMu.Unlock()
 	switch {
 	case status != metric.StatusSuccess && (!wasFailing || prev != status):
@@ -167,4 +234,41 @@ func (r *Runner) logStatus(log *slog.Logger, pluginName string, res *resource.Re
 	case wasFailing:
 		log.Info("check recovered", "was", metric.StatusName(prev))
 	}
+}
+
+// appendCheckKey appends pluginName|resource key, the key of r.failing.
+func appendCheckKey(b []byte, pluginName string, res *resource.Resource) []byte {
+	b = append(b, pluginName...)
+	if res != nil {
+		for _, f := range [...]string{res.Site, res.Class, res.Subclass, res.Type, res.ID} {
+			b = append(append(b, '|'), f...)
+		}
+	}
+	return b
+}
+
+// pluginCounters caches one plugin instance's metric children, so that a
+// check does not look its labels up. The success counter is created at the
+// first success, as WithLabelValues would: a plugin that never succeeds has
+// no success series.
+type pluginCounters struct {
+	duration prometheus.Observer
+	okOnce   sync.Once
+	ok       prometheus.Counter
+}
+
+func (r *Runner) pluginMetrics(pluginName string) *pluginCounters {
+	if pm, ok := r.plugins.Load(pluginName); ok {
+		return pm.(*pluginCounters)
+	}
+	pm, _ := r.plugins.LoadOrStore(pluginName, &pluginCounters{duration: r.metrics.duration.WithLabelValues(pluginName)})
+	return pm.(*pluginCounters)
+}
+
+func (pm *pluginCounters) checks(m *runnerMetrics, pluginName string, status int) prometheus.Counter {
+	if status != metric.StatusSuccess {
+		return m.checks.WithLabelValues(pluginName, metric.StatusName(status))
+	}
+	pm.okOnce.Do(func() { pm.ok = m.checks.WithLabelValues(pluginName, metric.StatusName(status)) })
+	return pm.ok
 }

@@ -38,18 +38,18 @@ func statusOf(ctx context.Context, groups int, err error) int {
 	return snmp.Status(err)
 }
 
-// statusGroup builds the `status` group: Panoptes' polling status gauge for
-// one check of one resource by one plugin instance.
-func statusGroup(res *resource.Resource, plugin string, interval int, created, at float64, status int) *metric.Group {
-	return &metric.Group{
+// setStatusGroup fills c.status, the `status` group: Panoptes' polling
+// status gauge for one check of one resource by one plugin instance.
+func (c *checkRun) setStatusGroup(res *resource.Resource, plugin string, interval int, created, at float64, status int) {
+	c.metric[0] = metric.Metric{Name: StatusMetric, Value: metric.Int(int64(status)), Type: metric.Gauge, Timestamp: at}
+	c.dim[0] = metric.Dimension{Name: PluginDimension, Value: plugin}
+	c.status = metric.Group{
 		Resource:          res,
 		Type:              StatusGroupType,
 		Interval:          interval,
 		CreationTimestamp: created,
 		SchemaVersion:     metric.SchemaVersion,
-		Metrics: []metric.Metric{{
-			Name: StatusMetric, Value: metric.Int(int64(status)), Type: metric.Gauge, Timestamp: at,
-		}},
-		Dimensions: []metric.Dimension{{Name: PluginDimension, Value: plugin}},
+		Metrics:           c.metric[:],
+		Dimensions:        c.dim[:],
 	}
 }

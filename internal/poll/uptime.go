@@ -56,15 +56,31 @@ func (p *Uptime) Poll(ctx context.Context, req *Request) ([]*metric.Group, error
 	if len(vbs) != 1 || vbs[0].Type != gosnmp.TimeTicks {
 		return nil, WithStatus(metric.StatusMissingMetrics, fmt.Errorf("sysUpTime.0 is missing or not TimeTicks"))
 	}
-	ticks := gosnmp.ToBigInt(vbs[0].Value).Uint64()
-	at := epoch(time.Now())
-	return []*metric.Group{{
+	var ticks uint64
+	if v, ok := vbs[0].Value.(uint32); ok { // how TimeTicks decode; ToBigInt allocates
+		ticks = uint64(v)
+	} else {
+		ticks = gosnmp.ToBigInt(vbs[0].Value).Uint64()
+	}
+	o := &uptimeGroups{}
+	o.metric[0] = metric.Metric{Name: "uptime_seconds", Value: metric.Float(float64(ticks) / 100), Type: metric.Gauge, Timestamp: epoch(time.Now())}
+	o.group = metric.Group{
 		Resource:          req.Resource,
 		Type:              UptimeGroupType,
 		Interval:          int(req.Interval / time.Second),
 		CreationTimestamp: epoch(req.Now),
 		SchemaVersion:     metric.SchemaVersion,
-		Metrics:           []metric.Metric{{Name: "uptime_seconds", Value: metric.Float(float64(ticks) / 100), Type: metric.Gauge, Timestamp: at}},
+		Metrics:           o.metric[:],
 		Dimensions:        []metric.Dimension{},
-	}}, nil
+	}
+	o.groups[0] = &o.group
+	return o.groups[:1], nil
+}
+
+// uptimeGroups is the plugin's result in one allocation, with room for
+// the status group the Runner appends.
+type uptimeGroups struct {
+	groups [2]*metric.Group
+	group  metric.Group
+	metric [1]metric.Metric
 }

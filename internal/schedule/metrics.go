@@ -37,7 +37,7 @@ func newMetrics(reg prometheus.Registerer, log *slog.Logger) *metrics {
 		}, []string{"plugin"}),
 		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "panoptes_schedule_checks_skipped_total",
-			Help: "Due times skipped because the check's previous run was still in flight or waited for a worker past its next due time, by polling plugin.",
+			Help: "Due times skipped because the check's previous run was still in flight or waited for a worker past its next due time, or dropped while waiting for a worker by the check's removal or shutdown, by polling plugin.",
 		}, []string{"plugin"}),
 		panicked: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "panoptes_schedule_checks_panicked_total",

@@ -82,8 +82,8 @@ type Scheduler struct {
 	m    *metrics
 	hist latency.Hist
 
-	startedN, skippedN, completedN atomic.Uint64
-	runningN                       atomic.Int64
+	dueN, startedN, skippedN, completedN atomic.Uint64
+	runningN                             atomic.Int64
 
 	wake chan struct{} // nudges the timer goroutine after the heap top moved earlier
 	wg   sync.WaitGroup
@@ -220,21 +220,29 @@ func (s *Scheduler) Len() int {
 	return len(s.entries) - s.retiring
 }
 
-// Stats are running totals for tests and the benchmark harness. Every due
-// time that was reached ends up either Started or Skipped.
+// Stats are running totals for tests and the benchmark harness.
+//
+// Due counts the due times the timer reached, those it found already past
+// by an interval or more (a stall, a clock step) included. Every one of
+// them ends up either Started or Skipped (a run dropped because its check
+// was removed or the scheduler stopped counts as skipped), so at any time
+// Due = Started + Skipped + the runs waiting for a worker.
 type Stats struct {
-	Started, Skipped, Completed uint64
-	Running                     int
+	Due, Started, Skipped, Completed uint64
+	Running                          int
 }
 
-// Stats returns the scheduler's running totals.
+// Stats returns the scheduler's running totals. Due is read last, so that
+// a snapshot taken while checks run has Due >= Started + Skipped.
 func (s *Scheduler) Stats() Stats {
-	return Stats{
+	st := Stats{
+		Completed: s.completedN.Load(),
 		Started:   s.startedN.Load(),
 		Skipped:   s.skippedN.Load(),
-		Completed: s.completedN.Load(),
 		Running:   int(s.runningN.Load()),
 	}
+	st.Due = s.dueN.Load()
+	return st
 }
 
 // LatencyQuantiles returns the median and 99th percentile of start lateness
@@ -426,6 +434,7 @@ func (s *Scheduler) dispatchLocked(now int64, limit int) int {
 			due += k * iv
 			skips = uint64(k)
 		}
+		s.dueN.Add(skips + 1) // before the run is queued or counted skipped
 		switch e.state {
 		case idle:
 			e.state = queued
@@ -480,7 +489,9 @@ func (s *Scheduler) worker() {
 			s.workerCond.Wait()
 			continue
 		}
-		if e.removed {
+		if e.removed { // its due time was reached: it is skipped, not lost
+			s.skippedN.Add(1)
+			e.pm.skipped.Inc()
 			s.settleLocked(e)
 			continue
 		}
@@ -525,10 +536,8 @@ func (s *Scheduler) stop() {
 	s.mu.Lock()
 	s.stopping = true
 	for e := s.ready.pop(); e != nil; e = s.ready.pop() {
-		if !e.removed {
-			s.skippedN.Add(1)
-			e.pm.skipped.Inc()
-		}
+		s.skippedN.Add(1)
+		e.pm.skipped.Inc()
 		s.settleLocked(e)
 	}
 	s.workerCond.Broadcast()

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -32,7 +33,14 @@ type v2conn struct {
 	id        int32 // the last request id, 1..2³¹-1
 	m         *metrics
 	rd        reader
-	stop      func() bool // ends the watch of the operation's ctx
+	// The watch of the operation's ctx: stop ends it, onDoneFn is
+	// c.onDone bound once (no allocation per watch), done receives when
+	// onDone has run, cancelled records that it closed the socket.
+	ctx       context.Context
+	stop      func() bool
+	onDoneFn  func()
+	done      chan struct{}
+	cancelled atomic.Bool
 }
 
 // maxDatagram is more than any UDP payload (65,527 octets over IPv6
@@ -68,6 +76,7 @@ func dialV2(ctx context.Context, t Target, v1 bool, m *metrics) (*v2conn, error)
 	if v1 {
 		c.version = 0
 	}
+	c.onDoneFn, c.done = c.onDone, make(chan struct{}, 1)
 	c.rd.init()
 	return c, nil
 }
@@ -75,12 +84,26 @@ func dialV2(ctx context.Context, t Target, v1 bool, m *metrics) (*v2conn, error)
 func (c *v2conn) close() { _ = c.conn.Close() }
 
 // watch makes a cancellation of ctx close the socket, which ends a wait at
-// once (the session is then discarded, as after any failure), until unwatch.
+// once (the session is then discarded, as after a failure), until unwatch.
 // It is set once per operation, not per request: a walk makes many.
 func (c *v2conn) watch(ctx context.Context) {
 	if ctx.Done() != nil {
-		c.stop = context.AfterFunc(ctx, c.close)
+		c.ctx = ctx
+		c.stop = context.AfterFunc(ctx, c.onDoneFn)
 	}
+}
+
+// onDone runs when the watched ctx ends. A cancellation closes the socket;
+// a deadline does not: every read's deadline is at most ctx's, so the wait
+// ends by itself, and the connection stays usable (a late answer is told
+// apart by its request id), sparing an overloaded poller a socket per
+// timed-out check.
+func (c *v2conn) onDone() {
+	if c.ctx.Err() != context.DeadlineExceeded {
+		c.cancelled.Store(true)
+		c.close()
+	}
+	c.done <- struct{}{}
 }
 
 // unwatch ends the watch; false means ctx was cancelled and the socket is
@@ -89,9 +112,18 @@ func (c *v2conn) unwatch() bool {
 	if c.stop == nil {
 		return true
 	}
-	stopped := c.stop()
-	c.stop = nil
-	return stopped
+	if !c.stop() {
+		<-c.done // onDone has started: wait for it to decide
+	}
+	c.stop, c.ctx = nil, nil
+	return !c.cancelled.Load()
+}
+
+// reusableAfter reports whether the connection can serve another request
+// after err: after a timeout it can, since answers to earlier requests are
+// dropped by their request id.
+func (c *v2conn) reusableAfter(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, gosnmp.ErrMaxRetriesExceeded)
 }
 
 // roundTrip sends req and appends the varbinds of its response to dst.
@@ -134,15 +166,17 @@ func (c *v2conn) attempts(ctx context.Context, msg []byte, dst []Varbind) ([]Var
 		if err = c.conn.SetReadDeadline(deadline); err != nil {
 			return dst, response{}, err
 		}
-		if _, err = c.conn.Write(msg); err != nil {
-			continue
+		var resp response
+		var sent bool
+		dst, resp, sent, err = c.await(dst, msg)
+		if !sent {
+			continue // err says why; the next attempt sends again
 		}
 		c.m.packetsSent.Inc()
 		if attempt > 0 {
 			c.m.retries.Inc()
 		}
-		var resp response
-		if dst, resp, err = c.await(dst); err == nil {
+		if err == nil {
 			return dst, resp, nil
 		}
 		if errors.Is(err, os.ErrDeadlineExceeded) {
@@ -158,18 +192,25 @@ func (c *v2conn) attempts(ctx context.Context, msg []byte, dst []Varbind) ([]Var
 	return dst, response{}, err
 }
 
-// await reads datagrams until the response to request c.id arrives, and
-// decodes it into dst.
-func (c *v2conn) await(dst []Varbind) ([]Varbind, response, error) {
+// await sends msg, then reads datagrams until the response to request c.id
+// arrives, and decodes it into dst. sent is false when msg could not be
+// sent (err says why).
+func (c *v2conn) await(dst []Varbind, msg []byte) (_ []Varbind, _ response, sent bool, _ error) {
+	pkt, err := c.rd.sendRead(c, msg)
+	if err != nil {
+		return dst, response{}, c.rd.sent, err
+	}
 	for {
-		pkt, err := c.rd.read(c)
-		if err != nil {
-			return dst, response{}, err
+		if pkt == nil {
+			if pkt, err = c.rd.read(c); err != nil {
+				return dst, response{}, true, err
+			}
 		}
 		var h header
 		if !parseHeader(pkt, &h) || h.pdu != 0xA2 || h.id != int64(c.id) ||
 			h.version != c.version || string(h.community) != string(c.community) {
 			c.rd.done()
+			pkt = nil
 			continue // not the answer to this request
 		}
 		var d decoder
@@ -177,10 +218,16 @@ func (c *v2conn) await(dst []Varbind) ([]Varbind, response, error) {
 		dst, err = d.varbinds(h.vbl, dst)
 		c.rd.done()
 		if err != nil {
-			return dst[:mark], response{}, fmt.Errorf("malformed response: %w", err)
+			return dst[:mark], response{}, true, fmt.Errorf("malformed response: %w", err)
 		}
-		return dst, h.outcome(), nil
+		return dst, h.outcome(), true, nil
 	}
+}
+
+// writeError is the error net.Conn.Write returns for errno.
+func (c *v2conn) writeError(errno error) error {
+	return &net.OpError{Op: "write", Net: "udp", Source: c.conn.LocalAddr(), Addr: c.conn.RemoteAddr(),
+		Err: os.NewSyscallError("write", errno)}
 }
 
 // reader reads one datagram at a time into a pooled buffer, which the
@@ -190,6 +237,12 @@ type reader struct {
 	n   int
 	err error
 	fn  func(fd uintptr) bool // r.recv, bound once: no allocation per read
+	// sendRead's state: the message to send, whether it was sent, the
+	// write's error, and r.sendRecv bound once.
+	msg     []byte
+	sent    bool
+	sendErr error
+	sendFn  func(fd uintptr) bool
 }
 
 // done returns the buffer of the last read to the pool.

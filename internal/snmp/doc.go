@@ -21,8 +21,10 @@ answer to the request ids of its attempts.
 A session serves one request at a time; at most MaxRequestsPerDevice
 requests run against one host:port, across credentials.
 The host name is resolved when a session opens, so a reused session keeps
-its address until it idles out. A session whose request failed (timeout,
-auth error, cancellation) is closed rather than reused. SNMPv3 engine
+its address until it idles out. A session whose request failed (auth
+error, cancellation, a malformed answer) is closed rather than reused; a
+native v1/v2c session that only timed out is kept, since it drops late
+answers by their request id. SNMPv3 engine
 discovery (engine ID, boots, time) happens on a session's first request and
 is reused by its later requests: one extra packet per session, not per
 request.
@@ -34,7 +36,9 @@ ctx's deadline, if sooner) for each: a silent agent costs (1+retries) ×
 timeout, a read error or an undecodable answer re-sends at once. A
 cancelled ctx closes the session's socket to unblock the read (gosnmp looks
 at its Context only between retries); the call returns at once with the
-ctx's error and the session is discarded.
+ctx's error and the session is discarded. A ctx that reaches its deadline
+does not close the socket: the read's deadline (never later than the ctx's)
+ends the wait.
 
 # SNMPv3 privacy protocols and key extension
 

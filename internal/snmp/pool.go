@@ -1,10 +1,11 @@
 package snmp
 
 import (
-	"container/list"
 	"context"
 	"log/slog"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -49,8 +50,10 @@ type Pool struct {
 
 	mu      sync.Mutex
 	devices map[string]*device // by Target.Addr()
-	lru     *list.List         // idle sessions, least recently released first
+	lru     idleList           // idle sessions, least recently released first
 	closed  bool
+
+	getM, walkM opMetrics
 
 	stop chan struct{}
 	done chan struct{}
@@ -62,6 +65,7 @@ type Pool struct {
 
 // device is the per-address state: the limit semaphore and idle sessions.
 type device struct {
+	addr     string // its key in Pool.devices
 	sem      chan struct{}
 	idle     []*session // LIFO: the most recently used is reused first
 	refs     int        // requests holding or waiting for this device
@@ -75,7 +79,6 @@ func NewPool(opts PoolOptions) *Pool {
 		limit:   opts.MaxRequestsPerDevice,
 		idleTTL: opts.IdleTimeout,
 		maxIdle: opts.MaxIdleSessions,
-		lru:     list.New(),
 		log:     opts.Logger,
 		m:       newMetrics(opts.Registerer),
 		devices: make(map[string]*device),
@@ -123,43 +126,91 @@ func (p *Pool) Walk(ctx context.Context, t Target, root string) ([]Varbind, erro
 }
 
 // do runs fn on a pooled session of t within the per-device limit, and
-// accounts for it. A session whose request failed is closed, not reused.
+// accounts for it. A session whose request failed is closed, not reused,
+// unless it only timed out (see session.reusableAfter).
 func (p *Pool) do(ctx context.Context, t Target, op operation, fn func(*session) ([]Varbind, error)) (vbs []Varbind, err error) {
 	start := time.Now()
-	addr := t.Addr()
+	var end time.Time // when fn returned
+	var buf [64]byte
+	key := appendAddr(buf[:0], t.Host, t.Port) // t.Addr() without allocating
 	defer func() {
-		p.m.requests.WithLabelValues(op.kind, metric.StatusName(Status(err))).Inc()
-		p.m.duration.WithLabelValues(op.kind).Observe(time.Since(start).Seconds())
+		if end.IsZero() {
+			end = time.Now()
+		}
+		om := p.opMetrics(op.kind)
+		om.requests(p.m, op.kind, err).Inc()
+		om.observer(p.m, op.kind).Observe(end.Sub(start).Seconds())
 		if err != nil {
-			p.log.Debug("snmp request failed", "device", addr, "credential", t.CredentialName,
+			p.log.Debug("snmp request failed", "device", t.Addr(), "credential", t.CredentialName,
 				"operation", op.String(), "status", metric.StatusName(Status(err)), "err", err)
 		}
 	}()
 	if ctx.Err() != nil {
-		return nil, wrap(addr, op.String(), context.Cause(ctx))
+		return nil, wrap(t.Addr(), op.String(), context.Cause(ctx))
 	}
-	d, err := p.acquire(ctx, addr)
+	d, err := p.acquire(ctx, key)
 	if err != nil {
-		return nil, wrap(addr, op.String(), err)
+		return nil, wrap(t.Addr(), op.String(), err)
 	}
 	s, err := p.session(ctx, d, t)
 	if err != nil {
-		p.release(d, nil, false)
-		return nil, wrap(addr, op.String(), err)
+		p.release(d, nil, false, time.Time{})
+		return nil, wrap(d.addr, op.String(), err)
 	}
 	s.rt.watch(ctx)
 	vbs, err = fn(s)
+	end = time.Now()
 	if !s.rt.unwatch() {
 		s.broken = true
 	}
 	s.req, s.root = request{}, [1]string{} // an idle session must not keep the last response alive
-	p.release(d, s, err == nil && !s.broken)
+	p.release(d, s, !s.broken && (err == nil || s.reusableAfter(err)), end)
 	p.varbinds.Add(uint64(len(vbs)))
 	p.m.varbinds.Add(float64(len(vbs)))
 	if err != nil {
-		return nil, wrap(addr, op.String(), err)
+		return nil, wrap(d.addr, op.String(), err)
 	}
 	return vbs, nil
+}
+
+// appendAddr appends host:port as net.JoinHostPort writes it.
+func appendAddr(b []byte, host string, port int) []byte {
+	if strings.IndexByte(host, ':') >= 0 {
+		b = append(append(append(b, '['), host...), ']')
+	} else {
+		b = append(b, host...)
+	}
+	return strconv.AppendInt(append(b, ':'), int64(port), 10)
+}
+
+// opMetrics caches one operation kind's metric children, so that a request
+// does not look its labels up. Each is created when first used, as
+// WithLabelValues would: no series appears before its first observation.
+type opMetrics struct {
+	durOnce  sync.Once
+	duration prometheus.Observer
+	okOnce   sync.Once
+	ok       prometheus.Counter
+}
+
+func (p *Pool) opMetrics(kind string) *opMetrics {
+	if kind == "walk" {
+		return &p.walkM
+	}
+	return &p.getM
+}
+
+func (om *opMetrics) requests(m *metrics, kind string, err error) prometheus.Counter {
+	if err != nil {
+		return m.requests.WithLabelValues(kind, metric.StatusName(Status(err)))
+	}
+	om.okOnce.Do(func() { om.ok = m.requests.WithLabelValues(kind, metric.StatusName(metric.StatusSuccess)) })
+	return om.ok
+}
+
+func (om *opMetrics) observer(m *metrics, kind string) prometheus.Observer {
+	om.durOnce.Do(func() { om.duration = m.duration.WithLabelValues(kind) })
+	return om.duration
 }
 
 // operation names a request for metrics (kind), errors and logs; its text
@@ -182,16 +233,16 @@ func (p *Pool) Varbinds() uint64 { return p.varbinds.Load() }
 
 // acquire takes one of the device's request slots, waiting while the device
 // is at its limit.
-func (p *Pool) acquire(ctx context.Context, addr string) (*device, error) {
+func (p *Pool) acquire(ctx context.Context, addr []byte) (*device, error) {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
 		return nil, ErrPoolClosed
 	}
-	d := p.devices[addr]
+	d := p.devices[string(addr)]
 	if d == nil {
-		d = &device{sem: make(chan struct{}, p.limit)}
-		p.devices[addr] = d
+		d = &device{addr: string(addr), sem: make(chan struct{}, p.limit)}
+		p.devices[d.addr] = d
 	}
 	d.refs++
 	p.mu.Unlock()
@@ -227,8 +278,7 @@ func (p *Pool) session(ctx context.Context, d *device, t Target) (*session, erro
 	for i := len(d.idle) - 1; i >= 0; i-- {
 		if s := d.idle[i]; s.target == t {
 			d.idle = append(d.idle[:i], d.idle[i+1:]...)
-			p.lru.Remove(s.elem)
-			s.elem = nil
+			p.lru.remove(s)
 			p.mu.Unlock()
 			return s, nil
 		}
@@ -240,23 +290,24 @@ func (p *Pool) session(ctx context.Context, d *device, t Target) (*session, erro
 	}
 	p.m.sessionsOpen.Inc()
 	p.m.sessionsOpened.Inc()
-	p.log.Debug("snmp session opened", "device", t.Addr(), "credential", t.CredentialName)
+	p.log.Debug("snmp session opened", "device", d.addr, "credential", t.CredentialName)
 	return s, nil
 }
 
-// release returns the slot and keeps s for reuse when reusable.
-func (p *Pool) release(d *device, s *session, reusable bool) {
+// release returns the slot and keeps s for reuse when reusable, as used
+// until now.
+func (p *Pool) release(d *device, s *session, reusable bool, now time.Time) {
 	p.mu.Lock()
 	d.inUse--
 	d.refs--
 	keep := s != nil && reusable && !p.closed
 	var evicted []*session
 	if keep {
-		s.lastUsed = time.Now()
+		s.lastUsed = now
 		s.dev = d
 		d.idle = append(d.idle, s)
-		s.elem = p.lru.PushBack(s)
-		for p.lru.Len() > p.maxIdle {
+		p.lru.pushBack(s)
+		for p.lru.n > p.maxIdle {
 			evicted = append(evicted, p.evictOldestLocked())
 		}
 	}
@@ -274,14 +325,14 @@ func (p *Pool) release(d *device, s *session, reusable bool) {
 // evictOldestLocked takes the least recently released idle session out of
 // the pool; the caller closes it outside the lock.
 func (p *Pool) evictOldestLocked() *session {
-	old := p.lru.Remove(p.lru.Front()).(*session)
-	old.elem = nil
+	old := p.lru.head
+	p.lru.remove(old)
 	d := old.dev
 	if i := slices.Index(d.idle, old); i >= 0 {
 		d.idle = slices.Delete(d.idle, i, i+1)
 	}
 	if len(d.idle) == 0 && d.refs == 0 {
-		delete(p.devices, old.target.Addr())
+		delete(p.devices, d.addr)
 	}
 	return old
 }
@@ -314,8 +365,7 @@ func (p *Pool) expire(now time.Time) {
 		keep := d.idle[:0]
 		for _, s := range d.idle {
 			if now.Sub(s.lastUsed) >= p.idleTTL {
-				p.lru.Remove(s.elem)
-				s.elem = nil
+				p.lru.remove(s)
 				stale = append(stale, s)
 			} else {
 				keep = append(keep, s)
@@ -347,7 +397,7 @@ func (p *Pool) Close() error {
 		idle = append(idle, d.idle...)
 		d.idle = nil
 	}
-	p.lru.Init()
+	p.lru = idleList{}
 	p.mu.Unlock()
 	close(p.stop)
 	<-p.done
@@ -375,4 +425,37 @@ func (p *Pool) inUse(addr string) int {
 		return d.inUse
 	}
 	return 0
+}
+
+// idleList is the pool's LRU of idle sessions, linked through the sessions
+// themselves: keeping a session idle allocates nothing.
+type idleList struct {
+	head, tail *session // head: least recently released
+	n          int
+}
+
+func (l *idleList) pushBack(s *session) {
+	s.lruPrev, s.lruNext = l.tail, nil
+	if l.tail != nil {
+		l.tail.lruNext = s
+	} else {
+		l.head = s
+	}
+	l.tail = s
+	l.n++
+}
+
+func (l *idleList) remove(s *session) {
+	if s.lruPrev != nil {
+		s.lruPrev.lruNext = s.lruNext
+	} else {
+		l.head = s.lruNext
+	}
+	if s.lruNext != nil {
+		s.lruNext.lruPrev = s.lruPrev
+	} else {
+		l.tail = s.lruPrev
+	}
+	s.lruPrev, s.lruNext = nil, nil
+	l.n--
 }

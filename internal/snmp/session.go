@@ -1,7 +1,6 @@
 package snmp
 
 import (
-	"container/list"
 	"context"
 	"fmt"
 	"slices"
@@ -22,11 +21,12 @@ type session struct {
 	v1       bool
 	maxReps  int
 	lastUsed time.Time
-	dev      *device       // while idle: the device holding it
-	elem     *list.Element // while idle: its place in the pool's LRU
-	broken   bool          // a request failed: the session is not reused
-	req      request       // the request in flight, kept here not to allocate one
-	root     [1]string     // a walk's OID in flight
+	dev      *device  // while idle: the device holding it
+	lruPrev  *session // while idle: its neighbours in the pool's LRU
+	lruNext  *session
+	broken   bool      // a request failed: the session is not reused
+	req      request   // the request in flight, kept here not to allocate one
+	root     [1]string // a walk's OID or a single GET's in flight
 }
 
 // roundTripper sends one request PDU and appends its response's varbinds.
@@ -65,16 +65,29 @@ func (s *session) close() { s.rt.close() }
 
 func (s *session) roundTrip(ctx context.Context, req *request, dst []Varbind) ([]Varbind, response, error) {
 	dst, resp, err := s.rt.roundTrip(ctx, req, dst)
-	if err != nil {
+	if err != nil && !s.reusableAfter(err) {
 		s.broken = true
 	}
 	return dst, resp, err
 }
 
+// reusableAfter reports whether the session can be reused after its
+// operation failed with err: a native v1/v2c connection after a timeout;
+// any other failure closes the session.
+func (s *session) reusableAfter(err error) bool {
+	c, native := s.rt.(*v2conn)
+	return native && c.reusableAfter(err)
+}
+
 // get fetches oids in chunks of MaxOIDsPerGet.
 func (s *session) get(ctx context.Context, oids []string) ([]Varbind, error) {
 	out := make([]Varbind, 0, len(oids))
-	chunk := make([]string, 0, min(MaxOIDsPerGet, len(oids)))
+	var chunk []string
+	if len(oids) == 1 { // a light check's GET: the walk's slot is free
+		chunk = s.root[:0]
+	} else {
+		chunk = make([]string, 0, min(MaxOIDsPerGet, len(oids)))
+	}
 	var err error
 	for start := 0; start < len(oids); start += MaxOIDsPerGet {
 		chunk = chunk[:0]
