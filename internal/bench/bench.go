@@ -76,10 +76,13 @@ type Options struct {
 //   - checks_started: runs started in the window;
 //   - skipped_checks: due times skipped in the window (the previous run
 //     still in flight, or waiting for a worker past the next due time);
-//   - missed_checks: skipped_checks + max(0, checks_expected − checks_due):
-//     the skipped due times and those the timer never reached. A due time
-//     reached just before the window ends but started just after it is not
-//     missed: the scheduler starts or skips every due time it reaches.
+//   - checks_overdue_at_end: due times still waiting for a worker more
+//     than a second past due when the window closed (an overloaded node's
+//     backlog; each will start late or be skipped after the window);
+//   - missed_checks: skipped_checks + checks_overdue_at_end +
+//     max(0, checks_expected − checks_due): the due times that did not run
+//     in the window. A due time reached just before the window ends and
+//     started just after it is not missed.
 type Result struct {
 	Devices         int     `json:"devices"`
 	Plugin          string  `json:"plugin"`
@@ -106,6 +109,7 @@ type Result struct {
 	ChecksExpected uint64 `json:"checks_expected"`
 	ChecksDue      uint64 `json:"checks_due"`
 	ChecksStarted  uint64 `json:"checks_started"`
+	ChecksOverdue  uint64 `json:"checks_overdue_at_end"`
 	MissedChecks   int64  `json:"missed_checks"`
 	SkippedChecks  uint64 `json:"skipped_checks"`
 	FailedChecks   uint64 `json:"failed_checks"`
@@ -311,7 +315,8 @@ func (r *Result) countChecks(want int, duration, interval time.Duration, s0, s1 
 	r.ChecksDue = s1.Due - s0.Due
 	r.ChecksStarted = s1.Started - s0.Started
 	r.SkippedChecks = s1.Skipped - s0.Skipped
-	r.MissedChecks = int64(r.SkippedChecks)
+	r.ChecksOverdue = uint64(s1.Overdue)
+	r.MissedChecks = int64(r.SkippedChecks) + int64(r.ChecksOverdue)
 	if r.ChecksExpected > r.ChecksDue {
 		r.MissedChecks += int64(r.ChecksExpected - r.ChecksDue)
 	}

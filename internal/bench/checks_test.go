@@ -31,6 +31,10 @@ func TestCountChecks(t *testing.T) {
 		// held 10 more due times: none missed.
 		{"more due than expected", 10000, 20 * time.Second, node.Stats{Due: 21010, Started: 21000, Skipped: 10},
 			20000, 20010, 20010, 0, 0},
+		// Overloaded: 3,500 due times still wait for a worker, more than a
+		// second late, when the window closes: they did not run in it.
+		{"backlog at the end", 10000, 20 * time.Second, node.Stats{Due: 21000, Started: 17490, Skipped: 14, Overdue: 3500},
+			20000, 20000, 16500, 4, 3504},
 		// Two and a half intervals: floor(10,000 × 2.5).
 		{"fraction of an interval", 10000, 25 * time.Second, node.Stats{Due: 26000, Started: 25990, Skipped: 10},
 			25000, 25000, 25000, 0, 0},

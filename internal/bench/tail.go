@@ -42,8 +42,8 @@ func (t *tailer) quantiles() (p50, p99 time.Duration, lines uint64) {
 }
 
 var (
-	statusMarker = []byte(`"metrics_group_type":"status"`)
-	tsMarker     = []byte(`"metric_creation_timestamp":`)
+	typeMarker = []byte(`"metrics_group_type":"`)
+	tsMarker   = []byte(`"metric_creation_timestamp":`)
 )
 
 func (t *tailer) run(ctx context.Context) {
@@ -115,7 +115,11 @@ func (t *tailer) run(ctx context.Context) {
 
 // observe records the latency of a status line.
 func (t *tailer) observe(line []byte, now float64) {
-	if !bytes.Contains(line, statusMarker) {
+	// The type comes before the metrics: looking for the type key, not
+	// for the status type, stops the scan of an interface line (~5 KB) a
+	// sixth of the way in.
+	i := bytes.Index(line, typeMarker)
+	if i < 0 || !bytes.HasPrefix(line[i+len(typeMarker):], []byte(`status"`)) {
 		return
 	}
 	j := bytes.Index(line, tsMarker)

@@ -69,7 +69,7 @@ func (c *coalescer) add(subject string, lines []byte, groups int) *batch {
 	}
 	bt := c.open[subject]
 	if bt == nil {
-		bt = &batch{subject: subject, done: make(chan struct{}), data: make([]byte, 0, min(4*coalesceBelow, MaxMessageBytes))}
+		bt = &batch{subject: subject, done: make(chan struct{}), data: make([]byte, 0, 8<<10)}
 		c.open[subject] = bt
 		c.wg.Add(1)
 		bt.timer = time.AfterFunc(c.linger, func() { c.sendIfOpen(bt) })

@@ -337,6 +337,9 @@ func (st *publishState) encode(b *Bus, set *metric.GroupSet, r *publishRun) (inv
 // framing, when that is smaller; st.raw keeps the JSON meanwhile. Messages
 // to coalesce stay JSON: their batch is compressed as a whole.
 func (st *publishState) compress() {
+	if !slices.ContainsFunc(st.msgs, func(m setMsg) bool { return !m.coalesce && m.end-m.start >= minCompress }) {
+		return // nothing to compress (light checks): no copy
+	}
 	st.raw, st.buf = st.buf, st.raw[:0]
 	for i := range st.msgs {
 		m := &st.msgs[i]

@@ -71,6 +71,9 @@ type Stats struct {
 	// Due, Started, Skipped and Completed are the scheduler's (see
 	// schedule.Stats): every due time reached is started or skipped.
 	Due, Started, Skipped, Completed uint64
+	// Overdue: runs waiting for a worker more than a second past their
+	// due time (schedule.Scheduler.Overdue).
+	Overdue                          int
 	LatenessP50, LatenessP99         time.Duration
 	Varbinds                         uint64
 	ChecksOK, ChecksFailed           uint64
@@ -90,6 +93,7 @@ func (n *Node) Stats() Stats {
 	return Stats{
 		Resources: n.index.Len(), Scheduled: n.sched.Len(),
 		Due: ss.Due, Started: ss.Started, Skipped: ss.Skipped, Completed: ss.Completed,
+		Overdue:     n.sched.Overdue(time.Second),
 		LatenessP50: p50, LatenessP99: p99, Varbinds: n.pool.Varbinds(),
 		ChecksOK: n.total.ok.Load(), ChecksFailed: n.total.failed.Load(),
 		GroupsPublished: n.total.published.Load(), PublishFailures: n.total.errors.Load(),

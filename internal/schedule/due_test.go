@@ -88,3 +88,18 @@ func TestDueCountsEveryReachedDueTime(t *testing.T) {
 		t.Fatalf("after stop %+v (before %+v): every due time must be started or skipped", after, st)
 	}
 }
+
+// TestOverdue: runs waiting for a worker are counted by how late they are.
+func TestOverdue(t *testing.T) {
+	clock := time.Unix(1_000_000, 0)
+	s := &Scheduler{now: func() time.Time { return clock }}
+	for _, late := range []time.Duration{0, 500 * time.Millisecond, 2 * time.Second, 5 * time.Second} {
+		s.ready.push(&entry{due: clock.Add(-late).UnixNano()})
+	}
+	if got := s.Overdue(time.Second); got != 2 {
+		t.Errorf("Overdue(1s) = %d, want the 2 runs more than a second late", got)
+	}
+	if got := s.Overdue(time.Hour); got != 0 {
+		t.Errorf("Overdue(1h) = %d, want 0", got)
+	}
+}

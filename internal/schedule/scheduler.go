@@ -245,6 +245,22 @@ func (s *Scheduler) Stats() Stats {
 	return st
 }
 
+// Overdue counts the runs waiting for a worker whose due time is more than
+// age ago: at the end of a measured window they are due times the window
+// did not run (each will still start late or be skipped).
+func (s *Scheduler) Overdue(age time.Duration) int {
+	cutoff := s.nowNano() - int64(age)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for i := 0; i < s.ready.size; i++ {
+		if s.ready.buf[(s.ready.head+i)&(len(s.ready.buf)-1)].due < cutoff {
+			n++
+		}
+	}
+	return n
+}
+
 // LatencyQuantiles returns the median and 99th percentile of start lateness
 // (start time − due time) over all runs so far, within ~3%.
 func (s *Scheduler) LatencyQuantiles() (p50, p99 time.Duration) {
