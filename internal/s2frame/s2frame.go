@@ -19,6 +19,11 @@ const (
 	s2Magic = "\xff\x06\x00\x00S2sTwO"
 	// s2MaxChunk is S2's largest block in the framed format.
 	s2MaxChunk = 4 << 20
+	// MaxDecoded bounds what Decode expands a payload to. Bus messages and
+	// KV values are at most a few MB of JSON; the bound stops a small
+	// crafted payload (S2 compresses runs of a byte ~2,000×) from making
+	// a reader allocate gigabytes.
+	MaxDecoded = 64 << 20
 
 	s2ChunkCompressed   = 0x00
 	s2ChunkUncompressed = 0x01
@@ -101,11 +106,17 @@ func Decode(dst, data []byte) ([]byte, error) {
 			sum, block := binary.LittleEndian.Uint32(body), body[4:]
 			start := len(out)
 			if kind == s2ChunkUncompressed {
+				if start+len(block) > MaxDecoded {
+					return nil, fmt.Errorf("%w: expands to more than %d MiB", ErrDamaged, MaxDecoded>>20)
+				}
 				out = append(out, block...)
 			} else {
 				size, err := s2.DecodedLen(block)
 				if err != nil || size > s2MaxChunk {
 					return nil, fmt.Errorf("%w: bad block header", ErrDamaged)
+				}
+				if start+size > MaxDecoded {
+					return nil, fmt.Errorf("%w: expands to more than %d MiB", ErrDamaged, MaxDecoded>>20)
 				}
 				out = growLen(out, size)
 				if _, err := s2.Decode(out[start:start+size], block); err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/klauspost/compress/s2"
@@ -66,4 +67,26 @@ func BenchmarkS2Frame(b *testing.B) {
 			plain, _ = Decode(plain, dst)
 		}
 	})
+}
+
+// TestDecodeBounded: a small payload that would expand past MaxDecoded
+// (many chunks of one repeated byte) is refused, not expanded.
+func TestDecodeBounded(t *testing.T) {
+	zeros := make([]byte, s2MaxChunk)
+	one := Append(nil, zeros)
+	chunk := one[len(s2Magic):] // a 4 MiB chunk, compressed
+	bomb := []byte(s2Magic)
+	for range MaxDecoded/s2MaxChunk + 1 {
+		bomb = append(bomb, chunk...)
+	}
+	if len(bomb) > 1<<20 {
+		t.Fatalf("test payload %d bytes; want a small one", len(bomb))
+	}
+	if _, err := Decode(nil, bomb); err == nil || !strings.Contains(err.Error(), "expands to more than") {
+		t.Fatalf("Decode of a %d-byte payload expanding past %d MiB: %v", len(bomb), MaxDecoded>>20, err)
+	}
+	exact := append([]byte(s2Magic), bytes.Repeat(chunk, MaxDecoded/s2MaxChunk)...)
+	if out, err := Decode(nil, exact); err != nil || len(out) != MaxDecoded {
+		t.Fatalf("Decode of exactly MaxDecoded: %d bytes, %v", len(out), err)
+	}
 }
