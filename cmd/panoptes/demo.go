@@ -36,7 +36,9 @@ func demoCmd(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err := os.MkdirAll(*dir, 0o755); err != nil {
 		return err
 	}
-	farm, err := sim.Start(ctx, sim.Options{
+	// The devices outlive the signal: they stop when the node has stopped
+	// (deferred Close), so its last checks do not fail during shutdown.
+	farm, err := sim.Start(context.WithoutCancel(ctx), sim.Options{
 		Devices: *devices, BasePort: *basePort, Seed: 1,
 		Templates: []string{"switch48", "switch48", "switch48", "router400"},
 	})
