@@ -45,6 +45,7 @@ type batch struct {
 
 	done    chan struct{} // closed once result is set
 	outcome outcome
+	err     error // why, for outcomeRefused
 }
 
 type outcome uint8
@@ -52,7 +53,8 @@ type outcome uint8
 const (
 	outcomeAcked outcome = iota + 1
 	outcomeBuffered
-	outcomeDropped
+	outcomeDropped // the buffer is full
+	outcomeRefused // the client will not send it (err)
 )
 
 func newCoalescer(b *Bus, linger time.Duration) *coalescer {
@@ -145,15 +147,21 @@ func (c *coalescer) send(bt *batch) {
 	}
 	id := b.nextID()
 	acked := false
+	var refused error
 	if b.buf.empty() && b.nc.Status() == nats.CONNECTED {
 		ctx, cancel := context.WithTimeout(context.Background(), b.publishTimeout)
-		acked = c.publish(ctx, bt.subject, id, data)
+		acked, refused = c.publish(ctx, bt.subject, id, data)
 		cancel()
 	}
 	switch {
 	case acked:
 		bt.outcome = outcomeAcked
 		b.metrics.published.Add(float64(bt.groups))
+	case refused != nil:
+		// As PublishSet does for a publish the client refuses outright:
+		// retrying it from the buffer would hold everything behind it.
+		bt.outcome, bt.err = outcomeRefused, refused
+		b.metrics.publishErrors.Add(float64(bt.groups))
 	case b.buf.push([]pending{{subject: bt.subject, id: id, data: data, groups: bt.groups}}) == 1:
 		bt.outcome = outcomeBuffered
 	default:
@@ -164,28 +172,33 @@ func (c *coalescer) send(bt *batch) {
 }
 
 // publish sends one message and reports whether it was acknowledged before
-// ctx ended, waiting while the connection's cap on pending acks is reached.
-func (c *coalescer) publish(ctx context.Context, subject, id string, data []byte) bool {
+// ctx ended, waiting while the connection's cap on pending acks is reached;
+// refused is the client's error when it will not send the message at all
+// (not a transient one: those leave the message to the buffer).
+func (c *coalescer) publish(ctx context.Context, subject, id string, data []byte) (acked bool, refused error) {
 	for {
 		f, err := c.b.js.PublishMsgAsync(newMsg(subject, id, data))
 		if errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
 			select {
 			case <-ctx.Done():
-				return false
+				return false, nil
 			case <-time.After(5 * time.Millisecond):
 				continue
 			}
 		}
 		if err != nil {
-			return false
+			if retryable(err) {
+				return false, nil
+			}
+			return false, err
 		}
 		select {
 		case <-f.Ok():
-			return true
+			return true, nil
 		case <-f.Err():
-			return false
+			return false, nil
 		case <-ctx.Done():
-			return false
+			return false, nil
 		}
 	}
 }

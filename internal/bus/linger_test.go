@@ -3,10 +3,12 @@ package bus_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/panoptes-go/panoptes/internal/bus"
@@ -174,4 +176,62 @@ func TestLingerBusDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitStreamGroups(t, srv, bus.StreamName, 602)
+}
+
+// TestLingerRefused: a coalesced message the client refuses outright
+// (here: larger than the server's max_payload) is reported to every caller
+// as not published, with the client's reason, and is not left in the
+// buffer, where it would be retried forever and hold everything behind it.
+func TestLingerRefused(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a NATS server")
+	}
+	srv, err := server.NewServer(&server.Options{
+		Host: "127.0.0.1", Port: server.RANDOM_PORT, NoSigs: true,
+		JetStream: true, StoreDir: t.TempDir(), MaxPayload: 4 << 10,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Start()
+	defer func() { srv.Shutdown(); srv.WaitForShutdown() }()
+	if !srv.ReadyForConnections(10 * time.Second) {
+		t.Fatal("server not ready")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	b, err := bus.Open(ctx, bus.Options{URL: srv.ClientURL(), Linger: 50 * time.Millisecond, Compression: bus.CompressionNone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	var wg sync.WaitGroup
+	refused := make(chan error, 20)
+	for i := range 20 { // 20 × 2 groups of ~600 bytes: over 4 KiB together, each set alone under
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if n, err := b.PublishSet(ctx, lightSet("sw", i)); err != nil {
+				if n != 0 {
+					t.Errorf("check %d: %d accepted with error %v", i, n, err)
+				}
+				refused <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(refused)
+	n := 0
+	for err := range refused {
+		n++
+		if !strings.Contains(err.Error(), "maximum payload") {
+			t.Errorf("error %q does not give the client's reason", err)
+		}
+	}
+	if n == 0 {
+		t.Fatal("no caller was told its groups were refused")
+	}
+	if h := b.Health(); h.Buffered != 0 {
+		t.Errorf("%d messages left in the buffer; a refused message must not be retried", h.Buffered)
+	}
 }

@@ -131,6 +131,7 @@ type publishRun struct {
 	acked    int // groups acknowledged, counted here (not coalesced)
 	settled  int // coalesced groups acknowledged or buffered (counted by the coalescer)
 	lost     int // coalesced groups dropped (buffer full)
+	refused  int // coalesced groups the client refused to send
 	firstErr error
 }
 
@@ -150,10 +151,15 @@ func (r *publishRun) awaitOldest() bool {
 		select {
 		case <-m.batch.done:
 			m.acked = true // settled: not for this set to buffer
-			if m.batch.outcome == outcomeDropped {
-				r.lost += r.st.msgs[m.msg].groups
-			} else {
-				r.settled += r.st.msgs[m.msg].groups
+			msg := &r.st.msgs[m.msg]
+			switch m.batch.outcome {
+			case outcomeDropped:
+				r.lost += msg.groups
+			case outcomeRefused:
+				r.refused += msg.groups
+				r.fail(fmt.Errorf("publish %d groups on %s: %w", msg.groups, msg.subject, m.batch.err))
+			default:
+				r.settled += msg.groups
 			}
 		case <-r.wait.Done():
 			return false
@@ -273,6 +279,7 @@ func (b *Bus) PublishSet(ctx context.Context, set *metric.GroupSet) (int, error)
 	if invalid+dropped > 0 {
 		b.metrics.publishErrors.Add(float64(invalid + dropped))
 	}
+	invalid += r.refused // counted by the coalescer
 	// Unresolved publishes may still read buf (client retries): drop it then.
 	if r.inFlight() == 0 && cap(st.buf) <= maxPooledBuffer && cap(st.raw) <= maxPooledBuffer {
 		clear(st.sent)
