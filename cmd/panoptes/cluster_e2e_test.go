@@ -235,8 +235,15 @@ func TestClusterProcesses(t *testing.T) {
 	if missed+sinkMissed != 0 || twice > maxRaced {
 		explain(restartFrom, restartTo)
 	}
-	if sinkMissed != 0 || missed != 0 {
-		t.Errorf("%d of %d device-intervals polled during the restart never reached the sink (%d never reached the bus)", sinkMissed, slots, missed)
+	// The sink (the stream) is the guarantee. The bus observer is core NATS,
+	// at most once while a server restarts and routes reconnect: a
+	// device-interval it missed but the sink holds was polled and stored
+	// (seen once in CI: one coalesced message of 5 statuses unobserved,
+	// all 5 in the file).
+	if sinkMissed != 0 {
+		t.Errorf("%d of %d device-intervals polled during the restart never reached the sink (%d not observed on the bus)", sinkMissed, slots, missed)
+	} else if missed != 0 {
+		t.Logf("%d device-intervals not observed on the bus are all in the sink: an observer gap, not a lost poll", missed)
 	}
 	if twice > maxRaced {
 		t.Errorf("%d checks ran twice during the graceful restart; want at most %d racing the handovers", twice, maxRaced)
