@@ -17,7 +17,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/panoptes-go/panoptes/internal/bus"
-	"github.com/panoptes-go/panoptes/internal/metric"
 	"github.com/panoptes-go/panoptes/internal/schedule"
 )
 
@@ -168,7 +167,7 @@ func (l *pollLog) record(m *nats.Msg) {
 	}
 	id := m.Header.Get(jetstream.MsgIDHeader)
 	pub, _, _ := strings.Cut(id, "-")
-	groups, err := decodeStatus(m.Data)
+	groups, err := bus.DecodeMessage(m.Data)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if id != "" {
@@ -391,22 +390,4 @@ func waitUntil(d time.Duration, cond func() bool) bool {
 			return false
 		}
 	}
-}
-
-// decodeStatus decodes a status message: the status groups of one or more
-// checks (coalesced, bus.linger), compressed or not.
-func decodeStatus(data []byte) ([]*metric.Group, error) {
-	plain, err := bus.Payload(nil, data)
-	if err != nil {
-		return nil, err
-	}
-	var out []*metric.Group
-	for line := range bus.Groups(plain) {
-		g, err := metric.Decode(line)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, g)
-	}
-	return out, nil
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -23,20 +22,8 @@ func TestDemo(t *testing.T) {
 		t.Skip("runs the panoptes binary")
 	}
 	dir := t.TempDir()
-	p := &proc{done: make(chan struct{})}
-	p.cmd = exec.Command(binary(t), "demo", "--dir", dir, "--devices", "3", "--interval", "2s",
+	p := startPanoptes(t, "demo", "--dir", dir, "--devices", "3", "--interval", "2s",
 		"--base-port", strconv.Itoa(freeport.UDP(t)), "--http", freeTCP(t))
-	p.cmd.Stdout, p.cmd.Stderr = p, p
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.err = p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() {
-		p.kill()
-		if t.Failed() {
-			t.Logf("panoptes demo output:\n%s", p.log())
-		}
-	})
 
 	out := filepath.Join(dir, "metrics.jsonl")
 	start := time.Now()

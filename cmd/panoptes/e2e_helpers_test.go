@@ -75,8 +75,15 @@ func (p *proc) log() string {
 
 func startRun(t *testing.T, cfgPath string) *proc {
 	t.Helper()
+	return startPanoptes(t, "run", "--config", cfgPath, "--log-level", "debug")
+}
+
+// startPanoptes starts the binary with args; it is killed when the test
+// ends, and its output logged if the test failed.
+func startPanoptes(t *testing.T, args ...string) *proc {
+	t.Helper()
 	p := &proc{done: make(chan struct{})}
-	p.cmd = exec.Command(binary(t), "run", "--config", cfgPath, "--log-level", "debug")
+	p.cmd = exec.Command(binary(t), args...)
 	p.cmd.Stdout, p.cmd.Stderr = p, p
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -85,7 +92,7 @@ func startRun(t *testing.T, cfgPath string) *proc {
 	t.Cleanup(func() {
 		p.kill()
 		if t.Failed() {
-			t.Logf("panoptes run log:\n%s", p.log())
+			t.Logf("panoptes %s log:\n%s", args[0], p.log())
 		}
 	})
 	return p

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -15,38 +14,6 @@ import (
 	"github.com/panoptes-go/panoptes/internal/bus"
 	"github.com/panoptes-go/panoptes/internal/metric"
 )
-
-// TestPayloadStandardS2 checks the framing against klauspost's own S2
-// stream reader and writer, both ways, so tools like s2d read our messages.
-func TestPayloadStandardS2(t *testing.T) {
-	rng := rand.New(rand.NewPCG(1, 2))
-	random := make([]byte, 70_000)
-	for i := range random {
-		random[i] = byte(rng.Uint32())
-	}
-	jsonish := bytes.Repeat([]byte(`{"metric_name":"bits_in","metric_value":12345}`+"\n"), 5000)
-	big := bytes.Repeat(jsonish, 30) // > 4 MiB: several chunks
-	for name, raw := range map[string][]byte{"json": jsonish, "random": random, "big": big, "tiny": []byte("{}")} {
-		t.Run(name, func(t *testing.T) {
-			// Theirs → ours.
-			var buf bytes.Buffer
-			w := s2.NewWriter(&buf)
-			if _, err := w.Write(raw); err != nil {
-				t.Fatal(err)
-			}
-			if err := w.Close(); err != nil {
-				t.Fatal(err)
-			}
-			if !bus.Compressed(buf.Bytes()) {
-				t.Fatalf("s2.Writer output not recognised as compressed: % x", buf.Bytes()[:16])
-			}
-			got, err := bus.Payload(nil, buf.Bytes())
-			if err != nil || !bytes.Equal(got, raw) {
-				t.Fatalf("Payload(s2.Writer output) = %d bytes, %v; want the %d bytes written", len(got), err, len(raw))
-			}
-		})
-	}
-}
 
 // TestPublishCompressed publishes through a real embedded server, with
 // compression (the default) and without, and reads the stored messages.
@@ -97,6 +64,12 @@ func TestPublishCompressed(t *testing.T) {
 			}
 			if n := bus.GroupCount(raw.Data); n != 48 {
 				t.Errorf("GroupCount(compressed) = %d, want 48", n)
+			}
+			if gs, err := bus.DecodeMessage(raw.Data); err != nil || len(gs) != 48 || gs[47].Dimensions[0].Value != "Ethernet1/48" {
+				t.Errorf("DecodeMessage(compressed) = %d groups, %v; want the 48 interfaces in order", len(gs), err)
+			}
+			if _, err := bus.DecodeMessage(raw.Data[:len(raw.Data)-5]); !errors.Is(err, bus.ErrDamaged) {
+				t.Errorf("DecodeMessage of a cut message: %v, want ErrDamaged", err)
 			}
 			// And s2's own reader reads what we wrote.
 			std, err := io.ReadAll(s2.NewReader(bytes.NewReader(raw.Data)))

@@ -393,6 +393,24 @@ func Groups(data []byte) iter.Seq[[]byte] {
 	}
 }
 
+// DecodeMessage decodes every metrics group of a bus message, compressed
+// or not; the first line that does not decode is the error.
+func DecodeMessage(data []byte) ([]*metric.Group, error) {
+	plain, err := Payload(nil, data)
+	if err != nil {
+		return nil, err
+	}
+	var out []*metric.Group
+	for line := range Groups(plain) {
+		g, err := metric.Decode(line)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, g)
+	}
+	return out, nil
+}
+
 // GroupCount is the number of groups in a bus message.
 func GroupCount(data []byte) int {
 	n := 0

@@ -19,7 +19,6 @@ import (
 	"github.com/panoptes-go/panoptes/internal/bus"
 	"github.com/panoptes-go/panoptes/internal/cluster"
 	"github.com/panoptes-go/panoptes/internal/config"
-	"github.com/panoptes-go/panoptes/internal/metric"
 	"github.com/panoptes-go/panoptes/internal/schedule"
 	"github.com/panoptes-go/panoptes/internal/sim"
 )
@@ -141,7 +140,7 @@ func TestClusterFailover(t *testing.T) {
 
 	rec := &polls{events: map[string][]time.Time{}}
 	sub, err := b.Conn().Subscribe(bus.SubjectPrefix+"lab.status", func(m *nats.Msg) {
-		groups, err := decodeStatus(m.Data)
+		groups, err := bus.DecodeMessage(m.Data)
 		if err != nil {
 			t.Errorf("bad status group: %v", err)
 			return
@@ -365,22 +364,4 @@ polling:
 	if got != clusterDevices {
 		t.Errorf("after the handover the last %d nodes schedule %d checks, want %d", len(nodes), got, clusterDevices)
 	}
-}
-
-// decodeStatus decodes a status message: the status groups of one or more
-// checks (coalesced, bus.linger), compressed or not.
-func decodeStatus(data []byte) ([]*metric.Group, error) {
-	plain, err := bus.Payload(nil, data)
-	if err != nil {
-		return nil, err
-	}
-	var out []*metric.Group
-	for line := range bus.Groups(plain) {
-		g, err := metric.Decode(line)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, g)
-	}
-	return out, nil
 }

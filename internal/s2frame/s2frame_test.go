@@ -12,7 +12,8 @@ import (
 )
 
 // TestAppend writes the framing (several chunks, incompressible data
-// stored as is) and reads it back with Payload and with s2's reader.
+// stored as is) and reads it back with Decode and with s2's reader, and
+// Decode reads what s2's writer frames.
 func TestAppend(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	random := make([]byte, 100_000)
@@ -30,6 +31,18 @@ func TestAppend(t *testing.T) {
 		std, err := io.ReadAll(s2.NewReader(bytes.NewReader(framed)))
 		if err != nil || !bytes.Equal(std, raw) {
 			t.Fatalf("%s: s2.NewReader = %d bytes, %v", name, len(std), err)
+		}
+		// And the other way: what s2's own writer frames, Decode reads.
+		var theirs bytes.Buffer
+		w := s2.NewWriter(&theirs)
+		if _, err := w.Write(raw); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := Decode(nil, theirs.Bytes()); err != nil || !Is(theirs.Bytes()) || !bytes.Equal(got, raw) {
+			t.Fatalf("%s: Decode(s2.Writer output) = %d bytes, %v", name, len(got), err)
 		}
 		if name == "json" && len(framed)*10 > len(raw) {
 			t.Errorf("json: %d → %d bytes; want at least 10× smaller", len(raw), len(framed))
