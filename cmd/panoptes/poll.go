@@ -82,7 +82,8 @@ func pollCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	pool := snmp.NewPool(snmp.PoolOptions{MaxRequestsPerDevice: cfg.SNMP.MaxRequestsPerDevice, Logger: logger})
+	pool := snmp.NewPool(snmp.PoolOptions{MaxRequestsPerDevice: cfg.SNMP.MaxRequestsPerDevice, Logger: logger,
+		ConnectedSockets: cfg.SNMP.Transport == config.SNMPTransportConnected})
 	defer pool.Close()
 	runner := poll.NewRunner(poll.RunnerOptions{SNMP: cfg.SNMP, Pool: pool, Logger: logger})
 	res := &resource.Resource{

@@ -58,6 +58,7 @@ func Default() *Config {
 			Retries:              1,
 			MaxRepetitions:       25,
 			MaxRequestsPerDevice: 2,
+			Transport:            SNMPTransportShared,
 			Credential:           "default",
 		},
 		Polling: Polling{MaxConcurrentChecks: 256},

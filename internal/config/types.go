@@ -220,10 +220,20 @@ type SNMP struct {
 	MaxRepetitions int      `yaml:"max_repetitions"`
 	// MaxRequestsPerDevice bounds concurrent SNMP requests to one device.
 	MaxRequestsPerDevice int `yaml:"max_requests_per_device"`
+	// Transport is how SNMPv1/v2c requests reach devices: "shared" (one UDP
+	// socket for all devices, datagrams sent and received in batches) or
+	// "connected" (a connected socket per session).
+	Transport string `yaml:"transport"`
 	// Credential is the name of the credential used when a resource names none.
 	Credential  string                `yaml:"credential"`
 	Credentials map[string]Credential `yaml:"credentials"`
 }
+
+// SNMP transports (SNMP.Transport).
+const (
+	SNMPTransportShared    = "shared"
+	SNMPTransportConnected = "connected"
+)
 
 // Credential is one named set of SNMP credentials. Its secrets never appear
 // in logs, errors, metrics or bus messages (see String).

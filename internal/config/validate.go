@@ -199,6 +199,9 @@ func (v *validator) validateSNMP(s *SNMP) {
 	if s.MaxRequestsPerDevice < 1 || s.MaxRequestsPerDevice > 64 {
 		v.errf("snmp.max_requests_per_device", "%d is out of range 1..64", s.MaxRequestsPerDevice)
 	}
+	if s.Transport != SNMPTransportShared && s.Transport != SNMPTransportConnected {
+		v.errf("snmp.transport", "%q is not %q or %q", s.Transport, SNMPTransportShared, SNMPTransportConnected)
+	}
 	if _, ok := s.Credentials[s.Credential]; !ok && len(s.Credentials) > 0 {
 		v.errf("snmp.credential", "%q is not one of snmp.credentials (%s)", s.Credential, strings.Join(sortedKeys(s.Credentials), ", "))
 	}

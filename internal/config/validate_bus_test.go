@@ -118,6 +118,7 @@ func TestParseBadBus(t *testing.T) {
 		{"edge cert without key", "bus:\n  domain: e\n  leaf:\n    remotes: [nats-leaf://hub:7422]\n    tls: {cert_file: /c.pem}\n", "bus.leaf.tls.cert_file: and bus.leaf.tls.key_file go together"},
 		{"linger too long", "bus:\n  linger: 5s\n", "bad.yaml:2: bus.linger: 5s is out of range"},
 		{"unknown compression", "bus:\n  compression: gzip\n", "bad.yaml:2: bus.compression: "},
+		{"unknown snmp transport", "snmp:\n  transport: tcp\n", `bad.yaml:2: snmp.transport: "tcp" is not "shared" or "connected"`},
 		{"leaf url with secret", "bus:\n  domain: e\n  leaf: {remotes: [\"http://u:hunter22@hub:7422\"]}\n", "with credentials, not shown"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

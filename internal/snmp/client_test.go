@@ -229,8 +229,8 @@ func TestIdleSessionMemory(t *testing.T) {
 	}
 	const devices, warm = 120, 20
 	farm := startSim(t, devices)
-	perSession := func(useGosnmp bool) float64 {
-		p := NewPool(PoolOptions{MaxRequestsPerDevice: 1, MaxIdleSessions: devices})
+	perSession := func(useGosnmp, connected bool) float64 {
+		p := NewPool(PoolOptions{MaxRequestsPerDevice: 1, MaxIdleSessions: devices, ConnectedSockets: connected})
 		p.useGosnmp = useGosnmp
 		defer p.Close()
 		heap := func() uint64 {
@@ -251,9 +251,10 @@ func TestIdleSessionMemory(t *testing.T) {
 		}
 		return float64(heap()-before) / (devices - warm)
 	}
-	native, old := perSession(false), perSession(true)
-	t.Logf("heap per idle session: native %.0f B, gosnmp %.0f B", native, old)
-	if native > 2048 || old < 64<<10 {
-		t.Fatalf("heap per idle session: native %.0f B (want < 2 KiB: nothing retained but the socket), gosnmp %.0f B", native, old)
+	shared, native, old := perSession(false, false), perSession(false, true), perSession(true, true)
+	t.Logf("heap per idle session: shared socket %.0f B, connected socket %.0f B, gosnmp %.0f B", shared, native, old)
+	if shared > 2048 || native > 2048 || old < 64<<10 {
+		t.Fatalf("heap per idle session: shared %.0f B, connected %.0f B (want < 2 KiB: nothing retained but the session and its socket), gosnmp %.0f B",
+			shared, native, old)
 	}
 }

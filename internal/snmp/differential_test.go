@@ -14,27 +14,34 @@ import (
 // must give the same varbinds, name for name, type for type, Go value for
 // Go value.
 
-// walkBoth walks root with gosnmp, then natively.
-func walkBoth(t *testing.T, tg Target, root string) (old, native []Varbind) {
+// walkBoth walks root with gosnmp, then natively on a connected socket of
+// its own and on the shared socket.
+func walkBoth(t *testing.T, tg Target, root string) (old []Varbind, natives map[string][]Varbind) {
 	t.Helper()
-	for _, useGosnmp := range []bool{true, false} {
+	natives = map[string][]Varbind{}
+	for _, transport := range []string{"gosnmp", "connected", "shared"} {
 		p, _, _ := testPool(t, 1)
-		p.useGosnmp = useGosnmp
+		switch transport {
+		case "gosnmp":
+			p.useGosnmp = true
+		case "connected":
+			p.mx = nil
+		}
 		vbs, err := p.Walk(context.Background(), tg, root)
 		if err != nil {
-			t.Fatalf("walk %s (gosnmp %v): %v", root, useGosnmp, err)
+			t.Fatalf("walk %s (%s): %v", root, transport, err)
 		}
-		if useGosnmp {
+		if transport == "gosnmp" {
 			old = vbs
 		} else {
-			native = vbs
+			natives[transport] = vbs
 		}
 	}
 	if len(old) == 0 {
 		t.Fatalf("walk %s: no varbinds", root)
 	}
 	t.Logf("v%s walk %s: %d varbinds", tg.Credential.Version, root, len(old))
-	return old, native
+	return old, natives
 }
 
 // sameAsGosnmpOnSnmpsim runs in TestSnmpsim: recorded values, so every
@@ -51,11 +58,13 @@ func sameAsGosnmpOnSnmpsim(t *testing.T, a *snmpagent.Agent) {
 		tg := v2cTarget(a, a.Community)
 		tg.Credential.Version, tg.MaxRepetitions = version, 40
 		for _, root := range roots {
-			old, native := walkBoth(t, tg, root)
-			if !reflect.DeepEqual(old, native) {
-				t.Fatalf("v%s walk %s: %s", version, root, firstDifference(old, native))
+			old, natives := walkBoth(t, tg, root)
+			for transport, native := range natives {
+				if !reflect.DeepEqual(old, native) {
+					t.Fatalf("v%s walk %s (%s socket): %s", version, root, transport, firstDifference(old, native))
+				}
 			}
-			for _, vb := range native {
+			for _, vb := range natives["shared"] {
 				types[vb.Type]++
 			}
 		}
@@ -75,14 +84,16 @@ func sameAsGosnmpOnSnmpsim(t *testing.T, a *snmpagent.Agent) {
 func sameAsGosnmpOnSnmpd(t *testing.T, a *snmpagent.Agent) {
 	for _, tg := range []Target{v2cTarget(a, a.Community), v1Target(a, a.Community)} {
 		for _, root := range []string{oidSystem, ".1.3.6.1.2.1.2", oidIfXTable, ".1.3.6.1.2.1.4", ".1.3.6.1.2.1.5", ".1.3.6.1.2.1.11", ".1.3.6.1.2.1.25.2", ".1.3.6.1.6.3"} {
-			old, native := walkBoth(t, tg, root)
-			if len(old) != len(native) {
-				t.Fatalf("v%s walk %s: %d varbinds with gosnmp, %d native", tg.Credential.Version, root, len(old), len(native))
-			}
-			for i := range old {
-				if !sameLive(old[i], native[i]) {
-					t.Fatalf("v%s walk %s: varbind %d: gosnmp %v (%T), native %v (%T)",
-						tg.Credential.Version, root, i, old[i], old[i].Value, native[i], native[i].Value)
+			old, natives := walkBoth(t, tg, root)
+			for transport, native := range natives {
+				if len(old) != len(native) {
+					t.Fatalf("v%s walk %s: %d varbinds with gosnmp, %d native (%s socket)", tg.Credential.Version, root, len(old), len(native), transport)
+				}
+				for i := range old {
+					if !sameLive(old[i], native[i]) {
+						t.Fatalf("v%s walk %s: varbind %d: gosnmp %v (%T), native %v (%T) (%s socket)",
+							tg.Credential.Version, root, i, old[i], old[i].Value, native[i], native[i].Value, transport)
+					}
 				}
 			}
 		}

@@ -19,6 +19,7 @@ type metrics struct {
 	packetsSent    prometheus.Counter
 	varbinds       prometheus.Counter
 	retries        prometheus.Counter
+	strays         prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -64,6 +65,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Namespace: "panoptes", Subsystem: "snmp", Name: "retries_total",
 			Help: "SNMP requests re-sent after a timeout or a bad response.",
 		}),
+		strays: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "panoptes", Subsystem: "snmp", Name: "stray_datagrams_total",
+			Help: "Datagrams on the shared socket that answer no request in flight: late answers after a timeout, duplicates, another community or source.",
+		}),
 	}
 	if reg != nil {
 		// Several pools may share a registry: they then share the series.
@@ -77,6 +82,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		m.packetsSent = selfmetric.Register(reg, m.packetsSent)
 		m.varbinds = selfmetric.Register(reg, m.varbinds)
 		m.retries = selfmetric.Register(reg, m.retries)
+		m.strays = selfmetric.Register(reg, m.strays)
 	}
 	return m
 }

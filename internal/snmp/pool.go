@@ -34,6 +34,11 @@ type PoolOptions struct {
 	MaxIdleSessions int
 	Logger          *slog.Logger // discarded when nil
 	Registerer      prometheus.Registerer
+	// ConnectedSockets gives every v1/v2c session a connected UDP socket of
+	// its own instead of sharing one socket per address family (mux.go):
+	// the transport before the shared socket, kept for comparison and for
+	// systems where a shared socket's receive buffer cannot be raised.
+	ConnectedSockets bool
 }
 
 // Pool keeps reusable sessions per device. A session serves one request at
@@ -52,6 +57,7 @@ type Pool struct {
 	devices map[string]*device // by Target.Addr()
 	lru     idleList           // idle sessions, least recently released first
 	closed  bool
+	active  int // requests holding a slot: the mux outlives them
 
 	getM, walkM opMetrics
 
@@ -61,6 +67,7 @@ type Pool struct {
 	varbinds atomic.Uint64 // received, for the benchmark harness
 
 	useGosnmp bool // v1/v2c through gosnmp too: the old path, for comparisons
+	mx        *mux // the shared socket of v1/v2c sessions; nil: a socket each
 }
 
 // device is the per-address state: the limit semaphore and idle sessions.
@@ -96,6 +103,9 @@ func NewPool(opts PoolOptions) *Pool {
 	}
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
+	}
+	if !opts.ConnectedSockets {
+		p.mx = newMux(p.m, p.log)
 	}
 	go p.janitor()
 	return p
@@ -266,6 +276,7 @@ func (p *Pool) acquire(ctx context.Context, addr []byte) (*device, error) {
 	p.mu.Lock()
 	d.inUse++
 	d.maxInUse = max(d.maxInUse, d.inUse)
+	p.active++
 	p.mu.Unlock()
 	p.m.inUse.Inc()
 	return d, nil
@@ -284,7 +295,7 @@ func (p *Pool) session(ctx context.Context, d *device, t Target) (*session, erro
 		}
 	}
 	p.mu.Unlock()
-	s, err := openSession(ctx, t, p.m, p.useGosnmp)
+	s, err := openSession(ctx, t, p.m, p.useGosnmp, p.mx)
 	if err != nil {
 		return nil, err
 	}
@@ -300,6 +311,8 @@ func (p *Pool) release(d *device, s *session, reusable bool, now time.Time) {
 	p.mu.Lock()
 	d.inUse--
 	d.refs--
+	p.active--
+	lastAfterClose := p.closed && p.active == 0
 	keep := s != nil && reusable && !p.closed
 	var evicted []*session
 	if keep {
@@ -319,6 +332,9 @@ func (p *Pool) release(d *device, s *session, reusable bool, now time.Time) {
 	}
 	for _, old := range evicted {
 		p.closeSession(old)
+	}
+	if lastAfterClose && p.mx != nil {
+		p.mx.close()
 	}
 }
 
@@ -392,6 +408,7 @@ func (p *Pool) Close() error {
 		return nil
 	}
 	p.closed = true
+	closeMux := p.active == 0
 	var idle []*session
 	for _, d := range p.devices {
 		idle = append(idle, d.idle...)
@@ -403,6 +420,9 @@ func (p *Pool) Close() error {
 	<-p.done
 	for _, s := range idle {
 		p.closeSession(s)
+	}
+	if closeMux && p.mx != nil {
+		p.mx.close() // else the last request in flight closes it
 	}
 	return nil
 }

@@ -62,6 +62,9 @@ func TestTimedOutSessionIsReused(t *testing.T) {
 	if got := promtest.ToFloat64(p.m.sessionsOpened); got != 1 {
 		t.Fatalf("sessions opened: %v, want 1 (a timed-out session is reused)", got)
 	}
+	if got := promtest.ToFloat64(p.m.strays); got != 2 {
+		t.Fatalf("stray datagrams: %v, want the 2 late answers", got)
+	}
 
 	// A cancellation closes the socket: the session is discarded.
 	ctx, cancel = context.WithCancel(context.Background())

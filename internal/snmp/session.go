@@ -39,8 +39,9 @@ type roundTripper interface {
 	close()
 }
 
-// openSession connects to t: natively for v1/v2c unless useGosnmp.
-func openSession(ctx context.Context, t Target, m *metrics, useGosnmp bool) (*session, error) {
+// openSession connects to t: natively for v1/v2c unless useGosnmp, on mx's
+// shared socket when mx is not nil.
+func openSession(ctx context.Context, t Target, m *metrics, useGosnmp bool, mx *mux) (*session, error) {
 	if err := ValidateCredential(t.Credential); err != nil {
 		return nil, fmt.Errorf("credential %q: %w", t.CredentialName, err)
 	}
@@ -50,9 +51,12 @@ func openSession(ctx context.Context, t Target, m *metrics, useGosnmp bool) (*se
 		s.maxReps = DefaultMaxRepetitions
 	}
 	var err error
-	if v == "3" || useGosnmp {
+	switch {
+	case v == "3" || useGosnmp:
 		s.rt, err = dialGoSNMP(ctx, t, m)
-	} else {
+	case mx != nil:
+		s.rt, err = dialMux(ctx, mx, t, s.v1, m)
+	default:
 		s.rt, err = dialV2(ctx, t, s.v1, m)
 	}
 	if err != nil {
@@ -75,8 +79,13 @@ func (s *session) roundTrip(ctx context.Context, req *request, dst []Varbind) ([
 // operation failed with err: a native v1/v2c connection after a timeout;
 // any other failure closes the session.
 func (s *session) reusableAfter(err error) bool {
-	c, native := s.rt.(*v2conn)
-	return native && c.reusableAfter(err)
+	switch c := s.rt.(type) {
+	case *v2conn:
+		return c.reusableAfter(err)
+	case *muxConn:
+		return c.reusableAfter(err)
+	}
+	return false
 }
 
 // get fetches oids in chunks of MaxOIDsPerGet.
