@@ -170,40 +170,69 @@ var ErrInvalid = errors.New("invalid metrics group")
 
 // Validate checks g against the schema 0.2 shape: a valid resource, a type,
 // a positive interval, named metrics of a known type, named dimensions.
+// The rules live in validateHead and the element validators, which
+// metric.Validate applies to messages without decoding them.
 func (g *Group) Validate() error {
-	bad := func(format string, a ...any) error {
-		return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, a...))
+	if err := g.validateHead(len(g.Metrics)); err != nil {
+		return err
 	}
+	for i := range g.Metrics {
+		if err := g.Metrics[i].validate(i); err != nil {
+			return err
+		}
+	}
+	for i := range g.Dimensions {
+		if err := g.Dimensions[i].validate(i); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func invalid(format string, a ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, a...))
+}
+
+// validateHead checks everything but the elements of g's arrays; metrics
+// is how many metrics g has. It reads no float field (see decoder.view).
+func (g *Group) validateHead(metrics int) error {
 	if g.Resource == nil {
-		return bad("resource is missing")
+		return invalid("resource is missing")
 	}
 	if err := g.Resource.Validate(); err != nil {
-		return bad("resource: %v", err)
+		return invalid("resource: %v", err)
 	}
 	if g.Type == "" {
-		return bad("metrics_group_type is empty")
+		return invalid("metrics_group_type is empty")
 	}
 	if g.Interval <= 0 {
-		return bad("metrics_group_interval %d is not positive", g.Interval)
+		return invalid("metrics_group_interval %d is not positive", g.Interval)
 	}
 	if g.SchemaVersion != SchemaVersion {
-		return bad("metrics_group_schema_version %q, want %q", g.SchemaVersion, SchemaVersion)
+		// Quoted first: g must not leak (Validate's g points into its decoder).
+		return invalid("metrics_group_schema_version %s, want %q", strconv.Quote(g.SchemaVersion), SchemaVersion)
 	}
-	if len(g.Metrics) == 0 {
-		return bad("no metrics")
+	if metrics == 0 {
+		return invalid("no metrics")
 	}
-	for i, m := range g.Metrics {
-		if m.Name == "" {
-			return bad("metric %d has no name", i)
-		}
-		if m.Type != Gauge && m.Type != Counter {
-			return bad("metric %s: metric_type %q is neither gauge nor counter", m.Name, m.Type)
-		}
+	return nil
+}
+
+// validate checks metric i of a group; it reads no float field.
+func (m *Metric) validate(i int) error {
+	if m.Name == "" {
+		return invalid("metric %d has no name", i)
 	}
-	for i, d := range g.Dimensions {
-		if d.Name == "" {
-			return bad("dimension %d has no name", i)
-		}
+	if m.Type != Gauge && m.Type != Counter {
+		return invalid("metric %s: metric_type %q is neither gauge nor counter", m.Name, m.Type)
+	}
+	return nil
+}
+
+// validate checks dimension i of a group.
+func (d *Dimension) validate(i int) error {
+	if d.Name == "" {
+		return invalid("dimension %d has no name", i)
 	}
 	return nil
 }

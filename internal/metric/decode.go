@@ -16,6 +16,11 @@ import (
 // never aliases data.
 func decodeFast(data []byte, g *Group) error {
 	d := decoder{data: data}
+	return d.top(g)
+}
+
+// top decodes the whole message into g.
+func (d *decoder) top(g *Group) error {
 	var err error
 	switch d.peek() {
 	case '{':
@@ -124,10 +129,15 @@ func (d *decoder) typeError(field, want string) error {
 	return d.errAt(start, field+": expected "+want+", got "+got)
 }
 
+// stringValue decodes a string (or null) into *p; a nil p checks it only.
 func (d *decoder) stringValue(p *string, field string) error {
 	if d.off < len(d.data) {
 		switch d.data[d.off] {
 		case '"':
+			if p == nil {
+				_, _, err := d.scanString()
+				return err
+			}
 			s, err := d.readString()
 			*p = s
 			return err
@@ -149,6 +159,9 @@ func (d *decoder) floatValue(p *float64, field string) error {
 			num, _, err := d.scanNumber()
 			if err != nil {
 				return err
+			}
+			if d.view && floatInRange(num) {
+				return nil // checked, not stored: no rule reads a float field
 			}
 			f, err := strconv.ParseFloat(string(num), 64)
 			if err != nil {
@@ -214,6 +227,9 @@ func (d *decoder) valueValue(p *Value) error {
 	default:
 		return d.typeError("metric_value", "number")
 	}
+	if d.view && d.data[start] != '"' && floatInRange(text) {
+		return nil // a JSON number in float64 range always parses
+	}
 	v, ok := parseValue(text)
 	if !ok {
 		return d.errAt(start, "metric_value "+strconv.Quote(string(text))+" is not a number")
@@ -264,12 +280,18 @@ func (d *decoder) resourceValue(p **resource.Resource) error {
 	if d.off < len(d.data) {
 		switch d.data[d.off] {
 		case '{':
+			if d.view {
+				if !d.hasRes { // as a nil *p: a fresh resource
+					d.res, d.hasRes = resource.Resource{}, true
+				}
+				return d.resource(&d.res)
+			}
 			if *p == nil {
 				*p = new(resource.Resource)
 			}
 			return d.resource(*p)
 		case 'n':
-			*p = nil
+			*p, d.hasRes = nil, false
 			return d.literal("null")
 		}
 	}
@@ -326,7 +348,7 @@ func (d *decoder) resource(r *resource.Resource) error {
 		case 7:
 			err = d.floatValue(&r.CreationTimestamp, "resource_creation_timestamp")
 		case 8:
-			err = d.stringValue(&r.Plugin, "resource_plugin")
+			err = d.stringValue(d.unlessView(&r.Plugin), "resource_plugin")
 		default:
 			err = d.skipValue()
 		}
@@ -356,7 +378,7 @@ func (d *decoder) metadataValue(p *map[string]string) error {
 		return err
 	}
 	m := *p
-	if m == nil {
+	if m == nil && !d.view { // view: checked, not built
 		m = make(map[string]string)
 		*p = m
 	}
@@ -364,6 +386,12 @@ func (d *decoder) metadataValue(p *map[string]string) error {
 		key, done, err := d.nextKey(first)
 		if err != nil || done {
 			return err
+		}
+		if d.view {
+			if err := d.stringValue(nil, "resource_metadata value"); err != nil {
+				return err
+			}
+			continue
 		}
 		k := string(key)
 		var v string

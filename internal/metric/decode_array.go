@@ -13,10 +13,16 @@ func arrayValue[T Metric | Dimension](d *decoder, p *[]T, name string) error {
 		switch d.data[d.off] {
 		case 'n':
 			*p = nil
+			if d.view {
+				*elemCheckOf[T](d) = elemCheck{}
+			}
 			return d.literal("null")
 		case '[':
 			if err := d.enter(); err != nil {
 				return err
+			}
+			if d.view {
+				return checkArray[T](d)
 			}
 			if *p != nil {
 				return arrayInPlace(d, p)
@@ -194,7 +200,7 @@ func (d *decoder) dimension(dim *Dimension) error {
 		case 0:
 			err = d.stringValue(&dim.Name, "dimension_name")
 		case 1:
-			err = d.stringValue(&dim.Value, "dimension_value")
+			err = d.stringValue(d.unlessView(&dim.Value), "dimension_value")
 		default:
 			err = d.skipValue()
 		}

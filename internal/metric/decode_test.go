@@ -21,9 +21,11 @@ func normalizeNaN(g *Group) {
 }
 
 // checkLikeEncodingJSON fails t unless decodeFast agrees with json.Unmarshal
-// on data: both fail, or both succeed with deeply equal groups.
+// on data: both fail, or both succeed with deeply equal groups; and unless
+// Validate agrees with Decode.
 func checkLikeEncodingJSON(t *testing.T, data []byte) {
 	t.Helper()
+	checkValidateLikeDecode(t, data)
 	var want, got Group
 	wantErr := json.Unmarshal(data, &want)
 	gotErr := decodeFast(data, &got)

@@ -5,6 +5,9 @@ import (
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
+
+	"github.com/panoptes-go/panoptes/internal/resource"
 )
 
 // This file is the byte-level half of the hand-written decoder (decode.go is
@@ -29,6 +32,18 @@ type decoder struct {
 	depth int
 	// scratch holds unescaped keys; it never reaches the caller.
 	scratch [64]byte
+
+	// view is Validate's mode (validate.go): every byte is checked as in
+	// a decode, but no value outlives the call. Strings alias data (an
+	// escaped one is still copied); what no rule of Group.Validate reads
+	// is checked without being stored (floats, resource_metadata,
+	// resource_plugin, dimension_value); the resource is res (hasRes: *p
+	// would be non-nil); array elements are judged one by one into metrics
+	// and dims instead of being kept.
+	view          bool
+	hasRes        bool
+	res           resource.Resource
+	metrics, dims elemCheck
 }
 
 func (d *decoder) errAt(off int, msg string) error { return &DecodeError{Msg: msg, Offset: off} }
@@ -279,13 +294,26 @@ func unquote(b, s []byte) []byte {
 	return b
 }
 
-// readString reads the string at d.off as a new Go string.
+// unlessView is p, or nil (check only) in view mode: for values no rule
+// of Group.Validate reads.
+func (d *decoder) unlessView(p *string) *string {
+	if d.view {
+		return nil
+	}
+	return p
+}
+
+// readString reads the string at d.off as a new Go string (in view mode,
+// one that aliases data unless it holds escapes).
 func (d *decoder) readString() (string, error) {
 	raw, simple, err := d.scanString()
 	if err != nil {
 		return "", err
 	}
 	if simple {
+		if d.view {
+			return unsafe.String(unsafe.SliceData(raw), len(raw)), nil
+		}
 		return string(raw), nil
 	}
 	var buf [128]byte

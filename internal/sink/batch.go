@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -19,18 +20,61 @@ import (
 // undecodable or rejected record, or a message whose compression is damaged, is
 // set aside alone. A message is acked when all its records are written or
 // set aside, and handed back (with backoff) otherwise, which may write its
-// other records again: delivery is at least once.
+// other records again: delivery is at least once. A RawWriter sink gets the
+// batch streamed (streamMsgs), any other one decoded (decodeMsgs).
 func (c *Consumer) handleMsgs(ctx context.Context, js jetstream.JetStream, msgs []jetstream.Msg, bo *backoff) {
 	stopKeepAlive := c.keepAlive(msgs)
+	var res batchResult
+	if raw, ok := c.sink.(RawWriter); ok {
+		res = c.streamMsgs(ctx, raw, msgs)
+	} else {
+		res = c.decodeMsgs(ctx, msgs)
+	}
+	var acks, naks []jetstream.Msg
+	for i, m := range msgs {
+		if res.retry[i] {
+			naks = append(naks, m)
+		} else {
+			acks = append(acks, m)
+		}
+	}
+	if md, err := msgs[len(msgs)-1].Metadata(); err == nil {
+		c.metrics.pending.Set(float64(md.NumPending)) // before the ack: whoever sees the ack sees the lag
+	}
+	stopKeepAlive()
+	if len(acks) > 0 {
+		c.ackAll(ctx, acks)
+		c.metrics.written.Add(float64(res.written))
+		c.observeLatency(res.oldest)
+	}
+	if len(naks) == 0 {
+		bo.reset()
+		return
+	}
+	delay := bo.next()
+	if ctx.Err() != nil {
+		delay = 0 // stopping: hand the batch back at once
+	}
+	c.metrics.retried.Add(float64(len(naks)))
+	c.nakAll(ctx, js.Conn(), naks, delay)
+	sleep(ctx, delay)
+}
+
+// batchResult is how a batch of messages was settled.
+type batchResult struct {
+	retry   []bool    // per message: hand it back
+	written int       // records written, of the messages not handed back
+	oldest  time.Time // publication of the oldest record given to the sink
+}
+
+// decodeMsgs decodes the whole batch and writes it with one Sink.Write.
+func (c *Consumer) decodeMsgs(ctx context.Context, msgs []jetstream.Msg) batchResult {
 	recs := make([]Record, 0, len(msgs))
 	from := make([]int, 0, len(msgs)) // recs[i] came from msgs[from[i]]
 	line := make([]int, 0, len(msgs)) // and was its line[i]th group
 	retry := make([]bool, len(msgs))
 	for i, m := range msgs {
-		var at time.Time
-		if md, err := m.Metadata(); err == nil {
-			at = md.Timestamp
-		}
+		at := publishedAt(m)
 		payload, err := bus.Payload(nil, m.Data())
 		if err != nil {
 			// Damaged compression: the whole message is one bad record.
@@ -75,40 +119,21 @@ func (c *Consumer) handleMsgs(ctx context.Context, js jetstream.JetStream, msgs 
 			}
 		}
 	}
-	var acks, naks []jetstream.Msg
-	for i, m := range msgs {
-		if retry[i] {
-			naks = append(naks, m)
-		} else {
-			acks = append(acks, m)
-		}
-	}
 	written := 0
 	for j, i := range from {
 		if _, bad := rejected[j]; !retry[i] && !bad {
 			written++
 		}
 	}
-	if md, err := msgs[len(msgs)-1].Metadata(); err == nil {
-		c.metrics.pending.Set(float64(md.NumPending)) // before the ack: whoever sees the ack sees the lag
+	return batchResult{retry: retry, written: written, oldest: oldestTime(recs)}
+}
+
+// publishedAt is when the bus stored m; zero when unknown.
+func publishedAt(m jetstream.Msg) time.Time {
+	if md, err := m.Metadata(); err == nil {
+		return md.Timestamp
 	}
-	stopKeepAlive()
-	if len(acks) > 0 {
-		c.ackAll(ctx, acks)
-		c.metrics.written.Add(float64(written))
-		c.observeLatency(recs)
-	}
-	if len(naks) == 0 {
-		bo.reset()
-		return
-	}
-	delay := bo.next()
-	if ctx.Err() != nil {
-		delay = 0 // stopping: hand the batch back at once
-	}
-	c.metrics.retried.Add(float64(len(naks)))
-	c.nakAll(ctx, js.Conn(), naks, delay)
-	sleep(ctx, delay)
+	return time.Time{}
 }
 
 // keepAlive tells the server, every third of the ack wait, that the batch
@@ -148,8 +173,16 @@ func (c *Consumer) handleRecords(ctx context.Context, batch []Record) error {
 	}
 	var poison []aside
 	recs := make([]Record, 0, len(batch))
+	_, raw := c.sink.(RawWriter)
 	for _, rec := range batch {
-		if rec.Group == nil {
+		switch {
+		case raw:
+			rec.Group = nil // a raw writer stores the bytes as they are
+			if err := metric.Validate(rec.Data); err != nil {
+				poison = append(poison, aside{rec, reasonDecode, err})
+				continue
+			}
+		case rec.Group == nil:
 			g, err := metric.Decode(rec.Data)
 			if err != nil {
 				poison = append(poison, aside{rec, reasonDecode, err})
@@ -172,7 +205,7 @@ func (c *Consumer) handleRecords(ctx context.Context, batch []Record) error {
 				for j, reason := range rejected {
 					poison = append(poison, aside{recs[j], reasonRejected, reason})
 				}
-				c.observeLatency(recs)
+				c.observeLatency(oldestTime(recs))
 			}
 		}
 		kept := poison[:0]
@@ -198,16 +231,23 @@ func (c *Consumer) handleRecords(ctx context.Context, batch []Record) error {
 }
 
 // write calls the sink and returns the records it rejected as malformed
-// (by index in recs), or the error that makes the whole batch a retry.
+// (by index in recs), or the error that makes the whole batch a retry. A
+// RawWriter gets the records as a sequence and rejects none.
 func (c *Consumer) write(ctx context.Context, recs []Record) (map[int]error, error) {
 	start := time.Now()
-	err := c.sink.Write(ctx, recs)
+	raw, isRaw := c.sink.(RawWriter)
+	var err error
+	if isRaw {
+		err = raw.WriteRaw(ctx, slices.Values(recs))
+	} else {
+		err = c.sink.Write(ctx, recs)
+	}
 	c.metrics.writeSeconds.Observe(time.Since(start).Seconds())
 	if err == nil {
 		return nil, nil
 	}
 	var rej *Rejected
-	if !errors.As(err, &rej) {
+	if isRaw || !errors.As(err, &rej) {
 		return nil, err
 	}
 	out := make(map[int]error, len(rej.Reasons))
@@ -253,17 +293,29 @@ func (c *Consumer) setAside(ctx context.Context, rec Record, id, reason string, 
 	return nil
 }
 
-// observeLatency records how long the batch's oldest record waited.
-func (c *Consumer) observeLatency(recs []Record) {
-	var oldest time.Time
-	for _, r := range recs {
-		if !r.Time.IsZero() && (oldest.IsZero() || r.Time.Before(oldest)) {
-			oldest = r.Time
-		}
-	}
+// observeLatency records how long the batch's oldest record (published at
+// oldest; zero when unknown) waited.
+func (c *Consumer) observeLatency(oldest time.Time) {
 	if !oldest.IsZero() {
 		c.metrics.latency.Observe(max(time.Since(oldest), 0).Seconds())
 	}
+}
+
+// oldestTime is the earliest known Time of recs, or zero.
+func oldestTime(recs []Record) time.Time {
+	var oldest time.Time
+	for _, r := range recs {
+		oldest = older(oldest, r.Time)
+	}
+	return oldest
+}
+
+// older is the earlier of two times, a zero one being unknown.
+func older(a, b time.Time) time.Time {
+	if a.IsZero() || !b.IsZero() && b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // ackAll acks a written batch. The last ack waits for the server's

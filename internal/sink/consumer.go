@@ -1,6 +1,7 @@
 // Package sink holds the consumers of the metrics bus. Every configured sink
 // is a Consumer: its own durable JetStream consumer (or a Kafka Reader) that
-// fetches batches, decodes them, writes them with the sink and acks a message
+// fetches batches, decodes them (or, for a sink that stores the bytes, only
+// validates them: RawWriter), writes them with the sink and acks a message
 // only after the write is confirmed. Poison messages are set aside on the
 // dead-letter stream; failed writes are retried with exponential backoff.
 package sink
@@ -65,6 +66,7 @@ type Consumer struct {
 	metrics  *sinkMetrics
 	dead     *deadLetters
 	js       jetstream.JetStream // set by Run: the bus, also for dead letters
+	plain    []byte              // streamMsgs' decompression buffer, reused
 }
 
 // New checks cfg and builds its sink (and Kafka source) without side

@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -26,15 +28,15 @@ func init() { Register("file", NewFile) }
 // File is a sink that appends every metrics group to a file as one JSON line
 // (the bus message bytes, which are already Panoptes JSON), rotating it by
 // size. Each batch is flushed and fsynced before Write returns, so an acked
-// message is on disk.
+// message is on disk. It is a RawWriter: it never needs a decoded group.
 type File struct {
-	out   *rotatingFile
-	lines [][]byte // reused per batch
+	out *rotatingFile
 }
 
 var (
-	_ Sink   = (*File)(nil)
-	_ Closer = (*File)(nil)
+	_ Sink      = (*File)(nil)
+	_ RawWriter = (*File)(nil)
+	_ Closer    = (*File)(nil)
 )
 
 // NewFile is the file sink's Factory: it checks cfg and touches no file
@@ -66,14 +68,21 @@ func NewFile(cfg config.Sink, deps Deps) (Sink, error) {
 
 // Write appends the batch's messages as lines, flushed and fsynced; on an
 // error nothing of the batch stays in the file.
-func (f *File) Write(_ context.Context, batch []Record) error {
-	f.lines = f.lines[:0]
-	for _, r := range batch {
-		f.lines = append(f.lines, r.Data)
-	}
-	err := f.out.writeLines(f.lines)
-	clear(f.lines) // let the messages go
-	return err
+func (f *File) Write(ctx context.Context, batch []Record) error {
+	return f.WriteRaw(ctx, slices.Values(batch))
+}
+
+// WriteRaw appends each record's Data as a line as it comes (the buffered
+// writer copies it), then flushes and fsyncs; on an error nothing of the
+// batch stays in the file. A batch of no records touches no file.
+func (f *File) WriteRaw(_ context.Context, records iter.Seq[Record]) error {
+	return f.out.writeAll(func(yield func([]byte) bool) {
+		for r := range records {
+			if !yield(r.Data) {
+				return
+			}
+		}
+	})
 }
 
 // Close flushes and closes the file.
@@ -101,32 +110,59 @@ func (r *rotatingFile) errorf(format string, a ...any) error {
 }
 
 // writeLines appends every line plus '\n', then flushes and fsyncs.
-func (r *rotatingFile) writeLines(lines [][]byte) error {
-	if err := r.open(); err != nil {
-		return err
-	}
-	for _, line := range lines {
-		n := int64(len(line)) + 1
-		if r.written > 0 && r.written+n > r.maxSize {
-			if err := r.rotate(); err != nil {
-				r.rollback()
+func (r *rotatingFile) writeLines(lines [][]byte) error { return r.writeAll(slices.Values(lines)) }
+
+// writeAll appends every line plus '\n' as it comes, then flushes and
+// fsyncs; on an error the batch is rolled back. The file is opened at the
+// first line: no lines, no file.
+func (r *rotatingFile) writeAll(lines iter.Seq[[]byte]) error {
+	opened := false
+	for line := range lines {
+		if !opened {
+			if err := r.open(); err != nil {
 				return err
 			}
+			opened = true
 		}
-		if _, err := r.w.Write(line); err != nil {
+		if err := r.appendLine(line); err != nil {
 			r.rollback()
-			return r.errorf("write: %w", err)
+			return err
 		}
-		if err := r.w.WriteByte('\n'); err != nil {
-			r.rollback()
-			return r.errorf("write: %w", err)
-		}
-		r.written += n
+	}
+	if !opened {
+		return nil
 	}
 	if err := r.sync(); err != nil {
 		r.rollback()
 		return err
 	}
+	return nil
+}
+
+// appendLine writes line plus '\n' to the buffer, rotating first when the
+// file would outgrow maxSize.
+func (r *rotatingFile) appendLine(line []byte) error {
+	n := int64(len(line)) + 1
+	if r.written > 0 && r.written+n > r.maxSize {
+		if err := r.rotate(); err != nil {
+			return err
+		}
+	}
+	// Flush whole lines only: a batch now streams in over its messages'
+	// decompression, and a reader of the file should not meet a cut line
+	// meanwhile (unless one line outgrows the buffer).
+	if r.w.Buffered() > 0 && r.w.Available() < len(line)+1 {
+		if err := r.w.Flush(); err != nil {
+			return r.errorf("write: %w", err)
+		}
+	}
+	if _, err := r.w.Write(line); err != nil {
+		return r.errorf("write: %w", err)
+	}
+	if err := r.w.WriteByte('\n'); err != nil {
+		return r.errorf("write: %w", err)
+	}
+	r.written += n
 	return nil
 }
 

@@ -3,6 +3,7 @@ package sink
 import (
 	"context"
 	"fmt"
+	"iter"
 	"log/slog"
 	"sort"
 	"strings"
@@ -16,7 +17,8 @@ import (
 )
 
 // Record is one metrics group read from the bus (or Kafka): its subject, its
-// Panoptes JSON exactly as published, and the decoded group.
+// Panoptes JSON exactly as published, and the decoded group (nil for a
+// RawWriter, which stores the JSON as it is).
 type Record struct {
 	Subject string
 	Data    []byte
@@ -32,6 +34,23 @@ type Record struct {
 // written); any other error means "retry the whole batch later".
 type Sink interface {
 	Write(ctx context.Context, batch []Record) error
+}
+
+// RawWriter is an optional interface for a sink that stores each metrics
+// group as the bytes it was published as (Record.Data) and never reads
+// Record.Group. The consumer then checks groups with metric.Validate
+// instead of decoding them (what it rejects is set aside as with Decode),
+// and streams a fetched batch message by message instead of decompressing
+// all of it first: about one decompressed message is in memory at a time.
+type RawWriter interface {
+	// WriteRaw stores the records, in order, and returns nil only when
+	// all are durable: the consumer acks them then. Group is nil, and
+	// Data is valid only until the next record is pulled (the consumer
+	// reuses its buffer): copy what is kept. Any error fails the whole
+	// batch, which comes again: what was stored of it should be removed
+	// (at least once holds either way). A raw writer refuses no single
+	// record: everything Validate accepts is stored.
+	WriteRaw(ctx context.Context, records iter.Seq[Record]) error
 }
 
 // Service is an optional interface for a sink with work of its own (an
