@@ -27,6 +27,8 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&o.Template, "template", "switch48", "simulator template")
 	fs.IntVar(&o.BasePort, "base-port", 20000, "first simulated device's UDP port")
 	fs.IntVar(&o.MaxConcurrent, "max-concurrent", 512, "polling.max_concurrent_checks")
+	fs.StringVar(&o.SNMPTransport, "snmp-transport", "shared", "the collector's snmp.transport: shared or connected")
+	fs.BoolVar(&o.SharedPort, "sim-shared-port", true, "simulated devices on one port at their own 127.x addresses, served in batches (false: a port each)")
 	fs.Int64Var(&o.Seed, "seed", 1, "simulator seed")
 	fs.BoolVar(&o.Reference, "reference", false, "also measure snmpbulkwalk on one device (interface plugin)")
 	fs.StringVar(&o.HeapProfile, "heap-profile", "", "write a heap profile here at the end of the window")

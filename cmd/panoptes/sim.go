@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -37,6 +38,10 @@ func simCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			"switch48 (Cisco 2960-X, 55 interfaces) and router400 (Juniper MX960, 400 interfaces),\n"+
 			"snmpsim .snmprec or snmpwalk -On files (optionally gzipped), or names of snmpsim's example\n"+
 			"recordings (cisco_16_switch). Counters advance at rates derived from --seed.\n\n"+
+			"--shared-port (Linux, IPv4) puts every device on the one port --base-port (0: a free one)\n"+
+			"at an address of its own: device i at --addr + i (default 127.1.0.1, 127.1.0.2, ...). A few\n"+
+			"sockets then serve all devices in batches: about 3x less CPU per request under load\n"+
+			"(answers may wait up to 2 ms to be batched).\n\n"+
 			"SIGHUP restarts every device (sysUpTime and counters from 0, SNMPv3 engine boots + 1).\n"+
 			"The community and v3 passphrases may also come from PANOPTES_SIM_COMMUNITY,\n"+
 			"PANOPTES_SIM_V3_AUTH_PASS and PANOPTES_SIM_V3_PRIV_PASS.", stderr)
@@ -44,6 +49,7 @@ func simCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	basePort := fs.Int("base-port", 11161, "UDP port of the first device (0: free ports)")
 	addr := fs.String("addr", sim.DefaultAddr, "IP address of the first device")
 	perAddr := fs.Int("ports-per-addr", 0, "devices per address before the next address (0: as many as ports allow)")
+	sharedPort := fs.Bool("shared-port", false, "every device on --base-port, device i at --addr + i (default addr "+sim.DefaultSharedAddr+"; Linux, IPv4)")
 	var templates listFlag
 	fs.Var(&templates, "template", "template or recording, repeatable or comma-separated (default switch48)")
 	community := fs.String("community", "", "v1/v2c community (default public)")
@@ -65,8 +71,13 @@ func simCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if *community == "" {
 		*community = os.Getenv("PANOPTES_SIM_COMMUNITY")
 	}
+	addrSet := false
+	fs.Visit(func(fl *flag.Flag) { addrSet = addrSet || fl.Name == "addr" })
+	if *sharedPort && !addrSet {
+		*addr = "" // the shared-port default, sim.DefaultSharedAddr
+	}
 	opts := sim.Options{
-		Devices: *devices, BasePort: *basePort, Addr: *addr, PortsPerAddr: *perAddr, Templates: templates,
+		Devices: *devices, BasePort: *basePort, Addr: *addr, PortsPerAddr: *perAddr, SharedPort: *sharedPort, Templates: templates,
 		Community: *community, Seed: *seed, Latency: *latency, Loss: *loss, MaxMsgSize: *maxMsg,
 		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo})),
 	}

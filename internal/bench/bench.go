@@ -43,7 +43,13 @@ type Options struct {
 	// PortsPerAddr devices share an address before the next (127.0.0.2...),
 	// keeping ports below Linux's ephemeral range (32768+), where a busy
 	// machine's own connections would collide with the simulator's.
-	PortsPerAddr  int
+	PortsPerAddr int
+	// SharedPort runs the simulator's devices on one port, each at its own
+	// 127.x address, served in batches by one socket per CPU: the simulator
+	// then costs a fraction of the collector (see sim.Options.SharedPort).
+	SharedPort bool
+	// SNMPTransport is the collector's snmp.transport: shared or connected.
+	SNMPTransport string
 	MaxConcurrent int
 	Seed          int64
 	// Binary is the panoptes executable that runs the simulator (`sim`).
@@ -88,6 +94,8 @@ type Result struct {
 	Plugin          string  `json:"plugin"`
 	ChecksPerDevice int     `json:"checks_per_device"`
 	Enrichment      bool    `json:"enrichment"`
+	SNMPTransport   string  `json:"snmp_transport"`
+	SimSharedPort   bool    `json:"simulator_shared_port"`
 	IntervalSeconds float64 `json:"interval_seconds"`
 	WindowSeconds   float64 `json:"window_seconds"`
 
@@ -162,6 +170,13 @@ func (o *Options) defaults() error {
 	}
 	if o.MaxConcurrent <= 0 {
 		o.MaxConcurrent = 512
+	}
+	switch o.SNMPTransport {
+	case "":
+		o.SNMPTransport = config.SNMPTransportShared
+	case config.SNMPTransportShared, config.SNMPTransportConnected:
+	default:
+		return fmt.Errorf("snmp transport %q is not %q or %q", o.SNMPTransport, config.SNMPTransportShared, config.SNMPTransportConnected)
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -271,6 +286,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 
 	r := &Result{
 		Devices: o.Devices, Plugin: o.Plugin, ChecksPerDevice: o.ChecksPerDevice, Enrichment: o.Enrichment,
+		SNMPTransport: o.SNMPTransport, SimSharedPort: o.SharedPort,
 		IntervalSeconds: o.Interval.Seconds(), WindowSeconds: window,
 		ChecksPerSecond:       float64(s1.Completed-s0.Completed) / window,
 		VarbindsPerSecond:     float64(s1.Varbinds-s0.Varbinds) / window,
@@ -340,6 +356,7 @@ discovery:
   defaults: {site: bench}
   sources: [{plugin: csv, path: devices.csv}]
 snmp:
+  transport: %s
   timeout: 5s
   retries: 1
   max_repetitions: 50
@@ -350,7 +367,7 @@ polling:
   plugins:
 %ssinks:
   - {type: file, path: metrics.jsonl, max_size: 4GiB, max_files: 1, batch_size: 2000, batch_timeout: 200ms}
-`, o.MaxConcurrent, plugins.String())
+`, o.SNMPTransport, o.MaxConcurrent, plugins.String())
 }
 
 func writeHeapProfile(path string) error {

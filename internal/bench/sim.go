@@ -22,13 +22,18 @@ type simProcess struct {
 }
 
 func startSimulator(ctx context.Context, o Options, inventory string) (*simProcess, error) {
-	cmd := exec.Command(o.Binary, "sim",
+	args := []string{"sim",
 		"--devices", strconv.Itoa(o.Devices),
 		"--base-port", strconv.Itoa(o.BasePort),
-		"--ports-per-addr", strconv.Itoa(o.PortsPerAddr),
 		"--template", o.Template,
 		"--seed", strconv.FormatInt(o.Seed, 10),
-		"--inventory", inventory)
+		"--inventory", inventory}
+	if o.SharedPort {
+		args = append(args, "--shared-port")
+	} else {
+		args = append(args, "--ports-per-addr", strconv.Itoa(o.PortsPerAddr))
+	}
+	cmd := exec.Command(o.Binary, args...)
 	cmd.Stdout = os.Stderr
 	cmd.Stderr = os.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

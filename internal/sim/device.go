@@ -26,7 +26,7 @@ type Device struct {
 	farm *Farm
 	rec  *Recording
 	seed uint64
-	hint int // last entry a walk was given: its next request asks for the successor
+	hint atomic.Int64 // last entry a walk was given: its next request asks for the successor
 
 	life    atomic.Pointer[life]
 	latency atomic.Int64  // ns

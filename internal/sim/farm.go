@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -17,7 +18,11 @@ import (
 
 // Defaults for zero Options fields.
 const (
-	DefaultAddr       = "127.0.0.1"
+	DefaultAddr = "127.0.0.1"
+	// DefaultSharedAddr is device 0's address in shared-port mode: off
+	// 127.0.0.1, so the farm's addresses (127.1.0.1, 127.1.0.2, ...) are
+	// told apart from local services and from per-port farms.
+	DefaultSharedAddr = "127.1.0.1"
 	DefaultCommunity  = "public"
 	DefaultTemplate   = "switch48"
 	DefaultMaxMsgSize = 65507 // the largest UDP payload over IPv4
@@ -35,6 +40,15 @@ type Options struct {
 	// address is local on Linux).
 	Addr         string
 	PortsPerAddr int
+	// SharedPort puts every device on the same UDP port (BasePort; 0: one
+	// free port chosen by the kernel) at an address of its own: device i at
+	// Addr+i, Addr defaulting to DefaultSharedAddr. Each address must be
+	// local (every 127/8 one is on Linux). A few sockets then serve every
+	// device with batched system calls (recvmmsg/sendmmsg), about 3× less
+	// CPU per request than a socket per device under load; answers may
+	// wait up to 2 ms to be batched. Linux and IPv4 only; PortsPerAddr
+	// does not apply.
+	SharedPort bool
 	// Templates are assigned round-robin: built-in names (see Builtins),
 	// recording files, or names of snmpsim's example recordings. Default
 	// switch48. TemplateFor, when set, chooses instead.
@@ -69,6 +83,11 @@ type Farm struct {
 	log       *slog.Logger
 	scratch   sync.Pool
 	srv       server
+	shared    bool
+
+	// shared-port mode: datagrams to no device's address, and datagrams
+	// the kernel dropped on full receive queues
+	noDevice, queueFull atomic.Uint64
 
 	pending     sync.WaitGroup // delayed answers
 	mu          sync.Mutex
@@ -93,6 +112,7 @@ func Start(ctx context.Context, opts Options) (*Farm, error) {
 	f := &Farm{
 		community: []byte(opts.Community), maxMsg: opts.MaxMsgSize, now: opts.Now,
 		log: opts.Logger, timers: map[*time.Timer]struct{}{}, stop: make(chan struct{}), watcherDone: make(chan struct{}),
+		shared: opts.SharedPort,
 	}
 	f.scratch.New = func() any { return new(scratch) }
 	f.started = f.now()
@@ -137,8 +157,14 @@ func withDefaults(o Options) (Options, error) {
 	if o.PortsPerAddr < 0 {
 		return o, fmt.Errorf("ports per address %d: want 0 or more", o.PortsPerAddr)
 	}
+	if o.SharedPort && o.PortsPerAddr > 0 {
+		return o, fmt.Errorf("ports per address %d: shared-port mode puts every device on one port (leave it 0)", o.PortsPerAddr)
+	}
 	if o.Addr == "" {
 		o.Addr = DefaultAddr
+		if o.SharedPort {
+			o.Addr = DefaultSharedAddr
+		}
 	}
 	if len(o.Templates) == 0 && o.TemplateFor == nil {
 		o.Templates = []string{DefaultTemplate}
@@ -173,8 +199,13 @@ func (f *Farm) makeDevices(o Options) error {
 	if err != nil {
 		return fmt.Errorf("address %q: %v", o.Addr, err)
 	}
+	if o.SharedPort {
+		if err := checkSharedLayout(first, o.Devices); err != nil {
+			return err
+		}
+	}
 	perAddr := o.PortsPerAddr
-	if o.BasePort > 0 {
+	if o.BasePort > 0 && !o.SharedPort {
 		if perAddr == 0 {
 			perAddr = 65536 - o.BasePort
 		}
@@ -202,7 +233,10 @@ func (f *Farm) makeDevices(o Options) error {
 				f.log.Warn("recording: "+w, "recording", rec.Source)
 			}
 		}
-		if perAddr > 0 {
+		switch {
+		case o.SharedPort:
+			addr = sharedAddr(first, i)
+		case perAddr > 0:
 			for ; addrIdx < i/perAddr; addrIdx++ {
 				if addr = addr.Next(); !addr.IsValid() || !addr.IsLoopback() && first.IsLoopback() {
 					return fmt.Errorf("device %d: out of loopback addresses after %s", i, first)
@@ -210,7 +244,10 @@ func (f *Farm) makeDevices(o Options) error {
 			}
 		}
 		port := 0
-		if o.BasePort > 0 {
+		switch {
+		case o.SharedPort:
+			port = o.BasePort // listen sets the port chosen for 0
+		case o.BasePort > 0:
 			port = o.BasePort + i%perAddr
 		}
 		seed := mix(uint64(o.Seed) ^ mix(uint64(i)+1))
@@ -230,15 +267,26 @@ func (f *Farm) makeDevices(o Options) error {
 // to exercise the portable one).
 var useEpoll = epollSupported
 
-// listen binds every device's socket.
+// listen binds every device's socket, or the shared sockets.
 func (f *Farm) listen() error {
-	if useEpoll {
+	switch {
+	case f.shared:
+		srv, err := newSharedServer(f)
+		if err != nil {
+			hint := "choose another --base-port"
+			if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
+				hint = "too many open files: raise the limit (ulimit -n)"
+			}
+			return fmt.Errorf("shared port %d: %w (%s)", f.devices[0].Port, err, hint)
+		}
+		f.srv = srv
+	case useEpoll:
 		srv, err := newEpollServer(f)
 		if err != nil {
 			return err
 		}
 		f.srv = srv
-	} else {
+	default:
 		f.srv = newConnServer(f)
 	}
 	for _, d := range f.devices {

@@ -29,6 +29,8 @@ func registerMetrics(reg prometheus.Registerer, f *Farm) {
 		dropped("community", func(s Stats) uint64 { return s.BadCommunity }),
 		dropped("malformed", func(s Stats) uint64 { return s.Malformed }),
 		dropped("usm", func(s Stats) uint64 { return s.USM }),
+		dropped("no_device", func(s Stats) uint64 { return s.NoDevice }),
+		dropped("queue_full", func(s Stats) uint64 { return s.QueueFull }),
 	} {
 		if err := reg.Register(c); err != nil {
 			f.log.Warn("self-metrics not registered (a second farm on one registry?)", "err", err)

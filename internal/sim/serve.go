@@ -26,8 +26,11 @@ type server interface {
 // peer is a request's source, in the form the server needs to answer it.
 type peer struct {
 	ap    netip.AddrPort // conn server
-	sa    [28]byte       // epoll server: raw sockaddr (IPv4 or IPv6)
+	sa    [28]byte       // epoll and shared servers: raw sockaddr (IPv4 or IPv6)
 	saLen uint32
+	// batch (shared server) collects the answers of the worker that read
+	// the request, sent together; nil sends at once (delayed answers).
+	batch *sendBatch
 }
 
 // deviceStats are one device's counters, written by whoever serves it.
@@ -48,6 +51,10 @@ type Stats struct {
 	// for SNMPv3 messages that cannot be processed (wrong priv key...).
 	BadCommunity, Malformed, USM uint64
 	Reports                      uint64 // SNMPv3 reports sent (discovery, unknown user, wrong digest...)
+	// Shared-port mode only, farm totals: datagrams to an address that is
+	// no device's (dropped), and datagrams the kernel dropped because a
+	// socket's receive queue was full (known when the socket next receives).
+	NoDevice, QueueFull uint64
 }
 
 // Stats returns the device's counters.
@@ -73,12 +80,15 @@ func (f *Farm) Stats() Stats {
 		t.USM += s.USM
 		t.Reports += s.Reports
 	}
+	t.NoDevice, t.QueueFull = f.noDevice.Load(), f.queueFull.Load()
 	return t
 }
 
 // serveOne handles one received datagram for d: faults, decoding, the
-// answer (now or delayed), counters. Only one goroutine serves a device at
-// a time, which owns s, rng and the device's walk hint.
+// answer (now or delayed), counters. The caller owns s and rng. Two
+// goroutines may serve one device at once (shared-port workers: the kernel
+// spreads flows, not devices), hence the atomic walk hint: a stale hint
+// costs a binary search, never a wrong answer.
 func (f *Farm) serveOne(d *Device, s *scratch, rng *rand.Rand, req []byte, truncated bool, from *peer) {
 	d.stats.requests.Add(1)
 	if d.silent.Load() {
@@ -93,7 +103,12 @@ func (f *Farm) serveOne(d *Device, s *scratch, rng *rand.Rand, req []byte, trunc
 		d.stats.malformed.Add(1)
 		return
 	}
-	resp, nvb, why := d.handle(s, req, &d.hint, f.now().UnixNano())
+	old := d.hint.Load()
+	hint := int(old)
+	resp, nvb, why := d.handle(s, req, &hint, f.now().UnixNano())
+	if int64(hint) != old {
+		d.hint.Store(int64(hint))
+	}
 	switch why {
 	case answered:
 		d.stats.varbinds.Add(uint64(nvb))
@@ -134,6 +149,7 @@ func (d *Device) handle(s *scratch, req []byte, hint *int, now int64) (resp []by
 func (f *Farm) delay(d *Device, resp []byte, to *peer, lat time.Duration) {
 	b := append([]byte(nil), resp...)
 	dst := *to
+	dst.batch = nil // the worker's batch is not the timer's to touch
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.closed {
