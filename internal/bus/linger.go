@@ -1,7 +1,6 @@
 package bus
 
 import (
-	"context"
 	"errors"
 	"sync"
 	"time"
@@ -18,13 +17,16 @@ const coalesceBelow = 16 << 10
 // coalescer joins the small messages of concurrent PublishSets on the same
 // subject into one bus message, sent when it reaches MaxMessageBytes or
 // Options.Linger after its first part, whichever comes first (Kafka's
-// linger.ms). Light checks (one GET, a status group and a tiny result)
-// published one message each made the stream's per-message work — storing,
+// linger.ms), or sooner if a caller's wait would end before. Light checks
+// (one GET, a status group and a tiny result) published one message each
+// made the stream's per-message work — storing,
 // deduplicating the id, delivering and acking to each sink — most of the
 // collector's CPU; coalesced, thousands of checks a second are a few dozen
 // messages. Each caller still learns its own parts' fate: acknowledged,
 // buffered (the batch goes to the publish buffer as a whole, under one id)
-// or dropped.
+// or dropped. A batch waits for its ack only until the earliest time one
+// of its callers waits (as a PublishSet does for its own messages), so
+// they wait on its done channel alone, without a timer each.
 type coalescer struct {
 	b      *Bus
 	linger time.Duration
@@ -33,6 +35,29 @@ type coalescer struct {
 	open   map[string]*batch // by subject
 	closed bool
 	wg     sync.WaitGroup // batches being sent
+
+	// bufs recycles batch buffers (JSON Lines and their S2 framing). Grown
+	// by appends to ~256 KB, a batch allocated ~0.5 MB: most of the
+	// collector's garbage per light check, and so of its GC.
+	bufs sync.Pool // *[]byte
+}
+
+// maxPooledBatch keeps an unusually grown buffer out of the pool.
+const maxPooledBatch = 2 * MaxMessageBytes
+
+func (c *coalescer) getBuf() []byte {
+	if p, ok := c.bufs.Get().(*[]byte); ok {
+		return (*p)[:0]
+	}
+	return make([]byte, 0, 8<<10)
+}
+
+// putBuf recycles b, which nothing may read any more: the client copies a
+// message when it sends it, and keeps it for retries only until its ack.
+func (c *coalescer) putBuf(b []byte) {
+	if cap(b) <= maxPooledBatch {
+		c.bufs.Put(&b)
+	}
 }
 
 // batch is one coalesced message being filled or sent.
@@ -42,6 +67,8 @@ type batch struct {
 	groups  int
 	taken   bool // no longer open: being sent (under coalescer.mu)
 	timer   *time.Timer
+	sendAt  time.Time // when timer sends it (under coalescer.mu)
+	ackBy   time.Time // the earliest of its callers' until (under coalescer.mu)
 
 	done    chan struct{} // closed once result is set
 	outcome outcome
@@ -63,7 +90,10 @@ func newCoalescer(b *Bus, linger time.Duration) *coalescer {
 
 // add appends lines (groups JSON documents) to subject's open batch and
 // returns it; nil once the coalescer is closed (publish directly then).
-func (c *coalescer) add(subject string, lines []byte, groups int) *batch {
+// now is the caller's clock reading. The batch is settled (done closed)
+// soon after until at the latest: it is sent by then, and what is not
+// acknowledged by then goes to the buffer.
+func (c *coalescer) add(subject string, lines []byte, groups int, now, until time.Time) *batch {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -71,12 +101,20 @@ func (c *coalescer) add(subject string, lines []byte, groups int) *batch {
 	}
 	bt := c.open[subject]
 	if bt == nil {
-		bt = &batch{subject: subject, done: make(chan struct{}), data: make([]byte, 0, 8<<10)}
+		bt = &batch{subject: subject, done: make(chan struct{}), data: c.getBuf(),
+			sendAt: now.Add(c.linger), ackBy: until}
 		c.open[subject] = bt
 		c.wg.Add(1)
-		bt.timer = time.AfterFunc(c.linger, func() { c.sendIfOpen(bt) })
+		bt.timer = time.AfterFunc(min(c.linger, until.Sub(now)), func() { c.sendIfOpen(bt) })
 	} else {
 		bt.data = append(bt.data, '\n')
+		if until.Before(bt.ackBy) {
+			bt.ackBy = until
+		}
+	}
+	if until.Before(bt.sendAt) { // this caller would stop waiting before the linger ends
+		bt.sendAt = until
+		bt.timer.Reset(until.Sub(now))
 	}
 	bt.data = append(bt.data, lines...)
 	bt.groups += groups
@@ -131,37 +169,43 @@ func (c *coalescer) close() {
 	c.wg.Wait()
 }
 
-// send publishes bt and waits for its ack up to the publish timeout; what
-// is not acknowledged by then, or everything while the bus is down or the
-// buffer is not empty (order), goes to the buffer, with the id it was
-// published under (a late ack then makes the retry a duplicate the stream
-// drops).
+// send publishes bt and waits for its ack up to the publish timeout or its
+// ackBy, whichever is first; what is not acknowledged by then, or
+// everything while the bus is down or the buffer is not empty (order), goes
+// to the buffer, with the id it was published under (a late ack then makes
+// the retry a duplicate the stream drops).
 func (c *coalescer) send(bt *batch) {
 	defer c.wg.Done()
 	b := c.b
-	data := bt.data
+	c.mu.Lock() // ackBy is final once taken; the lock orders the read after it
+	data, ackBy := bt.data, bt.ackBy
+	bt.data = nil
+	c.mu.Unlock()
 	if b.compress && len(data) >= minCompress {
-		if z := appendS2(make([]byte, 0, len(data)/4), data); len(z) < len(data) {
+		if z := appendS2(c.getBuf(), data); len(z) < len(data) {
+			c.putBuf(data)
 			data = z
+		} else {
+			c.putBuf(z)
 		}
 	}
 	id := b.nextID()
 	acked := false
 	var refused error
-	if b.buf.empty() && b.nc.Status() == nats.CONNECTED {
-		ctx, cancel := context.WithTimeout(context.Background(), b.publishTimeout)
-		acked, refused = c.publish(ctx, bt.subject, id, data)
-		cancel()
+	if wait := min(b.publishTimeout, time.Until(ackBy)); wait > 0 && b.buf.empty() && b.nc.Status() == nats.CONNECTED {
+		acked, refused = c.publish(bt.subject, id, data, wait)
 	}
 	switch {
 	case acked:
 		bt.outcome = outcomeAcked
 		b.metrics.published.Add(float64(bt.groups))
+		c.putBuf(data)
 	case refused != nil:
 		// As PublishSet does for a publish the client refuses outright:
 		// retrying it from the buffer would hold everything behind it.
 		bt.outcome, bt.err = outcomeRefused, refused
 		b.metrics.publishErrors.Add(float64(bt.groups))
+		c.putBuf(data)
 	case b.buf.push([]pending{{subject: bt.subject, id: id, data: data, groups: bt.groups}}) == 1:
 		bt.outcome = outcomeBuffered
 	default:
@@ -171,18 +215,22 @@ func (c *coalescer) send(bt *batch) {
 	close(bt.done)
 }
 
-// publish sends one message and reports whether it was acknowledged before
-// ctx ended, waiting while the connection's cap on pending acks is reached;
-// refused is the client's error when it will not send the message at all
-// (not a transient one: those leave the message to the buffer).
-func (c *coalescer) publish(ctx context.Context, subject, id string, data []byte) (acked bool, refused error) {
+// publish sends one message and reports whether it was acknowledged
+// within wait, waiting while the connection's cap on pending acks is
+// reached; refused is the client's error when it will not send the message
+// at all (not a transient one: those leave the message to the buffer).
+func (c *coalescer) publish(subject, id string, data []byte, wait time.Duration) (acked bool, refused error) {
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
 	for {
 		f, err := c.b.js.PublishMsgAsync(newMsg(subject, id, data))
 		if errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
+			pause := time.NewTimer(5 * time.Millisecond)
 			select {
-			case <-ctx.Done():
+			case <-timer.C:
+				pause.Stop()
 				return false, nil
-			case <-time.After(5 * time.Millisecond):
+			case <-pause.C:
 				continue
 			}
 		}
@@ -197,7 +245,7 @@ func (c *coalescer) publish(ctx context.Context, subject, id string, data []byte
 			return true, nil
 		case <-f.Err():
 			return false, nil
-		case <-ctx.Done():
+		case <-timer.C:
 			return false, nil
 		}
 	}

@@ -165,12 +165,20 @@ func TestLingerBusDown(t *testing.T) {
 	waitStreamGroups(t, srv, bus.StreamName, 600)
 
 	// Close with a batch open: a long linger would hold it, Close sends it.
-	slow, err := bus.Open(ctx, bus.Options{URL: srv.ClientURL(), Linger: time.Second, PublishTimeout: 50 * time.Millisecond})
+	// (A caller waits for its batch, which is sent by the caller's publish
+	// deadline: this one's ctx is cancelled before.)
+	slow, err := bus.Open(ctx, bus.Options{URL: srv.ClientURL(), Linger: 5 * time.Second, PublishTimeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n, err := slow.PublishSet(ctx, lightSet("late", 999)); n != 2 || err != nil {
+	cctx, ccancel := context.WithCancel(ctx)
+	time.AfterFunc(50*time.Millisecond, ccancel)
+	start = time.Now()
+	if n, err := slow.PublishSet(cctx, lightSet("late", 999)); n != 2 || err != nil {
 		t.Fatalf("PublishSet = %d, %v", n, err)
+	}
+	if took := time.Since(start); took > 3*time.Second {
+		t.Fatalf("a cancelled PublishSet returned after %s, its batch's linger is 5s", took)
 	}
 	if err := slow.Close(); err != nil {
 		t.Fatal(err)

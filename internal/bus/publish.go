@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -64,32 +66,51 @@ func badTokenRune(r rune) bool {
 	return r == '.' || r == '*' || r == '>' || r == utf8.RuneError || unicode.IsSpace(r) || unicode.IsControl(r)
 }
 
-// subjectCache remembers subjects per (site, group type): there are few of
-// them, and building one per message would allocate on the hot path.
+// subjectCache remembers subjects per site and group type: there are few
+// of them, and building one per message would allocate on the hot path.
+// The maps are copied on write, so that a lookup writes no shared memory
+// (an RWMutex's reader count, contended by every check, cost more than the
+// lookup), and keyed by one string each (a [2]string key is hashed by the
+// runtime's generic path, ~4× slower).
 type subjectCache struct {
-	mu sync.RWMutex
-	m  map[[2]string]string
+	m  atomic.Pointer[map[string]map[string]string] // site → group type → subject; never modified once stored
+	mu sync.Mutex                                   // serializes writers
+	n  int                                          // subjects cached (under mu)
 }
 
 const maxCachedSubjects = 4096
 
 func (c *subjectCache) get(site, groupType string) string {
-	k := [2]string{site, groupType}
-	c.mu.RLock()
-	s, ok := c.m[k]
-	c.mu.RUnlock()
-	if ok {
+	if m := c.m.Load(); m != nil {
+		if s, ok := (*m)[site][groupType]; ok {
+			return s
+		}
+	}
+	s := Subject(site, groupType)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n >= maxCachedSubjects {
 		return s
 	}
-	s = Subject(site, groupType)
-	c.mu.Lock()
-	if c.m == nil {
-		c.m = make(map[[2]string]string)
+	var old map[string]map[string]string
+	if m := c.m.Load(); m != nil {
+		old = *m
 	}
-	if len(c.m) < maxCachedSubjects {
-		c.m[k] = s
+	if _, ok := old[site][groupType]; ok {
+		return s // another writer was first
 	}
-	c.mu.Unlock()
+	m := maps.Clone(old)
+	if m == nil {
+		m = map[string]map[string]string{}
+	}
+	types := maps.Clone(old[site])
+	if types == nil {
+		types = map[string]string{}
+	}
+	types[groupType] = s
+	m[site] = types
+	c.m.Store(&m)
+	c.n++
 	return s
 }
 
@@ -97,12 +118,13 @@ func (c *subjectCache) get(site, groupType string) string {
 // are encoded into one buffer; it returns to the pool only when every
 // publish is resolved, because the client keeps the bytes for retries.
 type publishState struct {
-	buf  []byte
-	raw  []byte // the JSON while buf is compressed
-	msgs []setMsg
-	sent []sentMsg
-	subj []string // the set's subjects, in order of first appearance
-	gsub []int    // each group's index in subj; -1 for an invalid group
+	buf   []byte
+	raw   []byte // the JSON while buf is compressed
+	msgs  []setMsg
+	sent  []sentMsg
+	subj  []string    // the set's subjects, in order of first appearance
+	gsub  []int       // each group's index in subj; -1 for an invalid group
+	timer *time.Timer // ends the wait for acks; stopped between uses
 }
 
 // setMsg is one bus message of a set: the set's groups of one subject
@@ -125,7 +147,11 @@ type sentMsg struct {
 
 // publishRun tracks the acks of one PublishSet.
 type publishRun struct {
-	wait     context.Context // bounds waiting for acks
+	ctx      context.Context
+	ctxDone  <-chan struct{} // ctx.Done(): nil for a ctx that never ends
+	until    time.Time       // waiting for acks ends then (monotonic clock)
+	armed    bool            // st.timer is set for until
+	over     bool            // the wait is over
 	st       *publishState
 	head     int // sent[head:] may still be awaiting their ack
 	acked    int // groups acknowledged, counted here (not coalesced)
@@ -143,35 +169,103 @@ func (r *publishRun) fail(err error) {
 
 func (r *publishRun) inFlight() int { return len(r.st.sent) - r.head }
 
+// waitOver reports whether waiting for acks is over: ctx is done or until
+// has passed.
+func (r *publishRun) waitOver() bool {
+	if !r.over && (r.ctx.Err() != nil || !time.Now().Before(r.until)) {
+		r.over = true
+	}
+	return r.over
+}
+
+// waitErr is why waiting ended, for publishAsync's caller.
+func (r *publishRun) waitErr() error {
+	if err := r.ctx.Err(); err != nil {
+		return err
+	}
+	return context.DeadlineExceeded
+}
+
+// expiry is a channel that fires at until: the set's one timer, armed the
+// first time the run blocks (a set whose acks are all in by then needs
+// none).
+func (r *publishRun) expiry() <-chan time.Time {
+	if !r.armed {
+		r.armed = true
+		if r.st.timer == nil {
+			r.st.timer = time.NewTimer(time.Until(r.until))
+		} else {
+			r.st.timer.Reset(time.Until(r.until))
+		}
+	}
+	return r.st.timer.C
+}
+
+// disarm stops the timer, so that the state can be reused.
+func (r *publishRun) disarm() {
+	if r.armed {
+		r.st.timer.Stop()
+		r.armed = false
+	}
+}
+
 // awaitOldest resolves the oldest pending publish; false when the wait is
 // over (what is unresolved then goes to the buffer).
 func (r *publishRun) awaitOldest() bool {
 	m := &r.st.sent[r.head]
 	if m.batch != nil {
-		select {
-		case <-m.batch.done:
-			m.acked = true // settled: not for this set to buffer
-			msg := &r.st.msgs[m.msg]
-			switch m.batch.outcome {
-			case outcomeDropped:
-				r.lost += msg.groups
-			case outcomeRefused:
-				r.refused += msg.groups
-				r.fail(fmt.Errorf("publish %d groups on %s: %w", msg.groups, msg.subject, m.batch.err))
-			default:
-				r.settled += msg.groups
+		// The batch is settled by r.until (see coalescer.add): no timer,
+		// and ctx matters only if it is cancelled before.
+		if r.ctxDone == nil {
+			<-m.batch.done
+		} else {
+			select {
+			case <-m.batch.done:
+			case <-r.ctxDone:
+				r.over = true
+				if r.ctx.Err() != context.DeadlineExceeded {
+					return false
+				}
+				<-m.batch.done // its deadline is the batch's too
 			}
-		case <-r.wait.Done():
-			return false
+		}
+		m.acked = true // settled: not for this set to buffer
+		msg := &r.st.msgs[m.msg]
+		switch m.batch.outcome {
+		case outcomeDropped:
+			r.lost += msg.groups
+		case outcomeRefused:
+			r.refused += msg.groups
+			r.fail(fmt.Errorf("publish %d groups on %s: %w", msg.groups, msg.subject, m.batch.err))
+		default:
+			r.settled += msg.groups
 		}
 	} else if m.fut != nil {
+		var ok bool
+		okC, errC := m.fut.Ok(), m.fut.Err()
 		select {
-		case <-m.fut.Ok():
+		case <-okC:
+			ok = true
+		case <-errC:
+		default:
+			if r.waitOver() {
+				return false
+			}
+			select {
+			case <-okC:
+				ok = true
+			case <-errC:
+			case <-r.ctxDone:
+				r.over = true
+				return false
+			case <-r.expiry():
+				r.over = true
+				return false
+			}
+		}
+		if ok {
 			m.acked = true
 			r.acked += r.st.msgs[m.msg].groups
-		case <-m.fut.Err():
-		case <-r.wait.Done():
-			return false
 		}
 	}
 	r.head++
@@ -191,21 +285,36 @@ const MaxMessageBytes = 256 << 10
 // interface check is now 2 messages instead of 56.
 //
 // It never blocks the caller for long: acks are awaited at most
-// Options.PublishTimeout (or until ctx is done), and what is not
-// acknowledged by then, or everything while the bus is down or the buffer
-// is not empty (to keep order), goes to the local buffer, which a background
-// goroutine publishes when the bus takes it. It returns how many groups were
-// accepted (acknowledged or buffered), and an error describing the rest
-// (invalid groups, or groups dropped because the buffer is full).
+// Options.PublishTimeout (or until ctx is done; see also PublishSetUntil),
+// and what is not acknowledged by then, or everything while the bus is down
+// or the buffer is not empty (to keep order), goes to the local buffer,
+// which a background goroutine publishes when the bus takes it. It returns
+// how many groups were accepted (acknowledged or buffered), and an error
+// describing the rest (invalid groups, or groups dropped because the buffer
+// is full).
 func (b *Bus) PublishSet(ctx context.Context, set *metric.GroupSet) (int, error) {
+	return b.PublishSetUntil(ctx, set, time.Time{})
+}
+
+// PublishSetUntil is PublishSet with acks awaited no later than until
+// either (zero: no such bound). A caller whose only bound is a time passes
+// it here rather than in a context with a deadline, which costs a runtime
+// timer and, for PublishSet's own timeout, a child context per call.
+func (b *Bus) PublishSetUntil(ctx context.Context, set *metric.GroupSet, until time.Time) (int, error) {
 	if set == nil || len(set.Groups) == 0 {
 		return 0, nil
 	}
 	st := b.pool.Get().(*publishState)
 	st.buf, st.raw, st.msgs, st.sent, st.subj, st.gsub = st.buf[:0], st.raw[:0], st.msgs[:0], st.sent[:0], st.subj[:0], st.gsub[:0]
-	wait, cancel := context.WithTimeout(ctx, b.publishTimeout)
-	defer cancel()
-	r := publishRun{wait: wait, st: st}
+	now := time.Now()
+	r := publishRun{ctx: ctx, ctxDone: ctx.Done(), until: now.Add(b.publishTimeout), st: st}
+	if !until.IsZero() && until.Before(r.until) {
+		r.until = until
+	}
+	if d, ok := ctx.Deadline(); ok && d.Before(r.until) {
+		r.until = d
+	}
+	defer r.disarm()
 
 	invalid := st.encode(b, set, &r)
 	direct := b.buf.empty() && b.nc.Status() == nats.CONNECTED
@@ -220,13 +329,13 @@ func (b *Bus) PublishSet(ctx context.Context, set *metric.GroupSet) (int, error)
 	for i := range st.msgs {
 		msg := &st.msgs[i]
 		if msg.coalesce {
-			if bt := b.coalesce.add(msg.subject, st.buf[msg.start:msg.end], msg.groups); bt != nil {
+			if bt := b.coalesce.add(msg.subject, st.buf[msg.start:msg.end], msg.groups, now, r.until); bt != nil {
 				st.sent = append(st.sent, sentMsg{msg: i, batch: bt})
 				continue
 			}
 		}
 		m := sentMsg{msg: i, id: b.nextID()}
-		if direct && wait.Err() == nil && (r.inFlight() < setWindow || r.awaitOldest()) {
+		if direct && !r.waitOver() && (r.inFlight() < setWindow || r.awaitOldest()) {
 			f, err := b.publishAsync(&r, msg.subject, st.buf[msg.start:msg.end:msg.end], m.id)
 			switch {
 			case err == nil:
@@ -282,6 +391,7 @@ func (b *Bus) PublishSet(ctx context.Context, set *metric.GroupSet) (int, error)
 	invalid += r.refused // counted by the coalescer
 	// Unresolved publishes may still read buf (client retries): drop it then.
 	if r.inFlight() == 0 && cap(st.buf) <= maxPooledBuffer && cap(st.raw) <= maxPooledBuffer {
+		r.disarm()
 		clear(st.sent)
 		clear(st.msgs)
 		clear(st.subj)
@@ -450,14 +560,22 @@ func (b *Bus) publishAsync(r *publishRun, subject string, data []byte, id string
 		}
 		if r.inFlight() > 0 {
 			if !r.awaitOldest() {
-				return nil, r.wait.Err()
+				return nil, r.waitErr()
 			}
 			continue
 		}
+		if r.waitOver() {
+			return nil, r.waitErr()
+		}
+		pause := time.NewTimer(10 * time.Millisecond)
 		select {
-		case <-r.wait.Done():
-			return nil, r.wait.Err()
-		case <-time.After(10 * time.Millisecond):
+		case <-r.ctxDone:
+			pause.Stop()
+			return nil, r.waitErr()
+		case <-r.expiry():
+			pause.Stop()
+			return nil, r.waitErr()
+		case <-pause.C:
 		}
 	}
 }

@@ -201,7 +201,8 @@ func (n *Node) Run(ctx context.Context) error {
 		// polls; a device polled once a minute reopens its session (64 KiB
 		// of gosnmp buffer each, so keeping 10,000 idle would cost 640 MiB).
 		MaxRequestsPerDevice: cfg.SNMP.MaxRequestsPerDevice, IdleTimeout: 10 * time.Second, MaxIdleSessions: 4096,
-		Logger: n.log.With("component", "snmp"), Registerer: n.reg,
+		ConnectedSockets: cfg.SNMP.Transport == config.SNMPTransportConnected,
+		Logger:           n.log.With("component", "snmp"), Registerer: n.reg,
 	})
 	defer n.pool.Close()
 	if err := n.openDeviceState(ctx); err != nil {
@@ -364,19 +365,22 @@ func (n *Node) reconcile() {
 // for due times from notBefore on (zero: all) and, once this node leaves,
 // before the time it hands over.
 func (n *Node) checkFunc(pi *pluginInstance, res *resource.Resource, notBefore time.Time) func(context.Context) {
+	check := &poll.Check{Name: pi.name, Plugin: pi.plugin, Resource: res, Interval: pi.interval}
 	return func(ctx context.Context) {
 		if !n.mayPoll(ctx, pi.interval, notBefore) {
 			return
 		}
 		// The poll's deadline is the check's unless the plugin's timeout is
 		// shorter (it defaults to the interval, and the check's deadline is
-		// its next due time): a context that would add nothing is not made.
+		// its next due time, at most an interval away): a context that
+		// would add nothing is not made.
 		var set *metric.GroupSet
-		if d, ok := ctx.Deadline(); ok && !d.After(time.Now().Add(pi.timeout)) {
-			set = n.runner.Run(ctx, pi.name, pi.plugin, res, pi.interval)
+		d, hasDeadline := ctx.Deadline()
+		if hasDeadline && (pi.timeout >= pi.interval || !d.After(time.Now().Add(pi.timeout))) {
+			set = n.runner.RunCheck(ctx, check)
 		} else {
 			pctx, cancel := context.WithTimeout(ctx, pi.timeout)
-			set = n.runner.Run(pctx, pi.name, pi.plugin, res, pi.interval)
+			set = n.runner.RunCheck(pctx, check)
 			cancel()
 		}
 		if n.rates != nil && !pi.rates.Empty() {
@@ -392,13 +396,15 @@ func (n *Node) checkFunc(pi *pluginInstance, res *resource.Resource, notBefore t
 		// longer than an interval. What is not acknowledged goes to the
 		// bus's buffer, which publishes it again with the same message IDs
 		// (stored once).
-		pubDeadline := time.Now().Add(10 * time.Second)
-		if d, ok := ctx.Deadline(); ok {
+		// The bound is passed as a time, not as a context deadline: a
+		// timer context per check cost more than the rest of PublishSet.
+		var pubDeadline time.Time
+		if hasDeadline {
 			pubDeadline = d.Add(-publishMargin(pi.interval))
+		} else {
+			pubDeadline = time.Now().Add(10 * time.Second)
 		}
-		pubCtx, cancel := context.WithDeadline(context.WithoutCancel(ctx), pubDeadline)
-		defer cancel()
-		published, err := n.bus.PublishSet(pubCtx, set)
+		published, err := n.bus.PublishSetUntil(context.WithoutCancel(ctx), set, pubDeadline)
 		if err != nil {
 			n.log.Warn("publish failed", "plugin", pi.name, "resource", res.ID, "err", err)
 		}

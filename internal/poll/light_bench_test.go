@@ -32,7 +32,9 @@ import (
 func BenchmarkLightCheck(b *testing.B) {
 	// The Runner and the plugin alone, the GET answered in memory: what a
 	// light check costs besides SNMP and the network.
-	b.Run("runner", benchLightRunner)
+	b.Run("runner", func(b *testing.B) { benchLightRunner(b, false) })
+	// The same with a prepared Check, as a node runs it.
+	b.Run("runner-check", func(b *testing.B) { benchLightRunner(b, true) })
 	b.Run("serial", func(b *testing.B) { benchLightCheck(b, 1, 1) })
 	// 4 devices × 8 checks in flight: checks wait for the per-device limit
 	// and share sessions, as 10 checks per device do in the harness.
@@ -92,15 +94,21 @@ func benchLightCheck(b *testing.B, devices, parallelism int) {
 	b.ReportMetric(float64((userTime()-user0).Nanoseconds())/float64(b.N), "user-ns/check")
 }
 
-func benchLightRunner(b *testing.B) {
+func benchLightRunner(b *testing.B, prepared bool) {
 	log := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	r := NewRunner(RunnerOptions{SNMP: labSNMP, Logger: log, Registerer: prometheus.NewRegistry()})
 	vbs := []snmp.Varbind{{Name: oidSysUpTime, Type: gosnmp.TimeTicks, Value: uint32(123456)}}
 	plug := &Uptime{getter: getFunc(func(context.Context, snmp.Target, []string) ([]snmp.Varbind, error) { return vbs, nil })}
+	k := &Check{Name: "uptime-0", Plugin: plug, Resource: testResource, Interval: time.Second}
 	b.ReportAllocs()
 	for b.Loop() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		set := r.Run(ctx, "uptime-0", plug, testResource, time.Second)
+		var set *metric.GroupSet
+		if prepared {
+			set = r.RunCheck(ctx, k)
+		} else {
+			set = r.Run(ctx, "uptime-0", plug, testResource, time.Second)
+		}
 		cancel()
 		if len(set.Groups) != 2 {
 			b.Fatalf("%d groups", len(set.Groups))

@@ -84,6 +84,55 @@ func NewRunner(opts RunnerOptions) *Runner {
 //
 // ctx bounds the check; the caller sets its deadline.
 func (r *Runner) Run(ctx context.Context, pluginName string, p Plugin, res *resource.Resource, interval time.Duration) *metric.GroupSet {
+	rv := r.resolve(pluginName, p, res)
+	return r.run(ctx, pluginName, p, res, interval, &rv)
+}
+
+// Check is one plugin instance's check of one resource, prepared for
+// repeated runs (a node makes one per scheduled check): what the Runner
+// derives from it — the SNMP target, the plugin's metric children — is
+// resolved at its first run and kept, which saves a light check ~1.5µs.
+// Its fields must not change once it has run; a changed resource is a new
+// Check. A Check belongs to one Runner.
+type Check struct {
+	Name     string // plugin instance name
+	Plugin   Plugin
+	Resource *resource.Resource
+	Interval time.Duration
+
+	once sync.Once
+	rv   resolved
+}
+
+// resolved is what a check needs besides its inputs: its SNMP target (or
+// why it has none) and its plugin's metric children.
+type resolved struct {
+	target    snmp.Target
+	targetErr error
+	pm        *pluginCounters
+}
+
+// resolve finds the target, unless the plugin does not talk SNMP.
+func (r *Runner) resolve(pluginName string, p Plugin, res *resource.Resource) resolved {
+	rv := resolved{pm: r.pluginMetrics(pluginName)}
+	if res == nil || p == nil {
+		return rv
+	}
+	if ns, ok := p.(NoSNMP); !ok || !ns.NoSNMP() {
+		if rv.target, rv.targetErr = snmp.TargetFor(res, r.snmp); rv.targetErr != nil {
+			rv.targetErr = fmt.Errorf("SNMP target: %w", rv.targetErr)
+		}
+	}
+	return rv
+}
+
+// RunCheck is Run for a prepared check.
+func (r *Runner) RunCheck(ctx context.Context, k *Check) *metric.GroupSet {
+	k.once.Do(func() { k.rv = r.resolve(k.Name, k.Plugin, k.Resource) })
+	return r.run(ctx, k.Name, k.Plugin, k.Resource, k.Interval, &k.rv)
+}
+
+func (r *Runner) run(ctx context.Context, pluginName string, p Plugin, res *resource.Resource, interval time.Duration, rv *resolved) *metric.GroupSet {
 	began := time.Now() // monotonic, for the duration histogram
 	start := began
 	if r.now != nil {
@@ -94,11 +143,11 @@ func (r *Runner) Run(ctx context.Context, pluginName string, p Plugin, res *reso
 	c.log = *slog.New(&c.lh)
 	log := &c.log
 
-	groups, status, err := r.check(ctx, c, pluginName, p, res, interval, start)
+	groups, status, err := r.check(ctx, c, pluginName, p, res, interval, rv, start)
 	r.logStatus(log, pluginName, res, status, err)
 
 	ended := time.Now()
-	pm := r.pluginMetrics(pluginName)
+	pm := rv.pm
 	pm.checks(r.metrics, pluginName, status).Inc()
 	pm.duration.Observe(ended.Sub(began).Seconds())
 	if r.now != nil {
@@ -162,19 +211,15 @@ func (l *checkLog) WithAttrs(attrs []slog.Attr) slog.Handler { return l.handler(
 func (l *checkLog) WithGroup(name string) slog.Handler       { return l.handler().WithGroup(name) }
 
 func (r *Runner) check(ctx context.Context, c *checkRun, pluginName string, p Plugin,
-	res *resource.Resource, interval time.Duration, start time.Time) ([]*metric.Group, int, error) {
+	res *resource.Resource, interval time.Duration, rv *resolved, start time.Time) ([]*metric.Group, int, error) {
 	if res == nil || p == nil {
 		return nil, metric.StatusInternalFailure, fmt.Errorf("check %s: nil resource or plugin", pluginName)
 	}
-	var target snmp.Target
-	if ns, ok := p.(NoSNMP); !ok || !ns.NoSNMP() {
-		var err error
-		if target, err = snmp.TargetFor(res, r.snmp); err != nil {
-			return nil, metric.StatusInternalFailure, fmt.Errorf("SNMP target: %w", err)
-		}
+	if rv.targetErr != nil {
+		return nil, metric.StatusInternalFailure, rv.targetErr
 	}
 	req := &c.req
-	*req = Request{Resource: res, Interval: interval, Target: target, SNMP: r.pool, Enrich: r.enrich, History: r.history, Now: start, Logger: &c.log}
+	*req = Request{Resource: res, Interval: interval, Target: rv.target, SNMP: r.pool, Enrich: r.enrich, History: r.history, Now: start, Logger: &c.log}
 
 	groups, err, panicked := r.poll(ctx, &c.log, pluginName, p, req)
 	if panicked {

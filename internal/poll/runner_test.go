@@ -290,3 +290,39 @@ func TestRunNoSNMPPluginSkipsTarget(t *testing.T) {
 		t.Errorf("status %d, %d groups, request %+v", status, len(groups), got)
 	}
 }
+
+// A prepared Check resolves its target once, and a target error too: runs
+// after the first see what the first resolved (a changed resource is a
+// new Check).
+func TestRunCheckResolvesOnce(t *testing.T) {
+	r, _, _ := newTestRunner(t)
+	var targets []snmp.Target
+	p := pluginFunc(func(_ context.Context, req *Request) ([]*metric.Group, error) {
+		targets = append(targets, req.Target)
+		return []*metric.Group{group("a")}, nil
+	})
+	res := testResource.Clone()
+	k := &Check{Name: "p", Plugin: p, Resource: res, Interval: time.Minute}
+	for range 3 {
+		if status, _ := statusOfSet(t, r.RunCheck(context.Background(), k), "p"); status != metric.StatusSuccess {
+			t.Fatalf("status %d", status)
+		}
+	}
+	res.Endpoint = "sw9.example.com" // not seen: the target was resolved at the first run
+	r.RunCheck(context.Background(), k)
+	if len(targets) != 4 || targets[0].Host != "sw1.example.com" || targets[3] != targets[0] {
+		t.Fatalf("targets = %+v, want sw1's, 4 times", targets)
+	}
+
+	bad := testResource.Clone()
+	bad.Metadata = map[string]string{snmp.MetaCredential: "missing"}
+	kb := &Check{Name: "p", Plugin: p, Resource: bad, Interval: time.Minute}
+	for range 2 {
+		if status, _ := statusOfSet(t, r.RunCheck(context.Background(), kb), "p"); status != metric.StatusInternalFailure {
+			t.Fatalf("bad target: status %d, want internal failure", status)
+		}
+	}
+	if len(targets) != 4 {
+		t.Fatal("the plugin ran with an unresolvable target")
+	}
+}

@@ -1,8 +1,14 @@
 package schedule
 
-// dueHeap is a binary min-heap of checks keyed by their next due time. The
+// dueHeap is a 4-ary min-heap of checks keyed by their next due time. The
 // key lives in the item, not behind the pointer, so sifting compares
-// contiguous memory; each entry remembers its index for O(log n) fix/remove.
+// contiguous memory (a node's four children share a cache line or two);
+// each entry remembers its index for O(log n) fix/remove.
+//
+// Dispatch sifts the top down the whole depth (its next due time is an
+// interval away), and each level writes the index of the entry it moves,
+// a cache miss per level: four children per node halve the levels of a
+// binary heap, and moving a hole instead of swapping halves the writes.
 type dueHeap struct {
 	items []dueItem
 }
@@ -11,6 +17,8 @@ type dueItem struct {
 	next int64 // Unix nanoseconds
 	e    *entry
 }
+
+const heapArity = 4
 
 func (h *dueHeap) len() int { return len(h.items) }
 
@@ -41,7 +49,8 @@ func (h *dueHeap) remove(e *entry) {
 	i := e.heapIdx
 	last := len(h.items) - 1
 	if i != last {
-		h.swap(i, last)
+		h.items[i] = h.items[last]
+		h.items[i].e.heapIdx = i
 	}
 	h.items[last] = dueItem{}
 	h.items = h.items[:last]
@@ -55,46 +64,59 @@ func (h *dueHeap) remove(e *entry) {
 
 // rebuild restores the heap order after many keys changed in place.
 func (h *dueHeap) rebuild() {
-	for i := len(h.items)/2 - 1; i >= 0; i-- {
+	if len(h.items) < 2 {
+		return
+	}
+	for i := (len(h.items) - 2) / heapArity; i >= 0; i-- {
 		h.down(i)
 	}
-}
-
-func (h *dueHeap) swap(i, j int) {
-	h.items[i], h.items[j] = h.items[j], h.items[i]
-	h.items[i].e.heapIdx = i
-	h.items[j].e.heapIdx = j
 }
 
 // up moves item i towards the root; it reports whether it moved.
 func (h *dueHeap) up(i int) bool {
 	start := i
+	it := h.items[i]
 	for i > 0 {
-		p := (i - 1) / 2
-		if h.items[p].next <= h.items[i].next {
+		p := (i - 1) / heapArity
+		if h.items[p].next <= it.next {
 			break
 		}
-		h.swap(i, p)
+		h.items[i] = h.items[p]
+		h.items[i].e.heapIdx = i
 		i = p
+	}
+	if i != start {
+		h.items[i] = it
+		it.e.heapIdx = i
 	}
 	return i != start
 }
 
+// down moves item i towards the leaves.
 func (h *dueHeap) down(i int) {
 	n := len(h.items)
+	it := h.items[i]
+	start := i
 	for {
-		l := 2*i + 1
-		if l >= n {
-			return
+		first := heapArity*i + 1
+		if first >= n {
+			break
 		}
-		c := l
-		if r := l + 1; r < n && h.items[r].next < h.items[l].next {
-			c = r
+		c := first
+		for k := first + 1; k < min(first+heapArity, n); k++ {
+			if h.items[k].next < h.items[c].next {
+				c = k
+			}
 		}
-		if h.items[i].next <= h.items[c].next {
-			return
+		if it.next <= h.items[c].next {
+			break
 		}
-		h.swap(i, c)
+		h.items[i] = h.items[c]
+		h.items[i].e.heapIdx = i
 		i = c
+	}
+	if i != start {
+		h.items[i] = it
+		it.e.heapIdx = i
 	}
 }

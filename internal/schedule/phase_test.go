@@ -77,15 +77,42 @@ func TestNextDue(t *testing.T) {
 
 func TestHeapOrderAndRemove(t *testing.T) {
 	var h dueHeap
+	h.rebuild() // empty, then one item: nothing to order
+	one := &entry{heapIdx: -1}
+	h.push(one, 5)
+	h.rebuild()
+	h.remove(one)
 	es := make([]*entry, 200)
 	for i := range es {
 		es[i] = &entry{heapIdx: -1}
 		h.push(es[i], int64((i*7919)%200))
 	}
+	checkIndexes := func() {
+		t.Helper()
+		for i, it := range h.items {
+			if it.e.heapIdx != i {
+				t.Fatalf("item %d's entry has heapIdx %d", i, it.e.heapIdx)
+			}
+			if p := (i - 1) / heapArity; i > 0 && h.items[p].next > it.next {
+				t.Fatalf("item %d (%d) before its parent %d (%d)", i, it.next, p, h.items[p].next)
+			}
+		}
+	}
+	checkIndexes()
 	for i := 0; i < 200; i += 3 {
 		h.remove(es[i])
 	}
+	checkIndexes()
 	h.set(es[1], -5)
+	h.set(es[2], 1000) // to the leaves
+	h.top().next += 500
+	h.down(0) // as dispatch moves the top an interval on
+	checkIndexes()
+	for i := range h.items {
+		h.items[i].next = int64((i * 31) % 97)
+	}
+	h.rebuild()
+	checkIndexes()
 	prev := int64(-1 << 62)
 	n := 0
 	for h.len() > 0 {

@@ -1,7 +1,8 @@
 // Package schedule runs a node's checks on stable, wall-clock-aligned
 // schedules. One timer goroutine keeps a min-heap of next due times and hands
 // due checks to a bounded pool of workers; no goroutine sleeps per check, and
-// steady-state dispatch allocates nothing but each run's context.
+// steady-state dispatch allocates nothing but each run's context, which
+// needs no runtime timer: the timer goroutine ends it at its deadline.
 //
 // Guards against overpolling: at most one run of a check is in flight
 // (waiting for a worker or running); a due time that finds the previous run
@@ -49,6 +50,12 @@ type Options struct {
 // lock hold, so workers and Update are not starved by a large burst.
 const maxBatch = 1024
 
+// dispatchQuantum is the least the timer goroutine sleeps: at tens of
+// thousands of checks a second it then wakes once per few dozen due times
+// rather than once per each (a wake-up cost more than the dispatch). A
+// check starts at most this much later for it.
+const dispatchQuantum = 500 * time.Microsecond
+
 type runState uint8
 
 const (
@@ -68,9 +75,10 @@ type entry struct {
 	pm       *pluginMetrics
 	heapIdx  int // -1 when not in the heap (removed)
 	state    runState
-	due      int64  // the due time the queued or running run is for
-	removed  bool   // removed while in flight: forgotten when it goes idle
-	mark     uint64 // the Update generation that last listed it
+	due      int64   // the due time the queued or running run is for
+	rc       *runCtx // the running run's context (nil unless running)
+	removed  bool    // removed while in flight: forgotten when it goes idle
+	mark     uint64  // the Update generation that last listed it
 }
 
 // Scheduler runs checks on their schedules. Its methods are safe for
@@ -100,7 +108,8 @@ type Scheduler struct {
 	workers    int
 	started    bool // Run was called
 	stopping   bool
-	base       context.Context // parent of run contexts: Run's ctx
+	values     context.Context // run contexts' values: Run's ctx, without its cancellation
+	expired    []*runCtx       // runs tick found past their deadline, ended after unlocking
 	sleepUntil int64           // due time the timer goroutine sleeps until
 	lastNow    int64
 }
@@ -220,54 +229,6 @@ func (s *Scheduler) Len() int {
 	return len(s.entries) - s.retiring
 }
 
-// Stats are running totals for tests and the benchmark harness.
-//
-// Due counts the due times the timer reached, those it found already past
-// by an interval or more (a stall, a clock step) included. Every one of
-// them ends up either Started or Skipped (a run dropped because its check
-// was removed or the scheduler stopped counts as skipped), so at any time
-// Due = Started + Skipped + the runs waiting for a worker.
-type Stats struct {
-	Due, Started, Skipped, Completed uint64
-	Running                          int
-}
-
-// Stats returns the scheduler's running totals. Due is read last, so that
-// a snapshot taken while checks run has Due >= Started + Skipped.
-func (s *Scheduler) Stats() Stats {
-	st := Stats{
-		Completed: s.completedN.Load(),
-		Started:   s.startedN.Load(),
-		Skipped:   s.skippedN.Load(),
-		Running:   int(s.runningN.Load()),
-	}
-	st.Due = s.dueN.Load()
-	return st
-}
-
-// Overdue counts the runs waiting for a worker whose due time is more than
-// age ago: at the end of a measured window they are due times the window
-// did not run (each will still start late or be skipped).
-func (s *Scheduler) Overdue(age time.Duration) int {
-	cutoff := s.nowNano() - int64(age)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for i := 0; i < s.ready.size; i++ {
-		if s.ready.buf[(s.ready.head+i)&(len(s.ready.buf)-1)].due < cutoff {
-			n++
-		}
-	}
-	return n
-}
-
-// LatencyQuantiles returns the median and 99th percentile of start lateness
-// (start time − due time) over all runs so far, within ~3%.
-func (s *Scheduler) LatencyQuantiles() (p50, p99 time.Duration) {
-	q := s.hist.Quantiles(0.5, 0.99)
-	return q[0], q[1]
-}
-
 // upsertLocked adds c (e == nil), revives a removed entry, or updates e in
 // place, keeping its schedule unless the interval changed.
 func (s *Scheduler) upsertLocked(e *entry, c *Check, now int64) {
@@ -289,6 +250,7 @@ func (s *Scheduler) upsertLocked(e *entry, c *Check, now int64) {
 		} else {
 			s.heap.set(e, next)
 		}
+		s.watchLocked(e)
 	}
 	e.run = c.Run
 	if e.pm == nil || e.pm.name != c.Plugin {
@@ -312,6 +274,7 @@ func (s *Scheduler) pluginLocked(name string) *pluginMetrics {
 func (s *Scheduler) removeLocked(e *entry) {
 	if e.heapIdx >= 0 {
 		s.heap.remove(e)
+		s.watchLocked(e)
 	}
 	if e.state == idle {
 		delete(s.entries, e.key)
@@ -324,6 +287,7 @@ func (s *Scheduler) removeLocked(e *entry) {
 // settleLocked marks e idle after its run ended or was dropped.
 func (s *Scheduler) settleLocked(e *entry) {
 	e.state = idle
+	e.rc = nil
 	if e.removed {
 		e.removed = false
 		s.retiring--
@@ -362,7 +326,7 @@ func (s *Scheduler) start(ctx context.Context) error {
 		return errors.New("schedule: Run called more than once; create a new Scheduler")
 	}
 	s.started = true
-	s.base = ctx
+	s.values = context.WithoutCancel(ctx)
 	// Checks added before Run start at their next due time, not in a burst.
 	now := s.nowNano()
 	s.rebaseLocked(now, true)
@@ -381,6 +345,19 @@ func (s *Scheduler) rebaseLocked(now int64, all bool) {
 		}
 	}
 	s.heap.rebuild()
+	for i := range s.heap.items {
+		s.watchLocked(s.heap.items[i].e)
+	}
+}
+
+// watchLocked makes sure a running run of e ends at its deadline: the timer
+// goroutine ends it when it reaches e's next due time if that is the
+// deadline (the usual case); otherwise (e was removed, rescheduled, or the
+// clock stepped) the run's context arms a timer of its own.
+func (s *Scheduler) watchLocked(e *entry) {
+	if e.rc != nil && (e.heapIdx < 0 || s.heap.nextOf(e) != e.rc.deadline) {
+		e.rc.arm()
+	}
 }
 
 func (s *Scheduler) loop(ctx context.Context) {
@@ -411,6 +388,16 @@ func (s *Scheduler) loop(ctx context.Context) {
 // tick dispatches checks due by now. It reports whether more are due now
 // (the batch limit was hit), else how long to sleep (-1: no checks).
 func (s *Scheduler) tick() (more bool, wait time.Duration) {
+	more, wait = s.tickLocked()
+	for i, rc := range s.expired {
+		rc.end(ctxDeadline)
+		s.expired[i] = nil
+	}
+	s.expired = s.expired[:0]
+	return more, wait
+}
+
+func (s *Scheduler) tickLocked() (more bool, wait time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.nowNano()
@@ -427,7 +414,7 @@ func (s *Scheduler) tick() (more bool, wait time.Duration) {
 		return false, -1
 	}
 	s.sleepUntil = s.heap.top().next
-	return false, time.Duration(s.sleepUntil - now)
+	return false, max(time.Duration(s.sleepUntil-now), dispatchQuantum)
 }
 
 // dispatchLocked handles up to limit checks due at or before now and
@@ -466,6 +453,13 @@ func (s *Scheduler) dispatchLocked(now int64, limit int) int {
 		}
 		top.next = due + iv
 		s.heap.down(0)
+		if rc := e.rc; rc != nil { // running: its deadline is this due time
+			if now >= rc.deadline {
+				s.expired = append(s.expired, rc)
+			} else {
+				s.watchLocked(e) // rescheduled by a clock step back
+			}
+		}
 		if skips > 0 {
 			s.skippedN.Add(skips)
 			e.pm.skipped.Add(float64(skips))
@@ -492,6 +486,7 @@ func (s *Scheduler) enqueueLocked(e *entry) {
 
 func (s *Scheduler) worker() {
 	defer s.wg.Done()
+	rc := new(runCtx) // the next run's, allocated outside the lock
 	s.mu.Lock()
 	for {
 		e := s.ready.pop()
@@ -512,17 +507,23 @@ func (s *Scheduler) worker() {
 			continue
 		}
 		e.state = running
-		due, iv, run, pm := e.due, e.interval, e.run, e.pm
+		rc.values, rc.deadline = s.values, e.due+e.interval
+		e.rc = rc
+		s.watchLocked(e)
+		due, run, pm := e.due, e.run, e.pm
 		s.mu.Unlock()
-		s.execute(e.key, due, iv, run, pm)
+		s.execute(e.key, due, rc, run, pm)
+		rc = new(runCtx)
 		s.mu.Lock()
 		s.settleLocked(e)
 	}
 }
 
 // execute runs one check for due time due, recording its lateness.
-func (s *Scheduler) execute(key string, due, iv int64, run func(context.Context), pm *pluginMetrics) {
-	late := time.Duration(s.nowNano() - due)
+func (s *Scheduler) execute(key string, due int64, ctx *runCtx, run func(context.Context), pm *pluginMetrics) {
+	now := s.now()
+	ctx.begin(now)
+	late := time.Duration(now.UnixNano() - due)
 	if late < 0 {
 		late = 0
 	}
@@ -541,13 +542,11 @@ func (s *Scheduler) execute(key string, due, iv int64, run func(context.Context)
 		s.runningN.Add(-1)
 		s.completedN.Add(1)
 	}()
-	ctx, cancel := context.WithDeadline(s.base, time.Unix(0, due+iv))
-	defer cancel()
 	run(ctx)
 }
 
-// stop drops checks still waiting for a worker and waits for the workers,
-// whose runs' contexts are already cancelled with Run's ctx.
+// stop drops checks still waiting for a worker, cancels the running ones'
+// contexts and waits for the workers.
 func (s *Scheduler) stop() {
 	s.mu.Lock()
 	s.stopping = true
@@ -556,7 +555,16 @@ func (s *Scheduler) stop() {
 		e.pm.skipped.Inc()
 		s.settleLocked(e)
 	}
+	var running []*runCtx
+	for _, e := range s.entries {
+		if e.rc != nil {
+			running = append(running, e.rc)
+		}
+	}
 	s.workerCond.Broadcast()
 	s.mu.Unlock()
+	for _, rc := range running {
+		rc.end(ctxCanceled)
+	}
 	s.wg.Wait()
 }
