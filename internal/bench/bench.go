@@ -104,10 +104,13 @@ type Result struct {
 	// Collector CPU (user+system of this process) per million varbinds.
 	CollectorCPUSecondsPer1MVarbinds float64 `json:"collector_cpu_seconds_per_1m_varbinds"`
 	CollectorCPUCores                float64 `json:"collector_cpu_cores"`
-	SimulatorCPUCores                float64 `json:"simulator_cpu_cores"`
-	RSSBytes                         int64   `json:"rss_bytes"`
-	GoHeapInuseBytes                 uint64  `json:"go_heap_inuse_bytes"`
-	RSSBytesPerDevice                float64 `json:"rss_bytes_per_device"`
+	// The part of CollectorCPUCores spent in the kernel: on loopback, a
+	// sender's system call also runs the receiver's network stack.
+	CollectorSystemCPUCores float64 `json:"collector_system_cpu_cores"`
+	SimulatorCPUCores       float64 `json:"simulator_cpu_cores"`
+	RSSBytes                int64   `json:"rss_bytes"`
+	GoHeapInuseBytes        uint64  `json:"go_heap_inuse_bytes"`
+	RSSBytesPerDevice       float64 `json:"rss_bytes_per_device"`
 
 	ScheduleLatenessP50Ms float64 `json:"schedule_lateness_p50_ms"`
 	ScheduleLatenessP99Ms float64 `json:"schedule_lateness_p99_ms"`
@@ -122,6 +125,12 @@ type Result struct {
 	SkippedChecks  uint64 `json:"skipped_checks"`
 	FailedChecks   uint64 `json:"failed_checks"`
 	GroupsWritten  uint64 `json:"groups_written"`
+
+	// Datagrams per sendmmsg and per recvmmsg on the collector's shared
+	// SNMP socket in the window (0 with snmp.transport: connected): how
+	// well batching amortises the system calls.
+	SNMPDatagramsPerSend float64 `json:"snmp_datagrams_per_sendmmsg,omitempty"`
+	SNMPDatagramsPerRecv float64 `json:"snmp_datagrams_per_recvmmsg,omitempty"`
 
 	Reference *Reference `json:"reference,omitempty"`
 }
@@ -266,11 +275,13 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 	}
 	s0, cpu0, simCPU0, t0 := n.Stats(), selfCPU(), sim.cpu(), time.Now()
+	sys0, mux0 := selfSystemCPU(), gatherMux(n.Registry())
 	tail.reset()
 	if err := sleep(ctx, o.Duration); err != nil {
 		return nil, err
 	}
 	s1, cpu1, simCPU1, t1 := n.Stats(), selfCPU(), sim.cpu(), time.Now()
+	sys1, mux1 := selfSystemCPU(), gatherMux(n.Registry())
 	if o.CPUProfile != "" {
 		pprof.StopCPUProfile()
 	}
@@ -288,18 +299,20 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		Devices: o.Devices, Plugin: o.Plugin, ChecksPerDevice: o.ChecksPerDevice, Enrichment: o.Enrichment,
 		SNMPTransport: o.SNMPTransport, SimSharedPort: o.SharedPort,
 		IntervalSeconds: o.Interval.Seconds(), WindowSeconds: window,
-		ChecksPerSecond:       float64(s1.Completed-s0.Completed) / window,
-		VarbindsPerSecond:     float64(s1.Varbinds-s0.Varbinds) / window,
-		CollectorCPUCores:     (cpu1 - cpu0).Seconds() / window,
-		SimulatorCPUCores:     (simCPU1 - simCPU0).Seconds() / window,
-		RSSBytes:              rssNow,
-		GoHeapInuseBytes:      mem.HeapInuse,
-		RSSBytesPerDevice:     float64(rssNow-baseRSS) / float64(o.Devices),
-		ScheduleLatenessP50Ms: ms(s1.LatenessP50),
-		ScheduleLatenessP99Ms: ms(s1.LatenessP99),
-		FailedChecks:          s1.ChecksFailed - s0.ChecksFailed,
+		ChecksPerSecond:         float64(s1.Completed-s0.Completed) / window,
+		VarbindsPerSecond:       float64(s1.Varbinds-s0.Varbinds) / window,
+		CollectorCPUCores:       (cpu1 - cpu0).Seconds() / window,
+		CollectorSystemCPUCores: (sys1 - sys0).Seconds() / window,
+		SimulatorCPUCores:       (simCPU1 - simCPU0).Seconds() / window,
+		RSSBytes:                rssNow,
+		GoHeapInuseBytes:        mem.HeapInuse,
+		RSSBytesPerDevice:       float64(rssNow-baseRSS) / float64(o.Devices),
+		ScheduleLatenessP50Ms:   ms(s1.LatenessP50),
+		ScheduleLatenessP99Ms:   ms(s1.LatenessP99),
+		FailedChecks:            s1.ChecksFailed - s0.ChecksFailed,
 	}
 	r.countChecks(want, o.Duration, o.Interval, s0, s1)
+	r.SNMPDatagramsPerSend, r.SNMPDatagramsPerRecv = mux1.perCall(mux0)
 	if vb := s1.Varbinds - s0.Varbinds; vb > 0 {
 		r.CollectorCPUSecondsPer1MVarbinds = (cpu1 - cpu0).Seconds() / float64(vb) * 1e6
 	}
@@ -399,6 +412,15 @@ func selfCPU() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// selfSystemCPU is this process's system CPU time.
+func selfSystemCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Stime.Nano())
 }
 
 // rss is this process's resident set size in bytes, from /proc.

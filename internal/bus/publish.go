@@ -125,6 +125,7 @@ type publishState struct {
 	subj  []string    // the set's subjects, in order of first appearance
 	gsub  []int       // each group's index in subj; -1 for an invalid group
 	timer *time.Timer // ends the wait for acks; stopped between uses
+	enc   metric.Encoder
 }
 
 // setMsg is one bus message of a set: the set's groups of one subject
@@ -412,6 +413,7 @@ func (b *Bus) PublishSetUntil(ctx context.Context, set *metric.GroupSet, until t
 // order of first appearance (cut at MaxMessageBytes), and returns how many
 // groups are invalid.
 func (st *publishState) encode(b *Bus, set *metric.GroupSet, r *publishRun) (invalid int) {
+	st.enc.Reset() // a resource may have changed since the last set
 	for i, g := range set.Groups {
 		if g == nil || g.Resource == nil {
 			r.fail(fmt.Errorf("group %d has no resource", i))
@@ -442,7 +444,7 @@ func (st *publishState) encode(b *Bus, set *metric.GroupSet, r *publishRun) (inv
 			} else {
 				st.buf = append(st.buf, '\n')
 			}
-			st.buf = metric.AppendJSON(st.buf, g)
+			st.buf = st.enc.AppendJSON(st.buf, g)
 			st.msgs[cur].end = len(st.buf)
 			st.msgs[cur].groups++
 		}

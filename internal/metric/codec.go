@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"sort"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 
@@ -14,11 +14,40 @@ import (
 // AppendJSON appends g's Panoptes JSON (one bus message) to b. It is the hot
 // path of every poll, so it writes bytes directly instead of using reflection;
 // Decode reads the same shape back (TestRoundTrip keeps the two in step).
-func AppendJSON(b []byte, g *Group) []byte {
+func AppendJSON(b []byte, g *Group) []byte { return appendGroup(b, g, nil) }
+
+// Encoder is AppendJSON for many groups in a row: it encodes a resource
+// once and copies its JSON for the next groups with the same *Resource
+// (the groups of one check share theirs), which saves a quarter of a
+// light check's encoding and most of an interface check's. The resource
+// must not change while an Encoder may remember it: Reset between uses
+// that could see it changed. The zero Encoder is ready.
+type Encoder struct {
+	res     *resource.Resource
+	resJSON []byte
+}
+
+// Reset forgets the remembered resource (its JSON buffer is kept).
+func (e *Encoder) Reset() { e.res, e.resJSON = nil, e.resJSON[:0] }
+
+// AppendJSON appends g's JSON to b, as the package's AppendJSON does.
+func (e *Encoder) AppendJSON(b []byte, g *Group) []byte { return appendGroup(b, g, e) }
+
+// appendGroup is AppendJSON, remembering resources in e unless it is nil.
+func appendGroup(b []byte, g *Group, e *Encoder) []byte {
 	b = append(b, `{"metrics_group_interval":`...)
 	b = strconv.AppendInt(b, int64(g.Interval), 10)
 	b = append(b, `,"resource":`...)
-	b = appendResource(b, g.Resource)
+	switch {
+	case e == nil || g.Resource == nil:
+		b = appendResource(b, g.Resource)
+	case g.Resource == e.res:
+		b = append(b, e.resJSON...)
+	default:
+		start := len(b)
+		b = appendResource(b, g.Resource)
+		e.res, e.resJSON = g.Resource, append(e.resJSON[:0], b[start:]...)
+	}
 	b = append(b, `,"dimensions":[`...)
 	for i, d := range g.Dimensions {
 		if i > 0 {
@@ -77,11 +106,12 @@ func appendResource(b []byte, r *resource.Resource) []byte {
 	b = appendString(b, r.Endpoint)
 	b = append(b, `,"resource_metadata":{`...)
 	if len(r.Metadata) > 0 {
-		keys := make([]string, 0, len(r.Metadata))
+		var small [16]string // on the stack for the usual few keys
+		keys := small[:0]
 		for k := range r.Metadata {
 			keys = append(keys, k)
 		}
-		sort.Strings(keys)
+		slices.Sort(keys)
 		for i, k := range keys {
 			if i > 0 {
 				b = append(b, ',')

@@ -173,3 +173,43 @@ func BenchmarkEncodingJSONReference(b *testing.B) {
 		}
 	}
 }
+
+// TestEncoderSharesResourceJSON: an Encoder writes exactly what AppendJSON
+// writes, whether consecutive groups share a resource or not, and after
+// Reset sees a resource changed in place.
+func TestEncoderSharesResourceJSON(t *testing.T) {
+	a, b := sample(), sample()
+	b.Resource = a.Resource // shared, as a check's groups share theirs
+	c := sample()           // same content, another *Resource
+	c.Resource.ID = "sw2"
+	noRes := sample()
+	noRes.Resource = nil
+	var e Encoder
+	var got, want []byte
+	for _, g := range []*Group{a, b, c, a, noRes, a} {
+		got = e.AppendJSON(got[:0], g)
+		if want = AppendJSON(want[:0], g); string(got) != string(want) {
+			t.Fatalf("Encoder wrote\n%s\nAppendJSON\n%s", got, want)
+		}
+	}
+	a.Resource.ID = "renamed" // changed in place: remembered JSON is stale
+	e.Reset()
+	if got = e.AppendJSON(got[:0], b); !strings.Contains(string(got), `"resource_id":"renamed"`) {
+		t.Fatalf("after Reset the Encoder wrote the old resource: %s", got)
+	}
+}
+
+func BenchmarkEncoderSharedResource(b *testing.B) {
+	// Two groups of one check (status and a result), as a light check
+	// publishes them.
+	g1, g2 := sample(), sample()
+	g2.Resource = g1.Resource
+	var e Encoder
+	buf := make([]byte, 0, 8192)
+	b.ReportAllocs()
+	for b.Loop() {
+		e.Reset()
+		buf = e.AppendJSON(buf[:0], g1)
+		buf = e.AppendJSON(buf, g2)
+	}
+}

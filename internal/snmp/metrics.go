@@ -20,6 +20,10 @@ type metrics struct {
 	varbinds       prometheus.Counter
 	retries        prometheus.Counter
 	strays         prometheus.Counter
+	// Shared socket: system calls by kind (sendmmsg, recvmmsg) and the
+	// datagrams they moved; datagrams per call is how well batching works.
+	muxCalls    *prometheus.CounterVec
+	muxReceived prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -69,6 +73,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Namespace: "panoptes", Subsystem: "snmp", Name: "stray_datagrams_total",
 			Help: "Datagrams on the shared socket that answer no request in flight: late answers after a timeout, duplicates, another community or source.",
 		}),
+		muxCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "panoptes", Subsystem: "snmp", Name: "shared_socket_syscalls_total",
+			Help: "sendmmsg and recvmmsg calls on the shared socket (snmp.transport: shared); packets_sent_total or shared_socket_datagrams_received_total divided by these is the batch size.",
+		}, []string{"call"}),
+		muxReceived: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "panoptes", Subsystem: "snmp", Name: "shared_socket_datagrams_received_total",
+			Help: "Datagrams read from the shared socket, strays included.",
+		}),
 	}
 	if reg != nil {
 		// Several pools may share a registry: they then share the series.
@@ -83,6 +95,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		m.varbinds = selfmetric.Register(reg, m.varbinds)
 		m.retries = selfmetric.Register(reg, m.retries)
 		m.strays = selfmetric.Register(reg, m.strays)
+		m.muxCalls = selfmetric.Register(reg, m.muxCalls)
+		m.muxReceived = selfmetric.Register(reg, m.muxReceived)
 	}
 	return m
 }

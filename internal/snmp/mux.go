@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gosnmp/gosnmp"
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/net/ipv4"
 )
 
@@ -47,6 +48,8 @@ const muxRecvBuffer = 4 << 20
 
 type muxSocket struct {
 	mx    *mux
+	sends prometheus.Counter // sendmmsg calls
+	reads prometheus.Counter // recvmmsg calls
 	conn  *net.UDPConn
 	raw   syscall.RawConn
 	batch *ipv4.PacketConn // batch I/O; ipv4's Message type serves IPv6 too
@@ -112,6 +115,7 @@ func (mx *mux) socket(dst netip.AddrPort) (*muxSocket, error) {
 	}
 	enableRecvErr(raw, fam == 1)
 	s := &muxSocket{mx: mx, conn: conn, raw: raw, batch: ipv4.NewPacketConn(conn),
+		sends: mx.m.muxCalls.WithLabelValues("sendmmsg"), reads: mx.m.muxCalls.WithLabelValues("recvmmsg"),
 		wake: make(chan struct{}, 1), done: make(chan struct{})}
 	mx.socks[fam] = s
 	mx.wg.Add(2)
@@ -301,6 +305,7 @@ func (s *muxSocket) write(batch []outgoing, msgs []ipv4.Message) {
 			msgs[i].Buffers[0], msgs[i].Addr = o.msg, o.addr
 		}
 		n, err := s.batch.WriteBatch(msgs[:k], 0)
+		s.sends.Inc()
 		s.mx.m.packetsSent.Add(float64(max(n, 0)))
 		if err != nil {
 			if n < 0 {
@@ -328,6 +333,7 @@ func (s *muxSocket) readLoop() {
 	}
 	for {
 		n, err := s.batch.ReadBatch(msgs, 0)
+		s.reads.Inc()
 		if err != nil {
 			select {
 			case <-s.done:
@@ -344,6 +350,7 @@ func (s *muxSocket) readLoop() {
 			time.Sleep(time.Millisecond) // not expected: do not spin
 			continue
 		}
+		s.mx.m.muxReceived.Add(float64(n))
 		for i := range msgs[:n] {
 			ua, _ := msgs[i].Addr.(*net.UDPAddr)
 			if ua == nil {
