@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -277,6 +278,10 @@ func (s *muxSocket) sendLoop() {
 			return
 		case <-s.wake:
 		}
+		// Let the goroutines that are ready to run (checks about to send
+		// their requests) queue them first: a bigger batch is fewer
+		// system calls and fewer wake-ups of the receiving side.
+		runtime.Gosched()
 		for {
 			s.mu.Lock()
 			batch, s.queue = s.queue, batch[:0]
