@@ -30,6 +30,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&o.SNMPTransport, "snmp-transport", "shared", "the collector's snmp.transport: shared or connected")
 	fs.BoolVar(&o.SharedPort, "sim-shared-port", true, "simulated devices on one port at their own 127.x addresses, served in batches (false: a port each)")
 	fs.Int64Var(&o.Seed, "seed", 1, "simulator seed")
+	fs.BoolVar(&o.BusProcess, "bus-process", false, "run the JetStream server in its own process (bus.url), as at scale; its CPU and RSS are reported beside the collector's")
 	fs.BoolVar(&o.Reference, "reference", false, "also measure snmpbulkwalk on one device (interface plugin)")
 	fs.StringVar(&o.HeapProfile, "heap-profile", "", "write a heap profile here at the end of the window")
 	fs.StringVar(&o.CPUProfile, "cpu-profile", "", "write a CPU profile of the measured window here")

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/metrics"
 	"runtime/pprof"
 	"strings"
 	"syscall"
@@ -57,6 +58,12 @@ type Options struct {
 	// Dir holds the run's files; it is removed afterwards unless Keep.
 	Dir  string
 	Keep bool
+	// BusProcess runs the JetStream server in a process of its own (a
+	// `panoptes run` with only the http role and bus.listen) and the
+	// pipeline against it with bus.url, as at scale, where the bus is a
+	// cluster: the collector's figures then exclude the server's, which
+	// are reported beside them.
+	BusProcess bool
 	// Reference also measures net-snmp's snmpbulkwalk walking one device.
 	Reference bool
 	// HeapProfile, when set, receives a heap profile at the end of the window;
@@ -110,7 +117,19 @@ type Result struct {
 	SimulatorCPUCores       float64 `json:"simulator_cpu_cores"`
 	RSSBytes                int64   `json:"rss_bytes"`
 	GoHeapInuseBytes        uint64  `json:"go_heap_inuse_bytes"`
-	RSSBytesPerDevice       float64 `json:"rss_bytes_per_device"`
+	// The Go heap's live bytes after the last GC: RSS above it is GC
+	// headroom (GOGC), freed pages not yet returned, stacks and the binary.
+	GoHeapLiveBytes   uint64  `json:"go_heap_live_bytes"`
+	RSSBytesPerDevice float64 `json:"rss_bytes_per_device"`
+
+	// With --bus-process: the bus server's process, and the RSS per
+	// device of collector and server together (the server's whole RSS,
+	// the collector's growth from its start).
+	BusProcess                bool    `json:"bus_process,omitempty"`
+	BusCPUCores               float64 `json:"bus_cpu_cores,omitempty"`
+	BusRSSBytes               int64   `json:"bus_rss_bytes,omitempty"`
+	CollectorAndBusCPUPer1MVb float64 `json:"collector_and_bus_cpu_seconds_per_1m_varbinds,omitempty"`
+	CollectorAndBusRSSPerDev  float64 `json:"collector_and_bus_rss_bytes_per_device,omitempty"`
 
 	ScheduleLatenessP50Ms float64 `json:"schedule_lateness_p50_ms"`
 	ScheduleLatenessP99Ms float64 `json:"schedule_lateness_p99_ms"`
@@ -227,8 +246,18 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	defer sim.stop()
 
+	var bus *child
+	busURL := ""
+	if o.BusProcess {
+		fmt.Fprintf(o.Progress, "bench: starting the bus in its own process\n")
+		if bus, busURL, err = startBus(ctx, o, filepath.Join(dir, "bus")); err != nil {
+			return nil, err
+		}
+		defer bus.stop()
+	}
+
 	cfgPath := filepath.Join(dir, "panoptes.yaml")
-	if err := os.WriteFile(cfgPath, []byte(configYAML(o)), 0o600); err != nil {
+	if err := os.WriteFile(cfgPath, []byte(configYAML(o, busURL)), 0o600); err != nil {
 		return nil, err
 	}
 	cfg, err := config.Load(cfgPath)
@@ -274,6 +303,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			return nil, err
 		}
 	}
+	var busCPU0, busCPU1 time.Duration
+	if bus != nil {
+		busCPU0 = bus.cpu()
+	}
 	s0, cpu0, simCPU0, t0 := n.Stats(), selfCPU(), sim.cpu(), time.Now()
 	sys0, mux0 := selfSystemCPU(), gatherMux(n.Registry())
 	tail.reset()
@@ -282,12 +315,17 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	s1, cpu1, simCPU1, t1 := n.Stats(), selfCPU(), sim.cpu(), time.Now()
 	sys1, mux1 := selfSystemCPU(), gatherMux(n.Registry())
+	if bus != nil {
+		busCPU1 = bus.cpu()
+	}
 	if o.CPUProfile != "" {
 		pprof.StopCPUProfile()
 	}
 	rssNow := rss()
 	var mem runtime.MemStats
 	runtime.ReadMemStats(&mem)
+	live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(live)
 	if o.HeapProfile != "" {
 		if err := writeHeapProfile(o.HeapProfile); err != nil {
 			o.Logger.Warn("bench: heap profile", "err", err)
@@ -306,12 +344,22 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		SimulatorCPUCores:       (simCPU1 - simCPU0).Seconds() / window,
 		RSSBytes:                rssNow,
 		GoHeapInuseBytes:        mem.HeapInuse,
+		GoHeapLiveBytes:         live[0].Value.Uint64(),
 		RSSBytesPerDevice:       float64(rssNow-baseRSS) / float64(o.Devices),
 		ScheduleLatenessP50Ms:   ms(s1.LatenessP50),
 		ScheduleLatenessP99Ms:   ms(s1.LatenessP99),
 		FailedChecks:            s1.ChecksFailed - s0.ChecksFailed,
 	}
 	r.countChecks(want, o.Duration, o.Interval, s0, s1)
+	if bus != nil {
+		r.BusProcess = true
+		r.BusCPUCores = (busCPU1 - busCPU0).Seconds() / window
+		r.BusRSSBytes = bus.rss()
+		r.CollectorAndBusRSSPerDev = float64(rssNow-baseRSS+r.BusRSSBytes) / float64(o.Devices)
+		if vb := s1.Varbinds - s0.Varbinds; vb > 0 {
+			r.CollectorAndBusCPUPer1MVb = (cpu1 - cpu0 + busCPU1 - busCPU0).Seconds() / float64(vb) * 1e6
+		}
+	}
 	r.SNMPDatagramsPerSend, r.SNMPDatagramsPerRecv = mux1.perCall(mux0)
 	if vb := s1.Varbinds - s0.Varbinds; vb > 0 {
 		r.CollectorCPUSecondsPer1MVarbinds = (cpu1 - cpu0).Seconds() / float64(vb) * 1e6
@@ -351,7 +399,7 @@ func (r *Result) countChecks(want int, duration, interval time.Duration, s0, s1 
 	}
 }
 
-func configYAML(o Options) string {
+func configYAML(o Options, busURL string) string {
 	var plugins strings.Builder
 	options := ""
 	if o.Enrichment && o.Plugin == "interface" {
@@ -360,9 +408,13 @@ func configYAML(o Options) string {
 	for i := 0; i < o.ChecksPerDevice; i++ {
 		fmt.Fprintf(&plugins, "    - {name: %s-%d, plugin: %s, interval: %s%s}\n", o.Plugin, i, o.Plugin, o.Interval, options)
 	}
+	bus := ""
+	if busURL != "" {
+		bus = fmt.Sprintf("bus: {url: %q}\n", busURL)
+	}
 	return fmt.Sprintf(`site: bench
 data_dir: data
-http: {listen: ""}
+%shttp: {listen: ""}
 log: {level: warn}
 discovery:
   interval: 1h
@@ -380,7 +432,7 @@ polling:
   plugins:
 %ssinks:
   - {type: file, path: metrics.jsonl, max_size: 4GiB, max_files: 1, batch_size: 2000, batch_timeout: 200ms}
-`, o.SNMPTransport, o.MaxConcurrent, plugins.String())
+`, bus, o.SNMPTransport, o.MaxConcurrent, plugins.String())
 }
 
 func writeHeapProfile(path string) error {
@@ -424,8 +476,11 @@ func selfSystemCPU() time.Duration {
 }
 
 // rss is this process's resident set size in bytes, from /proc.
-func rss() int64 {
-	b, err := os.ReadFile("/proc/self/status")
+func rss() int64 { return statusRSS("/proc/self/status") }
+
+// statusRSS reads VmRSS from a /proc/<pid>/status file.
+func statusRSS(path string) int64 {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return 0
 	}

@@ -13,7 +13,7 @@ func TestConfigYAMLLoads(t *testing.T) {
 	for i, enrich := range []bool{false, true} {
 		transport := []string{config.SNMPTransportShared, config.SNMPTransportConnected}[i]
 		o := Options{Plugin: "interface", ChecksPerDevice: 2, Interval: time.Minute, MaxConcurrent: 64, Enrichment: enrich, SNMPTransport: transport}
-		cfg, err := config.Parse("bench.yaml", []byte(configYAML(o)), func(string) (string, bool) { return "", false })
+		cfg, err := config.Parse("bench.yaml", []byte(configYAML(o, "")), func(string) (string, bool) { return "", false })
 		if err != nil {
 			t.Fatalf("enrichment=%v: generated config does not load: %v", enrich, err)
 		}
@@ -28,5 +28,29 @@ func TestConfigYAMLLoads(t *testing.T) {
 				t.Errorf("enrichment=%v: plugin %s has options %v", enrich, p.Name, p.Options)
 			}
 		}
+	}
+}
+
+// With --bus-process the pipeline's config points at the bus process, whose
+// own config must load and serve the bus on the chosen address.
+func TestBusProcessConfigsLoad(t *testing.T) {
+	env := func(string) (string, bool) { return "", false }
+	o := Options{Plugin: "uptime", ChecksPerDevice: 1, Interval: time.Second, MaxConcurrent: 64, SNMPTransport: config.SNMPTransportShared}
+	cfg, err := config.Parse("bench.yaml", []byte(configYAML(o, "nats://127.0.0.1:14222")), env)
+	if err != nil {
+		t.Fatalf("pipeline config with a bus url does not load: %v", err)
+	}
+	if cfg.Bus.URL != "nats://127.0.0.1:14222" {
+		t.Fatalf("bus.url %q", cfg.Bus.URL)
+	}
+	bus, err := config.Parse("bus.yaml", []byte(busConfigYAML("127.0.0.1:14222", "/tmp/x/data")), env)
+	if err != nil {
+		t.Fatalf("bus config does not load: %v", err)
+	}
+	if bus.Bus.Listen != "127.0.0.1:14222" || bus.DataDir != "/tmp/x/data" || bus.Bus.URL != "" {
+		t.Fatalf("bus config: listen %q, data_dir %q, url %q", bus.Bus.Listen, bus.DataDir, bus.Bus.URL)
+	}
+	if bus.HasRole(config.RolePoller) || bus.HasRole(config.RoleConsumer) {
+		t.Fatalf("bus process runs roles %v; want only the bus", bus.Roles)
 	}
 }

@@ -13,11 +13,29 @@ import (
 	"time"
 )
 
-// simProcess is `panoptes sim` in its own process, so that its CPU is not
-// the collector's.
+// child is a panoptes process the harness starts (the simulator, the bus),
+// so that its CPU and memory are not the collector's.
+type child struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+func startChild(binary string, args ...string) (*child, error) {
+	cmd := exec.Command(binary, args...)
+	cmd.Stdout = os.Stderr
+	cmd.Stderr = os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	c := &child{cmd: cmd, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(c.done) }()
+	return c, nil
+}
+
+// simProcess is `panoptes sim` in its own process.
 type simProcess struct {
-	cmd       *exec.Cmd
-	done      chan struct{}
+	*child
 	inventory string
 }
 
@@ -33,15 +51,11 @@ func startSimulator(ctx context.Context, o Options, inventory string) (*simProce
 	} else {
 		args = append(args, "--ports-per-addr", strconv.Itoa(o.PortsPerAddr))
 	}
-	cmd := exec.Command(o.Binary, args...)
-	cmd.Stdout = os.Stderr
-	cmd.Stderr = os.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
+	c, err := startChild(o.Binary, args...)
+	if err != nil {
 		return nil, fmt.Errorf("start simulator: %w", err)
 	}
-	s := &simProcess{cmd: cmd, done: make(chan struct{}), inventory: inventory}
-	go func() { _ = cmd.Wait(); close(s.done) }()
+	s := &simProcess{child: c, inventory: inventory}
 	// The simulator writes its inventory once every device listens.
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
@@ -52,7 +66,7 @@ func startSimulator(ctx context.Context, o Options, inventory string) (*simProce
 		}
 		select {
 		case <-s.done:
-			return nil, fmt.Errorf("simulator exited before it was ready: %v", cmd.ProcessState)
+			return nil, fmt.Errorf("simulator exited before it was ready: %v", s.cmd.ProcessState)
 		case <-ctx.Done():
 			s.stop()
 			return nil, ctx.Err()
@@ -81,9 +95,9 @@ func (s *simProcess) rows() ([][]string, error) {
 	return all[1:], nil
 }
 
-// cpu is the simulator's user+system CPU time so far, from /proc.
-func (s *simProcess) cpu() time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+// cpu is the process's user+system CPU time so far, from /proc.
+func (c *child) cpu() time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", c.cmd.Process.Pid))
 	if err != nil {
 		return 0
 	}
@@ -102,12 +116,17 @@ func (s *simProcess) cpu() time.Duration {
 	return time.Duration(ut+st) * 10 * time.Millisecond
 }
 
-func (s *simProcess) stop() {
-	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
+// rss is the process's resident set size in bytes.
+func (c *child) rss() int64 {
+	return statusRSS(fmt.Sprintf("/proc/%d/status", c.cmd.Process.Pid))
+}
+
+func (c *child) stop() {
+	_ = syscall.Kill(-c.cmd.Process.Pid, syscall.SIGTERM)
 	select {
-	case <-s.done:
+	case <-c.done:
 	case <-time.After(10 * time.Second):
-		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-		<-s.done
+		_ = syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
+		<-c.done
 	}
 }
