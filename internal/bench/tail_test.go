@@ -125,3 +125,28 @@ func TestTailerFollowsRotation(t *testing.T) {
 	}
 	waitLines(17)
 }
+
+// After a poll of more than sampleAbove lines the next poll looks at one
+// line in sampleStride; after a quiet poll at every line again.
+func TestTailerSampler(t *testing.T) {
+	var s sampler
+	taken := func(n int) (k int) {
+		for range n {
+			if s.take() {
+				k++
+			}
+		}
+		return k
+	}
+	if got := taken(4 * sampleAbove); got != 4*sampleAbove {
+		t.Fatalf("first poll: %d of %d lines taken, want all", got, 4*sampleAbove)
+	}
+	s.endPoll(4 * sampleAbove)
+	if got, want := taken(4*sampleAbove), 4*sampleAbove/sampleStride; got != want {
+		t.Fatalf("after a busy poll: %d lines taken, want %d", got, want)
+	}
+	s.endPoll(sampleAbove)
+	if got := taken(100); got != 100 {
+		t.Fatalf("after a quiet poll: %d of 100 lines taken, want all", got)
+	}
+}

@@ -413,7 +413,7 @@ func (b *Bus) PublishSetUntil(ctx context.Context, set *metric.GroupSet, until t
 // order of first appearance (cut at MaxMessageBytes), and returns how many
 // groups are invalid.
 func (st *publishState) encode(b *Bus, set *metric.GroupSet, r *publishRun) (invalid int) {
-	st.enc.Reset() // a resource may have changed since the last set
+	st.enc.Start(set) // a resource may have changed since the last set
 	for i, g := range set.Groups {
 		if g == nil || g.Resource == nil {
 			r.fail(fmt.Errorf("group %d has no resource", i))

@@ -199,17 +199,63 @@ func TestEncoderSharesResourceJSON(t *testing.T) {
 	}
 }
 
+// TestEncoderStartsFromEncodedResource: a set's Encoded resource is used
+// for its groups with that *Resource, others are encoded as usual, and the
+// encoder never writes into the set's shared encoding.
+func TestEncoderStartsFromEncodedResource(t *testing.T) {
+	a, other := sample(), sample()
+	other.Resource.ID = "sw2"
+	enc := EncodeResource(a.Resource)
+	if want := AppendJSON(nil, a); !strings.Contains(string(want), string(enc.JSON)) {
+		t.Fatalf("EncodeResource %s is not the resource AppendJSON writes in %s", enc.JSON, want)
+	}
+	shared := string(enc.JSON)
+	set := &GroupSet{Groups: []*Group{a, other, a}, Encoded: enc}
+	var e Encoder
+	e.Start(set)
+	var got, want []byte
+	for _, g := range set.Groups {
+		got = e.AppendJSON(got[:0], g)
+		if want = AppendJSON(want[:0], g); string(got) != string(want) {
+			t.Fatalf("Encoder started from the set wrote\n%s\nAppendJSON\n%s", got, want)
+		}
+	}
+	if string(enc.JSON) != shared {
+		t.Fatalf("the set's encoding was overwritten: %s", enc.JSON)
+	}
+	// The encoding is what the encoder uses: a marker proves it is copied,
+	// not recomputed.
+	set.Encoded = &EncodedResource{Resource: a.Resource, JSON: []byte(`{"marker":1}`)}
+	e.Start(set)
+	if got = e.AppendJSON(got[:0], a); !strings.Contains(string(got), `"resource":{"marker":1}`) {
+		t.Fatalf("Start did not use the set's encoding: %s", got)
+	}
+	if EncodeResource(nil) != nil {
+		t.Fatal("EncodeResource(nil) is not nil")
+	}
+}
+
 func BenchmarkEncoderSharedResource(b *testing.B) {
 	// Two groups of one check (status and a result), as a light check
 	// publishes them.
 	g1, g2 := sample(), sample()
 	g2.Resource = g1.Resource
+	set := &GroupSet{Groups: []*Group{g1, g2}}
+	b.Run("per-set", func(b *testing.B) { benchEncodeSet(b, set) })
+	// With the resource encoded once for all polls, as poll.Check does.
+	set = &GroupSet{Groups: []*Group{g1, g2}, Encoded: EncodeResource(g1.Resource)}
+	b.Run("encoded-resource", func(b *testing.B) { benchEncodeSet(b, set) })
+}
+
+func benchEncodeSet(b *testing.B, set *GroupSet) {
 	var e Encoder
 	buf := make([]byte, 0, 8192)
 	b.ReportAllocs()
 	for b.Loop() {
-		e.Reset()
-		buf = e.AppendJSON(buf[:0], g1)
-		buf = e.AppendJSON(buf, g2)
+		e.Start(set)
+		buf = buf[:0]
+		for _, g := range set.Groups {
+			buf = e.AppendJSON(buf, g)
+		}
 	}
 }

@@ -88,6 +88,26 @@ func (g *Group) Metric(name string) (Metric, bool) {
 // GroupSet is a MetricsGroupSet: what one check produces.
 type GroupSet struct {
 	Groups []*Group `json:"metrics_group_set"`
+	// Encoded, when set, is the JSON of the resource its groups share,
+	// made once for all polls of a resource that does not change (a
+	// poll.Check keeps one): encoders start from it (Encoder.Start)
+	// instead of encoding the resource at every poll.
+	Encoded *EncodedResource `json:"-"`
+}
+
+// EncodedResource is a resource with its JSON, as AppendJSON writes it
+// inside a group. The resource must not change afterwards.
+type EncodedResource struct {
+	Resource *resource.Resource
+	JSON     []byte
+}
+
+// EncodeResource encodes r once for its EncodedResource.
+func EncodeResource(r *resource.Resource) *EncodedResource {
+	if r == nil {
+		return nil
+	}
+	return &EncodedResource{Resource: r, JSON: appendResource(nil, r)}
 }
 
 // Polling statuses carried by the status group's polling_status metric.

@@ -91,9 +91,9 @@ func (r *Runner) Run(ctx context.Context, pluginName string, p Plugin, res *reso
 // Check is one plugin instance's check of one resource, prepared for
 // repeated runs (a node makes one per scheduled check): what the Runner
 // derives from it — the SNMP target, the plugin's metric children — is
-// resolved at its first run and kept, which saves a light check ~1.5µs.
-// Its fields must not change once it has run; a changed resource is a new
-// Check. A Check belongs to one Runner.
+// resolved at its first run and kept (as is its resource's JSON), which
+// saves a light check ~2.5µs. Its fields and its resource must not change
+// once it has run; a changed resource is a new Check. A Check belongs to one Runner.
 type Check struct {
 	Name     string // plugin instance name
 	Plugin   Plugin
@@ -110,6 +110,9 @@ type resolved struct {
 	target    snmp.Target
 	targetErr error
 	pm        *pluginCounters
+	// encoded is the resource's JSON for every poll's set (a Check's
+	// resource does not change: a changed one is a new Check).
+	encoded *metric.EncodedResource
 }
 
 // resolve finds the target, unless the plugin does not talk SNMP.
@@ -128,7 +131,10 @@ func (r *Runner) resolve(pluginName string, p Plugin, res *resource.Resource) re
 
 // RunCheck is Run for a prepared check.
 func (r *Runner) RunCheck(ctx context.Context, k *Check) *metric.GroupSet {
-	k.once.Do(func() { k.rv = r.resolve(k.Name, k.Plugin, k.Resource) })
+	k.once.Do(func() {
+		k.rv = r.resolve(k.Name, k.Plugin, k.Resource)
+		k.rv.encoded = metric.EncodeResource(k.Resource)
+	})
 	return r.run(ctx, k.Name, k.Plugin, k.Resource, k.Interval, &k.rv)
 }
 
@@ -160,6 +166,7 @@ func (r *Runner) run(ctx context.Context, pluginName string, p Plugin, res *reso
 		groups = c.groups[:0] // room for the status group alone
 	}
 	c.set.Groups = append(groups, &c.status)
+	c.set.Encoded = rv.encoded
 	return &c.set
 }
 

@@ -303,10 +303,21 @@ func TestRunCheckResolvesOnce(t *testing.T) {
 	})
 	res := testResource.Clone()
 	k := &Check{Name: "p", Plugin: p, Resource: res, Interval: time.Minute}
+	var encoded []*metric.EncodedResource
 	for range 3 {
-		if status, _ := statusOfSet(t, r.RunCheck(context.Background(), k), "p"); status != metric.StatusSuccess {
+		set := r.RunCheck(context.Background(), k)
+		if status, _ := statusOfSet(t, set, "p"); status != metric.StatusSuccess {
 			t.Fatalf("status %d", status)
 		}
+		encoded = append(encoded, set.Encoded)
+	}
+	// Every run's set carries the one encoding of the resource, made at the
+	// first run, which is what the groups' JSON holds.
+	if encoded[0] == nil || encoded[0].Resource != res || encoded[1] != encoded[0] || encoded[2] != encoded[0] {
+		t.Fatalf("sets' encoded resources %v, want one for %p", encoded, res)
+	}
+	if g := metric.AppendJSON(nil, &metric.Group{Resource: res}); !bytes.Contains(g, encoded[0].JSON) {
+		t.Fatalf("encoded resource %s is not the resource's JSON in %s", encoded[0].JSON, g)
 	}
 	res.Endpoint = "sw9.example.com" // not seen: the target was resolved at the first run
 	r.RunCheck(context.Background(), k)
