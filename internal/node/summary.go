@@ -71,6 +71,8 @@ type Stats struct {
 	// Due, Started, Skipped and Completed are the scheduler's (see
 	// schedule.Stats): every due time reached is started or skipped.
 	Due, Started, Skipped, Completed uint64
+	// Reached: the latest due time counted in Due (schedule.Stats).
+	Reached time.Time
 	// Overdue: runs waiting for a worker more than a second past their
 	// due time (schedule.Scheduler.Overdue).
 	Overdue                          int
@@ -92,7 +94,7 @@ func (n *Node) Stats() Stats {
 	p50, p99 := n.sched.LatencyQuantiles()
 	return Stats{
 		Resources: n.index.Len(), Scheduled: n.sched.Len(),
-		Due: ss.Due, Started: ss.Started, Skipped: ss.Skipped, Completed: ss.Completed,
+		Due: ss.Due, Started: ss.Started, Skipped: ss.Skipped, Completed: ss.Completed, Reached: ss.Reached,
 		Overdue:     n.sched.Overdue(time.Second),
 		LatenessP50: p50, LatenessP99: p99, Varbinds: n.pool.Varbinds(),
 		ChecksOK: n.total.ok.Load(), ChecksFailed: n.total.failed.Load(),

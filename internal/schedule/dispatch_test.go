@@ -80,6 +80,10 @@ func TestStalledTimerCountsMissedDueTimes(t *testing.T) {
 	if st := s.Stats(); st.Started != 1 || st.Skipped != 3 {
 		t.Fatalf("stats %+v, want 1 started and the 3 missed due times skipped", st)
 	}
+	// Reached is the latest due time counted, not the clock.
+	if st := s.Stats(); !st.Reached.Equal(time.Unix(0, due+int64(3*time.Second))) {
+		t.Fatalf("reached %v, want the due time 3 intervals after the first (%v)", st.Reached, time.Unix(0, due+int64(3*time.Second)))
+	}
 	if next := s.heap.nextOf(s.entries["x"]); next != due+int64(4*time.Second) {
 		t.Fatalf("next due %d, want %d", next, due+int64(4*time.Second))
 	}

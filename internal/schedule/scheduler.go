@@ -91,6 +91,8 @@ type Scheduler struct {
 	hist latency.Hist
 
 	dueN, startedN, skippedN, completedN atomic.Uint64
+	// reached is the latest due time the timer reached (Unix nanoseconds).
+	reached atomic.Int64
 	runningN                             atomic.Int64
 
 	wake chan struct{} // nudges the timer goroutine after the heap top moved earlier
@@ -438,6 +440,9 @@ func (s *Scheduler) dispatchLocked(now int64, limit int) int {
 			skips = uint64(k)
 		}
 		s.dueN.Add(skips + 1) // before the run is queued or counted skipped
+		if due > s.reached.Load() { // under mu: no other writer
+			s.reached.Store(due)
+		}
 		switch e.state {
 		case idle:
 			e.state = queued

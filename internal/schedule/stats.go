@@ -12,6 +12,11 @@ import "time"
 type Stats struct {
 	Due, Started, Skipped, Completed uint64
 	Running                          int
+	// Reached is the latest due time counted in Due: every due time
+	// before it has been reached. A busy timer runs a little behind the
+	// clock, so a window's count of due times is exact once Reached has
+	// passed the window's end.
+	Reached time.Time
 }
 
 // Stats returns the scheduler's running totals. Due is read last, so that
@@ -24,6 +29,9 @@ func (s *Scheduler) Stats() Stats {
 		Running:   int(s.runningN.Load()),
 	}
 	st.Due = s.dueN.Load()
+	if r := s.reached.Load(); r != 0 {
+		st.Reached = time.Unix(0, r)
+	}
 	return st
 }
 
