@@ -35,6 +35,7 @@ var commands = map[string]command{
 }
 
 func main() {
+	setDefaultGC(os.LookupEnv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(Main(ctx, os.Args[1:], os.Stdout, os.Stderr))

@@ -122,6 +122,7 @@ type Result struct {
 	// The Go heap's live bytes after the last GC: RSS above it is GC
 	// headroom (GOGC), freed pages not yet returned, stacks and the binary.
 	GoHeapLiveBytes   uint64  `json:"go_heap_live_bytes"`
+	GoGCPercent       uint64  `json:"go_gc_percent"` // GOGC in effect (panoptes' default is 50)
 	RSSBytesPerDevice float64 `json:"rss_bytes_per_device"`
 
 	// With --bus-process: the bus server's process, and the RSS per
@@ -328,7 +329,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	rssNow := rss()
 	var mem runtime.MemStats
 	runtime.ReadMemStats(&mem)
-	live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/gc/gogc:percent"}}
 	metrics.Read(live)
 	if o.HeapProfile != "" {
 		if err := writeHeapProfile(o.HeapProfile); err != nil {
@@ -349,6 +350,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		RSSBytes:                rssNow,
 		GoHeapInuseBytes:        mem.HeapInuse,
 		GoHeapLiveBytes:         live[0].Value.Uint64(),
+		GoGCPercent:             live[1].Value.Uint64(),
 		RSSBytesPerDevice:       float64(rssNow-baseRSS) / float64(o.Devices),
 		ScheduleLatenessP50Ms:   ms(s1.LatenessP50),
 		ScheduleLatenessP99Ms:   ms(s1.LatenessP99),

@@ -92,8 +92,8 @@ type Scheduler struct {
 
 	dueN, startedN, skippedN, completedN atomic.Uint64
 	// reached is the latest due time the timer reached (Unix nanoseconds).
-	reached atomic.Int64
-	runningN                             atomic.Int64
+	reached  atomic.Int64
+	runningN atomic.Int64
 
 	wake chan struct{} // nudges the timer goroutine after the heap top moved earlier
 	wg   sync.WaitGroup
@@ -439,7 +439,7 @@ func (s *Scheduler) dispatchLocked(now int64, limit int) int {
 			due += k * iv
 			skips = uint64(k)
 		}
-		s.dueN.Add(skips + 1) // before the run is queued or counted skipped
+		s.dueN.Add(skips + 1)       // before the run is queued or counted skipped
 		if due > s.reached.Load() { // under mu: no other writer
 			s.reached.Store(due)
 		}
