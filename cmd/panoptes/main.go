@@ -35,7 +35,6 @@ var commands = map[string]command{
 }
 
 func main() {
-	setDefaultGC(os.LookupEnv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(Main(ctx, os.Args[1:], os.Stdout, os.Stderr))

@@ -5,7 +5,6 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"testing"
 )
@@ -63,17 +62,3 @@ func TestValidateRejectsBadConfig(t *testing.T) {
 	}
 }
 
-// Without GOGC the process runs the collector at defaultGCPercent; with
-// GOGC set (any value) the user's choice stands.
-func TestSetDefaultGC(t *testing.T) {
-	prev := debug.SetGCPercent(100)
-	defer debug.SetGCPercent(prev)
-	setDefaultGC(func(string) (string, bool) { return "", false })
-	if got := debug.SetGCPercent(100); got != defaultGCPercent {
-		t.Fatalf("GC percent %d without GOGC, want %d", got, defaultGCPercent)
-	}
-	setDefaultGC(func(k string) (string, bool) { return "200", k == "GOGC" })
-	if got := debug.SetGCPercent(100); got != 100 {
-		t.Fatalf("GC percent %d with GOGC set, want it left alone (100)", got)
-	}
-}

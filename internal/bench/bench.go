@@ -122,7 +122,7 @@ type Result struct {
 	// The Go heap's live bytes after the last GC: RSS above it is GC
 	// headroom (GOGC), freed pages not yet returned, stacks and the binary.
 	GoHeapLiveBytes   uint64  `json:"go_heap_live_bytes"`
-	GoGCPercent       uint64  `json:"go_gc_percent"` // GOGC in effect (panoptes' default is 50)
+	GoGCPercent       uint64  `json:"go_gc_percent"` // GOGC in effect
 	RSSBytesPerDevice float64 `json:"rss_bytes_per_device"`
 
 	// With --bus-process: the bus server's process, and the RSS per
