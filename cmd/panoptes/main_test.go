@@ -61,4 +61,3 @@ func TestValidateRejectsBadConfig(t *testing.T) {
 		}
 	}
 }
-
