@@ -314,7 +314,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	sys0, mux0 := selfSystemCPU(), gatherMux(n.Registry())
 	tail.reset()
 	a0 := settled(ctx, n, t0)
-	if err := sleep(ctx, o.Duration); err != nil {
+	if err := sleep(ctx, o.Duration-time.Since(t0)); err != nil {
 		return nil, err
 	}
 	s1, cpu1, simCPU1, t1 := n.Stats(), selfCPU(), sim.cpu(), time.Now()

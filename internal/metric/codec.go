@@ -32,7 +32,8 @@ func (e *Encoder) Reset() { e.res, e.resJSON = nil, e.resJSON[:0] }
 
 // Start is Reset before encoding set's groups, remembering set.Encoded's
 // resource when it has one: a check's groups then copy an encoding made
-// once for all its polls (a fifth of a light check's publishing).
+// once for all its polls (the resource was half of a light check's
+// encoding).
 func (e *Encoder) Start(set *GroupSet) {
 	e.Reset()
 	if set != nil && set.Encoded != nil && set.Encoded.Resource != nil {

@@ -93,7 +93,8 @@ func (r *Runner) Run(ctx context.Context, pluginName string, p Plugin, res *reso
 // derives from it — the SNMP target, the plugin's metric children — is
 // resolved at its first run and kept (as is its resource's JSON), which
 // saves a light check ~2.5µs. Its fields and its resource must not change
-// once it has run; a changed resource is a new Check. A Check belongs to one Runner.
+// once it has run; a changed resource is a new Check. A Check belongs to
+// one Runner.
 type Check struct {
 	Name     string // plugin instance name
 	Plugin   Plugin
