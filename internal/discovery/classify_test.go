@@ -207,7 +207,9 @@ func TestClassifyRealAgents(t *testing.T) {
 	host := snmpagent.StartSnmpd(t)
 	closed := closedUDPPort(t)
 
-	cfg := config.SNMP{Timeout: config.Duration(500 * time.Millisecond), Retries: 0, Credential: "sim",
+	// snmpsimd (Python) can take over half a second for its first answer
+	// on a loaded machine; the closed port is refused at once either way.
+	cfg := config.SNMP{Timeout: config.Duration(2 * time.Second), Retries: 1, Credential: "sim",
 		Credentials: map[string]config.Credential{
 			"sim":  {Version: "2c", Community: sim.Community},
 			"host": {Version: "2c", Community: host.Community},
