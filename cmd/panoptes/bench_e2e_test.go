@@ -1,0 +1,68 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os/exec"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/panoptes-go/panoptes/internal/testutil/freeport"
+)
+
+// The harness end to end: `panoptes bench` starts the simulator (and, with
+// --bus-process, the bus) as processes of its own, measures a window and
+// prints one JSON object whose accounting adds up.
+func TestBenchHarness(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the harness: simulator, pipeline and bus processes")
+	}
+	for _, busProcess := range []bool{false, true} {
+		args := []string{"bench", "--devices", "20", "--checks-per-device", "2", "--plugin", "uptime",
+			"--interval", "1s", "--warmup", "3s", "--duration", "3s", "--base-port", strconv.Itoa(freeport.UDP(t))}
+		if busProcess {
+			args = append(args, "--bus-process")
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		cmd := exec.CommandContext(ctx, binary(t), args...)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		cancel()
+		if err != nil {
+			t.Fatalf("bus process %v: %v\n%s", busProcess, err, stderr.String())
+		}
+		var r struct {
+			ChecksPerSecond float64 `json:"checks_per_second"`
+			ChecksExpected  uint64  `json:"checks_expected"`
+			ChecksDue       uint64  `json:"checks_due"`
+			Missed          int64   `json:"missed_checks"`
+			Failed          uint64  `json:"failed_checks"`
+			Groups          uint64  `json:"groups_written"`
+			PollToSinkP99   float64 `json:"poll_to_sink_latency_p99_ms"`
+			CollectorCPU    float64 `json:"collector_cpu_cores"`
+			GCPercent       uint64  `json:"go_gc_percent"`
+			BusProcess      bool    `json:"bus_process"`
+			BusRSS          int64   `json:"bus_rss_bytes"`
+			BothRSSPerDev   float64 `json:"collector_and_bus_rss_bytes_per_device"`
+		}
+		if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
+			t.Fatalf("bus process %v: output is not one JSON object: %v\n%s", busProcess, err, stdout.String())
+		}
+		// 40 checks a second for 3 s: every due time reached, none missed,
+		// each check's two groups written.
+		if r.ChecksExpected != 120 || r.ChecksDue < r.ChecksExpected || r.Missed != 0 || r.Failed != 0 {
+			t.Errorf("bus process %v: expected %d, due %d, missed %d, failed %d; want 120, ≥120, 0, 0",
+				busProcess, r.ChecksExpected, r.ChecksDue, r.Missed, r.Failed)
+		}
+		if r.ChecksPerSecond < 30 || r.Groups < 2*100 || r.PollToSinkP99 <= 0 || r.CollectorCPU <= 0 || r.GCPercent == 0 {
+			t.Errorf("bus process %v: %+v", busProcess, r)
+		}
+		if r.BusProcess != busProcess || (busProcess && (r.BusRSS <= 0 || r.BothRSSPerDev <= 0)) || (!busProcess && r.BusRSS != 0) {
+			t.Errorf("bus process %v: bus_process %v, bus_rss_bytes %d, collector_and_bus_rss_bytes_per_device %v",
+				busProcess, r.BusProcess, r.BusRSS, r.BothRSSPerDev)
+		}
+	}
+}
