@@ -2,12 +2,14 @@ package bus_test
 
 import (
 	"context"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/panoptes-go/panoptes/internal/bus"
 	"github.com/panoptes-go/panoptes/internal/config"
+	"github.com/panoptes-go/panoptes/internal/testutil/logbuf"
 	"github.com/panoptes-go/panoptes/internal/testutil/pki"
 )
 
@@ -35,9 +37,9 @@ func TestListenAuthAndTLS(t *testing.T) {
 		ListenUsers: []config.BusUser{{User: "poller", Password: pw}, {User: "status", Password: statusPW}},
 		ListenTLS:   config.BusServerTLS{CertFile: nodeCert, KeyFile: nodeKey, CAFile: ca.CAFile, Verify: true},
 	}
-	nodeLog := &logBuffer{}
+	nodeLog := &logbuf.Buffer{}
 	opts := bus.FromConfig(cfg, t.TempDir())
-	opts.MaxBytes, opts.Name, opts.Logger = 64<<20, "node", nodeLog.logger()
+	opts.MaxBytes, opts.Name, opts.Logger = 64<<20, "node", nodeLog.Logger(slog.LevelDebug)
 	node, err := bus.Open(ctx, opts)
 	if err != nil {
 		t.Fatalf("open a node whose listener needs users and TLS: %v", err)
@@ -93,8 +95,8 @@ func TestListenAuthAndTLS(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			c.opts.URL, c.opts.ConnectRetry = url, 5*time.Second
-			clientLog := &logBuffer{}
-			c.opts.Logger = clientLog.logger()
+			clientLog := &logbuf.Buffer{}
+			c.opts.Logger = clientLog.Logger(slog.LevelDebug)
 			defer func() { t.Logf("client log:\n%s", clientLog) }()
 			start := time.Now()
 			nc, err := bus.Connect(ctx, c.opts)

@@ -1,42 +1,18 @@
 package bus_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/panoptes-go/panoptes/internal/bus"
+	"github.com/panoptes-go/panoptes/internal/testutil/logbuf"
 	"github.com/panoptes-go/panoptes/internal/testutil/pki"
 )
-
-// logBuffer collects a bus's log lines (the embedded server's warnings and
-// errors among them) for checks on what was logged.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-func (l *logBuffer) logger() *slog.Logger {
-	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
 
 // noSecret fails when a log holds one of the secrets.
 func noSecret(t *testing.T, what, log string, secrets ...string) {
@@ -50,7 +26,7 @@ func noSecret(t *testing.T, what, log string, secrets ...string) {
 
 // waitLog waits until a line of log holds one of the words
 // (case-insensitive) and returns that line.
-func waitLog(t *testing.T, l *logBuffer, what string, words ...string) string {
+func waitLog(t *testing.T, l *logbuf.Buffer, what string, words ...string) string {
 	t.Helper()
 	var found string
 	waitFor(t, 15*time.Second, what, func() bool {
@@ -82,7 +58,7 @@ func TestRouteAuthAndTLS(t *testing.T) {
 		routes = append(routes, "nats-route://"+loopback(p))
 	}
 	const pw, wrongPW = "route-s3cret", "route-wr0ng"
-	node := func(i int, c *pki.CA, password string, logs *logBuffer) bus.Options {
+	node := func(i int, c *pki.CA, password string, logs *logbuf.Buffer) bus.Options {
 		cert, key := c.Issue(t, fmt.Sprintf("route%d", i))
 		return bus.Options{
 			DataDir: t.TempDir(), Replicas: 3, MaxBytes: 64 << 20, Name: fmt.Sprintf("node%d", i),
@@ -91,12 +67,12 @@ func TestRouteAuthAndTLS(t *testing.T) {
 				User: "route", Password: password,
 				TLS: bus.ServerTLS{CertFile: cert, KeyFile: key, CAFile: c.CAFile, Verify: true},
 			},
-			ConnectRetry: 40 * time.Second, Logger: logs.logger(),
+			ConnectRetry: 40 * time.Second, Logger: logs.Logger(slog.LevelDebug),
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	logs := []*logBuffer{{}, {}, {}, {}, {}}
+	logs := []*logbuf.Buffer{{}, {}, {}, {}, {}}
 	good := make([]*bus.Bus, 3)
 	errs := make(chan error, len(good))
 	start := time.Now()
@@ -175,9 +151,9 @@ func TestLeafAuthAndTLS(t *testing.T) {
 	defer cancel()
 
 	leafPort := freePort(t)
-	hubLog := &logBuffer{}
+	hubLog := &logbuf.Buffer{}
 	hub, err := bus.Open(ctx, bus.Options{
-		DataDir: t.TempDir(), MaxBytes: 64 << 20, Name: "hub", Logger: hubLog.logger(),
+		DataDir: t.TempDir(), MaxBytes: 64 << 20, Name: "hub", Logger: hubLog.Logger(slog.LevelDebug),
 		Domain: "hub", LeafListen: loopback(leafPort), SourceDomains: []string{"edge-ams"},
 		LeafUsers: []bus.User{{User: "ams", Password: pw}, {User: "sfo", Password: "other-edge-pw"}},
 		LeafTLS:   bus.ServerTLS{CertFile: hubCert, KeyFile: hubKey, CAFile: ca.CAFile, Verify: true},
@@ -194,7 +170,7 @@ func TestLeafAuthAndTLS(t *testing.T) {
 		leaf         bus.Leaf
 		words        []string // in the edge's log when refused
 		hubWords     []string // in the hub's log when refused (the edge may not see why)
-		logs         *logBuffer
+		logs         *logbuf.Buffer
 		b            *bus.Bus
 	}
 	cases := []*edgeCase{
@@ -206,10 +182,10 @@ func TestLeafAuthAndTLS(t *testing.T) {
 		{name: "no TLS", domain: "edge-bad4", leaf: bus.Leaf{User: "ams", Password: pw}, words: []string{"hint=\"check bus.leaf.tls"}},
 	}
 	for _, c := range cases {
-		c.logs = &logBuffer{}
+		c.logs = &logbuf.Buffer{}
 		c.leaf.Remotes = remote
 		c.b, err = bus.Open(ctx, bus.Options{
-			DataDir: t.TempDir(), MaxBytes: 64 << 20, Name: c.domain, Logger: c.logs.logger(),
+			DataDir: t.TempDir(), MaxBytes: 64 << 20, Name: c.domain, Logger: c.logs.Logger(slog.LevelDebug),
 			Domain: c.domain, Leaf: c.leaf,
 		})
 		if err != nil {

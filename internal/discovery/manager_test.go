@@ -17,6 +17,7 @@ import (
 
 	"github.com/panoptes-go/panoptes/internal/config"
 	"github.com/panoptes-go/panoptes/internal/resource"
+	"github.com/panoptes-go/panoptes/internal/testutil/logbuf"
 )
 
 func TestApplyDiffCounts(t *testing.T) {
@@ -85,7 +86,7 @@ func TestApplyLeavesOtherSourcesAlone(t *testing.T) {
 }
 
 // loaded returns a manager whose inventory holds devices.csv under source "csv".
-func loaded(t *testing.T) (*Manager, *memInventory, *syncBuffer) {
+func loaded(t *testing.T) (*Manager, *memInventory, *logbuf.Buffer) {
 	t.Helper()
 	inv := newMemInventory(res("other", "10.9.9.9", "cmdb", nil))
 	logger, logs := testLogger(slog.LevelDebug)

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 	"github.com/panoptes-go/panoptes/internal/metric"
 	"github.com/panoptes-go/panoptes/internal/resource"
 	"github.com/panoptes-go/panoptes/internal/snmp"
+	"github.com/panoptes-go/panoptes/internal/testutil/logbuf"
 )
 
 const secret = "s3cret-community"
@@ -25,26 +25,9 @@ var labSNMP = config.SNMP{Credential: "lab", Credentials: map[string]config.Cred
 	"lab": {Version: "2c", Community: secret},
 }}
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func newTestRunner(t *testing.T) (*Runner, *syncBuffer, *prometheus.Registry) {
+func newTestRunner(t *testing.T) (*Runner, *logbuf.Buffer, *prometheus.Registry) {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &logbuf.Buffer{}
 	reg := prometheus.NewRegistry()
 	clock := testNow
 	r := NewRunner(RunnerOptions{

@@ -24,6 +24,7 @@ import (
 	"github.com/panoptes-go/panoptes/internal/sink"
 	_ "github.com/panoptes-go/panoptes/internal/sink/influxdb"
 	"github.com/panoptes-go/panoptes/internal/testutil/influx"
+	"github.com/panoptes-go/panoptes/internal/testutil/logbuf"
 )
 
 const db = "panoptes"
@@ -345,9 +346,8 @@ func TestInfluxPoisonIsDeadLettered(t *testing.T) {
 // sink retries and logs the failure without the password.
 func TestInfluxSecretsNotLogged(t *testing.T) {
 	s := newStack(t)
-	var logs bytes.Buffer
-	var logMu sync.Mutex
-	logger := slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &logMu}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var logs logbuf.Buffer
+	logger := logs.Logger(slog.LevelDebug)
 	cfg := s.influxSink("influx")
 	cfg.InfluxDB.URL = "http://127.0.0.1:1" // nothing listens: connection refused
 	cfg.InfluxDB.Username, cfg.InfluxDB.Password = "writer", "pa55-Secret-x"
@@ -356,24 +356,11 @@ func TestInfluxSecretsNotLogged(t *testing.T) {
 	eventually(t, "failed writes", 10*time.Second, func() bool {
 		return counter(t, s.reg, "panoptes_sink_write_errors_total", "influx") >= 2
 	})
-	logMu.Lock()
 	out := logs.String()
-	logMu.Unlock()
 	if !strings.Contains(out, "write failed") || strings.Contains(out, "pa55-Secret-x") ||
 		strings.Contains(out, base64.StdEncoding.EncodeToString([]byte("writer:pa55-Secret-x"))) {
 		t.Errorf("logs show the failure without the password? %s", out)
 	}
-}
-
-type lockedWriter struct {
-	w  *bytes.Buffer
-	mu *sync.Mutex
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
 
 func counter(t *testing.T, reg *prometheus.Registry, name, sinkName string) float64 {

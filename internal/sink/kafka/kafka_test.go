@@ -17,6 +17,7 @@ import (
 	"github.com/panoptes-go/panoptes/internal/config"
 	"github.com/panoptes-go/panoptes/internal/metric"
 	"github.com/panoptes-go/panoptes/internal/sink"
+	"github.com/panoptes-go/panoptes/internal/testutil/logbuf"
 )
 
 func TestNewRejectsBadConfig(t *testing.T) {
@@ -389,7 +390,7 @@ func TestSASLPasswordNeverShown(t *testing.T) {
 	const user, pass = "panoptes", "c0rrect-h0rse-battery"
 	c := newCluster(t, kfake.SeedTopics(1, "site1-processed"), kfake.EnableSASL(), kfake.Superuser("PLAIN", user, pass))
 
-	var logs syncBuffer
+	var logs logbuf.Buffer
 	wrong := sinkConfig(c, func(k *config.Kafka) {
 		k.Username, k.Password, k.Timeout = user, "wr0ng-"+pass, config.Duration(time.Second)
 	})

@@ -1,7 +1,6 @@
 package prometheus
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -21,6 +20,7 @@ import (
 	"github.com/panoptes-go/panoptes/internal/config"
 	"github.com/panoptes-go/panoptes/internal/metric"
 	"github.com/panoptes-go/panoptes/internal/sink"
+	"github.com/panoptes-go/panoptes/internal/testutil/logbuf"
 )
 
 // fakeReceiver decodes every request like a remote-write receiver and
@@ -320,24 +320,6 @@ func TestRemoteWriteNetworkError(t *testing.T) {
 	}
 }
 
-// lockedBuffer collects log output from concurrent handlers.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestRemoteWriteSecrets: passwords and tokens appear neither in errors nor
 // in logs, even when the receiver echoes the Authorization header.
 func TestRemoteWriteSecrets(t *testing.T) {
@@ -354,7 +336,7 @@ func TestRemoteWriteSecrets(t *testing.T) {
 				_, body := echo(s, h)
 				return code, body
 			})
-			var logs lockedBuffer
+			var logs logbuf.Buffer
 			logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 			p.URL = recv.srv.URL
 			w := newTestRemoteWrite(t, p, logger)
