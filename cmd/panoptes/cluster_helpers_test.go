@@ -17,7 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/panoptes-go/panoptes/internal/bus"
-	"github.com/panoptes-go/panoptes/internal/schedule"
+	"github.com/panoptes-go/panoptes/internal/phase"
 )
 
 // clusterSite is the site of every node and device of the cluster tests.
@@ -203,18 +203,18 @@ func (l *pollLog) keys() []string {
 }
 
 // slot is the due time's index of a check of key started at: due times are
-// the check's phase plus whole intervals (schedule.Phase). A check starts
+// the check's phase plus whole intervals (phase.Of). A check starts
 // at or after its due time, so it counts for the last due time before it
 // (a twentieth of an interval of slack for clocks): one started late on a
 // starved machine still counts for its own due time, up to the next one.
 func slot(key string, at time.Time, interval time.Duration) int64 {
-	phase := int64(schedule.Phase("uptime|"+key, interval))
+	phase := int64(phase.Of("uptime|"+key, interval))
 	return (at.UnixNano() - phase + int64(interval)/20) / int64(interval)
 }
 
 // slotRange is the slots of key due in [from, to).
 func slotRange(key string, from, to time.Time, interval time.Duration) (first, end int64) {
-	iv, phase := int64(interval), int64(schedule.Phase("uptime|"+key, interval))
+	iv, phase := int64(interval), int64(phase.Of("uptime|"+key, interval))
 	first = (from.UnixNano() - phase + iv - 1) / iv
 	end = (to.UnixNano() - phase + iv - 1) / iv
 	return first, end
@@ -272,7 +272,7 @@ func (l *pollLog) explain(t *testing.T, keys []string, from, to time.Time, name 
 			if max--; max < 0 {
 				return
 			}
-			due := time.Unix(0, s*int64(l.interval)+int64(schedule.Phase("uptime|"+k, l.interval)))
+			due := time.Unix(0, s*int64(l.interval)+int64(phase.Of("uptime|"+k, l.interval)))
 			var around []string
 			for _, e := range l.events[k] {
 				if d := e.at.Sub(due); d > -3*l.interval && d < 3*l.interval {

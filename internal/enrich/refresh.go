@@ -6,8 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/panoptes-go/panoptes/internal/phase"
 	"github.com/panoptes-go/panoptes/internal/resource"
-	"github.com/panoptes-go/panoptes/internal/schedule"
 	"github.com/panoptes-go/panoptes/internal/snmp"
 )
 
@@ -82,7 +82,7 @@ func (r *Refresher) Update(targets []Target) {
 			v.target = t
 			continue
 		}
-		v := &visit{key: key, target: t, phase: schedule.Phase("enrichment|"+key, r.interval), due: now}
+		v := &visit{key: key, target: t, phase: phase.Of("enrichment|"+key, r.interval), due: now}
 		r.items[key] = v
 		heap.Push(&r.queue, v)
 	}

@@ -19,7 +19,7 @@ import (
 	"github.com/panoptes-go/panoptes/internal/bus"
 	"github.com/panoptes-go/panoptes/internal/cluster"
 	"github.com/panoptes-go/panoptes/internal/config"
-	"github.com/panoptes-go/panoptes/internal/schedule"
+	"github.com/panoptes-go/panoptes/internal/phase"
 	"github.com/panoptes-go/panoptes/internal/sim"
 )
 
@@ -43,13 +43,13 @@ func (p *polls) add(key string, at time.Time) {
 
 // tally counts, over the due times of [from, to) of every resource, the
 // intervals polled by nobody and those polled more than once. A check's
-// due time is its phase plus a whole number of intervals (schedule.Phase).
+// due time is its phase plus a whole number of intervals (phase.Of).
 func (p *polls) tally(keys []string, from, to time.Time) (missed, twice int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	iv := int64(clusterInterval)
 	for _, k := range keys {
-		phase := int64(schedule.Phase("uptime|"+k, clusterInterval))
+		phase := int64(phase.Of("uptime|"+k, clusterInterval))
 		count := map[int64]int{}
 		for _, at := range p.events[k] {
 			count[int64(math.Round(float64(at.UnixNano()-phase)/float64(iv)))]++

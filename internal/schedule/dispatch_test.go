@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/panoptes-go/panoptes/internal/phase"
 )
 
 // Deterministic tests: an injected clock and tick() called by hand instead
@@ -94,7 +96,7 @@ func TestWaitingForWorkerPastNextDueSkipsOnce(t *testing.T) {
 	s := New(Options{Now: clk.Now, MaxConcurrent: 1})
 	// Name the checks so that x is due before y within each second.
 	x, y := "check-a", "check-b"
-	if Phase(x, time.Second) > Phase(y, time.Second) {
+	if phase.Of(x, time.Second) > phase.Of(y, time.Second) {
 		x, y = y, x
 	}
 	xStarted, release := make(chan struct{}), make(chan struct{})
@@ -105,7 +107,7 @@ func TestWaitingForWorkerPastNextDueSkipsOnce(t *testing.T) {
 		yDeadlines <- dl
 	}})
 	startManual(t, s)
-	dy := t0.UnixNano() + int64(Phase(y, time.Second))
+	dy := t0.UnixNano() + int64(phase.Of(y, time.Second))
 
 	clk.set(dy)
 	s.tick() // x takes the only worker; y waits

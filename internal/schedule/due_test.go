@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/panoptes-go/panoptes/internal/phase"
 )
 
 // checkDueInvariant fails unless Due = Started + Skipped + queued runs.
@@ -28,7 +30,7 @@ func TestDueCountsEveryReachedDueTime(t *testing.T) {
 	clk := newFakeClock(t0)
 	s := New(Options{Now: clk.Now, MaxConcurrent: 1})
 	keys := []string{"check-a", "check-b", "check-c"}
-	sort.Slice(keys, func(i, j int) bool { return Phase(keys[i], time.Second) < Phase(keys[j], time.Second) })
+	sort.Slice(keys, func(i, j int) bool { return phase.Of(keys[i], time.Second) < phase.Of(keys[j], time.Second) })
 	x, y, z := keys[0], keys[1], keys[2] // due in that order within a second
 	xStarted, release := make(chan struct{}, 8), make(chan struct{})
 	s.Add(Check{Key: x, Interval: time.Second, Run: func(context.Context) { xStarted <- struct{}{}; <-release }})
@@ -42,7 +44,7 @@ func TestDueCountsEveryReachedDueTime(t *testing.T) {
 	}
 
 	// Second 1: x takes the only worker, y and z wait for it.
-	clk.set(t0.UnixNano() + int64(Phase(z, time.Second)))
+	clk.set(t0.UnixNano() + int64(phase.Of(z, time.Second)))
 	s.tick()
 	<-xStarted
 	if st := checkDueInvariant(t, s, "x running, y and z queued"); st.Due != 3 || st.Started != 1 {
@@ -53,7 +55,7 @@ func TestDueCountsEveryReachedDueTime(t *testing.T) {
 	// seconds 1 and 2 after the first are reached at once (one of them
 	// jumped over); x's are skipped as it runs, y's and z's as their runs
 	// still wait.
-	clk.set(t0.UnixNano() + int64(Phase(x, time.Second)) + int64(3*time.Second) - 1)
+	clk.set(t0.UnixNano() + int64(phase.Of(x, time.Second)) + int64(3*time.Second) - 1)
 	s.tick()
 	if st := checkDueInvariant(t, s, "after the stall"); st.Due != 9 || st.Skipped != 6 {
 		t.Fatalf("stats %+v, want 9 due, 6 skipped", st)

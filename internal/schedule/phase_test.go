@@ -1,61 +1,9 @@
 package schedule
 
 import (
-	"fmt"
-	"hash/fnv"
 	"testing"
 	"time"
 )
-
-func TestKeyHashIsFNV1a64(t *testing.T) {
-	for _, key := range []string{"", "a", "interface|sw1.example.net|Gi0/1", "héllo"} {
-		h := fnv.New64a()
-		h.Write([]byte(key))
-		if got, want := keyHash(key), h.Sum64(); got != want {
-			t.Errorf("keyHash(%q) = %#x, want FNV-1a %#x", key, got, want)
-		}
-	}
-}
-
-func TestPhaseStable(t *testing.T) {
-	// A golden value: changing the hash would move every check in a fleet.
-	const key = "interface|sw1.example.net"
-	const want = 40175464468 * time.Nanosecond
-	for i := 0; i < 3; i++ {
-		if got := Phase(key, 60*time.Second); got != want {
-			t.Fatalf("Phase(%q) = %v, want %v", key, got, want)
-		}
-	}
-	if got := keyHash("a"); got != 0xaf63dc4c8601ec8c {
-		t.Fatalf("keyHash(a) = %#x, want 0xaf63dc4c8601ec8c", got)
-	}
-	if Phase(key, 0) != 0 {
-		t.Fatal("Phase with a zero interval must be 0")
-	}
-}
-
-func TestPhaseSpread(t *testing.T) {
-	const n, buckets = 10000, 60
-	var count [buckets]int
-	for i := 0; i < n; i++ {
-		key := fmt.Sprintf("interface|sw%d.example.net|%d", i/48, i%48)
-		p := Phase(key, 60*time.Second)
-		if p < 0 || p >= 60*time.Second {
-			t.Fatalf("Phase(%q) = %v, outside [0, 60s)", key, p)
-		}
-		count[p/time.Second]++
-	}
-	mean := float64(n) / buckets
-	lo, hi := count[0], count[0]
-	for _, c := range count {
-		lo, hi = min(lo, c), max(hi, c)
-	}
-	// Uniform: 166.7 per second, sd ~13; allow about 3 sd either side.
-	if float64(hi) > 1.25*mean || float64(lo) < 0.75*mean {
-		t.Fatalf("phases not uniform over 60 1s buckets: min %d, max %d, mean %.1f", lo, hi, mean)
-	}
-	t.Logf("1s buckets: min %d, max %d, mean %.1f", lo, hi, mean)
-}
 
 func TestNextDue(t *testing.T) {
 	const iv = int64(10 * time.Second)

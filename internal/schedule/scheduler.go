@@ -18,9 +18,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/panoptes-go/panoptes/internal/latency"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/panoptes-go/panoptes/internal/latency"
+	"github.com/panoptes-go/panoptes/internal/phase"
 )
 
 // Check is one (polling plugin, resource) pair to run every Interval.
@@ -236,7 +237,7 @@ func (s *Scheduler) Len() int {
 func (s *Scheduler) upsertLocked(e *entry, c *Check, now int64) {
 	iv := int64(c.Interval)
 	if e == nil {
-		e = &entry{key: c.Key, hash: keyHash(c.Key), heapIdx: -1}
+		e = &entry{key: c.Key, hash: phase.Hash(c.Key), heapIdx: -1}
 		s.entries[c.Key] = e
 	}
 	if e.removed {
@@ -245,7 +246,7 @@ func (s *Scheduler) upsertLocked(e *entry, c *Check, now int64) {
 	}
 	if e.interval != iv || e.heapIdx < 0 {
 		e.interval = iv
-		e.phase = int64(e.hash % uint64(iv))
+		e.phase = int64(phase.FromHash(e.hash, time.Duration(iv)))
 		next := nextDue(now, e.phase, iv)
 		if e.heapIdx < 0 {
 			s.heap.push(e, next)

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/panoptes-go/panoptes/internal/phase"
 )
 
 // fakeClock is an injected wall clock the test moves by hand.
@@ -113,8 +115,8 @@ func TestDueTimesAlignedToWallClock(t *testing.T) {
 		if next < now || next >= now+int64(iv) {
 			t.Fatalf("%s: next due %d not within [now, now+interval)", key, next)
 		}
-		if (next-int64(Phase(key, iv)))%int64(iv) != 0 {
-			t.Fatalf("%s: next due %d not aligned to phase %v", key, next, Phase(key, iv))
+		if (next-int64(phase.Of(key, iv)))%int64(iv) != 0 {
+			t.Fatalf("%s: next due %d not aligned to phase %v", key, next, phase.Of(key, iv))
 		}
 	}
 
@@ -143,7 +145,7 @@ func TestDueTimesAlignedToWallClock(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	for _, st := range starts {
-		phase := int64(Phase(st.key, riv))
+		phase := int64(phase.Of(st.key, riv))
 		if off := (st.deadline.UnixNano() - phase) % int64(riv); off != 0 {
 			t.Errorf("%s: deadline %v is %v off its phase", st.key, st.deadline, time.Duration(off))
 		}
@@ -322,7 +324,7 @@ func TestUpdateAddRemoveIntervalChange(t *testing.T) {
 	now := clk.Now().UnixNano()
 	for key, iv := range map[string]time.Duration{"b": 2 * time.Second, "d": time.Second} {
 		n := next(key)
-		if n < now || n >= now+int64(iv) || (n-int64(Phase(key, iv)))%int64(iv) != 0 {
+		if n < now || n >= now+int64(iv) || (n-int64(phase.Of(key, iv)))%int64(iv) != 0 {
 			t.Fatalf("check %s: next due %d not the first aligned due time at/after %d for %v", key, n, now, iv)
 		}
 	}
