@@ -13,7 +13,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/panoptes-go/panoptes/internal/config"
-	"github.com/panoptes-go/panoptes/internal/metric"
 	"github.com/panoptes-go/panoptes/internal/resource"
 	"github.com/panoptes-go/panoptes/internal/snmp"
 )
@@ -264,7 +263,7 @@ func (c *classifier) record(r *resource.Resource, id Identity, err error, now ti
 	e.endpoint, e.credential, e.at = r.Endpoint, r.Metadata[snmp.MetaCredential], now
 	if err != nil {
 		c.m.probes.WithLabelValues(c.opts.Source, "failed").Inc()
-		status := metric.StatusName(snmp.Status(err))
+		status := snmp.KindOf(err).String()
 		if !wasFailing || e.failure != status {
 			c.opts.Logger.Warn(fmt.Sprintf("discovery %s: cannot classify %s: %v; kept in the inventory, probed again next run",
 				c.opts.Source, key, err), "source", c.opts.Source, "resource", key, "status", status)

@@ -208,7 +208,7 @@ func TestDot3FailureIsPartial(t *testing.T) {
 
 func TestInterfaceTableFailureGivesNoGroups(t *testing.T) {
 	for _, tbl := range []*table{ifTable, ifXTable} {
-		boom := &snmp.Error{Device: "sw1:161", Op: "walk " + tbl.root, Status: metric.StatusTimeout, Err: snmp.ErrTimeout}
+		boom := &snmp.Error{Device: "sw1:161", Op: "walk " + tbl.root, Kind: snmp.KindTimeout, Err: snmp.ErrTimeout}
 		w := &fakeWalker{walks: device(fastEth), fail: map[string]error{tbl.root: boom}}
 		groups, err := pollWith(t, w, "2c", nil)
 		if len(groups) != 0 || !errors.Is(err, snmp.ErrTimeout) || !strings.Contains(err.Error(), "walk "+tbl.name) {
@@ -221,7 +221,7 @@ func TestInterfaceTableFailureGivesNoGroups(t *testing.T) {
 }
 
 func TestFirstFailureIsReportedNotTheCancellationsItCauses(t *testing.T) {
-	refused := &snmp.Error{Device: "sw1:161", Op: "walk", Status: metric.StatusNetworkFailure, Err: snmp.ErrNetwork}
+	refused := &snmp.Error{Device: "sw1:161", Op: "walk", Kind: snmp.KindNetwork, Err: snmp.ErrNetwork}
 	w := &fakeWalker{walks: device(fastEth), fail: map[string]error{ifXTable.root: refused},
 		hang: map[string]bool{ifTable.root: true, dot3StatsTable.root: true}}
 	groups, err := pollWith(t, w, "2c", nil)

@@ -80,7 +80,7 @@ func NewRunner(opts RunnerOptions) *Runner {
 //   - the plugin returns a *StatusError: that status;
 //   - ctx's deadline passed: timeout (groups built before it are kept);
 //   - an error with some groups: partial failure;
-//   - an error with no groups: snmp.Status(err).
+//   - an error with no groups: the status of its SNMP failure kind (snmp.KindOf).
 //
 // ctx bounds the check; the caller sets its deadline.
 func (r *Runner) Run(ctx context.Context, pluginName string, p Plugin, res *resource.Resource, interval time.Duration) *metric.GroupSet {

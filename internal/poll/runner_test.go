@@ -89,8 +89,8 @@ func TestRunSuccessPassesTheRequest(t *testing.T) {
 }
 
 func TestRunStatuses(t *testing.T) {
-	authErr := &snmp.Error{Device: "sw1:161", Op: "walk .1.3", Status: metric.StatusAuthFailure, Err: snmp.ErrAuth}
-	netErr := &snmp.Error{Device: "sw1:161", Op: "walk .1.3", Status: metric.StatusNetworkFailure, Err: snmp.ErrNetwork}
+	authErr := &snmp.Error{Device: "sw1:161", Op: "walk .1.3", Kind: snmp.KindAuth, Err: snmp.ErrAuth}
+	netErr := &snmp.Error{Device: "sw1:161", Op: "walk .1.3", Kind: snmp.KindNetwork, Err: snmp.ErrNetwork}
 	for _, tc := range []struct {
 		name   string
 		groups []*metric.Group
@@ -224,7 +224,7 @@ func gatheredSeries(t *testing.T, reg *prometheus.Registry, name string) int {
 // recovers, not at every interval.
 func TestRunLogsStatusChangesOnly(t *testing.T) {
 	r, logs, _ := newTestRunner(t)
-	var fail error = &snmp.Error{Device: "sw1:161", Op: "walk .1.3", Status: metric.StatusTimeout, Err: snmp.ErrTimeout}
+	var fail error = &snmp.Error{Device: "sw1:161", Op: "walk .1.3", Kind: snmp.KindTimeout, Err: snmp.ErrTimeout}
 	p := pluginFunc(func(context.Context, *Request) ([]*metric.Group, error) {
 		if fail != nil {
 			return nil, fail
@@ -234,7 +234,7 @@ func TestRunLogsStatusChangesOnly(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		r.Run(context.Background(), "p", p, testResource, time.Minute)
 	}
-	fail = &snmp.Error{Device: "sw1:161", Op: "walk .1.3", Status: metric.StatusAuthFailure, Err: snmp.ErrAuth}
+	fail = &snmp.Error{Device: "sw1:161", Op: "walk .1.3", Kind: snmp.KindAuth, Err: snmp.ErrAuth}
 	r.Run(context.Background(), "p", p, testResource, time.Minute)
 	fail = nil
 	r.Run(context.Background(), "p", p, testResource, time.Minute)

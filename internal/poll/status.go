@@ -35,7 +35,23 @@ func statusOf(ctx context.Context, groups int, err error) int {
 	if groups > 0 {
 		return metric.StatusPartialFailure
 	}
-	return snmp.Status(err)
+	return snmpStatus(snmp.KindOf(err))
+}
+
+// snmpStatus maps an SNMP failure kind onto the polling status a device
+// gets for it. The kinds' names (snmp.Kind.String) are the statuses' names.
+func snmpStatus(k snmp.Kind) int {
+	switch k {
+	case snmp.KindOK:
+		return metric.StatusSuccess
+	case snmp.KindAuth:
+		return metric.StatusAuthFailure
+	case snmp.KindNetwork:
+		return metric.StatusNetworkFailure
+	case snmp.KindTimeout:
+		return metric.StatusTimeout
+	}
+	return metric.StatusInternalFailure
 }
 
 // setStatusGroup fills c.status, the `status` group: Panoptes' polling

@@ -171,7 +171,7 @@ func TestPluginCachesSysObjectID(t *testing.T) {
 		t.Errorf("unmatched device: %v", err)
 	}
 	// The GET failing is a device failure, passed through for the runner.
-	f.getErr = &snmp.Error{Device: "192.0.2.9:161", Op: "get", Status: metric.StatusTimeout, Err: snmp.ErrTimeout}
+	f.getErr = &snmp.Error{Device: "192.0.2.9:161", Op: "get", Kind: snmp.KindTimeout, Err: snmp.ErrTimeout}
 	_, err = p.Poll(context.Background(), &poll.Request{Resource: &resource.Resource{ID: "t"}, Now: time.Now()})
 	if !errors.Is(err, snmp.ErrTimeout) || errors.As(err, &se) {
 		t.Errorf("timeout: %v", err)

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/panoptes-go/panoptes/internal/config"
-	"github.com/panoptes-go/panoptes/internal/metric"
 	"github.com/panoptes-go/panoptes/internal/snmp"
 	"github.com/panoptes-go/panoptes/internal/testutil/snmpagent"
 )
@@ -99,11 +98,11 @@ func TestCollectorFailureStatuses(t *testing.T) {
 	}
 	wrong := v3
 	wrong.AuthPassphrase = "wrong-auth-pass"
-	if err := get(wrong); snmp.Status(err) != metric.StatusAuthFailure {
-		t.Errorf("wrong auth passphrase: %v (status %d)", err, snmp.Status(err))
+	if err := get(wrong); snmp.KindOf(err) != snmp.KindAuth {
+		t.Errorf("wrong auth passphrase: %v (kind %v)", err, snmp.KindOf(err))
 	}
 	d.SetFault(0, 0, true)
-	if err := get(config.Credential{Version: "2c", Community: "public"}); snmp.Status(err) != metric.StatusTimeout {
-		t.Errorf("silent device: %v (status %d)", err, snmp.Status(err))
+	if err := get(config.Credential{Version: "2c", Community: "public"}); snmp.KindOf(err) != snmp.KindTimeout {
+		t.Errorf("silent device: %v (kind %v)", err, snmp.KindOf(err))
 	}
 }

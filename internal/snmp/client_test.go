@@ -14,7 +14,6 @@ import (
 	promtest "github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/panoptes-go/panoptes/internal/ber"
-	"github.com/panoptes-go/panoptes/internal/metric"
 )
 
 // fakeTable answers GETNEXT/GETBULK over a table of n rows of one column
@@ -156,8 +155,8 @@ func TestMalformedResponse(t *testing.T) {
 	calls, goodAfter = 0, 100
 	mu.Unlock()
 	_, err = p.Get(context.Background(), tg, []string{".1.3.6.1.2.1.2.2.1.1.2"})
-	if Status(err) != metric.StatusInternalFailure || !strings.Contains(err.Error(), "malformed response") {
-		t.Fatalf("got %v (status %d), want an internal failure naming the malformed response", err, Status(err))
+	if KindOf(err) != KindInternal || !strings.Contains(err.Error(), "malformed response") {
+		t.Fatalf("got %v (kind %v), want an internal failure naming the malformed response", err, KindOf(err))
 	}
 	mu.Lock()
 	defer mu.Unlock()
@@ -178,16 +177,16 @@ func TestNativeCancellation(t *testing.T) {
 	time.AfterFunc(50*time.Millisecond, cancel)
 	start := time.Now()
 	_, err := p.Walk(ctx, tg, oidIfTable)
-	if !errors.Is(err, context.Canceled) || Status(err) != metric.StatusInternalFailure || time.Since(start) > time.Second {
-		t.Fatalf("cancel: got %v (status %d) after %v", err, Status(err), time.Since(start))
+	if !errors.Is(err, context.Canceled) || KindOf(err) != KindInternal || time.Since(start) > time.Second {
+		t.Fatalf("cancel: got %v (kind %v) after %v", err, KindOf(err), time.Since(start))
 	}
 
 	ctx, cancel = context.WithTimeout(context.Background(), 80*time.Millisecond)
 	defer cancel()
 	start = time.Now()
 	_, err = p.Get(ctx, tg, []string{oidSysName})
-	if Status(err) != metric.StatusTimeout || time.Since(start) > time.Second {
-		t.Fatalf("deadline: got %v (status %d) after %v", err, Status(err), time.Since(start))
+	if KindOf(err) != KindTimeout || time.Since(start) > time.Second {
+		t.Fatalf("deadline: got %v (kind %v) after %v", err, KindOf(err), time.Since(start))
 	}
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("deadline: %v does not wrap context.DeadlineExceeded", err)

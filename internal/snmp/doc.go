@@ -56,23 +56,23 @@ are the same; with MD5/SHA-1 the wrong variant fails. AES (128) and DES have
 no such ambiguity. Protocol names are case-insensitive and net-snmp's
 spellings ("SHA-256", "AES-256") are accepted.
 
-# Error statuses against net-snmp
+# Error kinds against net-snmp
 
   - wrong auth passphrase, auth protocol or unknown user: the agent's report
-    arrives unauthenticated and gosnmp rejects it; StatusAuthFailure.
+    arrives unauthenticated and gosnmp rejects it; KindAuth.
   - wrong priv passphrase or protocol: net-snmp cannot decrypt and drops the
     request silently. Because the same session's engine discovery was
-    answered a moment before, the timeout is reported as StatusAuthFailure
+    answered a moment before, the timeout is reported as KindAuth
     ("wrong priv_passphrase or priv_protocol?"). A reused session that times
-    out later reports StatusTimeout.
+    out later reports KindTimeout.
   - security level below the user's (e.g. noAuthNoPriv for an authPriv
-    user): authorizationError; StatusAuthFailure.
-  - wrong v1/v2c community: agents do not answer; StatusTimeout after
+    user): authorizationError; KindAuth.
+  - wrong v1/v2c community: agents do not answer; KindTimeout after
     (1+retries) × timeout.
   - closed UDP port: the ICMP port unreachable becomes ECONNREFUSED on the
-    connected socket (Linux); StatusNetworkFailure at once, not a timeout.
-    A filtered port or a silent host is StatusTimeout.
-  - unresolvable host name: StatusNetworkFailure.
+    connected socket (Linux); KindNetwork at once, not a timeout.
+    A filtered port or a silent host is KindTimeout.
+  - unresolvable host name: KindNetwork.
 
 Errors and logs name the device (host:port), the operation and the
 credential name, never a community or a passphrase.

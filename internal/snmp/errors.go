@@ -9,8 +9,6 @@ import (
 	"syscall"
 
 	"github.com/gosnmp/gosnmp"
-
-	"github.com/panoptes-go/panoptes/internal/metric"
 )
 
 // Sentinel errors, usable with errors.Is on any error this package returns.
@@ -23,18 +21,61 @@ var (
 	ErrInternal    = errors.New("internal failure")
 )
 
+// Kind is what kind of failure an SNMP operation met. The poll package maps
+// kinds onto polling statuses; String gives the names the self-metrics and
+// logs use, which are the polling statuses' names (metric.StatusName).
+type Kind uint8
+
+// Failure kinds, from KindOf.
+const (
+	KindOK       Kind = iota // no failure
+	KindAuth                 // the agent refused the credential
+	KindNetwork              // the device cannot be reached
+	KindTimeout              // no answer in time
+	KindInternal             // anything else: a malformed answer, an agent loop, a cancelled request
+)
+
+// String names the kind as the snmp_requests_total status label and the
+// logs do: renaming one would break dashboards.
+func (k Kind) String() string {
+	switch k {
+	case KindOK:
+		return "success"
+	case KindAuth:
+		return "auth_failure"
+	case KindNetwork:
+		return "network_failure"
+	case KindTimeout:
+		return "timeout"
+	}
+	return "internal_failure"
+}
+
+// sentinel is the error a kind unwraps to, for errors.Is.
+func (k Kind) sentinel() error {
+	switch k {
+	case KindTimeout:
+		return ErrTimeout
+	case KindAuth:
+		return ErrAuth
+	case KindNetwork:
+		return ErrNetwork
+	}
+	return ErrInternal
+}
+
 // Error is an SNMP operation's failure: which device, which operation, what
-// kind of failure (a polling status) and the underlying cause. Its text never
-// contains a community or a passphrase.
+// kind of failure and the underlying cause. Its text never contains a
+// community or a passphrase.
 type Error struct {
 	Device string // host:port
 	Op     string // "get 3 OIDs", "walk .1.3.6.1.2.1.31.1.1"
-	Status int    // metric.Status*
-	Err    error  // the cause
+	Kind   Kind
+	Err    error // the cause
 }
 
 func (e *Error) Error() string {
-	kind := kindError(e.Status)
+	kind := e.Kind.sentinel()
 	msg := fmt.Sprintf("device %s: %s: %v", e.Device, e.Op, kind)
 	if e.Err != nil && !errors.Is(e.Err, kind) {
 		msg += ": " + e.Err.Error()
@@ -43,19 +84,7 @@ func (e *Error) Error() string {
 }
 
 // Unwrap exposes both the kind sentinel (ErrTimeout, ErrAuth, ...) and the cause.
-func (e *Error) Unwrap() []error { return []error{kindError(e.Status), e.Err} }
-
-func kindError(status int) error {
-	switch status {
-	case metric.StatusTimeout:
-		return ErrTimeout
-	case metric.StatusAuthFailure:
-		return ErrAuth
-	case metric.StatusNetworkFailure:
-		return ErrNetwork
-	}
-	return ErrInternal
-}
+func (e *Error) Unwrap() []error { return []error{e.Kind.sentinel(), e.Err} }
 
 // SNMPStatusError is an error-status returned by the agent in a response PDU.
 type SNMPStatusError struct {
@@ -80,45 +109,45 @@ func wrap(device, op string, err error) error {
 	if errors.As(err, &e) {
 		return err
 	}
-	return &Error{Device: device, Op: op, Status: classify(err), Err: err}
+	return &Error{Device: device, Op: op, Kind: classify(err), Err: err}
 }
 
-// Status classifies an error into a Panoptes polling status:
-//   - nil: StatusSuccess;
+// KindOf classifies an error:
+//   - nil: KindOK;
 //   - SNMPv3 USM report PDUs (unknown user, wrong digest, decryption error,
 //     unknown engine ID, unsupported security level, not in time window) and
-//     the authorizationError / noAccess error-status: StatusAuthFailure;
-//   - no response after the retries, or the ctx deadline: StatusTimeout;
+//     the authorizationError / noAccess error-status: KindAuth;
+//   - no response after the retries, or the ctx deadline: KindTimeout;
 //   - DNS failure, connection refused (ICMP port unreachable on the
-//     connected UDP socket), host or network unreachable: StatusNetworkFailure;
-//   - anything else (including ctx cancellation): StatusInternalFailure.
-func Status(err error) int {
+//     connected UDP socket), host or network unreachable: KindNetwork;
+//   - anything else (including ctx cancellation): KindInternal.
+func KindOf(err error) Kind {
 	if err == nil {
-		return metric.StatusSuccess
+		return KindOK
 	}
 	var e *Error
 	if errors.As(err, &e) {
-		return e.Status
+		return e.Kind
 	}
 	return classify(err)
 }
 
-func classify(err error) int {
+func classify(err error) Kind {
 	switch {
 	case err == nil:
-		return metric.StatusSuccess
+		return KindOK
 	case isAuth(err):
-		return metric.StatusAuthFailure
+		return KindAuth
 	case isNetwork(err):
-		return metric.StatusNetworkFailure
+		return KindNetwork
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, gosnmp.ErrMaxRetriesExceeded), errors.Is(err, ErrTimeout):
-		return metric.StatusTimeout
+		return KindTimeout
 	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
-		return metric.StatusTimeout
+		return KindTimeout
 	}
-	return metric.StatusInternalFailure
+	return KindInternal
 }
 
 func isAuth(err error) bool {

@@ -12,7 +12,6 @@ import (
 	"github.com/gosnmp/gosnmp"
 	promtest "github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/panoptes-go/panoptes/internal/metric"
 	"github.com/panoptes-go/panoptes/internal/testutil/snmpagent"
 )
 
@@ -85,8 +84,8 @@ func TestWalkDetectsAgentLoop(t *testing.T) {
 	})
 	p, _, _ := testPool(t, 2)
 	_, err := p.Walk(context.Background(), v2cTarget(a, a.Community), oidIfTable)
-	if !errors.Is(err, ErrNotIncrease) || Status(err) != metric.StatusInternalFailure {
-		t.Fatalf("got %v (status %d), want ErrNotIncrease", err, Status(err))
+	if !errors.Is(err, ErrNotIncrease) || KindOf(err) != KindInternal {
+		t.Fatalf("got %v (kind %v), want ErrNotIncrease", err, KindOf(err))
 	}
 	t.Log(err)
 }
@@ -147,37 +146,37 @@ func TestAgentErrorStatus(t *testing.T) {
 	tg := v2cTarget(a, a.Community)
 	_, err := p.Get(context.Background(), tg, []string{oidSysName})
 	var se *SNMPStatusError
-	if Status(err) != metric.StatusAuthFailure || !errors.As(err, &se) || se.Status != gosnmp.AuthorizationError {
-		t.Fatalf("authorizationError: got %v (status %d)", err, Status(err))
+	if KindOf(err) != KindAuth || !errors.As(err, &se) || se.Status != gosnmp.AuthorizationError {
+		t.Fatalf("authorizationError: got %v (kind %v)", err, KindOf(err))
 	}
 	_, err = p.Walk(context.Background(), tg, oidIfTable)
-	if Status(err) != metric.StatusInternalFailure || !errors.As(err, &se) || se.Status != gosnmp.GenErr {
-		t.Fatalf("genErr: got %v (status %d)", err, Status(err))
+	if KindOf(err) != KindInternal || !errors.As(err, &se) || se.Status != gosnmp.GenErr {
+		t.Fatalf("genErr: got %v (kind %v)", err, KindOf(err))
 	}
 }
 
-func TestStatus(t *testing.T) {
+func TestKindOf(t *testing.T) {
 	cases := []struct {
 		err  error
-		want int
+		want Kind
 	}{
-		{nil, metric.StatusSuccess},
-		{gosnmp.ErrUnknownUsername, metric.StatusAuthFailure},
-		{fmt.Errorf("x: %w", gosnmp.ErrWrongDigest), metric.StatusAuthFailure},
-		{gosnmp.ErrDecryption, metric.StatusAuthFailure},
-		{gosnmp.ErrUnknownEngineID, metric.StatusAuthFailure},
-		{&SNMPStatusError{Status: gosnmp.AuthorizationError}, metric.StatusAuthFailure},
-		{fmt.Errorf("request timeout (after 1 retries): %w", gosnmp.ErrMaxRetriesExceeded), metric.StatusTimeout},
-		{context.DeadlineExceeded, metric.StatusTimeout},
-		{&net.DNSError{Err: "no such host", Name: "x", IsNotFound: true}, metric.StatusNetworkFailure},
-		{&net.OpError{Op: "read", Err: errors.New("boom")}, metric.StatusInternalFailure},
-		{context.Canceled, metric.StatusInternalFailure},
-		{&Error{Device: "d", Op: "get", Status: metric.StatusTimeout, Err: errors.New("x")}, metric.StatusTimeout},
-		{fmt.Errorf("wrapped: %w", &Error{Status: metric.StatusNetworkFailure, Err: errors.New("x")}), metric.StatusNetworkFailure},
+		{nil, KindOK},
+		{gosnmp.ErrUnknownUsername, KindAuth},
+		{fmt.Errorf("x: %w", gosnmp.ErrWrongDigest), KindAuth},
+		{gosnmp.ErrDecryption, KindAuth},
+		{gosnmp.ErrUnknownEngineID, KindAuth},
+		{&SNMPStatusError{Status: gosnmp.AuthorizationError}, KindAuth},
+		{fmt.Errorf("request timeout (after 1 retries): %w", gosnmp.ErrMaxRetriesExceeded), KindTimeout},
+		{context.DeadlineExceeded, KindTimeout},
+		{&net.DNSError{Err: "no such host", Name: "x", IsNotFound: true}, KindNetwork},
+		{&net.OpError{Op: "read", Err: errors.New("boom")}, KindInternal},
+		{context.Canceled, KindInternal},
+		{&Error{Device: "d", Op: "get", Kind: KindTimeout, Err: errors.New("x")}, KindTimeout},
+		{fmt.Errorf("wrapped: %w", &Error{Kind: KindNetwork, Err: errors.New("x")}), KindNetwork},
 	}
 	for _, c := range cases {
-		if got := Status(c.err); got != c.want {
-			t.Errorf("Status(%v) = %d, want %d", c.err, got, c.want)
+		if got := KindOf(c.err); got != c.want {
+			t.Errorf("KindOf(%v) = %d, want %d", c.err, got, c.want)
 		}
 	}
 }
@@ -216,7 +215,7 @@ func TestSilentAgentTimeout(t *testing.T) {
 	tg.Timeout, tg.Retries = 50*time.Millisecond, 2
 	start := time.Now()
 	_, err := p.Get(context.Background(), tg, []string{oidSysName})
-	if Status(err) != metric.StatusTimeout || !errors.Is(err, ErrTimeout) {
+	if KindOf(err) != KindTimeout || !errors.Is(err, ErrTimeout) {
 		t.Fatalf("got %v", err)
 	}
 	if took := time.Since(start); took < 150*time.Millisecond || took > time.Second {

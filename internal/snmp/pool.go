@@ -12,8 +12,6 @@ import (
 
 	"github.com/gosnmp/gosnmp"
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/panoptes-go/panoptes/internal/metric"
 )
 
 // Varbind is one SNMP variable binding as gosnmp decodes it: Name is the
@@ -152,7 +150,7 @@ func (p *Pool) do(ctx context.Context, t Target, op operation, fn func(*session)
 		om.observer(p.m, op.kind).Observe(end.Sub(start).Seconds())
 		if err != nil {
 			p.log.Debug("snmp request failed", "device", t.Addr(), "credential", t.CredentialName,
-				"operation", op.String(), "status", metric.StatusName(Status(err)), "err", err)
+				"operation", op.String(), "status", KindOf(err).String(), "err", err)
 		}
 	}()
 	if ctx.Err() != nil {
@@ -212,9 +210,9 @@ func (p *Pool) opMetrics(kind string) *opMetrics {
 
 func (om *opMetrics) requests(m *metrics, kind string, err error) prometheus.Counter {
 	if err != nil {
-		return m.requests.WithLabelValues(kind, metric.StatusName(Status(err)))
+		return m.requests.WithLabelValues(kind, KindOf(err).String())
 	}
-	om.okOnce.Do(func() { om.ok = m.requests.WithLabelValues(kind, metric.StatusName(metric.StatusSuccess)) })
+	om.okOnce.Do(func() { om.ok = m.requests.WithLabelValues(kind, KindOK.String()) })
 	return om.ok
 }
 

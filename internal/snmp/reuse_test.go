@@ -11,7 +11,6 @@ import (
 	promtest "github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/panoptes-go/panoptes/internal/ber"
-	"github.com/panoptes-go/panoptes/internal/metric"
 )
 
 // A native session that timed out (its ctx's deadline, or every attempt)
@@ -47,12 +46,12 @@ func TestTimedOutSessionIsReused(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	_, err := p.Get(ctx, tg, []string{oidSysName})
 	cancel()
-	if Status(err) != metric.StatusTimeout || !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("ctx deadline: got %v (status %d)", err, Status(err))
+	if KindOf(err) != KindTimeout || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("ctx deadline: got %v (kind %v)", err, KindOf(err))
 	}
 	// 2: the request's own timeout, no ctx deadline.
-	if _, err := p.Get(context.Background(), tg, []string{oidSysName}); Status(err) != metric.StatusTimeout {
-		t.Fatalf("request timeout: got %v (status %d)", err, Status(err))
+	if _, err := p.Get(context.Background(), tg, []string{oidSysName}); KindOf(err) != KindTimeout {
+		t.Fatalf("request timeout: got %v (kind %v)", err, KindOf(err))
 	}
 	// 3: answered, after the two late answers.
 	vbs, err := p.Get(context.Background(), tg, []string{oidSysName})

@@ -13,7 +13,6 @@ import (
 	"github.com/gosnmp/gosnmp"
 	promtest "github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/panoptes-go/panoptes/internal/metric"
 	"github.com/panoptes-go/panoptes/internal/testutil/snmpagent"
 )
 
@@ -134,8 +133,8 @@ func TestSnmpd(t *testing.T) {
 		tg.Timeout, tg.Retries = 200*time.Millisecond, 0
 		tg.Credential.PrivProtocol = "AES256C"
 		_, err := p.Get(context.Background(), tg, []string{oidSysName})
-		if Status(err) != metric.StatusAuthFailure {
-			t.Fatalf("AES256C against net-snmp AES-256: got %v (status %d), want an auth failure", err, Status(err))
+		if KindOf(err) != KindAuth {
+			t.Fatalf("AES256C against net-snmp AES-256: got %v (kind %v), want an auth failure", err, KindOf(err))
 		}
 	})
 
@@ -145,14 +144,14 @@ func TestSnmpd(t *testing.T) {
 		cases := []struct {
 			name   string
 			mutate func(*Target)
-			status int
+			status Kind
 		}{
-			{"wrong auth passphrase", func(t *Target) { t.Credential.AuthPassphrase = secret }, metric.StatusAuthFailure},
-			{"wrong priv passphrase", func(t *Target) { t.Credential.PrivPassphrase = secret }, metric.StatusAuthFailure},
-			{"wrong auth protocol", func(t *Target) { t.Credential.AuthProtocol = "SHA256" }, metric.StatusAuthFailure},
-			{"unknown user", func(t *Target) { t.Credential.Username = "panoptes-nobody" }, metric.StatusAuthFailure},
-			{"level below the user's", func(t *Target) { t.Credential.SecurityLevel = "noAuthNoPriv" }, metric.StatusAuthFailure},
-			{"wrong community", func(t *Target) { *t = v2cTarget(a, secret) }, metric.StatusTimeout},
+			{"wrong auth passphrase", func(t *Target) { t.Credential.AuthPassphrase = secret }, KindAuth},
+			{"wrong priv passphrase", func(t *Target) { t.Credential.PrivPassphrase = secret }, KindAuth},
+			{"wrong auth protocol", func(t *Target) { t.Credential.AuthProtocol = "SHA256" }, KindAuth},
+			{"unknown user", func(t *Target) { t.Credential.Username = "panoptes-nobody" }, KindAuth},
+			{"level below the user's", func(t *Target) { t.Credential.SecurityLevel = "noAuthNoPriv" }, KindAuth},
+			{"wrong community", func(t *Target) { *t = v2cTarget(a, secret) }, KindTimeout},
 		}
 		for _, c := range cases {
 			tg := v3Target(a, good)
@@ -161,8 +160,8 @@ func TestSnmpd(t *testing.T) {
 			start := time.Now()
 			_, err := p.Get(context.Background(), tg, []string{oidSysName})
 			took := time.Since(start)
-			if Status(err) != c.status {
-				t.Errorf("%s: got status %d (%v), want %d", c.name, Status(err), err, c.status)
+			if KindOf(err) != c.status {
+				t.Errorf("%s: got %v (%v), want %v", c.name, KindOf(err), err, c.status)
 				continue
 			}
 			if took > 2*time.Second {
@@ -264,7 +263,7 @@ func TestSnmpd(t *testing.T) {
 		tg := v2cTarget(a, secret)
 		tg.Timeout, tg.Retries = 50*time.Millisecond, 0
 		for range 2 {
-			if _, err := p.Get(context.Background(), tg, []string{oidSysName}); Status(err) != metric.StatusTimeout {
+			if _, err := p.Get(context.Background(), tg, []string{oidSysName}); KindOf(err) != KindTimeout {
 				t.Fatalf("wrong community: %v, want a timeout", err)
 			}
 		}
@@ -294,8 +293,8 @@ func TestSnmpd(t *testing.T) {
 		defer cancel()
 		start = time.Now()
 		_, err = p.Get(ctx, slow, []string{oidSysName})
-		if Status(err) != metric.StatusTimeout || time.Since(start) > time.Second {
-			t.Fatalf("deadline: got %v (status %d) after %v", err, Status(err), time.Since(start))
+		if KindOf(err) != KindTimeout || time.Since(start) > time.Second {
+			t.Fatalf("deadline: got %v (kind %v) after %v", err, KindOf(err), time.Since(start))
 		}
 
 		// A request waiting for the device's only slot leaves on cancel.
@@ -309,7 +308,7 @@ func TestSnmpd(t *testing.T) {
 		defer cancel()
 		start = time.Now()
 		_, err = p.Get(ctx, v2cTarget(a, a.Community), []string{oidSysName})
-		if Status(err) != metric.StatusTimeout || time.Since(start) > time.Second {
+		if KindOf(err) != KindTimeout || time.Since(start) > time.Second {
 			t.Fatalf("waiting request: got %v after %v", err, time.Since(start))
 		}
 		release()
@@ -369,8 +368,8 @@ func TestNetworkFailures(t *testing.T) {
 	_, err := p.Walk(context.Background(), tg, oidIfTable)
 	// Linux reports ICMP port unreachable as ECONNREFUSED on the connected
 	// UDP socket: a network failure, immediately, not a timeout.
-	if Status(err) != metric.StatusNetworkFailure || time.Since(start) > 250*time.Millisecond {
-		t.Fatalf("closed port: got %v (status %d) after %v, want a network failure at once", err, Status(err), time.Since(start))
+	if KindOf(err) != KindNetwork || time.Since(start) > 250*time.Millisecond {
+		t.Fatalf("closed port: got %v (kind %v) after %v, want a network failure at once", err, KindOf(err), time.Since(start))
 	}
 	if strings.Contains(err.Error(), secret) {
 		t.Fatalf("error leaks the community: %v", err)
@@ -380,8 +379,8 @@ func TestNetworkFailures(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_, err = p.Get(ctx, tg, []string{oidSysName})
-	if Status(err) != metric.StatusNetworkFailure || !strings.Contains(err.Error(), "panoptes-no-such-host.invalid") {
-		t.Fatalf("unresolvable host: got %v (status %d), want a network failure naming the host", err, Status(err))
+	if KindOf(err) != KindNetwork || !strings.Contains(err.Error(), "panoptes-no-such-host.invalid") {
+		t.Fatalf("unresolvable host: got %v (kind %v), want a network failure naming the host", err, KindOf(err))
 	}
 }
 
