@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests need from Debian's packages: net-snmp's agent and
 # tools (snmpd, snmpbulkwalk), snmpsim with its device recordings, and the
-# real sinks InfluxDB 1.x and Prometheus. Idempotent: does nothing when
-# everything is present. The demo (make run) needs none of this.
+# real sinks InfluxDB 1.x and Prometheus (with promtool). Idempotent: does
+# nothing when everything is present. The demo (make run) needs none of this.
 set -euo pipefail
 PATH="$PATH:/usr/sbin:/sbin"
 
@@ -12,6 +12,8 @@ command -v snmpbulkwalk >/dev/null 2>&1 || need+=(snmp)
 command -v snmpsimd >/dev/null 2>&1 || need+=(snmpsim)
 command -v influxd >/dev/null 2>&1 || need+=(influxdb)
 command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
+# promtool (same package) checks and unit-tests deploy/prometheus's rules.
+command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

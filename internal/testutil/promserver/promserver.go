@@ -66,10 +66,32 @@ func Need(t testing.TB) {
 // ready and stops it in t.Cleanup.
 func StartPrometheus(t testing.TB, scrapeTargets []string) *Server {
 	t.Helper()
+	return Start(t, Options{ScrapeTargets: scrapeTargets})
+}
+
+// Options say what a Prometheus started by Start scrapes and evaluates.
+type Options struct {
+	ScrapeTargets []string // as StartPrometheus's
+	RuleFiles     []string // recording and alerting rule files, evaluated every second
+}
+
+// Start is StartPrometheus with rule files.
+func Start(t testing.TB, o Options) *Server {
+	t.Helper()
 	Need(t)
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "prometheus.yml")
-	cfg, err := Config(scrapeTargets)
+	cfg, err := Config(o.ScrapeTargets)
+	if err == nil && len(o.RuleFiles) > 0 {
+		cfg += "rule_files:\n"
+		for _, f := range o.RuleFiles {
+			abs, aerr := filepath.Abs(f)
+			if aerr != nil {
+				t.Fatalf("promserver: rule file %s: %v", f, aerr)
+			}
+			cfg += fmt.Sprintf("  - %q\n", abs)
+		}
+	}
 	if err != nil {
 		t.Fatalf("promserver: %v", err)
 	}
