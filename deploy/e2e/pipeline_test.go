@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/panoptes-go/panoptes/internal/testutil/freeport"
+	"github.com/panoptes-go/panoptes/internal/testutil/logbuf"
 )
 
 // pipeline is a panoptes sim process serving the devices and a panoptes
@@ -107,7 +108,7 @@ sinks:
 // then SIGKILL after 15 s); its output is logged when the test fails.
 func startProcess(t *testing.T, name, dir, bin string, args ...string) {
 	t.Helper()
-	var out lockedBuffer
+	var out logbuf.Buffer
 	cmd := exec.Command(bin, args...)
 	cmd.Dir, cmd.Stdout, cmd.Stderr = dir, &out, &out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -125,12 +126,12 @@ func startProcess(t *testing.T, name, dir, bin string, args ...string) {
 			<-done
 		}
 		if t.Failed() {
-			t.Logf("panoptes %s output (tail):\n%s", name, out.tail(6000))
+			t.Logf("panoptes %s output (tail):\n%s", name, tail(out.String(), 6000))
 		}
 	})
 	select {
 	case <-done:
-		t.Fatalf("panoptes %s exited at once:\n%s", name, out.tail(4000))
+		t.Fatalf("panoptes %s exited at once:\n%s", name, tail(out.String(), 4000))
 	case <-time.After(200 * time.Millisecond):
 	}
 }
@@ -159,21 +160,8 @@ func writeFile(t *testing.T, path, content string) {
 	}
 }
 
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) tail(n int) string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	s := b.buf.String()
+// tail is the last n bytes of s, from a line start.
+func tail(s string, n int) string {
 	if len(s) > n {
 		s = s[len(s)-n:]
 		if i := strings.IndexByte(s, '\n'); i >= 0 {
