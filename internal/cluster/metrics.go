@@ -4,6 +4,8 @@ import (
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/panoptes-go/panoptes/internal/selfmetric"
 )
 
 type metrics struct {
@@ -40,9 +42,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 		sites: map[string]bool{},
 	}
-	if reg != nil {
-		reg.MustRegister(m.members, m.owned, m.ownershipChanges, m.leader, m.leaderChanges, m.heartbeatFailures)
-	}
+	m.members = selfmetric.Register(reg, m.members)
+	m.owned = selfmetric.Register(reg, m.owned)
+	m.ownershipChanges = selfmetric.Register(reg, m.ownershipChanges)
+	m.leader = selfmetric.Register(reg, m.leader)
+	m.leaderChanges = selfmetric.Register(reg, m.leaderChanges)
+	m.heartbeatFailures = selfmetric.Register(reg, m.heartbeatFailures)
 	return m
 }
 

@@ -1,6 +1,10 @@
 package enrich
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/panoptes-go/panoptes/internal/selfmetric"
+)
 
 const (
 	srcMemory = iota
@@ -78,15 +82,21 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Scheduled visits skipped because the previous collection of the device was still running.",
 		}),
 	}
+	lookups = selfmetric.Register(reg, lookups)
+	collections = selfmetric.Register(reg, collections)
+	m.collectSeconds = selfmetric.Register(reg, m.collectSeconds)
+	m.changes = selfmetric.Register(reg, m.changes)
+	m.kvErrors = selfmetric.Register(reg, m.kvErrors)
+	m.failing = selfmetric.Register(reg, m.failing)
+	m.age = selfmetric.Register(reg, m.age)
+	m.scheduled = selfmetric.Register(reg, m.scheduled)
+	m.skipped = selfmetric.Register(reg, m.skipped)
+	m.overruns = selfmetric.Register(reg, m.overruns)
 	for i := range m.lookups {
 		m.lookups[i] = lookups.WithLabelValues(sourceNames[i])
 	}
 	for _, tr := range []string{triggerInline, triggerScheduled} {
 		m.collections[tr] = [2]prometheus.Counter{collections.WithLabelValues(tr, "ok"), collections.WithLabelValues(tr, "failed")}
-	}
-	if reg != nil {
-		reg.MustRegister(lookups, collections, m.collectSeconds, m.changes, m.kvErrors, m.failing, m.age,
-			m.scheduled, m.skipped, m.overruns)
 	}
 	return m
 }

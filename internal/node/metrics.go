@@ -4,6 +4,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/panoptes-go/panoptes/internal/inventory"
+	"github.com/panoptes-go/panoptes/internal/selfmetric"
 )
 
 type nodeMetrics struct {
@@ -16,7 +17,8 @@ func newNodeMetrics(reg prometheus.Registerer, ix *inventory.Index) *nodeMetrics
 			Name: "panoptes_checks_scheduled", Help: "Checks (plugin × resource) this node schedules.",
 		}),
 	}
-	reg.MustRegister(m.checks, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+	m.checks = selfmetric.Register(reg, m.checks)
+	selfmetric.Register(reg, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "panoptes_inventory_resources", Help: "Resources in the inventory.",
 	}, func() float64 { return float64(ix.Len()) }))
 	return m

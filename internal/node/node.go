@@ -28,6 +28,7 @@ import (
 	"github.com/panoptes-go/panoptes/internal/rate"
 	"github.com/panoptes-go/panoptes/internal/resource"
 	"github.com/panoptes-go/panoptes/internal/schedule"
+	"github.com/panoptes-go/panoptes/internal/selfmetric"
 	"github.com/panoptes-go/panoptes/internal/sink"
 	_ "github.com/panoptes-go/panoptes/internal/sink/all" // every sink type
 	"github.com/panoptes-go/panoptes/internal/snmp"
@@ -158,7 +159,8 @@ func New(cfg *config.Config, logger *slog.Logger) (*Node, error) {
 		return nil, err
 	}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	selfmetric.Register(reg, prometheus.NewGoCollector())
+	selfmetric.Register(reg, prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return &Node{cfg: cfg, log: logger, reg: reg, parts: p}, nil
 }
 

@@ -1,6 +1,10 @@
 package rate
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/panoptes-go/panoptes/internal/selfmetric"
+)
 
 type metrics struct {
 	outcomes     [numOutcomes]prometheus.Counter
@@ -39,11 +43,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Resources whose counter samples the rate processor holds.",
 		}),
 	}
+	outcomes = selfmetric.Register(reg, outcomes)
+	m.kvErrors = selfmetric.Register(reg, m.kvErrors)
+	m.flushSeconds = selfmetric.Register(reg, m.flushSeconds)
+	m.flushBytes = selfmetric.Register(reg, m.flushBytes)
+	m.flushPuts = selfmetric.Register(reg, m.flushPuts)
+	m.resources = selfmetric.Register(reg, m.resources)
 	for i := range m.outcomes {
 		m.outcomes[i] = outcomes.WithLabelValues(outcomeNames[i])
-	}
-	if reg != nil {
-		reg.MustRegister(outcomes, m.kvErrors, m.flushSeconds, m.flushBytes, m.flushPuts, m.resources)
 	}
 	return m
 }

@@ -1,6 +1,10 @@
 package sim
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/panoptes-go/panoptes/internal/selfmetric"
+)
 
 // registerMetrics exposes the farm's counters, read on scrape (the serving
 // path only bumps its device's own counters).
@@ -32,8 +36,9 @@ func registerMetrics(reg prometheus.Registerer, f *Farm) {
 		dropped("no_device", func(s Stats) uint64 { return s.NoDevice }),
 		dropped("queue_full", func(s Stats) uint64 { return s.QueueFull }),
 	} {
-		if err := reg.Register(c); err != nil {
-			f.log.Warn("self-metrics not registered (a second farm on one registry?)", "err", err)
+		if selfmetric.Register(reg, c) != c {
+			// Another farm's: it would count that farm, not this one.
+			f.log.Warn("self-metrics not registered: a second farm on one registry")
 			return
 		}
 	}
