@@ -2,8 +2,13 @@
 #   make run    build and run the demo: a simulated site polled end to end (see README.md)
 #   make test   install the test dependencies and run every test
 GO      ?= go
-VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -X main.version=$(VERSION)
+# One version source (internal/version), stamped by the linker. DATE is the
+# commit's time, not the build's, so a rebuild of a commit is identical.
+VERSION ?= $(shell ./scripts/version.sh)
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+DATE    ?= $(shell TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ 2>/dev/null || echo unknown)
+VPKG    := github.com/panoptes-go/panoptes/internal/version
+LDFLAGS := -X $(VPKG).Version=$(VERSION) -X $(VPKG).Commit=$(COMMIT) -X $(VPKG).Date=$(DATE)
 
 .PHONY: build run test test-short bench deps vet fmt-check clean
 

@@ -10,13 +10,11 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"sort"
 	"syscall"
-)
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
+	"github.com/panoptes-go/panoptes/internal/version"
+)
 
 type command struct {
 	summary string
@@ -52,6 +50,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
+	if args[0] == "--version" || args[0] == "-version" {
+		args = append([]string{"version"}, args[1:]...)
+	}
 	cmd, ok := commands[args[0]]
 	if !ok {
 		fmt.Fprintf(stderr, "panoptes: unknown command %q\n\n", args[0])
@@ -71,7 +72,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintf(w, "panoptes %s: collect, enrich and distribute network telemetry\n\nUsage: panoptes <command> [flags]\n\nCommands:\n", version)
+	fmt.Fprintf(w, "panoptes %s: collect, enrich and distribute network telemetry\n\nUsage: panoptes <command> [flags]\n\nCommands:\n", version.Get().Version)
 	names := make([]string, 0, len(commands))
 	for n := range commands {
 		names = append(names, n)
@@ -80,7 +81,7 @@ func usage(w io.Writer) {
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-9s %s\n", n, commands[n].summary)
 	}
-	fmt.Fprintf(w, "\nRun 'panoptes <command> --help' for a command's flags.\n")
+	fmt.Fprintf(w, "\nRun 'panoptes <command> --help' for a command's flags; 'panoptes --version' prints the version.\n")
 }
 
 // newFlags makes a command's flag set whose --help prints what it does.
@@ -111,14 +112,12 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 }
 
 func versionCmd(_ context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("version", "", "Print the version and the Go toolchain that built this binary.", stderr)
+	fs := newFlags("version", "", "Print the version, the commit and date it was built from, and the Go toolchain that built it\n"+
+		"(also 'panoptes --version'). Nodes show the same version in 'panoptes status' and in the\n"+
+		"panoptes_build_info self-metric.", stderr)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	goVersion := "unknown"
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		goVersion = bi.GoVersion
-	}
-	fmt.Fprintf(stdout, "panoptes %s (%s)\n", version, goVersion)
+	fmt.Fprintln(stdout, version.Get())
 	return nil
 }

@@ -3,11 +3,11 @@ package node
 import (
 	"context"
 	"errors"
-	"runtime/debug"
 	"time"
 
 	"github.com/panoptes-go/panoptes/internal/cluster"
 	"github.com/panoptes-go/panoptes/internal/discovery"
+	"github.com/panoptes-go/panoptes/internal/version"
 )
 
 // handoverTimeout bounds the graceful handover on shutdown.
@@ -111,10 +111,5 @@ func (n *Node) startDiscovery(ctx context.Context, mgr *discovery.Manager) (stop
 	return func() { cancel(); <-done }
 }
 
-// buildVersion is the main module's version for the member record.
-func buildVersion() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-		return bi.Main.Version
-	}
-	return "dev"
-}
+// buildVersion is the member record's version: what `panoptes version` prints.
+func buildVersion() string { return version.Get().Version }

@@ -28,10 +28,12 @@ import (
 	"github.com/panoptes-go/panoptes/internal/rate"
 	"github.com/panoptes-go/panoptes/internal/resource"
 	"github.com/panoptes-go/panoptes/internal/schedule"
+	"github.com/panoptes-go/panoptes/internal/sdnotify"
 	"github.com/panoptes-go/panoptes/internal/selfmetric"
 	"github.com/panoptes-go/panoptes/internal/sink"
 	_ "github.com/panoptes-go/panoptes/internal/sink/all" // every sink type
 	"github.com/panoptes-go/panoptes/internal/snmp"
+	"github.com/panoptes-go/panoptes/internal/version"
 )
 
 // pluginInstance is one configured polling plugin, ready to run.
@@ -161,6 +163,7 @@ func New(cfg *config.Config, logger *slog.Logger) (*Node, error) {
 	reg := prometheus.NewRegistry()
 	selfmetric.Register(reg, prometheus.NewGoCollector())
 	selfmetric.Register(reg, prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	selfmetric.Register(reg, version.NewCollector())
 	return &Node{cfg: cfg, log: logger, reg: reg, parts: p}, nil
 }
 
@@ -442,6 +445,9 @@ func (n *Node) setReady(v bool) {
 	n.readyMu.Lock()
 	n.ready = v
 	n.readyMu.Unlock()
+	if err := sdnotify.Ready(v); err != nil { // Type=notify units
+		n.log.Warn("systemd notification failed", "err", err)
+	}
 }
 
 // degraded says what works but not fully ("" when all is well): the bus
