@@ -1,0 +1,351 @@
+package gnmisim
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	pb "github.com/openconfig/gnmi/proto/gnmi"
+
+	"github.com/panoptes-go/panoptes/internal/sim"
+)
+
+// The OpenConfig data a target serves, rebuilt from its device at every
+// update tick: interfaces from the device's recording with its living
+// counters (the same values its SNMP agent answers), and, derived from the
+// device's seed, components (CPU, memory, temperature sensors, fans, power
+// supplies), BGP neighbours (router templates) and LLDP neighbours of the
+// uplinks. Counters of components and BGP count from the device's epoch,
+// so a Restart resets them all.
+
+// elem builds a path element.
+func elem(name string, kv ...string) *pb.PathElem {
+	e := &pb.PathElem{Name: name}
+	if len(kv) > 0 {
+		e.Key = map[string]string{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			e.Key[kv[i]] = kv[i+1]
+		}
+	}
+	return e
+}
+
+// rel parses a relative path of plain names ("state/counters/in-octets").
+func rel(s string) *pb.Path {
+	p := &pb.Path{}
+	for _, n := range strings.Split(s, "/") {
+		p.Elem = append(p.Elem, &pb.PathElem{Name: n})
+	}
+	return p
+}
+
+// Relative leaf paths, shared by every notification (never modified).
+var leafPaths sync.Map // string → *pb.Path
+
+func leafPath(s string) *pb.Path {
+	if p, ok := leafPaths.Load(s); ok {
+		return p.(*pb.Path)
+	}
+	p, _ := leafPaths.LoadOrStore(s, rel(s))
+	return p.(*pb.Path)
+}
+
+func init() {
+	for _, s := range []string{
+		"state/name", "state/description", "state/type", "state/mtu", "state/ifindex", "state/admin-status", "state/oper-status",
+		"state/counters/last-clear", "ethernet/state/port-speed", "ethernet/state/duplex-mode",
+	} {
+		leafPath(s)
+	}
+	for _, c := range ifCounterLeaves {
+		leafPath("state/counters/" + c)
+	}
+	for _, c := range dot3Leaves {
+		leafPath("ethernet/state/counters/" + c.leaf)
+	}
+}
+
+func u64(v uint64) *pb.TypedValue {
+	return &pb.TypedValue{Value: &pb.TypedValue_UintVal{UintVal: v}}
+}
+func str(v string) *pb.TypedValue {
+	return &pb.TypedValue{Value: &pb.TypedValue_StringVal{StringVal: v}}
+}
+func i64(v int64) *pb.TypedValue { return &pb.TypedValue{Value: &pb.TypedValue_IntVal{IntVal: v}} }
+func dbl(v float64) *pb.TypedValue {
+	return &pb.TypedValue{Value: &pb.TypedValue_DoubleVal{DoubleVal: v}}
+}
+func boolean(v bool) *pb.TypedValue {
+	return &pb.TypedValue{Value: &pb.TypedValue_BoolVal{BoolVal: v}}
+}
+
+var ifCounterLeaves = []string{
+	"in-octets", "in-pkts", "in-unicast-pkts", "in-multicast-pkts", "in-broadcast-pkts", "in-discards", "in-errors",
+	"in-unknown-protos", "in-fcs-errors",
+	"out-octets", "out-pkts", "out-unicast-pkts", "out-multicast-pkts", "out-broadcast-pkts", "out-discards", "out-errors",
+}
+
+// dot3Leaves are openconfig-if-ethernet's counters with the dot3StatsTable
+// column each is served from.
+var dot3Leaves = []struct {
+	leaf string
+	col  int
+}{
+	{"in-crc-errors", 3}, {"in-single-collision", 4}, {"in-late-collision", 8}, {"out-mac-errors-tx", 10},
+	{"in-carrier-errors", 11}, {"in-oversize-frames", 13}, {"in-mac-errors-rx", 16}, {"in-symbol-error", 18},
+}
+
+// ifTypeIdentities are iana-if-type identities of the IANAifType numbers
+// the templates use.
+var ifTypeIdentities = map[uint64]string{
+	1: "other", 6: "ethernetCsmacd", 24: "softwareLoopback", 53: "propVirtual", 131: "tunnel",
+	135: "l2vlan", 136: "l3ipvlan", 161: "ieee8023adLag",
+}
+
+var operStatus = map[int64]string{1: "UP", 2: "DOWN", 3: "TESTING", 4: "UNKNOWN", 5: "DORMANT", 6: "NOT_PRESENT", 7: "LOWER_LAYER_DOWN"}
+
+// portSpeeds are openconfig-if-ethernet's speed identities by bits/s.
+var portSpeeds = map[uint64]string{
+	0: "SPEED_UNKNOWN", 10e6: "SPEED_10MB", 100e6: "SPEED_100MB", 1e9: "SPEED_1GB", 2.5e9: "SPEED_2500MB",
+	5e9: "SPEED_5GB", 10e9: "SPEED_10GB", 25e9: "SPEED_25GB", 40e9: "SPEED_40GB", 50e9: "SPEED_50GB",
+	100e9: "SPEED_100GB", 200e9: "SPEED_200GB", 400e9: "SPEED_400GB", 800e9: "SPEED_800GB",
+}
+
+// builder accumulates one tick's notifications.
+type builder struct {
+	target string
+	ts     int64
+	out    []*pb.Notification
+}
+
+func (b *builder) prefix(elems ...*pb.PathElem) *pb.Path {
+	return &pb.Path{Target: b.target, Elem: elems}
+}
+
+func (b *builder) add(prefix *pb.Path, leaf string, v *pb.TypedValue) {
+	b.out = append(b.out, &pb.Notification{Timestamp: b.ts, Prefix: prefix,
+		Update: []*pb.Update{{Path: leafPath(leaf), Val: v}}})
+}
+
+// interfaces adds /interfaces/interface[name=*] leaves. Names are ifName
+// (ifDescr where absent), as the SNMP interface plugin's interface_name;
+// description is ifAlias, as OpenConfig defines it.
+func (b *builder) interfaces(ifs []sim.Interface, epoch time.Time, removed map[string]bool) {
+	for i := range ifs {
+		f := &ifs[i]
+		if removed[f.Name] {
+			continue
+		}
+		p := b.prefix(elem("interfaces"), elem("interface", "name", f.Name))
+		b.add(p, "state/name", str(f.Name))
+		if f.Alias != "" {
+			b.add(p, "state/description", str(f.Alias))
+		}
+		if t, ok := ifTypeIdentities[f.Type]; ok {
+			b.add(p, "state/type", str("iana-if-type:"+t))
+		}
+		if f.HasMTU {
+			b.add(p, "state/mtu", u64(uint64(f.MTU)))
+		}
+		b.add(p, "state/ifindex", u64(uint64(f.Index)))
+		if s, ok := operStatus[f.AdminStatus]; ok && f.AdminStatus <= 3 {
+			b.add(p, "state/admin-status", str(s))
+		}
+		if s, ok := operStatus[f.OperStatus]; ok {
+			b.add(p, "state/oper-status", str(s))
+		}
+		vals := [...]struct {
+			v    uint64
+			have bool
+		}{
+			{f.InOctets, f.Has&sim.HasInOctets != 0},
+			{f.InUcast + f.InMcast + f.InBcast, f.Has&(sim.HasInUcast|sim.HasInMcast|sim.HasInBcast) == sim.HasInUcast|sim.HasInMcast|sim.HasInBcast},
+			{f.InUcast, f.Has&sim.HasInUcast != 0},
+			{f.InMcast, f.Has&sim.HasInMcast != 0},
+			{f.InBcast, f.Has&sim.HasInBcast != 0},
+			{f.InDiscards, f.Has&sim.HasInDiscards != 0},
+			{f.InErrors, f.Has&sim.HasInErrors != 0},
+			{f.InUnknownProtos, f.Has&sim.HasInUnknownProtos != 0},
+			{f.Dot3[3], f.HasDot3&(1<<3) != 0},
+			{f.OutOctets, f.Has&sim.HasOutOctets != 0},
+			{f.OutUcast + f.OutMcast + f.OutBcast, f.Has&(sim.HasOutUcast|sim.HasOutMcast|sim.HasOutBcast) == sim.HasOutUcast|sim.HasOutMcast|sim.HasOutBcast},
+			{f.OutUcast, f.Has&sim.HasOutUcast != 0},
+			{f.OutMcast, f.Has&sim.HasOutMcast != 0},
+			{f.OutBcast, f.Has&sim.HasOutBcast != 0},
+			{f.OutDiscards, f.Has&sim.HasOutDiscards != 0},
+			{f.OutErrors, f.Has&sim.HasOutErrors != 0},
+		}
+		for j, c := range ifCounterLeaves {
+			if vals[j].have {
+				b.add(p, "state/counters/"+c, u64(vals[j].v))
+			}
+		}
+		b.add(p, "state/counters/last-clear", u64(uint64(epoch.UnixNano())))
+		if f.HasSpeed {
+			if s, ok := portSpeeds[f.Speed]; ok {
+				b.add(p, "ethernet/state/port-speed", str("openconfig-if-ethernet:"+s))
+			}
+		}
+		switch f.Duplex {
+		case 2:
+			b.add(p, "ethernet/state/duplex-mode", str("HALF"))
+		case 3:
+			b.add(p, "ethernet/state/duplex-mode", str("FULL"))
+		}
+		for _, c := range dot3Leaves {
+			if f.HasDot3&(1<<c.col) != 0 {
+				b.add(p, "ethernet/state/counters/"+c.leaf, u64(f.Dot3[c.col]))
+			}
+		}
+	}
+}
+
+// mix is SplitMix64's finalizer.
+func mix(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
+}
+
+// components adds /components/component[name=*]: CPUs with utilization
+// and memory, temperature sensors, fans (one in eight failed) and power
+// supplies, derived from the device's seed and the time.
+func (b *builder) components(d *sim.Device, now time.Time) {
+	seed := d.Seed()
+	min := uint64(now.Unix() / 60)
+	cpus, fans, psus := 1, 4, 2
+	if strings.HasPrefix(d.Template, "router") {
+		cpus, fans, psus = 2, 6, 4
+	}
+	for i := 0; i < cpus; i++ {
+		name := fmt.Sprintf("CPU%d", i)
+		p := b.prefix(elem("components"), elem("component", "name", name))
+		b.add(p, "state/name", str(name))
+		b.add(p, "state/type", str("openconfig-platform-types:CPU"))
+		b.add(p, "cpu/utilization/state/instant", u64(5+mix(seed^uint64(i)^min)%40))
+		b.add(p, "cpu/utilization/state/avg", u64(5+mix(seed^uint64(i))%30))
+		total := uint64(2+mix(seed^0x11)%6) << 30
+		b.add(p, "state/memory/available", u64(total-total/(2+mix(seed^uint64(i)^min)%4)))
+		b.add(p, "state/memory/utilized", u64(total/(2+mix(seed^uint64(i)^min)%4)))
+	}
+	for i, s := range []string{"Inlet", "CPU", "Exhaust"} {
+		name := "Temp " + s
+		p := b.prefix(elem("components"), elem("component", "name", name))
+		b.add(p, "state/name", str(name))
+		b.add(p, "state/type", str("openconfig-platform-types:SENSOR"))
+		b.add(p, "state/temperature/instant", dbl(float64(22+10*i)+float64(mix(seed^uint64(i)^min)%50)/10))
+	}
+	for i := 1; i <= fans; i++ {
+		name := fmt.Sprintf("Fan%d", i)
+		p := b.prefix(elem("components"), elem("component", "name", name))
+		b.add(p, "state/name", str(name))
+		b.add(p, "state/type", str("openconfig-platform-types:FAN"))
+		st := "ACTIVE"
+		if mix(seed^uint64(i)^0xfa)%8 == 0 {
+			st = "INACTIVE"
+		}
+		b.add(p, "state/oper-status", str("openconfig-platform-types:"+st))
+	}
+	for i := 1; i <= psus; i++ {
+		name := fmt.Sprintf("PSU%d", i)
+		p := b.prefix(elem("components"), elem("component", "name", name))
+		b.add(p, "state/name", str(name))
+		b.add(p, "state/type", str("openconfig-platform-types:POWER_SUPPLY"))
+		b.add(p, "state/oper-status", str("openconfig-platform-types:ACTIVE"))
+		b.add(p, "power-supply/state/enabled", boolean(true))
+	}
+}
+
+var bgpStates = []string{"IDLE", "CONNECT", "ACTIVE", "OPENSENT", "OPENCONFIRM", "ESTABLISHED"}
+
+// bgp adds /network-instances/network-instance[name=default]/protocols/
+// protocol[identifier=BGP][name=BGP]/bgp/neighbors on router templates:
+// eight neighbours, one in eight not established, with message counters.
+func (b *builder) bgp(d *sim.Device, now, epoch time.Time) {
+	if !strings.HasPrefix(d.Template, "router") {
+		return
+	}
+	seed := d.Seed()
+	up := now.Sub(epoch).Seconds()
+	for i := 0; i < 8; i++ {
+		addr := fmt.Sprintf("192.0.2.%d", 1+i)
+		p := b.prefix(elem("network-instances"), elem("network-instance", "name", "default"),
+			elem("protocols"), elem("protocol", "identifier", "BGP", "name", "BGP"), elem("bgp"), elem("neighbors"),
+			elem("neighbor", "neighbor-address", addr))
+		h := mix(seed ^ uint64(i) ^ 0xb9)
+		state := bgpStates[5]
+		if h%8 == 0 {
+			state = bgpStates[h%5]
+		}
+		b.add(p, "state/neighbor-address", str(addr))
+		b.add(p, "state/peer-as", u64(65000+uint64(i)))
+		b.add(p, "state/local-address", str("192.0.2.254"))
+		b.add(p, "state/enabled", boolean(true))
+		b.add(p, "state/session-state", str(state))
+		if state == "ESTABLISHED" {
+			b.add(p, "state/last-established", u64(uint64(epoch.UnixNano())+h%60*1e9))
+			b.add(p, "state/established-transitions", u64(1))
+		} else {
+			b.add(p, "state/established-transitions", u64(0))
+		}
+		rate := 1 + h%20
+		msgs := uint64(up) * rate
+		b.add(p, "state/messages/received/UPDATE", u64(msgs))
+		b.add(p, "state/messages/sent/UPDATE", u64(msgs/2))
+		b.add(p, "state/messages/received/NOTIFICATION", u64(0))
+		b.add(p, "state/messages/sent/NOTIFICATION", u64(0))
+		for j, afi := range []string{"IPV4_UNICAST", "IPV6_UNICAST"} {
+			ap := b.prefix(append(append([]*pb.PathElem(nil), p.Elem...), elem("afi-safis"),
+				elem("afi-safi", "afi-safi-name", "openconfig-bgp-types:"+afi))...)
+			b.add(ap, "state/prefixes/received", u64(100+h%900+uint64(j)*10))
+			b.add(ap, "state/prefixes/sent", u64(10+h%90))
+		}
+	}
+}
+
+// lldp adds /lldp/interfaces/interface[name=*]/neighbors/neighbor[id=*] for
+// every up interface whose alias names a peer ("uplink: dist1 Te1/0/49",
+// "core: pe03.dc1 xe-0/0/1"): the alias's second word is the neighbour's
+// system name, its third the neighbour's port.
+func (b *builder) lldp(ifs []sim.Interface, removed map[string]bool) {
+	for i := range ifs {
+		f := &ifs[i]
+		if f.OperStatus != 1 || removed[f.Name] {
+			continue
+		}
+		kind, rest, ok := strings.Cut(f.Alias, ": ")
+		if !ok || (kind != "uplink" && kind != "core" && kind != "bundle") {
+			continue
+		}
+		w := strings.Fields(rest)
+		if len(w) == 0 {
+			continue
+		}
+		port := "unknown"
+		if len(w) > 1 {
+			port = w[1]
+		}
+		id := "1"
+		p := b.prefix(elem("lldp"), elem("interfaces"), elem("interface", "name", f.Name), elem("neighbors"),
+			elem("neighbor", "id", id))
+		b.add(p, "state/id", str(id))
+		b.add(p, "state/system-name", str(w[0]))
+		b.add(p, "state/port-id", str(port))
+		b.add(p, "state/port-description", str(port))
+		b.add(p, "state/chassis-id", str(fmt.Sprintf("00:1e:f6:%02x:%02x:%02x", byte(mix(uint64(len(w[0])))), byte(i>>8), byte(i))))
+		b.add(p, "state/management-address", str("192.0.2.100"))
+	}
+}
+
+// system adds /system/state (hostname, boot-time) and a vendor-native leaf
+// under origin "sim" (the device's template), so origins can be tested.
+func (b *builder) system(d *sim.Device, epoch time.Time) {
+	p := b.prefix(elem("system"))
+	b.add(p, "state/hostname", str(d.Name))
+	b.add(p, "state/boot-time", u64(uint64(epoch.UnixNano())))
+	np := &pb.Path{Target: b.target, Origin: "sim", Elem: []*pb.PathElem{elem("device")}}
+	b.add(np, "template", str(d.Template))
+	b.add(np, "index", i64(int64(d.Index)))
+}
