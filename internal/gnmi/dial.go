@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync/atomic"
 	"time"
 
 	pb "github.com/openconfig/gnmi/proto/gnmi"
@@ -60,6 +61,9 @@ type Client struct {
 	cfg  Config
 	conn *grpc.ClientConn
 	stub pb.GNMIClient
+	// certAsked: the target asked for a client certificate and none is
+	// configured (TLS 1.3 reports the refusal only as a closed connection).
+	certAsked atomic.Bool
 }
 
 // Dial prepares a connection to cfg.Address. The connection is made by the
@@ -75,11 +79,18 @@ func Dial(cfg Config) (*Client, error) {
 	if cfg.MaxMsgSize <= 0 {
 		cfg.MaxMsgSize = DefaultMaxMsgSize
 	}
+	c := &Client{cfg: cfg}
 	creds := insecure.NewCredentials()
 	if cfg.TLS.Enabled {
 		tc, err := cfg.tlsConfig()
 		if err != nil {
 			return nil, err
+		}
+		if len(tc.Certificates) == 0 {
+			tc.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+				c.certAsked.Store(true)
+				return &tls.Certificate{}, nil // none: the target decides
+			}
 		}
 		creds = credentials.NewTLS(tc)
 	}
@@ -89,7 +100,8 @@ func Dial(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gnmi %s: %w", cfg.Address, err)
 	}
-	return &Client{cfg: cfg, conn: conn, stub: pb.NewGNMIClient(conn)}, nil
+	c.conn, c.stub = conn, pb.NewGNMIClient(conn)
+	return c, nil
 }
 
 func (c *Config) credName() string {

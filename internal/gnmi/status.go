@@ -82,8 +82,13 @@ func (c *Client) classify(err error, rpc string, paths []string) error {
 	case codes.Unavailable:
 		e.Status = metric.StatusNetworkFailure
 		e.Msg = where + ": " + c.transportHint(msg)
-		if tlsFailure(msg) {
+		switch {
+		case tlsFailure(msg):
 			e.Status = metric.StatusAuthFailure
+		case c.certAsked.Load():
+			e.Status = metric.StatusAuthFailure
+			e.Msg = fmt.Sprintf("%s: TLS: the target asked for a client certificate (mutual TLS) and closed the connection without one: "+
+				"set %s's tls.cert_file and tls.key_file (%s)", where, c.cfg.credName(), msg)
 		}
 	case codes.Canceled:
 		if errors.Is(err, context.Canceled) {

@@ -1,0 +1,219 @@
+package mapping
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/panoptes-go/panoptes/internal/metric"
+	"github.com/panoptes-go/panoptes/internal/resource"
+)
+
+// Build turns rows into groups. With all, every row with values; else the
+// rows updated since the last Build and those last built an interval or
+// more ago (so a row whose leaves only change on change still has a point
+// every interval). Rows are built in key order, groups in mapping order.
+// A row whose expressions fail is skipped and counted as malformed.
+func (st *State) Build(res *resource.Resource, interval time.Duration, now time.Time, all bool) []*metric.Group {
+	at := float64(now.UnixNano()) / 1e9
+	iv := int(interval / time.Second)
+	var out []*metric.Group
+	for gi, g := range st.set.groups {
+		gs := &st.groups[gi]
+		keys := make([]string, 0, len(gs.rows))
+		due := false
+		for k, r := range gs.rows {
+			if allEmpty(r) {
+				continue
+			}
+			if all || r.dirty || (iv > 0 && at-r.emitted >= float64(iv)-0.5) {
+				due = true
+				if !g.PerTable {
+					keys = append(keys, k)
+				}
+			}
+		}
+		if !due {
+			continue
+		}
+		if g.PerTable {
+			for k, r := range gs.rows {
+				if !allEmpty(r) {
+					keys = append(keys, k)
+				}
+			}
+		}
+		sort.Strings(keys)
+		if g.PerTable {
+			if grp := st.tableGroup(g, gs, keys, res, iv, at); grp != nil {
+				out = append(out, grp)
+			}
+			continue
+		}
+		for _, k := range keys {
+			r := gs.rows[k]
+			r.dirty, r.emitted = false, at
+			env := st.env(g, r, at)
+			if g.filter != nil {
+				ok, err := g.filter.run(env)
+				if err != nil {
+					st.malformed("expression", g.String(), err)
+					continue
+				}
+				if b, _ := ok.(bool); !b {
+					continue
+				}
+			}
+			grp, err := st.group(g, env, []*row{r}, res, iv, at)
+			if err != nil {
+				st.malformed("expression", g.String(), err)
+				continue
+			}
+			if grp != nil {
+				out = append(out, grp)
+			}
+		}
+	}
+	return out
+}
+
+func (st *State) tableGroup(g *Group, gs *groupState, keys []string, res *resource.Resource, iv int, at float64) *metric.Group {
+	rows := make([]any, 0, len(keys))
+	used := make([]*row, 0, len(keys))
+	for _, k := range keys {
+		r := gs.rows[k]
+		r.dirty, r.emitted = false, at
+		env := st.env(g, r, at)
+		if g.filter != nil {
+			ok, err := g.filter.run(env)
+			if err != nil {
+				st.malformed("expression", g.String(), err)
+				continue
+			}
+			if b, _ := ok.(bool); !b {
+				continue
+			}
+		}
+		rows = append(rows, env)
+		used = append(used, r)
+	}
+	env := map[string]any{"rows": rows, "now": at}
+	for name, e := range g.enums {
+		env[name] = e
+	}
+	grp, err := st.group(g, env, used, res, iv, at)
+	if err != nil {
+		st.malformed("expression", g.String(), err)
+		return nil
+	}
+	return grp
+}
+
+// env is a row's expression environment.
+func (st *State) env(g *Group, r *row, at float64) map[string]any {
+	env := make(map[string]any, len(g.Leaves)+len(g.enums)+2)
+	for name, e := range g.enums {
+		env[name] = e
+	}
+	for i, l := range g.Leaves {
+		if l.Multi {
+			var m map[string]leafVal
+			if r.multi != nil {
+				m = r.multi[i]
+			}
+			if len(m) == 0 {
+				env[l.Name] = nil
+				continue
+			}
+			ks := make([]string, 0, len(m))
+			for k := range m {
+				ks = append(ks, k)
+			}
+			sort.Strings(ks)
+			list := make([]any, len(ks))
+			for j, k := range ks {
+				list[j] = m[k].v
+			}
+			env[l.Name] = list
+			continue
+		}
+		if r.vals[i].ok {
+			env[l.Name] = r.vals[i].v
+		} else {
+			env[l.Name] = nil
+		}
+	}
+	keys := r.keys
+	if keys == nil {
+		keys = map[string]string{}
+	}
+	env["keys"] = keys
+	env["now"] = at
+	return env
+}
+
+// group evaluates g's dimensions and metrics. Each metric is stamped with
+// the newest timestamp of the leaves it reads (of rows, for per-table
+// groups), else the build time; no metric, no group.
+func (st *State) group(g *Group, env map[string]any, rows []*row, res *resource.Resource, iv int, at float64) (*metric.Group, error) {
+	ms := make([]metric.Metric, 0, len(g.metrics))
+	for _, mp := range g.metrics {
+		v, err := mp.prog.run(env)
+		if err != nil {
+			return nil, fmt.Errorf("metric %s: %w", mp.name, err)
+		}
+		val, ok, err := metricValue(v, mp.counter)
+		if err != nil {
+			return nil, fmt.Errorf("metric %s: %w", mp.name, err)
+		}
+		if !ok {
+			continue
+		}
+		m := metric.Metric{Name: mp.name, Value: val, Type: metric.Gauge, Timestamp: stamp(mp.prog, rows, at)}
+		if mp.counter {
+			m.Type = metric.Counter
+			m.Hint.Bits = mp.bits
+			if g.Discont >= 0 && len(rows) == 1 && rows[0].vals[g.Discont].ok {
+				if d, ok := toUint(rows[0].vals[g.Discont].v); ok {
+					m.Hint.HaveDiscontinuity, m.Hint.Discontinuity = true, uint32(d^d>>32)
+				}
+			}
+		}
+		ms = append(ms, m)
+	}
+	if len(ms) == 0 {
+		return nil, nil
+	}
+	dims := make([]metric.Dimension, 0, len(g.dims))
+	for _, dp := range g.dims {
+		v, err := dp.prog.run(env)
+		if err != nil {
+			return nil, fmt.Errorf("dimension %s: %w", dp.name, err)
+		}
+		dims = append(dims, metric.Dimension{Name: dp.name, Value: dimensionValue(v)})
+	}
+	return &metric.Group{Resource: res, Type: g.Type, Interval: iv, CreationTimestamp: at,
+		SchemaVersion: metric.SchemaVersion, Metrics: ms, Dimensions: dims}, nil
+}
+
+// stamp is the newest timestamp of p's input leaves over rows (epoch
+// seconds), else at.
+func stamp(p *program, rows []*row, at float64) float64 {
+	var ts int64
+	for _, r := range rows {
+		for _, i := range p.inputs {
+			if r.vals[i].ok && r.vals[i].ts > ts {
+				ts = r.vals[i].ts
+			}
+			if r.multi != nil {
+				for _, v := range r.multi[i] {
+					ts = max(ts, v.ts)
+				}
+			}
+		}
+	}
+	if ts == 0 {
+		return at
+	}
+	return float64(ts) / 1e9
+}
