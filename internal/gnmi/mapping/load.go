@@ -56,17 +56,17 @@ type Mapping struct {
 // Group says how rows under one path become groups of one type.
 type Group struct {
 	Type     string
-	Origin   string           // "" is openconfig
-	Path     []*pb.PathElem   // the rows: keyed elements with "*" values vary per row
-	PathText string           // as written
-	Subs     []Sub            // what to subscribe, relative to Path
-	Leaves   []Leaf           // the named values of a row
-	PerTable bool             // one group for all rows (metrics over `rows`)
-	Optional bool             // no rows is not missing metrics
-	Discont  int              // index of the leaf whose change breaks counters; -1: none
-	filter   *program         // nil: every row
-	dims     []namedProgram   // dimension name → expression
-	metrics  []metricProgram  // metric name → expression
+	Origin   string          // "" is openconfig
+	Path     []*pb.PathElem  // the rows: keyed elements with "*" values vary per row
+	PathText string          // as written
+	Subs     []Sub           // what to subscribe, relative to Path
+	Leaves   []Leaf          // the named values of a row
+	PerTable bool            // one group for all rows (metrics over `rows`)
+	Optional bool            // no rows is not missing metrics
+	Discont  int             // index of the leaf whose change breaks counters; -1: none
+	filter   *program        // nil: every row
+	dims     []namedProgram  // dimension name → expression
+	metrics  []metricProgram // metric name → expression
 	enums    map[string]map[string]any
 	mapping  *Mapping
 	line     int
