@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -191,12 +192,33 @@ func (s *Subscriber) defaults() {
 type Metrics struct {
 	updates, dropped, reconnects *prometheus.CounterVec
 	up                           *prometheus.GaugeVec
+	totals                       [3]atomic.Uint64 // updates, dropped, reconnects of every target, ever
+}
+
+// Totals are the updates received, notifications dropped and reconnects
+// of every target since the Metrics were made (the labelled series go
+// with their target).
+func (m *Metrics) Totals() (updates, dropped, reconnects uint64) {
+	return m.totals[0].Load(), m.totals[1].Load(), m.totals[2].Load()
 }
 
 type targetMetrics struct {
-	updates, dropped, reconnects prometheus.Counter
+	updates, dropped, reconnects counter
 	up                           prometheus.Gauge
 }
+
+// counter is a target's series and the all-time total.
+type counter struct {
+	c     prometheus.Counter
+	total *atomic.Uint64
+}
+
+func (c counter) Add(n float64) {
+	c.c.Add(n)
+	c.total.Add(uint64(n))
+}
+
+func (c counter) Inc() { c.Add(1) }
 
 // NewMetrics registers the subscribers' self-metrics with reg (nil: none).
 func NewMetrics(reg prometheus.Registerer) *Metrics {
@@ -218,8 +240,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 }
 
 func (m *Metrics) forTarget(t string) *targetMetrics {
-	return &targetMetrics{updates: m.updates.WithLabelValues(t), dropped: m.dropped.WithLabelValues(t),
-		reconnects: m.reconnects.WithLabelValues(t), up: m.up.WithLabelValues(t)}
+	return &targetMetrics{updates: counter{m.updates.WithLabelValues(t), &m.totals[0]},
+		dropped:    counter{m.dropped.WithLabelValues(t), &m.totals[1]},
+		reconnects: counter{m.reconnects.WithLabelValues(t), &m.totals[2]}, up: m.up.WithLabelValues(t)}
 }
 
 func (m *Metrics) remove(t string) {
