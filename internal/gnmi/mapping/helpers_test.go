@@ -50,7 +50,7 @@ var testResource = &resource.Resource{Site: "dc1", Class: "network", Subclass: "
 // builds every row.
 func once(t *testing.T, set *mapping.Set, addr string, enc pb.Encoding) ([]*metric.Group, *mapping.State) {
 	t.Helper()
-	c, err := gnmi.Dial(gnmi.Config{Address: addr})
+	c, err := gnmi.Dial(gnmi.Config{Address: addr, Timeout: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -291,7 +291,11 @@ func (d *decoder) mapping(n *yaml.Node) *Mapping {
 	}
 	gs := f["groups"]
 	if gs == nil || gs.Kind != yaml.SequenceNode || len(gs.Content) == 0 {
-		d.fail(n, "groups", "want a non-empty list of groups")
+		at := n
+		if gs != nil {
+			at = gs
+		}
+		d.fail(at, "groups", "want a non-empty list of groups")
 		return m
 	}
 	for i, gn := range gs.Content {

@@ -8,6 +8,7 @@ import (
 
 	pb "github.com/openconfig/gnmi/proto/gnmi"
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/panoptes-go/panoptes/internal/gnmi"
 	"github.com/panoptes-go/panoptes/internal/selfmetric"
@@ -262,3 +263,19 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 }
 
 var errTooLarge = errors.New("value larger than 1 MiB: dropped")
+
+// Malformed is the number of malformed values counted with reason.
+func (m *Metrics) Malformed(reason string) float64 {
+	return testutilValue(m.malformed.WithLabelValues(reason))
+}
+
+// Unknown is the number of updates no mapping read.
+func (m *Metrics) Unknown() float64 { return testutilValue(m.unknown) }
+
+func testutilValue(c prometheus.Counter) float64 {
+	var d dto.Metric
+	if err := c.Write(&d); err != nil {
+		return 0
+	}
+	return d.GetCounter().GetValue()
+}
