@@ -140,11 +140,17 @@ func appendResource(b []byte, r *resource.Resource) []byte {
 }
 
 // appendTimestamp writes epoch seconds with millisecond precision, as Panoptes did.
+// A timestamp too large to scale (|ts| above ~1.8e305, which a decoded
+// message may hold) has no millisecond digits anyway and is written as is:
+// scaling it would overflow to an infinity, which is not JSON.
 func appendTimestamp(b []byte, ts float64) []byte {
 	if math.IsNaN(ts) || math.IsInf(ts, 0) {
 		return append(b, '0')
 	}
-	return strconv.AppendFloat(b, math.Round(ts*1000)/1000, 'f', -1, 64)
+	if r := math.Round(ts*1000) / 1000; !math.IsInf(r, 0) {
+		ts = r
+	}
+	return strconv.AppendFloat(b, ts, 'f', -1, 64)
 }
 
 const hexDigits = "0123456789abcdef"
