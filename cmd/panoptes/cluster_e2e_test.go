@@ -13,10 +13,10 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/panoptes-go/panoptes/internal/bus"
 	"github.com/panoptes-go/panoptes/internal/cluster"
 	"github.com/panoptes-go/panoptes/internal/sim"
 	"github.com/panoptes-go/panoptes/internal/testutil/freeport"
+	"github.com/panoptes-go/panoptes/internal/wire"
 )
 
 const (
@@ -191,17 +191,17 @@ func TestClusterProcesses(t *testing.T) {
 	}
 	var restarted *clusterNode
 	for range 5 {
-		if l := serverOf[streamLeader(ctx, js, bus.StreamName)]; l != nil && l != nodes[0] {
+		if l := serverOf[streamLeader(ctx, js, wire.MetricsStream)]; l != nil && l != nodes[0] {
 			restarted = l
 			break
 		}
-		if err := stepDown(conns[0], bus.StreamName); err != nil {
+		if err := stepDown(conns[0], wire.MetricsStream); err != nil {
 			t.Logf("stream leader step down: %v", err)
 		}
 		time.Sleep(time.Second)
 	}
 	if restarted == nil {
-		t.Fatalf("the metrics stream's leader is %q: not a node other than n1", streamLeader(ctx, js, bus.StreamName))
+		t.Fatalf("the metrics stream's leader is %q: not a node other than n1", streamLeader(ctx, js, wire.MetricsStream))
 	}
 	restartFrom := time.Now()
 	restarted.p.stop(t)
@@ -220,7 +220,7 @@ func TestClusterProcesses(t *testing.T) {
 	slots, missed, twice = obs.tally(keys, restartFrom, restartTo)
 	t.Logf("graceful restart of %s (stream leader): stopped in %s, polling again %s after SIGTERM; on the bus %d device-intervals, %d missed, %d polled twice",
 		restarted.id, stoppedIn.Round(10*time.Millisecond), back.Sub(restartFrom).Round(10*time.Millisecond), slots, missed, twice)
-	if newLeader := streamLeader(ctx, js, bus.StreamName); newLeader == "" {
+	if newLeader := streamLeader(ctx, js, wire.MetricsStream); newLeader == "" {
 		t.Errorf("the metrics stream has no leader after the restart")
 	}
 	var sinkMissed, sinkTwice, lines, repeats int
@@ -306,7 +306,7 @@ func TestClusterProcesses(t *testing.T) {
 	if membersLeader == victim.serverName(t) {
 		what = append(what, "membership bucket")
 	}
-	if serverOf[streamLeader(ctx, js, bus.StreamName)] == victim {
+	if serverOf[streamLeader(ctx, js, wire.MetricsStream)] == victim {
 		what = append(what, "metrics stream")
 	}
 	if siteLeader(ctx, js) == victim.id {

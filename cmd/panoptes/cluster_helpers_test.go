@@ -16,8 +16,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/panoptes-go/panoptes/internal/bus"
 	"github.com/panoptes-go/panoptes/internal/phase"
+	"github.com/panoptes-go/panoptes/internal/wire"
 )
 
 // clusterSite is the site of every node and device of the cluster tests.
@@ -151,7 +151,7 @@ func (l *pollLog) observe(t *testing.T, urls []string) []*nats.Conn {
 			t.Fatalf("observer: connect %s: %v", order[0], err)
 		}
 		t.Cleanup(nc.Close)
-		sub, err := nc.Subscribe(bus.SubjectPrefix+">", l.record)
+		sub, err := nc.Subscribe(wire.MetricsPrefix+">", l.record)
 		if err != nil {
 			t.Fatalf("observer: subscribe: %v", err)
 		}
@@ -162,12 +162,12 @@ func (l *pollLog) observe(t *testing.T, urls []string) []*nats.Conn {
 }
 
 func (l *pollLog) record(m *nats.Msg) {
-	if m.Subject != bus.Subject(clusterSite, "status") {
+	if m.Subject != wire.MetricsSubject(clusterSite, "status") {
 		return
 	}
 	id := m.Header.Get(jetstream.MsgIDHeader)
 	pub, _, _ := strings.Cut(id, "-")
-	groups, err := bus.DecodeMessage(m.Data)
+	groups, err := wire.Decode(m.Data)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if id != "" {

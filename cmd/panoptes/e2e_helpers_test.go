@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/panoptes-go/panoptes/internal/testutil/freeport"
+	"github.com/panoptes-go/panoptes/internal/wire"
 
 	"github.com/panoptes-go/panoptes/internal/bus"
 	"github.com/panoptes-go/panoptes/internal/metric"
@@ -299,7 +300,7 @@ func checkNothingLost(t *testing.T, dataDir, out string) {
 		t.Fatalf("reopen the bus: %v", err)
 	}
 	defer b.Close()
-	st, err := b.JetStream().Stream(ctx, bus.StreamName)
+	st, err := b.JetStream().Stream(ctx, wire.MetricsStream)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -314,7 +315,7 @@ func checkNothingLost(t *testing.T, dataDir, out string) {
 		if err != nil {
 			t.Fatalf("stream message %d: %v", seq, err)
 		}
-		for data := range bus.Groups(m.Data) {
+		for data := range wire.Groups(m.Data) {
 			inStream[string(data)] = true
 		}
 	}

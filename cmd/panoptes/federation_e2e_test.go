@@ -16,11 +16,11 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/panoptes-go/panoptes/internal/bus"
 	"github.com/panoptes-go/panoptes/internal/metric"
 	"github.com/panoptes-go/panoptes/internal/sim"
 	"github.com/panoptes-go/panoptes/internal/testutil/pki"
 	"github.com/panoptes-go/panoptes/internal/testutil/tcpproxy"
+	"github.com/panoptes-go/panoptes/internal/wire"
 )
 
 // The federation e2e scenario's figures.
@@ -250,7 +250,7 @@ func streamClient(ctx context.Context, t *testing.T, addr string) jetstream.JetS
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := js.Stream(ctx, bus.StreamName); err != nil {
+	if _, err := js.Stream(ctx, wire.MetricsStream); err != nil {
 		t.Fatalf("stream at %s: %v", addr, err)
 	}
 	return js
@@ -278,7 +278,7 @@ func skippedChecks(t *testing.T, httpAddr string) int {
 
 // sourceState describes the hub stream's sources, for a failure message.
 func sourceState(ctx context.Context, js jetstream.JetStream) string {
-	s, err := js.Stream(ctx, bus.StreamName)
+	s, err := js.Stream(ctx, wire.MetricsStream)
 	if err != nil {
 		return err.Error()
 	}
@@ -292,7 +292,7 @@ func sourceState(ctx context.Context, js jetstream.JetStream) string {
 
 func lastSeq(ctx context.Context, t *testing.T, js jetstream.JetStream) uint64 {
 	t.Helper()
-	s, err := js.Stream(ctx, bus.StreamName)
+	s, err := js.Stream(ctx, wire.MetricsStream)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -303,7 +303,7 @@ func lastSeq(ctx context.Context, t *testing.T, js jetstream.JetStream) uint64 {
 // read one by one (no consumer whose state could lag on a loaded machine).
 func edgeKeys(ctx context.Context, t *testing.T, js jetstream.JetStream, first, last uint64, keys map[string]bool) {
 	t.Helper()
-	s, err := js.Stream(ctx, bus.StreamName)
+	s, err := js.Stream(ctx, wire.MetricsStream)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -320,7 +320,7 @@ func edgeKeys(ctx context.Context, t *testing.T, js jetstream.JetStream, first, 
 		if err != nil {
 			t.Fatalf("edge message %d of %d: %v", seq, last, err)
 		}
-		for data := range bus.Groups(m.Data) {
+		for data := range wire.Groups(m.Data) {
 			g, err := metric.Decode(data)
 			if err != nil {
 				t.Fatalf("edge message %d: %v", seq, err)

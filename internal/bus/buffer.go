@@ -14,6 +14,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/panoptes-go/panoptes/internal/wire"
 )
 
 const (
@@ -261,7 +263,7 @@ func (q *buffer) unspill(dir string) (int, error) {
 		}
 		data := buf[lens[0]+lens[1]:]
 		items = append(items, pending{
-			subject: string(buf[:lens[0]]), id: string(buf[lens[0] : lens[0]+lens[1]]), data: data, groups: GroupCount(data),
+			subject: string(buf[:lens[0]]), id: string(buf[lens[0] : lens[0]+lens[1]]), data: data, groups: wire.GroupCount(data),
 		})
 	}
 	n := q.push(items)

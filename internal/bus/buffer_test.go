@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/panoptes-go/panoptes/internal/bus"
+	"github.com/panoptes-go/panoptes/internal/wire"
 )
 
 // openServer runs a bus with an embedded server listening on a fixed
@@ -113,7 +114,7 @@ func TestBufferWhileBusDown(t *testing.T) {
 	srv = openServer(t, srvDir, port)
 	waitFor(t, 30*time.Second, "the buffer to drain", func() bool { return client.Health().Buffered == 0 })
 	t.Logf("buffer of 250 groups delivered %s after the server restarted", time.Since(start).Round(time.Millisecond))
-	waitStreamGroups(t, srv, bus.StreamName, 50+250)
+	waitStreamGroups(t, srv, wire.MetricsStream, 50+250)
 	if got := gauge(t, reg, "panoptes_bus_buffered_messages"); got != 0 {
 		t.Errorf("buffered_messages after delivery = %v, want 0", got)
 	}
@@ -124,7 +125,7 @@ func TestBufferWhileBusDown(t *testing.T) {
 	if n, err := client.PublishSet(ctx, set); n != 10 || err != nil {
 		t.Fatalf("PublishSet after recovery = %d, %v", n, err)
 	}
-	waitStreamGroups(t, srv, bus.StreamName, 50+250+10)
+	waitStreamGroups(t, srv, wire.MetricsStream, 50+250+10)
 }
 
 // TestBufferSpillsAtClose: what is still buffered at Close is written under
@@ -165,7 +166,7 @@ func TestBufferSpillsAtClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer client.Close()
-	waitStreamGroups(t, srv, bus.StreamName, 30)
+	waitStreamGroups(t, srv, wire.MetricsStream, 30)
 	if _, err := os.Stat(filepath.Join(clientDir, "bus-buffer.spill")); !os.IsNotExist(err) {
 		t.Errorf("spill file still there after it was loaded: %v", err)
 	}

@@ -2,6 +2,8 @@
 // embedded in the process (state under a data directory) or external. It owns
 // the connection, the metrics stream and publishing; other packages (inventory,
 // sinks, cluster) use its JetStream handle for their buckets and consumers.
+// What travels on it (subjects, framing, compression) is internal/wire's:
+// consumers need that package, not this one.
 package bus
 
 import (
@@ -16,13 +18,8 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-)
 
-// The metrics stream and its subjects.
-const (
-	StreamName    = "PANOPTES_METRICS"
-	SubjectPrefix = "panoptes.metrics."
-	AllSubjects   = SubjectPrefix + ">"
+	"github.com/panoptes-go/panoptes/internal/wire"
 )
 
 const (
@@ -48,7 +45,7 @@ type Bus struct {
 	logger   *slog.Logger
 	metrics  *metrics
 	closed   chan struct{} // closed by the connection's closed handler
-	subjects subjectCache
+	subjects wire.SubjectCache
 	pool     sync.Pool // *publishState
 
 	buf            *buffer
@@ -175,8 +172,8 @@ func (b *Bus) Ready() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
 	defer cancel()
-	if _, err := b.js.Stream(ctx, StreamName); err != nil {
-		return fmt.Errorf("bus: stream %s: %w", StreamName, err)
+	if _, err := b.js.Stream(ctx, wire.MetricsStream); err != nil {
+		return fmt.Errorf("bus: stream %s: %w", wire.MetricsStream, err)
 	}
 	return nil
 }

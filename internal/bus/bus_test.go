@@ -16,23 +16,8 @@ import (
 	"github.com/panoptes-go/panoptes/internal/bus"
 	"github.com/panoptes-go/panoptes/internal/inventory"
 	"github.com/panoptes-go/panoptes/internal/metric"
+	"github.com/panoptes-go/panoptes/internal/wire"
 )
-
-func TestSubject(t *testing.T) {
-	for _, tc := range []struct{ site, typ, want string }{
-		{"site1", "interface", "panoptes.metrics.site1.interface"},
-		{"dc1.ams", "interface", "panoptes.metrics.dc1_ams.interface"},
-		{"a*b", "x>y", "panoptes.metrics.a_b.x_y"},
-		{"", "", "panoptes.metrics._._"},
-		{"new york", "bgp\tsession", "panoptes.metrics.new_york.bgp_session"},
-		{"line\nbreak", "ok", "panoptes.metrics.line_break.ok"},
-		{"zürich", "cpu", "panoptes.metrics.zürich.cpu"},
-	} {
-		if got := bus.Subject(tc.site, tc.typ); got != tc.want {
-			t.Errorf("Subject(%q, %q) = %q, want %q", tc.site, tc.typ, got, tc.want)
-		}
-	}
-}
 
 // TestPublishReadBack publishes a set and reads every message back from the
 // stream: subjects, and groups equal to what was published, with a counter
@@ -64,7 +49,7 @@ func TestPublishReadBack(t *testing.T) {
 		t.Errorf("published_total = %v, want %d", got, n)
 	}
 
-	stream, err := b.JetStream().Stream(ctx, bus.StreamName)
+	stream, err := b.JetStream().Stream(ctx, wire.MetricsStream)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +60,7 @@ func TestPublishReadBack(t *testing.T) {
 		if err != nil {
 			t.Fatalf("get message %d: %v", seq, err)
 		}
-		for data := range bus.Groups(raw.Data) {
+		for data := range wire.Groups(raw.Data) {
 			g, err := metric.Decode(data)
 			if err != nil {
 				t.Fatalf("decode message %d: %v", seq, err)
@@ -139,7 +124,7 @@ func TestPublishSetErrors(t *testing.T) {
 	if n != 5 || err != nil {
 		t.Errorf("PublishSet with a cancelled ctx = %d, %v; want 5, nil", n, err)
 	}
-	waitStreamGroups(t, b, bus.StreamName, 2+5)
+	waitStreamGroups(t, b, wire.MetricsStream, 2+5)
 	if got := gathered(t, reg, "panoptes_bus_publish_errors_total"); got != 1 {
 		t.Errorf("publish_errors_total = %v, want 1", got)
 	}
@@ -170,7 +155,7 @@ func TestRestartKeepsState(t *testing.T) {
 			t.Fatalf("PublishSet = %d, %v", n, err)
 		}
 	}
-	cons, err := b.JetStream().CreateOrUpdateConsumer(ctx, bus.StreamName, jetstream.ConsumerConfig{
+	cons, err := b.JetStream().CreateOrUpdateConsumer(ctx, wire.MetricsStream, jetstream.ConsumerConfig{
 		Durable: "restart_test", AckPolicy: jetstream.AckExplicitPolicy,
 	})
 	if err != nil {
@@ -206,10 +191,10 @@ func TestRestartKeepsState(t *testing.T) {
 	if got := b2.Conn().ConnectedServerName(); got != name || !strings.HasPrefix(got, "panoptes-") {
 		t.Errorf("server name after restart %q, want %q", got, name)
 	}
-	if n := streamGroups(t, b2, bus.StreamName, nil); n != 10 {
+	if n := streamGroups(t, b2, wire.MetricsStream, nil); n != 10 {
 		t.Errorf("stream holds %d groups after restart, want 10", n)
 	}
-	cons2, err := b2.JetStream().Consumer(ctx, bus.StreamName, "restart_test")
+	cons2, err := b2.JetStream().Consumer(ctx, wire.MetricsStream, "restart_test")
 	if err != nil {
 		t.Fatalf("durable consumer lost in restart: %v", err)
 	}
@@ -267,7 +252,7 @@ func TestExternalURL(t *testing.T) {
 	if err := srv.Ready(); err != nil {
 		t.Fatalf("server Ready after client Close: %v", err)
 	}
-	if n := streamGroups(t, srv, bus.StreamName, nil); n != 5 {
+	if n := streamGroups(t, srv, wire.MetricsStream, nil); n != 5 {
 		t.Errorf("stream holds %d groups, want 5", n)
 	}
 }
@@ -400,5 +385,5 @@ func TestPublishConcurrent(t *testing.T) {
 	}
 	// Accepted includes buffered: on a loaded machine some acks come after
 	// the publish timeout and the buffer publishes those groups shortly after.
-	waitStreamGroups(t, b, bus.StreamName, 8*10*49+1501)
+	waitStreamGroups(t, b, wire.MetricsStream, 8*10*49+1501)
 }

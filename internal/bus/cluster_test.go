@@ -13,6 +13,7 @@ import (
 	"github.com/panoptes-go/panoptes/internal/bus"
 	"github.com/panoptes-go/panoptes/internal/inventory"
 	"github.com/panoptes-go/panoptes/internal/metric"
+	"github.com/panoptes-go/panoptes/internal/wire"
 )
 
 // clusterNode is one panoptes process's bus in a 3-server embedded cluster.
@@ -76,7 +77,7 @@ func TestClusterServerRestart(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 
-	info, err := nodes[0].b.JetStream().Stream(ctx, bus.StreamName)
+	info, err := nodes[0].b.JetStream().Stream(ctx, wire.MetricsStream)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,9 +183,9 @@ func TestClusterServerRestart(t *testing.T) {
 
 	// The restarted server's replica catches up; every message is in the
 	// stream exactly once.
-	waitStreamGroups(t, p, bus.StreamName, uint64(total))
+	waitStreamGroups(t, p, wire.MetricsStream, uint64(total))
 	waitFor(t, 30*time.Second, "every replica to be current", func() bool {
-		s, err := p.JetStream().Stream(ctx, bus.StreamName)
+		s, err := p.JetStream().Stream(ctx, wire.MetricsStream)
 		if err != nil || s.CachedInfo().Cluster == nil || len(s.CachedInfo().Cluster.Replicas) != 2 {
 			return false
 		}
@@ -195,7 +196,7 @@ func TestClusterServerRestart(t *testing.T) {
 		}
 		return true
 	})
-	seen := readAllGroups(t, p, bus.StreamName, int(total))
+	seen := readAllGroups(t, p, wire.MetricsStream, int(total))
 	for k := 0; k < int(sets.Load()); k++ {
 		for _, typ := range []string{"interface", "status"} {
 			want := 4
@@ -226,7 +227,7 @@ func readAllGroups(t *testing.T, b *bus.Bus, stream string, n int) map[string]in
 			t.Fatal(err)
 		}
 		for m := range batch.Messages() {
-			for data := range bus.Groups(m.Data()) {
+			for data := range wire.Groups(m.Data()) {
 				g, err := metric.Decode(data)
 				if err != nil {
 					t.Fatal(err)

@@ -12,6 +12,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/panoptes-go/panoptes/internal/wire"
 )
 
 const (
@@ -182,9 +184,9 @@ func clientCertRefused(err error) bool {
 // JetStream cluster is forming (no leader, not enough peers yet).
 func (b *Bus) ensureStream(ctx context.Context, opts Options, deadline time.Time) error {
 	cfg := jetstream.StreamConfig{
-		Name:        StreamName,
+		Name:        wire.MetricsStream,
 		Description: "Panoptes metrics groups, one per message",
-		Subjects:    []string{AllSubjects},
+		Subjects:    []string{wire.AllMetrics},
 		Storage:     jetstream.FileStorage,
 		Retention:   jetstream.LimitsPolicy,
 		Discard:     jetstream.DiscardOld,
@@ -201,7 +203,7 @@ func (b *Bus) ensureStream(ctx context.Context, opts Options, deadline time.Time
 			// Keep the sources already set up for configured domains; the
 			// sourcer adds the others once their edge answers.
 			cfg.Sources = nil
-			if s, err := b.js.Stream(actx, StreamName); err == nil {
+			if s, err := b.js.Stream(actx, wire.MetricsStream); err == nil {
 				cfg.Sources = keepSources(s.CachedInfo().Config.Sources, opts.SourceDomains)
 			} else if !errors.Is(err, jetstream.ErrStreamNotFound) {
 				return err
@@ -214,7 +216,7 @@ func (b *Bus) ensureStream(ctx context.Context, opts Options, deadline time.Time
 		if !permanentStreamError(err) {
 			hint = fmt.Sprintf("the JetStream cluster has no leader or fewer servers than bus.replicas (%d): start the other servers, check bus.cluster.routes (and that the log shows no refused route: bus.cluster.user, password and tls must match on every server), or lower bus.replicas", opts.Replicas)
 		}
-		return fmt.Errorf("bus: create or update stream %s: %w (after %d attempt(s); %s)", StreamName, err, attempts, hint)
+		return fmt.Errorf("bus: create or update stream %s: %w (after %d attempt(s); %s)", wire.MetricsStream, err, attempts, hint)
 	}
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nkeys"
 
 	"github.com/panoptes-go/panoptes/internal/bus"
+	"github.com/panoptes-go/panoptes/internal/wire"
 )
 
 // startTLSServer runs a JetStream server that requires TLS and either a
@@ -159,8 +160,8 @@ func TestConnect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := js.Stream(ctx, bus.StreamName); !errors.Is(err, jetstream.ErrStreamNotFound) {
-		t.Errorf("stream %s after Connect: %v; Connect must create no stream", bus.StreamName, err)
+	if _, err := js.Stream(ctx, wire.MetricsStream); !errors.Is(err, jetstream.ErrStreamNotFound) {
+		t.Errorf("stream %s after Connect: %v; Connect must create no stream", wire.MetricsStream, err)
 	}
 	nc.Close()
 

@@ -10,6 +10,8 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/panoptes-go/panoptes/internal/wire"
 )
 
 // isolatedSubjects never cross a leaf connection. Each side stores its own
@@ -20,7 +22,7 @@ import (
 // in both domains' buckets. Cluster heartbeats (panoptes.cluster.heartbeat,
 // internal/cluster) are per site too: an edge's nodes are not the hub's
 // members.
-var isolatedSubjects = []string{SubjectPrefix + ">", "panoptes.cluster.>", "$KV.>", "$O.>"}
+var isolatedSubjects = []string{wire.AllMetrics, "panoptes.cluster.>", "$KV.>", "$O.>"}
 
 // federationOptions adds cluster routes, the JetStream domain, the leaf
 // listener (hub) and leaf remotes (edge) to the embedded server's options.
@@ -128,13 +130,13 @@ const sourcerTick = time.Second
 // message this stream holds from it.
 func domainSource(domain string) *jetstream.StreamSource {
 	return &jetstream.StreamSource{
-		Name:     StreamName,
+		Name:     wire.MetricsStream,
 		External: &jetstream.ExternalStream{APIPrefix: "$JS." + domain + ".API"},
 	}
 }
 
 func sourceDomain(s *jetstream.StreamSource) string {
-	if s == nil || s.External == nil || s.Name != StreamName {
+	if s == nil || s.External == nil || s.Name != wire.MetricsStream {
 		return ""
 	}
 	return strings.TrimSuffix(strings.TrimPrefix(s.External.APIPrefix, "$JS."), ".API")
@@ -183,7 +185,7 @@ func (b *Bus) runSourcer(ctx context.Context, domains []string) {
 func (b *Bus) reconcileSources(ctx context.Context, domains []string, kicked map[string]time.Time) error {
 	actx, cancel := context.WithTimeout(ctx, apiTimeout)
 	defer cancel()
-	s, err := b.js.Stream(actx, StreamName)
+	s, err := b.js.Stream(actx, wire.MetricsStream)
 	if err != nil {
 		return err
 	}
@@ -251,7 +253,7 @@ func (b *Bus) domainAnswers(ctx context.Context, domain string) bool {
 
 // SourcedDomains lists the edge domains the metrics stream sources now.
 func (b *Bus) SourcedDomains(ctx context.Context) ([]string, error) {
-	s, err := b.js.Stream(ctx, StreamName)
+	s, err := b.js.Stream(ctx, wire.MetricsStream)
 	if err != nil {
 		return nil, err
 	}

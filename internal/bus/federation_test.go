@@ -12,6 +12,7 @@ import (
 	"github.com/panoptes-go/panoptes/internal/inventory"
 	"github.com/panoptes-go/panoptes/internal/metric"
 	"github.com/panoptes-go/panoptes/internal/testutil/tcpproxy"
+	"github.com/panoptes-go/panoptes/internal/wire"
 )
 
 // edgeRound is what an edge node publishes for one poll of its devices:
@@ -78,7 +79,7 @@ func TestFederationLeafOutage(t *testing.T) {
 	}
 	publish(0, 20)
 	start := time.Now()
-	waitStreamGroups(t, hub, bus.StreamName, 20*perRound)
+	waitStreamGroups(t, hub, wire.MetricsStream, 20*perRound)
 	t.Logf("hub sourced the first %d edge groups in %s", 20*perRound, time.Since(start).Round(time.Millisecond))
 
 	// The edge's inventory stays the edge's: KV writes do not cross the leaf.
@@ -98,9 +99,9 @@ func TestFederationLeafOutage(t *testing.T) {
 	cutAt := time.Now()
 	waitFor(t, 10*time.Second, "the edge to see the link down", func() bool { return edge.LeafConnections() == 0 })
 	publish(20, 70) // the edge keeps polling: its own stream takes them
-	waitStreamGroups(t, edge, bus.StreamName, 70*perRound)
+	waitStreamGroups(t, edge, wire.MetricsStream, 70*perRound)
 	time.Sleep(2 * time.Second) // an outage longer than the leaf's reconnect interval
-	if n := streamGroups(t, hub, bus.StreamName, nil); n != 20*perRound {
+	if n := streamGroups(t, hub, wire.MetricsStream, nil); n != 20*perRound {
 		t.Fatalf("hub stream during the outage holds %d groups, want %d (the link is cut)", n, 20*perRound)
 	}
 	if h := edge.Health(); h.Degraded() != "" || h.LeafLinks != 0 {
@@ -113,12 +114,12 @@ func TestFederationLeafOutage(t *testing.T) {
 	restoredAt := time.Now()
 	waitFor(t, 15*time.Second, "the leaf to reconnect", func() bool { return edge.LeafConnections() == 1 })
 	publish(70, 80)
-	waitStreamGroups(t, hub, bus.StreamName, 80*perRound)
+	waitStreamGroups(t, hub, wire.MetricsStream, 80*perRound)
 	t.Logf("link cut for %s; hub caught up with %d edge groups %s after the link was restored",
 		restoredAt.Sub(cutAt).Round(time.Millisecond), 60*perRound, time.Since(restoredAt).Round(time.Millisecond))
 
 	// Exactly once and in order per subject on the hub.
-	cons, err := hub.JetStream().OrderedConsumer(ctx, bus.StreamName, jetstream.OrderedConsumerConfig{})
+	cons, err := hub.JetStream().OrderedConsumer(ctx, wire.MetricsStream, jetstream.OrderedConsumerConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +131,7 @@ func TestFederationLeafOutage(t *testing.T) {
 			t.Fatal(err)
 		}
 		for m := range batch.Messages() {
-			for data := range bus.Groups(m.Data()) {
+			for data := range wire.Groups(m.Data()) {
 				read++
 				g, err := metric.Decode(data)
 				if err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/panoptes-go/panoptes/internal/bus"
 	"github.com/panoptes-go/panoptes/internal/metric"
+	"github.com/panoptes-go/panoptes/internal/wire"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/published.golden from this code")
@@ -50,7 +51,7 @@ func TestPublishedBytesGolden(t *testing.T) {
 				t.Fatalf("%s: PublishSet = %d, %v", mode.name, n, err)
 			}
 		}
-		stream, err := b.JetStream().Stream(ctx, bus.StreamName)
+		stream, err := b.JetStream().Stream(ctx, wire.MetricsStream)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/panoptes-go/panoptes/internal/bus"
 	"github.com/panoptes-go/panoptes/internal/metric"
 	"github.com/panoptes-go/panoptes/internal/resource"
+	"github.com/panoptes-go/panoptes/internal/wire"
 )
 
 // openEmbedded starts an in-process bus in dir and closes it with the test.
@@ -63,7 +64,7 @@ func interfaceSet(r *resource.Resource, ports int) *metric.GroupSet {
 }
 
 // waitStreamGroups waits up to 20s for stream to hold want metrics groups
-// (a message holds one or more, one per line: bus.Groups).
+// (a message holds one or more, one per line: wire.Groups).
 func waitStreamGroups(t testing.TB, b *bus.Bus, stream string, want uint64) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
@@ -101,7 +102,7 @@ func streamGroups(t testing.TB, b *bus.Bus, stream string, counted map[uint64]ui
 				return got // retried by the caller
 			}
 			if err == nil {
-				n = uint64(bus.GroupCount(raw.Data))
+				n = uint64(wire.GroupCount(raw.Data))
 			}
 			counted[seq] = n
 		}

@@ -7,6 +7,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/panoptes-go/panoptes/internal/wire"
 )
 
 // coalesceBelow: a set's message smaller than this (JSON bytes) joins other
@@ -15,7 +17,7 @@ import (
 const coalesceBelow = 16 << 10
 
 // coalescer joins the small messages of concurrent PublishSets on the same
-// subject into one bus message, sent when it reaches MaxMessageBytes or
+// subject into one bus message, sent when it reaches wire.MaxMessageBytes or
 // Options.Linger after its first part, whichever comes first (Kafka's
 // linger.ms), or sooner if a caller's wait would end before. Light checks
 // (one GET, a status group and a tiny result) published one message each
@@ -43,7 +45,7 @@ type coalescer struct {
 }
 
 // maxPooledBatch keeps an unusually grown buffer out of the pool.
-const maxPooledBatch = 2 * MaxMessageBytes
+const maxPooledBatch = 2 * wire.MaxMessageBytes
 
 func (c *coalescer) getBuf() []byte {
 	if p, ok := c.bufs.Get().(*[]byte); ok {
@@ -118,7 +120,7 @@ func (c *coalescer) add(subject string, lines []byte, groups int, now, until tim
 	}
 	bt.data = append(bt.data, lines...)
 	bt.groups += groups
-	full := len(bt.data) >= MaxMessageBytes-coalesceBelow
+	full := len(bt.data) >= wire.MaxMessageBytes-coalesceBelow
 	if full {
 		c.takeLocked(bt)
 	}
@@ -181,8 +183,8 @@ func (c *coalescer) send(bt *batch) {
 	data, ackBy := bt.data, bt.ackBy
 	bt.data = nil
 	c.mu.Unlock()
-	if b.compress && len(data) >= minCompress {
-		if z := appendS2(c.getBuf(), data); len(z) < len(data) {
+	if b.compress && len(data) >= wire.MinCompress {
+		if z, ok := wire.Compress(c.getBuf(), data); ok {
 			c.putBuf(data)
 			data = z
 		} else {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/panoptes-go/panoptes/internal/bus"
 	"github.com/panoptes-go/panoptes/internal/metric"
+	"github.com/panoptes-go/panoptes/internal/wire"
 )
 
 // lightSet is what a light check produces: an uptime group and a status group.
@@ -68,7 +69,7 @@ func TestLingerCoalesces(t *testing.T) {
 		t.Fatalf("interface set: %d, %v", n, err)
 	}
 
-	stream, err := b.JetStream().Stream(ctx, bus.StreamName)
+	stream, err := b.JetStream().Stream(ctx, wire.MetricsStream)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,13 +82,13 @@ func TestLingerCoalesces(t *testing.T) {
 			t.Fatal(err)
 		}
 		n := 0
-		for data := range bus.Groups(raw.Data) {
+		for data := range wire.Groups(raw.Data) {
 			g, err := metric.Decode(data)
 			if err != nil {
 				t.Fatalf("message %d: %v", seq, err)
 			}
 			if g.Resource.ID == "big" {
-				bigAlone = bigAlone || g.Type == "interface" && bus.GroupCount(raw.Data) == 48
+				bigAlone = bigAlone || g.Type == "interface" && wire.GroupCount(raw.Data) == 48
 				continue
 			}
 			seen[g.Type+"/"+g.Dimensions[0].Value]++
@@ -162,7 +163,7 @@ func TestLingerBusDown(t *testing.T) {
 	}
 	srv = openServer(t, srvDir, port)
 	waitFor(t, 30*time.Second, "the buffer to drain", func() bool { return client.Health().Buffered == 0 })
-	waitStreamGroups(t, srv, bus.StreamName, 600)
+	waitStreamGroups(t, srv, wire.MetricsStream, 600)
 
 	// Close with a batch open: a long linger would hold it, Close sends it.
 	// (A caller waits for its batch, which is sent by the caller's publish
@@ -183,7 +184,7 @@ func TestLingerBusDown(t *testing.T) {
 	if err := slow.Close(); err != nil {
 		t.Fatal(err)
 	}
-	waitStreamGroups(t, srv, bus.StreamName, 602)
+	waitStreamGroups(t, srv, wire.MetricsStream, 602)
 }
 
 // TestLingerRefused: a coalesced message the client refuses outright

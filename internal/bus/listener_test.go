@@ -11,6 +11,7 @@ import (
 	"github.com/panoptes-go/panoptes/internal/config"
 	"github.com/panoptes-go/panoptes/internal/testutil/logbuf"
 	"github.com/panoptes-go/panoptes/internal/testutil/pki"
+	"github.com/panoptes-go/panoptes/internal/wire"
 )
 
 // TestListenAuthAndTLS: a node's client listener requires a user from
@@ -64,7 +65,7 @@ func TestListenAuthAndTLS(t *testing.T) {
 	if n, err := poller.PublishSet(ctx, interfaceSet(testResource("s", "sw2"), 4)); n != 5 || err != nil {
 		t.Fatalf("poller PublishSet = %d, %v", n, err)
 	}
-	waitStreamGroups(t, node, bus.StreamName, 10)
+	waitStreamGroups(t, node, wire.MetricsStream, 10)
 
 	// A tool with the node's own config: first listen user, the
 	// listener's CA and certificate.
@@ -121,7 +122,7 @@ func TestListenAuthAndTLS(t *testing.T) {
 	if n, err := poller.PublishSet(ctx, interfaceSet(testResource("s", "sw3"), 4)); n != 5 || err != nil {
 		t.Fatalf("poller PublishSet after the refusals = %d, %v", n, err)
 	}
-	waitStreamGroups(t, node, bus.StreamName, 15)
+	waitStreamGroups(t, node, wire.MetricsStream, 15)
 	noSecret(t, "node", nodeLog.String(), pw, statusPW, wrongPW)
 	if t.Failed() {
 		t.Logf("node log:\n%s", nodeLog)

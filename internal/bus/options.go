@@ -13,6 +13,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/panoptes-go/panoptes/internal/wire"
 )
 
 // Options configure Open.
@@ -81,7 +83,7 @@ type Options struct {
 	// moves what is unacknowledged to the buffer (default 2s).
 	PublishTimeout time.Duration
 	// Compression of bus messages: CompressionS2 (the default, "") or
-	// CompressionNone. Readers accept both (see Payload).
+	// CompressionNone. Readers accept both (see wire.Decompress).
 	Compression string
 	// Linger, when positive, lets small messages (light checks' groups) of
 	// concurrent PublishSets wait up to this long to be sent together as
@@ -314,7 +316,7 @@ func (o *Options) applyDefaults() error {
 		}
 	}
 	for _, d := range append([]string{o.Domain}, o.SourceDomains...) {
-		if d != "" && SubjectToken(d) != d {
+		if d != "" && wire.Token(d) != d {
 			return fmt.Errorf("bus: domain %q may not contain '.', '*', '>' or spaces", d)
 		}
 	}

@@ -1,25 +1,17 @@
 package bus
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"iter"
-	"maps"
-	"slices"
 	"strconv"
-	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/panoptes-go/panoptes/internal/metric"
+	"github.com/panoptes-go/panoptes/internal/wire"
 )
 
 // setWindow bounds the publishes of one PublishSet awaiting their ack; past
@@ -29,117 +21,18 @@ const setWindow = 512
 // maxPooledBuffer keeps an unusually large set's buffer out of the pool.
 const maxPooledBuffer = 4 << 20
 
-// Subject is the bus subject of a group: panoptes.metrics.<site>.<group_type>.
-func Subject(site, groupType string) string {
-	return SubjectPrefix + SubjectToken(site) + "." + SubjectToken(groupType)
-}
-
-// SubjectToken makes s usable as one subject token: '.', '*', '>' and
-// whitespace become '_', and an empty token becomes "_".
-func SubjectToken(s string) string {
-	if s == "" {
-		return "_"
-	}
-	clean := true
-	for _, r := range s {
-		if badTokenRune(r) {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return s
-	}
-	var b strings.Builder
-	b.Grow(len(s))
-	for _, r := range s {
-		if badTokenRune(r) {
-			b.WriteByte('_')
-		} else {
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
-
-func badTokenRune(r rune) bool {
-	return r == '.' || r == '*' || r == '>' || r == utf8.RuneError || unicode.IsSpace(r) || unicode.IsControl(r)
-}
-
-// subjectCache remembers subjects per site and group type: there are few
-// of them, and building one per message would allocate on the hot path.
-// The maps are copied on write, so that a lookup writes no shared memory
-// (an RWMutex's reader count, contended by every check, cost more than the
-// lookup), and keyed by one string each (a [2]string key is hashed by the
-// runtime's generic path, ~4× slower).
-type subjectCache struct {
-	m  atomic.Pointer[map[string]map[string]string] // site → group type → subject; never modified once stored
-	mu sync.Mutex                                   // serializes writers
-	n  int                                          // subjects cached (under mu)
-}
-
-const maxCachedSubjects = 4096
-
-func (c *subjectCache) get(site, groupType string) string {
-	if m := c.m.Load(); m != nil {
-		if s, ok := (*m)[site][groupType]; ok {
-			return s
-		}
-	}
-	s := Subject(site, groupType)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.n >= maxCachedSubjects {
-		return s
-	}
-	var old map[string]map[string]string
-	if m := c.m.Load(); m != nil {
-		old = *m
-	}
-	if _, ok := old[site][groupType]; ok {
-		return s // another writer was first
-	}
-	m := maps.Clone(old)
-	if m == nil {
-		m = map[string]map[string]string{}
-	}
-	types := maps.Clone(old[site])
-	if types == nil {
-		types = map[string]string{}
-	}
-	types[groupType] = s
-	m[site] = types
-	c.m.Store(&m)
-	c.n++
-	return s
-}
-
 // publishState is PublishSet's reusable scratch space. All messages of a set
 // are encoded into one buffer; it returns to the pool only when every
 // publish is resolved, because the client keeps the bytes for retries.
 type publishState struct {
-	buf   []byte
-	raw   []byte // the JSON while buf is compressed
-	msgs  []setMsg
+	enc   wire.Encoder // the set's messages (wire.Message.Plain: coalesced)
 	sent  []sentMsg
-	subj  []string    // the set's subjects, in order of first appearance
-	gsub  []int       // each group's index in subj; -1 for an invalid group
 	timer *time.Timer // ends the wait for acks; stopped between uses
-	enc   metric.Encoder
-}
-
-// setMsg is one bus message of a set: the set's groups of one subject
-// (up to MaxMessageBytes), one JSON document per line.
-type setMsg struct {
-	subject    string
-	start, end int // in publishState.buf
-	groups     int
-	coalesce   bool // joins other sets' messages (coalescer)
 }
 
 // sentMsg is one message of a set handed to the client.
 type sentMsg struct {
-	msg   int // index in publishState.msgs
+	msg   int // index in publishState.enc.Messages()
 	id    string
 	fut   jetstream.PubAckFuture // nil: not sent (goes to the buffer)
 	batch *batch                 // set instead of id and fut: coalesced
@@ -231,15 +124,15 @@ func (r *publishRun) awaitOldest() bool {
 			}
 		}
 		m.acked = true // settled: not for this set to buffer
-		msg := &r.st.msgs[m.msg]
+		msg := &r.st.enc.Messages()[m.msg]
 		switch m.batch.outcome {
 		case outcomeDropped:
-			r.lost += msg.groups
+			r.lost += msg.Groups
 		case outcomeRefused:
-			r.refused += msg.groups
-			r.fail(fmt.Errorf("publish %d groups on %s: %w", msg.groups, msg.subject, m.batch.err))
+			r.refused += msg.Groups
+			r.fail(fmt.Errorf("publish %d groups on %s: %w", msg.Groups, msg.Subject, m.batch.err))
 		default:
-			r.settled += msg.groups
+			r.settled += msg.Groups
 		}
 	} else if m.fut != nil {
 		var ok bool
@@ -266,21 +159,16 @@ func (r *publishRun) awaitOldest() bool {
 		}
 		if ok {
 			m.acked = true
-			r.acked += r.st.msgs[m.msg].groups
+			r.acked += r.st.enc.Messages()[m.msg].Groups
 		}
 	}
 	r.head++
 	return true
 }
 
-// MaxMessageBytes bounds one bus message: a set's groups of one subject
-// are cut into messages of about this size, well under NATS's default
-// 1 MB max_payload.
-const MaxMessageBytes = 256 << 10
-
 // PublishSet publishes the groups of set, one message per subject (group
-// type) holding that type's groups one per line (see Groups), cut at
-// MaxMessageBytes. One message per group made the stream's per-message
+// type) holding that type's groups one per line, cut at
+// wire.MaxMessageBytes (the framing is wire.Encoder's). One message per group made the stream's per-message
 // work (storing, deduplicating ids, delivering and acking to each sink)
 // the collector's bottleneck at 10,000 devices: a 48-port switch's
 // interface check is now 2 messages instead of 56.
@@ -306,7 +194,8 @@ func (b *Bus) PublishSetUntil(ctx context.Context, set *metric.GroupSet, until t
 		return 0, nil
 	}
 	st := b.pool.Get().(*publishState)
-	st.buf, st.raw, st.msgs, st.sent, st.subj, st.gsub = st.buf[:0], st.raw[:0], st.msgs[:0], st.sent[:0], st.subj[:0], st.gsub[:0]
+	st.enc.Reset()
+	st.sent = st.sent[:0]
 	now := time.Now()
 	r := publishRun{ctx: ctx, ctxDone: ctx.Done(), until: now.Add(b.publishTimeout), st: st}
 	if !until.IsZero() && until.Before(r.until) {
@@ -317,35 +206,39 @@ func (b *Bus) PublishSetUntil(ctx context.Context, set *metric.GroupSet, until t
 	}
 	defer r.disarm()
 
-	invalid := st.encode(b, set, &r)
+	invalid, err := st.enc.Encode(set, &b.subjects)
+	if err != nil {
+		r.fail(err)
+	}
+	msgs := st.enc.Messages()
 	direct := b.buf.empty() && b.nc.Status() == nats.CONNECTED
 	if b.coalesce != nil && direct {
-		for i := range st.msgs {
-			st.msgs[i].coalesce = st.msgs[i].end-st.msgs[i].start < coalesceBelow
+		for i := range msgs {
+			msgs[i].Plain = msgs[i].Size() < coalesceBelow // coalesced, compressed with its batch
 		}
 	}
 	if b.compress {
-		st.compress()
+		st.enc.Compress()
 	}
-	for i := range st.msgs {
-		msg := &st.msgs[i]
-		if msg.coalesce {
-			if bt := b.coalesce.add(msg.subject, st.buf[msg.start:msg.end], msg.groups, now, r.until); bt != nil {
+	for i := range msgs {
+		msg := &msgs[i]
+		if msg.Plain {
+			if bt := b.coalesce.add(msg.Subject, st.enc.Bytes(i), msg.Groups, now, r.until); bt != nil {
 				st.sent = append(st.sent, sentMsg{msg: i, batch: bt})
 				continue
 			}
 		}
 		m := sentMsg{msg: i, id: b.nextID()}
 		if direct && !r.waitOver() && (r.inFlight() < setWindow || r.awaitOldest()) {
-			f, err := b.publishAsync(&r, msg.subject, st.buf[msg.start:msg.end:msg.end], m.id)
+			f, err := b.publishAsync(&r, msg.Subject, st.enc.Bytes(i), m.id)
 			switch {
 			case err == nil:
 				m.fut = f
 			case retryable(err):
 				direct = false // the rest of the set goes to the buffer
 			default:
-				r.fail(fmt.Errorf("publish %d groups on %s: %w", msg.groups, msg.subject, err))
-				invalid += msg.groups
+				r.fail(fmt.Errorf("publish %d groups on %s: %w", msg.Groups, msg.Subject, err))
+				invalid += msg.Groups
 				continue
 			}
 		}
@@ -362,16 +255,16 @@ func (b *Bus) PublishSetUntil(ctx context.Context, set *metric.GroupSet, until t
 		m := &st.sent[i]
 		if m.batch != nil && !m.acked {
 			// Still being sent: the coalescer acks or buffers it.
-			r.settled += st.msgs[m.msg].groups
+			r.settled += msgs[m.msg].Groups
 			continue
 		}
 		if m.acked {
 			continue
 		}
-		msg := &st.msgs[m.msg]
-		later = append(later, pending{subject: msg.subject, id: m.id, groups: msg.groups,
-			data: append([]byte(nil), st.buf[msg.start:msg.end]...)})
-		laterGroups = append(laterGroups, msg.groups)
+		msg := &msgs[m.msg]
+		later = append(later, pending{subject: msg.Subject, id: m.id, groups: msg.Groups,
+			data: append([]byte(nil), st.enc.Bytes(m.msg)...)})
+		laterGroups = append(laterGroups, msg.Groups)
 	}
 	buffered, dropped := 0, 0
 	if len(later) > 0 {
@@ -391,11 +284,10 @@ func (b *Bus) PublishSetUntil(ctx context.Context, set *metric.GroupSet, until t
 	}
 	invalid += r.refused // counted by the coalescer
 	// Unresolved publishes may still read buf (client retries): drop it then.
-	if r.inFlight() == 0 && cap(st.buf) <= maxPooledBuffer && cap(st.raw) <= maxPooledBuffer {
+	if r.inFlight() == 0 && st.enc.Cap() <= maxPooledBuffer {
 		r.disarm()
 		clear(st.sent)
-		clear(st.msgs)
-		clear(st.subj)
+		st.enc.Reset()
 		b.pool.Put(st)
 	}
 	accepted := r.acked + r.settled + buffered
@@ -407,129 +299,6 @@ func (b *Bus) PublishSetUntil(ctx context.Context, set *metric.GroupSet, until t
 		return accepted, nil
 	}
 	return accepted, fmt.Errorf("bus: %d of %d metrics groups not published: %w", invalid+dropped, len(set.Groups), r.firstErr)
-}
-
-// encode writes set's groups into st.buf as messages, one per subject in
-// order of first appearance (cut at MaxMessageBytes), and returns how many
-// groups are invalid.
-func (st *publishState) encode(b *Bus, set *metric.GroupSet, r *publishRun) (invalid int) {
-	st.enc.Start(set) // a resource may have changed since the last set
-	for i, g := range set.Groups {
-		if g == nil || g.Resource == nil {
-			r.fail(fmt.Errorf("group %d has no resource", i))
-			st.gsub = append(st.gsub, -1)
-			invalid++
-			continue
-		}
-		subject := b.subjects.get(g.Resource.Site, g.Type)
-		k := slices.Index(st.subj, subject)
-		if k < 0 {
-			k = len(st.subj)
-			st.subj = append(st.subj, subject)
-		}
-		st.gsub = append(st.gsub, k)
-	}
-	for k, subject := range st.subj {
-		cur := -1 // index in st.msgs of the message being filled
-		for i, g := range set.Groups {
-			if st.gsub[i] != k {
-				continue
-			}
-			if cur >= 0 && st.msgs[cur].end-st.msgs[cur].start >= MaxMessageBytes {
-				cur = -1
-			}
-			if cur < 0 {
-				st.msgs = append(st.msgs, setMsg{subject: subject, start: len(st.buf), end: len(st.buf)})
-				cur = len(st.msgs) - 1
-			} else {
-				st.buf = append(st.buf, '\n')
-			}
-			st.buf = st.enc.AppendJSON(st.buf, g)
-			st.msgs[cur].end = len(st.buf)
-			st.msgs[cur].groups++
-		}
-	}
-	return invalid
-}
-
-// compress replaces each message of at least minCompress bytes by its S2
-// framing, when that is smaller; st.raw keeps the JSON meanwhile. Messages
-// to coalesce stay JSON: their batch is compressed as a whole.
-func (st *publishState) compress() {
-	if !slices.ContainsFunc(st.msgs, func(m setMsg) bool { return !m.coalesce && m.end-m.start >= minCompress }) {
-		return // nothing to compress (light checks): no copy
-	}
-	st.raw, st.buf = st.buf, st.raw[:0]
-	for i := range st.msgs {
-		m := &st.msgs[i]
-		raw := st.raw[m.start:m.end]
-		start := len(st.buf)
-		if len(raw) >= minCompress && !m.coalesce {
-			st.buf = appendS2(st.buf, raw)
-		}
-		if len(st.buf) == start || len(st.buf)-start >= len(raw) {
-			st.buf = append(st.buf[:start], raw...)
-		}
-		m.start, m.end = start, len(st.buf)
-	}
-}
-
-// Groups yields the metrics groups of a bus message: one JSON document per
-// line (a message written by an older version holds exactly one). Empty
-// lines are skipped. The slices alias data, or, for a compressed message,
-// its decompression; a damaged compressed message is yielded whole, as one
-// undecodable line (call Payload first to see why).
-func Groups(data []byte) iter.Seq[[]byte] {
-	if Compressed(data) {
-		if plain, err := Payload(nil, data); err == nil {
-			data = plain
-		} else {
-			return func(yield func([]byte) bool) { yield(data) }
-		}
-	}
-	return func(yield func([]byte) bool) {
-		for len(data) > 0 {
-			line := data
-			if i := bytes.IndexByte(data, '\n'); i >= 0 {
-				line, data = data[:i], data[i+1:]
-			} else {
-				data = nil
-			}
-			if len(bytes.TrimSpace(line)) == 0 {
-				continue
-			}
-			if !yield(line) {
-				return
-			}
-		}
-	}
-}
-
-// DecodeMessage decodes every metrics group of a bus message, compressed
-// or not; the first line that does not decode is the error.
-func DecodeMessage(data []byte) ([]*metric.Group, error) {
-	plain, err := Payload(nil, data)
-	if err != nil {
-		return nil, err
-	}
-	var out []*metric.Group
-	for line := range Groups(plain) {
-		g, err := metric.Decode(line)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, g)
-	}
-	return out, nil
-}
-
-// GroupCount is the number of groups in a bus message.
-func GroupCount(data []byte) int {
-	n := 0
-	for range Groups(data) {
-		n++
-	}
-	return n
 }
 
 // ErrBufferFull is wrapped by PublishSet's error when the bus is

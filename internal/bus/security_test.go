@@ -12,6 +12,7 @@ import (
 	"github.com/panoptes-go/panoptes/internal/bus"
 	"github.com/panoptes-go/panoptes/internal/testutil/logbuf"
 	"github.com/panoptes-go/panoptes/internal/testutil/pki"
+	"github.com/panoptes-go/panoptes/internal/wire"
 )
 
 // noSecret fails when a log holds one of the secrets.
@@ -95,7 +96,7 @@ func TestRouteAuthAndTLS(t *testing.T) {
 	if n, err := good[0].PublishSet(ctx, interfaceSet(testResource("s", "sw1"), 4)); n != 5 || err != nil {
 		t.Fatalf("PublishSet on the secure cluster = %d, %v", n, err)
 	}
-	waitStreamGroups(t, good[1], bus.StreamName, 5)
+	waitStreamGroups(t, good[1], wire.MetricsStream, 5)
 
 	// The intruders dial the good servers' routes; they are refused, so
 	// they never see a JetStream leader and give up after ConnectRetry.
@@ -128,7 +129,7 @@ func TestRouteAuthAndTLS(t *testing.T) {
 	if n, err := good[1].PublishSet(ctx, interfaceSet(testResource("s", "sw2"), 4)); n != 5 || err != nil {
 		t.Fatalf("PublishSet after the intruders = %d, %v", n, err)
 	}
-	waitStreamGroups(t, good[0], bus.StreamName, 10)
+	waitStreamGroups(t, good[0], wire.MetricsStream, 10)
 	for i, l := range logs {
 		noSecret(t, fmt.Sprintf("server %d", i), l.String(), pw, wrongPW)
 	}
@@ -198,7 +199,7 @@ func TestLeafAuthAndTLS(t *testing.T) {
 	if n, err := good.b.PublishSet(ctx, edgeRound(1)); n != 9 || err != nil {
 		t.Fatalf("edge PublishSet = %d, %v", n, err)
 	}
-	waitStreamGroups(t, hub, bus.StreamName, 9)
+	waitStreamGroups(t, hub, wire.MetricsStream, 9)
 
 	for _, c := range cases[1:] {
 		t.Run(c.name, func(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/panoptes-go/panoptes/internal/bus"
+	"github.com/panoptes-go/panoptes/internal/wire"
 )
 
 // swallowAcks makes the stream stop answering: it is deleted, and a plain
@@ -20,10 +21,10 @@ func swallowAcks(t *testing.T, b *bus.Bus) (restore func()) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := b.JetStream().DeleteStream(ctx, bus.StreamName); err != nil {
+	if err := b.JetStream().DeleteStream(ctx, wire.MetricsStream); err != nil {
 		t.Fatal(err)
 	}
-	sub, err := b.Conn().Subscribe(bus.AllSubjects, func(*nats.Msg) {})
+	sub, err := b.Conn().Subscribe(wire.AllMetrics, func(*nats.Msg) {})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,8 +35,8 @@ func swallowAcks(t *testing.T, b *bus.Bus) (restore func()) {
 		_ = sub.Unsubscribe()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if _, err := b.JetStream().CreateStream(ctx, jetstream.StreamConfig{Name: bus.StreamName,
-			Subjects: []string{bus.AllSubjects}, Storage: jetstream.MemoryStorage}); err != nil {
+		if _, err := b.JetStream().CreateStream(ctx, jetstream.StreamConfig{Name: wire.MetricsStream,
+			Subjects: []string{wire.AllMetrics}, Storage: jetstream.MemoryStorage}); err != nil {
 			t.Error(err)
 		}
 	}
@@ -93,7 +94,7 @@ func TestPublishSetUntilBoundsTheWait(t *testing.T) {
 				}
 			}
 			check("with acks", 1) // stored: sent by its until even with a long linger
-			waitStreamGroups(t, b, bus.StreamName, 2)
+			waitStreamGroups(t, b, wire.MetricsStream, 2)
 			if tc.linger > time.Second {
 				// A batch opened by a caller that can wait long is sent
 				// early for one that joins it with an earlier until.
@@ -107,7 +108,7 @@ func TestPublishSetUntilBoundsTheWait(t *testing.T) {
 				if err := <-first; err != nil {
 					t.Fatal(err)
 				}
-				waitStreamGroups(t, b, bus.StreamName, 6)
+				waitStreamGroups(t, b, wire.MetricsStream, 6)
 			}
 
 			restore := swallowAcks(t, b)

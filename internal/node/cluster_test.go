@@ -21,6 +21,7 @@ import (
 	"github.com/panoptes-go/panoptes/internal/config"
 	"github.com/panoptes-go/panoptes/internal/phase"
 	"github.com/panoptes-go/panoptes/internal/sim"
+	"github.com/panoptes-go/panoptes/internal/wire"
 )
 
 const (
@@ -139,8 +140,8 @@ func TestClusterFailover(t *testing.T) {
 	}
 
 	rec := &polls{events: map[string][]time.Time{}}
-	sub, err := b.Conn().Subscribe(bus.SubjectPrefix+"lab.status", func(m *nats.Msg) {
-		groups, err := bus.DecodeMessage(m.Data)
+	sub, err := b.Conn().Subscribe(wire.MetricsPrefix+"lab.status", func(m *nats.Msg) {
+		groups, err := wire.Decode(m.Data)
 		if err != nil {
 			t.Errorf("bad status group: %v", err)
 			return

@@ -4,8 +4,8 @@ import (
 	"context"
 	"time"
 
-	"github.com/panoptes-go/panoptes/internal/bus"
 	"github.com/panoptes-go/panoptes/internal/sink"
+	"github.com/panoptes-go/panoptes/internal/wire"
 )
 
 // drainSinks waits, up to timeout, until every sink has written and acked
@@ -21,7 +21,7 @@ func (n *Node) drainSinks(timeout time.Duration) {
 			continue // reads Kafka: no bus consumer to wait for
 		}
 		for {
-			c, err := js.Consumer(ctx, bus.StreamName, sink.DurableName(sc.Name))
+			c, err := js.Consumer(ctx, wire.MetricsStream, sink.DurableName(sc.Name))
 			if err != nil {
 				n.log.Warn("drain: sink consumer not found", "sink", sc.Name, "err", err)
 				break

@@ -11,12 +11,12 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/panoptes-go/panoptes/internal/bus"
 	"github.com/panoptes-go/panoptes/internal/metric"
+	"github.com/panoptes-go/panoptes/internal/wire"
 )
 
 // handleMsgs settles one fetched batch. A message holds one or more groups
-// (bus.Groups), compressed or not (bus.Payload): each becomes a record; an
+// (wire.Groups), compressed or not (wire.Decompress): each becomes a record; an
 // undecodable or rejected record, or a message whose compression is damaged, is
 // set aside alone. A message is acked when all its records are written or
 // set aside, and handed back (with backoff) otherwise, which may write its
@@ -75,7 +75,7 @@ func (c *Consumer) decodeMsgs(ctx context.Context, msgs []jetstream.Msg) batchRe
 	retry := make([]bool, len(msgs))
 	for i, m := range msgs {
 		at := publishedAt(m)
-		payload, err := bus.Payload(nil, m.Data())
+		payload, err := wire.Decompress(nil, m.Data())
 		if err != nil {
 			// Damaged compression: the whole message is one bad record.
 			rec := Record{Subject: m.Subject(), Data: m.Data(), Time: at}
@@ -85,7 +85,7 @@ func (c *Consumer) decodeMsgs(ctx context.Context, msgs []jetstream.Msg) batchRe
 			continue
 		}
 		n := 0
-		for data := range bus.Groups(payload) {
+		for data := range wire.Groups(payload) {
 			rec := Record{Subject: m.Subject(), Data: data, Time: at}
 			g, err := metric.Decode(data)
 			if err != nil {

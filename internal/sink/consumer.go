@@ -17,8 +17,8 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/panoptes-go/panoptes/internal/bus"
 	"github.com/panoptes-go/panoptes/internal/config"
+	"github.com/panoptes-go/panoptes/internal/wire"
 )
 
 // Defaults for config fields left zero (the config loader sets the same).
@@ -66,7 +66,7 @@ type Consumer struct {
 	metrics  *sinkMetrics
 	dead     *deadLetters
 	js       jetstream.JetStream // set by Run: the bus, also for dead letters
-	plain    []byte              // streamMsgs' decompression buffer, reused
+	reader   wire.Reader         // streamMsgs' decompression, into one reused buffer
 }
 
 // New checks cfg and builds its sink (and Kafka source) without side
@@ -80,8 +80,8 @@ func New(cfg config.Sink, deps Deps) (*Consumer, error) {
 		return fmt.Errorf("sink %s: %w", cfg.Name, &config.FieldError{Field: field, Msg: fmt.Sprintf(format, a...)})
 	}
 	for j, s := range cfg.Subjects {
-		if (s != bus.AllSubjects && !strings.HasPrefix(s, bus.SubjectPrefix)) || strings.ContainsAny(s, " \t\r\n") {
-			return nil, fail(fmt.Sprintf("subjects[%d]", j), "%q is not a metrics subject; use %s<site>.<group_type> (wildcards * and > allowed)", s, bus.SubjectPrefix)
+		if !wire.IsMetricsFilter(s) {
+			return nil, fail(fmt.Sprintf("subjects[%d]", j), "%q is not a metrics subject; use %s<site>.<group_type> (wildcards * and > allowed)", s, wire.MetricsPrefix)
 		}
 	}
 	if cfg.BatchSize < 0 || cfg.BatchSize > maxBatchSize {
@@ -287,11 +287,11 @@ const maxCompletedEmpty = 5
 func (c *Consumer) ensure(ctx context.Context, js jetstream.JetStream) (jetstream.Consumer, error) {
 	subjects := c.subjects
 	if len(subjects) == 0 {
-		subjects = []string{bus.AllSubjects}
+		subjects = []string{wire.AllMetrics}
 	}
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	cons, err := js.CreateOrUpdateConsumer(cctx, bus.StreamName, jetstream.ConsumerConfig{
+	cons, err := js.CreateOrUpdateConsumer(cctx, wire.MetricsStream, jetstream.ConsumerConfig{
 		Durable:        c.durable,
 		Description:    "Panoptes sink " + c.name,
 		DeliverPolicy:  jetstream.DeliverAllPolicy,
@@ -302,7 +302,7 @@ func (c *Consumer) ensure(ctx context.Context, js jetstream.JetStream) (jetstrea
 		MaxAckPending:  max(4*c.pace.Batch, 1000),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("sink %s: consumer %s on stream %s: %w", c.name, c.durable, bus.StreamName, err)
+		return nil, fmt.Errorf("sink %s: consumer %s on stream %s: %w", c.name, c.durable, wire.MetricsStream, err)
 	}
 	return cons, nil
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/panoptes-go/panoptes/internal/bus"
+	"github.com/panoptes-go/panoptes/internal/wire"
 )
 
 // The dead-letter stream: poison messages of every sink, one subject per
@@ -37,7 +37,7 @@ const maxReasonLen = 1024
 
 // DeadLetterSubject is where sink sinkName sets its poison messages aside.
 func DeadLetterSubject(sinkName string) string {
-	return DeadLetterPrefix + bus.SubjectToken(sinkName)
+	return DeadLetterPrefix + wire.Token(sinkName)
 }
 
 // deadLetters publishes one sink's poison messages to the dead-letter
@@ -90,7 +90,7 @@ func (d *deadLetters) ensure(ctx context.Context, js jetstream.JetStream) error 
 	_, err := js.Stream(ctx, DeadLetterStream)
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
 		replicas := 1
-		if s, serr := js.Stream(ctx, bus.StreamName); serr == nil {
+		if s, serr := js.Stream(ctx, wire.MetricsStream); serr == nil {
 			replicas = max(s.CachedInfo().Config.Replicas, 1)
 		}
 		_, err = js.CreateStream(ctx, jetstream.StreamConfig{

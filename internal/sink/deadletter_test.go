@@ -11,10 +11,10 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/panoptes-go/panoptes/internal/bus"
 	"github.com/panoptes-go/panoptes/internal/config"
 	"github.com/panoptes-go/panoptes/internal/metric"
 	"github.com/panoptes-go/panoptes/internal/resource"
+	"github.com/panoptes-go/panoptes/internal/wire"
 )
 
 // deadLetterMsgs waits for want messages on the dead-letter stream and
@@ -55,7 +55,7 @@ func TestGarbageIsDeadLettered(t *testing.T) {
 	c := fastConsumer(t, config.Sink{Name: "file.main", Path: path}, reg)
 	publish(t, b, 0, 10)
 	garbage := []byte("\x00\x01 not a metrics group {")
-	if _, err := b.JetStream().Publish(context.Background(), bus.Subject("site1", "interface"), garbage); err != nil {
+	if _, err := b.JetStream().Publish(context.Background(), wire.MetricsSubject("site1", "interface"), garbage); err != nil {
 		t.Fatal(err)
 	}
 	publish(t, b, 10, 20)
@@ -148,7 +148,7 @@ func counterWithLabel(t *testing.T, reg *prometheus.Registry, name, label, value
 }
 
 // TestBatchedMessages: a bus message holds several groups, one per line
-// (bus.Groups). Each becomes a record; a bad line or a rejected record is
+// (wire.Groups). Each becomes a record; a bad line or a rejected record is
 // set aside alone, and the rest of its message is written and acked.
 func TestBatchedMessages(t *testing.T) {
 	b := openBus(t, t.TempDir())
@@ -171,7 +171,7 @@ func TestBatchedMessages(t *testing.T) {
 			Metrics:    []metric.Metric{{Name: "bits_in", Value: metric.Uint(uint64(i)), Type: metric.Counter, Timestamp: 1}}}
 		mixed = append(metric.AppendJSON(mixed, g), '\n')
 	}
-	if _, err := b.JetStream().Publish(context.Background(), bus.Subject("site1", "interface"), mixed); err != nil {
+	if _, err := b.JetStream().Publish(context.Background(), wire.MetricsSubject("site1", "interface"), mixed); err != nil {
 		t.Fatal(err)
 	}
 	running(t, c, b.JetStream())
@@ -209,7 +209,7 @@ func TestCompressedMessages(t *testing.T) {
 	if err := publishSets(b, 0, 40, 20); err != nil { // 2 messages of 20 groups
 		t.Fatal(err)
 	}
-	stream, err := b.JetStream().Stream(context.Background(), bus.StreamName)
+	stream, err := b.JetStream().Stream(context.Background(), wire.MetricsStream)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,11 +217,11 @@ func TestCompressedMessages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bus.Compressed(first.Data) {
+	if !wire.Compressed(first.Data) {
 		t.Fatal("PublishSet wrote an uncompressed message; the test needs the default compression")
 	}
 	damaged := append([]byte(nil), first.Data[:len(first.Data)-7]...)
-	if _, err := b.JetStream().Publish(context.Background(), bus.Subject("site1", "interface"), damaged); err != nil {
+	if _, err := b.JetStream().Publish(context.Background(), wire.MetricsSubject("site1", "interface"), damaged); err != nil {
 		t.Fatal(err)
 	}
 	if err := publishSets(b, 40, 60, 20); err != nil {

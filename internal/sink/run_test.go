@@ -18,6 +18,7 @@ import (
 	"github.com/panoptes-go/panoptes/internal/config"
 	"github.com/panoptes-go/panoptes/internal/metric"
 	"github.com/panoptes-go/panoptes/internal/resource"
+	"github.com/panoptes-go/panoptes/internal/wire"
 )
 
 func openBus(t *testing.T, dir string) *bus.Bus {
@@ -150,7 +151,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 // ackFloor is the last stream sequence the sink acked (0 before it exists).
 func ackFloor(t *testing.T, js jetstream.JetStream, name string) uint64 {
 	t.Helper()
-	c, err := js.Consumer(context.Background(), bus.StreamName, DurableName(name))
+	c, err := js.Consumer(context.Background(), wire.MetricsStream, DurableName(name))
 	if errors.Is(err, jetstream.ErrConsumerNotFound) {
 		return 0
 	} else if err != nil {
@@ -165,7 +166,7 @@ func ackFloor(t *testing.T, js jetstream.JetStream, name string) uint64 {
 
 func consumerInfo(t *testing.T, js jetstream.JetStream, name string) *jetstream.ConsumerInfo {
 	t.Helper()
-	c, err := js.Consumer(context.Background(), bus.StreamName, DurableName(name))
+	c, err := js.Consumer(context.Background(), wire.MetricsStream, DurableName(name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -406,7 +407,7 @@ func TestFileSinkRejectedConsumer(t *testing.T) {
 	b := openBus(t, t.TempDir())
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	_, err := b.JetStream().CreateOrUpdateConsumer(ctx, bus.StreamName, jetstream.ConsumerConfig{
+	_, err := b.JetStream().CreateOrUpdateConsumer(ctx, wire.MetricsStream, jetstream.ConsumerConfig{
 		Durable: DurableName("clash"), AckPolicy: jetstream.AckExplicitPolicy, DeliverPolicy: jetstream.DeliverNewPolicy,
 	})
 	if err != nil {

@@ -7,14 +7,9 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/panoptes-go/panoptes/internal/bus"
 	"github.com/panoptes-go/panoptes/internal/metric"
+	"github.com/panoptes-go/panoptes/internal/wire"
 )
-
-// maxKeptPlain bounds the decompression buffer kept between batches: bus
-// messages hold up to bus.MaxMessageBytes of JSON, and a rare larger one
-// (another publisher) should not pin its buffer for good.
-const maxKeptPlain = 1 << 20
 
 // errStoppedEarly fails a batch whose RawWriter returned nil without
 // pulling every record: what it did not see is not stored.
@@ -42,7 +37,7 @@ func (c *Consumer) streamMsgs(ctx context.Context, raw RawWriter, msgs []jetstre
 		for i, m := range msgs {
 			t0 := time.Now()
 			at := publishedAt(m)
-			payload, err := bus.Payload(c.plain, m.Data())
+			payload, err := c.reader.Payload(m.Data()) // valid until the next message: the sink copied what it kept
 			if err != nil {
 				// Damaged compression: the whole message is one bad record.
 				rec := Record{Subject: m.Subject(), Data: m.Data(), Time: at}
@@ -53,11 +48,8 @@ func (c *Consumer) streamMsgs(ctx context.Context, raw RawWriter, msgs []jetstre
 				finished++
 				continue
 			}
-			if bus.Compressed(m.Data()) {
-				c.plain = payload[:0] // reused by the next message: the sink copied what it kept
-			}
 			n := 0
-			for data := range bus.Groups(payload) {
+			for data := range wire.Groups(payload) {
 				rec := Record{Subject: m.Subject(), Data: data, Time: at}
 				if err := metric.Validate(data); err != nil {
 					// Validate's error is Decode's: the same reason as decodeMsgs gives.
@@ -89,9 +81,7 @@ func (c *Consumer) streamMsgs(ctx context.Context, raw RawWriter, msgs []jetstre
 	if handed > 0 {
 		c.metrics.writeSeconds.Observe(max(time.Since(start)-own, 0).Seconds())
 	}
-	if cap(c.plain) > maxKeptPlain {
-		c.plain = nil
-	}
+	c.reader.Trim()
 	if err != nil {
 		c.metrics.writeErrors.Inc()
 		c.logger.Warn("sink: write failed; nothing acked, retrying", "groups", handed, "err", err)

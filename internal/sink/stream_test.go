@@ -18,10 +18,10 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/panoptes-go/panoptes/internal/bus"
 	"github.com/panoptes-go/panoptes/internal/config"
 	"github.com/panoptes-go/panoptes/internal/metric"
 	"github.com/panoptes-go/panoptes/internal/s2frame"
+	"github.com/panoptes-go/panoptes/internal/wire"
 )
 
 // rawSink is a test RawWriter (type "test_raw"): it keeps a copy of every
@@ -98,7 +98,7 @@ func groupLine(seq int, edit func(*metric.Group)) []byte {
 func publishLines(t *testing.T, js jetstream.JetStream, lines ...[]byte) {
 	t.Helper()
 	payload := s2frame.Append(nil, append(bytes.Join(lines, []byte("\n")), '\n'))
-	if _, err := js.Publish(context.Background(), bus.Subject("site1", "interface"), payload); err != nil {
+	if _, err := js.Publish(context.Background(), wire.MetricsSubject("site1", "interface"), payload); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -117,7 +117,7 @@ func TestRawPathSetsAsideLikeDecoded(t *testing.T) {
 	publishLines(t, js, noResource)
 	damaged := s2frame.Append(nil, groupLine(5, nil))
 	damaged = damaged[:len(damaged)-3]
-	if _, err := js.Publish(context.Background(), bus.Subject("site1", "interface"), damaged); err != nil {
+	if _, err := js.Publish(context.Background(), wire.MetricsSubject("site1", "interface"), damaged); err != nil {
 		t.Fatal(err)
 	}
 	publishLines(t, js, groupLine(6, nil))
@@ -315,7 +315,7 @@ func TestStreamHoldsOneMessage(t *testing.T) {
 		data := checkMessage(groups, i*groups)
 		p, _ := s2frame.Decode(nil, data)
 		plain += len(p)
-		if _, err := js.Publish(context.Background(), bus.Subject("site1", "interface"), data); err != nil {
+		if _, err := js.Publish(context.Background(), wire.MetricsSubject("site1", "interface"), data); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -25,6 +25,7 @@ import (
 	_ "github.com/panoptes-go/panoptes/internal/sink/influxdb"
 	"github.com/panoptes-go/panoptes/internal/testutil/influx"
 	"github.com/panoptes-go/panoptes/internal/testutil/logbuf"
+	"github.com/panoptes-go/panoptes/internal/wire"
 )
 
 const db = "panoptes"
@@ -176,7 +177,7 @@ func filePoints(t *testing.T, path string) map[string]point {
 
 func ackFloor(t *testing.T, js jetstream.JetStream, name string) uint64 {
 	t.Helper()
-	c, err := js.Consumer(context.Background(), bus.StreamName, sink.DurableName(name))
+	c, err := js.Consumer(context.Background(), wire.MetricsStream, sink.DurableName(name))
 	if err != nil {
 		return 0
 	}
@@ -306,7 +307,7 @@ func TestInfluxOutageLosesNothing(t *testing.T) {
 func TestInfluxPoisonIsDeadLettered(t *testing.T) {
 	s := newStack(t)
 	s.publish(t, 0, 5)
-	if _, err := s.bus.JetStream().Publish(context.Background(), bus.Subject("site1", "interface"), []byte("garbage{")); err != nil {
+	if _, err := s.bus.JetStream().Publish(context.Background(), wire.MetricsSubject("site1", "interface"), []byte("garbage{")); err != nil {
 		t.Fatal(err)
 	}
 	conflict := group(5)

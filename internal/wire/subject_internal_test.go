@@ -1,4 +1,4 @@
-package bus
+package wire
 
 import (
 	"fmt"
@@ -6,10 +6,10 @@ import (
 	"testing"
 )
 
-// TestSubjectCache: cached subjects are Subject's, across sites and group
+// TestSubjectCache: cached subjects are MetricsSubject's, across sites and group
 // types, under concurrent first lookups; past the cap they are still right.
 func TestSubjectCache(t *testing.T) {
-	var c subjectCache
+	var c SubjectCache
 	var wg sync.WaitGroup
 	for w := range 4 {
 		wg.Add(1)
@@ -17,8 +17,8 @@ func TestSubjectCache(t *testing.T) {
 			defer wg.Done()
 			for i := range 200 {
 				site, typ := fmt.Sprintf("site.%d", (i+w)%7), fmt.Sprintf("type %d", i%13)
-				if got, want := c.get(site, typ), Subject(site, typ); got != want {
-					t.Errorf("get(%q, %q) = %q, want %q", site, typ, got, want)
+				if got, want := c.Metrics(site, typ), MetricsSubject(site, typ); got != want {
+					t.Errorf("Metrics(%q, %q) = %q, want %q", site, typ, got, want)
 					return
 				}
 			}
@@ -29,13 +29,13 @@ func TestSubjectCache(t *testing.T) {
 		t.Fatalf("%d subjects cached, want %d", c.n, 7*13)
 	}
 	c.n = maxCachedSubjects // full: still right, not cached
-	if got := c.get("new", "x"); got != Subject("new", "x") {
+	if got := c.Metrics("new", "x"); got != MetricsSubject("new", "x") {
 		t.Fatalf("past the cap: %q", got)
 	}
 	if _, ok := (*c.m.Load())["new"]; ok {
 		t.Fatal("cached past the cap")
 	}
-	if a := testing.AllocsPerRun(100, func() { c.get("site.1", "type 1") }); a != 0 {
+	if a := testing.AllocsPerRun(100, func() { c.Metrics("site.1", "type 1") }); a != 0 {
 		t.Fatalf("a cached lookup allocates %v times", a)
 	}
 }
