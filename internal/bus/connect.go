@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/panoptes-go/panoptes/internal/backoff"
 	"github.com/panoptes-go/panoptes/internal/wire"
 )
 
@@ -23,10 +24,11 @@ const (
 )
 
 // retryUntil calls try until it succeeds, returns a permanent error, ctx is
-// done or deadline passes, waiting with exponential backoff in between. It
-// returns the last error and how many attempts were made.
+// done or deadline passes, waiting with exponential backoff in between
+// (jittered: the nodes of a cluster started together do not retry in
+// step). It returns the last error and how many attempts were made.
 func retryUntil(ctx context.Context, deadline time.Time, permanent func(error) bool, logf func(int, error), try func(context.Context) error) (int, error) {
-	delay := retryFirstDelay
+	bo := backoff.Backoff{Min: retryFirstDelay, Max: retryMaxDelay}
 	for attempt := 1; ; attempt++ {
 		actx, cancel := context.WithTimeout(ctx, min(apiTimeout, max(time.Until(deadline), 100*time.Millisecond)))
 		err := try(actx)
@@ -34,16 +36,14 @@ func retryUntil(ctx context.Context, deadline time.Time, permanent func(error) b
 		if err == nil || permanent(err) {
 			return attempt, err
 		}
+		delay := bo.Next()
 		if ctx.Err() != nil || time.Now().Add(delay).After(deadline) {
 			return attempt, err
 		}
 		logf(attempt, err)
-		select {
-		case <-ctx.Done():
+		if backoff.Sleep(ctx, delay) != nil {
 			return attempt, err
-		case <-time.After(delay):
 		}
-		delay = min(2*delay, retryMaxDelay)
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/panoptes-go/panoptes/internal/backoff"
 )
 
 const (
@@ -25,7 +27,7 @@ const (
 // exceeded".
 func (n *Node) whileForming(ctx context.Context, what string, op func(context.Context) error) error {
 	deadline := time.Now().Add(n.cfg.Bus.ConnectRetry.D())
-	delay := 250 * time.Millisecond
+	bo := backoff.Backoff{Min: 250 * time.Millisecond, Max: formingMaxDelay} // jittered: the nodes start together
 	for attempt := 1; ; attempt++ {
 		actx, cancel := context.WithTimeout(ctx, formingAttempt)
 		err := op(actx)
@@ -36,16 +38,14 @@ func (n *Node) whileForming(ctx context.Context, what string, op func(context.Co
 		if !clusterNotReady(err) || ctx.Err() != nil {
 			return err
 		}
+		delay := bo.Next()
 		if time.Now().Add(delay).After(deadline) {
 			return fmt.Errorf("%w (retried %d times for bus.connect_retry: the JetStream cluster has no leader or fewer servers than bus.replicas)", err, attempt)
 		}
 		n.log.Warn(what+": JetStream cluster not ready yet; retrying", "attempt", attempt, "err", err)
-		select {
-		case <-ctx.Done():
+		if backoff.Sleep(ctx, delay) != nil {
 			return err
-		case <-time.After(delay):
 		}
-		delay = min(2*delay, formingMaxDelay)
 	}
 }
 

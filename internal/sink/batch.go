@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/panoptes-go/panoptes/internal/backoff"
 	"github.com/panoptes-go/panoptes/internal/metric"
 	"github.com/panoptes-go/panoptes/internal/wire"
 )
@@ -22,7 +23,7 @@ import (
 // set aside, and handed back (with backoff) otherwise, which may write its
 // other records again: delivery is at least once. A RawWriter sink gets the
 // batch streamed (streamMsgs), any other one decoded (decodeMsgs).
-func (c *Consumer) handleMsgs(ctx context.Context, js jetstream.JetStream, msgs []jetstream.Msg, bo *backoff) {
+func (c *Consumer) handleMsgs(ctx context.Context, js jetstream.JetStream, msgs []jetstream.Msg, bo *backoff.Backoff) {
 	stopKeepAlive := c.keepAlive(msgs)
 	var res batchResult
 	if raw, ok := c.sink.(RawWriter); ok {
@@ -48,16 +49,16 @@ func (c *Consumer) handleMsgs(ctx context.Context, js jetstream.JetStream, msgs 
 		c.observeLatency(res.oldest)
 	}
 	if len(naks) == 0 {
-		bo.reset()
+		bo.Reset()
 		return
 	}
-	delay := bo.next()
+	delay := bo.Next()
 	if ctx.Err() != nil {
 		delay = 0 // stopping: hand the batch back at once
 	}
 	c.metrics.retried.Add(float64(len(naks)))
 	c.nakAll(ctx, js.Conn(), naks, delay)
-	sleep(ctx, delay)
+	backoff.Sleep(ctx, delay)
 }
 
 // batchResult is how a batch of messages was settled.
@@ -216,14 +217,14 @@ func (c *Consumer) handleRecords(ctx context.Context, batch []Record) error {
 		}
 		poison = kept
 		if written && len(poison) == 0 {
-			bo.reset()
+			bo.Reset()
 			return nil
 		}
 		c.metrics.retried.Add(float64(len(poison)))
 		if !written {
 			c.metrics.retried.Add(float64(len(recs)))
 		}
-		sleep(ctx, bo.next())
+		backoff.Sleep(ctx, bo.Next())
 		if err := ctx.Err(); err != nil {
 			return err
 		}

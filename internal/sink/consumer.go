@@ -17,6 +17,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/panoptes-go/panoptes/internal/backoff"
 	"github.com/panoptes-go/panoptes/internal/config"
 	"github.com/panoptes-go/panoptes/internal/wire"
 )
@@ -51,6 +52,7 @@ type pacing struct {
 	MaxWait                time.Duration // a partial batch is written after this
 	AckWait                time.Duration
 	BackoffMin, BackoffMax time.Duration // between attempts after a failure
+	Jitter                 backoff.Jitter
 }
 
 // Consumer feeds one configured sink from its durable JetStream consumer or
@@ -229,7 +231,7 @@ func (c *Consumer) consumeBus(ctx context.Context, js jetstream.JetStream) error
 					return err
 				}
 				c.logger.Warn("sink: cannot set up consumer; retrying", "err", err)
-				sleep(ctx, fetchBo.next())
+				backoff.Sleep(ctx, fetchBo.Next())
 				continue
 			}
 		}
@@ -256,16 +258,16 @@ func (c *Consumer) consumeBus(ctx context.Context, js jetstream.JetStream) error
 			if errors.Is(err, jetstream.ErrBatchCompleted) && completedEmpty < maxCompletedEmpty {
 				completedEmpty++
 				c.logger.Debug("sink: fetch ended with no message; fetching again", "err", err)
-				sleep(ctx, 10*time.Millisecond)
+				backoff.Sleep(ctx, 10*time.Millisecond)
 				continue
 			}
 			completedEmpty = 0
 			c.logger.Warn("sink: fetch failed; retrying", "err", err)
 			cons = nil // set it up again: the consumer may be gone
-			sleep(ctx, fetchBo.next())
+			backoff.Sleep(ctx, fetchBo.Next())
 			continue
 		}
-		fetchBo.reset()
+		fetchBo.Reset()
 		completedEmpty = 0
 		if len(msgs) == 0 {
 			c.metrics.pending.Set(0)
@@ -318,30 +320,9 @@ func refused(err error) bool {
 	return apiErr.Code != 503 && apiErr.ErrorCode != jetstream.JSErrCodeStreamNotFound
 }
 
-// backoff doubles the wait after each failure, from min up to max.
-type backoff struct{ min, max, cur time.Duration }
-
-func (c *Consumer) newBackoff() backoff {
-	return backoff{min: c.pace.BackoffMin, max: c.pace.BackoffMax}
-}
-
-func (b *backoff) next() time.Duration {
-	if b.cur == 0 {
-		b.cur = b.min
-	} else {
-		b.cur = min(2*b.cur, b.max)
-	}
-	return b.cur
-}
-
-func (b *backoff) reset() { b.cur = 0 }
-
-// sleep waits d or until ctx is done.
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
+// newBackoff spaces the attempts after failures: doubling from BackoffMin
+// up to BackoffMax, jittered so that the sinks of a cluster do not all
+// retry a store that is back at the same moment.
+func (c *Consumer) newBackoff() backoff.Backoff {
+	return backoff.Backoff{Min: c.pace.BackoffMin, Max: c.pace.BackoffMax, Jitter: c.pace.Jitter}
 }

@@ -11,14 +11,19 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/panoptes-go/panoptes/internal/backoff"
 	"github.com/panoptes-go/panoptes/internal/config"
 )
 
+// TestBackoff: the consumer's backoff doubles from the configured minimum
+// to the maximum (unjittered here; internal/backoff tests the jitter), and
+// by default it is jittered.
 func TestBackoff(t *testing.T) {
-	b := backoff{min: 100 * time.Millisecond, max: time.Second}
+	c := &Consumer{pace: pacing{BackoffMin: 100 * time.Millisecond, BackoffMax: time.Second, Jitter: backoff.None}}
+	b := c.newBackoff()
 	var got []time.Duration
 	for i := 0; i < 6; i++ {
-		got = append(got, b.next())
+		got = append(got, b.Next())
 	}
 	want := []time.Duration{100, 200, 400, 800, 1000, 1000}
 	for i := range want {
@@ -26,9 +31,16 @@ func TestBackoff(t *testing.T) {
 			t.Fatalf("backoff sequence %v, want %v ms", got, want)
 		}
 	}
-	b.reset()
-	if d := b.next(); d != 100*time.Millisecond {
+	b.Reset()
+	if d := b.Next(); d != 100*time.Millisecond {
 		t.Errorf("after reset next = %v, want 100ms", d)
+	}
+	def, err := New(config.Sink{Name: "f", Type: "file", Path: "x"}, Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if def.pace.Jitter != backoff.Equal {
+		t.Errorf("default jitter %v, want Equal", def.pace.Jitter)
 	}
 }
 
@@ -84,13 +96,14 @@ func TestBatchByCountAndTime(t *testing.T) {
 }
 
 // TestBackoffGrowsAndCaps: a failing store is retried after 50, 100, 200,
-// 200... ms, nothing is acked meanwhile, and the batch is written once it
-// recovers.
+// 200... ms (without jitter, to measure them), nothing is acked meanwhile,
+// and the batch is written once it recovers.
 func TestBackoffGrowsAndCaps(t *testing.T) {
 	b := openBus(t, t.TempDir())
 	reg := prometheus.NewRegistry()
 	c, s := testConsumer(t, config.Sink{Name: "flaky"}, reg)
 	c.pace.BackoffMin, c.pace.BackoffMax = 50*time.Millisecond, 200*time.Millisecond
+	c.pace.Jitter = backoff.None
 	s.failFirst = 6
 	publish(t, b, 0, 10)
 	running(t, c, b.JetStream())
@@ -117,6 +130,30 @@ func TestBackoffGrowsAndCaps(t *testing.T) {
 	}
 	if v := gaugeValue(t, reg, "panoptes_sink_messages_written_total"); v != 10 {
 		t.Errorf("messages_written_total = %v, want 10", v)
+	}
+}
+
+// TestBackoffJittered: with the default (equal) jitter, each wait after a
+// failed write lies between half its ceiling and the ceiling (50, 100,
+// 200, 200 ms), so sinks that failed together spread their retries.
+func TestBackoffJittered(t *testing.T) {
+	b := openBus(t, t.TempDir())
+	c, s := testConsumer(t, config.Sink{Name: "jittered"}, nil)
+	c.pace.BackoffMin, c.pace.BackoffMax = 50*time.Millisecond, 200*time.Millisecond
+	s.failFirst = 4
+	publish(t, b, 0, 10)
+	running(t, c, b.JetStream())
+	eventually(t, "the write after recovery", func() bool { return s.records() == 10 })
+	_, attempts := s.snapshot()
+	if len(attempts) != 5 {
+		t.Fatalf("%d attempts, want 4 failures and 1 success", len(attempts))
+	}
+	for i, w := range []time.Duration{50, 100, 200, 200} {
+		gap := attempts[i+1].Sub(attempts[i])
+		w *= time.Millisecond
+		if gap < w/2*9/10 || gap > w+300*time.Millisecond {
+			t.Errorf("gap before attempt %d = %v, want within [%v, %v] (plus scheduling)", i+2, gap, w/2, w)
+		}
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/panoptes-go/panoptes/internal/backoff"
 	"github.com/panoptes-go/panoptes/internal/config"
 	"github.com/panoptes-go/panoptes/internal/metric"
 	"github.com/panoptes-go/panoptes/internal/sink"
@@ -135,7 +136,9 @@ func (r *Reader) Run(ctx context.Context, handle func(ctx context.Context, batch
 	}
 	defer r.close(cl)
 
-	bo := backoff{min: minBackoff, max: r.maxBackoff}
+	// Jittered: the members of a group that failed together (the store
+	// was down) do not all retry at the same moment.
+	bo := backoff.Backoff{Min: minBackoff, Max: r.maxBackoff, Jitter: backoff.Equal}
 	var recs []*kgo.Record
 	var batch []sink.Record
 	for ctx.Err() == nil {
@@ -151,17 +154,17 @@ func (r *Reader) Run(ctx context.Context, handle func(ctx context.Context, batch
 			if ctx.Err() != nil {
 				break // stopping: the batch stays uncommitted and comes again
 			}
-			delay := bo.next()
+			delay := bo.Next()
 			r.metrics.retries.Inc()
 			r.logger.Warn("sink: kafka source: write failed; nothing committed, reading the batch again",
 				"records", len(recs), "retry_in", delay, "err", err)
 			cl.SetOffsets(firstOffsets(recs))
 			clear(recs)
 			cl.AllowRebalance()
-			sleep(ctx, delay)
+			backoff.Sleep(ctx, delay)
 			continue
 		}
-		bo.reset()
+		bo.Reset()
 		r.commit(ctx, cl, recs)
 		clear(recs)
 		cl.AllowRebalance()
@@ -172,7 +175,7 @@ func (r *Reader) Run(ctx context.Context, handle func(ctx context.Context, batch
 // collect polls until it holds batchSize records or batchTimeout passed
 // since the first one. It returns nothing when ctx ends: records polled but
 // not handed over are not committed and come again.
-func (r *Reader) collect(ctx context.Context, cl *kgo.Client, bo *backoff, recs []*kgo.Record) []*kgo.Record {
+func (r *Reader) collect(ctx context.Context, cl *kgo.Client, bo *backoff.Backoff, recs []*kgo.Record) []*kgo.Record {
 	var deadline time.Time
 	for len(recs) < r.batchSize {
 		pctx, cancel := ctx, context.CancelFunc(func() {})
@@ -213,7 +216,7 @@ func (r *Reader) collect(ctx context.Context, cl *kgo.Client, bo *backoff, recs 
 			// the group's rebalances.
 			cl.AllowRebalance()
 			if failed {
-				sleep(ctx, bo.next()) // a broker or the group is unavailable: don't spin
+				backoff.Sleep(ctx, bo.Next()) // a broker or the group is unavailable: don't spin
 			}
 		}
 	}
@@ -289,27 +292,3 @@ func (r *Reader) forget(_ context.Context, _ *kgo.Client, lost map[string][]int3
 // Pending is the consumer lag: records in this member's partitions not yet
 // handed to the sink, as of the last poll.
 func (r *Reader) Pending() int64 { return r.metrics.totalLag() }
-
-// backoff doubles the wait after each failure, from min up to max.
-type backoff struct{ min, max, cur time.Duration }
-
-func (b *backoff) next() time.Duration {
-	if b.cur == 0 {
-		b.cur = b.min
-	} else {
-		b.cur = min(2*b.cur, b.max)
-	}
-	return b.cur
-}
-
-func (b *backoff) reset() { b.cur = 0 }
-
-// sleep waits d or until ctx is done.
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
-}
