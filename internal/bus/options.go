@@ -389,14 +389,7 @@ func (o *Options) clientOptions() ([]nats.Option, error) {
 func parseURLs(key string, list []string, schemes ...string) ([]*url.URL, error) {
 	var out []*url.URL
 	for _, s := range list {
-		u, err := url.Parse(strings.TrimSpace(s))
-		ok := err == nil && u.Host != ""
-		if ok {
-			ok = false
-			for _, sc := range schemes {
-				ok = ok || u.Scheme == sc
-			}
-		}
+		u, ok := wire.ParseURL(s, schemes...)
 		if !ok {
 			return nil, fmt.Errorf("bus: %s %q is not a URL like %s://host:port", key, redactURLs(s), schemes[0])
 		}

@@ -2,9 +2,10 @@ package config
 
 import (
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
+
+	"github.com/panoptes-go/panoptes/internal/wire"
 )
 
 // validateBusEngine checks the external cluster's credentials and TLS, the
@@ -175,15 +176,7 @@ func (v *validator) serverTLS(path string, t BusServerTLS, listening bool, needs
 // urls checks that every entry is a URL with one of the schemes.
 func (v *validator) urls(path string, list []string, schemes ...string) {
 	for i, s := range list {
-		u, err := url.Parse(strings.TrimSpace(s))
-		ok := err == nil && u.Host != ""
-		if ok {
-			ok = false
-			for _, sc := range schemes {
-				ok = ok || u.Scheme == sc
-			}
-		}
-		if !ok {
+		if _, ok := wire.ParseURL(s, schemes...); !ok {
 			shown := s
 			if strings.Contains(s, "@") {
 				shown = "(with credentials, not shown)"
