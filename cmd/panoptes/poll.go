@@ -11,6 +11,7 @@ import (
 
 	"github.com/panoptes-go/panoptes/internal/config"
 	"github.com/panoptes-go/panoptes/internal/metric"
+	"github.com/panoptes-go/panoptes/internal/node"
 	"github.com/panoptes-go/panoptes/internal/poll"
 	"github.com/panoptes-go/panoptes/internal/resource"
 	"github.com/panoptes-go/panoptes/internal/snmp"
@@ -85,7 +86,7 @@ func pollCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	pool := snmp.NewPool(snmp.PoolOptions{MaxRequestsPerDevice: cfg.SNMP.MaxRequestsPerDevice, Logger: logger,
 		ConnectedSockets: cfg.SNMP.Transport == config.SNMPTransportConnected})
 	defer pool.Close()
-	runner := poll.NewRunner(poll.RunnerOptions{SNMP: cfg.SNMP, Pool: pool, Logger: logger})
+	runner := poll.NewRunner(poll.RunnerOptions{SNMP: node.SNMPOptions(cfg.SNMP), Pool: pool, Logger: logger})
 	res := &resource.Resource{
 		Site: cfg.Site, Class: cfg.Discovery.Defaults.Class, Subclass: cfg.Discovery.Defaults.Subclass,
 		Type: cfg.Discovery.Defaults.Type, ID: *endpoint, Endpoint: *endpoint,

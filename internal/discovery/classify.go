@@ -12,7 +12,7 @@ import (
 	"github.com/gosnmp/gosnmp"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/panoptes-go/panoptes/internal/config"
+	"github.com/panoptes-go/panoptes/internal/poll"
 	"github.com/panoptes-go/panoptes/internal/resource"
 	"github.com/panoptes-go/panoptes/internal/snmp"
 )
@@ -42,17 +42,17 @@ type Prober interface {
 }
 
 // SNMPProber probes over SNMP with each resource's own target and
-// credential (snmp.TargetFor).
+// credential (poll.TargetFor).
 type SNMPProber struct {
 	Pool *snmp.Pool
-	SNMP config.SNMP
+	SNMP poll.SNMPOptions
 }
 
 var identityOIDs = []string{".1.3.6.1.2.1.1.2.0", ".1.3.6.1.2.1.1.1.0", ".1.3.6.1.2.1.1.5.0"}
 
 // Probe GETs sysObjectID.0, sysDescr.0 and sysName.0.
 func (p *SNMPProber) Probe(ctx context.Context, r *resource.Resource) (Identity, error) {
-	t, err := snmp.TargetFor(r, p.SNMP)
+	t, err := poll.TargetFor(r, p.SNMP)
 	if err != nil {
 		return Identity{}, err
 	}
@@ -172,7 +172,7 @@ func (c *classifier) Discover(ctx context.Context) (*Result, error) {
 		key := r.Key()
 		seen[key] = true
 		e := c.cache[key]
-		if e == nil || !e.ok || now.Sub(e.at) >= c.opts.TTL || e.endpoint != r.Endpoint || e.credential != r.Metadata[snmp.MetaCredential] {
+		if e == nil || !e.ok || now.Sub(e.at) >= c.opts.TTL || e.endpoint != r.Endpoint || e.credential != r.Metadata[poll.MetaCredential] {
 			todo = append(todo, r)
 		}
 	}
@@ -260,7 +260,7 @@ func (c *classifier) record(r *resource.Resource, id Identity, err error, now ti
 		c.cache[key] = e
 	}
 	wasFailing := e.failure != "" && !e.ok
-	e.endpoint, e.credential, e.at = r.Endpoint, r.Metadata[snmp.MetaCredential], now
+	e.endpoint, e.credential, e.at = r.Endpoint, r.Metadata[poll.MetaCredential], now
 	if err != nil {
 		c.m.probes.WithLabelValues(c.opts.Source, "failed").Inc()
 		status := snmp.KindOf(err).String()

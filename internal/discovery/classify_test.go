@@ -13,7 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/panoptes-go/panoptes/internal/config"
+	"github.com/panoptes-go/panoptes/internal/poll"
 	"github.com/panoptes-go/panoptes/internal/resource"
 	"github.com/panoptes-go/panoptes/internal/snmp"
 	"github.com/panoptes-go/panoptes/internal/testutil/snmpagent"
@@ -209,8 +209,8 @@ func TestClassifyRealAgents(t *testing.T) {
 
 	// snmpsimd (Python) can take over half a second for its first answer
 	// on a loaded machine; the closed port is refused at once either way.
-	cfg := config.SNMP{Timeout: config.Duration(2 * time.Second), Retries: 1, Credential: "sim",
-		Credentials: map[string]config.Credential{
+	cfg := poll.SNMPOptions{Timeout: 2 * time.Second, Retries: 1, Credential: "sim",
+		Credentials: map[string]snmp.Credential{
 			"sim":  {Version: "2c", Community: sim.Community},
 			"host": {Version: "2c", Community: host.Community},
 		}}

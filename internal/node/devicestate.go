@@ -57,7 +57,7 @@ func (n *Node) classifySources() {
 			continue
 		}
 		n.parts.sources[sc.Name] = discovery.Classify(n.parts.sources[sc.Name],
-			&discovery.SNMPProber{Pool: n.pool, SNMP: n.cfg.SNMP},
+			&discovery.SNMPProber{Pool: n.pool, SNMP: n.snmp},
 			discovery.ClassifyOptions{Source: sc.Name, DefaultType: n.cfg.Discovery.Defaults.Type, TTL: sc.ClassifyTTL.D(),
 				Logger: n.log.With("component", "discovery", "source", sc.Name), Registerer: n.reg})
 	}

@@ -13,7 +13,6 @@ import (
 	"github.com/panoptes-go/panoptes/internal/enrich"
 	"github.com/panoptes-go/panoptes/internal/poll"
 	"github.com/panoptes-go/panoptes/internal/resource"
-	"github.com/panoptes-go/panoptes/internal/snmp"
 )
 
 // The enrichment role. Which node refreshes a resource's enrichment is the
@@ -144,7 +143,7 @@ func (n *Node) reconcileEnrichment(snap []*resource.Resource, pollOwned map[stri
 		if n.refresher == nil || !n.usesEnrichment(res) || cluster.Owner(members, key) != n.cluster.ID() {
 			continue
 		}
-		t, err := snmp.TargetFor(res, n.cfg.SNMP)
+		t, err := poll.TargetFor(res, n.snmp)
 		if err != nil {
 			continue // its polls report it (internal failure)
 		}

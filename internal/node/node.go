@@ -126,6 +126,7 @@ type Node struct {
 	store  *inventory.Store
 	index  *inventory.Index
 	pool   *snmp.Pool
+	snmp   poll.SNMPOptions // targets are built from it
 	runner *poll.Runner
 	sched  *schedule.Scheduler
 	sinks  []*sink.Consumer
@@ -164,7 +165,7 @@ func New(cfg *config.Config, logger *slog.Logger) (*Node, error) {
 	selfmetric.Register(reg, prometheus.NewGoCollector())
 	selfmetric.Register(reg, prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	selfmetric.Register(reg, version.NewCollector())
-	return &Node{cfg: cfg, log: logger, reg: reg, parts: p}, nil
+	return &Node{cfg: cfg, log: logger, reg: reg, parts: p, snmp: SNMPOptions(cfg.SNMP)}, nil
 }
 
 // Registry is the node's self-metrics registry, served on /metrics.
@@ -213,7 +214,7 @@ func (n *Node) Run(ctx context.Context) error {
 	if err := n.openDeviceState(ctx); err != nil {
 		return err
 	}
-	ropts := poll.RunnerOptions{SNMP: cfg.SNMP, Pool: n.pool, Enrich: n.enrich,
+	ropts := poll.RunnerOptions{SNMP: n.snmp, Pool: n.pool, Enrich: n.enrich,
 		Logger: n.log.With("component", "poll"), Registerer: n.reg}
 	if n.rates != nil { // a nil *rate.Processor must not become a non-nil History
 		ropts.History = n.rates // delta()'s previous values, persisted with the rates

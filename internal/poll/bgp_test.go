@@ -10,7 +10,6 @@ import (
 
 	"github.com/gosnmp/gosnmp"
 
-	"github.com/panoptes-go/panoptes/internal/config"
 	"github.com/panoptes-go/panoptes/internal/metric"
 	"github.com/panoptes-go/panoptes/internal/snmp"
 	"github.com/panoptes-go/panoptes/internal/testutil/snmpagent"
@@ -137,7 +136,7 @@ func TestBGPSnmpsim(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := snmpagent.StartSnmpsim(t, rec)
-	status, groups := runCheck(t, "bgp", a.Addr(), config.Credential{Version: "2c", Community: "bgp_router"}, config.SNMP{})
+	status, groups := runCheck(t, "bgp", a.Addr(), snmp.Credential{Version: "2c", Community: "bgp_router"}, SNMPOptions{})
 	if status != metric.StatusSuccess || len(groups) != 4 {
 		t.Fatalf("status %s, %d groups, want success and 4 peers", metric.StatusName(status), len(groups))
 	}

@@ -13,7 +13,6 @@ import (
 
 	"github.com/gosnmp/gosnmp"
 
-	"github.com/panoptes-go/panoptes/internal/config"
 	"github.com/panoptes-go/panoptes/internal/metric"
 	"github.com/panoptes-go/panoptes/internal/snmp"
 	"github.com/panoptes-go/panoptes/internal/testutil/snmpagent"
@@ -148,7 +147,7 @@ func TestBGPVendorSnmpsim(t *testing.T) {
 	a := snmpagent.StartSnmpsim(t, recs...)
 
 	t.Run("juniper", func(t *testing.T) {
-		status, groups := runCheck(t, "bgp", a.Addr(), config.Credential{Version: "2c", Community: "bgp_juniper"}, config.SNMP{})
+		status, groups := runCheck(t, "bgp", a.Addr(), snmp.Credential{Version: "2c", Community: "bgp_juniper"}, SNMPOptions{})
 		if status != metric.StatusSuccess || len(groups) != 4 {
 			t.Fatalf("status %s, %d groups, want success and 4 peers", metric.StatusName(status), len(groups))
 		}
@@ -180,7 +179,7 @@ func TestBGPVendorSnmpsim(t *testing.T) {
 	})
 
 	t.Run("arista", func(t *testing.T) {
-		status, groups := runCheck(t, "bgp", a.Addr(), config.Credential{Version: "2c", Community: "bgp_arista"}, config.SNMP{})
+		status, groups := runCheck(t, "bgp", a.Addr(), snmp.Credential{Version: "2c", Community: "bgp_arista"}, SNMPOptions{})
 		if status != metric.StatusSuccess || len(groups) != 4 {
 			t.Fatalf("status %s, %d groups, want success and 4 peers", metric.StatusName(status), len(groups))
 		}

@@ -7,7 +7,6 @@ import (
 
 	"github.com/gosnmp/gosnmp"
 
-	"github.com/panoptes-go/panoptes/internal/config"
 	"github.com/panoptes-go/panoptes/internal/metric"
 	"github.com/panoptes-go/panoptes/internal/snmp"
 	"github.com/panoptes-go/panoptes/internal/testutil/snmpagent"
@@ -62,7 +61,7 @@ func TestHeartbeatUnit(t *testing.T) {
 func TestHeartbeatSnmpd(t *testing.T) {
 	integration(t, "snmpd")
 	a := snmpagent.StartSnmpd(t)
-	cfg := config.SNMP{Credential: "test", Credentials: map[string]config.Credential{"test": {Version: "2c", Community: a.Community}}}
+	cfg := SNMPOptions{Credential: "test", Credentials: map[string]snmp.Credential{"test": {Version: "2c", Community: a.Community}}}
 	pool := snmp.NewPool(snmp.PoolOptions{})
 	t.Cleanup(func() { _ = pool.Close() })
 	r := NewRunner(RunnerOptions{SNMP: cfg, Pool: pool})

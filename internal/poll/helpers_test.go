@@ -11,7 +11,6 @@ import (
 
 	"github.com/gosnmp/gosnmp"
 
-	"github.com/panoptes-go/panoptes/internal/config"
 	"github.com/panoptes-go/panoptes/internal/metric"
 	"github.com/panoptes-go/panoptes/internal/resource"
 	"github.com/panoptes-go/panoptes/internal/snmp"
@@ -224,6 +223,6 @@ func absent(t *testing.T, g *metric.Group, names ...string) {
 	}
 }
 
-func configCred(version string) config.Credential {
-	return config.Credential{Version: version, Community: "public"}
+func configCred(version string) snmp.Credential {
+	return snmp.Credential{Version: version, Community: "public"}
 }

@@ -17,7 +17,6 @@ import (
 
 	"github.com/gosnmp/gosnmp"
 
-	"github.com/panoptes-go/panoptes/internal/config"
 	"github.com/panoptes-go/panoptes/internal/metric"
 	"github.com/panoptes-go/panoptes/internal/snmp"
 	"github.com/panoptes-go/panoptes/internal/testutil/snmpagent"
@@ -33,16 +32,16 @@ func integration(t *testing.T, binaries ...string) {
 
 // runInterfaceCheck polls agent with the interface plugin through a Runner
 // and a real pool, as the poller does.
-func runInterfaceCheck(t *testing.T, addr string, cred config.Credential, snmpCfg config.SNMP) (int, []*metric.Group) {
+func runInterfaceCheck(t *testing.T, addr string, cred snmp.Credential, snmpCfg SNMPOptions) (int, []*metric.Group) {
 	t.Helper()
 	return runCheck(t, "interface", addr, cred, snmpCfg)
 }
 
 // runCheck polls agent with the named plugin through a Runner.
-func runCheck(t *testing.T, plugin, addr string, cred config.Credential, snmpCfg config.SNMP) (int, []*metric.Group) {
+func runCheck(t *testing.T, plugin, addr string, cred snmp.Credential, snmpCfg SNMPOptions) (int, []*metric.Group) {
 	t.Helper()
 	snmpCfg.Credential = "test"
-	snmpCfg.Credentials = map[string]config.Credential{"test": cred}
+	snmpCfg.Credentials = map[string]snmp.Credential{"test": cred}
 	pool := snmp.NewPool(snmp.PoolOptions{})
 	t.Cleanup(func() { _ = pool.Close() })
 	r := NewRunner(RunnerOptions{SNMP: snmpCfg, Pool: pool, Logger: slog.New(slog.NewTextHandler(testLog{t}, nil))})
@@ -319,7 +318,7 @@ func TestInterfaceAgainstSnmpsim(t *testing.T) {
 	agent := snmpagent.StartSnmpsim(t, "cisco_16_switch", sixteenPorts(t))
 	for _, community := range []string{"cisco_16_switch", "sixteen_ports"} {
 		t.Run(community, func(t *testing.T) {
-			status, groups := runInterfaceCheck(t, agent.Addr(), config.Credential{Version: "2c", Community: community}, config.SNMP{})
+			status, groups := runInterfaceCheck(t, agent.Addr(), snmp.Credential{Version: "2c", Community: community}, SNMPOptions{})
 			if status != metric.StatusSuccess {
 				t.Fatalf("status %s", metric.StatusName(status))
 			}
@@ -345,7 +344,7 @@ func TestInterfaceAgainstSnmpsim(t *testing.T) {
 		}
 	})
 	t.Run("v1 against the recording", func(t *testing.T) {
-		status, groups := runInterfaceCheck(t, agent.Addr(), config.Credential{Version: "1", Community: "sixteen_ports"}, config.SNMP{})
+		status, groups := runInterfaceCheck(t, agent.Addr(), snmp.Credential{Version: "1", Community: "sixteen_ports"}, SNMPOptions{})
 		if status != metric.StatusSuccess {
 			t.Fatalf("status %s", metric.StatusName(status))
 		}
@@ -392,7 +391,7 @@ func TestInterfaceAgainstSnmpd(t *testing.T) {
 	const slack = 8 << 26
 	for _, version := range []string{"2c", "1"} {
 		t.Run("v"+version, func(t *testing.T) {
-			status, groups := runInterfaceCheck(t, agent.Addr(), config.Credential{Version: version, Community: agent.Community}, config.SNMP{})
+			status, groups := runInterfaceCheck(t, agent.Addr(), snmp.Credential{Version: version, Community: agent.Community}, SNMPOptions{})
 			if status != metric.StatusSuccess {
 				t.Fatalf("status %s", metric.StatusName(status))
 			}
@@ -405,9 +404,9 @@ func TestInterfaceAgainstSnmpd(t *testing.T) {
 	}
 	t.Run("v3 authPriv", func(t *testing.T) {
 		u := snmpagent.SnmpdUsers[0]
-		cred := config.Credential{Version: "3", Username: u.Name, SecurityLevel: u.Level,
+		cred := snmp.Credential{Version: "3", Username: u.Name, SecurityLevel: u.Level,
 			AuthProtocol: u.AuthProto, AuthPassphrase: u.AuthPass, PrivProtocol: u.PrivProto, PrivPassphrase: u.PrivPass}
-		status, groups := runInterfaceCheck(t, agent.Addr(), cred, config.SNMP{})
+		status, groups := runInterfaceCheck(t, agent.Addr(), cred, SNMPOptions{})
 		if status != metric.StatusSuccess || byName(t, groups)["lo"] == nil {
 			t.Fatalf("status %s, %d groups", metric.StatusName(status), len(groups))
 		}
@@ -424,8 +423,8 @@ func TestInterfaceSilentDeviceTimesOut(t *testing.T) {
 	}
 	defer silent.Close()
 	start := time.Now()
-	cfg := config.SNMP{Timeout: config.Duration(200 * time.Millisecond), Retries: 1}
-	status, groups := runInterfaceCheck(t, silent.LocalAddr().String(), config.Credential{Version: "2c", Community: "public"}, cfg)
+	cfg := SNMPOptions{Timeout: 200 * time.Millisecond, Retries: 1}
+	status, groups := runInterfaceCheck(t, silent.LocalAddr().String(), snmp.Credential{Version: "2c", Community: "public"}, cfg)
 	if status != metric.StatusTimeout || len(groups) != 0 {
 		t.Errorf("status %s with %d groups, want timeout and none", metric.StatusName(status), len(groups))
 	}
@@ -445,8 +444,8 @@ func TestInterfaceClosedPortIsNetworkFailure(t *testing.T) {
 	}
 	addr := c.LocalAddr().String()
 	c.Close() // nothing listens: the kernel answers port unreachable
-	cfg := config.SNMP{Timeout: config.Duration(500 * time.Millisecond), Retries: 0}
-	status, groups := runInterfaceCheck(t, addr, config.Credential{Version: "2c", Community: "public"}, cfg)
+	cfg := SNMPOptions{Timeout: 500 * time.Millisecond, Retries: 0}
+	status, groups := runInterfaceCheck(t, addr, snmp.Credential{Version: "2c", Community: "public"}, cfg)
 	if status != metric.StatusNetworkFailure || len(groups) != 0 {
 		t.Errorf("status %s with %d groups", metric.StatusName(status), len(groups))
 	}

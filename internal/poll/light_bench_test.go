@@ -13,7 +13,6 @@ import (
 	"github.com/gosnmp/gosnmp"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/panoptes-go/panoptes/internal/config"
 	"github.com/panoptes-go/panoptes/internal/metric"
 	"github.com/panoptes-go/panoptes/internal/resource"
 	"github.com/panoptes-go/panoptes/internal/sim"
@@ -52,8 +51,8 @@ func benchLightCheck(b *testing.B, devices, parallelism int) {
 	pool := snmp.NewPool(snmp.PoolOptions{IdleTimeout: 10 * time.Second, MaxIdleSessions: 4096, Logger: log, Registerer: reg})
 	defer pool.Close()
 	r := NewRunner(RunnerOptions{
-		SNMP: config.SNMP{Credential: "sim", Timeout: config.Duration(5 * time.Second), Retries: 1,
-			Credentials: map[string]config.Credential{"sim": {Version: "2c", Community: "public"}}},
+		SNMP: SNMPOptions{Credential: "sim", Timeout: 5 * time.Second, Retries: 1,
+			Credentials: map[string]snmp.Credential{"sim": {Version: "2c", Community: "public"}}},
 		Pool: pool, Logger: log, Registerer: reg,
 	})
 	plug, err := New("uptime", nil)

@@ -11,7 +11,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/panoptes-go/panoptes/internal/config"
 	"github.com/panoptes-go/panoptes/internal/metric"
 	"github.com/panoptes-go/panoptes/internal/resource"
 	"github.com/panoptes-go/panoptes/internal/snmp"
@@ -27,7 +26,7 @@ type NoSNMP interface {
 // RunnerOptions configures a Runner.
 type RunnerOptions struct {
 	// SNMP holds the defaults and credentials targets are resolved with.
-	SNMP config.SNMP
+	SNMP SNMPOptions
 	// Pool is the node's SNMP session pool, handed to plugins.
 	Pool *snmp.Pool
 	// Enrich is the shared enrichment cache handed to plugins (nil: none).
@@ -45,7 +44,7 @@ type RunnerOptions struct {
 // Runner runs checks: one plugin against one resource, always ending with a
 // status group. It is safe for concurrent use.
 type Runner struct {
-	snmp    config.SNMP
+	snmp    SNMPOptions
 	pool    *snmp.Pool
 	enrich  EnrichSource
 	history History
@@ -123,7 +122,7 @@ func (r *Runner) resolve(pluginName string, p Plugin, res *resource.Resource) re
 		return rv
 	}
 	if ns, ok := p.(NoSNMP); !ok || !ns.NoSNMP() {
-		if rv.target, rv.targetErr = snmp.TargetFor(res, r.snmp); rv.targetErr != nil {
+		if rv.target, rv.targetErr = TargetFor(res, r.snmp); rv.targetErr != nil {
 			rv.targetErr = fmt.Errorf("SNMP target: %w", rv.targetErr)
 		}
 	}

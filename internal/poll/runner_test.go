@@ -12,7 +12,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
-	"github.com/panoptes-go/panoptes/internal/config"
 	"github.com/panoptes-go/panoptes/internal/metric"
 	"github.com/panoptes-go/panoptes/internal/resource"
 	"github.com/panoptes-go/panoptes/internal/snmp"
@@ -21,7 +20,7 @@ import (
 
 const secret = "s3cret-community"
 
-var labSNMP = config.SNMP{Credential: "lab", Credentials: map[string]config.Credential{
+var labSNMP = SNMPOptions{Credential: "lab", Credentials: map[string]snmp.Credential{
 	"lab": {Version: "2c", Community: secret},
 }}
 
@@ -161,7 +160,7 @@ func TestRunTargetErrorIsInternalAndNamesTheResource(t *testing.T) {
 	called := false
 	p := pluginFunc(func(context.Context, *Request) ([]*metric.Group, error) { called = true; return nil, nil })
 	res := testResource.Clone()
-	res.Metadata = map[string]string{snmp.MetaCredential: "missing"}
+	res.Metadata = map[string]string{MetaCredential: "missing"}
 	status, _ := statusOfSet(t, r.Run(context.Background(), "p", p, res, time.Minute), "p")
 	if status != metric.StatusInternalFailure || called {
 		t.Errorf("status %d, plugin called %v", status, called)
@@ -267,7 +266,7 @@ func TestRunNoSNMPPluginSkipsTarget(t *testing.T) {
 		return []*metric.Group{group("a")}, nil
 	})}
 	res := testResource.Clone()
-	res.Metadata = map[string]string{snmp.MetaCredential: "missing"}
+	res.Metadata = map[string]string{MetaCredential: "missing"}
 	status, groups := statusOfSet(t, r.Run(context.Background(), "p", p, res, time.Minute), "p")
 	if status != metric.StatusSuccess || len(groups) != 1 || got == nil || got.Target.Host != "" {
 		t.Errorf("status %d, %d groups, request %+v", status, len(groups), got)
@@ -309,7 +308,7 @@ func TestRunCheckResolvesOnce(t *testing.T) {
 	}
 
 	bad := testResource.Clone()
-	bad.Metadata = map[string]string{snmp.MetaCredential: "missing"}
+	bad.Metadata = map[string]string{MetaCredential: "missing"}
 	kb := &Check{Name: "p", Plugin: p, Resource: bad, Interval: time.Minute}
 	for range 2 {
 		if status, _ := statusOfSet(t, r.RunCheck(context.Background(), kb), "p"); status != metric.StatusInternalFailure {

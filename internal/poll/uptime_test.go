@@ -9,7 +9,6 @@ import (
 
 	"github.com/gosnmp/gosnmp"
 
-	"github.com/panoptes-go/panoptes/internal/config"
 	"github.com/panoptes-go/panoptes/internal/metric"
 	"github.com/panoptes-go/panoptes/internal/snmp"
 	"github.com/panoptes-go/panoptes/internal/testutil/snmpagent"
@@ -71,7 +70,7 @@ func TestUptimeSnmpd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	status, groups := runCheck(t, "uptime", a.Addr(), config.Credential{Version: "2c", Community: a.Community}, config.SNMP{})
+	status, groups := runCheck(t, "uptime", a.Addr(), snmp.Credential{Version: "2c", Community: a.Community}, SNMPOptions{})
 	if status != metric.StatusSuccess || len(groups) != 1 {
 		t.Fatalf("status %s, %d groups", metric.StatusName(status), len(groups))
 	}

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/panoptes-go/panoptes/internal/config"
 	"github.com/panoptes-go/panoptes/internal/enrich"
 	"github.com/panoptes-go/panoptes/internal/metric"
 	"github.com/panoptes-go/panoptes/internal/poll"
@@ -126,9 +125,9 @@ func (c *countingClient) reset() map[string]int {
 func checkEnriched(t *testing.T, p poll.Plugin, res *resource.Resource, community string, src poll.EnrichSource) ([]*metric.Group, int) {
 	t.Helper()
 	r := poll.NewRunner(poll.RunnerOptions{
-		SNMP: config.SNMP{
-			Timeout: config.Duration(2 * time.Second), Retries: 1, MaxRepetitions: 25, Credential: "test",
-			Credentials: map[string]config.Credential{"test": {Version: "2c", Community: community}},
+		SNMP: poll.SNMPOptions{
+			Timeout: 2 * time.Second, Retries: 1, MaxRepetitions: 25, Credential: "test",
+			Credentials: map[string]snmp.Credential{"test": {Version: "2c", Community: community}},
 		},
 		Pool: testPool(t), Enrich: src,
 	})

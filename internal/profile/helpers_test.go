@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/panoptes-go/panoptes/internal/config"
 	"github.com/panoptes-go/panoptes/internal/metric"
 	"github.com/panoptes-go/panoptes/internal/poll"
 	"github.com/panoptes-go/panoptes/internal/resource"
@@ -48,10 +47,10 @@ func check(t *testing.T, p poll.Plugin, res *resource.Resource, community string
 	t.Helper()
 	pool := testPool(t)
 	r := poll.NewRunner(poll.RunnerOptions{
-		SNMP: config.SNMP{
-			Timeout: config.Duration(2 * time.Second), Retries: 1, MaxRepetitions: 25,
+		SNMP: poll.SNMPOptions{
+			Timeout: 2 * time.Second, Retries: 1, MaxRepetitions: 25,
 			Credential:  "test",
-			Credentials: map[string]config.Credential{"test": {Version: "2c", Community: community}},
+			Credentials: map[string]snmp.Credential{"test": {Version: "2c", Community: community}},
 		},
 		Pool: pool,
 	})
@@ -77,7 +76,7 @@ func testPool(t *testing.T) *snmp.Pool {
 // target is a v2c target on a test agent.
 func target(a *snmpagent.Agent, community string) snmp.Target {
 	return snmp.Target{Host: a.Host, Port: a.Port, CredentialName: "test",
-		Credential: config.Credential{Version: "2c", Community: community},
+		Credential: snmp.Credential{Version: "2c", Community: community},
 		Timeout:    2 * time.Second, Retries: 1, MaxRepetitions: 25}
 }
 

@@ -5,12 +5,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/panoptes-go/panoptes/internal/config"
 	"github.com/panoptes-go/panoptes/internal/snmp"
 	"github.com/panoptes-go/panoptes/internal/testutil/snmpagent"
 )
 
-func target(d *Device, cred config.Credential) snmp.Target {
+func target(d *Device, cred snmp.Credential) snmp.Target {
 	return snmp.Target{Host: d.Host, Port: d.Port, Credential: cred, CredentialName: "sim",
 		Timeout: time.Second, Retries: 1, MaxRepetitions: 25}
 }
@@ -31,11 +30,11 @@ func TestCollectorReadsLikeNetSNMP(t *testing.T) {
 	pool := snmp.NewPool(snmp.PoolOptions{Logger: testLogger(t)})
 	t.Cleanup(func() { _ = pool.Close() })
 	ctx := context.Background()
-	v2 := config.Credential{Version: "2c", Community: "public"}
+	v2 := snmp.Credential{Version: "2c", Community: "public"}
 	for _, d := range f.Devices() {
 		for _, root := range []string{".1.3.6.1.2.1.1", ".1.3.6.1.2.1.2.2", ".1.3.6.1.2.1.31.1.1", ".1.3.6.1.2.1.10.7.2"} {
 			want := snmpagent.BulkWalk(t, []string{"-v2c", "-c", "public"}, d.Addr, root)
-			for _, cred := range []config.Credential{
+			for _, cred := range []snmp.Credential{
 				v2,
 				{Version: "3", Username: "blumenthal", SecurityLevel: "authPriv", AuthProtocol: "SHA", AuthPassphrase: "sim-auth-pass", PrivProtocol: "AES256", PrivPassphrase: "sim-priv-pass"},
 				{Version: "3", Username: "reeder", SecurityLevel: "authPriv", AuthProtocol: "MD5", AuthPassphrase: "sim-auth-pass", PrivProtocol: "AES256C", PrivPassphrase: "sim-priv-pass"},
@@ -56,7 +55,7 @@ func TestCollectorReadsLikeNetSNMP(t *testing.T) {
 	// SNMPv1: GETNEXT walk, no Counter64
 	d := f.Devices()[0]
 	want := netsnmp(t, "snmpwalk", []string{"-v1", "-c", "public"}, d.Addr, ".1.3.6.1.2.1.31.1.1.1")
-	vbs, err := pool.Walk(ctx, target(d, config.Credential{Version: "1", Community: "public"}), ".1.3.6.1.2.1.31.1.1.1")
+	vbs, err := pool.Walk(ctx, target(d, snmp.Credential{Version: "1", Community: "public"}), ".1.3.6.1.2.1.31.1.1.1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,9 +76,9 @@ func TestCollectorFailureStatuses(t *testing.T) {
 	pool := snmp.NewPool(snmp.PoolOptions{Logger: testLogger(t)})
 	t.Cleanup(func() { _ = pool.Close() })
 	ctx := context.Background()
-	v3 := config.Credential{Version: "3", Username: "sim", SecurityLevel: "authPriv", AuthProtocol: "SHA",
+	v3 := snmp.Credential{Version: "3", Username: "sim", SecurityLevel: "authPriv", AuthProtocol: "SHA",
 		AuthPassphrase: "sim-auth-pass", PrivProtocol: "AES", PrivPassphrase: "sim-priv-pass"}
-	get := func(cred config.Credential) error {
+	get := func(cred snmp.Credential) error {
 		tg := target(d, cred)
 		tg.Timeout, tg.Retries = 200*time.Millisecond, 0
 		_, err := pool.Get(ctx, tg, []string{".1.3.6.1.2.1.1.3.0"})
@@ -102,7 +101,7 @@ func TestCollectorFailureStatuses(t *testing.T) {
 		t.Errorf("wrong auth passphrase: %v (kind %v)", err, snmp.KindOf(err))
 	}
 	d.SetFault(0, 0, true)
-	if err := get(config.Credential{Version: "2c", Community: "public"}); snmp.KindOf(err) != snmp.KindTimeout {
+	if err := get(snmp.Credential{Version: "2c", Community: "public"}); snmp.KindOf(err) != snmp.KindTimeout {
 		t.Errorf("silent device: %v (kind %v)", err, snmp.KindOf(err))
 	}
 }

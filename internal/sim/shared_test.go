@@ -19,7 +19,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	promtest "github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/panoptes-go/panoptes/internal/config"
 	"github.com/panoptes-go/panoptes/internal/snmp"
 	"github.com/panoptes-go/panoptes/internal/testutil/snmpagent"
 )
@@ -160,7 +159,7 @@ func TestSharedPortCollector(t *testing.T) {
 	users := []V3User{{Name: "sim", AuthProto: "SHA", AuthPass: "sim-auth-pass", PrivProto: "AES", PrivPass: "sim-priv-pass"}}
 	f := startShared(t, Options{Devices: 3, Templates: []string{"switch48", "router400"}, V3Users: users})
 	ctx := context.Background()
-	creds := []config.Credential{
+	creds := []snmp.Credential{
 		{Version: "2c", Community: "public"},
 		{Version: "3", Username: "sim", SecurityLevel: "authPriv", AuthProtocol: "SHA", AuthPassphrase: "sim-auth-pass",
 			PrivProtocol: "AES", PrivPassphrase: "sim-priv-pass"},

@@ -1,88 +1,149 @@
 package snmp
 
 import (
-	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 
 	"github.com/gosnmp/gosnmp"
-
-	"github.com/panoptes-go/panoptes/internal/config"
 )
 
-// Allowed credential values; names are matched case-insensitively and
-// net-snmp's spellings ("SHA-256", "AES-256") are accepted too.
+// Credential is one SNMP credential. Its secrets (Community and the
+// passphrases) never appear in logs or errors: String, GoString and
+// LogValue leave them out.
+type Credential struct {
+	Version        string // 1, 2c or 3
+	Community      string
+	Username       string
+	SecurityLevel  string // noAuthNoPriv, authNoPriv, authPriv (any case)
+	AuthProtocol   string // MD5, SHA, SHA224, SHA256, SHA384, SHA512
+	AuthPassphrase string
+	PrivProtocol   string // DES, AES, AES192, AES256, AES192C, AES256C
+	PrivPassphrase string
+	ContextName    string
+}
+
+// Accepted credential values. Level and protocol names are matched
+// case-insensitively and net-snmp's spellings ("SHA-256", "AES-256") equal
+// ours.
 var (
-	versions       = []string{"1", "2c", "3"}
-	securityLevels = []string{"noAuthNoPriv", "authNoPriv", "authPriv"}
-	authProtocols  = map[string]gosnmp.SnmpV3AuthProtocol{
+	Versions       = []string{"1", "2c", "3"}
+	SecurityLevels = []string{"noAuthNoPriv", "authNoPriv", "authPriv"}
+	AuthProtocols  = []string{"MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512"}
+	PrivProtocols  = []string{"DES", "AES", "AES192", "AES256", "AES192C", "AES256C"}
+
+	authProtocols = map[string]gosnmp.SnmpV3AuthProtocol{
 		"MD5": gosnmp.MD5, "SHA": gosnmp.SHA, "SHA224": gosnmp.SHA224,
 		"SHA256": gosnmp.SHA256, "SHA384": gosnmp.SHA384, "SHA512": gosnmp.SHA512,
 	}
-	authProtocolNames = "MD5, SHA, SHA224, SHA256, SHA384, SHA512"
 	// AES192/AES256 use the key extension of net-snmp (and of most agents
 	// that implement draft-blumenthal-aes-usm); AES192C/AES256C use the
 	// "Reeder" extension that Cisco IOS implements. See doc.go.
 	privProtocols = map[string]gosnmp.SnmpV3PrivProtocol{
-		"DES": gosnmp.DES, "AES": gosnmp.AES, "AES128": gosnmp.AES,
+		"DES": gosnmp.DES, "AES": gosnmp.AES,
 		"AES192": gosnmp.AES192, "AES256": gosnmp.AES256,
 		"AES192C": gosnmp.AES192C, "AES256C": gosnmp.AES256C,
 	}
-	privProtocolNames = "DES, AES, AES192, AES256, AES192C, AES256C"
 )
 
 // minPassphrase is RFC 3414's minimum passphrase length (net-snmp enforces it).
 const minPassphrase = 8
 
-// ValidateCredential checks the version, security level and protocol names of
-// a credential and that the fields its level needs are set. Errors name the
-// field and the allowed values, never a secret.
-func ValidateCredential(c config.Credential) error {
-	switch normVersion(c.Version) {
+// Problem is one invalid field of a credential: the field's config key and
+// what is wrong, never a secret.
+type Problem struct{ Field, Msg string }
+
+func (p Problem) String() string { return p.Field + ": " + p.Msg }
+
+// Problems lists what is wrong with c: a version it does not know, a field
+// its version or security level needs that is missing, a field of the other
+// version set, an unknown level or protocol name. Empty when c is valid.
+// These are the only credential rules: the config reports them per key.
+func (c Credential) Problems() []Problem {
+	var ps []Problem
+	add := func(f, m string) { ps = append(ps, Problem{f, m}) }
+	switch c.Version {
 	case "1", "2c":
 		if c.Community == "" {
-			return fmt.Errorf("community is empty (required for version %s)", c.Version)
+			add("community", "is empty; SNMP v"+c.Version+" needs a community (use ${ENV_VAR} to keep it out of the file)")
 		}
-		return nil
+		if c.Username != "" || c.AuthPassphrase != "" || c.PrivPassphrase != "" {
+			add("version", "is "+c.Version+" but v3 fields are set; set version: 3 or remove them")
+		}
 	case "3":
+		if c.Username == "" {
+			add("username", "is empty; SNMP v3 needs a user name")
+		}
+		if c.Community != "" {
+			add("community", "is set on a v3 credential; v3 uses username and passphrases")
+		}
+		level, ok := normLevel(c.SecurityLevel)
+		if !ok {
+			add("security_level", quote(c.SecurityLevel)+" is not one of: "+strings.Join(SecurityLevels, ", "))
+			break
+		}
+		if level != gosnmp.NoAuthNoPriv {
+			if !known(AuthProtocols, c.AuthProtocol) {
+				add("auth_protocol", quote(c.AuthProtocol)+" is not one of: "+strings.Join(AuthProtocols, ", "))
+			}
+			if len(c.AuthPassphrase) < minPassphrase {
+				add("auth_passphrase", fmt.Sprintf("must be at least %d characters (RFC 3414)", minPassphrase))
+			}
+		}
+		if level == gosnmp.AuthPriv {
+			if !known(PrivProtocols, c.PrivProtocol) {
+				add("priv_protocol", quote(c.PrivProtocol)+" is not one of: "+strings.Join(PrivProtocols, ", "))
+			}
+			if len(c.PrivPassphrase) < minPassphrase {
+				add("priv_passphrase", fmt.Sprintf("must be at least %d characters (RFC 3414)", minPassphrase))
+			}
+		}
 	default:
-		return fmt.Errorf("version %q: want one of %s", c.Version, strings.Join(versions, ", "))
+		add("version", quote(c.Version)+" is not one of: "+strings.Join(Versions, ", "))
 	}
-	if c.Username == "" {
-		return errors.New("username is empty (required for version 3)")
-	}
-	level, ok := normLevel(c.SecurityLevel)
-	if !ok {
-		return fmt.Errorf("security_level %q: want one of %s", c.SecurityLevel, strings.Join(securityLevels, ", "))
-	}
-	if level == gosnmp.NoAuthNoPriv {
-		return nil
-	}
-	if _, ok := authProtocols[normProto(c.AuthProtocol)]; !ok {
-		return fmt.Errorf("auth_protocol %q: want one of %s (required for %s)", c.AuthProtocol, authProtocolNames, c.SecurityLevel)
-	}
-	if len(c.AuthPassphrase) < minPassphrase {
-		return fmt.Errorf("auth_passphrase: must be at least %d characters (required for %s)", minPassphrase, c.SecurityLevel)
-	}
-	if level == gosnmp.AuthNoPriv {
-		return nil
-	}
-	if _, ok := privProtocols[normProto(c.PrivProtocol)]; !ok {
-		return fmt.Errorf("priv_protocol %q: want one of %s (required for authPriv)", c.PrivProtocol, privProtocolNames)
-	}
-	if len(c.PrivPassphrase) < minPassphrase {
-		return fmt.Errorf("priv_passphrase: must be at least %d characters (required for authPriv)", minPassphrase)
-	}
-	return nil
+	return ps
 }
 
-func normVersion(v string) string {
-	v = strings.ToLower(strings.TrimSpace(v))
-	return strings.TrimPrefix(v, "v")
+// Validate is nil when c has no Problems, else an error naming each bad
+// field (`priv_protocol: "3DES" is not one of: ...`), never a secret.
+func (c Credential) Validate() error {
+	ps := c.Problems()
+	if len(ps) == 0 {
+		return nil
+	}
+	msgs := make([]string, len(ps))
+	for i, p := range ps {
+		msgs[i] = p.String()
+	}
+	return fmt.Errorf("%s", strings.Join(msgs, "; "))
+}
+
+// String describes the credential without its secrets, so it is safe to log.
+func (c Credential) String() string {
+	if c.Version == "3" {
+		return "v3 user " + c.Username + " " + c.SecurityLevel + " " + c.AuthProtocol + "/" + c.PrivProtocol
+	}
+	return "v" + c.Version + " community <redacted>"
+}
+
+// GoString keeps %#v from printing the secrets.
+func (c Credential) GoString() string { return "snmp.Credential{" + c.String() + "}" }
+
+// LogValue keeps slog from printing the secrets.
+func (c Credential) LogValue() slog.Value { return slog.StringValue(c.String()) }
+
+// known matches a protocol name against the names we document.
+func known(names []string, p string) bool {
+	for _, n := range names {
+		if normProto(n) == normProto(p) {
+			return true
+		}
+	}
+	return false
 }
 
 func normLevel(l string) (gosnmp.SnmpV3MsgFlags, bool) {
-	switch strings.ToLower(strings.TrimSpace(l)) {
+	switch strings.ToLower(l) {
 	case "noauthnopriv":
 		return gosnmp.NoAuthNoPriv, true
 	case "authnopriv":
@@ -93,14 +154,18 @@ func normLevel(l string) (gosnmp.SnmpV3MsgFlags, bool) {
 	return 0, false
 }
 
+// normProto is a protocol name in upper case without dashes: net-snmp's
+// "SHA-256" is our SHA256.
 func normProto(p string) string {
-	return strings.ToUpper(strings.ReplaceAll(strings.TrimSpace(p), "-", ""))
+	return strings.ToUpper(strings.ReplaceAll(p, "-", ""))
 }
 
+func quote(s string) string { return `"` + s + `"` }
+
 // newGoSNMP builds an unconnected gosnmp session for t. The credential must
-// have passed ValidateCredential.
+// be valid (Credential.Validate).
 func newGoSNMP(t Target) (*gosnmp.GoSNMP, error) {
-	if err := ValidateCredential(t.Credential); err != nil {
+	if err := t.Credential.Validate(); err != nil {
 		return nil, fmt.Errorf("credential %q: %w", t.CredentialName, err)
 	}
 	maxReps := t.MaxRepetitions
@@ -121,7 +186,7 @@ func newGoSNMP(t Target) (*gosnmp.GoSNMP, error) {
 		MaxRepetitions: uint32(maxReps),
 	}
 	c := t.Credential
-	switch normVersion(c.Version) {
+	switch c.Version {
 	case "1":
 		g.Version, g.Community = gosnmp.Version1, c.Community
 	case "2c":

@@ -42,10 +42,10 @@ type roundTripper interface {
 // openSession connects to t: natively for v1/v2c unless useGosnmp, on mx's
 // shared socket when mx is not nil.
 func openSession(ctx context.Context, t Target, m *metrics, useGosnmp bool, mx *mux) (*session, error) {
-	if err := ValidateCredential(t.Credential); err != nil {
+	if err := t.Credential.Validate(); err != nil {
 		return nil, fmt.Errorf("credential %q: %w", t.CredentialName, err)
 	}
-	v := normVersion(t.Credential.Version)
+	v := t.Credential.Version
 	s := &session{target: t, v1: v == "1", maxReps: t.MaxRepetitions}
 	if s.maxReps <= 0 {
 		s.maxReps = DefaultMaxRepetitions

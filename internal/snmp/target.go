@@ -1,24 +1,17 @@
 // Package snmp is panoptes' SNMP layer (its own SNMPv1/v2c client, gosnmp for
 // SNMPv3): credentials, per-device targets, a pool of reusable sessions with
-// a per-device concurrency limit, GET and walk operations, and the mapping
-// of errors onto polling statuses.
+// a per-device concurrency limit, GET and walk operations, and typed failure
+// kinds (Kind). It knows nothing of the config, of resources or of polling
+// statuses: poll builds targets from resources and maps kinds onto statuses.
 package snmp
 
 import (
-	"errors"
-	"fmt"
 	"net"
-	"net/netip"
-	"sort"
 	"strconv"
-	"strings"
 	"time"
-
-	"github.com/panoptes-go/panoptes/internal/config"
-	"github.com/panoptes-go/panoptes/internal/resource"
 )
 
-// Defaults used when neither the resource nor the snmp config sets a value.
+// Defaults used when a Target leaves a value zero.
 const (
 	DefaultPort                 = 161
 	DefaultTimeout              = 5 * time.Second
@@ -30,17 +23,11 @@ const (
 	MaxOIDsPerGet = 60
 )
 
-// Resource metadata keys read by TargetFor.
-const (
-	MetaPort       = "snmp_port"
-	MetaCredential = "snmp_credential"
-)
-
 // Target is one device to poll, fully resolved.
 type Target struct {
 	Host           string
 	Port           int
-	Credential     config.Credential
+	Credential     Credential
 	CredentialName string // for logs (never the secret)
 	Timeout        time.Duration
 	Retries        int
@@ -53,123 +40,4 @@ func (t Target) Addr() string { return net.JoinHostPort(t.Host, strconv.Itoa(t.P
 // String names the target for logs: address and credential name, no secrets.
 func (t Target) String() string {
 	return t.Addr() + " (credential " + t.CredentialName + ")"
-}
-
-// TargetFor resolves a resource's target. The host comes from
-// resource_endpoint ("host", "host:port", "[v6]:port", "[v6]" or a bare IPv6
-// address); metadata snmp_port overrides the port and snmp_credential names a
-// credential in cfg.Credentials (else cfg.Credential). Unset values come from
-// cfg, then from the package defaults. Errors name the resource and the bad
-// key, never a secret.
-func TargetFor(r *resource.Resource, cfg config.SNMP) (Target, error) {
-	if r == nil {
-		return Target{}, errors.New("snmp target: nil resource")
-	}
-	fail := func(format string, a ...any) (Target, error) {
-		return Target{}, fmt.Errorf("resource %q: "+format, append([]any{r.ID}, a...)...)
-	}
-	host, port, err := splitEndpoint(r.Endpoint)
-	if err != nil {
-		return fail("resource_endpoint %q: %v", r.Endpoint, err)
-	}
-	if port == 0 {
-		port = cfg.Port
-	}
-	if port == 0 {
-		port = DefaultPort
-	}
-	if port < 1 || port > 65535 {
-		return fail("snmp.port %d: want 1-65535", port)
-	}
-	if v, ok := r.Metadata[MetaPort]; ok {
-		p, err := strconv.Atoi(strings.TrimSpace(v))
-		if err != nil || p < 1 || p > 65535 {
-			return fail("metadata %s %q: want a port number 1-65535", MetaPort, v)
-		}
-		port = p
-	}
-
-	credName, key := cfg.Credential, "snmp.credential"
-	if v := strings.TrimSpace(r.Metadata[MetaCredential]); v != "" {
-		credName, key = v, "metadata "+MetaCredential
-	}
-	if credName == "" {
-		return fail("no SNMP credential: set snmp.credential or resource metadata %s", MetaCredential)
-	}
-	cred, ok := cfg.Credentials[credName]
-	if !ok {
-		return fail("%s names unknown credential %q (known: %s)", key, credName, knownCredentials(cfg))
-	}
-	if err := ValidateCredential(cred); err != nil {
-		return fail("credential %q: %v", credName, err)
-	}
-
-	t := Target{
-		Host: host, Port: port, Credential: cred, CredentialName: credName,
-		Timeout: cfg.Timeout.D(), Retries: cfg.Retries, MaxRepetitions: cfg.MaxRepetitions,
-	}
-	if t.Timeout <= 0 {
-		t.Timeout = DefaultTimeout
-	}
-	if t.Retries < 0 {
-		return fail("snmp.retries %d: want 0 or more", t.Retries)
-	}
-	if t.MaxRepetitions <= 0 {
-		t.MaxRepetitions = DefaultMaxRepetitions
-	}
-	return t, nil
-}
-
-func knownCredentials(cfg config.SNMP) string {
-	if len(cfg.Credentials) == 0 {
-		return "none configured under snmp.credentials"
-	}
-	names := make([]string, 0, len(cfg.Credentials))
-	for n := range cfg.Credentials {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return strings.Join(names, ", ")
-}
-
-// splitEndpoint parses "host", "host:port", "[v6]:port", "[v6]" and bare IPv6
-// addresses; port is 0 when the endpoint has none.
-func splitEndpoint(ep string) (host string, port int, err error) {
-	ep = strings.TrimSpace(ep)
-	if ep == "" {
-		return "", 0, errors.New("empty endpoint")
-	}
-	if _, err := netip.ParseAddr(ep); err == nil { // IPv4 or bare IPv6
-		return ep, 0, nil
-	}
-	if strings.HasPrefix(ep, "[") && strings.HasSuffix(ep, "]") {
-		h := ep[1 : len(ep)-1]
-		if _, err := netip.ParseAddr(h); err != nil {
-			return "", 0, fmt.Errorf("bad IPv6 address in brackets: %v", err)
-		}
-		return h, 0, nil
-	}
-	if !strings.Contains(ep, ":") {
-		if strings.ContainsAny(ep, " /[]") {
-			return "", 0, errors.New("want host, host:port or [ipv6]:port")
-		}
-		return ep, 0, nil
-	}
-	h, p, err := net.SplitHostPort(ep)
-	if err != nil {
-		return "", 0, errors.New("want host, host:port or [ipv6]:port")
-	}
-	if h == "" {
-		return "", 0, errors.New("empty host")
-	}
-	if strings.HasPrefix(ep, "[") {
-		if a, err := netip.ParseAddr(h); err != nil || !a.Is6() {
-			return "", 0, fmt.Errorf("%q in brackets is not an IPv6 address", h)
-		}
-	}
-	n, err := strconv.Atoi(p)
-	if err != nil || n < 1 || n > 65535 {
-		return "", 0, fmt.Errorf("port %q: want 1-65535", p)
-	}
-	return h, n, nil
 }

@@ -1,19 +1,19 @@
-package snmp
+package poll
 
 import (
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/panoptes-go/panoptes/internal/config"
 	"github.com/panoptes-go/panoptes/internal/resource"
+	"github.com/panoptes-go/panoptes/internal/snmp"
 )
 
-func snmpConfig() config.SNMP {
-	return config.SNMP{
-		Timeout: config.Duration(2 * time.Second), Retries: 2, MaxRepetitions: 10,
+func snmpOptions() SNMPOptions {
+	return SNMPOptions{
+		Timeout: 2 * time.Second, Retries: 2, MaxRepetitions: 10,
 		Credential: "default",
-		Credentials: map[string]config.Credential{
+		Credentials: map[string]snmp.Credential{
 			"default": {Version: "2c", Community: secret},
 			"v3":      {Version: "3", Username: "u", SecurityLevel: "authPriv", AuthProtocol: "SHA", AuthPassphrase: secret, PrivProtocol: "AES", PrivPassphrase: secret},
 			"broken":  {Version: "3", Username: "u", SecurityLevel: "authPriv", AuthProtocol: "SHA", AuthPassphrase: secret, PrivProtocol: "3DES", PrivPassphrase: secret},
@@ -39,7 +39,7 @@ func TestTargetFor(t *testing.T) {
 		{endpoint: "sw1", meta: map[string]string{"snmp_port": "http"}, wantError: `metadata snmp_port "http"`},
 		{endpoint: "sw1", meta: map[string]string{"snmp_port": "70000"}, wantError: "snmp_port"},
 		{endpoint: "sw1", meta: map[string]string{"snmp_credential": "nope"}, wantError: `metadata snmp_credential names unknown credential "nope" (known: broken, default, v3)`},
-		{endpoint: "sw1", meta: map[string]string{"snmp_credential": "broken"}, wantError: `credential "broken": priv_protocol "3DES"`},
+		{endpoint: "sw1", meta: map[string]string{"snmp_credential": "broken"}, wantError: `credential "broken": priv_protocol: "3DES" is not one of`},
 		{endpoint: "sw1:0", wantError: "resource_endpoint"},
 		{endpoint: "sw1:abc", wantError: "resource_endpoint"},
 		{endpoint: "[zz]:161", wantError: "resource_endpoint"},
@@ -47,7 +47,7 @@ func TestTargetFor(t *testing.T) {
 	}
 	for _, c := range cases {
 		r := &resource.Resource{ID: "dev-1", Endpoint: c.endpoint, Metadata: c.meta}
-		tg, err := TargetFor(r, snmpConfig())
+		tg, err := TargetFor(r, snmpOptions())
 		if c.wantError != "" {
 			if err == nil || !strings.Contains(err.Error(), c.wantError) || !strings.Contains(err.Error(), `resource "dev-1"`) {
 				t.Errorf("%q %v: got %v, want error containing %q and the resource id", c.endpoint, c.meta, err, c.wantError)
@@ -74,12 +74,12 @@ func TestTargetFor(t *testing.T) {
 }
 
 func TestTargetForDefaults(t *testing.T) {
-	cfg := config.SNMP{Credential: "c", Credentials: map[string]config.Credential{"c": {Version: "1", Community: "x"}}}
+	cfg := SNMPOptions{Credential: "c", Credentials: map[string]snmp.Credential{"c": {Version: "1", Community: "x"}}}
 	tg, err := TargetFor(&resource.Resource{ID: "d", Endpoint: "h"}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tg.Port != DefaultPort || tg.Timeout != DefaultTimeout || tg.Retries != 0 || tg.MaxRepetitions != DefaultMaxRepetitions {
+	if tg.Port != snmp.DefaultPort || tg.Timeout != snmp.DefaultTimeout || tg.Retries != 0 || tg.MaxRepetitions != snmp.DefaultMaxRepetitions {
 		t.Fatalf("built-in defaults not applied: %+v", tg)
 	}
 	cfg.Port = 1161
@@ -93,48 +93,5 @@ func TestTargetForDefaults(t *testing.T) {
 	cfg.Credential, cfg.Retries = "c", -1
 	if _, err := TargetFor(&resource.Resource{ID: "d", Endpoint: "h"}, cfg); err == nil || !strings.Contains(err.Error(), "snmp.retries") {
 		t.Fatalf("negative retries: got %v", err)
-	}
-}
-
-func TestValidateCredential(t *testing.T) {
-	v3 := func(f func(*config.Credential)) config.Credential {
-		c := config.Credential{Version: "3", Username: "u", SecurityLevel: "authPriv",
-			AuthProtocol: "SHA", AuthPassphrase: secret, PrivProtocol: "AES", PrivPassphrase: secret}
-		f(&c)
-		return c
-	}
-	cases := []struct {
-		name string
-		c    config.Credential
-		want string // error substring, "" = valid
-	}{
-		{"v1", config.Credential{Version: "1", Community: secret}, ""},
-		{"v2c", config.Credential{Version: "2c", Community: secret}, ""},
-		{"v2c no community", config.Credential{Version: "2c"}, "community is empty"},
-		{"bad version", config.Credential{Version: "2", Community: secret}, `version "2": want one of 1, 2c, 3`},
-		{"v3 authPriv", v3(func(*config.Credential) {}), ""},
-		{"v3 net-snmp spellings", v3(func(c *config.Credential) { c.AuthProtocol, c.PrivProtocol = "SHA-256", "AES-256" }), ""},
-		{"v3 lower case", v3(func(c *config.Credential) {
-			c.SecurityLevel, c.AuthProtocol, c.PrivProtocol = "authpriv", "sha512", "aes192c"
-		}), ""},
-		{"v3 noAuthNoPriv", config.Credential{Version: "3", Username: "u", SecurityLevel: "noAuthNoPriv"}, ""},
-		{"v3 authNoPriv", v3(func(c *config.Credential) { c.SecurityLevel, c.PrivProtocol = "authNoPriv", "" }), ""},
-		{"v3 no user", v3(func(c *config.Credential) { c.Username = "" }), "username is empty"},
-		{"v3 bad level", v3(func(c *config.Credential) { c.SecurityLevel = "priv" }), `security_level "priv": want one of noAuthNoPriv, authNoPriv, authPriv`},
-		{"v3 bad auth", v3(func(c *config.Credential) { c.AuthProtocol = "SHA1024" }), `auth_protocol "SHA1024": want one of MD5, SHA`},
-		{"v3 short auth pass", v3(func(c *config.Credential) { c.AuthPassphrase = "short" }), "auth_passphrase: must be at least 8"},
-		{"v3 bad priv", v3(func(c *config.Credential) { c.PrivProtocol = "3DES" }), `priv_protocol "3DES": want one of DES, AES, AES192, AES256`},
-		{"v3 no priv pass", v3(func(c *config.Credential) { c.PrivPassphrase = "" }), "priv_passphrase: must be at least 8"},
-	}
-	for _, c := range cases {
-		err := ValidateCredential(c.c)
-		switch {
-		case c.want == "" && err != nil:
-			t.Errorf("%s: %v", c.name, err)
-		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
-			t.Errorf("%s: got %v, want %q", c.name, err, c.want)
-		case err != nil && strings.Contains(err.Error(), secret):
-			t.Errorf("%s: error leaks a secret: %v", c.name, err)
-		}
 	}
 }
