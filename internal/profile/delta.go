@@ -14,7 +14,6 @@ import (
 	"github.com/expr-lang/expr/ast"
 
 	"github.com/panoptes-go/panoptes/internal/poll"
-	"github.com/panoptes-go/panoptes/internal/rate"
 )
 
 // delta(x) is the increase of the counter x since the previous poll of the
@@ -41,8 +40,8 @@ const deltaEnvKey = "#delta"
 // rates.max_gap).
 const maxGapIntervals = 3
 
-// gapLimiter is a History that sets the gap (rate.Processor): a count of
-// intervals; negative means no limit.
+// gapLimiter is a History that sets the gap (the node's rate state,
+// rate.Processor): a count of intervals; negative means no limit.
 type gapLimiter interface{ MaxGap() int }
 
 // deltaFunction is delta() after deltaPatcher: delta($env, site, x).
@@ -274,33 +273,75 @@ func (g *Group) usesDelta() bool {
 }
 
 // memHistory is the plugin's own previous-value store when the node hands
-// it none: in memory (a restart starts over), with the rate package's
-// bookkeeping. Idle resources are dropped every sweepEvery.
+// it none (panoptes poll, tests): in memory, so a restart starts over. Like
+// the node's rate state without KV, every sweepEvery it drops resources
+// not swapped for evictAfter and, in the others, series whose newest sample
+// is evictAfter older than the resource's newest.
 type memHistory struct {
-	p  *rate.Processor
-	mu sync.Mutex
-	// next is when the next sweep is due.
-	next time.Time
+	mu   sync.Mutex
+	res  map[string]*memResource
+	next time.Time // when the next sweep is due
 }
 
-const sweepEvery = 10 * time.Minute
+type memResource struct {
+	used   time.Time
+	series map[uint64]memSample
+}
+
+type memSample struct {
+	value uint64
+	at    float64
+}
+
+const (
+	sweepEvery = 10 * time.Minute
+	evictAfter = time.Hour
+)
 
 func newMemHistory() *memHistory {
-	return &memHistory{p: rate.New(rate.Options{}), next: time.Now().Add(sweepEvery)}
+	return &memHistory{res: map[string]*memResource{}, next: time.Now().Add(sweepEvery)}
 }
 
-func (h *memHistory) Swap(ctx context.Context, resourceKey string, series uint64, value uint64, at float64) (uint64, float64, bool) {
+// Swap follows poll.History: a sample not newer than the stored one is not
+// stored, and the stored one is returned.
+func (h *memHistory) Swap(_ context.Context, resourceKey string, series uint64, value uint64, at float64) (uint64, float64, bool) {
 	now := time.Now()
 	h.mu.Lock()
-	due := now.After(h.next)
-	if due {
+	defer h.mu.Unlock()
+	if now.After(h.next) {
 		h.next = now.Add(sweepEvery)
+		h.sweep(now)
 	}
-	h.mu.Unlock()
-	if due {
-		_ = h.p.Flush(ctx, now) // no KV: evicts resources and series not seen for an hour
+	r := h.res[resourceKey]
+	if r == nil {
+		r = &memResource{series: map[uint64]memSample{}}
+		h.res[resourceKey] = r
 	}
-	return h.p.Swap(ctx, resourceKey, series, value, at)
+	r.used = now
+	old, seen := r.series[series]
+	if seen && at <= old.at {
+		return old.value, old.at, true
+	}
+	r.series[series] = memSample{value: value, at: at}
+	return old.value, old.at, seen
+}
+
+func (h *memHistory) sweep(now time.Time) {
+	for key, r := range h.res {
+		if now.Sub(r.used) > evictAfter {
+			delete(h.res, key)
+			continue
+		}
+		newest := 0.0
+		for _, s := range r.series {
+			newest = max(newest, s.at)
+		}
+		for id, s := range r.series {
+			if s.at < newest-evictAfter.Seconds() {
+				delete(r.series, id)
+			}
+		}
+	}
 }
 
 // UsesHistory tells the node to keep a previous-value store (the rate
@@ -309,6 +350,5 @@ func (p *Plugin) UsesHistory() bool { return true }
 
 var (
 	_ poll.History     = (*memHistory)(nil)
-	_ poll.History     = (*rate.Processor)(nil)
 	_ poll.HistoryUser = (*Plugin)(nil)
 )

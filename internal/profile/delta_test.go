@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gosnmp/gosnmp"
 
@@ -198,8 +199,8 @@ groups:
 	}
 }
 
-// TestMemHistorySweeps: the plugin's own store is a rate.Processor in
-// memory, swept on use.
+// TestMemHistorySweeps: the plugin's own store is in memory, swept on use:
+// a sweep keeps fresh samples and drops idle resources and stale series.
 func TestMemHistorySweeps(t *testing.T) {
 	h := newMemHistory()
 	ctx := context.Background()
@@ -210,6 +211,25 @@ func TestMemHistorySweeps(t *testing.T) {
 	if v, at, ok := h.Swap(ctx, "r", 1, 20, 160); !ok || v != 10 || at != 100 {
 		t.Errorf("Swap after a sweep = %d, %v, %v", v, at, ok)
 	}
+	if v, at, ok := h.Swap(ctx, "r", 1, 30, 150); !ok || v != 20 || at != 160 {
+		t.Errorf("an older sample must leave the stored one: %d, %v, %v", v, at, ok)
+	}
+
+	h.Swap(ctx, "idle", 1, 1, 100)
+	h.Swap(ctx, "r", 2, 5, 160-evictAfter.Seconds()-1) // older than r's newest by more than evictAfter
+	h.res["idle"].used = time.Now().Add(-evictAfter - time.Minute)
+	h.next = time.Now().Add(-time.Second)
+	h.Swap(ctx, "r", 1, 40, 220)
+	if _, ok := h.res["idle"]; ok {
+		t.Error("a resource idle for longer than evictAfter was kept")
+	}
+	if _, _, ok := h.Swap(ctx, "r", 2, 6, 230); ok {
+		t.Error("a series older than evictAfter was kept")
+	}
+	if v, _, ok := h.Swap(ctx, "r", 1, 50, 280); !ok || v != 40 {
+		t.Errorf("a fresh series was lost: %d, %v", v, ok)
+	}
+
 	p, err := NewPlugin(shipped(t), nil)
 	if err != nil {
 		t.Fatal(err)
