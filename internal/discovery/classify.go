@@ -61,13 +61,11 @@ func (p *SNMPProber) Probe(ctx context.Context, r *resource.Resource) (Identity,
 		return Identity{}, err
 	}
 	var id Identity
-	for _, vb := range vbs {
+	for i := range vbs {
+		vb := &vbs[i]
 		var s string
-		switch v := vb.Value.(type) {
-		case string:
-			s = v
-		case []byte:
-			s = string(v)
+		if b, ok := snmp.Octets(vb); ok {
+			s = string(b)
 		}
 		switch {
 		case vb.Type == gosnmp.NoSuchObject || vb.Type == gosnmp.NoSuchInstance:

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/gosnmp/gosnmp"
-
 	"github.com/panoptes-go/panoptes/internal/snmp"
 )
 
@@ -92,21 +90,21 @@ func Collect(ctx context.Context, s SNMP, t snmp.Target, plan func(sysObjectID s
 
 // system reads sysUpTime, ifTableLastChange, sysName and sysObjectID.
 func (d *Device) system(vbs []snmp.Varbind) {
-	for _, vb := range vbs {
+	for i := range vbs {
+		vb := &vbs[i]
 		switch vb.Name {
 		case OIDSysUpTime:
-			if v, ok := ticks(vb); ok {
+			if v, ok := snmp.Ticks(vb); ok {
 				d.Uptime = v
 			}
 		case OIDIfTableLastChange:
-			if v, ok := ticks(vb); ok {
+			if v, ok := snmp.Ticks(vb); ok {
 				d.LastChange, d.HaveLastChange = v, true
 			}
 		case OIDSysName:
-			d.SysName, _ = text(vb)
+			d.SysName, _ = snmp.Text(vb)
 		case OIDSysObjectID:
-			if vb.Type == gosnmp.ObjectIdentifier {
-				s, _ := vb.Value.(string)
+			if s, ok := snmp.OID(vb); ok {
 				d.SysObjectID = deref(texts.str(s)) // shared by a model's devices
 			}
 		}
@@ -132,7 +130,8 @@ func interfaces(walks [][]snmp.Varbind) Interfaces {
 		b.rows[i].index = n
 	}
 	for i, c := range slowColumns {
-		for _, vb := range walks[i] {
+		for j := range walks[i] {
+			vb := &walks[i][j]
 			n, ok := instance(vb.Name, c.root)
 			if !ok {
 				continue
@@ -147,14 +146,14 @@ func interfaces(walks [][]snmp.Varbind) Interfaces {
 }
 
 // fill stores vb, column c of r (zero when vb is not of the column's type).
-func (b *ifBuilder) fill(r *ifRow, c Column, vb snmp.Varbind) bool {
+func (b *ifBuilder) fill(r *ifRow, c Column, vb *snmp.Varbind) bool {
 	switch c {
 	case HaveDescr, HaveName, HaveAlias:
 		p, ok := textRef(vb)
 		b.setText(r, c, p)
 		return ok
 	}
-	v, ok := number(vb)
+	v, ok := snmp.Uint(vb)
 	b.setNumber(r, c, v)
 	return ok
 }
@@ -167,49 +166,4 @@ func instance(oid, root string) (uint32, bool) {
 	}
 	n, err := strconv.ParseUint(rest[1:], 10, 32)
 	return uint32(n), err == nil
-}
-
-func ticks(vb snmp.Varbind) (uint32, bool) {
-	if vb.Type != gosnmp.TimeTicks {
-		return 0, false
-	}
-	v, ok := number(vb)
-	return uint32(v), ok
-}
-
-func number(vb snmp.Varbind) (uint64, bool) {
-	switch v := vb.Value.(type) {
-	case uint:
-		return uint64(v), true
-	case uint32:
-		return uint64(v), true
-	case uint64:
-		return v, true
-	case int:
-		return uint64(v), v >= 0
-	case int32:
-		return uint64(v), v >= 0
-	case int64:
-		return uint64(v), v >= 0
-	}
-	return 0, false
-}
-
-// text reads an OCTET STRING as the interface plugin does: trailing NULs
-// cut, invalid UTF-8 replaced.
-func text(vb snmp.Varbind) (string, bool) {
-	if vb.Type != gosnmp.OctetString {
-		return "", false
-	}
-	var s string
-	switch v := vb.Value.(type) {
-	case []byte:
-		s = string(v)
-	case string:
-		s = v
-	default:
-		return "", false
-	}
-	s = strings.TrimRight(s, "\x00")
-	return strings.ToValidUTF8(s, "\uFFFD"), true
 }

@@ -1,12 +1,8 @@
 package enrich
 
 import (
-	"bytes"
 	"strings"
 	"sync"
-	"unicode/utf8"
-
-	"github.com/gosnmp/gosnmp"
 
 	"github.com/panoptes-go/panoptes/internal/snmp"
 )
@@ -98,20 +94,11 @@ func deref(p *string) string {
 	return *p
 }
 
-// textRef reads an OCTET STRING as text (text), interned.
-func textRef(vb snmp.Varbind) (*string, bool) {
-	if vb.Type != gosnmp.OctetString {
+// textRef reads an OCTET STRING as text (snmp.Text), interned.
+func textRef(vb *snmp.Varbind) (*string, bool) {
+	b, ok := snmp.TextBytes(vb)
+	if !ok {
 		return nil, false
 	}
-	switch v := vb.Value.(type) {
-	case []byte:
-		v = bytes.TrimRight(v, "\x00")
-		if utf8.Valid(v) {
-			return texts.bytes(v), true
-		}
-		return texts.str(strings.ToValidUTF8(string(v), "\uFFFD")), true
-	case string:
-		return texts.str(strings.ToValidUTF8(strings.TrimRight(v, "\x00"), "\uFFFD")), true
-	}
-	return nil, false
+	return texts.bytes(b), true
 }

@@ -161,28 +161,30 @@ func cellOf(vb *snmp.Varbind, root string) (cell, bool) {
 	c := cell{typ: vb.Type}
 	switch vb.Type {
 	case gosnmp.OctetString, gosnmp.Opaque:
-		switch v := vb.Value.(type) {
-		case []byte:
-			c.text = texts.bytes(v)
-		case string:
-			c.text = texts.str(v)
-		default:
-			return cell{}, false
-		}
-	case gosnmp.ObjectIdentifier, gosnmp.IPAddress:
-		c.text = texts.str(fmt.Sprint(vb.Value))
-	case gosnmp.Integer:
-		c.num = uint64(gosnmp.ToBigInt(vb.Value).Int64())
-	case gosnmp.Counter32, gosnmp.Counter64, gosnmp.Gauge32, gosnmp.TimeTicks, gosnmp.Uinteger32:
-		c.num = gosnmp.ToBigInt(vb.Value).Uint64()
-	case gosnmp.OpaqueFloat:
-		f, ok := vb.Value.(float32)
+		b, ok := snmp.Octets(vb)
 		if !ok {
 			return cell{}, false
 		}
-		c.num = math.Float64bits(float64(f))
-	case gosnmp.OpaqueDouble:
-		f, ok := vb.Value.(float64)
+		c.text = texts.bytes(b)
+	case gosnmp.ObjectIdentifier:
+		s, ok := snmp.OID(vb)
+		if !ok {
+			return cell{}, false
+		}
+		c.text = texts.str(s)
+	case gosnmp.IPAddress:
+		s, ok := snmp.IPAddress(vb)
+		if !ok {
+			return cell{}, false
+		}
+		c.text = texts.str(s)
+	case gosnmp.Integer:
+		v, _ := snmp.Int(vb)
+		c.num = uint64(v)
+	case gosnmp.Counter32, gosnmp.Counter64, gosnmp.Gauge32, gosnmp.TimeTicks, gosnmp.Uinteger32:
+		c.num, _ = snmp.Uint(vb)
+	case gosnmp.OpaqueFloat, gosnmp.OpaqueDouble:
+		f, ok := snmp.Float(vb)
 		if !ok {
 			return cell{}, false
 		}

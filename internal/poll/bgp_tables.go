@@ -1,6 +1,7 @@
 package poll
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/gosnmp/gosnmp"
@@ -100,11 +101,12 @@ func setPeerColumn(p *bgpPeer, vb snmp.Varbind, c int, gauges, counters map[int]
 	}
 	switch {
 	case gauges[c] != "":
-		p.gauges[gauges[c]] = gosnmp.ToBigInt(vb.Value).Uint64()
+		p.gauges[gauges[c]], _ = snmp.Uint(&vb)
 	case counters[c] != "":
-		p.counters[counters[c]] = gosnmp.ToBigInt(vb.Value).Uint64()
+		p.counters[counters[c]], _ = snmp.Uint(&vb)
 	case c == asCol:
-		p.remoteAS = gosnmp.ToBigInt(vb.Value).String()
+		as, _ := snmp.Int(&vb)
+		p.remoteAS = strconv.FormatInt(as, 10)
 	case c == localCol:
 		p.local = bgpAddress(vb)
 	case c == identCol:
@@ -114,10 +116,10 @@ func setPeerColumn(p *bgpPeer, vb snmp.Varbind, c int, gauges, counters map[int]
 
 // bgpAddress renders an IpAddress or an InetAddress octet string.
 func bgpAddress(vb snmp.Varbind) string {
-	if s, ok := vb.Value.(string); ok && vb.Type == gosnmp.IPAddress {
+	if s, ok := snmp.IPAddress(&vb); ok {
 		return s
 	}
-	if b, ok := octets(vb.Value); ok {
+	if b, ok := snmp.Octets(&vb); ok {
 		return formatOctets(b)
 	}
 	return ""
@@ -160,7 +162,7 @@ func addPrefixes(p *bgpPeer, c int, vb snmp.Varbind) {
 	if vb.Type != gosnmp.Counter32 && vb.Type != gosnmp.Gauge32 {
 		return
 	}
-	v := gosnmp.ToBigInt(vb.Value).Uint64()
+	v, _ := snmp.Uint(&vb)
 	switch c {
 	case cbgpAccepted:
 		p.accepted += v

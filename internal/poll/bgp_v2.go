@@ -5,8 +5,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/gosnmp/gosnmp"
-
 	"github.com/panoptes-go/panoptes/internal/snmp"
 )
 
@@ -131,7 +129,7 @@ func (v *bgpV2) poll(walk bgpWalk, peers map[string]*bgpPeer) {
 		}
 		r := rows[idx]
 		if r == nil {
-			parts := indexInts(idx)
+			parts := snmp.IndexInts(idx)
 			inst, addr, ok := v.index(parts)
 			if !ok {
 				continue
@@ -140,7 +138,8 @@ func (v *bgpV2) poll(walk bgpWalk, peers map[string]*bgpPeer) {
 			rows[idx] = r
 		}
 		if c == v.peerIdx && v.peerIdx != 0 {
-			byPeerIdx[gosnmp.ToBigInt(vb.Value).String()] = r
+			peerIdx, _ := snmp.Int(&vb)
+			byPeerIdx[strconv.FormatInt(peerIdx, 10)] = r
 			continue
 		}
 		setPeerColumn(&r.peer, vb, c, v.peerCols, nil, v.remoteAS, v.localAddr, v.ident)

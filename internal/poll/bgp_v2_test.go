@@ -19,7 +19,7 @@ import (
 )
 
 func TestBGPIndexes(t *testing.T) {
-	ints := func(s string) []int { return indexInts(s) }
+	ints := func(s string) []int { return snmp.IndexInts(s) }
 	for _, c := range []struct {
 		name  string
 		parse func([]int) (int, string, bool)

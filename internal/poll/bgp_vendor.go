@@ -77,8 +77,8 @@ func (b *BGP) sysObjectID(ctx context.Context, w bgpWalker, req *Request) string
 	oid := ""
 	for _, vb := range vbs {
 		if strings.TrimPrefix(vb.Name, ".") == strings.TrimPrefix(oidSysObjectIDRoot, ".")+".0" {
-			if s, ok := vb.Value.(string); ok {
-				oid = "." + strings.TrimPrefix(s, ".")
+			if s, ok := snmp.OID(&vb); ok {
+				oid = s
 			}
 		}
 	}

@@ -5,9 +5,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/gosnmp/gosnmp"
-
 	"github.com/panoptes-go/panoptes/internal/metric"
+	"github.com/panoptes-go/panoptes/internal/snmp"
 )
 
 func init() { Register("heartbeat", newHeartbeat) }
@@ -71,10 +70,14 @@ func (h *Heartbeat) Poll(ctx context.Context, req *Request) ([]*metric.Group, er
 	if err != nil {
 		return []*metric.Group{g}, fmt.Errorf("get sysUpTime: %w", err)
 	}
-	if len(vbs) != 1 || vbs[0].Type != gosnmp.TimeTicks {
+	var ticks uint32
+	ok := len(vbs) == 1
+	if ok {
+		ticks, ok = snmp.Ticks(&vbs[0])
+	}
+	if !ok {
 		return []*metric.Group{g}, WithStatus(metric.StatusPartialFailure, fmt.Errorf("sysUpTime.0 is missing or not TimeTicks"))
 	}
-	ticks := gosnmp.ToBigInt(vbs[0].Value).Uint64()
 	g.Metrics = append(g.Metrics, metric.Metric{Name: "uptime_seconds", Value: metric.Float(float64(ticks) / 100),
 		Type: metric.Gauge, Timestamp: epoch(h.now())})
 	return []*metric.Group{g}, nil

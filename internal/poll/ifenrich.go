@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/gosnmp/gosnmp"
-
 	"github.com/panoptes-go/panoptes/internal/enrich"
 	"github.com/panoptes-go/panoptes/internal/resource"
 	"github.com/panoptes-go/panoptes/internal/snmp"
@@ -116,18 +114,15 @@ func readSignals(ctx context.Context, g getter, t snmp.Target, withLastChange bo
 		return s
 	}
 	for _, vb := range vbs {
-		if vb.Type != gosnmp.TimeTicks {
-			continue
-		}
-		v, ok := uintValue(&vb)
+		v, ok := snmp.Ticks(&vb)
 		if !ok {
 			continue
 		}
 		switch vb.Name {
 		case enrich.OIDSysUpTime:
-			s.Uptime, s.HaveUptime = uint32(v), true
+			s.Uptime, s.HaveUptime = v, true
 		case enrich.OIDIfTableLastChange:
-			s.LastChange, s.HaveLastChange = uint32(v), true
+			s.LastChange, s.HaveLastChange = v, true
 		}
 	}
 	return s

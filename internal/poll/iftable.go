@@ -3,9 +3,6 @@ package poll
 import (
 	"strconv"
 	"strings"
-	"unicode/utf8"
-
-	"github.com/gosnmp/gosnmp"
 
 	"github.com/panoptes-go/panoptes/internal/snmp"
 )
@@ -201,7 +198,7 @@ func (rs *rows) add(t *table, vbs []snmp.Varbind, at float64, creates bool) {
 		r := &rs.slab[pos]
 		switch f {
 		case fDescr, fName, fAlias:
-			s, ok := stringValue(vb)
+			s, ok := snmp.Text(vb)
 			if !ok {
 				continue
 			}
@@ -214,7 +211,7 @@ func (rs *rows) add(t *table, vbs []snmp.Varbind, at float64, creates bool) {
 				r.alias = s
 			}
 		default:
-			n, ok := uintValue(vb)
+			n, ok := snmp.Uint(vb)
 			if !ok {
 				continue
 			}
@@ -266,46 +263,4 @@ func parseUint(s string, max uint64) (uint64, bool) {
 		n = n*10 + uint64(c-'0')
 	}
 	return n, n <= max
-}
-
-// uintValue reads an integer varbind (Counter32/64, Gauge32, INTEGER,
-// TimeTicks). Negative INTEGERs are not valid for the columns we read.
-func uintValue(vb *snmp.Varbind) (uint64, bool) {
-	switch v := vb.Value.(type) {
-	case uint:
-		return uint64(v), true
-	case uint64:
-		return v, true
-	case uint32:
-		return uint64(v), true
-	case int:
-		return uint64(v), v >= 0
-	case int64:
-		return uint64(v), v >= 0
-	case int32:
-		return uint64(v), v >= 0
-	}
-	return 0, false
-}
-
-// stringValue reads an OCTET STRING as text: trailing NULs some agents pad
-// with are cut and invalid UTF-8 is replaced, so that the JSON stays valid.
-func stringValue(vb *snmp.Varbind) (string, bool) {
-	if vb.Type != gosnmp.OctetString {
-		return "", false
-	}
-	var s string
-	switch v := vb.Value.(type) {
-	case []byte:
-		s = string(v)
-	case string:
-		s = v
-	default:
-		return "", false
-	}
-	s = strings.TrimRight(s, "\x00")
-	if !utf8.ValidString(s) {
-		s = strings.ToValidUTF8(s, "\uFFFD")
-	}
-	return s, true
 }

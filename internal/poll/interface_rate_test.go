@@ -69,7 +69,7 @@ func (s *simPoller) ifIndexes(ctx context.Context) map[string]uint32 {
 	out := map[string]uint32{}
 	for _, vb := range vbs {
 		_, idx, _ := parseInstance(vb.Name, ifXTable.root)
-		name, _ := stringValue(&vb)
+		name, _ := snmp.Text(&vb)
 		out[name] = idx
 	}
 	return out

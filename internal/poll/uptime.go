@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/gosnmp/gosnmp"
-
 	"github.com/panoptes-go/panoptes/internal/metric"
 	"github.com/panoptes-go/panoptes/internal/snmp"
 )
@@ -53,14 +51,13 @@ func (p *Uptime) Poll(ctx context.Context, req *Request) ([]*metric.Group, error
 	if err != nil {
 		return nil, fmt.Errorf("get sysUpTime: %w", err)
 	}
-	if len(vbs) != 1 || vbs[0].Type != gosnmp.TimeTicks {
-		return nil, WithStatus(metric.StatusMissingMetrics, fmt.Errorf("sysUpTime.0 is missing or not TimeTicks"))
+	var ticks uint32
+	ok := len(vbs) == 1
+	if ok {
+		ticks, ok = snmp.Ticks(&vbs[0])
 	}
-	var ticks uint64
-	if v, ok := vbs[0].Value.(uint32); ok { // how TimeTicks decode; ToBigInt allocates
-		ticks = uint64(v)
-	} else {
-		ticks = gosnmp.ToBigInt(vbs[0].Value).Uint64()
+	if !ok {
+		return nil, WithStatus(metric.StatusMissingMetrics, fmt.Errorf("sysUpTime.0 is missing or not TimeTicks"))
 	}
 	o := &uptimeGroups{}
 	o.metric[0] = metric.Metric{Name: "uptime_seconds", Value: metric.Float(float64(ticks) / 100), Type: metric.Gauge, Timestamp: epoch(time.Now())}

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/gosnmp/gosnmp"
-
 	"github.com/panoptes-go/panoptes/internal/enrich"
 	"github.com/panoptes-go/panoptes/internal/poll"
 	"github.com/panoptes-go/panoptes/internal/resource"
@@ -90,9 +88,9 @@ func (c *cachedClient) Walk(ctx context.Context, t snmp.Target, root string) ([]
 func uptime(ctx context.Context, c Client, t snmp.Target) enrich.Signals {
 	var s enrich.Signals
 	vbs, err := c.Get(ctx, t, []string{enrich.OIDSysUpTime})
-	if err != nil || len(vbs) != 1 || vbs[0].Type != gosnmp.TimeTicks {
+	if err != nil || len(vbs) != 1 {
 		return s
 	}
-	s.Uptime, s.HaveUptime = uint32(gosnmp.ToBigInt(vbs[0].Value).Uint64()), true
+	s.Uptime, s.HaveUptime = snmp.Ticks(&vbs[0])
 	return s
 }

@@ -247,7 +247,7 @@ func (g *Group) rows(f *fetched, base map[string]any) ([]row, error) {
 			}
 			r := byIndex[idx]
 			if r == nil {
-				parts := indexParts(idx)
+				parts := snmp.IndexInts(idx)
 				if parts == nil {
 					continue
 				}

@@ -5,7 +5,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/gosnmp/gosnmp"
 
@@ -19,41 +18,33 @@ const NotSet = "<not set>"
 // value converts a varbind into what expressions see. Go types carry the
 // SNMP type so that a metric that is a bare column keeps its width:
 // Counter32 is uint32, Counter64 is uint64 (exact), other integers are int,
-// OCTET STRING, OID and IpAddress are strings, Opaque floats are float64.
-// Absent values (noSuchObject, noSuchInstance, endOfMibView, NULL) are nil.
+// OCTET STRING (as text), OID and IpAddress are strings, Opaque floats are
+// float64. Absent values (noSuchObject, noSuchInstance, endOfMibView,
+// NULL) are nil.
 func value(vb *snmp.Varbind) any {
 	switch vb.Type {
 	case gosnmp.Counter64:
-		return gosnmp.ToBigInt(vb.Value).Uint64()
+		v, _ := snmp.Uint(vb)
+		return v
 	case gosnmp.Counter32:
-		return uint32(gosnmp.ToBigInt(vb.Value).Uint64())
+		v, _ := snmp.Uint(vb)
+		return uint32(v)
 	case gosnmp.Integer, gosnmp.Gauge32, gosnmp.TimeTicks, gosnmp.Uinteger32:
-		return int(gosnmp.ToBigInt(vb.Value).Int64())
+		v, _ := snmp.Int(vb)
+		return int(v)
 	case gosnmp.OctetString:
-		var s string
-		switch v := vb.Value.(type) {
-		case []byte:
-			s = string(v)
-		case string:
-			s = v
-		}
-		s = strings.TrimRight(s, "\x00")
-		if !utf8.ValidString(s) {
-			s = strings.ToValidUTF8(s, "\uFFFD")
-		}
+		s, _ := snmp.Text(vb)
 		return s
-	case gosnmp.ObjectIdentifier, gosnmp.IPAddress:
-		s := fmt.Sprint(vb.Value)
-		if vb.Type == gosnmp.ObjectIdentifier && !strings.HasPrefix(s, ".") {
-			s = "." + s
+	case gosnmp.ObjectIdentifier:
+		if s, ok := snmp.OID(vb); ok {
+			return s
 		}
-		return s
-	case gosnmp.OpaqueFloat:
-		if f, ok := vb.Value.(float32); ok {
-			return float64(f)
+	case gosnmp.IPAddress:
+		if s, ok := snmp.IPAddress(vb); ok {
+			return s
 		}
-	case gosnmp.OpaqueDouble:
-		if f, ok := vb.Value.(float64); ok {
+	case gosnmp.OpaqueFloat, gosnmp.OpaqueDouble:
+		if f, ok := snmp.Float(vb); ok {
 			return f
 		}
 	}
@@ -122,21 +113,6 @@ func dimensionValue(v any) string {
 		return strconv.FormatFloat(x, 'f', -1, 64)
 	}
 	return fmt.Sprint(v)
-}
-
-// indexParts splits a row index ("1.22.0") into integers; nil if one part
-// is not a number.
-func indexParts(index string) []int {
-	parts := strings.Split(index, ".")
-	out := make([]int, len(parts))
-	for i, p := range parts {
-		n, err := strconv.ParseUint(p, 10, 32)
-		if err != nil {
-			return nil
-		}
-		out[i] = int(n)
-	}
-	return out
 }
 
 // compareIndex orders row indexes numerically, part by part.
