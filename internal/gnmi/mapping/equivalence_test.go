@@ -15,6 +15,7 @@ import (
 	"github.com/panoptes-go/panoptes/internal/gnmi"
 	"github.com/panoptes-go/panoptes/internal/gnmi/mapping"
 	"github.com/panoptes-go/panoptes/internal/metric"
+	"github.com/panoptes-go/panoptes/internal/node"
 	"github.com/panoptes-go/panoptes/internal/poll"
 	"github.com/panoptes-go/panoptes/internal/rate"
 	"github.com/panoptes-go/panoptes/internal/sim"
@@ -172,7 +173,7 @@ func pollSNMP(t *testing.T, dev *sim.Device, res interface{ Key() string }) *met
 	cfg.SNMP.Credential = "sim"
 	pool := snmp.NewPool(snmp.PoolOptions{MaxRequestsPerDevice: 2})
 	defer pool.Close()
-	runner := poll.NewRunner(poll.RunnerOptions{SNMP: cfg.SNMP, Pool: pool})
+	runner := poll.NewRunner(poll.RunnerOptions{SNMP: node.SNMPOptions(cfg.SNMP), Pool: pool})
 	plugin, err := poll.New("interface", nil)
 	if err != nil {
 		t.Fatal(err)
