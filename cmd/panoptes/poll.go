@@ -18,12 +18,21 @@ import (
 )
 
 func pollCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("poll", "--endpoint HOST[:PORT] (--community C | --credential NAME --config FILE) [--plugin interface]",
+	switch proto, rest := protocolArg(args); proto {
+	case "gnmi":
+		return pollGNMI(ctx, rest, stdout, stderr)
+	case "snmp":
+		args = rest
+	default:
+		return fmt.Errorf("--protocol %q: use snmp (the default) or gnmi", proto)
+	}
+	fs := newFlags("poll", "[--protocol snmp|gnmi] --endpoint HOST[:PORT] (--community C | --credential NAME --config FILE) [--plugin interface]",
 		"Poll one device once and print its metrics groups (Panoptes JSON) to stdout: a first check\n"+
 			"that a device and its credentials work. The last group is the check's status; the exit code\n"+
 			"is 0 when polling_status is 0 (success) and 1 otherwise.\n\n"+
 			"The community may also come from the PANOPTES_COMMUNITY environment variable, which keeps\n"+
-			"it out of the shell history and the process list.", stderr)
+			"it out of the shell history and the process list.\n\n"+
+			"--protocol gnmi reads a gNMI target instead: panoptes poll --protocol gnmi --help.", stderr)
 	endpoint := fs.String("endpoint", "", "device address, host or host:port (default port 161)")
 	community := fs.String("community", "", "SNMP v1/v2c community (or set PANOPTES_COMMUNITY)")
 	version := fs.String("snmp-version", "2c", "SNMP version with --community: 1 or 2c")

@@ -43,6 +43,8 @@ func simCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			"sockets then serve all devices in batches: about 3x less CPU per request under load\n"+
 			"(answers may wait up to 2 ms to be batched).\n\n"+
 			"SIGHUP restarts every device (sysUpTime and counters from 0, SNMPv3 engine boots + 1).\n"+
+			"--gnmi also serves each device as a gNMI target (OpenConfig interfaces, components, BGP and\n"+
+			"LLDP neighbours; the reference target of github.com/openconfig/gnmi) on --gnmi-base-port + i.\n"+
 			"The community and v3 passphrases may also come from PANOPTES_SIM_COMMUNITY,\n"+
 			"PANOPTES_SIM_V3_AUTH_PASS and PANOPTES_SIM_V3_PRIV_PASS.", stderr)
 	devices := fs.Int("devices", 1, "number of simulated devices")
@@ -65,6 +67,7 @@ func simCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	inventory := fs.String("inventory", "", "write a CSV inventory of the devices to this file")
 	credential := fs.String("credential", "sim", "credential name written to the inventory (define it in your config)")
 	statsEvery := fs.Duration("stats", 0, "print request counters at this interval (0: never)")
+	gnmiFlags := addSimGNMIFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -102,6 +105,18 @@ func simCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 	}
 	fmt.Fprintln(stdout, simSummary(farm, opts, *inventory, *credential))
+	gsrv, line, err := gnmiFlags.start(ctx, farm, opts.Logger)
+	if err != nil {
+		return err
+	}
+	if gsrv != nil {
+		defer gsrv.Close()
+		fmt.Fprintln(stdout, line)
+	}
+	faults := make(chan os.Signal, 1)
+	signal.Notify(faults, syscall.SIGUSR1, syscall.SIGUSR2)
+	defer signal.Stop(faults)
+	silent := false
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -119,7 +134,22 @@ func simCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return farm.Close()
 		case <-hup:
 			farm.RestartAll()
+			if gsrv != nil {
+				gsrv.Restarted()
+			}
 			fmt.Fprintf(stdout, "panoptes sim: restarted %d devices (SIGHUP)\n", len(farm.Devices()))
+		case sig := <-faults:
+			if gsrv == nil {
+				continue
+			}
+			if sig == syscall.SIGUSR1 {
+				gsrv.DropAll()
+				fmt.Fprintln(stdout, "panoptes sim: dropped every gNMI stream (SIGUSR1)")
+			} else {
+				silent = !silent
+				gsrv.SilenceAll(silent)
+				fmt.Fprintf(stdout, "panoptes sim: gNMI targets silent: %v (SIGUSR2)\n", silent)
+			}
 		case now := <-tick:
 			s := farm.Stats()
 			secs := now.Sub(lastAt).Seconds()

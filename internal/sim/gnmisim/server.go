@@ -381,3 +381,26 @@ func ServerTLS(certFile, keyFile, clientCAFile string) (*tls.Config, error) {
 	}
 	return tc, nil
 }
+
+// DropAll ends every target's open streams (Drop).
+func (s *Server) DropAll() {
+	for _, t := range s.targets {
+		t.Drop()
+	}
+}
+
+// SilenceAll stops or resumes every target's updates (Silence).
+func (s *Server) SilenceAll(on bool) {
+	for _, t := range s.targets {
+		t.Silence(on)
+	}
+}
+
+// Restarted tells the targets their devices restarted (sim.Farm.RestartAll):
+// streams are dropped and the reset values fed at once.
+func (s *Server) Restarted() {
+	for _, t := range s.targets {
+		t.Drop()
+		t.poke()
+	}
+}
