@@ -55,7 +55,7 @@ func (st *State) Build(res *resource.Resource, interval time.Duration, now time.
 			r.dirty, r.emitted = false, at
 			env := st.env(g, r, at)
 			if g.filter != nil {
-				ok, err := g.filter.run(env)
+				ok, err := g.filter.run(&st.vm, env)
 				if err != nil {
 					st.malformed("expression", g.String(), err)
 					continue
@@ -85,7 +85,7 @@ func (st *State) tableGroup(g *Group, gs *groupState, keys []string, res *resour
 		r.dirty, r.emitted = false, at
 		env := st.env(g, r, at)
 		if g.filter != nil {
-			ok, err := g.filter.run(env)
+			ok, err := g.filter.run(&st.vm, env)
 			if err != nil {
 				st.malformed("expression", g.String(), err)
 				continue
@@ -132,13 +132,14 @@ func (st *State) env(g *Group, r *row, at float64) map[string]any {
 			sort.Strings(ks)
 			list := make([]any, len(ks))
 			for j, k := range ks {
-				list[j] = m[k].v
+				v := m[k]
+				list[j] = v.value()
 			}
 			env[l.Name] = list
 			continue
 		}
 		if r.vals[i].ok {
-			env[l.Name] = r.vals[i].v
+			env[l.Name] = r.vals[i].value()
 		} else {
 			env[l.Name] = nil
 		}
@@ -158,7 +159,7 @@ func (st *State) env(g *Group, r *row, at float64) map[string]any {
 func (st *State) group(g *Group, env map[string]any, rows []*row, res *resource.Resource, iv int, at float64) (*metric.Group, error) {
 	ms := make([]metric.Metric, 0, len(g.metrics))
 	for _, mp := range g.metrics {
-		v, err := mp.prog.run(env)
+		v, err := mp.prog.run(&st.vm, env)
 		if err != nil {
 			return nil, fmt.Errorf("metric %s: %w", mp.name, err)
 		}
@@ -174,7 +175,7 @@ func (st *State) group(g *Group, env map[string]any, rows []*row, res *resource.
 			m.Type = metric.Counter
 			m.Hint.Bits = mp.bits
 			if g.Discont >= 0 && len(rows) == 1 && rows[0].vals[g.Discont].ok {
-				if d, ok := toUint(rows[0].vals[g.Discont].v); ok {
+				if d, ok := toUint(rows[0].vals[g.Discont].value()); ok {
 					m.Hint.HaveDiscontinuity, m.Hint.Discontinuity = true, uint32(d^d>>32)
 				}
 			}
@@ -186,7 +187,7 @@ func (st *State) group(g *Group, env map[string]any, rows []*row, res *resource.
 	}
 	dims := make([]metric.Dimension, 0, len(g.dims))
 	for _, dp := range g.dims {
-		v, err := dp.prog.run(env)
+		v, err := dp.prog.run(&st.vm, env)
 		if err != nil {
 			return nil, fmt.Errorf("dimension %s: %w", dp.name, err)
 		}

@@ -171,8 +171,10 @@ func exprMessage(err error) string {
 	return msg
 }
 
-func (p *program) run(env map[string]any) (any, error) {
-	v, err := expr.Run(p.prog, env)
+// run evaluates p with machine, reused across runs (a new VM per run was
+// most of a group's cost).
+func (p *program) run(machine *vm.VM, env map[string]any) (any, error) {
+	v, err := machine.Run(p.prog, env)
 	if err != nil {
 		return nil, fmt.Errorf("expression %q: %s", p.src, exprMessage(err))
 	}

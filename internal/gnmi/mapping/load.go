@@ -16,6 +16,7 @@ import (
 	"os"
 	"path"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 
@@ -70,6 +71,14 @@ type Group struct {
 	enums    map[string]map[string]any
 	mapping  *Mapping
 	line     int
+	rowKeys  []rowKey // the keys of Path, in a fixed order
+}
+
+// rowKey is a key of a keyed element of a group's path: "*" varies per
+// row, another value must match.
+type rowKey struct {
+	depth      int
+	name, want string
 }
 
 // Sub is one subscription of a group.
@@ -338,9 +347,17 @@ func (d *decoder) group(n *yaml.Node, field string, enums map[string]map[string]
 		if g.Origin == "openconfig" {
 			g.Origin = ""
 		}
-		for _, e := range g.Path {
+		for i, e := range g.Path {
 			if e.GetName() == "*" || e.GetName() == "..." {
 				d.fail(f["path"], join(field, "path"), "wildcard element %q: name every element (keys may be *)", e.GetName())
+			}
+			names := make([]string, 0, len(e.GetKey()))
+			for k := range e.GetKey() {
+				names = append(names, k)
+			}
+			sort.Strings(names)
+			for _, k := range names {
+				g.rowKeys = append(g.rowKeys, rowKey{depth: i, name: k, want: e.GetKey()[k]})
 			}
 		}
 	}

@@ -3,9 +3,9 @@ package mapping
 import (
 	"errors"
 	"log/slog"
-	"strings"
 	"sync"
 
+	"github.com/expr-lang/expr/vm"
 	pb "github.com/openconfig/gnmi/proto/gnmi"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -34,6 +34,8 @@ type State struct {
 
 	resync bool // between Connected and Sync: rows not refreshed are dropped at Sync
 	gen    uint64
+	keyBuf []byte
+	vm     vm.VM
 }
 
 type groupState struct {
@@ -52,9 +54,19 @@ type row struct {
 }
 
 type leafVal struct {
-	v  any
-	ts int64 // ns
-	ok bool
+	v   any    // the value, unless isU
+	u   uint64 // an unsigned value (counters), kept unboxed
+	isU bool
+	ts  int64 // ns
+	ok  bool
+}
+
+// value returns the leaf's value.
+func (l *leafVal) value() any {
+	if l.isU {
+		return l.u
+	}
+	return l.v
 }
 
 // Options configure a State.
@@ -172,34 +184,38 @@ func (st *State) warnOnce(key, msg string, args ...any) {
 // the group fixes ([name=default]) differs.
 func (st *State) rowFor(gi int, elems []*pb.PathElem) (*row, bool) {
 	g := st.set.groups[gi]
-	var b strings.Builder
-	var keys map[string]string
-	for i, pe := range g.Path {
-		if len(pe.GetKey()) == 0 {
-			continue
-		}
-		e := elems[i]
-		for k, want := range pe.GetKey() {
-			got := e.GetKey()[k]
-			if want != "*" && got != want {
+	buf := st.keyBuf[:0]
+	for _, k := range g.rowKeys {
+		got, ok := elems[k.depth].GetKey()[k.name]
+		if k.want != "*" {
+			if got != k.want {
 				return nil, false
 			}
-			if want == "*" {
+			continue
+		}
+		if !ok {
+			return nil, false
+		}
+		buf = append(buf, k.name...)
+		buf = append(buf, '=')
+		buf = append(buf, got...)
+		buf = append(buf, 0)
+	}
+	st.keyBuf = buf
+	rows := st.groups[gi].rows
+	r, ok := rows[string(buf)] // no allocation for the lookup
+	if !ok {
+		var keys map[string]string
+		for _, k := range g.rowKeys {
+			if k.want == "*" {
 				if keys == nil {
 					keys = map[string]string{}
 				}
-				keys[k] = got
+				keys[k.name] = elems[k.depth].GetKey()[k.name]
 			}
 		}
-		b.WriteString(keyText(e))
-		b.WriteByte(0)
-	}
-	key := b.String()
-	rows := st.groups[gi].rows
-	r, ok := rows[key]
-	if !ok {
-		r = &row{key: key, keys: keys, vals: make([]leafVal, len(g.Leaves))}
-		rows[key] = r
+		r = &row{key: string(buf), keys: keys, vals: make([]leafVal, len(g.Leaves))}
+		rows[r.key] = r
 	}
 	r.gen = st.gen
 	return r, true

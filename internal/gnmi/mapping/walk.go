@@ -43,6 +43,10 @@ func (w *walker) update(root *node, ts int64, prefix, path []*pb.PathElem, v *pb
 			}
 		}
 	}
+	if u, ok := v.GetValue().(*pb.TypedValue_UintVal); ok { // the common case, without boxing
+		w.leafUint(n, u.UintVal)
+		return w.leaves - before
+	}
 	if j := gnmi.JSONBytes(v); j != nil {
 		if len(j) > MaxValueBytes {
 			w.err = errTooLarge
@@ -102,8 +106,15 @@ func (w *walker) leave() {
 	}
 }
 
+// leafUint stores an unsigned integer (a counter) like leaf.
+func (w *walker) leafUint(n *node, u uint64) {
+	w.store(n, leafVal{u: u, isU: true, ts: w.ts, ok: true})
+}
+
 // leaf stores v for every leaf ending at n whose group's row is active.
-func (w *walker) leaf(n *node, v any) {
+func (w *walker) leaf(n *node, v any) { w.store(n, leafVal{v: v, ts: w.ts, ok: true}) }
+
+func (w *walker) store(n *node, val leafVal) {
 	for _, lr := range n.leaves {
 		for i := len(w.active) - 1; i >= 0; i-- {
 			a := &w.active[i]
@@ -114,7 +125,6 @@ func (w *walker) leaf(n *node, v any) {
 			if !w.keysMatch(l, a.depth) {
 				break
 			}
-			val := leafVal{v: v, ts: w.ts, ok: true}
 			if l.Multi {
 				if a.r.multi == nil {
 					a.r.multi = make([]map[string]leafVal, len(a.r.vals))
