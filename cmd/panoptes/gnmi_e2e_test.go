@@ -117,40 +117,56 @@ func TestGNMISimProcess(t *testing.T) {
 				}
 				break
 			}
-			gs := &metric.GroupSet{Groups: st.Build(res, 10*time.Second, time.Now(), true)}
+			gs := &metric.GroupSet{Groups: st.Build(res, 10*time.Second, time.Now(), false)}
 			rates.Apply(context.Background(), gs, rate.Names("bits_in"), time.Now())
 			out := map[string]*metric.Group{}
 			for _, g := range gs.Groups {
 				out[g.Dimension("interface_name")] = g
 			}
-			last = out
+			if len(out) > 0 {
+				last = out
+			}
 			return out
 		}
-		read(2 * time.Second)
-		got := read(time.Second)["Gi1/0/1"]
-		r1, ok := got.Metric("bits_in_rate")
-		if syncs != 1 || !ok || r1.Value.Float64() <= 0 {
-			t.Fatalf("%d syncs; Gi1/0/1 %v", syncs, got)
+		// until reads in 500 ms steps until ok holds of Gi1/0/1's group (a
+		// loaded machine delays samples), at most 30 s.
+		until := func(what string, ok func(g *metric.Group) bool) *metric.Group {
+			t.Helper()
+			deadline := time.Now().Add(30 * time.Second)
+			for time.Now().Before(deadline) {
+				if g := read(500 * time.Millisecond)["Gi1/0/1"]; g != nil && ok(g) {
+					return g
+				}
+			}
+			t.Fatalf("no %s within 30s (%d syncs; last Gi1/0/1: %v)", what, syncs, last["Gi1/0/1"])
+			return nil
+		}
+		hasRate := func(g *metric.Group) bool { _, ok := g.Metric("bits_in_rate"); return ok }
+		r1, _ := until("bits_in_rate", hasRate).Metric("bits_in_rate")
+		if syncs != 1 || r1.Value.Float64() <= 0 {
+			t.Fatalf("%d syncs, rate %v", syncs, r1.Value)
 		}
 		if err := sim.cmd.Process.Signal(syscall.SIGUSR1); err != nil {
 			t.Fatal(err)
 		}
-		read(2 * time.Second)
-		if syncs != 2 {
-			t.Fatalf("after SIGUSR1 (streams dropped): %d syncs, want 2", syncs)
-		}
+		until("a new stream after SIGUSR1", func(*metric.Group) bool { return syncs == 2 })
 		before, _ := last["Gi1/0/1"].Metric("bits_in")
 		if err := sim.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 			t.Fatal(err)
 		}
-		after := read(2 * time.Second)["Gi1/0/1"]
-		b, _ := after.Metric("bits_in")
-		if b.Value.Uint64() >= before.Value.Uint64() || syncs != 3 {
-			t.Fatalf("after SIGHUP: bits_in %v (before %v), %d syncs", b.Value, before.Value, syncs)
-		}
-		again := read(time.Second)["Gi1/0/1"]
-		r2, ok := again.Metric("bits_in_rate")
-		if !ok || r2.Value.Float64() < r1.Value.Float64()*0.9 || r2.Value.Float64() > r1.Value.Float64()*1.1 {
+		until("counters reset by SIGHUP", func(g *metric.Group) bool {
+			b, _ := g.Metric("bits_in")
+			if b.Value.Uint64() < before.Value.Uint64() {
+				if hasRate(g) {
+					t.Errorf("a rate across the restart: %v", g.Metrics)
+				}
+				return true
+			}
+			return false
+		})
+		until("a new stream after SIGHUP", func(*metric.Group) bool { return syncs == 3 })
+		r2, _ := until("bits_in_rate after the restart", hasRate).Metric("bits_in_rate")
+		if r2.Value.Float64() < r1.Value.Float64()*0.9 || r2.Value.Float64() > r1.Value.Float64()*1.1 {
 			t.Fatalf("bits_in_rate after the restart %v, before %v", r2.Value, r1.Value)
 		}
 	})
