@@ -3,6 +3,7 @@ package gnmi
 import (
 	"context"
 	"sync"
+	"time"
 
 	pb "github.com/openconfig/gnmi/proto/gnmi"
 	"google.golang.org/protobuf/proto"
@@ -19,12 +20,20 @@ const (
 	Connected
 	// Sync: the target's sync_response: everything it holds has been sent.
 	Sync
+	// Down: the stream failed or could not be opened (Status, Err say why);
+	// the Subscriber retries.
+	Down
+	// Tick: Subscriber.Tick passed (from the consumer's goroutine, between
+	// the other events): time to build and publish.
+	Tick
 )
 
 // Event is what a Subscriber delivers.
 type Event struct {
 	Kind         EventKind
 	Notification *pb.Notification
+	Status       int   // Down: the polling status
+	Err          error // Down: why
 	size         int
 }
 
@@ -92,8 +101,9 @@ func (q *queue) dropOldest() bool {
 	return false
 }
 
-// pop waits for the next event until ctx ends.
-func (q *queue) pop(ctx context.Context) (Event, bool) {
+// pop waits for the next event until ctx ends; a tick (nil: never) is an
+// event of its own.
+func (q *queue) pop(ctx context.Context, tick <-chan time.Time) (Event, bool) {
 	for {
 		q.mu.Lock()
 		if q.len() > 0 {
@@ -114,6 +124,8 @@ func (q *queue) pop(ctx context.Context) (Event, bool) {
 		q.mu.Unlock()
 		select {
 		case <-q.signal:
+		case <-tick:
+			return Event{Kind: Tick}, true
 		case <-ctx.Done():
 			return Event{}, false
 		}

@@ -37,8 +37,12 @@ type Subscriber struct {
 	MinBackoff, MaxBackoff time.Duration
 	Logger                 *slog.Logger
 	Metrics                *Metrics
-	// OnState is told every change of the subscription's state.
+	// OnState is told every change of the subscription's state (from the
+	// receiving goroutine; the consumer also gets Connected and Down events).
 	OnState func(State)
+	// Tick, when set, adds a Tick event this often to the consumer's
+	// events, even when the target sends nothing.
+	Tick time.Duration
 }
 
 // State is a subscription's state: up, or down with the polling status
@@ -64,10 +68,16 @@ func (s *Subscriber) Run(ctx context.Context, handle func(Event)) error {
 	defer wg.Wait() // after cancel: the consumer stops with ctx
 	defer cancel()
 	wg.Add(1)
+	var tick <-chan time.Time
+	if s.Tick > 0 {
+		t := time.NewTicker(s.Tick)
+		defer t.Stop()
+		tick = t.C
+	}
 	go func() { // the consumer
 		defer wg.Done()
 		for {
-			e, ok := q.pop(ctx)
+			e, ok := q.pop(ctx, tick)
 			if !ok {
 				return
 			}
@@ -75,15 +85,19 @@ func (s *Subscriber) Run(ctx context.Context, handle func(Event)) error {
 		}
 	}()
 
+	down := func(st State) {
+		s.setState(st, m)
+		q.push(Event{Kind: Down, Status: st.Status, Err: st.Err})
+	}
 	c, err := Dial(s.Config)
 	if err != nil {
-		s.setState(State{Status: metric.StatusInternalFailure, Err: err}, m)
+		down(State{Status: metric.StatusInternalFailure, Err: err})
 		<-ctx.Done()
 		return err
 	}
 	defer c.Close()
 	if _, err := c.subscribeRequest(&s.Request, 0); err != nil {
-		s.setState(State{Status: metric.StatusInternalFailure, Err: err}, m)
+		down(State{Status: metric.StatusInternalFailure, Err: err})
 		<-ctx.Done()
 		return err
 	}
@@ -96,7 +110,7 @@ func (s *Subscriber) Run(ctx context.Context, handle func(Event)) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		s.setState(State{Status: StatusOf(err), Err: err}, m)
+		down(State{Status: StatusOf(err), Err: err})
 		if up {
 			wait = s.MinBackoff // it worked for a while: start over
 		}
