@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/hex"
 	"net"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/panoptes-go/panoptes/internal/testutil/freeport"
+	"github.com/panoptes-go/panoptes/internal/testutil/logbuf"
 	"github.com/panoptes-go/panoptes/internal/wire"
 
 	"github.com/panoptes-go/panoptes/internal/bus"
@@ -56,23 +56,12 @@ func binary(t *testing.T) string {
 // proc is a running `panoptes run`.
 type proc struct {
 	cmd    *exec.Cmd
-	mu     sync.Mutex
-	stderr bytes.Buffer
+	output logbuf.Buffer // stdout and stderr
 	done   chan struct{}
 	err    error
 }
 
-func (p *proc) Write(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.stderr.Write(b)
-}
-
-func (p *proc) log() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.stderr.String()
-}
+func (p *proc) log() string { return p.output.String() }
 
 func startRun(t *testing.T, cfgPath string) *proc {
 	t.Helper()
@@ -85,7 +74,7 @@ func startPanoptes(t *testing.T, args ...string) *proc {
 	t.Helper()
 	p := &proc{done: make(chan struct{})}
 	p.cmd = exec.Command(binary(t), args...)
-	p.cmd.Stdout, p.cmd.Stderr = p, p
+	p.cmd.Stdout, p.cmd.Stderr = &p.output, &p.output
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -75,7 +75,7 @@ polling:
 	p := &proc{done: make(chan struct{})}
 	p.cmd = exec.Command(bin, "run", "--config", cfgPath)
 	p.cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+notify)
-	p.cmd.Stdout, p.cmd.Stderr = p, p
+	p.cmd.Stdout, p.cmd.Stderr = &p.output, &p.output
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
