@@ -1,9 +1,7 @@
 package wire
 
 import (
-	"bytes"
 	"fmt"
-	"iter"
 	"slices"
 
 	"github.com/panoptes-go/panoptes/internal/metric"
@@ -129,44 +127,4 @@ func (e *Encoder) Compress() {
 		}
 		m.start, m.end = start, len(e.buf)
 	}
-}
-
-// Groups yields the metrics groups of a message: one JSON document per line
-// (a message written by an older version holds exactly one). Empty lines
-// are skipped. The slices alias data, or, for a compressed message, its
-// decompression; a damaged compressed message is yielded whole, as one
-// undecodable line (call Decompress first to see why).
-func Groups(data []byte) iter.Seq[[]byte] {
-	if Compressed(data) {
-		if plain, err := Decompress(nil, data); err == nil {
-			data = plain
-		} else {
-			return func(yield func([]byte) bool) { yield(data) }
-		}
-	}
-	return func(yield func([]byte) bool) {
-		for len(data) > 0 {
-			line := data
-			if i := bytes.IndexByte(data, '\n'); i >= 0 {
-				line, data = data[:i], data[i+1:]
-			} else {
-				data = nil
-			}
-			if len(bytes.TrimSpace(line)) == 0 {
-				continue
-			}
-			if !yield(line) {
-				return
-			}
-		}
-	}
-}
-
-// GroupCount is the number of groups in a message.
-func GroupCount(data []byte) int {
-	n := 0
-	for range Groups(data) {
-		n++
-	}
-	return n
 }
