@@ -75,7 +75,10 @@ type Options struct {
 	// UpdateInterval is how often each target reads its device and feeds
 	// its cache: the finest sample interval it honours (default 1s).
 	UpdateInterval time.Duration
-	Logger         *slog.Logger
+	// FullEvery: leaves that do not move by themselves are fed every
+	// FullEvery ticks (default 10; 1: every tick).
+	FullEvery int
+	Logger    *slog.Logger
 }
 
 // Server is the running set of targets.
@@ -97,11 +100,12 @@ type Target struct {
 	Name string
 	Addr string // host:port
 
-	srv   *grpc.Server
-	lis   net.Listener
-	cache *cache.Cache
-	sub   *subscribe.Server
-	every time.Duration
+	srv       *grpc.Server
+	lis       net.Listener
+	cache     *cache.Cache
+	sub       *subscribe.Server
+	every     time.Duration
+	fullEvery uint64
 
 	silent, flood atomic.Bool
 	updates       atomic.Uint64 // leaves fed to the cache
@@ -138,6 +142,9 @@ func Start(ctx context.Context, devices []*sim.Device, opts Options) (*Server, e
 	}
 	if opts.UpdateInterval <= 0 {
 		opts.UpdateInterval = DefaultUpdateInterval
+	}
+	if opts.FullEvery <= 0 {
+		opts.FullEvery = staticEvery
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -184,7 +191,7 @@ func (s *Server) newTarget(d *sim.Device, addr string) (*Target, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &Target{Device: d, Name: d.Name, Addr: lis.Addr().String(), lis: lis, every: s.opts.UpdateInterval,
+	t := &Target{Device: d, Name: d.Name, Addr: lis.Addr().String(), lis: lis, every: s.opts.UpdateInterval, fullEvery: uint64(s.opts.FullEvery),
 		streams: map[*subStream]struct{}{}, removed: map[string]bool{}, wake: make(chan struct{}, 1)}
 	t.cache = cache.New([]string{t.Name}, cache.DisableEventDrivenEmulation())
 	t.sub, err = subscribe.NewServer(t.cache, subscribe.WithoutDupReport())
@@ -256,7 +263,7 @@ func (t *Target) feed(now time.Time) {
 	t.mu.Unlock()
 	epoch := t.Device.Epoch()
 	ifs := t.Device.Interfaces(now)
-	full := t.ticks.Add(1)%staticEvery == 1 || t.forceFull.Swap(false)
+	full := t.ticks.Add(1)%t.fullEvery == 1%t.fullEvery || t.forceFull.Swap(false)
 	b := &builder{target: t.Name, ts: now.UnixNano(), full: full, out: make([]*pb.Notification, 0, len(ifs)*30+64)}
 	b.system(t.Device, epoch)
 	b.interfaces(ifs, epoch, removed)
