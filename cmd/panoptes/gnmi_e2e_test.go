@@ -46,6 +46,9 @@ func startGNMISim(t *testing.T, ca *pki.CA) (*proc, string) {
 // long-lived subscription: a dropped stream (SIGUSR1) is re-subscribed, a
 // restart (SIGHUP) resets the counters and the rates stay right.
 func TestGNMISimProcess(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end to end: builds and runs the binary")
+	}
 	ca := pki.New(t)
 	sim, addr := startGNMISim(t, ca)
 	clientCert, clientKey := ca.Issue(t, "collector")

@@ -168,9 +168,6 @@ func TestAuth(t *testing.T) {
 
 // TestUnreachable: a closed port is a network failure at once.
 func TestUnreachable(t *testing.T) {
-	tg := startTarget(t, "switch48", gnmisim.Options{})
-	addr := tg.Addr
-	_ = addr
 	c := dial(t, gnmi.Config{Address: "127.0.0.1:1", Timeout: 3 * time.Second})
 	start := time.Now()
 	_, err := c.Capabilities(context.Background())

@@ -17,6 +17,9 @@ import (
 // reference target implementation of package gnmisim).
 func startTarget(t *testing.T, template string, opts gnmisim.Options) *gnmisim.Target {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("integration test (a simulated gNMI target): not with -short")
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	farm, err := sim.Start(ctx, sim.Options{Devices: 1, Templates: []string{template}, Seed: 7})

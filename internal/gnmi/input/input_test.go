@@ -85,6 +85,9 @@ func wait(t *testing.T, what string, ok func() bool) {
 // status group says 0, a dropped stream says 2 until it is back, a path
 // the target lacks is status 6.
 func TestTarget(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test (a simulated gNMI target): not with -short")
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	farm, err := sim.Start(ctx, sim.Options{Devices: 1, Templates: []string{"switch48"}, Seed: 3})

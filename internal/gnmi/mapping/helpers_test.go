@@ -28,6 +28,9 @@ func shipped(t testing.TB) *mapping.Set {
 // startFarm serves one device of the template over SNMP and gNMI.
 func startFarm(t *testing.T, template string, every time.Duration) (*sim.Device, *gnmisim.Target) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("integration test (a simulated gNMI target): not with -short")
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	farm, err := sim.Start(ctx, sim.Options{Devices: 1, Templates: []string{template}, Seed: 7})
