@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/panoptes-go/panoptes/internal/backoff"
 	"github.com/panoptes-go/panoptes/internal/metric"
 	"github.com/panoptes-go/panoptes/internal/selfmetric"
 )
@@ -33,7 +33,8 @@ type Subscriber struct {
 	// QueueLen and QueueBytes bound the queue (default 65536 and 64 MiB).
 	QueueLen, QueueBytes int
 	// MinBackoff and MaxBackoff bound the wait between attempts (default
-	// 1s and 60s); each wait is drawn from [d/2, d] with d doubling.
+	// 1s and 60s); each wait is drawn from [d/2, d] with d doubling
+	// (package backoff).
 	MinBackoff, MaxBackoff time.Duration
 	Logger                 *slog.Logger
 	Metrics                *Metrics
@@ -101,7 +102,7 @@ func (s *Subscriber) Run(ctx context.Context, handle func(Event)) error {
 		<-ctx.Done()
 		return err
 	}
-	wait := s.MinBackoff
+	wait := backoff.Backoff{Min: s.MinBackoff, Max: s.MaxBackoff} // Equal jitter: [d/2, d]
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
 			m.reconnects.Inc()
@@ -112,16 +113,13 @@ func (s *Subscriber) Run(ctx context.Context, handle func(Event)) error {
 		}
 		down(State{Status: StatusOf(err), Err: err})
 		if up {
-			wait = s.MinBackoff // it worked for a while: start over
+			wait.Reset() // it worked for a while: start over
 		}
-		d := wait/2 + rand.N(wait/2+1)
+		d := wait.Next()
 		log.Warn("gnmi subscription down", "err", err, "status", metric.StatusName(StatusOf(err)), "retry_in", d.Round(time.Millisecond))
-		select {
-		case <-ctx.Done():
+		if backoff.Sleep(ctx, d) != nil {
 			return ctx.Err()
-		case <-time.After(d):
 		}
-		wait = min(wait*2, s.MaxBackoff)
 	}
 }
 
