@@ -246,3 +246,13 @@ func TestStatusOf(t *testing.T) {
 		t.Error("StatusOf")
 	}
 }
+
+// TestHugeMessage: a message above the client's limit fails the RPC with a
+// clear error (status 5) instead of being read into memory.
+func TestHugeMessage(t *testing.T) {
+	tg := startTarget(t, "router400", gnmisim.Options{UpdateInterval: time.Hour})
+	_, err := dial(t, gnmi.Config{Address: tg.Addr, MaxMsgSize: 4096}).Get(context.Background(), "", []string{"/interfaces"}, pb.Encoding_JSON_IETF)
+	if gnmi.StatusOf(err) != metric.StatusInternalFailure || !strings.Contains(err.Error(), "max message size") {
+		t.Fatalf("a 1 MB answer to a 4 KiB limit: %v (status %d)", err, gnmi.StatusOf(err))
+	}
+}
