@@ -27,8 +27,9 @@ func value(t *testing.T, r *Recording, oid string) (byte, []byte) {
 	return r.entries[i].tag, v[s:e]
 }
 
-func TestSnmprecTypes(t *testing.T) {
-	r := mustRecording(t, "all.snmprec", `# a comment
+// Recordings the tests below read, and FuzzRecording's seeds.
+const (
+	snmprecTypesText = `# a comment
 1.3.6.1.2.1.1.1.0|4|plain text
 1.3.6.1.2.1.1.2.0|6|1.3.6.1.4.1.9.1.516
 1.3.6.1.2.1.1.3.0|67|697202257
@@ -43,7 +44,41 @@ func TestSnmprecTypes(t *testing.T) {
 1.3.6.1.2.1.31.1.1.1.6.1|70|18446744073709551615
 1.3.6.1.4.1.1.1|5|
 1.3.6.1.4.1.1.2|68x|9f780441200000
-`)
+`
+	snmprecVariationsText = `1.3.6.1.2.1.2.2.1.1.1|2:delay|value=1
+1.3.6.1.2.1.2.2.1.6.1|4:delay|hexvalue=00127962f940,wait=800
+1.3.6.1.2.1.2.2.1.3.1|2:numeric|min=1,max=5
+1.3.6.1.2.1.1.5.0|4|first
+1.3.6.1.2.1.1.5.0|4|second
+`
+	walkFormatText = ".1.3.6.1.2.1.1.1.0 = STRING: \"Cisco IOS Software, C3750\r\nTechnical Support: \\\"quoted\\\"\r\nend\"\n" +
+		`.1.3.6.1.2.1.1.2.0 = OID: .1.3.6.1.4.1.9.1.516
+.1.3.6.1.2.1.1.3.0 = Timeticks: (697202257) 80 days, 16:40:22.57
+.1.3.6.1.2.1.1.4.0 = ""
+.1.3.6.1.2.1.1.5.0 = Hex-STRING: 50 72 6F 66 69 6C 65 72 33 37 35 30 00 01 02 03 
+04 05 
+.1.3.6.1.2.1.1.7.0 = INTEGER: 6
+.1.3.6.1.2.1.1.8.0 = 0
+.1.3.6.1.2.1.2.2.1.3.1 = INTEGER: ethernetCsmacd(6)
+.1.3.6.1.2.1.2.2.1.5.1 = Gauge32: 1000000000
+.1.3.6.1.2.1.2.2.1.10.1 = Counter32: 3146057210
+.1.3.6.1.2.1.4.13.0 = INTEGER: 60 seconds
+iso.3.6.1.2.1.4.20.1.1.10.0.0.1 = IpAddress: 10.0.0.1
+.1.3.6.1.2.1.4.20.1.1.10.0.0.2 = Network Address: 0A:00:00:02
+.1.3.6.1.2.1.31.1.1.1.6.1 = Counter64: 18446744073709551615
+.1.3.6.1.2.1.31.1.1.1.18.1 = STRING: 
+.1.3.6.1.4.1.1.1 = NULL
+.1.3.6.1.4.1.1.2 = Opaque: Float: 10.000000
+.1.3.6.1.4.1.1.3 = BITS: 80 40 linkDown(0) up(9)
+.1.3.6.1.4.1.1.4 = Wrong Type (should be INTEGER): STRING: "x"
+.1.3.6.1.4.1.1.5 = No Such Instance currently exists at this OID
+.1.3.6.1.4.1.1.6 = Unsigned32: 7
+.1.3.6.1.4.1.1.6 = No more variables left in this MIB View (It is past the end of the MIB tree)
+`
+)
+
+func TestSnmprecTypes(t *testing.T) {
+	r := mustRecording(t, "all.snmprec", snmprecTypesText)
 	want := []struct {
 		oid string
 		tag byte
@@ -80,12 +115,7 @@ func TestSnmprecTypes(t *testing.T) {
 }
 
 func TestSnmprecVariationsAndDuplicates(t *testing.T) {
-	r := mustRecording(t, "var.snmprec", `1.3.6.1.2.1.2.2.1.1.1|2:delay|value=1
-1.3.6.1.2.1.2.2.1.6.1|4:delay|hexvalue=00127962f940,wait=800
-1.3.6.1.2.1.2.2.1.3.1|2:numeric|min=1,max=5
-1.3.6.1.2.1.1.5.0|4|first
-1.3.6.1.2.1.1.5.0|4|second
-`)
+	r := mustRecording(t, "var.snmprec", snmprecVariationsText)
 	if _, v := value(t, r, "1.3.6.1.2.1.2.2.1.1.1"); !bytes.Equal(v, []byte{1}) {
 		t.Errorf("delay value= → % x", v)
 	}
@@ -129,30 +159,7 @@ func TestSnmprecErrors(t *testing.T) {
 }
 
 func TestWalkFormat(t *testing.T) {
-	text := ".1.3.6.1.2.1.1.1.0 = STRING: \"Cisco IOS Software, C3750\r\nTechnical Support: \\\"quoted\\\"\r\nend\"\n" +
-		`.1.3.6.1.2.1.1.2.0 = OID: .1.3.6.1.4.1.9.1.516
-.1.3.6.1.2.1.1.3.0 = Timeticks: (697202257) 80 days, 16:40:22.57
-.1.3.6.1.2.1.1.4.0 = ""
-.1.3.6.1.2.1.1.5.0 = Hex-STRING: 50 72 6F 66 69 6C 65 72 33 37 35 30 00 01 02 03 
-04 05 
-.1.3.6.1.2.1.1.7.0 = INTEGER: 6
-.1.3.6.1.2.1.1.8.0 = 0
-.1.3.6.1.2.1.2.2.1.3.1 = INTEGER: ethernetCsmacd(6)
-.1.3.6.1.2.1.2.2.1.5.1 = Gauge32: 1000000000
-.1.3.6.1.2.1.2.2.1.10.1 = Counter32: 3146057210
-.1.3.6.1.2.1.4.13.0 = INTEGER: 60 seconds
-iso.3.6.1.2.1.4.20.1.1.10.0.0.1 = IpAddress: 10.0.0.1
-.1.3.6.1.2.1.4.20.1.1.10.0.0.2 = Network Address: 0A:00:00:02
-.1.3.6.1.2.1.31.1.1.1.6.1 = Counter64: 18446744073709551615
-.1.3.6.1.2.1.31.1.1.1.18.1 = STRING: 
-.1.3.6.1.4.1.1.1 = NULL
-.1.3.6.1.4.1.1.2 = Opaque: Float: 10.000000
-.1.3.6.1.4.1.1.3 = BITS: 80 40 linkDown(0) up(9)
-.1.3.6.1.4.1.1.4 = Wrong Type (should be INTEGER): STRING: "x"
-.1.3.6.1.4.1.1.5 = No Such Instance currently exists at this OID
-.1.3.6.1.4.1.1.6 = Unsigned32: 7
-.1.3.6.1.4.1.1.6 = No more variables left in this MIB View (It is past the end of the MIB tree)
-`
+	text := walkFormatText
 	r := mustRecording(t, "dev.snmpwalk", text)
 	for oid, want := range map[string]struct {
 		tag byte
