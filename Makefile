@@ -10,7 +10,7 @@ DATE    ?= $(shell TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-%dT%
 VPKG    := github.com/panoptes-go/panoptes/internal/version
 LDFLAGS := -X $(VPKG).Version=$(VERSION) -X $(VPKG).Commit=$(COMMIT) -X $(VPKG).Date=$(DATE)
 
-.PHONY: build run test test-short bench deps vet fmt-check clean
+.PHONY: build run test test-short fuzz bench deps vet fmt-check clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/panoptes ./cmd/panoptes
@@ -31,6 +31,13 @@ fmt-check:
 # minutes on two cores).
 test: deps fmt-check vet
 	$(GO) test -race -count=1 -timeout 9m ./...
+	GO=$(GO) FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
+
+# Every fuzz target for FUZZTIME each (docs/FUZZING.md); make test runs it
+# after the tests. A longer run: make fuzz FUZZTIME=3m
+FUZZTIME ?= 5s
+fuzz:
+	GO=$(GO) FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
 
 test-short:
 	$(GO) test -short ./...
