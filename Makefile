@@ -2,15 +2,12 @@
 #   make run    build and run the demo: a simulated site polled end to end (see README.md)
 #   make test   install the test dependencies and run every test
 GO      ?= go
-# One version source (internal/version), stamped by the linker. DATE is the
-# commit's time, not the build's, so a rebuild of a commit is identical.
-VERSION ?= $(shell ./scripts/version.sh)
-COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
-DATE    ?= $(shell TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ 2>/dev/null || echo unknown)
-VPKG    := github.com/panoptes-go/panoptes/internal/version
-LDFLAGS := -X $(VPKG).Version=$(VERSION) -X $(VPKG).Commit=$(COMMIT) -X $(VPKG).Date=$(DATE)
+# One version source (internal/version), stamped by the linker; see
+# scripts/version.sh. `make release VERSION=v1.2.3` overrides it.
+VERSION ?=
+LDFLAGS := $(shell VERSION='$(VERSION)' ./scripts/version.sh --ldflags)
 
-.PHONY: build run test test-short fuzz bench deps vet fmt-check clean
+.PHONY: build run test tidy-check test-short test-deb test-deploy release image fuzz bench deps vet fmt-check clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/panoptes ./cmd/panoptes
@@ -27,11 +24,19 @@ vet:
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-# Every test, integration included, under the race detector (about two
-# minutes on two cores).
-test: deps fmt-check vet
+# go.mod lists exactly what is imported, direct imports as direct (and so
+# for the tools module deploy/check).
+tidy-check:
+	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
+	@$(GO) -C deploy/check mod tidy -diff || { echo "deploy/check: run go -C deploy/check mod tidy"; exit 1; }
+
+# Every test, integration included, under the race detector, then the fuzz
+# targets briefly,
+# the Debian package (installed and purged: root) and the deployment examples.
+test: deps fmt-check vet tidy-check
 	$(GO) test -race -count=1 -timeout 9m ./...
 	GO=$(GO) FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
+	$(MAKE) --no-print-directory test-deb test-deploy
 
 # Every fuzz target for FUZZTIME each (docs/FUZZING.md); make test runs it
 # after the tests. A longer run: make fuzz FUZZTIME=3m
@@ -45,5 +50,26 @@ test-short:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
 
+# Static linux/amd64 and linux/arm64 binaries, Debian packages and
+# SHA256SUMS in dist/ (scripts/release.sh).
+release:
+	VERSION='$(VERSION)' ./scripts/release.sh dist amd64 arm64
+
+# The container image (needs Docker with BuildKit; see the Dockerfile).
+image:
+	docker build --build-arg VERSION=$$(VERSION='$(VERSION)' ./scripts/version.sh) \
+	  --build-arg COMMIT=$$(git rev-parse HEAD) \
+	  --build-arg DATE=$$(TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ) \
+	  -t panoptes:$$(VERSION='$(VERSION)' ./scripts/version.sh | tr + _) .
+
+# The Debian package installed, run as its unit would and purged (root:
+# it skips, saying so, without root unless CI=true).
+test-deb:
+	./scripts/test-deb.sh
+
+# The container and Kubernetes examples: schema and reference checks.
+test-deploy:
+	./scripts/test-deploy.sh
+
 clean:
-	rm -rf bin data
+	rm -rf bin data dist

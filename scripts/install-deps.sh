@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs what the tests need from Debian's packages: net-snmp's agent and
 # tools (snmpd, snmpbulkwalk), snmpsim with its device recordings, and the
-# real sinks InfluxDB 1.x and Prometheus (with promtool). Idempotent: does
-# nothing when everything is present. The demo (make run) needs none of this.
+# real sinks InfluxDB 1.x and Prometheus (with promtool), and systemd for
+# systemd-analyze, which checks the Debian package's unit (scripts/test-deb.sh;
+# systemd need not run). Idempotent: does nothing when everything is present.
+# The demo (make run) needs none of this.
 set -euo pipefail
 PATH="$PATH:/usr/sbin:/sbin"
 
@@ -12,6 +14,7 @@ command -v snmpbulkwalk >/dev/null 2>&1 || need+=(snmp)
 command -v snmpsimd >/dev/null 2>&1 || need+=(snmpsim)
 command -v influxd >/dev/null 2>&1 || need+=(influxdb)
 command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 # promtool (same package) checks and unit-tests deploy/prometheus's rules.
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 

@@ -30,7 +30,6 @@ func startTarget(t *testing.T, template string, opts gnmisim.Options) *gnmisim.T
 	if opts.UpdateInterval == 0 {
 		opts.UpdateInterval = 200 * time.Millisecond
 	}
-	opts.FullEvery = 1 // every leaf every tick: the mode tests count them
 	srv, err := gnmisim.Start(ctx, farm.Devices(), opts)
 	if err != nil {
 		t.Fatal(err)

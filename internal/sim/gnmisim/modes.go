@@ -165,13 +165,9 @@ func (s *subStream) pass(n *pb.Notification) bool {
 		return true
 	}
 	s.keyBuf = appendKey(s.keyBuf[:0], origin, s.elemBuf)
-	// Intervals count in the target's sample times, not in when the
-	// reference server gets to send (late on a loaded machine).
-	now := time.Unix(0, n.GetTimestamp())
+	now := time.Now()
 	prev, seen := s.last[string(s.keyBuf)]
-	// Before the sync too: the reference server streams live changes
-	// while it walks the cache for the initial dump.
-	if seen && !s.due(p, prev, u.GetVal(), now, isCounter(s.elemBuf)) {
+	if s.synced && seen && !s.due(p, prev, u.GetVal(), now, isCounter(s.elemBuf)) {
 		return false
 	}
 	s.last[string(s.keyBuf)] = sent{at: now, val: u.GetVal()}

@@ -75,10 +75,7 @@ type Options struct {
 	// UpdateInterval is how often each target reads its device and feeds
 	// its cache: the finest sample interval it honours (default 1s).
 	UpdateInterval time.Duration
-	// FullEvery: leaves that do not move by themselves are fed every
-	// FullEvery ticks (default 10; 1: every tick).
-	FullEvery int
-	Logger    *slog.Logger
+	Logger         *slog.Logger
 }
 
 // Server is the running set of targets.
@@ -100,12 +97,11 @@ type Target struct {
 	Name string
 	Addr string // host:port
 
-	srv       *grpc.Server
-	lis       net.Listener
-	cache     *cache.Cache
-	sub       *subscribe.Server
-	every     time.Duration
-	fullEvery uint64
+	srv   *grpc.Server
+	lis   net.Listener
+	cache *cache.Cache
+	sub   *subscribe.Server
+	every time.Duration
 
 	silent, flood atomic.Bool
 	updates       atomic.Uint64 // leaves fed to the cache
@@ -142,9 +138,6 @@ func Start(ctx context.Context, devices []*sim.Device, opts Options) (*Server, e
 	}
 	if opts.UpdateInterval <= 0 {
 		opts.UpdateInterval = DefaultUpdateInterval
-	}
-	if opts.FullEvery <= 0 {
-		opts.FullEvery = staticEvery
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -191,7 +184,7 @@ func (s *Server) newTarget(d *sim.Device, addr string) (*Target, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &Target{Device: d, Name: d.Name, Addr: lis.Addr().String(), lis: lis, every: s.opts.UpdateInterval, fullEvery: uint64(s.opts.FullEvery),
+	t := &Target{Device: d, Name: d.Name, Addr: lis.Addr().String(), lis: lis, every: s.opts.UpdateInterval,
 		streams: map[*subStream]struct{}{}, removed: map[string]bool{}, wake: make(chan struct{}, 1)}
 	t.cache = cache.New([]string{t.Name}, cache.DisableEventDrivenEmulation())
 	t.sub, err = subscribe.NewServer(t.cache, subscribe.WithoutDupReport())
@@ -263,7 +256,7 @@ func (t *Target) feed(now time.Time) {
 	t.mu.Unlock()
 	epoch := t.Device.Epoch()
 	ifs := t.Device.Interfaces(now)
-	full := t.ticks.Add(1)%t.fullEvery == 1%t.fullEvery || t.forceFull.Swap(false)
+	full := t.ticks.Add(1)%staticEvery == 1 || t.forceFull.Swap(false)
 	b := &builder{target: t.Name, ts: now.UnixNano(), full: full, out: make([]*pb.Notification, 0, len(ifs)*30+64)}
 	b.system(t.Device, epoch)
 	b.interfaces(ifs, epoch, removed)
