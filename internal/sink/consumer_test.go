@@ -151,8 +151,10 @@ func TestBackoffJittered(t *testing.T) {
 	for i, w := range []time.Duration{50, 100, 200, 200} {
 		gap := attempts[i+1].Sub(attempts[i])
 		w *= time.Millisecond
-		if gap < w/2*9/10 || gap > w+300*time.Millisecond {
-			t.Errorf("gap before attempt %d = %v, want within [%v, %v] (plus scheduling)", i+2, gap, w/2, w)
+		// The lower bound is the jitter's; above, the refetch and a loaded
+		// machine add their share.
+		if gap < w/2*9/10 || gap > w+time.Second {
+			t.Errorf("gap before attempt %d = %v, want within [%v, %v] (plus the refetch)", i+2, gap, w/2, w)
 		}
 	}
 }
