@@ -61,3 +61,47 @@ func TestValidateRejectsBadConfig(t *testing.T) {
 		}
 	}
 }
+
+// A config with four different problems prints four lines in one run, each
+// file:line: key: reason: a bad duration does not hide an unknown key, an
+// out-of-range value or a plugin option's typo.
+func TestValidateReportsEveryProblem(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "four.yaml")
+	bad := `site: dc1
+snmp:
+  timeout: fast
+  retries: 99
+  credentials:
+    lab: {version: 2c, community: x}
+  credential: lab
+polling:
+  plugins:
+    - name: interface
+      intervall: 1m
+      options:
+        frobnicate: true
+`
+	if err := os.WriteFile(p, []byte(bad), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runMain(t, "validate", "--config", p)
+	if code != 1 {
+		t.Fatalf("code %d, want 1; stderr %s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(strings.TrimPrefix(stderr, "panoptes validate: ")), "\n")
+	want := []string{
+		p + `:3: snmp.timeout: "fast" is not a duration`,
+		p + ":4: snmp.retries: 99 is out of range 0..10",
+		p + `:11: polling.plugins[0].intervall: unknown key "intervall"`,
+		p + ":12: polling.plugins[0].options: polling plugin interface: unknown option frobnicate",
+	}
+	if len(lines) != 4 {
+		t.Fatalf("%d lines, want 4:\n%s", len(lines), stderr)
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(lines[i], w) {
+			t.Errorf("line %d = %q, want it to start with %q", i+1, lines[i], w)
+		}
+	}
+}

@@ -23,7 +23,7 @@ func runCmd(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	cfg, err := config.Load(*path)
+	cfg, err := config.Load(*path, node.Check)
 	if err != nil {
 		return err
 	}

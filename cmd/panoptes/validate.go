@@ -17,11 +17,10 @@ func validateCmd(_ context.Context, args []string, stdout, stderr io.Writer) err
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	cfg, err := config.Load(*path)
+	// node.Check builds every plugin, source and sink, so their problems
+	// come out in the same run as the config's own.
+	cfg, err := config.Load(*path, node.Check)
 	if err != nil {
-		return err
-	}
-	if err := node.Check(cfg); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s: ok (%d discovery sources, %d polling plugins, %d sinks)\n",

@@ -2,7 +2,7 @@
 // strict decoding with file:line:key errors, ${VAR} expansion and validation.
 package config
 
-import "time"
+import "github.com/panoptes-go/panoptes/internal/plugin"
 
 // Config is one node's configuration file.
 type Config struct {
@@ -25,8 +25,7 @@ type Config struct {
 	Rates      Rates      `yaml:"rates"`
 	Enrichment Enrichment `yaml:"enrichment"`
 
-	file string    // the file it was loaded from, for messages
-	keys *keyIndex // key path → line, for messages
+	doc *plugin.Doc // the parsed file: its name and the line of every key, for messages
 }
 
 // Cluster is this node's membership in its site's group of nodes.
@@ -75,7 +74,7 @@ type Bus struct {
 	// Credentials for bus.url: user/password, an NKey seed file or a creds
 	// file (one kind).
 	User         string `yaml:"user"`
-	Password     string `yaml:"password"`
+	Password     string `yaml:"password" secret:"true"`
 	NKeySeedFile string `yaml:"nkey_seed_file"`
 	CredsFile    string `yaml:"creds_file"`
 	// TLS to bus.url (and to the hub for leaf remotes without bus.leaf.tls).
@@ -134,7 +133,7 @@ type BusServerTLS struct {
 // BusUser is a user name and password a listener accepts.
 type BusUser struct {
 	User     string `yaml:"user"`
-	Password string `yaml:"password"`
+	Password string `yaml:"password" secret:"true"`
 }
 
 // BusCluster clusters embedded servers through routes.
@@ -144,7 +143,7 @@ type BusCluster struct {
 	Routes []string `yaml:"routes"` // nats-route://host:6222 of every server
 	// User and Password (the same on every server) authorize routes.
 	User     string       `yaml:"user"`
-	Password string       `yaml:"password"`
+	Password string       `yaml:"password" secret:"true"`
 	TLS      BusServerTLS `yaml:"tls"`
 }
 
@@ -154,7 +153,7 @@ type BusLeaf struct {
 	CredsFile string   `yaml:"creds_file"`
 	// User and Password for a hub whose leaf listener has leaf_users.
 	User     string `yaml:"user"`
-	Password string `yaml:"password"`
+	Password string `yaml:"password" secret:"true"`
 	// TLS to the hub; when empty, bus.tls applies.
 	TLS BusTLS `yaml:"tls"`
 }
@@ -239,13 +238,13 @@ const (
 // in logs, errors, metrics or bus messages (see String).
 type Credential struct {
 	Version        string `yaml:"version"` // 1, 2c or 3
-	Community      string `yaml:"community"`
+	Community      string `yaml:"community" secret:"true"`
 	Username       string `yaml:"username"`
 	SecurityLevel  string `yaml:"security_level"` // noAuthNoPriv, authNoPriv, authPriv
 	AuthProtocol   string `yaml:"auth_protocol"`  // MD5, SHA, SHA224, SHA256, SHA384, SHA512
-	AuthPassphrase string `yaml:"auth_passphrase"`
+	AuthPassphrase string `yaml:"auth_passphrase" secret:"true"`
 	PrivProtocol   string `yaml:"priv_protocol"` // DES, AES, AES192, AES256
-	PrivPassphrase string `yaml:"priv_passphrase"`
+	PrivPassphrase string `yaml:"priv_passphrase" secret:"true"`
 	ContextName    string `yaml:"context_name"`
 }
 
@@ -329,11 +328,11 @@ type InfluxDB struct {
 	Database        string `yaml:"database"`
 	RetentionPolicy string `yaml:"retention_policy"`
 	Username        string `yaml:"username"`
-	Password        string `yaml:"password"`
+	Password        string `yaml:"password" secret:"true"`
 	// v2
 	Org    string `yaml:"org"`
 	Bucket string `yaml:"bucket"`
-	Token  string `yaml:"token"`
+	Token  string `yaml:"token" secret:"true"`
 	// PanoptesCompat names fields <metric>__<type> as Panoptes' consumer did.
 	PanoptesCompat    bool `yaml:"panoptes_compat"`
 	IncludeResourceID bool `yaml:"include_resource_id"`
@@ -351,8 +350,8 @@ type Prometheus struct {
 	Timeout     Duration          `yaml:"timeout"`
 	Headers     map[string]string `yaml:"headers"`
 	Username    string            `yaml:"username"`
-	Password    string            `yaml:"password"`
-	BearerToken string            `yaml:"bearer_token"`
+	Password    string            `yaml:"password" secret:"true"`
+	BearerToken string            `yaml:"bearer_token" secret:"true"`
 }
 
 // Kafka is a Kafka destination with Panoptes-compatible topics.
@@ -364,7 +363,7 @@ type Kafka struct {
 	ClientID    string   `yaml:"client_id"`
 	Timeout     Duration `yaml:"timeout"`
 	Username    string   `yaml:"username"` // SASL/PLAIN when set
-	Password    string   `yaml:"password"`
+	Password    string   `yaml:"password" secret:"true"`
 	TLS         bool     `yaml:"tls"`
 }
 
@@ -380,7 +379,7 @@ type KafkaSource struct {
 	Topics   []string `yaml:"topics"`
 	Group    string   `yaml:"group"`
 	Username string   `yaml:"username"`
-	Password string   `yaml:"password"`
+	Password string   `yaml:"password" secret:"true"`
 	TLS      bool     `yaml:"tls"`
 }
 
@@ -394,12 +393,3 @@ type FieldError struct {
 }
 
 func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
-
-// Duration is a time.Duration written as "30s", "5m".
-type Duration time.Duration
-
-// D returns the standard library duration.
-func (d Duration) D() time.Duration { return time.Duration(d) }
-
-// ByteSize is a size written as 1048576, "100MiB", "1GB".
-type ByteSize int64
