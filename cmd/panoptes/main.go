@@ -13,6 +13,7 @@ import (
 	"sort"
 	"syscall"
 
+	_ "github.com/panoptes-go/panoptes/internal/plugins/all" // every built-in plugin
 	"github.com/panoptes-go/panoptes/internal/version"
 )
 

@@ -55,7 +55,10 @@ func TestValidateRejectsBadConfig(t *testing.T) {
 	if code != 1 {
 		t.Fatalf("code %d, want 1; stderr %s", code, stderr)
 	}
-	for _, want := range []string{p + ":9: polling.plugins[0].options:", "frobnicate", p + ":11: polling.plugins[1].plugin:", "bogus"} {
+	// A plugin's option is named at its own line and key (the plugin
+	// decodes its block strictly).
+	for _, want := range []string{p + `:10: polling.plugins[0].options.frobnicate: unknown key "frobnicate"`,
+		p + `:11: polling.plugins[1].plugin: unknown polling plugin "bogus" (registered: `} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("stderr %q does not contain %q", stderr, want)
 		}
@@ -94,7 +97,7 @@ polling:
 		p + `:3: snmp.timeout: "fast" is not a duration`,
 		p + ":4: snmp.retries: 99 is out of range 0..10",
 		p + `:11: polling.plugins[0].intervall: unknown key "intervall"`,
-		p + ":12: polling.plugins[0].options: polling plugin interface: unknown option frobnicate",
+		p + `:13: polling.plugins[0].options.frobnicate: unknown key "frobnicate" (check its spelling and indentation; known keys here: enrichment, exclude, include_dot3)`,
 	}
 	if len(lines) != 4 {
 		t.Fatalf("%d lines, want 4:\n%s", len(lines), stderr)

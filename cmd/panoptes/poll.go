@@ -12,6 +12,7 @@ import (
 	"github.com/panoptes-go/panoptes/internal/config"
 	"github.com/panoptes-go/panoptes/internal/metric"
 	"github.com/panoptes-go/panoptes/internal/node"
+	"github.com/panoptes-go/panoptes/internal/plugin"
 	"github.com/panoptes-go/panoptes/internal/poll"
 	"github.com/panoptes-go/panoptes/internal/resource"
 	"github.com/panoptes-go/panoptes/internal/snmp"
@@ -78,13 +79,13 @@ func pollCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *timeout > 0 {
 		cfg.SNMP.Timeout = config.Duration(*timeout)
 	}
-	var options map[string]any
+	var options plugin.Block // a plugin of --config named --plugin brings its options
 	for _, pc := range cfg.Polling.Plugins {
 		if pc.Name == *pluginName {
 			*pluginName, options = pc.Plugin, pc.Options
 		}
 	}
-	plugin, err := poll.New(*pluginName, options)
+	plug, err := poll.Build(*pluginName, options)
 	if err != nil {
 		return err
 	}
@@ -101,7 +102,7 @@ func pollCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		Type: cfg.Discovery.Defaults.Type, ID: *endpoint, Endpoint: *endpoint,
 		Metadata: map[string]string{}, CreationTimestamp: float64(time.Now().UnixMilli()) / 1000, Plugin: "cli",
 	}
-	set := runner.Run(ctx, *pluginName, plugin, res, time.Minute)
+	set := runner.Run(ctx, *pluginName, plug, res, time.Minute)
 	out, err := json.MarshalIndent(set, "", "  ")
 	if err != nil {
 		return err

@@ -22,6 +22,7 @@ import (
 
 	"github.com/panoptes-go/panoptes/internal/config"
 	"github.com/panoptes-go/panoptes/internal/node"
+	_ "github.com/panoptes-go/panoptes/internal/plugins/all" // the node it runs uses the built-in plugins
 )
 
 // Options choose the load.

@@ -24,8 +24,11 @@ func TestConfigYAMLLoads(t *testing.T) {
 			t.Fatalf("enrichment=%v: %d plugins, want 2", enrich, got)
 		}
 		for _, p := range cfg.Polling.Plugins {
-			if got, _ := p.Options["enrichment"].(bool); got != enrich {
-				t.Errorf("enrichment=%v: plugin %s has options %v", enrich, p.Name, p.Options)
+			var o struct {
+				Enrichment bool `yaml:"enrichment"`
+			}
+			if err := p.Options.Decode(&o); err != nil || o.Enrichment != enrich {
+				t.Errorf("enrichment=%v: plugin %s has options %+v (%v)", enrich, p.Name, o, err)
 			}
 		}
 	}

@@ -3,7 +3,6 @@ package config
 import (
 	"path/filepath"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -117,14 +116,6 @@ func (c *Config) applyListDefaults() {
 		if s.MaxBackoff == 0 {
 			s.MaxBackoff = Duration(30 * time.Second)
 		}
-		if s.Type == "file" {
-			if s.MaxSize == 0 {
-				s.MaxSize = 100 << 20
-			}
-			if s.MaxFiles == 0 {
-				s.MaxFiles = 5
-			}
-		}
 	}
 }
 
@@ -138,18 +129,7 @@ func (c *Config) resolvePaths(dir string) {
 		}
 		return filepath.Join(dir, p)
 	}
-	c.DataDir = abs(c.DataDir)
-	for i := range c.Discovery.Sources {
-		src := &c.Discovery.Sources[i]
-		src.Path = abs(src.Path)
-		// "./cmdb-export.sh" is next to the config; a bare name is looked up in PATH.
-		if strings.ContainsRune(src.Command, '/') {
-			src.Command = abs(src.Command)
-		}
-	}
-	for i := range c.Sinks {
-		c.Sinks[i].Path = abs(c.Sinks[i].Path)
-	}
+	c.DataDir = abs(c.DataDir) // plugins resolve their own paths (plugin.Block.Abs)
 	b := &c.Bus
 	b.NKeySeedFile, b.CredsFile, b.Leaf.CredsFile = abs(b.NKeySeedFile), abs(b.CredsFile), abs(b.Leaf.CredsFile)
 	for _, t := range []*BusTLS{&b.TLS, &b.Leaf.TLS} {

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -86,4 +87,31 @@ func (c *Config) Line(path string) int { return c.doc.Line(path) }
 // it for checks done outside this package.
 func (c *Config) Errorf(path, format string, a ...any) error {
 	return c.doc.Errorf(path, format, a...)
+}
+
+// Locate gives the error a plugin family returned for instance i of list
+// ("sinks", "discovery.sources", "polling.plugins") its file, line and key:
+// an unknown plugin is shown at the instance's nameKey ("type", "plugin"),
+// an error the plugin's block already located is kept, a
+// *plugin.FieldError is placed under the instance, anything else at the
+// instance itself.
+func (c *Config) Locate(list string, i int, nameKey string, err error) error {
+	at := fmt.Sprintf("%s[%d]", list, i)
+	var out []error
+	for _, e := range plugin.Flatten(err) {
+		var located *plugin.Error
+		var unknown *plugin.UnknownError
+		var field *plugin.FieldError
+		switch {
+		case errors.As(e, &located):
+			out = append(out, located)
+		case errors.As(e, &unknown):
+			out = append(out, c.Errorf(at+"."+nameKey, "%v", unknown))
+		case errors.As(e, &field):
+			out = append(out, c.Errorf(at+"."+field.Field, "%s", field.Msg))
+		default:
+			out = append(out, c.Errorf(at, "%v", e))
+		}
+	}
+	return errors.Join(out...)
 }

@@ -79,11 +79,18 @@ func TestParseGood(t *testing.T) {
 	if cfg.Bus.MaxBytes != 2<<30 || cfg.Bus.MaxAge.D() != 12*time.Hour {
 		t.Errorf("bus = %+v", cfg.Bus)
 	}
-	if s := cfg.Sinks[0]; s.Name != "file" || s.Path != "/etc/panoptes/out/metrics.jsonl" || s.MaxSize != 10<<20 || s.MaxFiles != 5 {
-		t.Errorf("sink = %+v; want name defaulted, path relative to the config file", s)
+	var file struct {
+		Path    string   `yaml:"path"`
+		MaxSize ByteSize `yaml:"max_size"`
 	}
-	if cfg.Discovery.Sources[0].Path != "/etc/panoptes/devices.csv" || cfg.Discovery.Sources[0].Name != "csv" {
-		t.Errorf("source = %+v", cfg.Discovery.Sources[0])
+	if s := cfg.Sinks[0]; s.Name != "file" || s.Options.Decode(&file) != nil || s.Options.Abs(file.Path) != "/etc/panoptes/out/metrics.jsonl" || file.MaxSize != 10<<20 {
+		t.Errorf("sink = %+v, its block %+v; want name defaulted, the rest for the sink type, paths relative to the config file", s, file)
+	}
+	var csv struct {
+		Path string `yaml:"path"`
+	}
+	if s := cfg.Discovery.Sources[0]; s.Name != "csv" || s.Options.Decode(&csv) != nil || s.Options.Abs(csv.Path) != "/etc/panoptes/devices.csv" || s.Options.Key() != "discovery.sources[0]" {
+		t.Errorf("source = %+v, its block %+v", s, csv)
 	}
 	if cfg.DataDir != "/var/lib/panoptes" {
 		t.Errorf("absolute data_dir changed: %q", cfg.DataDir)
@@ -125,13 +132,6 @@ func TestParseBad(t *testing.T) {
 		{"bad filter", "polling:\n  plugins:\n    - name: interface\n      filter: resource_sitee = \"a\"\n", []string{"bad.yaml:4: polling.plugins[0].filter:", "resource_sitee"}},
 		{"short interval", "polling:\n  plugins:\n    - name: interface\n      interval: 10ms\n", []string{"bad.yaml:4: polling.plugins[0].interval:", "too short"}},
 		{"duplicate plugin", "polling:\n  plugins:\n    - name: interface\n    - name: interface\n", []string{"bad.yaml:4: polling.plugins[1].name:", "used by another plugin"}},
-		{"sink without path", "sinks:\n  - type: file\n", []string{"bad.yaml:2: sinks[0].path: is empty"}},
-		{"bad source plugin", "discovery:\n  sources:\n    - plugin: ldap\n      path: x\n", []string{"bad.yaml:3: discovery.sources[0].plugin:", `"ldap" is not one of: csv, json, command, http`}},
-		{"command without command", "discovery:\n  sources:\n    - plugin: command\n      format: csv\n", []string{"bad.yaml:3: discovery.sources[0].command: is empty"}},
-		{"http bad url", "discovery:\n  sources:\n    - plugin: http\n      url: ftp://cmdb\n", []string{"bad.yaml:4: discovery.sources[0].url:", "not an http:// or https:// URL"}},
-		{"bad source format", "discovery:\n  sources:\n    - plugin: http\n      url: http://cmdb/devices\n      format: xml\n", []string{"bad.yaml:5: discovery.sources[0].format:", `"xml" is not one of: csv, json`}},
-		{"command key on csv", "discovery:\n  sources:\n    - plugin: csv\n      path: x.csv\n      command: /bin/true\n", []string{"bad.yaml:5: discovery.sources[0].command: is only for plugin command"}},
-		{"negative source timeout", "discovery:\n  sources:\n    - plugin: command\n      command: /bin/true\n      timeout: -1s\n", []string{"bad.yaml:5: discovery.sources[0].timeout:", "must not be negative"}},
 		{"classify_ttl without classify", "discovery:\n  sources:\n    - plugin: csv\n      path: x.csv\n      classify_ttl: 1h\n", []string{"bad.yaml:5: discovery.sources[0].classify_ttl:", "needs classify: true"}},
 		{"bad bus url", "bus:\n  url: http://x:4222\n", []string{"bad.yaml:2: bus.url:", "not a NATS URL"}},
 		{"unknown role", "roles: [poller, polling]\n", []string{"bad.yaml:1: roles[1]:", `"polling" is not a role`}},
@@ -141,6 +141,7 @@ func TestParseBad(t *testing.T) {
 		{"zero capacity", "cluster:\n  capacity: 0\n", []string{"bad.yaml:2: cluster.capacity: 0 is out of range"}},
 		{"zero enrichment concurrency", "enrichment:\n  max_concurrent: 0\n", []string{"bad.yaml:2: enrichment.max_concurrent: 0 is out of range 1..1000"}},
 		{"syntax error", "site: a\n  b: c\n", []string{"bad.yaml:2:"}},
+		{"empty source plugin", "discovery:\n  sources:\n    - path: x.csv\n", []string{"bad.yaml:3: discovery.sources[0].plugin: is empty"}},
 		{"several errors at once", "snmp:\n  port: 0\n  retries: 99\n", []string{"bad.yaml:2: snmp.port", "bad.yaml:3: snmp.retries"}},
 	}
 	for _, c := range cases {
@@ -201,20 +202,6 @@ func TestByteSize(t *testing.T) {
 		if _, err := ParseByteSize(in); err == nil {
 			t.Errorf("ParseByteSize(%q) accepted", in)
 		}
-	}
-}
-
-func TestCommandPathRelativeToConfig(t *testing.T) {
-	y := "discovery:\n  sources:\n    - {plugin: command, name: a, command: ./export.sh}\n    - {plugin: command, name: b, command: cmdb-export}\n"
-	cfg, err := Parse("/etc/panoptes/p.yaml", []byte(y), env(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := cfg.Discovery.Sources[0].Command; got != "/etc/panoptes/export.sh" {
-		t.Errorf("relative command = %q, want it next to the config", got)
-	}
-	if got := cfg.Discovery.Sources[1].Command; got != "cmdb-export" {
-		t.Errorf("bare command = %q, want it left for PATH", got)
 	}
 }
 

@@ -184,31 +184,23 @@ type ResourceDefaults struct {
 	Type     string `yaml:"type"`
 }
 
-// Source is one discovery plugin instance.
+// Source is one discovery plugin instance: the keys the discovery manager
+// uses; every other key of the instance is the plugin's own (Options).
 type Source struct {
 	Name   string `yaml:"name"`
-	Plugin string `yaml:"plugin"` // csv, json, command or http
-	Path   string `yaml:"path"`
+	Plugin string `yaml:"plugin"` // a registered discovery source, e.g. csv
 	// MinValidRatio: a file whose share of valid rows is below this keeps the
 	// previous inventory (0..1).
 	MinValidRatio float64 `yaml:"min_valid_ratio"`
-	// Command source: the program to run and its arguments (no shell).
-	Command string   `yaml:"command"`
-	Args    []string `yaml:"args"`
-	// HTTP source: the URL to GET and extra request headers.
-	URL     string            `yaml:"url"`
-	Headers map[string]string `yaml:"headers"`
-	// Format of a command's output or an HTTP body: csv or json; empty
-	// means the HTTP Content-Type, else sniffed (JSON starts with { or [).
-	Format string `yaml:"format"`
-	// Timeout bounds one run of a command or one HTTP request (default 1m).
-	Timeout Duration `yaml:"timeout"`
 	// Classify probes each discovered device over SNMP (sysObjectID,
 	// sysDescr, sysName) and adds vendor, model, os and os_version metadata.
 	Classify bool `yaml:"classify"`
 	// ClassifyTTL: a classified device is probed again after this long
 	// (default 24h); a failed probe is retried on every run.
 	ClassifyTTL Duration `yaml:"classify_ttl"`
+	// Options are the plugin's own keys (path, command, url, ...), which
+	// the plugin decodes and checks.
+	Options plugin.Block `yaml:",inline"`
 }
 
 // SNMP holds the defaults applied to every device and the named credentials.
@@ -264,8 +256,10 @@ type Plugin struct {
 	Timeout  Duration `yaml:"timeout"`
 	// Rates names the counters that also get a per-second <counter>_rate
 	// gauge: "all", "none" or a list of metric names.
-	Rates   any            `yaml:"rates"`
-	Options map[string]any `yaml:"options"`
+	Rates any `yaml:"rates"`
+	// Options are the plugin's own settings, which the plugin decodes and
+	// checks.
+	Options plugin.Block `yaml:"options"`
 }
 
 // Rates configures the per-series state rates are computed from.
@@ -294,11 +288,12 @@ type Enrichment struct {
 	MaxConcurrent int `yaml:"max_concurrent"`
 }
 
-// Sink is one consumer of the metrics bus. Type selects the store; the
-// matching sub-section (influxdb, prometheus, kafka) holds its settings.
+// Sink is one consumer of the metrics bus: the keys the consumer uses;
+// every other key of the instance (path, influxdb, kafka, ...) is the sink
+// type's own (Options).
 type Sink struct {
 	Name string `yaml:"name"`
-	Type string `yaml:"type"` // file, influxdb, prometheus, prometheus_remote_write, kafka
+	Type string `yaml:"type"` // a registered sink type, e.g. file
 	// Subjects filter what the sink reads; empty reads every metric.
 	Subjects []string `yaml:"subjects"`
 	// Batching: a batch is written when it holds BatchSize groups or when
@@ -307,89 +302,9 @@ type Sink struct {
 	BatchTimeout Duration `yaml:"batch_timeout"`
 	// MaxBackoff caps the exponential backoff between retries of a failed write.
 	MaxBackoff Duration `yaml:"max_backoff"`
-	// File sink.
-	Path     string   `yaml:"path"`
-	MaxSize  ByteSize `yaml:"max_size"`
-	MaxFiles int      `yaml:"max_files"`
-
-	InfluxDB   *InfluxDB   `yaml:"influxdb"`
-	Prometheus *Prometheus `yaml:"prometheus"`
-	Kafka      *Kafka      `yaml:"kafka"`
-	// Source reads the sink's input from Kafka instead of the bus.
-	Source *SinkSource `yaml:"source"`
+	// Source makes the sink read from somewhere other than the bus: one
+	// key, a registered bus source (kafka), holding that source's block.
+	Source map[string]plugin.Block `yaml:"source"`
+	// Options are the sink type's own keys, which it decodes and checks.
+	Options plugin.Block `yaml:",inline"`
 }
-
-// InfluxDB is an InfluxDB 1.x (/write) or 2.x (/api/v2/write) destination.
-type InfluxDB struct {
-	URL     string   `yaml:"url"`
-	Version int      `yaml:"version"` // 1 or 2
-	Timeout Duration `yaml:"timeout"`
-	// v1
-	Database        string `yaml:"database"`
-	RetentionPolicy string `yaml:"retention_policy"`
-	Username        string `yaml:"username"`
-	Password        string `yaml:"password" secret:"true"`
-	// v2
-	Org    string `yaml:"org"`
-	Bucket string `yaml:"bucket"`
-	Token  string `yaml:"token" secret:"true"`
-	// PanoptesCompat names fields <metric>__<type> as Panoptes' consumer did.
-	PanoptesCompat    bool `yaml:"panoptes_compat"`
-	IncludeResourceID bool `yaml:"include_resource_id"`
-}
-
-// Prometheus exposes the latest value of every series (type prometheus) or
-// sends them with remote write (type prometheus_remote_write).
-type Prometheus struct {
-	// Exposition: served on Listen (host:port) at Path.
-	Listen     string   `yaml:"listen"`
-	Path       string   `yaml:"path"`
-	StaleAfter Duration `yaml:"stale_after"` // drop series not refreshed for this long
-	// Remote write.
-	URL         string            `yaml:"url"`
-	Timeout     Duration          `yaml:"timeout"`
-	Headers     map[string]string `yaml:"headers"`
-	Username    string            `yaml:"username"`
-	Password    string            `yaml:"password" secret:"true"`
-	BearerToken string            `yaml:"bearer_token" secret:"true"`
-}
-
-// Kafka is a Kafka destination with Panoptes-compatible topics.
-type Kafka struct {
-	Brokers []string `yaml:"brokers"`
-	// Topic is a template; {site} is replaced by the resource's site.
-	Topic       string   `yaml:"topic"`        // default "{site}-processed"
-	GlobalTopic string   `yaml:"global_topic"` // optional: every group also goes here
-	ClientID    string   `yaml:"client_id"`
-	Timeout     Duration `yaml:"timeout"`
-	Username    string   `yaml:"username"` // SASL/PLAIN when set
-	Password    string   `yaml:"password" secret:"true"`
-	TLS         bool     `yaml:"tls"`
-}
-
-// SinkSource makes a sink read from Kafka topics with a consumer group
-// instead of from the bus; offsets are committed after the sink's write.
-type SinkSource struct {
-	Kafka *KafkaSource `yaml:"kafka"`
-}
-
-// KafkaSource is where a Kafka-sourced sink reads.
-type KafkaSource struct {
-	Brokers  []string `yaml:"brokers"`
-	Topics   []string `yaml:"topics"`
-	Group    string   `yaml:"group"`
-	Username string   `yaml:"username"`
-	Password string   `yaml:"password" secret:"true"`
-	TLS      bool     `yaml:"tls"`
-}
-
-// FieldError is a problem with one field of a section, reported by the
-// package that owns the section (a sink, a plugin). Config.Errorf turns it
-// into file:line: key: message when the caller prefixes Field with the
-// section's path.
-type FieldError struct {
-	Field string // relative key path, e.g. "influxdb.url"
-	Msg   string
-}
-
-func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }

@@ -55,13 +55,20 @@ func (c *Config) Validate() error {
 		{"site", c.Discovery.Defaults.Site}, {"class", c.Discovery.Defaults.Class},
 		{"subclass", c.Discovery.Defaults.Subclass}, {"type", c.Discovery.Defaults.Type},
 	} {
+		if f.key == "site" && c.Line("discovery.defaults.site") == 0 {
+			continue // it is site, checked above
+		}
 		v.token("discovery.defaults."+f.key, f.val)
 	}
 	names := map[string]bool{}
 	for i, s := range c.Discovery.Sources {
 		p := fmt.Sprintf("discovery.sources[%d]", i)
-		v.oneOf(p+".plugin", s.Plugin, "csv", "json", "command", "http")
-		v.validateSourceInput(p, &s)
+		if s.Plugin == "" {
+			v.errf(p+".plugin", "is empty; name the discovery plugin that reads the devices (see README.md)")
+		}
+		if s.ClassifyTTL < 0 || (s.ClassifyTTL > 0 && !s.Classify) {
+			v.errf(p+".classify_ttl", "%s needs classify: true and must not be negative", s.ClassifyTTL.D())
+		}
 		if names[s.Name] {
 			v.errf(p+".name", "%q is used by another source; names must be unique", s.Name)
 		}
@@ -96,7 +103,7 @@ func (c *Config) Validate() error {
 	for i, p := range c.Polling.Plugins {
 		path := fmt.Sprintf("polling.plugins[%d]", i)
 		if p.Plugin == "" {
-			v.errf(path+".plugin", "is empty; name a polling plugin such as interface")
+			v.errf(path+".plugin", "is empty; name a polling plugin (see README.md)")
 		}
 		if names[p.Name] {
 			v.errf(path+".name", "%q is used by another plugin; names must be unique", p.Name)
@@ -115,24 +122,12 @@ func (c *Config) Validate() error {
 	for i, s := range c.Sinks {
 		path := fmt.Sprintf("sinks[%d]", i)
 		if s.Type == "" {
-			v.errf(path+".type", "is empty; name a sink type such as file")
+			v.errf(path+".type", "is empty; name a sink type (see Sinks in README.md)")
 		}
 		if names[s.Name] {
 			v.errf(path+".name", "%q is used by another sink; names must be unique", s.Name)
 		}
 		names[s.Name] = true
-		switch s.Type {
-		case "file":
-			if s.Path == "" {
-				v.errf(path+".path", "is empty; give the JSON lines file to write")
-			}
-			if s.MaxSize < 1<<10 {
-				v.errf(path+".max_size", "%d bytes is too small; give at least 1KiB", s.MaxSize)
-			}
-			if s.MaxFiles < 1 {
-				v.errf(path+".max_files", "%d must be at least 1", s.MaxFiles)
-			}
-		}
 		if s.BatchSize < 1 || s.BatchSize > 100000 {
 			v.errf(path+".batch_size", "%d is out of range 1..100000", s.BatchSize)
 		}
@@ -145,44 +140,6 @@ func (c *Config) Validate() error {
 		}
 	}
 	return errors.Join(v.errs...)
-}
-
-// validateSourceInput checks where a discovery source reads from: a file
-// (csv, json), a command or an HTTP URL, each only with its own keys.
-func (v *validator) validateSourceInput(p string, s *Source) {
-	switch s.Plugin {
-	case "csv", "json":
-		if s.Path == "" {
-			v.errf(p+".path", "is empty; give the file to read")
-		}
-	case "command":
-		if strings.TrimSpace(s.Command) == "" {
-			v.errf(p+".command", "is empty; give the program that prints the devices as CSV or JSON")
-		}
-	case "http":
-		u, err := url.Parse(s.URL)
-		if s.URL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			v.errf(p+".url", "%q is not an http:// or https:// URL", s.URL)
-		}
-	}
-	if s.Plugin != "command" && (s.Command != "" || len(s.Args) > 0) {
-		v.errf(p+".command", "is only for plugin command")
-	}
-	if s.Plugin != "http" && (s.URL != "" || len(s.Headers) > 0) {
-		v.errf(p+".url", "url and headers are only for plugin http")
-	}
-	if (s.Plugin == "command" || s.Plugin == "http") && s.Path != "" {
-		v.errf(p+".path", "is only for plugins csv and json; plugin %s reads its command or URL", s.Plugin)
-	}
-	if s.Format != "" {
-		v.oneOf(p+".format", s.Format, "csv", "json")
-	}
-	if s.Timeout < 0 {
-		v.errf(p+".timeout", "%s must not be negative", s.Timeout.D())
-	}
-	if s.ClassifyTTL < 0 || (s.ClassifyTTL > 0 && !s.Classify) {
-		v.errf(p+".classify_ttl", "%s needs classify: true and must not be negative", s.ClassifyTTL.D())
-	}
 }
 
 func (v *validator) validateSNMP(s *SNMP) {

@@ -8,48 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
-	"github.com/panoptes-go/panoptes/internal/config"
 	"github.com/panoptes-go/panoptes/internal/resource"
 )
-
-func init() { Register("csv", newCSV) }
-
-// CSV discovers resources from a CSV file with a header row. Columns site,
-// class, subclass, type, id and endpoint (optionally prefixed resource_) fill
-// the resource; every other column becomes resource_metadata.
-type CSV struct {
-	name     string
-	path     string
-	defaults config.ResourceDefaults
-	now      func() time.Time
-}
-
-var _ Source = (*CSV)(nil)
-
-func newCSV(cfg config.Source, d config.ResourceDefaults) (Source, error) {
-	if strings.TrimSpace(cfg.Path) == "" {
-		return nil, errors.New("csv plugin needs path: the CSV file that lists the devices")
-	}
-	return &CSV{name: cfg.Name, path: cfg.Path, defaults: withFallbacks(d), now: time.Now}, nil
-}
-
-// Discover reads the whole file. A file that cannot be opened or has no
-// usable header fails the source; bad rows are rejected one by one.
-func (c *CSV) Discover(ctx context.Context) (*Result, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	f, err := os.Open(c.path)
-	if err != nil {
-		return nil, fmt.Errorf("read device list: %w", err)
-	}
-	defer f.Close()
-	return parseCSV(ctx, f, c.path, c.name, c.defaults, c.now())
-}
 
 // identity columns, in the order of csvColumns.identity.
 var identityColumns = [...]string{"site", "class", "subclass", "type", "id", "endpoint"}
@@ -81,7 +44,14 @@ type csvColumns struct {
 
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
-func parseCSV(ctx context.Context, in io.Reader, file, source string, defaults config.ResourceDefaults, now time.Time) (*Result, error) {
+// ParseCSV reads CSV with a header row from in. Columns site, class,
+// subclass, type, id and endpoint (optionally prefixed resource_) fill the
+// resource; every other column becomes resource_metadata (secret-looking
+// columns are dropped with a warning). file names the input in messages,
+// source is the resources' resource_plugin, now their creation time. A
+// missing or unusable header fails the input; bad rows are rejected one by
+// one with their physical line.
+func ParseCSV(ctx context.Context, in io.Reader, file, source string, defaults Defaults, now time.Time) (*Result, error) {
 	br := bufio.NewReader(in)
 	if b, err := br.Peek(len(utf8BOM)); err == nil && bytes.Equal(b, utf8BOM) {
 		_, _ = br.Discard(len(utf8BOM))
@@ -225,7 +195,7 @@ func parseHeader(header []string, file string, line int) (*csvColumns, error) {
 }
 
 // resource builds the row's resource, or returns why the row is rejected.
-func (cols *csvColumns) resource(rec []string, source string, ts float64, d config.ResourceDefaults) (*resource.Resource, string) {
+func (cols *csvColumns) resource(rec []string, source string, ts float64, d Defaults) (*resource.Resource, string) {
 	cell := func(f int) string {
 		if i := cols.identity[f]; i >= 0 {
 			return strings.TrimSpace(rec[i])

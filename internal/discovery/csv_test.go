@@ -9,12 +9,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/panoptes-go/panoptes/internal/config"
 	"github.com/panoptes-go/panoptes/internal/resource"
 )
 
 func TestCSVHappyPathWithMetadata(t *testing.T) {
-	src := newSource(t, "lab-csv", "csv", "testdata/devices.csv", config.ResourceDefaults{Site: "default-site"})
+	src := newSource(t, "lab-csv", "csv", "testdata/devices.csv", Defaults{Site: "default-site"})
 	res := discover(t, src)
 
 	want := map[string]*resource.Resource{
@@ -53,7 +52,7 @@ func TestCSVHappyPathWithMetadata(t *testing.T) {
 
 func TestCSVDefaultsFromConfigAndFallbacks(t *testing.T) {
 	src := newSource(t, "csv", "csv", "testdata/devices.csv",
-		config.ResourceDefaults{Site: "x", Class: "server", Subclass: "linux"}) // Type left empty
+		Defaults{Site: "x", Class: "server", Subclass: "linux"}) // Type left empty
 	sw2 := byID(discover(t, src).Set)["sw2.dc1"]
 	if sw2.Class != "server" || sw2.Subclass != "linux" || sw2.Type != FallbackType {
 		t.Errorf("sw2 = %s/%s/%s, want server/linux/%s", sw2.Class, sw2.Subclass, sw2.Type, FallbackType)
@@ -61,7 +60,7 @@ func TestCSVDefaultsFromConfigAndFallbacks(t *testing.T) {
 }
 
 func TestCSVPrefixedHeaders(t *testing.T) {
-	src := newSource(t, "csv", "csv", "testdata/prefixed.csv", config.ResourceDefaults{})
+	src := newSource(t, "csv", "csv", "testdata/prefixed.csv", Defaults{})
 	res := discover(t, src)
 	got := byID(res.Set)
 	want := &resource.Resource{Site: "dc2", Class: "network", Subclass: "switch", Type: "arista", ID: "sw1",
@@ -76,7 +75,7 @@ func TestCSVPrefixedHeaders(t *testing.T) {
 
 func TestCSVBadRowsReportedWithPhysicalLines(t *testing.T) {
 	const file = "testdata/bad_rows.csv"
-	res := discover(t, newSource(t, "csv", "csv", file, config.ResourceDefaults{}))
+	res := discover(t, newSource(t, "csv", "csv", file, Defaults{}))
 
 	want := []struct {
 		line   int
@@ -121,23 +120,23 @@ func TestCSVBadRowsReportedWithPhysicalLines(t *testing.T) {
 }
 
 func TestCSVMissingRequiredHeader(t *testing.T) {
-	_, err := newSource(t, "csv", "csv", "testdata/missing_header.csv", config.ResourceDefaults{}).Discover(context.Background())
+	_, err := newSource(t, "csv", "csv", "testdata/missing_header.csv", Defaults{}).Discover(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "testdata/missing_header.csv:1: the header has no id column") {
 		t.Fatalf("err = %v, want the file, line and missing id column", err)
 	}
 	path := writeFile(t, "noendpoint.csv", "id,site\nsw1,dc1\n")
-	_, err = newSource(t, "csv", "csv", path, config.ResourceDefaults{}).Discover(context.Background())
+	_, err = newSource(t, "csv", "csv", path, Defaults{}).Discover(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "no endpoint column") || !strings.Contains(err.Error(), path) {
 		t.Fatalf("err = %v, want the file and the missing endpoint column", err)
 	}
 }
 
 func TestCSVEmptyAndHeaderOnly(t *testing.T) {
-	_, err := newSource(t, "csv", "csv", "testdata/empty.csv", config.ResourceDefaults{}).Discover(context.Background())
+	_, err := newSource(t, "csv", "csv", "testdata/empty.csv", Defaults{}).Discover(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "testdata/empty.csv: the file is empty") {
 		t.Fatalf("empty file: err = %v", err)
 	}
-	res := discover(t, newSource(t, "csv", "csv", "testdata/header_only.csv", config.ResourceDefaults{}))
+	res := discover(t, newSource(t, "csv", "csv", "testdata/header_only.csv", Defaults{}))
 	if res.Rows != 0 || len(res.Set.Resources) != 0 || len(res.Rejected) != 0 {
 		t.Fatalf("header only: %+v", res)
 	}
@@ -145,7 +144,7 @@ func TestCSVEmptyAndHeaderOnly(t *testing.T) {
 
 func TestCSVBOMCRLFAndBlankRows(t *testing.T) {
 	path := writeFile(t, "bom.csv", "\ufeffid,endpoint\r\n\r\n,\r\n# comment\r\nsw1,10.0.0.1\r\nsw2,10.0.0.2\r\n")
-	res := discover(t, newSource(t, "csv", "csv", path, config.ResourceDefaults{Site: "s"}))
+	res := discover(t, newSource(t, "csv", "csv", path, Defaults{Site: "s"}))
 	if got := ids(res.Set); !reflect.DeepEqual(got, []string{"sw1", "sw2"}) || res.Rows != 2 {
 		t.Fatalf("ids %v rows %d rejected %v", got, res.Rows, res.Rejected)
 	}
@@ -161,7 +160,7 @@ func TestCSVHeaderProblems(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := writeFile(t, "dup.csv", tc.text)
-			res, err := newSource(t, "csv", "csv", path, config.ResourceDefaults{Site: "s"}).Discover(context.Background())
+			res, err := newSource(t, "csv", "csv", path, Defaults{Site: "s"}).Discover(context.Background())
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tc.wantErr)
@@ -185,27 +184,27 @@ func TestCSVHeaderProblems(t *testing.T) {
 
 func TestCSVSiteRequiredWithoutDefault(t *testing.T) {
 	path := writeFile(t, "nosite.csv", "id,endpoint,site\nsw1,10.0.0.1,\nsw2,10.0.0.2,dc1\n")
-	res := discover(t, newSource(t, "csv", "csv", path, config.ResourceDefaults{}))
+	res := discover(t, newSource(t, "csv", "csv", path, Defaults{}))
 	if len(res.Rejected) != 1 || res.Rejected[0].Line != 2 || !strings.Contains(res.Rejected[0].Reason, "discovery.defaults.site") {
 		t.Fatalf("rejected = %v", res.Rejected)
 	}
 }
 
 func TestCSVUnreadableFileFailsSource(t *testing.T) {
-	_, err := newSource(t, "csv", "csv", "testdata/nope.csv", config.ResourceDefaults{}).Discover(context.Background())
+	_, err := newSource(t, "csv", "csv", "testdata/nope.csv", Defaults{}).Discover(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "testdata/nope.csv") {
 		t.Fatalf("err = %v, want one naming the file", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := newSource(t, "csv", "csv", "testdata/devices.csv", config.ResourceDefaults{}).Discover(ctx); err == nil {
+	if _, err := newSource(t, "csv", "csv", "testdata/devices.csv", Defaults{}).Discover(ctx); err == nil {
 		t.Fatal("Discover with a cancelled context succeeded")
 	}
 }
 
 func TestCSVUnterminatedQuoteIsOneBadRow(t *testing.T) {
 	path := writeFile(t, "cut.csv", "id,endpoint,notes\nsw1,10.0.0.1,ok\nsw2,10.0.0.2,\"never closed\nsw3,10.0.0.3,x\n")
-	res := discover(t, newSource(t, "csv", "csv", path, config.ResourceDefaults{Site: "s"}))
+	res := discover(t, newSource(t, "csv", "csv", path, Defaults{Site: "s"}))
 	if len(res.Rejected) != 1 || res.Rejected[0].Line != 3 || !strings.Contains(res.Rejected[0].Reason, "malformed CSV") {
 		t.Fatalf("rejected = %v", res.Rejected)
 	}
@@ -232,7 +231,7 @@ func BenchmarkCSV10k(b *testing.B) {
 	data := sb.String()
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
-		res, err := parseCSV(context.Background(), strings.NewReader(data), "bench.csv", "csv", withFallbacks(config.ResourceDefaults{}), testNow)
+		res, err := ParseCSV(context.Background(), strings.NewReader(data), "bench.csv", "csv", Defaults{}.withFallbacks(), testNow)
 		if err != nil || len(res.Set.Resources) != 10000 {
 			b.Fatalf("err %v, %d resources, rejected %d", err, len(res.Set.Resources), len(res.Rejected))
 		}

@@ -1,17 +1,17 @@
-// Package discovery holds the discovery plugins (CSV, Panoptes JSON resource
-// sets), which turn an inventory file into a resource.Set, and the resource
-// manager, which diffs each new set against the inventory and refuses sets
-// that look broken (failed, empty, mostly invalid) instead of wiping it.
+// Package discovery is the discovery family: the Source interface and its
+// registry, the parsers sources share (CSV with a header row, Panoptes JSON
+// resource sets), and the resource manager, which diffs each new set
+// against the inventory and refuses sets that look broken (failed, empty,
+// mostly invalid) instead of wiping it. Each source lives in its own folder
+// (csv, json, command, http) and registers itself.
 package discovery
 
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
-	"sync"
 
-	"github.com/panoptes-go/panoptes/internal/config"
+	"github.com/panoptes-go/panoptes/internal/plugin"
 	"github.com/panoptes-go/panoptes/internal/resource"
 )
 
@@ -42,9 +42,27 @@ type RowError struct {
 
 func (e RowError) Error() string { return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Reason) }
 
-// Factory builds a source from its configuration. Defaults are passed as the
-// config gives them; plugins fall back to the Fallback* values when empty.
-type Factory func(cfg config.Source, defaults config.ResourceDefaults) (Source, error)
+// Defaults fill the identity fields a source's rows leave empty (the
+// config's discovery.defaults); Build fills what they leave empty with the
+// Fallback* values.
+type Defaults struct {
+	Site, Class, Subclass, Type string
+}
+
+// Deps are what a source factory gets besides its block.
+type Deps struct {
+	// Name is the source's configured name: its resources'
+	// resource_plugin, and the label of its messages and metrics.
+	Name     string
+	Defaults Defaults
+}
+
+// Factory builds a source from its block (the instance's keys other than
+// name, plugin and the manager's own) without side effects: no file read,
+// no command run, no request until Discover. It decodes the block itself,
+// strictly (options.Decode), and reports a bad field as a
+// *plugin.FieldError; the family gives it its file, line and key.
+type Factory func(options plugin.Block, deps Deps) (Source, error)
 
 // Fallbacks for resource fields when neither the source nor the configured
 // defaults give a value. Site has no fallback: a resource without one is rejected.
@@ -54,61 +72,36 @@ const (
 	FallbackType     = "generic"
 )
 
-var (
-	registryMu sync.RWMutex
-	registry   = map[string]Factory{}
-)
+var registry = plugin.NewRegistry[Factory]("discovery source")
 
-// Register makes a plugin available to New. It panics on an empty name, a nil
-// factory or a name registered twice, so wiring mistakes fail at start-up.
-func Register(plugin string, f Factory) {
-	if plugin == "" {
-		panic("discovery: Register with an empty plugin name")
-	}
-	if f == nil {
-		panic("discovery: Register " + plugin + " with a nil factory")
-	}
-	registryMu.Lock()
-	defer registryMu.Unlock()
-	if _, dup := registry[plugin]; dup {
-		panic("discovery: plugin " + plugin + " registered twice")
-	}
-	registry[plugin] = f
-}
+// Register makes a plugin available to Build. It panics on an empty name, a
+// nil factory or a name registered twice, so wiring mistakes fail at start-up.
+func Register(name string, f Factory) { registry.Register(name, f) }
 
 // Plugins lists the registered plugin names, sorted.
-func Plugins() []string {
-	registryMu.RLock()
-	defer registryMu.RUnlock()
-	names := make([]string, 0, len(registry))
-	for n := range registry {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
+func Plugins() []string { return registry.Names() }
 
-// New builds the source cfg names with the plugin cfg.Plugin.
-func New(cfg config.Source, defaults config.ResourceDefaults) (Source, error) {
-	registryMu.RLock()
-	f, ok := registry[cfg.Plugin]
-	registryMu.RUnlock()
-	if !ok {
-		return nil, fmt.Errorf("discovery source %q: unknown plugin %q (known: %s)",
-			cfg.Name, cfg.Plugin, strings.Join(Plugins(), ", "))
-	}
-	if cfg.Name == "" {
-		return nil, fmt.Errorf("discovery source with plugin %q has no name: set name", cfg.Plugin)
-	}
-	s, err := f(cfg, defaults)
+// Build builds the source deps.Name with the plugin registered under name.
+// An unknown name is a *plugin.UnknownError; problems with the block name
+// their file, line and key.
+func Build(name string, options plugin.Block, deps Deps) (Source, error) {
+	f, err := registry.Lookup(name)
 	if err != nil {
-		return nil, fmt.Errorf("discovery source %q: %w", cfg.Name, err)
+		return nil, err
+	}
+	if deps.Name == "" {
+		return nil, fmt.Errorf("discovery source with plugin %q has no name: set name", name)
+	}
+	deps.Defaults = deps.Defaults.withFallbacks()
+	s, err := f(options, deps)
+	if err != nil {
+		return nil, options.Locate(err)
 	}
 	return s, nil
 }
 
 // withFallbacks returns d with the built-in fallbacks filled in.
-func withFallbacks(d config.ResourceDefaults) config.ResourceDefaults {
+func (d Defaults) withFallbacks() Defaults {
 	if d.Class == "" {
 		d.Class = FallbackClass
 	}
@@ -122,7 +115,7 @@ func withFallbacks(d config.ResourceDefaults) config.ResourceDefaults {
 }
 
 // applyDefaults fills the identity fields r leaves empty.
-func applyDefaults(r *resource.Resource, d config.ResourceDefaults) {
+func applyDefaults(r *resource.Resource, d Defaults) {
 	fill := func(v *string, def string) {
 		if strings.TrimSpace(*v) == "" {
 			*v = def

@@ -7,8 +7,6 @@ import (
 	"mime"
 	"strings"
 	"time"
-
-	"github.com/panoptes-go/panoptes/internal/config"
 )
 
 // Formats of a command's output or an HTTP body.
@@ -25,11 +23,11 @@ const DefaultSourceTimeout = time.Minute
 // export of 100 000 devices is a few tens of MB.
 const MaxSourceOutput = 256 << 20
 
-// parseOutput parses data (a command's stdout or an HTTP body) as format,
+// ParseOutput parses data (a command's stdout or an HTTP body) as format,
 // or as what it looks like when format is empty. name identifies the
 // origin in messages ("command cmdb.sh", a redacted URL). Empty output is an
 // error, so that a silent failure keeps the previous inventory.
-func parseOutput(ctx context.Context, data []byte, format, name, source string, d config.ResourceDefaults, now time.Time) (*Result, error) {
+func ParseOutput(ctx context.Context, data []byte, format, name, source string, d Defaults, now time.Time) (*Result, error) {
 	trimmed := bytes.TrimSpace(bytes.TrimPrefix(data, utf8BOM))
 	if len(trimmed) == 0 {
 		return nil, fmt.Errorf("%s: the output is empty: expected CSV with a header row or JSON resources", name)
@@ -39,9 +37,9 @@ func parseOutput(ctx context.Context, data []byte, format, name, source string, 
 	}
 	switch format {
 	case FormatCSV:
-		return parseCSV(ctx, bytes.NewReader(data), name, source, d, now)
+		return ParseCSV(ctx, bytes.NewReader(data), name, source, d, now)
 	case FormatJSON:
-		return parseJSON(ctx, data, name, source, d, now)
+		return ParseJSON(ctx, data, name, source, d, now)
 	}
 	return nil, fmt.Errorf("%s: unknown format %q: want csv or json", name, format)
 }
@@ -54,9 +52,9 @@ func sniffFormat(trimmed []byte) string {
 	return FormatCSV
 }
 
-// formatOfContentType maps an HTTP Content-Type to a format, "" when it
+// FormatOfContentType maps an HTTP Content-Type to a format, "" when it
 // says neither (text/plain, application/octet-stream...).
-func formatOfContentType(ct string) string {
+func FormatOfContentType(ct string) string {
 	mt, _, err := mime.ParseMediaType(ct)
 	if err != nil {
 		return ""
@@ -70,39 +68,11 @@ func formatOfContentType(ct string) string {
 	return ""
 }
 
-func checkFormat(f string) error {
+// CheckFormat reports why f is not a format a source may be told to
+// read ("" means detect it).
+func CheckFormat(f string) error {
 	if f != "" && f != FormatCSV && f != FormatJSON {
-		return fmt.Errorf("format %q: want csv or json (or leave it empty to detect it)", f)
+		return fmt.Errorf("%q is not one of: %s, %s", f, FormatCSV, FormatJSON)
 	}
 	return nil
-}
-
-func sourceTimeout(d config.Duration) time.Duration {
-	if d <= 0 {
-		return DefaultSourceTimeout
-	}
-	return d.D()
-}
-
-// redactor replaces the values of secret-looking environment variables
-// (CMDB_TOKEN, API_PASSWORD...) in text a command printed, so a script
-// that echoes its token does not put it in the log.
-type redactor struct{ secrets []string }
-
-func newRedactor(env []string) redactor {
-	var r redactor
-	for _, kv := range env {
-		name, val, ok := strings.Cut(kv, "=")
-		if ok && len(val) >= 4 && IsSecretName(name) {
-			r.secrets = append(r.secrets, val)
-		}
-	}
-	return r
-}
-
-func (r redactor) clean(s string) string {
-	for _, v := range r.secrets {
-		s = strings.ReplaceAll(s, v, "<redacted>")
-	}
-	return s
 }

@@ -7,47 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
-	"github.com/panoptes-go/panoptes/internal/config"
 	"github.com/panoptes-go/panoptes/internal/resource"
 )
-
-func init() { Register("json", newJSON) }
-
-// JSON discovers resources from a Panoptes resource set file
-// ({"resources":[...], ...}) or a bare array of resources, as a CMDB export
-// or the original Panoptes would write it.
-type JSON struct {
-	name     string
-	path     string
-	defaults config.ResourceDefaults
-	now      func() time.Time
-}
-
-var _ Source = (*JSON)(nil)
-
-func newJSON(cfg config.Source, d config.ResourceDefaults) (Source, error) {
-	if strings.TrimSpace(cfg.Path) == "" {
-		return nil, errors.New("json plugin needs path: a Panoptes resource set file ({\"resources\":[...]})")
-	}
-	return &JSON{name: cfg.Name, path: cfg.Path, defaults: withFallbacks(d), now: time.Now}, nil
-}
-
-// Discover reads the whole file. Invalid JSON (a truncated file) fails the
-// source; resources that do not validate are rejected one by one.
-func (j *JSON) Discover(ctx context.Context) (*Result, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	data, err := os.ReadFile(j.path)
-	if err != nil {
-		return nil, fmt.Errorf("read resource set: %w", err)
-	}
-	return parseJSON(ctx, data, j.path, j.name, j.defaults, j.now())
-}
 
 // jsonParser walks a resource set token by token so each resource can be
 // reported with its index and line.
@@ -57,7 +21,7 @@ type jsonParser struct {
 	dec      *json.Decoder
 	file     string
 	source   string
-	defaults config.ResourceDefaults
+	defaults Defaults
 	ts       float64
 	res      *Result
 	secrets  secretDropper
@@ -67,7 +31,11 @@ type jsonParser struct {
 	pos, line int
 }
 
-func parseJSON(ctx context.Context, data []byte, file, source string, defaults config.ResourceDefaults, now time.Time) (*Result, error) {
+// ParseJSON reads a Panoptes resource set ({"resources":[...], ...}) or a
+// bare array of resources, as a CMDB export or the original Panoptes would
+// write it. Invalid JSON (a truncated file) fails the input; resources that
+// do not validate are rejected one by one with their index and line.
+func ParseJSON(ctx context.Context, data []byte, file, source string, defaults Defaults, now time.Time) (*Result, error) {
 	data = bytes.TrimPrefix(data, utf8BOM)
 	ts := float64(now.UnixMilli()) / 1000
 	p := &jsonParser{

@@ -7,12 +7,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/panoptes-go/panoptes/internal/config"
 	"github.com/panoptes-go/panoptes/internal/resource"
 )
 
 func TestJSONPanoptesResourceSet(t *testing.T) {
-	res := discover(t, newSource(t, "cmdb", "json", "testdata/panoptes_resources.json", config.ResourceDefaults{}))
+	res := discover(t, newSource(t, "cmdb", "json", "testdata/panoptes_resources.json", Defaults{}))
 	if res.Rows != 3 || len(res.Rejected) != 0 || len(res.Warnings) != 0 {
 		t.Fatalf("rows %d rejected %v warnings %v", res.Rows, res.Rejected, res.Warnings)
 	}
@@ -42,7 +41,7 @@ func TestJSONPanoptesResourceSet(t *testing.T) {
 
 func TestJSONBadResourcesReportedWithIndexAndLine(t *testing.T) {
 	const file = "testdata/bad_resources.json"
-	res := discover(t, newSource(t, "cmdb", "json", file, config.ResourceDefaults{}))
+	res := discover(t, newSource(t, "cmdb", "json", file, Defaults{}))
 	want := []struct {
 		line   int
 		reason string
@@ -98,7 +97,7 @@ func TestJSONBareArrayAndShapes(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := writeFile(t, "x.json", tc.text)
-			res, err := newSource(t, "j", "json", path, config.ResourceDefaults{Site: "s"}).Discover(context.Background())
+			res, err := newSource(t, "j", "json", path, Defaults{Site: "s"}).Discover(context.Background())
 			if tc.wantErr == "" {
 				if err != nil {
 					t.Fatal(err)
@@ -116,7 +115,7 @@ func TestJSONBareArrayAndShapes(t *testing.T) {
 }
 
 func TestJSONTruncatedFileFailsSource(t *testing.T) {
-	_, err := newSource(t, "j", "json", "testdata/truncated.json", config.ResourceDefaults{}).Discover(context.Background())
+	_, err := newSource(t, "j", "json", "testdata/truncated.json", Defaults{}).Discover(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "testdata/truncated.json") || !strings.Contains(err.Error(), "truncated") {
 		t.Fatalf("err = %v, want the file named and truncation suspected", err)
 	}

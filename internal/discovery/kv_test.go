@@ -16,7 +16,6 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/panoptes-go/panoptes/internal/config"
 	"github.com/panoptes-go/panoptes/internal/resource"
 )
 
@@ -110,7 +109,7 @@ func TestManagerOnJetStreamKV(t *testing.T) {
 	}
 	logger, logs := testLogger(slog.LevelDebug)
 	m := NewManager(ManagerOptions{Inventory: inv, Logger: logger})
-	defaults := config.ResourceDefaults{Site: "dc1"}
+	defaults := Defaults{Site: "dc1"}
 	sync := func(path string) (Diff, error) {
 		return m.Sync(ctx, "csv", newSource(t, "csv", "csv", path, defaults), 0)
 	}

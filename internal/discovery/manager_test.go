@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"maps"
 	"reflect"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/panoptes-go/panoptes/internal/config"
+	"github.com/panoptes-go/panoptes/internal/plugin"
 	"github.com/panoptes-go/panoptes/internal/resource"
 	"github.com/panoptes-go/panoptes/internal/testutil/logbuf"
 )
@@ -91,7 +93,7 @@ func loaded(t *testing.T) (*Manager, *memInventory, *logbuf.Buffer) {
 	inv := newMemInventory(res("other", "10.9.9.9", "cmdb", nil))
 	logger, logs := testLogger(slog.LevelDebug)
 	m := NewManager(ManagerOptions{Inventory: inv, Logger: logger})
-	src := newSource(t, "csv", "csv", "testdata/devices.csv", config.ResourceDefaults{Site: "dc1"})
+	src := newSource(t, "csv", "csv", "testdata/devices.csv", Defaults{Site: "dc1"})
 	if d, err := m.Sync(context.Background(), "csv", src, 0); err != nil || d.Added != 3 {
 		t.Fatalf("initial sync: %+v %v", d, err)
 	}
@@ -115,7 +117,7 @@ func TestBrokenSetsKeepPreviousInventory(t *testing.T) {
 		t.Run(tc.file, func(t *testing.T) {
 			m, inv, logs := loaded(t)
 			before := inv.snapshot()
-			src := newSource(t, "csv", "csv", tc.file, config.ResourceDefaults{Site: "dc1"})
+			src := newSource(t, "csv", "csv", tc.file, Defaults{Site: "dc1"})
 			_, err := m.Sync(context.Background(), "csv", src, tc.ratio)
 			if !errors.Is(err, ErrKeptPrevious) || !strings.Contains(err.Error(), tc.why) {
 				t.Fatalf("err = %v, want ErrKeptPrevious saying %q", err, tc.why)
@@ -175,7 +177,7 @@ func TestSyncSummaryLine(t *testing.T) {
 	path := writeFile(t, "devices.csv", "id,endpoint,site\nsw1,10.0.0.1,dc1\nsw2,,dc1\nsw3,10.0.0.3,dc1\n")
 	logger, logs := testLogger(slog.LevelInfo)
 	m := NewManager(ManagerOptions{Inventory: newMemInventory(), Logger: logger})
-	if _, err := m.Sync(context.Background(), "csv", newSource(t, "csv", "csv", path, config.ResourceDefaults{}), 0); err != nil {
+	if _, err := m.Sync(context.Background(), "csv", newSource(t, "csv", "csv", path, Defaults{}), 0); err != nil {
 		t.Fatal(err)
 	}
 	want := "discovery csv: 2 resources (2 added, 0 updated, 0 removed), 1 row rejected: " + path + ":3: endpoint is empty"
@@ -194,7 +196,7 @@ func TestSyncSummaryLine(t *testing.T) {
 
 func TestSecretsNeverLoggedOrStored(t *testing.T) {
 	m, inv, logs := loaded(t) // debug level: everything is logged
-	if _, err := m.Sync(context.Background(), "csv", newSource(t, "csv", "csv", "testdata/devices.csv", config.ResourceDefaults{Site: "dc1"}), 0); err != nil {
+	if _, err := m.Sync(context.Background(), "csv", newSource(t, "csv", "csv", "testdata/devices.csv", Defaults{Site: "dc1"}), 0); err != nil {
 		t.Fatal(err)
 	}
 	out := logs.String()
@@ -323,24 +325,43 @@ func TestRegistry(t *testing.T) {
 		}()
 		f()
 	}
-	noop := func(config.Source, config.ResourceDefaults) (Source, error) { return nil, nil }
+	noop := func(plugin.Block, Deps) (Source, error) { return nil, nil }
+	Register("test-registry", func(o plugin.Block, d Deps) (Source, error) {
+		var c struct {
+			Path string `yaml:"path"`
+		}
+		if err := o.Decode(&c); err != nil {
+			return nil, err
+		}
+		if c.Path == "" {
+			return nil, plugin.Errorf("path", "is empty")
+		}
+		return newSource(t, d.Name, FormatCSV, c.Path, d.Defaults), nil
+	})
 	mustPanic("empty name", func() { Register("", noop) })
-	mustPanic("duplicate", func() { Register("csv", noop) })
+	mustPanic("duplicate", func() { Register("test-registry", noop) })
 	mustPanic("nil factory", func() { Register("x-nil", nil) })
 	mustPanic("no inventory", func() { NewManager(ManagerOptions{}) })
 
-	if got := Plugins(); !reflect.DeepEqual(got, []string{"command", "csv", "http", "json"}) {
+	if got := Plugins(); !slices.Contains(got, "test-registry") || !slices.IsSorted(got) {
 		t.Errorf("Plugins() = %v", got)
 	}
-	_, err := New(config.Source{Name: "s", Plugin: "ldap"}, config.ResourceDefaults{})
-	if err == nil || !strings.Contains(err.Error(), `unknown plugin "ldap" (known: command, csv, http, json)`) {
+	_, err := Build("ldap", plugin.Block{}, Deps{Name: "s"})
+	if err == nil || !strings.Contains(err.Error(), `unknown discovery source "ldap" (registered: `) {
 		t.Errorf("unknown plugin: %v", err)
 	}
-	_, err = New(config.Source{Name: "s", Plugin: "csv"}, config.ResourceDefaults{})
-	if err == nil || !strings.Contains(err.Error(), `discovery source "s": csv plugin needs path`) {
-		t.Errorf("no path: %v", err)
+	_, err = Build("test-registry", plugin.BlockOf(map[string]any{"path": ""}), Deps{Name: "s"})
+	if err == nil || err.Error() != "path: is empty" {
+		t.Errorf("a factory's field error is located: %v", err)
 	}
-	if _, err = New(config.Source{Plugin: "json", Path: "x"}, config.ResourceDefaults{}); err == nil {
+	src, err := Build("test-registry", plugin.BlockOf(map[string]any{"path": "testdata/devices.csv"}), Deps{Name: "s", Defaults: Defaults{Site: "dc1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := discover(t, src); res.Set.Resources[0].Plugin != "s" || res.Set.Resources[0].Class != FallbackClass {
+		t.Errorf("the factory gets the name and the defaults with fallbacks: %+v", res.Set.Resources[0])
+	}
+	if _, err = Build("test-registry", plugin.BlockOf(map[string]any{"path": "x"}), Deps{}); err == nil {
 		t.Error("a source without a name was accepted")
 	}
 }

@@ -18,7 +18,7 @@ func (n *Node) drainSinks(timeout time.Duration) {
 	js := n.bus.JetStream()
 	for _, sc := range n.cfg.Sinks {
 		if sc.Source != nil {
-			continue // reads Kafka: no bus consumer to wait for
+			continue // reads another source (Kafka): no bus consumer to wait for
 		}
 		for {
 			c, err := js.Consumer(ctx, wire.MetricsStream, sink.DurableName(sc.Name))

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,14 +23,12 @@ import (
 	"github.com/panoptes-go/panoptes/internal/inventory"
 	"github.com/panoptes-go/panoptes/internal/metric"
 	"github.com/panoptes-go/panoptes/internal/poll"
-	_ "github.com/panoptes-go/panoptes/internal/profile" // the profile polling plugin
 	"github.com/panoptes-go/panoptes/internal/rate"
 	"github.com/panoptes-go/panoptes/internal/resource"
 	"github.com/panoptes-go/panoptes/internal/schedule"
 	"github.com/panoptes-go/panoptes/internal/sdnotify"
 	"github.com/panoptes-go/panoptes/internal/selfmetric"
 	"github.com/panoptes-go/panoptes/internal/sink"
-	_ "github.com/panoptes-go/panoptes/internal/sink/all" // every sink type
 	"github.com/panoptes-go/panoptes/internal/snmp"
 	"github.com/panoptes-go/panoptes/internal/version"
 )
@@ -65,13 +62,12 @@ func build(cfg *config.Config) (*parts, error) {
 	p := &parts{sources: map[string]discovery.Source{}}
 	for i, pc := range cfg.Polling.Plugins {
 		path := fmt.Sprintf("polling.plugins[%d]", i)
-		plug, err := poll.New(pc.Plugin, pc.Options)
+		if pc.Plugin == "" {
+			continue // config.Validate reported it
+		}
+		plug, err := poll.Build(pc.Plugin, pc.Options)
 		if err != nil {
-			key := path + ".options"
-			if !slices.Contains(poll.Names(), pc.Plugin) {
-				key = path + ".plugin"
-			}
-			errs = append(errs, cfg.Errorf(key, "%v", err))
+			errs = append(errs, cfg.Locate("polling.plugins", i, "plugin", err))
 			continue
 		}
 		f, err := resource.ParseFilter(pc.Filter)
@@ -90,23 +86,25 @@ func build(cfg *config.Config) (*parts, error) {
 		}
 		p.plugins = append(p.plugins, pluginInstance{name: pc.Name, interval: pc.Interval.D(), timeout: timeout, filter: f, plugin: plug, rates: rates})
 	}
+	d := cfg.Discovery.Defaults
+	defaults := discovery.Defaults{Site: d.Site, Class: d.Class, Subclass: d.Subclass, Type: d.Type}
 	for i, sc := range cfg.Discovery.Sources {
-		src, err := discovery.New(sc, cfg.Discovery.Defaults)
+		if sc.Plugin == "" {
+			continue // config.Validate reported it
+		}
+		src, err := discovery.Build(sc.Plugin, sc.Options, discovery.Deps{Name: sc.Name, Defaults: defaults})
 		if err != nil {
-			errs = append(errs, cfg.Errorf(fmt.Sprintf("discovery.sources[%d]", i), "%v", err))
+			errs = append(errs, cfg.Locate("discovery.sources", i, "plugin", err))
 			continue
 		}
 		p.sources[sc.Name] = src
 	}
 	for i, sc := range cfg.Sinks {
+		if sc.Type == "" {
+			continue // config.Validate reported it
+		}
 		if _, err := sink.New(sc, sink.Deps{}); err != nil {
-			prefix := fmt.Sprintf("sinks[%d]", i)
-			var fe *config.FieldError
-			if errors.As(err, &fe) {
-				errs = append(errs, cfg.Errorf(prefix+"."+fe.Field, "%s", fe.Msg))
-			} else {
-				errs = append(errs, cfg.Errorf(prefix, "%v", err))
-			}
+			errs = append(errs, cfg.Locate("sinks", i, "type", err))
 		}
 	}
 	if len(cfg.SNMP.Credentials) == 0 && len(cfg.Polling.Plugins) > 0 {

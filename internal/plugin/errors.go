@@ -49,7 +49,8 @@ func Errorf(field, format string, a ...any) error {
 }
 
 // Flatten lists the leaves of err: the errors joined in it (errors.Join,
-// recursively), or err itself.
+// recursively, also under a wrapper such as fmt.Errorf("sink x: %w", ...),
+// whose leaves name their own place), or err itself.
 func Flatten(err error) []error {
 	if err == nil {
 		return nil
@@ -60,6 +61,11 @@ func Flatten(err error) []error {
 			out = append(out, Flatten(e)...)
 		}
 		return out
+	}
+	for e := errors.Unwrap(err); e != nil; e = errors.Unwrap(e) {
+		if _, ok := e.(interface{ Unwrap() []error }); ok {
+			return Flatten(e)
+		}
 	}
 	return []error{err}
 }

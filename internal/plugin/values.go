@@ -86,3 +86,28 @@ func (b *ByteSize) UnmarshalYAML(n *yaml.Node) error {
 func typeError(n *yaml.Node, msg string) error {
 	return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %s", n.Line, msg)}}
 }
+
+// Strings is a list of strings that may be written as a single string
+// (a list of one).
+type Strings []string
+
+// UnmarshalYAML accepts a string or a list of strings.
+func (s *Strings) UnmarshalYAML(n *yaml.Node) error {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if n.ShortTag() == "!!null" {
+			*s = nil
+			return nil
+		}
+		*s = Strings{n.Value}
+		return nil
+	case yaml.SequenceNode:
+		var l []string
+		if err := n.Decode(&l); err != nil {
+			return err
+		}
+		*s = l
+		return nil
+	}
+	return typeError(n, "want a string or a list of strings")
+}

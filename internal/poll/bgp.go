@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/panoptes-go/panoptes/internal/metric"
+	"github.com/panoptes-go/panoptes/internal/plugin"
 	"github.com/panoptes-go/panoptes/internal/snmp"
 )
 
@@ -66,13 +67,17 @@ type bgpWalker interface {
 	Walk(ctx context.Context, t snmp.Target, root string) ([]snmp.Varbind, error)
 }
 
-func newBGP(options map[string]any) (Plugin, error) {
-	o := ReadOptions(options)
-	b := &BGP{vendorTables: o.Bool("vendor_tables", true), now: time.Now, oids: oidCache{ttl: time.Hour}}
-	if err := o.Err(); err != nil {
+// bgpOptions are the options of plugin bgp.
+type bgpOptions struct {
+	VendorTables bool `yaml:"vendor_tables"` // walk the vendors' peer tables too (default true)
+}
+
+func newBGP(options plugin.Block) (Plugin, error) {
+	o := bgpOptions{VendorTables: true}
+	if err := options.Decode(&o); err != nil {
 		return nil, err
 	}
-	return b, nil
+	return &BGP{vendorTables: o.VendorTables, now: time.Now, oids: oidCache{ttl: time.Hour}}, nil
 }
 
 // Poll walks the peer tables and builds one group per peer.

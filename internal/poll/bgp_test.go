@@ -120,7 +120,7 @@ func TestBGPUnit(t *testing.T) {
 	if _, err := b.Poll(context.Background(), req); statusOf(context.Background(), 0, err) != metric.StatusMissingMetrics {
 		t.Errorf("no peers: %v", err)
 	}
-	if _, err := New("bgp", map[string]any{"vendor_tables": "yes"}); err == nil {
+	if _, err := New("bgp", map[string]any{"vendor_tables": "maybe"}); err == nil {
 		t.Error("bad option accepted")
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/panoptes-go/panoptes/internal/metric"
+	"github.com/panoptes-go/panoptes/internal/plugin"
 	"github.com/panoptes-go/panoptes/internal/snmp"
 )
 
@@ -35,13 +36,14 @@ type Heartbeat struct {
 // uptime is asked for.
 func (h *Heartbeat) NoSNMP() bool { return !h.snmpUptime }
 
-func newHeartbeat(options map[string]any) (Plugin, error) {
-	o := ReadOptions(options)
-	h := &Heartbeat{snmpUptime: o.Bool("snmp_uptime", false), now: time.Now}
-	if err := o.Err(); err != nil {
+func newHeartbeat(options plugin.Block) (Plugin, error) {
+	var o struct {
+		SNMPUptime bool `yaml:"snmp_uptime"` // also read sysUpTime.0
+	}
+	if err := options.Decode(&o); err != nil {
 		return nil, err
 	}
-	return h, nil
+	return &Heartbeat{snmpUptime: o.SNMPUptime, now: time.Now}, nil
 }
 
 // Poll builds the heartbeat group, with the device's uptime when asked.

@@ -52,7 +52,7 @@ func TestHeartbeatUnit(t *testing.T) {
 	if len(groups) != 1 || statusOf(ctx, len(groups), err) != metric.StatusPartialFailure {
 		t.Errorf("failed GET must keep the heartbeat with partial failure: %d groups, %v", len(groups), err)
 	}
-	if _, err := New("heartbeat", map[string]any{"snmp_uptime": "yes"}); err == nil {
+	if _, err := New("heartbeat", map[string]any{"snmp_uptime": "maybe"}); err == nil {
 		t.Error("bad option accepted")
 	}
 }

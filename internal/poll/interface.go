@@ -10,6 +10,7 @@ import (
 
 	"github.com/panoptes-go/panoptes/internal/enrich"
 	"github.com/panoptes-go/panoptes/internal/metric"
+	"github.com/panoptes-go/panoptes/internal/plugin"
 	"github.com/panoptes-go/panoptes/internal/snmp"
 )
 
@@ -52,22 +53,28 @@ type interfaceOptions struct {
 	enrichment  bool
 }
 
-func newInterface(options map[string]any) (Plugin, error) {
-	o := ReadOptions(options)
-	opts := interfaceOptions{
-		includeDot3: o.Bool("include_dot3", true),
-		exclude:     o.Strings("exclude"),
-		enrichment:  o.Bool("enrichment", false),
-	}
-	for i, p := range opts.exclude {
-		if _, err := path.Match(p, ""); err != nil || p == "" {
-			o.Fail("exclude", "pattern %d %q is not a valid glob (use *, ? and [...])", i, p)
-		}
-	}
-	if err := o.Err(); err != nil {
+// interfaceConfig is what the interface plugin's options block holds.
+type interfaceConfig struct {
+	IncludeDot3 bool           `yaml:"include_dot3"` // walk dot3StatsTable (default true)
+	Exclude     plugin.Strings `yaml:"exclude"`      // globs of interface names to leave out
+	Enrichment  bool           `yaml:"enrichment"`   // names, aliases, speeds from the shared cache
+}
+
+func newInterface(options plugin.Block) (Plugin, error) {
+	c := interfaceConfig{IncludeDot3: true}
+	if err := options.Decode(&c); err != nil {
 		return nil, err
 	}
-	return &Interface{opts: opts}, nil
+	var errs []error
+	for i, p := range c.Exclude {
+		if _, err := path.Match(p, ""); err != nil || p == "" {
+			errs = append(errs, plugin.Errorf(fmt.Sprintf("exclude[%d]", i), "%q is not a valid glob (use *, ? and [...])", p))
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return &Interface{opts: interfaceOptions{includeDot3: c.IncludeDot3, exclude: c.Exclude, enrichment: c.Enrichment}}, nil
 }
 
 // walked is the result of walking one root.

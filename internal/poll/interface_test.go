@@ -336,11 +336,11 @@ func TestInterfaceOptions(t *testing.T) {
 		opts map[string]any
 		err  string
 	}{
-		{map[string]any{"include_dot3": "yes"}, "option include_dot3: want true or false"},
-		{map[string]any{"exlcude": []any{"Vl*"}}, "unknown option exlcude (known: enrichment, exclude, include_dot3)"},
-		{map[string]any{"exclude": []any{"Vl[1-"}}, `option exclude: pattern 0 "Vl[1-" is not a valid glob`},
-		{map[string]any{"exclude": []any{"ok", 3}}, "option exclude[1]: want a string"},
-		{map[string]any{"exclude": 3}, "option exclude: want a list of strings"},
+		{map[string]any{"include_dot3": "maybe"}, `include_dot3: "maybe" is a string, want true or false`},
+		{map[string]any{"exlcude": []any{"Vl*"}}, `exlcude: unknown key "exlcude" (check its spelling and indentation; known keys here: enrichment, exclude, include_dot3)`},
+		{map[string]any{"exclude": []any{"ok", "Vl[1-"}}, `exclude[1]: "Vl[1-" is not a valid glob`},
+		{map[string]any{"exclude": []any{"ok", []any{3}}}, "exclude[1]: found a list, want a string"},
+		{map[string]any{"exclude": map[string]any{"a": 1}}, "exclude: want a string or a list of strings"},
 	} {
 		_, err := New("interface", tc.opts)
 		if err == nil || !strings.Contains(err.Error(), tc.err) || !strings.Contains(err.Error(), "polling plugin interface") {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/panoptes-go/panoptes/internal/metric"
+	"github.com/panoptes-go/panoptes/internal/plugin"
 )
 
 func init() { Register("ping", newPing) }
@@ -58,25 +59,28 @@ var errLost = errors.New("no echo reply")
 // NoSNMP tells the Runner this plugin needs no SNMP target.
 func (*Ping) NoSNMP() bool { return true }
 
-func newPing(options map[string]any) (Plugin, error) {
-	o := ReadOptions(options)
-	p := &Ping{
-		count:    optInt(o, "count", 5),
-		interval: optDuration(o, "interval", 200*time.Millisecond),
-		timeout:  optDuration(o, "timeout", time.Second),
-		now:      time.Now,
+func newPing(options plugin.Block) (Plugin, error) {
+	o := struct {
+		Count    int             `yaml:"count"`    // echo requests per check
+		Interval plugin.Duration `yaml:"interval"` // between requests
+		Timeout  plugin.Duration `yaml:"timeout"`  // wait for the last reply
+	}{Count: 5, Interval: plugin.Duration(200 * time.Millisecond), Timeout: plugin.Duration(time.Second)}
+	if err := options.Decode(&o); err != nil {
+		return nil, err
 	}
+	p := &Ping{count: o.Count, interval: o.Interval.D(), timeout: o.Timeout.D(), now: time.Now}
+	var errs []error
 	if p.count < 1 || p.count > 100 {
-		o.Fail("count", "%d is out of range 1..100", p.count)
+		errs = append(errs, plugin.Errorf("count", "%d is out of range 1..100", p.count))
 	}
 	if p.interval < 0 || p.interval > time.Minute {
-		o.Fail("interval", "%s is out of range 0..1m", p.interval)
+		errs = append(errs, plugin.Errorf("interval", "%s is out of range 0..1m", p.interval))
 	}
 	if p.timeout < time.Millisecond || p.timeout > time.Minute {
-		o.Fail("timeout", "%s is out of range 1ms..1m", p.timeout)
+		errs = append(errs, plugin.Errorf("timeout", "%s is out of range 1ms..1m", p.timeout))
 	}
-	if err := o.Err(); err != nil {
-		return nil, err
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	return p, nil
 }

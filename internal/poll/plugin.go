@@ -12,12 +12,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/panoptes-go/panoptes/internal/metric"
+	"github.com/panoptes-go/panoptes/internal/plugin"
 	"github.com/panoptes-go/panoptes/internal/resource"
 	"github.com/panoptes-go/panoptes/internal/snmp"
 )
@@ -64,59 +62,48 @@ type Plugin interface {
 	Poll(ctx context.Context, req *Request) ([]*metric.Group, error)
 }
 
-// Factory builds a plugin from its configured options. Options it does not
-// know are an error naming them (see Options).
-type Factory func(options map[string]any) (Plugin, error)
+// Factory builds a plugin from its options block (the instance's
+// `options:`) without side effects. It decodes the block itself, strictly,
+// into its own options type (options.Decode), and returns that error, or a
+// *plugin.FieldError naming the option it finds wrong; the family gives
+// either its file, line and key.
+type Factory func(options plugin.Block) (Plugin, error)
 
-var registry = struct {
-	sync.RWMutex
-	factories map[string]Factory
-}{factories: map[string]Factory{}}
+var registry = plugin.NewRegistry[Factory]("polling plugin")
 
 // Register makes a plugin type available under name. It is meant for init
 // functions and panics on an empty or duplicate name or a nil factory, so
 // that a wiring mistake stops the binary at start instead of silently
 // replacing a plugin.
-func Register(name string, f Factory) {
-	if strings.TrimSpace(name) == "" {
-		panic("poll.Register: empty plugin name")
-	}
-	if f == nil {
-		panic("poll.Register: nil factory for plugin " + name)
-	}
-	registry.Lock()
-	defer registry.Unlock()
-	if _, dup := registry.factories[name]; dup {
-		panic("poll.Register: plugin " + name + " registered twice")
-	}
-	registry.factories[name] = f
-}
+func Register(name string, f Factory) { registry.Register(name, f) }
 
-// New builds the plugin registered under name with the given options.
-func New(name string, options map[string]any) (Plugin, error) {
-	registry.RLock()
-	f, ok := registry.factories[name]
-	registry.RUnlock()
-	if !ok {
-		return nil, fmt.Errorf("unknown polling plugin %q (registered: %s)", name, strings.Join(Names(), ", "))
+// Names returns the registered plugin names, sorted.
+func Names() []string { return registry.Names() }
+
+// Build builds the plugin registered under name from its options block.
+// An unknown name is a *plugin.UnknownError; problems with the options
+// name their file, line and key.
+func Build(name string, options plugin.Block) (Plugin, error) {
+	f, err := registry.Lookup(name)
+	if err != nil {
+		return nil, err
 	}
 	p, err := f(options)
 	if err != nil {
-		return nil, fmt.Errorf("polling plugin %s: %w", name, err)
+		return nil, options.Locate(err)
 	}
 	return p, nil
 }
 
-// Names returns the registered plugin names, sorted.
-func Names() []string {
-	registry.RLock()
-	defer registry.RUnlock()
-	names := make([]string, 0, len(registry.factories))
-	for n := range registry.factories {
-		names = append(names, n)
+// New builds the plugin registered under name with options given as Go
+// values (tests, programs that build a plugin without a config file).
+func New(name string, options map[string]any) (Plugin, error) {
+	p, err := Build(name, plugin.BlockOf(options))
+	var unknown *plugin.UnknownError
+	if err != nil && !errors.As(err, &unknown) {
+		return nil, fmt.Errorf("polling plugin %s: %w", name, err)
 	}
-	sort.Strings(names)
-	return names
+	return p, err
 }
 
 // StatusError lets a plugin choose the polling status of its failure (for

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/panoptes-go/panoptes/internal/metric"
+	"github.com/panoptes-go/panoptes/internal/plugin"
 )
 
 type pluginFunc func(ctx context.Context, req *Request) ([]*metric.Group, error)
@@ -17,7 +18,7 @@ func (f pluginFunc) Poll(ctx context.Context, req *Request) ([]*metric.Group, er
 }
 
 func TestRegisterRejectsMistakes(t *testing.T) {
-	ok := func(map[string]any) (Plugin, error) { return nil, nil }
+	ok := func(plugin.Block) (Plugin, error) { return nil, nil }
 	for name, call := range map[string]func(){
 		"empty name":  func() { Register(" ", ok) },
 		"nil factory": func() { Register("test-nil-factory", nil) },
@@ -38,11 +39,16 @@ func TestRegisterRejectsMistakes(t *testing.T) {
 }
 
 func TestNewAndNames(t *testing.T) {
-	var got map[string]any
-	Register("test-echo", func(o map[string]any) (Plugin, error) {
-		got = o
-		if o["fail"] == true {
-			return nil, errors.New("option fail: refused")
+	var got struct {
+		A    int  `yaml:"a"`
+		Fail bool `yaml:"fail"`
+	}
+	Register("test-echo", func(o plugin.Block) (Plugin, error) {
+		if err := o.Decode(&got); err != nil {
+			return nil, err
+		}
+		if got.Fail {
+			return nil, errors.New("refused")
 		}
 		return pluginFunc(func(context.Context, *Request) ([]*metric.Group, error) { return nil, nil }), nil
 	})
@@ -50,12 +56,16 @@ func TestNewAndNames(t *testing.T) {
 	if !slices.IsSorted(names) || !slices.Contains(names, "interface") || !slices.Contains(names, "test-echo") {
 		t.Errorf("Names() = %v", names)
 	}
-	if p, err := New("test-echo", map[string]any{"a": 1}); err != nil || p == nil || got["a"] != 1 {
+	if p, err := New("test-echo", map[string]any{"a": 1}); err != nil || p == nil || got.A != 1 {
 		t.Errorf("New passed options %v, err %v", got, err)
 	}
 	if _, err := New("test-echo", map[string]any{"fail": true}); err == nil ||
-		err.Error() != "polling plugin test-echo: option fail: refused" {
+		err.Error() != "polling plugin test-echo: refused" {
 		t.Errorf("factory error not named: %v", err)
+	}
+	if _, err := New("test-echo", map[string]any{"b": 1}); err == nil ||
+		err.Error() != `polling plugin test-echo: b: unknown key "b" (check its spelling and indentation; known keys here: a, fail)` {
+		t.Errorf("an unknown option: %v", err)
 	}
 	_, err := New("interfaces", nil)
 	if err == nil || !strings.Contains(err.Error(), `unknown polling plugin "interfaces"`) ||

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/panoptes-go/panoptes/internal/metric"
+	"github.com/panoptes-go/panoptes/internal/plugin"
 	"github.com/panoptes-go/panoptes/internal/snmp"
 )
 
@@ -31,8 +32,9 @@ const UptimeGroupType = "system"
 
 var sysUpTimeOIDs = []string{oidSysUpTime}
 
-func newUptime(options map[string]any) (Plugin, error) {
-	if err := ReadOptions(options).Err(); err != nil {
+func newUptime(options plugin.Block) (Plugin, error) {
+	var none struct{}
+	if err := options.Decode(&none); err != nil {
 		return nil, err
 	}
 	return &Uptime{}, nil

@@ -194,7 +194,7 @@ func TestPluginOptions(t *testing.T) {
 		t.Errorf("valid options: %v", err)
 	}
 	for opts, want := range map[*map[string]any]string{
-		{"dir": "x"}: "unknown option dir",
+		{"dir": "x"}: `unknown key "dir"`,
 		{"dirs": []any{shippedDir}, "groups": []any{"cpux"}}: `no loaded profile defines group type "cpux"`,
 		{"dirs": []any{"/nonexistent"}}:                      "profile directory",
 	} {

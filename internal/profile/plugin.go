@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/panoptes-go/panoptes/internal/metric"
+	"github.com/panoptes-go/panoptes/internal/plugin"
 	"github.com/panoptes-go/panoptes/internal/poll"
 	"github.com/panoptes-go/panoptes/profiles"
 )
@@ -65,24 +66,36 @@ var (
 	_ poll.Enricher = (*Plugin)(nil)
 )
 
-func newPlugin(options map[string]any) (poll.Plugin, error) {
-	o := poll.ReadOptions(options)
-	dirs := o.Strings("dirs")
-	types := o.Strings("groups")
-	if err := o.Err(); err != nil {
+// pluginConfig is what the profile plugin's options block holds.
+type pluginConfig struct {
+	Dirs   plugin.Strings `yaml:"dirs"`   // directories of *.yaml profiles, relative to the config (default: the shipped ones)
+	Groups plugin.Strings `yaml:"groups"` // only these group types (default: all)
+}
+
+func newPlugin(options plugin.Block) (poll.Plugin, error) {
+	var c pluginConfig
+	if err := options.Decode(&c); err != nil {
 		return nil, err
 	}
 	var set *Set
 	var err error
-	if len(dirs) == 0 {
+	if len(c.Dirs) == 0 {
 		set, err = LoadFS(profiles.FS, DefaultDir)
 	} else {
+		dirs := make([]string, len(c.Dirs))
+		for i, d := range c.Dirs {
+			dirs[i] = options.Abs(d)
+		}
 		set, err = LoadDir(dirs...)
 	}
 	if err != nil {
 		return nil, err
 	}
-	return NewPlugin(set, types)
+	p, err := NewPlugin(set, c.Groups)
+	if err != nil {
+		return nil, &plugin.FieldError{Field: "groups", Msg: err.Error()}
+	}
+	return p, nil
 }
 
 // NewPlugin builds the plugin over a loaded set; types restricts the group
@@ -99,7 +112,7 @@ func NewPlugin(set *Set, types []string) (*Plugin, error) {
 		p.types = map[string]bool{}
 		for _, t := range types {
 			if !known[t] {
-				return nil, fmt.Errorf("option groups: no loaded profile defines group type %q", t)
+				return nil, fmt.Errorf("no loaded profile defines group type %q", t)
 			}
 			p.types[t] = true
 		}

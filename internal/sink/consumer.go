@@ -19,6 +19,7 @@ import (
 
 	"github.com/panoptes-go/panoptes/internal/backoff"
 	"github.com/panoptes-go/panoptes/internal/config"
+	"github.com/panoptes-go/panoptes/internal/plugin"
 	"github.com/panoptes-go/panoptes/internal/wire"
 )
 
@@ -71,15 +72,16 @@ type Consumer struct {
 	reader   wire.Reader         // streamMsgs' decompression, into one reused buffer
 }
 
-// New checks cfg and builds its sink (and Kafka source) without side
+// New checks cfg and builds its sink (and its source) without side
 // effects. A problem with one field is returned wrapping a
-// *config.FieldError, its Field relative to the sink's section.
+// *plugin.FieldError, its Field relative to the sink's section, or a
+// located *plugin.Error from the sink's block.
 func New(cfg config.Sink, deps Deps) (*Consumer, error) {
 	if strings.TrimSpace(cfg.Name) == "" {
-		return nil, &config.FieldError{Field: "name", Msg: "is empty; give every sink a unique name"}
+		return nil, &plugin.FieldError{Field: "name", Msg: "is empty; give every sink a unique name"}
 	}
 	fail := func(field, format string, a ...any) error {
-		return fmt.Errorf("sink %s: %w", cfg.Name, &config.FieldError{Field: field, Msg: fmt.Sprintf(format, a...)})
+		return fmt.Errorf("sink %s: %w", cfg.Name, &plugin.FieldError{Field: field, Msg: fmt.Sprintf(format, a...)})
 	}
 	for j, s := range cfg.Subjects {
 		if !wire.IsMetricsFilter(s) {
@@ -99,7 +101,8 @@ func New(cfg config.Sink, deps Deps) (*Consumer, error) {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
 	deps.Logger = deps.Logger.With("sink", cfg.Name)
-	s, err := Build(cfg, deps)
+	deps.Name = cfg.Name
+	s, err := Build(cfg.Type, cfg.Options, deps)
 	if err != nil {
 		return nil, fmt.Errorf("sink %s: %w", cfg.Name, err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/panoptes-go/panoptes/internal/backoff"
 	"github.com/panoptes-go/panoptes/internal/config"
+	"github.com/panoptes-go/panoptes/internal/plugin"
 )
 
 // TestBackoff: the consumer's backoff doubles from the configured minimum
@@ -35,7 +36,7 @@ func TestBackoff(t *testing.T) {
 	if d := b.Next(); d != 100*time.Millisecond {
 		t.Errorf("after reset next = %v, want 100ms", d)
 	}
-	def, err := New(config.Sink{Name: "f", Type: "file", Path: "x"}, Deps{})
+	def, err := New(config.Sink{Name: "f", Type: "file", Options: fileBlock("x")}, Deps{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +206,7 @@ func TestReaderSource(t *testing.T) {
 	readers.next = r
 	readers.Unlock()
 	reg := prometheus.NewRegistry()
-	c, s := testConsumer(t, config.Sink{Name: "from-kafka", Source: &config.SinkSource{Kafka: &config.KafkaSource{Topics: []string{"site1-processed"}}}}, reg)
+	c, s := testConsumer(t, config.Sink{Name: "from-kafka", Source: map[string]plugin.Block{"kafka": plugin.BlockOf(map[string]any{"topics": []string{"site1-processed"}})}}, reg)
 	if c.source != r {
 		t.Fatal("the consumer does not use the registered kafka source")
 	}

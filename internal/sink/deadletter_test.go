@@ -52,7 +52,7 @@ func TestGarbageIsDeadLettered(t *testing.T) {
 	b := openBus(t, t.TempDir())
 	path := filepath.Join(t.TempDir(), "metrics.jsonl")
 	reg := prometheus.NewRegistry()
-	c := fastConsumer(t, config.Sink{Name: "file.main", Path: path}, reg)
+	c := fastConsumer(t, config.Sink{Name: "file.main", Options: fileBlock(path)}, reg)
 	publish(t, b, 0, 10)
 	garbage := []byte("\x00\x01 not a metrics group {")
 	if _, err := b.JetStream().Publish(context.Background(), wire.MetricsSubject("site1", "interface"), garbage); err != nil {

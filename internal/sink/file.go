@@ -14,7 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/panoptes-go/panoptes/internal/config"
+	"github.com/panoptes-go/panoptes/internal/plugin"
 )
 
 // File sink defaults for config fields left zero.
@@ -23,7 +23,26 @@ const (
 	DefaultFileMaxFiles = 5
 )
 
-func init() { Register("file", NewFile) }
+func init() { Register("file", newFile) }
+
+// FileConfig is the file sink's block: the keys of its sinks entry besides
+// the consumer's.
+type FileConfig struct {
+	Path     string          `yaml:"path"`      // the JSON lines file, relative to the config file
+	MaxSize  plugin.ByteSize `yaml:"max_size"`  // rotate past this size (default 100MiB)
+	MaxFiles int             `yaml:"max_files"` // rotated files kept (default 5)
+}
+
+func newFile(options plugin.Block, deps Deps) (Sink, error) {
+	var c FileConfig
+	if err := options.Decode(&c); err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(c.Path) != "" {
+		c.Path = options.Abs(c.Path)
+	}
+	return NewFile(c, deps)
+}
 
 // File is a sink that appends every metrics group to a file as one JSON line
 // (the bus message bytes, which are already Panoptes JSON), rotating it by
@@ -39,29 +58,33 @@ var (
 	_ Closer    = (*File)(nil)
 )
 
-// NewFile is the file sink's Factory: it checks cfg and touches no file
-// until the first Write.
-func NewFile(cfg config.Sink, deps Deps) (Sink, error) {
-	if strings.TrimSpace(cfg.Path) == "" {
-		return nil, &config.FieldError{Field: "path", Msg: "is empty; give the JSON lines file to write"}
-	}
-	if cfg.MaxSize < 0 {
-		return nil, &config.FieldError{Field: "max_size", Msg: fmt.Sprintf("%d is negative", cfg.MaxSize)}
-	}
-	if cfg.MaxFiles < 0 {
-		return nil, &config.FieldError{Field: "max_files", Msg: fmt.Sprintf("%d is negative", cfg.MaxFiles)}
-	}
-	maxSize, maxFiles := int64(cfg.MaxSize), cfg.MaxFiles
+// NewFile checks c and returns the file sink named deps.Name; it touches
+// no file until the first Write. Zero sizes take the defaults.
+func NewFile(c FileConfig, deps Deps) (*File, error) {
+	maxSize, maxFiles := int64(c.MaxSize), c.MaxFiles
 	if maxSize == 0 {
 		maxSize = DefaultFileMaxSize
 	}
 	if maxFiles == 0 {
 		maxFiles = DefaultFileMaxFiles
 	}
+	var errs []error
+	if strings.TrimSpace(c.Path) == "" {
+		errs = append(errs, plugin.Errorf("path", "is empty; give the JSON lines file to write"))
+	}
+	if maxSize < 1<<10 {
+		errs = append(errs, plugin.Errorf("max_size", "%d bytes is too small; give at least 1KiB", maxSize))
+	}
+	if maxFiles < 1 {
+		errs = append(errs, plugin.Errorf("max_files", "%d must be at least 1", maxFiles))
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
 	return &File{
 		out: &rotatingFile{
-			sink: cfg.Name, path: cfg.Path, maxSize: maxSize, maxFiles: maxFiles,
-			rotations: newSinkMetrics(deps.Registerer, cfg.Name).rotations,
+			sink: deps.Name, path: c.Path, maxSize: maxSize, maxFiles: maxFiles,
+			rotations: newSinkMetrics(deps.Registerer, deps.Name).rotations,
 		},
 	}, nil
 }

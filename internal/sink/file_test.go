@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/panoptes-go/panoptes/internal/config"
+	"github.com/panoptes-go/panoptes/internal/plugin"
 )
 
 func TestNewErrors(t *testing.T) {
@@ -21,29 +22,44 @@ func TestNewErrors(t *testing.T) {
 		field string
 		want  string
 	}{
-		{"no name", config.Sink{Type: "file", Path: "x"}, "name", "is empty"},
-		{"unknown type", config.Sink{Name: "k", Type: "nosuch", Path: "x"}, "type", `"nosuch" is not a sink type (known: `},
+		{"no name", config.Sink{Type: "file", Options: fileBlock("x")}, "name", "is empty"},
+		{"unknown type", config.Sink{Name: "k", Type: "nosuch", Options: fileBlock("x")}, "type", `unknown sink type "nosuch" (registered: `},
 		{"no path", config.Sink{Name: "f", Type: "file"}, "path", "is empty"},
-		{"negative size", config.Sink{Name: "f", Type: "file", Path: "/tmp/x", MaxSize: -1}, "max_size", "-1 is negative"},
-		{"negative files", config.Sink{Name: "f", Type: "file", Path: "/tmp/x", MaxFiles: -2}, "max_files", "-2 is negative"},
-		{"foreign subject", config.Sink{Name: "f", Type: "file", Path: "x", Subjects: []string{"a", "other.>"}}, "subjects[0]", `"a" is not a metrics subject`},
-		{"batch size", config.Sink{Name: "f", Type: "file", Path: "x", BatchSize: -1}, "batch_size", "out of range"},
-		{"batch timeout", config.Sink{Name: "f", Type: "file", Path: "x", BatchTimeout: -1}, "batch_timeout", "negative"},
-		{"max backoff", config.Sink{Name: "f", Type: "file", Path: "x", MaxBackoff: -1}, "max_backoff", "negative"},
-		{"empty source", config.Sink{Name: "f", Type: "file", Path: "x", Source: &config.SinkSource{}}, "source", "names no source"},
+		{"small size", config.Sink{Name: "f", Type: "file", Options: plugin.BlockOf(FileConfig{Path: "/tmp/x", MaxSize: 100})}, "max_size", "100 bytes is too small; give at least 1KiB"},
+		{"negative files", config.Sink{Name: "f", Type: "file", Options: plugin.BlockOf(FileConfig{Path: "/tmp/x", MaxFiles: -2})}, "max_files", "-2 must be at least 1"},
+		{"unknown key", config.Sink{Name: "f", Type: "file", Options: plugin.BlockOf(map[string]any{"path": "x", "max_sise": 1})}, "max_sise", `unknown key "max_sise"`},
+		{"foreign subject", config.Sink{Name: "f", Type: "file", Options: fileBlock("x"), Subjects: []string{"a", "other.>"}}, "subjects[0]", `"a" is not a metrics subject`},
+		{"batch size", config.Sink{Name: "f", Type: "file", Options: fileBlock("x"), BatchSize: -1}, "batch_size", "out of range"},
+		{"batch timeout", config.Sink{Name: "f", Type: "file", Options: fileBlock("x"), BatchTimeout: -1}, "batch_timeout", "negative"},
+		{"max backoff", config.Sink{Name: "f", Type: "file", Options: fileBlock("x"), MaxBackoff: -1}, "max_backoff", "negative"},
+		{"empty source", config.Sink{Name: "f", Type: "file", Options: fileBlock("x"), Source: map[string]plugin.Block{}}, "source", "names no source"},
+		{"two sources", config.Sink{Name: "f", Type: "file", Options: fileBlock("x"), Source: map[string]plugin.Block{"kafka": {}, "x": {}}}, "source", "names kafka and x; give one (kafka)"},
+		{"unknown source", config.Sink{Name: "f", Type: "file", Options: fileBlock("x"), Source: map[string]plugin.Block{"x": {}}}, "source.x", `unknown sink source "x" (registered: kafka)`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := New(tc.cfg, Deps{})
-			var fe *config.FieldError
-			if !errors.As(err, &fe) || fe.Field != tc.field || !strings.Contains(fe.Msg, tc.want) {
-				t.Fatalf("New error = %v, want a field error on %s containing %q", err, tc.field, tc.want)
+			// The consumer's own fields are field errors; the sink's
+			// block gives located errors (no file for a block made in Go).
+			var fe *plugin.FieldError
+			var pe *plugin.Error
+			switch {
+			case errors.As(err, &fe):
+				if fe.Field != tc.field || !strings.Contains(fe.Msg, tc.want) {
+					t.Fatalf("New error = %v, want a field error on %s containing %q", err, tc.field, tc.want)
+				}
+			case errors.As(err, &pe):
+				if pe.Key != tc.field || !strings.Contains(pe.Msg, tc.want) {
+					t.Fatalf("New error = %v, want an error at %s containing %q", err, tc.field, tc.want)
+				}
+			default:
+				t.Fatalf("New error = %v, want one about %s", err, tc.field)
 			}
 			if tc.cfg.Name != "" && !strings.HasPrefix(err.Error(), "sink "+tc.cfg.Name+": ") {
 				t.Errorf("error %q does not name the sink", err)
 			}
 		})
 	}
-	c, err := New(config.Sink{Name: "f", Type: "file", Path: filepath.Join(t.TempDir(), "never", "out.jsonl")}, Deps{})
+	c, err := New(config.Sink{Name: "f", Type: "file", Options: fileBlock(filepath.Join(t.TempDir(), "never", "out.jsonl"))}, Deps{})
 	if err != nil {
 		t.Fatal(err)
 	}

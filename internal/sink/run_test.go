@@ -17,6 +17,7 @@ import (
 	"github.com/panoptes-go/panoptes/internal/bus"
 	"github.com/panoptes-go/panoptes/internal/config"
 	"github.com/panoptes-go/panoptes/internal/metric"
+	"github.com/panoptes-go/panoptes/internal/plugin"
 	"github.com/panoptes-go/panoptes/internal/resource"
 	"github.com/panoptes-go/panoptes/internal/wire"
 )
@@ -181,7 +182,7 @@ func TestFileSinkWritesEveryGroup(t *testing.T) {
 	b := openBus(t, t.TempDir())
 	path := filepath.Join(t.TempDir(), "metrics.jsonl")
 	reg := prometheus.NewRegistry()
-	f := fastConsumer(t, config.Sink{Name: "file", Path: path}, reg)
+	f := fastConsumer(t, config.Sink{Name: "file", Options: fileBlock(path)}, reg)
 	publish(t, b, 0, 300)
 	stop := running(t, f, b.JetStream())
 	publish(t, b, 300, 500) // some arrive while it runs
@@ -210,7 +211,7 @@ func TestFileSinkWritesEveryGroup(t *testing.T) {
 func TestFileSinkSubjectFilter(t *testing.T) {
 	b := openBus(t, t.TempDir())
 	path := filepath.Join(t.TempDir(), "status.jsonl")
-	f := fastConsumer(t, config.Sink{Name: "status only", Path: path, Subjects: []string{"panoptes.metrics.*.status"}}, nil)
+	f := fastConsumer(t, config.Sink{Name: "status only", Options: fileBlock(path), Subjects: []string{"panoptes.metrics.*.status"}}, nil)
 	publish(t, b, 0, 20) // interface groups: filtered out
 	r := &resource.Resource{Site: "site1", Class: "network", Subclass: "switch", Type: "cisco", ID: "sw1", Endpoint: "sw1"}
 	status := &metric.GroupSet{Groups: []*metric.Group{{Resource: r, Type: "status", Interval: 60, SchemaVersion: metric.SchemaVersion,
@@ -230,7 +231,7 @@ func TestFileSinkSubjectFilter(t *testing.T) {
 func TestFileSinkRotation(t *testing.T) {
 	b := openBus(t, t.TempDir())
 	path := filepath.Join(t.TempDir(), "metrics.jsonl")
-	f := fastConsumer(t, config.Sink{Name: "rot", Path: path, MaxSize: 4 << 10, MaxFiles: 2}, nil)
+	f := fastConsumer(t, config.Sink{Name: "rot", Options: plugin.BlockOf(FileConfig{Path: path, MaxSize: 4 << 10, MaxFiles: 2})}, nil)
 	publish(t, b, 0, 200) // ~400 bytes each: many rotations
 	stop := running(t, f, b.JetStream())
 	eventually(t, "everything acked", func() bool { return ackFloor(t, b.JetStream(), "rot") == 200 })
@@ -268,7 +269,7 @@ func TestFileSinkRestartLosesNothing(t *testing.T) {
 	const total = 2000
 
 	b := openBus(t, dataDir)
-	f := fastConsumer(t, config.Sink{Name: "file", Path: path}, nil)
+	f := fastConsumer(t, config.Sink{Name: "file", Options: fileBlock(path)}, nil)
 	f.pace.Batch = 50
 	stop := running(t, f, b.JetStream())
 	publish(t, b, 0, total/2)
@@ -287,7 +288,7 @@ func TestFileSinkRestartLosesNothing(t *testing.T) {
 	}
 
 	b2 := openBus(t, dataDir)
-	f2 := fastConsumer(t, config.Sink{Name: "file", Path: path}, nil)
+	f2 := fastConsumer(t, config.Sink{Name: "file", Options: fileBlock(path)}, nil)
 	running(t, f2, b2.JetStream())
 	eventually(t, "every message in the file", func() bool { return len(seqs(t, path)) == total })
 	eventually(t, "everything acked", func() bool {
@@ -317,7 +318,7 @@ func TestFileSinkWriteErrorAcksNothing(t *testing.T) {
 	}
 	path := filepath.Join(blocker, "metrics.jsonl")
 	reg := prometheus.NewRegistry()
-	f := fastConsumer(t, config.Sink{Name: "broken", Path: path}, reg)
+	f := fastConsumer(t, config.Sink{Name: "broken", Options: fileBlock(path)}, reg)
 	publish(t, b, 0, 20)
 	stop := running(t, f, b.JetStream())
 
@@ -336,7 +337,7 @@ func TestFileSinkWriteErrorAcksNothing(t *testing.T) {
 	if err := os.Remove(blocker); err != nil { // the sink creates the directory itself
 		t.Fatal(err)
 	}
-	running(t, fastConsumer(t, config.Sink{Name: "broken", Path: path}, nil), b.JetStream())
+	running(t, fastConsumer(t, config.Sink{Name: "broken", Options: fileBlock(path)}, nil), b.JetStream())
 	eventually(t, "all 20 lines after the fix", func() bool { return len(seqs(t, path)) == 20 })
 	eventually(t, "everything acked", func() bool {
 		return ackFloor(t, b.JetStream(), "broken") == 20
@@ -350,7 +351,7 @@ func TestFileSinkDirectoryBrokenAfterStart(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "logs")
 	path := filepath.Join(dir, "metrics.jsonl")
 	reg := prometheus.NewRegistry()
-	f := fastConsumer(t, config.Sink{Name: "late", Path: path}, reg)
+	f := fastConsumer(t, config.Sink{Name: "late", Options: fileBlock(path)}, reg)
 	running(t, f, b.JetStream())
 	publish(t, b, 0, 10)
 	eventually(t, "the first 10 acked", func() bool {
@@ -413,7 +414,7 @@ func TestFileSinkRejectedConsumer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := fastConsumer(t, config.Sink{Name: "clash", Path: filepath.Join(t.TempDir(), "x.jsonl")}, nil)
+	f := fastConsumer(t, config.Sink{Name: "clash", Options: fileBlock(filepath.Join(t.TempDir(), "x.jsonl"))}, nil)
 	err = f.Run(ctx, b.JetStream())
 	if err == nil || !strings.Contains(err.Error(), "sink clash: consumer sink_clash") {
 		t.Errorf("Run = %v, want the server's refusal naming the sink and consumer", err)
@@ -426,7 +427,7 @@ func TestFileSinkRejectedConsumer(t *testing.T) {
 func TestFileSinkRunCancelled(t *testing.T) {
 	b := openBus(t, t.TempDir())
 	path := filepath.Join(t.TempDir(), "x.jsonl")
-	f := fastConsumer(t, config.Sink{Name: "c", Path: path}, nil)
+	f := fastConsumer(t, config.Sink{Name: "c", Options: fileBlock(path)}, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if err := f.Run(ctx, b.JetStream()); err != nil {

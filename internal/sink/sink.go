@@ -7,13 +7,12 @@ import (
 	"log/slog"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/panoptes-go/panoptes/internal/config"
 	"github.com/panoptes-go/panoptes/internal/metric"
+	"github.com/panoptes-go/panoptes/internal/plugin"
 )
 
 // Record is one metrics group read from the bus (or Kafka): its subject, its
@@ -90,56 +89,43 @@ func (r *Rejected) Error() string {
 	return b.String()
 }
 
-// Deps are what a sink factory may use.
+// Deps are what a sink factory may use besides its block.
 type Deps struct {
+	// Name is the sink's configured name: the sink label of its metrics,
+	// the sink field of its logs.
+	Name       string
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
 }
 
-// Factory builds a sink from its config without side effects: no
-// connection, no file, no listener until the consumer runs it. A problem
-// with one field is returned as a *config.FieldError so the caller can name
-// its file and line.
-type Factory func(cfg config.Sink, deps Deps) (Sink, error)
+// Factory builds a sink from its block (the sink's keys other than the
+// consumer's: name, type, subjects, batching, max_backoff, source) without
+// side effects: no connection, no file, no listener until the consumer runs
+// it. It decodes the block itself, strictly (options.Decode), and reports a
+// problem with one field as a *plugin.FieldError (Field relative to the
+// sink: "path", "influxdb.url"); the family gives it its file and line.
+type Factory func(options plugin.Block, deps Deps) (Sink, error)
 
-var (
-	registryMu sync.RWMutex
-	registry   = map[string]Factory{}
-)
+var sinks = plugin.NewRegistry[Factory]("sink type")
 
 // Register makes a sink type available; it panics on an empty or duplicate
-// type, which is a programming error.
-func Register(typ string, f Factory) {
-	registryMu.Lock()
-	defer registryMu.Unlock()
-	if typ == "" || f == nil {
-		panic("sink: Register with an empty type or nil factory")
-	}
-	if _, dup := registry[typ]; dup {
-		panic("sink: duplicate registration of type " + typ)
-	}
-	registry[typ] = f
-}
+// type or a nil factory, which are programming errors.
+func Register(typ string, f Factory) { sinks.Register(typ, f) }
 
 // Types lists the registered sink types, sorted.
-func Types() []string {
-	registryMu.RLock()
-	defer registryMu.RUnlock()
-	out := make([]string, 0, len(registry))
-	for t := range registry {
-		out = append(out, t)
-	}
-	sort.Strings(out)
-	return out
-}
+func Types() []string { return sinks.Names() }
 
-// Build returns the sink of cfg.Type.
-func Build(cfg config.Sink, deps Deps) (Sink, error) {
-	registryMu.RLock()
-	f, ok := registry[cfg.Type]
-	registryMu.RUnlock()
-	if !ok {
-		return nil, &config.FieldError{Field: "type", Msg: fmt.Sprintf("%q is not a sink type (known: %s)", cfg.Type, strings.Join(Types(), ", "))}
+// Build returns the sink of type typ built from its block. An unknown type
+// is a *plugin.FieldError on "type"; problems with the block name their
+// file, line and key.
+func Build(typ string, options plugin.Block, deps Deps) (Sink, error) {
+	f, err := sinks.Lookup(typ)
+	if err != nil {
+		return nil, &plugin.FieldError{Field: "type", Msg: err.Error()}
 	}
-	return f(cfg, deps)
+	s, err := f(options, deps)
+	if err != nil {
+		return nil, options.Locate(err)
+	}
+	return s, nil
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/panoptes-go/panoptes/internal/config"
 	"github.com/panoptes-go/panoptes/internal/metric"
+	"github.com/panoptes-go/panoptes/internal/plugin"
 	"github.com/panoptes-go/panoptes/internal/s2frame"
 	"github.com/panoptes-go/panoptes/internal/wire"
 )
@@ -40,7 +41,7 @@ type rawSink struct {
 }
 
 func init() {
-	Register("test_raw", func(config.Sink, Deps) (Sink, error) { return &rawSink{}, nil })
+	Register("test_raw", func(plugin.Block, Deps) (Sink, error) { return &rawSink{}, nil })
 }
 
 func (s *rawSink) Write(_ context.Context, batch []Record) error {
@@ -124,7 +125,7 @@ func TestRawPathSetsAsideLikeDecoded(t *testing.T) {
 
 	path := filepath.Join(t.TempDir(), "m.jsonl")
 	reg := prometheus.NewRegistry()
-	file := fastConsumer(t, config.Sink{Name: "raw", Path: path}, reg)
+	file := fastConsumer(t, config.Sink{Name: "raw", Options: fileBlock(path)}, reg)
 	decoded, _ := testConsumer(t, config.Sink{Name: "decoded"}, nil)
 	running(t, file, js)
 	running(t, decoded, js)
@@ -234,7 +235,7 @@ func TestFileSinkFailingWritesAckNothing(t *testing.T) {
 		t.Skip("no /dev/full")
 	}
 	reg := prometheus.NewRegistry()
-	full := fastConsumer(t, config.Sink{Name: "full", Path: "/dev/full"}, reg)
+	full := fastConsumer(t, config.Sink{Name: "full", Options: fileBlock("/dev/full")}, reg)
 	publish(t, b, 0, 10)
 	stop := running(t, full, js)
 	eventually(t, "failed writes", func() bool { return gaugeValue(t, reg, "panoptes_sink_write_errors_total") >= 2 })
@@ -245,7 +246,7 @@ func TestFileSinkFailingWritesAckNothing(t *testing.T) {
 
 	path := filepath.Join(t.TempDir(), "m.jsonl")
 	reg2 := prometheus.NewRegistry()
-	c := fastConsumer(t, config.Sink{Name: "dir", Path: path}, reg2)
+	c := fastConsumer(t, config.Sink{Name: "dir", Options: fileBlock(path)}, reg2)
 	running(t, c, js)
 	eventually(t, "the first 10 acked", func() bool { return ackFloor(t, js, "dir") == 10 })
 	if err := os.Remove(path); err != nil {
@@ -278,7 +279,7 @@ func TestFileSinkFromReader(t *testing.T) {
 	readers.next = r
 	readers.Unlock()
 	path := filepath.Join(t.TempDir(), "k.jsonl")
-	c := fastConsumer(t, config.Sink{Name: "kfile", Path: path, Source: &config.SinkSource{Kafka: &config.KafkaSource{Topics: []string{"t"}}}}, nil)
+	c := fastConsumer(t, config.Sink{Name: "kfile", Options: fileBlock(path), Source: map[string]plugin.Block{"kafka": plugin.BlockOf(map[string]any{"topics": []string{"t"}})}}, nil)
 	running(t, c, b.JetStream())
 	if err := <-r.results; err != nil {
 		t.Fatal(err)

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/panoptes-go/panoptes/internal/config"
+	"github.com/panoptes-go/panoptes/internal/plugin"
 )
 
 // recordSink is a test sink (type "test_record"): it records every batch it
@@ -26,7 +26,7 @@ type recordSink struct {
 }
 
 func init() {
-	Register("test_record", func(cfg config.Sink, _ Deps) (Sink, error) {
+	Register("test_record", func(plugin.Block, Deps) (Sink, error) {
 		return &recordSink{reject: map[string]bool{}}, nil
 	})
 }
@@ -106,7 +106,7 @@ var readers = struct {
 }{}
 
 func init() {
-	RegisterSource("kafka", func(cfg config.Sink, _ Deps) (Reader, error) {
+	RegisterSource("kafka", func(plugin.Block, SourceDeps) (Reader, error) {
 		readers.Lock()
 		defer readers.Unlock()
 		if readers.next == nil {
@@ -129,3 +129,6 @@ func (r *sliceReader) Run(ctx context.Context, handle func(context.Context, []Re
 	<-ctx.Done()
 	return ctx.Err()
 }
+
+// fileBlock is the block of a file sink writing path.
+func fileBlock(path string) plugin.Block { return plugin.BlockOf(FileConfig{Path: path}) }

@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/panoptes-go/panoptes/internal/config"
 	"github.com/panoptes-go/panoptes/internal/metric"
+	"github.com/panoptes-go/panoptes/internal/plugin"
 	"github.com/panoptes-go/panoptes/internal/sink"
 )
 
@@ -64,9 +64,9 @@ func (f *fakeInflux) got() []request {
 	return append([]request(nil), f.requests...)
 }
 
-func newSink(t *testing.T, c config.InfluxDB) *Influx {
+func newSink(t *testing.T, c Config) *Influx {
 	t.Helper()
-	s, err := New(config.Sink{Name: "influx", Type: "influxdb", InfluxDB: &c}, sink.Deps{})
+	s, err := New(&c, sink.Deps{Name: "influx"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func TestV2Request(t *testing.T) {
 	fake := &fakeInflux{}
 	srv := httptest.NewServer(fake)
 	defer srv.Close()
-	s := newSink(t, config.InfluxDB{URL: srv.URL + "/prefix/", Version: 2, Org: "my org", Bucket: "metrics/autogen", Token: secretToken})
+	s := newSink(t, Config{URL: srv.URL + "/prefix/", Version: 2, Org: "my org", Bucket: "metrics/autogen", Token: secretToken})
 	if err := s.Write(context.Background(), records(2)); err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +119,7 @@ func TestV1Request(t *testing.T) {
 	fake := &fakeInflux{}
 	srv := httptest.NewServer(fake)
 	defer srv.Close()
-	s := newSink(t, config.InfluxDB{URL: srv.URL, Database: "panoptes", RetentionPolicy: "one_week", Username: "writer", Password: secretPassword})
+	s := newSink(t, Config{URL: srv.URL, Database: "panoptes", RetentionPolicy: "one_week", Username: "writer", Password: secretPassword})
 	if err := s.Write(context.Background(), records(1)); err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +155,7 @@ func TestDataErrorsAreBisected(t *testing.T) {
 	}}
 	srv := httptest.NewServer(fake)
 	defer srv.Close()
-	s := newSink(t, config.InfluxDB{URL: srv.URL, Database: "db"})
+	s := newSink(t, Config{URL: srv.URL, Database: "db"})
 	err := s.Write(context.Background(), records(8))
 	var rej *sink.Rejected
 	if !errors.As(err, &rej) || len(rej.Reasons) != 2 || rej.Reasons[3] == nil || rej.Reasons[6] == nil {
@@ -205,9 +205,9 @@ func TestFailuresAreRetriedWithoutSecrets(t *testing.T) {
 					defer srv.Close()
 					url = srv.URL
 				}
-				c := config.InfluxDB{URL: url, Database: "db", Username: "writer", Password: secretPassword, Timeout: config.Duration(5 * time.Second)}
+				c := Config{URL: url, Database: "db", Username: "writer", Password: secretPassword, Timeout: plugin.Duration(5 * time.Second)}
 				if version == 2 {
-					c = config.InfluxDB{URL: url, Version: 2, Org: "o", Bucket: "b", Token: secretToken}
+					c = Config{URL: url, Version: 2, Org: "o", Bucket: "b", Token: secretToken}
 				}
 				err := newSink(t, c).Write(context.Background(), records(3))
 				var rej *sink.Rejected
@@ -232,28 +232,28 @@ func assertNoSecret(t *testing.T, s string) {
 func TestConfigErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
-		c     *config.InfluxDB
+		c     *Config
 		field string
 		want  string
 	}{
 		{"missing section", nil, "influxdb", "is missing"},
-		{"no url", &config.InfluxDB{Database: "d"}, "influxdb.url", "is empty"},
-		{"bad scheme", &config.InfluxDB{URL: "udp://x:8089", Database: "d"}, "influxdb.url", "http:// or https://"},
-		{"credentials in url", &config.InfluxDB{URL: "http://writer:" + secretPassword + "@localhost:8086", Database: "d"}, "influxdb.url", "holds credentials"},
-		{"query in url", &config.InfluxDB{URL: "http://localhost:8086/?p=" + secretPassword, Database: "d"}, "influxdb.url", "has a query"},
-		{"no database", &config.InfluxDB{URL: "http://localhost:8086"}, "influxdb.database", "is empty"},
-		{"v1 with token", &config.InfluxDB{URL: "http://localhost:8086", Database: "d", Token: secretToken}, "influxdb.version", "for InfluxDB 2.x"},
-		{"password alone", &config.InfluxDB{URL: "http://localhost:8086", Database: "d", Password: secretPassword}, "influxdb.username", "is empty"},
-		{"v2 no org", &config.InfluxDB{URL: "http://localhost:8086", Version: 2, Bucket: "b", Token: "t"}, "influxdb.org", "is empty"},
-		{"v2 no bucket", &config.InfluxDB{URL: "http://localhost:8086", Version: 2, Org: "o", Token: "t"}, "influxdb.bucket", "is empty"},
-		{"v2 no token", &config.InfluxDB{URL: "http://localhost:8086", Version: 2, Org: "o", Bucket: "b"}, "influxdb.token", "is empty"},
-		{"v2 with password", &config.InfluxDB{URL: "http://localhost:8086", Version: 2, Org: "o", Bucket: "b", Token: "t", Password: secretPassword}, "influxdb.version", "for InfluxDB 1.x"},
-		{"version 3", &config.InfluxDB{URL: "http://localhost:8086", Version: 3}, "influxdb.version", "3 is not 1 or 2"},
-		{"negative timeout", &config.InfluxDB{URL: "http://localhost:8086", Database: "d", Timeout: -1}, "influxdb.timeout", "negative"},
+		{"no url", &Config{Database: "d"}, "influxdb.url", "is empty"},
+		{"bad scheme", &Config{URL: "udp://x:8089", Database: "d"}, "influxdb.url", "http:// or https://"},
+		{"credentials in url", &Config{URL: "http://writer:" + secretPassword + "@localhost:8086", Database: "d"}, "influxdb.url", "holds credentials"},
+		{"query in url", &Config{URL: "http://localhost:8086/?p=" + secretPassword, Database: "d"}, "influxdb.url", "has a query"},
+		{"no database", &Config{URL: "http://localhost:8086"}, "influxdb.database", "is empty"},
+		{"v1 with token", &Config{URL: "http://localhost:8086", Database: "d", Token: secretToken}, "influxdb.version", "for InfluxDB 2.x"},
+		{"password alone", &Config{URL: "http://localhost:8086", Database: "d", Password: secretPassword}, "influxdb.username", "is empty"},
+		{"v2 no org", &Config{URL: "http://localhost:8086", Version: 2, Bucket: "b", Token: "t"}, "influxdb.org", "is empty"},
+		{"v2 no bucket", &Config{URL: "http://localhost:8086", Version: 2, Org: "o", Token: "t"}, "influxdb.bucket", "is empty"},
+		{"v2 no token", &Config{URL: "http://localhost:8086", Version: 2, Org: "o", Bucket: "b"}, "influxdb.token", "is empty"},
+		{"v2 with password", &Config{URL: "http://localhost:8086", Version: 2, Org: "o", Bucket: "b", Token: "t", Password: secretPassword}, "influxdb.version", "for InfluxDB 1.x"},
+		{"version 3", &Config{URL: "http://localhost:8086", Version: 3}, "influxdb.version", "3 is not 1 or 2"},
+		{"negative timeout", &Config{URL: "http://localhost:8086", Database: "d", Timeout: -1}, "influxdb.timeout", "negative"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := New(config.Sink{Name: "i", Type: "influxdb", InfluxDB: tc.c}, sink.Deps{})
-			var fe *config.FieldError
+			_, err := New(tc.c, sink.Deps{Name: "i"})
+			var fe *plugin.FieldError
 			if !errors.As(err, &fe) || fe.Field != tc.field || !strings.Contains(fe.Msg, tc.want) {
 				t.Fatalf("New = %v, want a field error on %s containing %q", err, tc.field, tc.want)
 			}
@@ -261,7 +261,7 @@ func TestConfigErrors(t *testing.T) {
 		})
 	}
 	// Version 2 is inferred from a bucket without a database.
-	s, err := New(config.Sink{Name: "i", InfluxDB: &config.InfluxDB{URL: "http://localhost:8086", Org: "o", Bucket: "b", Token: "t"}}, sink.Deps{})
+	s, err := New(&Config{URL: "http://localhost:8086", Org: "o", Bucket: "b", Token: "t"}, sink.Deps{Name: "i"})
 	if err != nil || !strings.Contains(s.(*Influx).writeURL, "/api/v2/write?") {
 		t.Errorf("inferred version: %v", err)
 	}

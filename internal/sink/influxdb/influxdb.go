@@ -20,14 +20,47 @@ import (
 	"sync"
 	"time"
 
-	"github.com/panoptes-go/panoptes/internal/config"
+	"github.com/panoptes-go/panoptes/internal/plugin"
 	"github.com/panoptes-go/panoptes/internal/sink"
 )
 
 // DefaultTimeout bounds one write request when influxdb.timeout is zero.
 const DefaultTimeout = 10 * time.Second
 
-func init() { sink.Register("influxdb", New) }
+func init() { sink.Register("influxdb", factory) }
+
+// Config is an InfluxDB 1.x (/write) or 2.x (/api/v2/write) destination:
+// the sink's influxdb section.
+type Config struct {
+	URL     string          `yaml:"url"`
+	Version int             `yaml:"version"` // 1 or 2 (default: 2 when only bucket is set)
+	Timeout plugin.Duration `yaml:"timeout"` // per write request (default 10s)
+	// v1
+	Database        string `yaml:"database"`
+	RetentionPolicy string `yaml:"retention_policy"`
+	Username        string `yaml:"username"`
+	Password        string `yaml:"password" secret:"true"`
+	// v2
+	Org    string `yaml:"org"`
+	Bucket string `yaml:"bucket"`
+	Token  string `yaml:"token" secret:"true"`
+	// PanoptesCompat names fields <metric>__<type> as Panoptes' consumer did.
+	PanoptesCompat    bool `yaml:"panoptes_compat"`
+	IncludeResourceID bool `yaml:"include_resource_id"`
+}
+
+// block is the sink's block: its settings sit under influxdb.
+type block struct {
+	InfluxDB *Config `yaml:"influxdb"`
+}
+
+func factory(options plugin.Block, deps sink.Deps) (sink.Sink, error) {
+	var b block
+	if err := options.Decode(&b); err != nil {
+		return nil, err
+	}
+	return New(b.InfluxDB, deps)
+}
 
 // Influx writes batches to one InfluxDB database or bucket. Its Write is
 // called by one goroutine at a time (the sink's consumer).
@@ -58,10 +91,10 @@ var (
 	_ sink.Closer = (*Influx)(nil)
 )
 
-// New is the sink's Factory: it checks cfg.InfluxDB and prepares the
-// client without connecting.
-func New(cfg config.Sink, deps sink.Deps) (sink.Sink, error) {
-	c := cfg.InfluxDB
+// New checks c (the influxdb section; nil when missing) and prepares the
+// client of the sink deps.Name without connecting. Field errors name
+// influxdb.<key>.
+func New(c *Config, deps sink.Deps) (sink.Sink, error) {
 	if c == nil {
 		return nil, fieldErr("influxdb", "is missing; set influxdb.url and influxdb.database (InfluxDB 1.x) or org, bucket and token (2.x)")
 	}
@@ -84,7 +117,7 @@ func New(cfg config.Sink, deps sink.Deps) (sink.Sink, error) {
 		timeout = DefaultTimeout
 	}
 	q := url.Values{"precision": {"ms"}}
-	s := &Influx{name: cfg.Name, version: version}
+	s := &Influx{name: deps.Name, version: version}
 	switch version {
 	case 1:
 		if c.Database == "" {
@@ -129,7 +162,7 @@ func New(cfg config.Sink, deps sink.Deps) (sink.Sink, error) {
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
 	}
-	s.metrics = newMetrics(deps.Registerer, cfg.Name)
+	s.metrics = newMetrics(deps.Registerer, deps.Name)
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 4
 	s.client = &http.Client{Timeout: timeout, Transport: tr}
@@ -156,9 +189,7 @@ func checkURL(raw string) (string, error) {
 	return u.Scheme + "://" + u.Host + strings.TrimRight(u.EscapedPath(), "/"), nil
 }
 
-func fieldErr(field, format string, a ...any) error {
-	return &config.FieldError{Field: field, Msg: fmt.Sprintf(format, a...)}
-}
+func fieldErr(field, format string, a ...any) error { return plugin.Errorf(field, format, a...) }
 
 // Write encodes the batch and posts it. When InfluxDB refuses the data (400,
 // 413, 422 with its own error body), the batch is split in halves and each

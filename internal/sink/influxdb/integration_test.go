@@ -20,9 +20,10 @@ import (
 	"github.com/panoptes-go/panoptes/internal/bus"
 	"github.com/panoptes-go/panoptes/internal/config"
 	"github.com/panoptes-go/panoptes/internal/metric"
+	"github.com/panoptes-go/panoptes/internal/plugin"
 	"github.com/panoptes-go/panoptes/internal/resource"
 	"github.com/panoptes-go/panoptes/internal/sink"
-	_ "github.com/panoptes-go/panoptes/internal/sink/influxdb"
+	"github.com/panoptes-go/panoptes/internal/sink/influxdb"
 	"github.com/panoptes-go/panoptes/internal/testutil/influx"
 	"github.com/panoptes-go/panoptes/internal/testutil/logbuf"
 	"github.com/panoptes-go/panoptes/internal/wire"
@@ -79,8 +80,12 @@ func (s *stack) run(t *testing.T, cfg config.Sink, logger *slog.Logger) *sink.Co
 	return c
 }
 
-func (s *stack) influxSink(name string) config.Sink {
-	return config.Sink{Name: name, Type: "influxdb", BatchSize: 50, InfluxDB: &config.InfluxDB{URL: s.influx.URL, Database: db}}
+func (s *stack) influxSink(name string, mod ...func(*influxdb.Config)) config.Sink {
+	c := influxdb.Config{URL: s.influx.URL, Database: db}
+	for _, m := range mod {
+		m(&c)
+	}
+	return config.Sink{Name: name, Type: "influxdb", BatchSize: 50, Options: plugin.BlockOf(map[string]any{"influxdb": c})}
 }
 
 // group is test group seq: a counter above 2^53 (exact only as an integer),
@@ -207,7 +212,7 @@ func TestInfluxMatchesFile(t *testing.T) {
 	const n = 400
 	s.publish(t, 0, n/2)
 	s.run(t, s.influxSink("influx"), nil)
-	s.run(t, config.Sink{Name: "file", Type: "file", Path: path}, nil)
+	s.run(t, config.Sink{Name: "file", Type: "file", Options: plugin.BlockOf(sink.FileConfig{Path: path})}, nil)
 	s.publish(t, n/2, n)
 	eventually(t, "both sinks acked everything", 20*time.Second, func() bool {
 		return ackFloor(t, s.bus.JetStream(), "influx") == n && ackFloor(t, s.bus.JetStream(), "file") == n
@@ -233,7 +238,7 @@ func TestInfluxOutageLosesNothing(t *testing.T) {
 	s := newStack(t)
 	path := filepath.Join(t.TempDir(), "metrics.jsonl")
 	s.run(t, s.influxSink("influx"), nil)
-	s.run(t, config.Sink{Name: "file", Type: "file", Path: path}, nil)
+	s.run(t, config.Sink{Name: "file", Type: "file", Options: plugin.BlockOf(sink.FileConfig{Path: path})}, nil)
 
 	var mu sync.Mutex
 	published := 0
@@ -349,9 +354,10 @@ func TestInfluxSecretsNotLogged(t *testing.T) {
 	s := newStack(t)
 	var logs logbuf.Buffer
 	logger := logs.Logger(slog.LevelDebug)
-	cfg := s.influxSink("influx")
-	cfg.InfluxDB.URL = "http://127.0.0.1:1" // nothing listens: connection refused
-	cfg.InfluxDB.Username, cfg.InfluxDB.Password = "writer", "pa55-Secret-x"
+	cfg := s.influxSink("influx", func(c *influxdb.Config) {
+		c.URL = "http://127.0.0.1:1" // nothing listens: connection refused
+		c.Username, c.Password = "writer", "pa55-Secret-x"
+	})
 	s.publish(t, 0, 3)
 	s.run(t, cfg, logger)
 	eventually(t, "failed writes", 10*time.Second, func() bool {
@@ -389,8 +395,7 @@ func counter(t *testing.T, reg *prometheus.Registry, name, sinkName string) floa
 // created (as Panoptes' consumer did), and the points follow.
 func TestInfluxCreatesMissingDatabase(t *testing.T) {
 	s := newStack(t)
-	cfg := s.influxSink("fresh")
-	cfg.InfluxDB.Database = "fresh_db"
+	cfg := s.influxSink("fresh", func(c *influxdb.Config) { c.Database = "fresh_db" })
 	s.publish(t, 0, 3)
 	s.run(t, cfg, nil)
 	eventually(t, "points in the new database", 10*time.Second, func() bool {

@@ -12,6 +12,7 @@ import (
 	"github.com/panoptes-go/panoptes/internal/bus"
 	"github.com/panoptes-go/panoptes/internal/config"
 	"github.com/panoptes-go/panoptes/internal/metric"
+	"github.com/panoptes-go/panoptes/internal/plugin"
 	"github.com/panoptes-go/panoptes/internal/sink"
 )
 
@@ -23,7 +24,7 @@ var (
 
 func registerChainStore() {
 	chainStoreOnce.Do(func() {
-		sink.Register("kafka_chain_store", func(config.Sink, sink.Deps) (sink.Sink, error) { return chainStore, nil })
+		sink.Register("kafka_chain_store", func(plugin.Block, sink.Deps) (sink.Sink, error) { return chainStore, nil })
 	})
 }
 
@@ -74,9 +75,9 @@ func TestBusToKafkaToStore(t *testing.T) {
 		s.BatchSize, s.BatchTimeout, s.MaxBackoff = 20, config.Duration(50*time.Millisecond), config.Duration(200*time.Millisecond)
 		return s
 	}
-	runConsumer(t, pace(sinkConfig(c, nil)), b.JetStream())
+	runConsumer(t, pace(consumerConfig("kafka_test", sinkConfig(c, nil))), b.JetStream())
 	source := pace(config.Sink{Name: "from_kafka", Type: "kafka_chain_store",
-		Source: &config.SinkSource{Kafka: &config.KafkaSource{Brokers: c.ListenAddrs(), Topics: []string{"site1-processed"}}}})
+		Source: map[string]plugin.Block{"kafka": plugin.BlockOf(SourceConfig{Brokers: c.ListenAddrs(), Topics: []string{"site1-processed"}})}})
 	runConsumer(t, source, b.JetStream())
 
 	const n = 40

@@ -47,12 +47,13 @@ func checkBrokers(field string, brokers []string) error {
 }
 
 // checkCredentials wants a username and a password together.
+// prefix is where the keys are ("kafka." for the sink, "" for a source).
 func checkCredentials(prefix, username, password string) error {
 	switch {
 	case username != "" && password == "":
-		return fieldErr(prefix+".password", "is empty while username is set; SASL/PLAIN needs both")
+		return fieldErr(prefix+"password", "is empty while username is set; SASL/PLAIN needs both")
 	case username == "" && password != "":
-		return fieldErr(prefix+".username", "is empty while password is set; SASL/PLAIN needs both")
+		return fieldErr(prefix+"username", "is empty while password is set; SASL/PLAIN needs both")
 	}
 	return nil
 }

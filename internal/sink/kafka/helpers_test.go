@@ -13,6 +13,7 @@ import (
 
 	"github.com/panoptes-go/panoptes/internal/config"
 	"github.com/panoptes-go/panoptes/internal/metric"
+	"github.com/panoptes-go/panoptes/internal/plugin"
 	"github.com/panoptes-go/panoptes/internal/resource"
 	"github.com/panoptes-go/panoptes/internal/sink"
 	"github.com/panoptes-go/panoptes/internal/testutil/logbuf"
@@ -29,18 +30,23 @@ func newCluster(t testing.TB, opts ...kfake.Opt) *kfake.Cluster {
 	return c
 }
 
-// sinkConfig is a kafka sink config for the cluster.
-func sinkConfig(c *kfake.Cluster, mod func(*config.Kafka)) config.Sink {
-	k := &config.Kafka{Brokers: c.ListenAddrs(), Timeout: config.Duration(5 * time.Second)}
+// sinkConfig is a kafka sink's section for the cluster.
+func sinkConfig(c *kfake.Cluster, mod func(*Config)) *Config {
+	k := &Config{Brokers: c.ListenAddrs(), Timeout: plugin.Duration(5 * time.Second)}
 	if mod != nil {
 		mod(k)
 	}
-	return config.Sink{Name: "kafka_test", Type: "kafka", Kafka: k}
+	return k
 }
 
-func newSink(t testing.TB, cfg config.Sink) *Sink {
+// consumerConfig is the kafka sink k as the consumer framework gets it.
+func consumerConfig(name string, k *Config) config.Sink {
+	return config.Sink{Name: name, Type: "kafka", Options: plugin.BlockOf(map[string]any{"kafka": k})}
+}
+
+func newSink(t testing.TB, k *Config) *Sink {
 	t.Helper()
-	s, err := New(cfg, sink.Deps{})
+	s, err := New(k, sink.Deps{Name: "kafka_test"})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

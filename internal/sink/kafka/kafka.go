@@ -14,8 +14,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/panoptes-go/panoptes/internal/config"
 	"github.com/panoptes-go/panoptes/internal/metric"
+	"github.com/panoptes-go/panoptes/internal/plugin"
 	"github.com/panoptes-go/panoptes/internal/sink"
 )
 
@@ -24,9 +24,29 @@ import (
 const DefaultTimeout = 30 * time.Second
 
 func init() {
-	sink.Register("kafka", func(cfg config.Sink, deps sink.Deps) (sink.Sink, error) {
-		return New(cfg, deps)
+	sink.Register("kafka", func(options plugin.Block, deps sink.Deps) (sink.Sink, error) {
+		var b struct {
+			Kafka *Config `yaml:"kafka"`
+		}
+		if err := options.Decode(&b); err != nil {
+			return nil, err
+		}
+		return New(b.Kafka, deps)
 	})
+}
+
+// Config is a Kafka destination with Panoptes-compatible topics: the
+// sink's kafka section.
+type Config struct {
+	Brokers []string `yaml:"brokers"`
+	// Topic is a template; {site} is replaced by the resource's site.
+	Topic       string          `yaml:"topic"`        // default "{site}-processed"
+	GlobalTopic string          `yaml:"global_topic"` // optional: every group also goes here
+	ClientID    string          `yaml:"client_id"`
+	Timeout     plugin.Duration `yaml:"timeout"`
+	Username    string          `yaml:"username"` // SASL/PLAIN when set
+	Password    string          `yaml:"password" secret:"true"`
+	TLS         bool            `yaml:"tls"`
 }
 
 // Sink produces metrics groups to Kafka with an idempotent producer
@@ -50,10 +70,10 @@ var (
 	_ sink.Closer = (*Sink)(nil)
 )
 
-// New checks cfg.Kafka and returns the sink. It connects to nothing: the
-// producer is created by the first Write.
-func New(cfg config.Sink, deps sink.Deps) (*Sink, error) {
-	k := cfg.Kafka
+// New checks k (the kafka section; nil when missing) and returns the sink
+// named deps.Name. It connects to nothing: the producer is created by the
+// first Write. Field errors name kafka.<key>.
+func New(k *Config, deps sink.Deps) (*Sink, error) {
 	if k == nil {
 		return nil, fieldErr("kafka", "section is missing; set kafka.brokers (and optionally kafka.topic)")
 	}
@@ -72,7 +92,7 @@ func New(cfg config.Sink, deps sink.Deps) (*Sink, error) {
 	if k.Timeout < 0 {
 		return nil, fieldErr("kafka.timeout", fmt.Sprintf("%v is negative", k.Timeout.D()))
 	}
-	if err := checkCredentials("kafka", k.Username, k.Password); err != nil {
+	if err := checkCredentials("kafka.", k.Username, k.Password); err != nil {
 		return nil, err
 	}
 	timeout := k.Timeout.D()
@@ -95,7 +115,7 @@ func New(cfg config.Sink, deps sink.Deps) (*Sink, error) {
 		// answer UNKNOWN_TOPIC_OR_PARTITION, which is retried.
 		kgo.AllowAutoTopicCreation(),
 	)
-	return &Sink{name: cfg.Name, opts: opts, site: site, global: k.GlobalTopic}, nil
+	return &Sink{name: deps.Name, opts: opts, site: site, global: k.GlobalTopic}, nil
 }
 
 // Write produces every group of batch to its site topic (and the global

@@ -14,34 +14,34 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/panoptes-go/panoptes/internal/config"
 	"github.com/panoptes-go/panoptes/internal/metric"
+	"github.com/panoptes-go/panoptes/internal/plugin"
 	"github.com/panoptes-go/panoptes/internal/sink"
 	"github.com/panoptes-go/panoptes/internal/testutil/logbuf"
 )
 
 func TestNewRejectsBadConfig(t *testing.T) {
 	const secret = "pa55-w0rd-never-shown"
-	good := func() *config.Kafka { return &config.Kafka{Brokers: []string{"kafka1:9092"}} }
+	good := func() *Config { return &Config{Brokers: []string{"kafka1:9092"}} }
 	for _, tc := range []struct {
 		name, field string
-		mod         func(k *config.Kafka) *config.Kafka
+		mod         func(k *Config) *Config
 	}{
-		{"missing section", "kafka", func(*config.Kafka) *config.Kafka { return nil }},
-		{"no brokers", "kafka.brokers", func(k *config.Kafka) *config.Kafka { k.Brokers = nil; return k }},
-		{"broker without port", "kafka.brokers[1]", func(k *config.Kafka) *config.Kafka { k.Brokers = append(k.Brokers, "kafka2"); return k }},
-		{"broker bad port", "kafka.brokers[0]", func(k *config.Kafka) *config.Kafka { k.Brokers = []string{"kafka1:99999"}; return k }},
-		{"topic bad chars", "kafka.topic", func(k *config.Kafka) *config.Kafka { k.Topic = "{site}/processed"; return k }},
-		{"global topic bad", "kafka.global_topic", func(k *config.Kafka) *config.Kafka { k.GlobalTopic = "all metrics"; return k }},
-		{"negative timeout", "kafka.timeout", func(k *config.Kafka) *config.Kafka { k.Timeout = -1; return k }},
-		{"password alone", "kafka.username", func(k *config.Kafka) *config.Kafka { k.Password = secret; return k }},
-		{"username alone", "kafka.password", func(k *config.Kafka) *config.Kafka { k.Username = "panoptes"; return k }},
+		{"missing section", "kafka", func(*Config) *Config { return nil }},
+		{"no brokers", "kafka.brokers", func(k *Config) *Config { k.Brokers = nil; return k }},
+		{"broker without port", "kafka.brokers[1]", func(k *Config) *Config { k.Brokers = append(k.Brokers, "kafka2"); return k }},
+		{"broker bad port", "kafka.brokers[0]", func(k *Config) *Config { k.Brokers = []string{"kafka1:99999"}; return k }},
+		{"topic bad chars", "kafka.topic", func(k *Config) *Config { k.Topic = "{site}/processed"; return k }},
+		{"global topic bad", "kafka.global_topic", func(k *Config) *Config { k.GlobalTopic = "all metrics"; return k }},
+		{"negative timeout", "kafka.timeout", func(k *Config) *Config { k.Timeout = -1; return k }},
+		{"password alone", "kafka.username", func(k *Config) *Config { k.Password = secret; return k }},
+		{"username alone", "kafka.password", func(k *Config) *Config { k.Username = "panoptes"; return k }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := New(config.Sink{Name: "k", Type: "kafka", Kafka: tc.mod(good())}, sink.Deps{})
-			var fe *config.FieldError
+			_, err := New(tc.mod(good()), sink.Deps{Name: "k"})
+			var fe *plugin.FieldError
 			if !errors.As(err, &fe) {
-				t.Fatalf("error %v is not a *config.FieldError", err)
+				t.Fatalf("error %v is not a *plugin.FieldError", err)
 			}
 			if fe.Field != tc.field {
 				t.Errorf("field %q, want %q (%v)", fe.Field, tc.field, err)
@@ -54,7 +54,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 }
 
 func TestRegistered(t *testing.T) {
-	s, err := sink.Build(config.Sink{Name: "k", Type: "kafka", Kafka: &config.Kafka{Brokers: []string{"127.0.0.1:1"}}}, sink.Deps{})
+	s, err := sink.Build("kafka", plugin.BlockOf(map[string]any{"kafka": Config{Brokers: []string{"127.0.0.1:1"}}}), sink.Deps{Name: "k"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +114,7 @@ func TestWriteTopicsKeysValues(t *testing.T) {
 
 func TestWriteCustomTopicAndGlobal(t *testing.T) {
 	c := newCluster(t, kfake.SeedTopics(2, "metrics-site1", "panoptes-all"))
-	s := newSink(t, sinkConfig(c, func(k *config.Kafka) { k.Topic = "metrics-{site}"; k.GlobalTopic = "panoptes-all" }))
+	s := newSink(t, sinkConfig(c, func(k *Config) { k.Topic = "metrics-{site}"; k.GlobalTopic = "panoptes-all" }))
 	batch := []sink.Record{
 		record(group("site1", "sw1", "interface", 100, "interface_name", "Eth1")),
 		record(group("site1", "sw1", "interface", 100, "interface_name", "Eth2")),
@@ -345,7 +345,7 @@ func TestWriteRetriableFailureIsAnError(t *testing.T) {
 		}
 		return produceError(req.(*kmsg.ProduceRequest), site1, kerr.NotEnoughReplicas.Code), nil, true
 	})
-	s := newSink(t, sinkConfig(c, func(k *config.Kafka) { k.Timeout = config.Duration(time.Second) }))
+	s := newSink(t, sinkConfig(c, func(k *Config) { k.Timeout = plugin.Duration(time.Second) }))
 	// franz-go retries after a metadata refresh, at most every 5 s by
 	// default; a test has no time for that.
 	s.opts = append(s.opts, kgo.MetadataMinAge(100*time.Millisecond))
@@ -372,7 +372,7 @@ func TestWriteRetriableFailureIsAnError(t *testing.T) {
 }
 
 func TestWriteIsBoundedByContext(t *testing.T) {
-	s := newSink(t, config.Sink{Name: "k", Type: "kafka", Kafka: &config.Kafka{Brokers: []string{"127.0.0.1:1"}}})
+	s := newSink(t, &Config{Brokers: []string{"127.0.0.1:1"}})
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()
@@ -391,10 +391,10 @@ func TestSASLPasswordNeverShown(t *testing.T) {
 	c := newCluster(t, kfake.SeedTopics(1, "site1-processed"), kfake.EnableSASL(), kfake.Superuser("PLAIN", user, pass))
 
 	var logs logbuf.Buffer
-	wrong := sinkConfig(c, func(k *config.Kafka) {
-		k.Username, k.Password, k.Timeout = user, "wr0ng-"+pass, config.Duration(time.Second)
+	wrong := sinkConfig(c, func(k *Config) {
+		k.Username, k.Password, k.Timeout = user, "wr0ng-"+pass, plugin.Duration(time.Second)
 	})
-	s, err := New(wrong, sink.Deps{Logger: testLogger(&logs)})
+	s, err := New(wrong, sink.Deps{Name: "kafka_test", Logger: testLogger(&logs)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -411,7 +411,7 @@ func TestSASLPasswordNeverShown(t *testing.T) {
 		}
 	}
 
-	good := newSink(t, sinkConfig(c, func(k *config.Kafka) { k.Username, k.Password = user, pass }))
+	good := newSink(t, sinkConfig(c, func(k *Config) { k.Username, k.Password = user, pass }))
 	if err := good.Write(context.Background(), []sink.Record{record(group("site1", "sw1", "cpu", 1))}); err != nil {
 		t.Fatalf("Write with SASL/PLAIN: %v", err)
 	}
@@ -433,7 +433,7 @@ func TestWriteAfterClose(t *testing.T) {
 
 func TestWriteToMissingTopicIsRetried(t *testing.T) {
 	c := newCluster(t, kfake.SeedTopics(1, "site1-processed")) // no site9 topic, no auto-creation
-	s := newSink(t, sinkConfig(c, func(k *config.Kafka) { k.Timeout = config.Duration(time.Second) }))
+	s := newSink(t, sinkConfig(c, func(k *Config) { k.Timeout = plugin.Duration(time.Second) }))
 	s.opts = append(s.opts, kgo.MetadataMinAge(100*time.Millisecond))
 	start := time.Now()
 	err := s.Write(context.Background(), []sink.Record{record(group("site9", "sw1", "cpu", 1))})

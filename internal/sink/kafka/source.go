@@ -10,8 +10,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/panoptes-go/panoptes/internal/backoff"
-	"github.com/panoptes-go/panoptes/internal/config"
 	"github.com/panoptes-go/panoptes/internal/metric"
+	"github.com/panoptes-go/panoptes/internal/plugin"
 	"github.com/panoptes-go/panoptes/internal/sink"
 )
 
@@ -27,9 +27,24 @@ const (
 )
 
 func init() {
-	sink.RegisterSource("kafka", func(cfg config.Sink, deps sink.Deps) (sink.Reader, error) {
-		return NewReader(cfg, deps)
+	sink.RegisterSource("kafka", func(options plugin.Block, deps sink.SourceDeps) (sink.Reader, error) {
+		var c SourceConfig
+		if err := options.Decode(&c); err != nil {
+			return nil, err
+		}
+		return NewReader(c, deps)
 	})
+}
+
+// SourceConfig is where a Kafka-sourced sink reads: its source.kafka
+// section.
+type SourceConfig struct {
+	Brokers  []string `yaml:"brokers"`
+	Topics   []string `yaml:"topics"`
+	Group    string   `yaml:"group"` // default sink_<name>
+	Username string   `yaml:"username"`
+	Password string   `yaml:"password" secret:"true"`
+	TLS      bool     `yaml:"tls"`
 }
 
 // Reader feeds a sink from Kafka topics as a member of a consumer group.
@@ -49,34 +64,28 @@ type Reader struct {
 
 var _ sink.Reader = (*Reader)(nil)
 
-// NewReader checks cfg.Source.Kafka and returns the reader; it connects to
-// nothing until Run. The consumer group defaults to sink.DurableName(name),
-// so every process running the same sink shares its partitions.
-func NewReader(cfg config.Sink, deps sink.Deps) (*Reader, error) {
-	if cfg.Source == nil || cfg.Source.Kafka == nil {
-		return nil, fieldErr("source.kafka", "section is missing; set source.kafka.brokers and source.kafka.topics")
-	}
-	k := cfg.Source.Kafka
-	if err := checkBrokers("source.kafka.brokers", k.Brokers); err != nil {
+// NewReader checks k and returns the reader of the sink deps.Name; it
+// connects to nothing until Run. The consumer group defaults to
+// sink.DurableName(name), so every process running the same sink shares its
+// partitions. Field errors are relative to the source.kafka section.
+func NewReader(k SourceConfig, deps sink.SourceDeps) (*Reader, error) {
+	if err := checkBrokers("brokers", k.Brokers); err != nil {
 		return nil, err
 	}
 	if len(k.Topics) == 0 {
-		return nil, fieldErr("source.kafka.topics", "is empty; list the topics to read, e.g. [site1-processed]")
+		return nil, fieldErr("topics", "is empty; list the topics to read, e.g. [site1-processed]")
 	}
 	for i, t := range k.Topics {
 		if err := checkTopic(t); err != nil {
-			return nil, fieldErr(fmt.Sprintf("source.kafka.topics[%d]", i), err.Error())
+			return nil, fieldErr(fmt.Sprintf("topics[%d]", i), err.Error())
 		}
 	}
-	if err := checkCredentials("source.kafka", k.Username, k.Password); err != nil {
+	if err := checkCredentials("", k.Username, k.Password); err != nil {
 		return nil, err
-	}
-	if cfg.BatchSize < 0 {
-		return nil, fieldErr("batch_size", fmt.Sprintf("%d is negative", cfg.BatchSize))
 	}
 	group := k.Group
 	if group == "" {
-		group = sink.DurableName(cfg.Name)
+		group = sink.DurableName(deps.Name)
 	}
 	logger := deps.Logger
 	if logger == nil {
@@ -84,12 +93,12 @@ func NewReader(cfg config.Sink, deps sink.Deps) (*Reader, error) {
 	}
 	logger = logger.With("kafka_group", group)
 	r := &Reader{
-		name:         cfg.Name,
+		name:         deps.Name,
 		group:        group,
 		topics:       append([]string(nil), k.Topics...),
-		batchSize:    cfg.BatchSize,
-		batchTimeout: cfg.BatchTimeout.D(),
-		maxBackoff:   cfg.MaxBackoff.D(),
+		batchSize:    deps.BatchSize,
+		batchTimeout: deps.BatchTimeout,
+		maxBackoff:   deps.MaxBackoff,
 		logger:       logger,
 	}
 	if r.batchSize == 0 {
@@ -102,7 +111,7 @@ func NewReader(cfg config.Sink, deps sink.Deps) (*Reader, error) {
 		r.maxBackoff = DefaultMaxBackoff
 	}
 	r.maxBackoff = max(r.maxBackoff, minBackoff)
-	r.metrics = newSourceMetrics(deps.Registerer, cfg.Name)
+	r.metrics = newSourceMetrics(deps.Registerer, deps.Name)
 	conn := connection{brokers: k.Brokers, username: k.Username, password: k.Password, tls: k.TLS}
 	r.opts = append(conn.opts(logger),
 		kgo.ConsumerGroup(group),

@@ -15,22 +15,28 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/panoptes-go/panoptes/internal/config"
 	"github.com/panoptes-go/panoptes/internal/metric"
+	"github.com/panoptes-go/panoptes/internal/plugin"
 	"github.com/panoptes-go/panoptes/internal/sink"
 )
 
-func sourceConfig(c *kfake.Cluster, group string, topics ...string) config.Sink {
-	return config.Sink{
-		Name: "from_kafka", Type: "file", BatchSize: 10, BatchTimeout: config.Duration(100 * time.Millisecond),
-		MaxBackoff: config.Duration(200 * time.Millisecond),
-		Source:     &config.SinkSource{Kafka: &config.KafkaSource{Brokers: c.ListenAddrs(), Topics: topics, Group: group}},
+// readerConfig is a source's section and what the sink gives it.
+type readerConfig struct {
+	k    SourceConfig
+	deps sink.SourceDeps
+}
+
+func sourceConfig(c *kfake.Cluster, group string, topics ...string) readerConfig {
+	return readerConfig{
+		k: SourceConfig{Brokers: c.ListenAddrs(), Topics: topics, Group: group},
+		deps: sink.SourceDeps{Deps: sink.Deps{Name: "from_kafka"}, BatchSize: 10, BatchTimeout: 100 * time.Millisecond,
+			MaxBackoff: 200 * time.Millisecond},
 	}
 }
 
-func newReader(t testing.TB, cfg config.Sink) *Reader {
+func newReader(t testing.TB, cfg readerConfig) *Reader {
 	t.Helper()
-	r, err := NewReader(cfg, sink.Deps{})
+	r, err := NewReader(cfg.k, cfg.deps)
 	if err != nil {
 		t.Fatalf("NewReader: %v", err)
 	}
@@ -115,25 +121,26 @@ func (c *collector) seen() []float64 {
 
 func TestNewReaderRejectsBadConfig(t *testing.T) {
 	const secret = "s3cret-k4fka"
-	good := func() *config.KafkaSource {
-		return &config.KafkaSource{Brokers: []string{"kafka1:9092"}, Topics: []string{"site1-processed"}}
+	good := func() SourceConfig {
+		return SourceConfig{Brokers: []string{"kafka1:9092"}, Topics: []string{"site1-processed"}}
 	}
 	for _, tc := range []struct {
 		name, field string
-		mod         func(k *config.KafkaSource) *config.KafkaSource
+		mod         func(k *SourceConfig)
 	}{
-		{"missing", "source.kafka", func(*config.KafkaSource) *config.KafkaSource { return nil }},
-		{"no brokers", "source.kafka.brokers", func(k *config.KafkaSource) *config.KafkaSource { k.Brokers = nil; return k }},
-		{"bad broker", "source.kafka.brokers[0]", func(k *config.KafkaSource) *config.KafkaSource { k.Brokers = []string{":9092"}; return k }},
-		{"no topics", "source.kafka.topics", func(k *config.KafkaSource) *config.KafkaSource { k.Topics = nil; return k }},
-		{"bad topic", "source.kafka.topics[1]", func(k *config.KafkaSource) *config.KafkaSource { k.Topics = append(k.Topics, "a b"); return k }},
-		{"password alone", "source.kafka.username", func(k *config.KafkaSource) *config.KafkaSource { k.Password = secret; return k }},
+		{"no brokers", "brokers", func(k *SourceConfig) { k.Brokers = nil }},
+		{"bad broker", "brokers[0]", func(k *SourceConfig) { k.Brokers = []string{":9092"} }},
+		{"no topics", "topics", func(k *SourceConfig) { k.Topics = nil }},
+		{"bad topic", "topics[1]", func(k *SourceConfig) { k.Topics = append(k.Topics, "a b") }},
+		{"password alone", "username", func(k *SourceConfig) { k.Password = secret }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := NewReader(config.Sink{Name: "k", Source: &config.SinkSource{Kafka: tc.mod(good())}}, sink.Deps{})
-			var fe *config.FieldError
+			k := good()
+			tc.mod(&k)
+			_, err := NewReader(k, sink.SourceDeps{Deps: sink.Deps{Name: "k"}})
+			var fe *plugin.FieldError
 			if !errors.As(err, &fe) {
-				t.Fatalf("error %v is not a *config.FieldError", err)
+				t.Fatalf("error %v is not a *plugin.FieldError", err)
 			}
 			if fe.Field != tc.field {
 				t.Errorf("field %q, want %q (%v)", fe.Field, tc.field, err)
@@ -143,7 +150,7 @@ func TestNewReaderRejectsBadConfig(t *testing.T) {
 			}
 		})
 	}
-	r, err := NewReader(config.Sink{Name: "my sink", Source: &config.SinkSource{Kafka: good()}}, sink.Deps{})
+	r, err := NewReader(good(), sink.SourceDeps{Deps: sink.Deps{Name: "my sink"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +166,9 @@ func TestReaderDeliversDecodedGroupsAndCommits(t *testing.T) {
 
 	var col collector
 	reg := prometheus.NewRegistry()
-	r, err := NewReader(sourceConfig(c, "g1", "site1-processed"), sink.Deps{Registerer: reg})
+	rc := sourceConfig(c, "g1", "site1-processed")
+	rc.deps.Registerer = reg
+	r, err := NewReader(rc.k, rc.deps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -446,7 +455,9 @@ func stableMembers(t testing.TB, c *kfake.Cluster, group string) int {
 func TestReaderLag(t *testing.T) {
 	c := newCluster(t, kfake.SeedTopics(1, "site1-processed"))
 	produceGroups(t, c, 0, 26)
-	r, err := NewReader(sourceConfig(c, "lag", "site1-processed"), sink.Deps{Registerer: prometheus.NewRegistry()})
+	rc := sourceConfig(c, "lag", "site1-processed")
+	rc.deps.Registerer = prometheus.NewRegistry()
+	r, err := NewReader(rc.k, rc.deps)
 	if err != nil {
 		t.Fatal(err)
 	}

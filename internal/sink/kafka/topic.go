@@ -7,7 +7,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 
-	"github.com/panoptes-go/panoptes/internal/config"
+	"github.com/panoptes-go/panoptes/internal/plugin"
 )
 
 // DefaultTopic is Panoptes' per-site topic for processed metrics.
@@ -103,4 +103,4 @@ func permanent(err error) bool {
 	return false
 }
 
-func fieldErr(field, msg string) error { return &config.FieldError{Field: field, Msg: msg} }
+func fieldErr(field, msg string) error { return &plugin.FieldError{Field: field, Msg: msg} }

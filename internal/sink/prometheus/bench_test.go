@@ -10,14 +10,12 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/s2"
-
-	"github.com/panoptes-go/panoptes/internal/config"
 )
 
 // BenchmarkExpositionWrite stores one 48-port switch poll (864 series) into
 // an exposition that already holds them: the steady state.
 func BenchmarkExpositionWrite(b *testing.B) {
-	e := newTestExposition(b, config.Prometheus{})
+	e := newTestExposition(b, Config{})
 	batch := records(interfaceGroups(device("dc1", "sw1"), 48, 0, time.Now())...)
 	ctx := context.Background()
 	if err := e.Write(ctx, batch); err != nil {
@@ -36,7 +34,7 @@ func BenchmarkExpositionWrite(b *testing.B) {
 // BenchmarkExpositionWriteNew stores polls of switches never seen before:
 // the cost of creating series.
 func BenchmarkExpositionWriteNew(b *testing.B) {
-	e := newTestExposition(b, config.Prometheus{})
+	e := newTestExposition(b, Config{})
 	now := time.Now()
 	ctx := context.Background()
 	b.ReportAllocs()
@@ -65,7 +63,7 @@ func fill(b *testing.B, e *Exposition, n int) {
 // BenchmarkScrape renders 100k series, plain and gzip-compressed as
 // Prometheus asks for them.
 func BenchmarkScrape(b *testing.B) {
-	e := newTestExposition(b, config.Prometheus{})
+	e := newTestExposition(b, Config{})
 	fill(b, e, 100_000)
 	var size countingWriter
 	w := bufio.NewWriterSize(&size, 64<<10)

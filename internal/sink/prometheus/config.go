@@ -2,7 +2,6 @@ package prometheus
 
 import (
 	"encoding/base64"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -12,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/panoptes-go/panoptes/internal/config"
+	"github.com/panoptes-go/panoptes/internal/plugin"
 	"github.com/panoptes-go/panoptes/internal/sink"
 )
 
@@ -22,16 +21,46 @@ const (
 	TypeRemoteWrite = "prometheus_remote_write"
 )
 
+// Config is the sink's prometheus section: an endpoint to scrape (type
+// prometheus) or a remote-write receiver (type prometheus_remote_write);
+// each type refuses the other's keys.
+type Config struct {
+	// Exposition: served on Listen (host:port) at Path.
+	Listen     string          `yaml:"listen"`
+	Path       string          `yaml:"path"`
+	StaleAfter plugin.Duration `yaml:"stale_after"` // drop series not refreshed for this long
+	// Remote write.
+	URL         string            `yaml:"url"`
+	Timeout     plugin.Duration   `yaml:"timeout"`
+	Headers     map[string]string `yaml:"headers"`
+	Username    string            `yaml:"username"`
+	Password    string            `yaml:"password" secret:"true"`
+	BearerToken string            `yaml:"bearer_token" secret:"true"`
+}
+
+// block is the sink's block: its settings sit under prometheus.
+type block struct {
+	Prometheus *Config `yaml:"prometheus"`
+}
+
 func init() {
-	sink.Register(TypeExposition, func(cfg config.Sink, deps sink.Deps) (sink.Sink, error) {
-		s, err := NewExposition(cfg, deps)
+	sink.Register(TypeExposition, func(options plugin.Block, deps sink.Deps) (sink.Sink, error) {
+		var b block
+		if err := options.Decode(&b); err != nil {
+			return nil, err
+		}
+		s, err := NewExposition(b.Prometheus, deps)
 		if err != nil {
 			return nil, err
 		}
 		return s, nil
 	})
-	sink.Register(TypeRemoteWrite, func(cfg config.Sink, deps sink.Deps) (sink.Sink, error) {
-		s, err := NewRemoteWrite(cfg, deps)
+	sink.Register(TypeRemoteWrite, func(options plugin.Block, deps sink.Deps) (sink.Sink, error) {
+		var b block
+		if err := options.Decode(&b); err != nil {
+			return nil, err
+		}
+		s, err := NewRemoteWrite(b.Prometheus, deps)
 		if err != nil {
 			return nil, err
 		}
@@ -40,15 +69,15 @@ func init() {
 }
 
 func fieldErr(field, format string, a ...any) error {
-	return &config.FieldError{Field: "prometheus." + field, Msg: fmt.Sprintf(format, a...)}
+	return plugin.Errorf("prometheus."+field, format, a...)
 }
 
-// NewExposition checks cfg and returns the exposition sink; it listens only
-// when Serve runs.
-func NewExposition(cfg config.Sink, deps sink.Deps) (*Exposition, error) {
-	p := cfg.Prometheus
+// NewExposition checks p (the prometheus section; nil when missing) and
+// returns the exposition sink named deps.Name; it listens only when Serve
+// runs.
+func NewExposition(p *Config, deps sink.Deps) (*Exposition, error) {
 	if p == nil {
-		return nil, &config.FieldError{Field: "prometheus", Msg: `section missing; set prometheus.listen to the host:port Prometheus scrapes, e.g. ":9273"`}
+		return nil, &plugin.FieldError{Field: "prometheus", Msg: `section missing; set prometheus.listen to the host:port Prometheus scrapes, e.g. ":9273"`}
 	}
 	if err := notFor(TypeExposition, "set listen; Prometheus scrapes this sink", map[string]bool{
 		"url": p.URL != "", "timeout": p.Timeout != 0, "headers": len(p.Headers) > 0,
@@ -70,14 +99,14 @@ func NewExposition(cfg config.Sink, deps sink.Deps) (*Exposition, error) {
 		return nil, fieldErr("stale_after", "%s is negative; use 0 for 3 × each group's interval", p.StaleAfter.D())
 	}
 	return &Exposition{
-		name:       cfg.Name,
+		name:       deps.Name,
 		listen:     p.Listen,
 		path:       path,
 		staleAfter: p.StaleAfter.D(),
 		sweepEvery: defaultSweep,
 		now:        time.Now,
 		logger:     logger(deps),
-		metrics:    newExpositionMetrics(deps.Registerer, cfg.Name),
+		metrics:    newExpositionMetrics(deps.Registerer, deps.Name),
 		families:   make(map[string]*family),
 		byKey:      make(map[famKey]*family),
 	}, nil
@@ -106,12 +135,12 @@ var reservedHeaders = []string{
 	"Transfer-Encoding", "Upgrade", "Te", "Trailer",
 }
 
-// NewRemoteWrite checks cfg and returns the remote-write sink; it connects
-// only when Write runs. Errors never quote a password, token or header value.
-func NewRemoteWrite(cfg config.Sink, deps sink.Deps) (*RemoteWrite, error) {
-	p := cfg.Prometheus
+// NewRemoteWrite checks p (the prometheus section; nil when missing) and
+// returns the remote-write sink named deps.Name; it connects only when
+// Write runs. Errors never quote a password, token or header value.
+func NewRemoteWrite(p *Config, deps sink.Deps) (*RemoteWrite, error) {
 	if p == nil {
-		return nil, &config.FieldError{Field: "prometheus", Msg: "section missing; set prometheus.url to the receiver, e.g. http://prometheus:9090/api/v1/write"}
+		return nil, &plugin.FieldError{Field: "prometheus", Msg: "section missing; set prometheus.url to the receiver, e.g. http://prometheus:9090/api/v1/write"}
 	}
 	if err := notFor(TypeRemoteWrite, "set url; this sink pushes to a receiver", map[string]bool{
 		"listen": p.Listen != "", "path": p.Path != "", "stale_after": p.StaleAfter != 0,
@@ -186,7 +215,7 @@ func NewRemoteWrite(cfg config.Sink, deps sink.Deps) (*RemoteWrite, error) {
 	display := *u
 	display.RawQuery, display.Fragment = "", ""
 	return &RemoteWrite{
-		name:    cfg.Name,
+		name:    deps.Name,
 		url:     p.URL,
 		display: display.String(),
 		timeout: timeout,
@@ -194,7 +223,7 @@ func NewRemoteWrite(cfg config.Sink, deps sink.Deps) (*RemoteWrite, error) {
 		secrets: secrets,
 		client:  &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()},
 		logger:  logger(deps),
-		metrics: newRemoteWriteMetrics(deps.Registerer, cfg.Name),
+		metrics: newRemoteWriteMetrics(deps.Registerer, deps.Name),
 		now:     time.Now,
 
 		maxRequest: maxRequestBytes,

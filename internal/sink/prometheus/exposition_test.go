@@ -16,8 +16,8 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"github.com/panoptes-go/panoptes/internal/config"
 	"github.com/panoptes-go/panoptes/internal/metric"
+	"github.com/panoptes-go/panoptes/internal/plugin"
 	"github.com/panoptes-go/panoptes/internal/sink"
 )
 
@@ -56,7 +56,7 @@ func labelsOf(m *dto.Metric) map[string]string {
 // exposition with Prometheus' own text parser: names, types, HELP, labels
 // (escaped values round-trip), values and device timestamps.
 func TestExpositionText(t *testing.T) {
-	e := newTestExposition(t, config.Prometheus{})
+	e := newTestExposition(t, Config{})
 	ts := time.UnixMilli(1_700_000_000_123)
 	r := device("dc1", "sw1")
 	groups := append(interfaceGroups(r, 48, 0, ts), cpuGroup(r, 12.5, ts))
@@ -134,7 +134,7 @@ func TestExpositionText(t *testing.T) {
 // TestExpositionValues: integers are printed exactly, floats in the
 // format's spelling.
 func TestExpositionValues(t *testing.T) {
-	e := newTestExposition(t, config.Prometheus{})
+	e := newTestExposition(t, Config{})
 	r := device("dc1", "sw1")
 	g := &metric.Group{
 		Resource: r, Type: "test", Interval: 60, CreationTimestamp: 1700000000.5, SchemaVersion: metric.SchemaVersion,
@@ -172,7 +172,7 @@ func TestExpositionValues(t *testing.T) {
 // TestExpositionKeepsLatest: a newer sample replaces the stored one; an
 // older one (a redelivery) does not.
 func TestExpositionKeepsLatest(t *testing.T) {
-	e := newTestExposition(t, config.Prometheus{})
+	e := newTestExposition(t, Config{})
 	r := device("dc1", "sw1")
 	t0 := time.UnixMilli(1_700_000_000_000)
 	write := func(n int, ts time.Time) {
@@ -217,7 +217,7 @@ func TestExpositionStaleness(t *testing.T) {
 		{"default 3 intervals", 0, 180 * time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newTestExposition(t, config.Prometheus{StaleAfter: config.Duration(tc.staleAfter)})
+			e := newTestExposition(t, Config{StaleAfter: plugin.Duration(tc.staleAfter)})
 			clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
 			e.now = clock.now
 			r1, r2 := device("dc1", "sw1"), device("dc1", "sw2")
@@ -273,7 +273,7 @@ func TestExpositionStaleness(t *testing.T) {
 // TestExpositionRejects: groups that cannot be exposed are rejected by
 // index; the rest of the batch is stored.
 func TestExpositionRejects(t *testing.T) {
-	e := newTestExposition(t, config.Prometheus{})
+	e := newTestExposition(t, Config{})
 	r := device("dc1", "sw1")
 	ts := time.Now()
 	good := interfaceGroups(r, 1, 0, ts)[0]
@@ -302,7 +302,7 @@ func TestExpositionRejects(t *testing.T) {
 
 // TestExpositionConcurrent runs writes, scrapes and sweeps at once (-race).
 func TestExpositionConcurrent(t *testing.T) {
-	e := newTestExposition(t, config.Prometheus{StaleAfter: config.Duration(50 * time.Millisecond)})
+	e := newTestExposition(t, Config{StaleAfter: plugin.Duration(50 * time.Millisecond)})
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
 	var wg sync.WaitGroup

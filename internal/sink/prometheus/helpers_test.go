@@ -10,7 +10,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/protobuf/encoding/protowire"
 
-	"github.com/panoptes-go/panoptes/internal/config"
 	"github.com/panoptes-go/panoptes/internal/metric"
 	"github.com/panoptes-go/panoptes/internal/resource"
 	"github.com/panoptes-go/panoptes/internal/sink"
@@ -86,13 +85,12 @@ func records(groups ...*metric.Group) []sink.Record {
 	return out
 }
 
-func newTestExposition(t testing.TB, p config.Prometheus) *Exposition {
+func newTestExposition(t testing.TB, p Config) *Exposition {
 	t.Helper()
 	if p.Listen == "" {
 		p.Listen = "127.0.0.1:0"
 	}
-	e, err := NewExposition(config.Sink{Name: "prom", Type: TypeExposition, Prometheus: &p},
-		sink.Deps{Logger: slog.New(slog.DiscardHandler), Registerer: prometheus.NewRegistry()})
+	e, err := NewExposition(&p, sink.Deps{Name: "prom", Logger: slog.New(slog.DiscardHandler), Registerer: prometheus.NewRegistry()})
 	if err != nil {
 		t.Fatalf("NewExposition: %v", err)
 	}

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/panoptes-go/panoptes/internal/config"
 	"github.com/panoptes-go/panoptes/internal/metric"
 	"github.com/panoptes-go/panoptes/internal/sink"
 	"github.com/panoptes-go/panoptes/internal/testutil/promserver"
@@ -88,7 +87,7 @@ func TestRemoteWriteToPrometheus(t *testing.T) {
 		t.Skip("starts prometheus")
 	}
 	prom := promserver.StartPrometheus(t, nil)
-	w := newTestRemoteWrite(t, config.Prometheus{URL: prom.RemoteWriteURL(), Headers: map[string]string{"X-Test": "1"}}, nil)
+	w := newTestRemoteWrite(t, Config{URL: prom.RemoteWriteURL(), Headers: map[string]string{"X-Test": "1"}}, nil)
 	ctx := context.Background()
 	now := time.Now().Truncate(time.Millisecond)
 	sw1 := device("dc1", "sw1")
@@ -138,7 +137,7 @@ func TestExpositionScrapedByPrometheus(t *testing.T) {
 		t.Skip("starts prometheus")
 	}
 	promserver.Need(t)
-	e := newTestExposition(t, config.Prometheus{Listen: "127.0.0.1:0"})
+	e := newTestExposition(t, Config{Listen: "127.0.0.1:0"})
 	now := time.Now().Truncate(time.Millisecond)
 	sw1 := device("dc1", "sw1")
 	groups := append(interfaceGroups(sw1, 48, 0, now), cpuGroup(sw1, 37.25, now))

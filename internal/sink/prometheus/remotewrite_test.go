@@ -17,8 +17,8 @@ import (
 	"github.com/klauspost/compress/snappy"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/panoptes-go/panoptes/internal/config"
 	"github.com/panoptes-go/panoptes/internal/metric"
+	"github.com/panoptes-go/panoptes/internal/plugin"
 	"github.com/panoptes-go/panoptes/internal/sink"
 	"github.com/panoptes-go/panoptes/internal/testutil/logbuf"
 )
@@ -90,13 +90,12 @@ func (f *fakeReceiver) gotHeaders() []http.Header {
 	return slices.Clone(f.headers)
 }
 
-func newTestRemoteWrite(t testing.TB, p config.Prometheus, logger *slog.Logger) *RemoteWrite {
+func newTestRemoteWrite(t testing.TB, p Config, logger *slog.Logger) *RemoteWrite {
 	t.Helper()
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	w, err := NewRemoteWrite(config.Sink{Name: "rw", Type: TypeRemoteWrite, Prometheus: &p},
-		sink.Deps{Logger: logger, Registerer: prometheus.NewRegistry()})
+	w, err := NewRemoteWrite(&p, sink.Deps{Name: "rw", Logger: logger, Registerer: prometheus.NewRegistry()})
 	if err != nil {
 		t.Fatalf("NewRemoteWrite: %v", err)
 	}
@@ -109,7 +108,7 @@ func newTestRemoteWrite(t testing.TB, p config.Prometheus, logger *slog.Logger) 
 // __name__, value and timestamp.
 func TestRemoteWriteRequest(t *testing.T) {
 	recv := newFakeReceiver(t, nil)
-	w := newTestRemoteWrite(t, config.Prometheus{
+	w := newTestRemoteWrite(t, Config{
 		URL: recv.srv.URL + "/api/v1/write", Username: "panoptes", Password: "s3cret-pass",
 		Headers: map[string]string{"X-Scope-OrgID": "tenant1"},
 	}, nil)
@@ -186,7 +185,7 @@ func TestRemoteWriteRequest(t *testing.T) {
 // before __name__.
 func TestRemoteWriteUpperCaseLabelSortsBeforeName(t *testing.T) {
 	recv := newFakeReceiver(t, nil)
-	w := newTestRemoteWrite(t, config.Prometheus{URL: recv.srv.URL}, nil)
+	w := newTestRemoteWrite(t, Config{URL: recv.srv.URL}, nil)
 	g := interfaceGroups(device("dc1", "sw1"), 1, 0, time.Now())[0]
 	g.Dimensions = append(g.Dimensions, metric.Dimension{Name: "VRF", Value: "mgmt"}, metric.Dimension{Name: "9x", Value: "y"})
 	if err := w.Write(context.Background(), records(g)); err != nil {
@@ -217,7 +216,7 @@ func TestRemoteWriteAnswers(t *testing.T) {
 	} {
 		t.Run(fmt.Sprint(c.code), func(t *testing.T) {
 			recv := newFakeReceiver(t, func([]decodedSeries, http.Header) (int, string) { return c.code, "receiver says no\n" })
-			w := newTestRemoteWrite(t, config.Prometheus{URL: recv.srv.URL}, nil)
+			w := newTestRemoteWrite(t, Config{URL: recv.srv.URL}, nil)
 			batch := records(interfaceGroups(device("dc1", "sw1"), 6, 0, time.Now())...)
 			err := w.Write(context.Background(), batch)
 			if err == nil {
@@ -251,7 +250,7 @@ func TestRemoteWriteBisects(t *testing.T) {
 		}
 		return 204, ""
 	})
-	w := newTestRemoteWrite(t, config.Prometheus{URL: recv.srv.URL}, nil)
+	w := newTestRemoteWrite(t, Config{URL: recv.srv.URL}, nil)
 	now := time.Now()
 	var groups []*metric.Group
 	for i := 0; i < 40; i++ {
@@ -284,7 +283,7 @@ func TestRemoteWriteBisects(t *testing.T) {
 // without being sent; the rest is.
 func TestRemoteWriteLocalReject(t *testing.T) {
 	recv := newFakeReceiver(t, nil)
-	w := newTestRemoteWrite(t, config.Prometheus{URL: recv.srv.URL}, nil)
+	w := newTestRemoteWrite(t, Config{URL: recv.srv.URL}, nil)
 	groups := interfaceGroups(device("dc1", "sw1"), 3, 0, time.Now())
 	groups[1].Dimensions = append(groups[1].Dimensions, metric.Dimension{Name: "interface-name", Value: "x"})
 	err := w.Write(context.Background(), records(groups...))
@@ -303,7 +302,7 @@ func TestRemoteWriteNetworkError(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	url := srv.URL
 	srv.Close()
-	w := newTestRemoteWrite(t, config.Prometheus{URL: url + "/api/v1/write?token=abc", Timeout: config.Duration(2 * time.Second)}, nil)
+	w := newTestRemoteWrite(t, Config{URL: url + "/api/v1/write?token=abc", Timeout: plugin.Duration(2 * time.Second)}, nil)
 	batch := records(interfaceGroups(device("dc1", "sw1"), 1, 0, time.Now())...)
 	err := w.Write(context.Background(), batch)
 	var rej *sink.Rejected
@@ -327,7 +326,7 @@ func TestRemoteWriteSecrets(t *testing.T) {
 	echo := func(_ []decodedSeries, h http.Header) (int, string) {
 		return 401, "bad credentials: " + h.Get("Authorization")
 	}
-	for _, p := range []config.Prometheus{
+	for _, p := range []Config{
 		{Username: "panoptes", Password: password},
 		{BearerToken: token},
 	} {
@@ -369,7 +368,7 @@ func TestRemoteWriteSecrets(t *testing.T) {
 // goes out in several requests, every series once.
 func TestRemoteWriteSplitsLargeBatches(t *testing.T) {
 	recv := newFakeReceiver(t, nil)
-	w := newTestRemoteWrite(t, config.Prometheus{URL: recv.srv.URL, Headers: map[string]string{"X-Api-Key": "key-0123456789"}}, nil)
+	w := newTestRemoteWrite(t, Config{URL: recv.srv.URL, Headers: map[string]string{"X-Api-Key": "key-0123456789"}}, nil)
 	w.maxRequest = 64 << 10
 	groups := interfaceGroups(device("dc1", "sw1"), 48, 0, time.Now())
 	if err := w.Write(context.Background(), records(groups...)); err != nil {

@@ -11,7 +11,7 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 
-	"github.com/panoptes-go/panoptes/internal/config"
+	"github.com/panoptes-go/panoptes/internal/plugin"
 )
 
 // serve runs e.Serve until the test ends and returns its address.
@@ -47,7 +47,7 @@ func serve(t testing.TB, e *Exposition) string {
 }
 
 func TestServeHTTP(t *testing.T) {
-	e := newTestExposition(t, config.Prometheus{Path: "/panoptes"})
+	e := newTestExposition(t, Config{Path: "/panoptes"})
 	ts := time.Now()
 	if err := e.Write(context.Background(), records(interfaceGroups(device("dc1", "sw1"), 4, 0, ts)...)); err != nil {
 		t.Fatal(err)
@@ -115,7 +115,7 @@ func TestServeListenError(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	e := newTestExposition(t, config.Prometheus{Listen: ln.Addr().String()})
+	e := newTestExposition(t, Config{Listen: ln.Addr().String()})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err = e.Serve(ctx)
@@ -141,7 +141,7 @@ func TestAcceptsGzip(t *testing.T) {
 
 // TestServeSweeps: while Serve runs, stale series are forgotten on their own.
 func TestServeSweeps(t *testing.T) {
-	e := newTestExposition(t, config.Prometheus{StaleAfter: config.Duration(100 * time.Millisecond)})
+	e := newTestExposition(t, Config{StaleAfter: plugin.Duration(100 * time.Millisecond)})
 	e.sweepEvery = 20 * time.Millisecond
 	serve(t, e)
 	if err := e.Write(context.Background(), records(interfaceGroups(device("dc1", "sw1"), 2, 0, time.Now())...)); err != nil {

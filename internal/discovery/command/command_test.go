@@ -1,4 +1,4 @@
-package discovery
+package command
 
 import (
 	"context"
@@ -9,36 +9,38 @@ import (
 	"testing"
 	"time"
 
-	"github.com/panoptes-go/panoptes/internal/config"
+	"github.com/panoptes-go/panoptes/internal/discovery"
+	"github.com/panoptes-go/panoptes/internal/discovery/discoverytest"
+	"github.com/panoptes-go/panoptes/internal/plugin"
 )
 
-// script builds a command source running testdata/cmd/<name> with /bin/sh
+// script builds a command source running testdata/<name> with /bin/sh
 // (no reliance on the executable bit surviving a checkout).
-func script(t *testing.T, name string, timeout time.Duration, args ...string) Source {
+func script(t *testing.T, name string, timeout time.Duration, args ...string) discovery.Source {
 	t.Helper()
 	if _, err := exec.LookPath("sh"); err != nil {
 		t.Skip("no sh")
 	}
-	src, err := New(config.Source{Name: "cmdb", Plugin: "command", Command: "/bin/sh",
-		Args: append([]string{filepath.Join("testdata", "cmd", name)}, args...), Timeout: config.Duration(timeout)},
-		config.ResourceDefaults{Site: "dc9"})
+	src, err := discovery.Build("command", plugin.BlockOf(Config{Command: "/bin/sh",
+		Args: append([]string{filepath.Join("testdata", name)}, args...), Timeout: plugin.Duration(timeout)}),
+		discovery.Deps{Name: "cmdb", Defaults: discovery.Defaults{Site: "dc9"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	src.(*Command).now = func() time.Time { return testNow }
+	src.(*Command).now = func() time.Time { return discoverytest.Now }
 	return src
 }
 
 func TestCommandCSV(t *testing.T) {
-	res := discover(t, script(t, "good.sh", 10*time.Second))
-	got := byID(res.Set)
+	res := discoverytest.Discover(t, script(t, "good.sh", 10*time.Second))
+	got := discoverytest.ByID(res.Set)
 	if len(got) != 2 || res.Rows != 2 || len(res.Rejected) != 0 {
 		t.Fatalf("result %+v", res)
 	}
-	if r := got["sw1"]; r.Endpoint != "10.0.0.1" || r.Type != "cisco" || r.Metadata["model"] != "3750" || r.Plugin != "cmdb" || r.CreationTimestamp != testTS {
+	if r := got["sw1"]; r.Endpoint != "10.0.0.1" || r.Type != "cisco" || r.Metadata["model"] != "3750" || r.Plugin != "cmdb" || r.CreationTimestamp != discoverytest.TS {
 		t.Errorf("sw1 = %+v", r)
 	}
-	if r := got["sw2"]; r.Type != FallbackType || r.Site != "dc1" {
+	if r := got["sw2"]; r.Type != discovery.FallbackType || r.Site != "dc1" {
 		t.Errorf("sw2 defaults = %+v", r)
 	}
 	if len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "1 device skipped") {
@@ -47,16 +49,16 @@ func TestCommandCSV(t *testing.T) {
 }
 
 func TestCommandJSONWithArgs(t *testing.T) {
-	res := discover(t, script(t, "json.sh", 10*time.Second, "lon1"))
-	got := byID(res.Set)
+	res := discoverytest.Discover(t, script(t, "json.sh", 10*time.Second, "lon1"))
+	got := discoverytest.ByID(res.Set)
 	if len(got) != 2 || got["r1"].Site != "lon1" || got["r2"].Metadata["model"] != "mx480" || got["r1"].Plugin != "cmdb" {
 		t.Fatalf("resources %v", got)
 	}
 }
 
 func TestCommandBadRows(t *testing.T) {
-	res := discover(t, script(t, "bad_rows.sh", 10*time.Second))
-	if ids(res.Set)[0] != "a" || len(res.Set.Resources) != 1 || len(res.Rejected) != 3 || res.Rows != 4 {
+	res := discoverytest.Discover(t, script(t, "bad_rows.sh", 10*time.Second))
+	if discoverytest.IDs(res.Set)[0] != "a" || len(res.Set.Resources) != 1 || len(res.Rejected) != 3 || res.Rows != 4 {
 		t.Fatalf("result %+v rejected %v", res, res.Rejected)
 	}
 	if res.Rejected[0].File != "command sh" || res.Rejected[0].Line != 3 {
@@ -95,36 +97,31 @@ func TestCommandFailures(t *testing.T) {
 			}
 		})
 	}
-	if _, err := New(config.Source{Name: "x", Plugin: "command"}, config.ResourceDefaults{}); err == nil {
-		t.Error("command source without command accepted")
-	}
-	if _, err := New(config.Source{Name: "x", Plugin: "command", Command: "/bin/true", Format: "xml"}, config.ResourceDefaults{}); err == nil {
-		t.Error("format xml accepted")
-	}
+
 }
 
 // A failing command keeps the previous inventory: Sync fails the source and
 // Apply is never given a broken set.
 func TestCommandFailureKeepsInventory(t *testing.T) {
-	inv := newMemInventory()
-	m := NewManager(ManagerOptions{Inventory: inv})
+	inv := discoverytest.NewInventory()
+	m := discovery.NewManager(discovery.ManagerOptions{Inventory: inv})
 	ctx := context.Background()
 	if _, err := m.Sync(ctx, "cmdb", script(t, "good.sh", 10*time.Second), 0); err != nil {
 		t.Fatal(err)
 	}
-	before := inv.snapshot()
+	before := inv.Snapshot()
 	for _, s := range []string{"fail.sh", "empty.sh"} {
 		_, err := m.Sync(ctx, "cmdb", script(t, s, 10*time.Second), 0)
-		if !errors.Is(err, ErrKeptPrevious) {
+		if !errors.Is(err, discovery.ErrKeptPrevious) {
 			t.Errorf("%s: error %v, want ErrKeptPrevious", s, err)
 		}
 	}
 	// Mostly invalid output is refused by Apply's ratio check.
 	_, err := m.Sync(ctx, "cmdb", script(t, "bad_rows.sh", 10*time.Second), 0)
-	if !errors.Is(err, ErrKeptPrevious) {
+	if !errors.Is(err, discovery.ErrKeptPrevious) {
 		t.Errorf("bad rows: error %v, want ErrKeptPrevious", err)
 	}
-	after := inv.snapshot()
+	after := inv.Snapshot()
 	if len(after) != 2 || len(after) != len(before) {
 		t.Fatalf("inventory changed: %v", after)
 	}

@@ -1,4 +1,4 @@
-package discovery
+package http
 
 import (
 	"context"
@@ -9,21 +9,23 @@ import (
 	"testing"
 	"time"
 
-	"github.com/panoptes-go/panoptes/internal/config"
+	"github.com/panoptes-go/panoptes/internal/discovery"
+	"github.com/panoptes-go/panoptes/internal/discovery/discoverytest"
+	"github.com/panoptes-go/panoptes/internal/plugin"
 )
 
 const cmdbCSV = "id,endpoint,site\nsw1,10.0.0.1,dc1\nsw2,10.0.0.2,dc1\n"
 
 const cmdbJSON = `[{"resource_id":"sw1","resource_endpoint":"10.0.0.1","resource_site":"dc1"}]`
 
-func httpSource(t *testing.T, url, format string, timeout time.Duration, headers map[string]string) Source {
+func httpSource(t *testing.T, url, format string, timeout time.Duration, headers map[string]string) discovery.Source {
 	t.Helper()
-	src, err := New(config.Source{Name: "cmdb", Plugin: "http", URL: url, Format: format,
-		Timeout: config.Duration(timeout), Headers: headers}, config.ResourceDefaults{})
+	src, err := discovery.Build("http", plugin.BlockOf(Config{URL: url, Format: format, Timeout: plugin.Duration(timeout), Headers: headers}),
+		discovery.Deps{Name: "cmdb"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	src.(*HTTP).now = func() time.Time { return testNow }
+	src.(*HTTP).now = func() time.Time { return discoverytest.Now }
 	return src
 }
 
@@ -50,19 +52,19 @@ func TestHTTPSource(t *testing.T) {
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 
-	res := discover(t, httpSource(t, srv.URL+"/csv", "", 5*time.Second, map[string]string{"Authorization": "Bearer T0KEN"}))
-	if got := ids(res.Set); strings.Join(got, ",") != "sw1,sw2" || res.Set.Resources[0].Plugin != "cmdb" {
+	res := discoverytest.Discover(t, httpSource(t, srv.URL+"/csv", "", 5*time.Second, map[string]string{"Authorization": "Bearer T0KEN"}))
+	if got := discoverytest.IDs(res.Set); strings.Join(got, ",") != "sw1,sw2" || res.Set.Resources[0].Plugin != "cmdb" {
 		t.Errorf("csv: %v", got)
 	}
 	if gotAuth != "Bearer T0KEN" {
 		t.Errorf("header not sent: %q", gotAuth)
 	}
 	for path, n := range map[string]int{"/json": 1, "/plain": 2} {
-		if res := discover(t, httpSource(t, srv.URL+path, "", 5*time.Second, nil)); len(res.Set.Resources) != n {
+		if res := discoverytest.Discover(t, httpSource(t, srv.URL+path, "", 5*time.Second, nil)); len(res.Set.Resources) != n {
 			t.Errorf("%s: %d resources, want %d", path, len(res.Set.Resources), n)
 		}
 	}
-	if res := discover(t, httpSource(t, srv.URL+"/forced", "json", 5*time.Second, nil)); len(res.Set.Resources) != 1 {
+	if res := discoverytest.Discover(t, httpSource(t, srv.URL+"/forced", "json", 5*time.Second, nil)); len(res.Set.Resources) != 1 {
 		t.Errorf("format json not honoured: %+v", res)
 	}
 }
@@ -91,26 +93,26 @@ func TestHTTPSourceFailures(t *testing.T) {
 		{"/empty", "the output is empty"},
 		{"/slow", "timed out after 200ms"},
 	}
-	inv := newMemInventory()
-	m := NewManager(ManagerOptions{Inventory: inv})
+	inv := discoverytest.NewInventory()
+	m := discovery.NewManager(discovery.ManagerOptions{Inventory: inv})
 	ctx := context.Background()
 	if _, err := m.Sync(ctx, "cmdb", httpSource(t, srv.URL+"/ok", "", time.Second, nil), 0); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range cases {
 		_, err := m.Sync(ctx, "cmdb", httpSource(t, srv.URL+c.path, "", 200*time.Millisecond, map[string]string{"X-Api-Key": "HSECRET"}), 0)
-		if err == nil || !strings.Contains(err.Error(), c.want) || !errors.Is(err, ErrKeptPrevious) {
+		if err == nil || !strings.Contains(err.Error(), c.want) || !errors.Is(err, discovery.ErrKeptPrevious) {
 			t.Errorf("%s: error %v, want %q and ErrKeptPrevious", c.path, err, c.want)
 		}
 		if err != nil && (strings.Contains(err.Error(), "QSECRET") || strings.Contains(err.Error(), "HSECRET")) {
 			t.Errorf("%s: error leaks a secret: %v", c.path, err)
 		}
 	}
-	if got := inv.snapshot(); len(got) != 2 {
+	if got := inv.Snapshot(); len(got) != 2 {
 		t.Errorf("inventory after failures: %d resources, want the previous 2", len(got))
 	}
 	for _, u := range []string{"", "ftp://x/", "http://"} {
-		if _, err := New(config.Source{Name: "x", Plugin: "http", URL: u}, config.ResourceDefaults{}); err == nil {
+		if _, err := discovery.Build("http", plugin.BlockOf(map[string]any{"url": u}), discovery.Deps{Name: "x"}); err == nil {
 			t.Errorf("url %q accepted", u)
 		}
 	}

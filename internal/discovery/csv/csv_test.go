@@ -1,0 +1,47 @@
+package csv
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/panoptes-go/panoptes/internal/config"
+	"github.com/panoptes-go/panoptes/internal/discovery/discoverytest"
+)
+
+// The sample config loads through the real loader and its source reads the
+// devices next to it.
+func TestSample(t *testing.T) {
+	sample, err := filepath.Abs("sample.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, srcs := discoverytest.LoadSample(t, sample)
+	src := srcs["lab"].(*CSV)
+	if want := filepath.Join(filepath.Dir(sample), "testdata", "devices.csv"); src.path != want {
+		t.Errorf("path %q, want %q: relative to the config file", src.path, want)
+	}
+	src.now = func() time.Time { return discoverytest.Now }
+	res := discoverytest.Discover(t, src)
+	got := discoverytest.ByID(res.Set)
+	if len(got) != 3 || len(res.Rejected) != 0 {
+		t.Fatalf("resources %v, rejected %v", discoverytest.IDs(res.Set), res.Rejected)
+	}
+	if r := got["sw2.dc1"]; r.Site != "dc1" || r.Class != "network" || r.Type != "arista" || r.Metadata["model"] != "DCS-7050" || r.Plugin != "lab" || r.CreationTimestamp != discoverytest.TS {
+		t.Errorf("sw2.dc1 = %+v", r)
+	}
+}
+
+func TestBadOptions(t *testing.T) {
+	for _, c := range []struct{ yaml, want string }{
+		{"discovery:\n  sources:\n    - plugin: csv\n", "bad.yaml:3: discovery.sources[0].path: is empty; give the file to read"},
+		{"discovery:\n  sources:\n    - plugin: csv\n      path: x.csv\n      command: /bin/true\n",
+			`bad.yaml:5: discovery.sources[0].command: unknown key "command" (check its spelling and indentation; known keys here: classify, classify_ttl, min_valid_ratio, name, path, plugin)`},
+		{"discovery:\n  sources:\n    - plugin: csv\n      path: [a]\n", "bad.yaml:4: discovery.sources[0].path: found a list, want a string"},
+	} {
+		_, err := config.Parse("bad.yaml", []byte(c.yaml), func(string) (string, bool) { return "", false }, discoverytest.Check)
+		if err == nil || err.Error() != c.want {
+			t.Errorf("%q:\n got %v\nwant %s", c.yaml, err, c.want)
+		}
+	}
+}

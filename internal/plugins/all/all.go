@@ -1,0 +1,17 @@
+// Package all registers every plugin built into panoptes; the binary
+// blank-imports it (the node does not: it only knows the families). Adding
+// a plugin is its folder plus one line here.
+package all
+
+import (
+	_ "github.com/panoptes-go/panoptes/internal/discovery/command" // discovery source command
+	_ "github.com/panoptes-go/panoptes/internal/discovery/csv"     // discovery source csv
+	_ "github.com/panoptes-go/panoptes/internal/discovery/http"    // discovery source http
+	_ "github.com/panoptes-go/panoptes/internal/discovery/json"    // discovery source json
+	_ "github.com/panoptes-go/panoptes/internal/poll"              // polling plugins interface, uptime, bgp, ping, heartbeat
+	_ "github.com/panoptes-go/panoptes/internal/profile"           // polling plugin profile
+	_ "github.com/panoptes-go/panoptes/internal/sink"              // sink type file
+	_ "github.com/panoptes-go/panoptes/internal/sink/influxdb"     // sink type influxdb
+	_ "github.com/panoptes-go/panoptes/internal/sink/kafka"        // sink type kafka, sink source kafka
+	_ "github.com/panoptes-go/panoptes/internal/sink/prometheus"   // sink types prometheus, prometheus_remote_write
+)
