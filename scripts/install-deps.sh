@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs what the tests need from Debian's packages: net-snmp's agent and
 # tools (snmpd, snmpbulkwalk), snmpsim with its device recordings, and the
-# real sinks InfluxDB 1.x and Prometheus (with promtool), and systemd for
+# real sinks InfluxDB 1.x and Prometheus (with promtool), systemd for
 # systemd-analyze, which checks the Debian package's unit (scripts/test-deb.sh;
-# systemd need not run). Idempotent: does nothing when everything is present.
+# systemd need not run), lldpd (real LLDP neighbours) and Alertmanager (the
+# alert sink's receiver). Idempotent: does nothing when everything is present.
 # The demo (make run) needs none of this.
 set -euo pipefail
 PATH="$PATH:/usr/sbin:/sbin"
@@ -17,6 +18,10 @@ command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 # promtool (same package) checks and unit-tests deploy/prometheus's rules.
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+# lldpd with its AgentX subagent builds real LLDP neighbour tables in
+# network namespaces; Alertmanager receives the alert sink's alerts.
+command -v lldpd >/dev/null 2>&1 || need+=(lldpd)
+command -v prometheus-alertmanager >/dev/null 2>&1 || need+=(prometheus-alertmanager)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
