@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"sort"
@@ -43,6 +45,10 @@ func simCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			"sockets then serve all devices in batches: about 3x less CPU per request under load\n"+
 			"(answers may wait up to 2 ms to be batched).\n\n"+
 			"SIGHUP restarts every device (sysUpTime and counters from 0, SNMPv3 engine boots + 1).\n"+
+			"--topology cables the devices into one simulated network: LLDP-MIB/LLDP-V2-MIB and CDP\n"+
+			"neighbour tables, BGP sessions between routers. --control ADDR serves its HTTP controls:\n"+
+			"GET /network (the ground truth as JSON), POST /interface?device=D&port=P&state=down|up,\n"+
+			"POST /bgp?device=D&peer=ADDR&state=idle|connect|active|opensent|openconfirm|established.\n"+
 			"--gnmi also serves each device as a gNMI target (OpenConfig interfaces, components, BGP and\n"+
 			"LLDP neighbours; the reference target of github.com/openconfig/gnmi) on --gnmi-base-port + i.\n"+
 			"The community and v3 passphrases may also come from PANOPTES_SIM_COMMUNITY,\n"+
@@ -67,6 +73,8 @@ func simCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	inventory := fs.String("inventory", "", "write a CSV inventory of the devices to this file")
 	credential := fs.String("credential", "sim", "credential name written to the inventory (define it in your config)")
 	statsEvery := fs.Duration("stats", 0, "print request counters at this interval (0: never)")
+	topology := fs.Bool("topology", false, "cable the devices into a simulated network (LLDP, CDP, BGP)")
+	control := fs.String("control", "", "serve the network's HTTP controls on this host:port (with --topology)")
 	gnmiFlags := addSimGNMIFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -79,8 +87,12 @@ func simCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if *sharedPort && !addrSet {
 		*addr = "" // the shared-port default, sim.DefaultSharedAddr
 	}
+	if *control != "" && !*topology {
+		return fmt.Errorf("--control needs --topology: it controls the simulated network")
+	}
 	opts := sim.Options{
-		Devices: *devices, BasePort: *basePort, Addr: *addr, PortsPerAddr: *perAddr, SharedPort: *sharedPort, Templates: templates,
+		Topology: *topology,
+		Devices:  *devices, BasePort: *basePort, Addr: *addr, PortsPerAddr: *perAddr, SharedPort: *sharedPort, Templates: templates,
 		Community: *community, Seed: *seed, Latency: *latency, Loss: *loss, MaxMsgSize: *maxMsg,
 		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo})),
 	}
@@ -105,6 +117,13 @@ func simCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 	}
 	fmt.Fprintln(stdout, simSummary(farm, opts, *inventory, *credential))
+	if *control != "" {
+		stop, err := serveControl(ctx, farm, *control, stdout)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	gsrv, line, err := gnmiFlags.start(ctx, farm, opts.Logger)
 	if err != nil {
 		return err
@@ -211,4 +230,26 @@ func simSummary(farm *sim.Farm, opts sim.Options, inventory, credential string) 
 		line += fmt.Sprintf("; inventory %s (credential %q)", inventory, credential)
 	}
 	return line + "; Ctrl-C stops, SIGHUP restarts the devices"
+}
+
+// serveControl serves the simulated network's HTTP controls on addr until
+// stop is called.
+func serveControl(ctx context.Context, farm *sim.Farm, addr string, stdout io.Writer) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--control %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: farm.ControlHandler(), ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = srv.Serve(ln)
+	}()
+	fmt.Fprintf(stdout, "panoptes sim: network controls on http://%s (GET /network, POST /interface, POST /bgp)\n", ln.Addr())
+	return func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+		<-done
+	}, nil
 }

@@ -110,6 +110,9 @@ type answer struct {
 // end of the MIB are noSuchName errors, and Counter64 objects do not exist
 // (GETNEXT skips them), as net-snmp and snmpsim do.
 func (d *Device) answerPDU(s *scratch, p *pdu, v1 bool, now int64, buf []byte, start, limit int, hint *int) answer {
+	if ov := d.over.Load(); ov != nil && (p.typ == ber.PDUGet || p.typ == ber.PDUGetNext || p.typ == ber.PDUGetBulk) {
+		return d.answerMerged(s, p, v1, now, buf, start, limit, ov)
+	}
 	r := d.rec
 	n := len(r.entries)
 	l := d.life.Load()
@@ -242,7 +245,11 @@ func (d *Device) bulkHint(s *scratch, hint *int) {
 
 // putEntry appends entry i's varbind with its value now.
 func (d *Device) putEntry(dst []byte, i int, l *life, now int64) []byte {
-	r := d.rec
+	return d.putFrom(dst, d.rec, i, l, now)
+}
+
+// putFrom appends entry i of r (the device's template or its overlay).
+func (d *Device) putFrom(dst []byte, r *Recording, i int, l *life, now int64) []byte {
 	e := &r.entries[i]
 	oid := r.oidTLV(e)
 	switch {

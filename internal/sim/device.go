@@ -29,8 +29,9 @@ type Device struct {
 	hint atomic.Int64 // last entry a walk was given: its next request asks for the successor
 
 	life    atomic.Pointer[life]
-	latency atomic.Int64  // ns
-	lossPPM atomic.Uint32 // drop probability × 1e6
+	over    atomic.Pointer[Recording] // objects of this device alone (overlay.go); nil: none
+	latency atomic.Int64              // ns
+	lossPPM atomic.Uint32             // drop probability × 1e6
 	silent  atomic.Bool
 
 	stats deviceStats

@@ -49,6 +49,17 @@ still. Counter32 wraps modulo 2^32. sysUpTime advances with the clock.
 Options.Now injects the clock, so a test can step time and compute every
 expected value (Device.CounterAt, Device.Uptime).
 
+# Simulated network
+
+With Options.Topology the devices are cabled into one network, a
+deterministic function of the device list (topology.go): cores in a ring,
+access devices with two uplinks, phones and a transit router outside the
+farm, eBGP between cores. Each device answers LLDP-MIB or LLDP-V2-MIB,
+Cisco's cdpCacheTable and BGP4-MIB for it from an overlay of its own over
+the shared template (overlay.go). SetInterface and SetBGPSession change the
+network at run time (ControlHandler serves them over HTTP); Network is the
+ground truth. Counters of a port taken down keep counting.
+
 # Faults
 
 Device.SetFault sets a response latency, a loss probability and silence;

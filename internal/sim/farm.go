@@ -58,9 +58,13 @@ type Options struct {
 	V3Users     []V3User // SNMPv3 users every device accepts
 	// Seed derives every device's counter rates: the same seed gives the
 	// same rates in every run.
-	Seed    int64
-	Latency time.Duration // initial fault settings of every device
-	Loss    float64
+	Seed int64
+	// Topology cables the devices into one simulated network (LLDP, CDP
+	// and BGP tables; see topology.go), changed at run time with
+	// SetInterface and SetBGPSession, read back with Network.
+	Topology bool
+	Latency  time.Duration // initial fault settings of every device
+	Loss     float64
 	// MaxMsgSize bounds a response (GETBULK returns fewer repetitions to
 	// fit), default 65507; an SNMPv3 request's msgMaxSize lowers it.
 	MaxMsgSize int
@@ -84,6 +88,7 @@ type Farm struct {
 	scratch   sync.Pool
 	srv       server
 	shared    bool
+	net       *network // Options.Topology; nil without
 
 	// shared-port mode: datagrams to no device's address, and datagrams
 	// the kernel dropped on full receive queues
@@ -125,6 +130,12 @@ func Start(ctx context.Context, opts Options) (*Farm, error) {
 	}
 	if err := f.makeDevices(opts); err != nil {
 		return nil, err
+	}
+	if opts.Topology {
+		f.net = newNetwork(f.devices, f.started)
+		for _, nd := range f.net.devs {
+			f.net.rebuild(nd, f.started)
+		}
 	}
 	if err := f.listen(); err != nil {
 		close(f.watcherDone)

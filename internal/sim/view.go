@@ -173,6 +173,12 @@ func (d *Device) Interfaces(t time.Time) []Interface {
 		if v, ok := num(tIf | 8); ok {
 			f.OperStatus = int64(v)
 		}
+		if v, ok := d.overlayInt(cat(oidIfEntry, 7, row.index)); ok { // the simulated network took it down
+			f.AdminStatus = v
+		}
+		if v, ok := d.overlayInt(cat(oidIfEntry, 8, row.index)); ok {
+			f.OperStatus = v
+		}
 		wide := func(dst *uint64, flag IfCounters, hc, narrow uint32) {
 			if v, ok := num(hc); ok {
 				*dst, f.Has = v, f.Has|flag
