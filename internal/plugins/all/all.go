@@ -9,6 +9,7 @@ import (
 	_ "github.com/panoptes-go/panoptes/internal/discovery/http"    // discovery source http
 	_ "github.com/panoptes-go/panoptes/internal/discovery/json"    // discovery source json
 	_ "github.com/panoptes-go/panoptes/internal/poll"              // polling plugins interface, uptime, bgp, ping, heartbeat
+	_ "github.com/panoptes-go/panoptes/internal/poll/lldp"         // polling plugin lldp
 	_ "github.com/panoptes-go/panoptes/internal/profile"           // polling plugin profile
 	_ "github.com/panoptes-go/panoptes/internal/sink"              // sink type file
 	_ "github.com/panoptes-go/panoptes/internal/sink/influxdb"     // sink type influxdb
