@@ -33,6 +33,7 @@ tidy-check:
 # Every test, integration included, under the race detector, then the fuzz
 # targets briefly,
 # the Debian package (installed and purged: root) and the deployment examples.
+# The time it takes, measured: README.md, Development.
 test: deps fmt-check vet tidy-check
 	$(GO) test -race -count=1 -timeout 9m ./...
 	GO=$(GO) FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
