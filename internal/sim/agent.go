@@ -335,15 +335,27 @@ func (d *Device) serveCommunity(s *scratch, req []byte, version int64, i int, hi
 	}
 	start := 64 + len(community)
 	s.grow(start + d.farm.maxMsg)
-	a := d.answerPDU(s, &p, version == 0, now, s.out, start, d.farm.maxMsg-start, hint)
+	h := d.hostile.Load()
+	var a answer
+	if h != nil && h.rewritesWalks() && version == 1 && (p.typ == ber.PDUGetNext || p.typ == ber.PDUGetBulk) {
+		a = d.hostileAnswer(s, &p, h, now, s.out, start, d.farm.maxMsg-start)
+	} else {
+		a = d.answerPDU(s, &p, version == 0, now, s.out, start, d.farm.maxMsg-start, hint)
+	}
 	if a.drop {
 		return nil, 0, dropMalformed
+	}
+	if h != nil && h.WrongRequestID {
+		p.reqID = otherID(p.reqID)
 	}
 	buf, pos, end := finishPDU(&a, &p, start)
 	pos = ber.PrependBytes(buf, pos, ber.TagOctetString, community)
 	pos = ber.PrependInt(buf, pos, version)
 	pos = ber.PrependHeader(buf, pos, ber.TagSequence, end-pos)
 	s.keep(buf)
+	if h != nil && h.Truncate {
+		end = pos + (end-pos)/2
+	}
 	return buf[pos:end], a.count, answered
 }
 

@@ -34,6 +34,9 @@ type Device struct {
 	lossPPM atomic.Uint32             // drop probability × 1e6
 	silent  atomic.Bool
 
+	hostile  atomic.Pointer[Hostile] // nil: a well-behaved agent
+	hostileN atomic.Uint64           // requests counted by Hostile.AnswerEvery
+
 	stats deviceStats
 
 	keysMu sync.Mutex

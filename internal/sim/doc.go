@@ -66,6 +66,13 @@ Device.SetFault sets a response latency, a loss probability and silence;
 Restart resets sysUpTime and counters and bumps the v3 engine boots, so a
 v3 manager sees notInTimeWindow and resynchronises.
 
+Device.SetHostile makes a device misbehave as broken or hostile agents do
+(v1/v2c): answer one request in N, answer with the wrong request id, send
+truncated answers, ignore GETBULK's max-repetitions and fill a datagram,
+answer walks with OIDs that do not increase or that loop back, or serve an
+ifTable of any number of rows generated per request (no memory). The
+poller's tests against them are in hostile_poll_test.go.
+
 # Cost
 
 The v1/v2c path allocates nothing: requests are decoded into pooled

@@ -99,6 +99,10 @@ func (f *Farm) serveOne(d *Device, s *scratch, rng *rand.Rand, req []byte, trunc
 		d.stats.lost.Add(1)
 		return
 	}
+	if h := d.hostile.Load(); h != nil && !d.admit(h) {
+		d.stats.lost.Add(1)
+		return
+	}
 	if truncated {
 		d.stats.malformed.Add(1)
 		return
