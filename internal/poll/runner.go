@@ -39,6 +39,10 @@ type RunnerOptions struct {
 	// Now is the clock for timestamps (default time.Now, whose readings
 	// the duration histogram then shares).
 	Now func() time.Time
+	// WalkLimit bounds the varbinds a check's walks return together (see
+	// snmp.WalkLimit); 0 is snmp.DefaultWalkLimit. Past it the check's
+	// status is partial failure.
+	WalkLimit int
 }
 
 // Runner runs checks: one plugin against one resource, always ending with a
@@ -51,6 +55,7 @@ type Runner struct {
 	log     *slog.Logger
 	now     func() time.Time // nil: time.Now
 	metrics *runnerMetrics
+	limit   int // RunnerOptions.WalkLimit
 
 	// failing holds the last status of each failing check, so a device
 	// that stays down is logged when it fails and when it recovers, not
@@ -65,7 +70,7 @@ type Runner struct {
 // NewRunner returns a Runner.
 func NewRunner(opts RunnerOptions) *Runner {
 	r := &Runner{snmp: opts.SNMP, pool: opts.Pool, enrich: opts.Enrich, history: opts.History, log: opts.Logger, now: opts.Now,
-		metrics: newRunnerMetrics(opts.Registerer), failing: map[string]int{}}
+		metrics: newRunnerMetrics(opts.Registerer), failing: map[string]int{}, limit: opts.WalkLimit}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
@@ -181,6 +186,7 @@ type checkRun struct {
 	status metric.Group
 	metric [1]metric.Metric
 	dim    [1]metric.Dimension
+	limit  snmp.WalkLimit // the check's ctx: its walks' varbind limit
 }
 
 // checkLog is a check's log handler: the Runner's with the attributes
@@ -228,7 +234,7 @@ func (r *Runner) check(ctx context.Context, c *checkRun, pluginName string, p Pl
 	req := &c.req
 	*req = Request{Resource: res, Interval: interval, Target: rv.target, SNMP: r.pool, Enrich: r.enrich, History: r.history, Now: start, Logger: &c.log}
 
-	groups, err, panicked := r.poll(ctx, &c.log, pluginName, p, req)
+	groups, err, panicked := r.poll(c.limit.Reset(ctx, r.limit), &c.log, pluginName, p, req)
 	if panicked {
 		return nil, metric.StatusInternalFailure, err
 	}

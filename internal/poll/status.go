@@ -20,7 +20,9 @@ const (
 
 // statusOf maps a check's outcome to a polling status. Order matters: a
 // plugin's explicit status wins, then a deadline (the check ran out of
-// time, whatever it managed to build), then partial success.
+// time, whatever it managed to build), then partial success, which
+// includes a walk stopped at the check's varbind limit (snmp.ErrWalkLimit):
+// the device answered, with more than the check keeps.
 func statusOf(ctx context.Context, groups int, err error) int {
 	if err == nil {
 		return metric.StatusSuccess
@@ -32,7 +34,7 @@ func statusOf(ctx context.Context, groups int, err error) int {
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return metric.StatusTimeout
 	}
-	if groups > 0 {
+	if groups > 0 || errors.Is(err, snmp.ErrWalkLimit) { // a table past the limit is data left out
 		return metric.StatusPartialFailure
 	}
 	return snmpStatus(snmp.KindOf(err))

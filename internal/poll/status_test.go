@@ -36,6 +36,8 @@ func TestStatusOf(t *testing.T) {
 		{"not an snmp error", live, 0, errors.New("bad row"), metric.StatusInternalFailure},
 		{"a deadline from below", live, 0, fmt.Errorf("x: %w", context.DeadlineExceeded), metric.StatusTimeout},
 		{"partial", live, 2, snmpErr(snmp.KindAuth), metric.StatusPartialFailure},
+		{"a walk past the check's limit", live, 0, fmt.Errorf("walk ifTable: %w",
+			&snmp.Error{Device: "sw1:161", Op: "walk .1.3", Kind: snmp.KindInternal, Err: fmt.Errorf("%w: more", snmp.ErrWalkLimit)}), metric.StatusPartialFailure},
 		{"the check's deadline beats partial", expired, 2, snmpErr(snmp.KindAuth), metric.StatusTimeout},
 		{"the plugin's status beats all", expired, 2, WithStatus(metric.StatusMissingMetrics, snmpErr(snmp.KindTimeout)), metric.StatusMissingMetrics},
 	} {

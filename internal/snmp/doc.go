@@ -40,6 +40,18 @@ ctx's error and the session is discarded. A ctx that reaches its deadline
 does not close the socket: the read's deadline (never later than the ctx's)
 ends the wait.
 
+# Walks against bad agents
+
+A walk stops with ErrNotIncrease (KindInternal) when an answer's OID is not
+greater than the one before it, also when the agent jumps back out of the
+subtree: only an OID past the subtree ends a table. The walks under one ctx
+return at most WalkLimit varbinds together (the poll runner gives each
+check DefaultWalkLimit, a million, about 130 MB held); a walk that would
+pass it fails with ErrWalkLimit, so a table of hundreds of thousands of
+rows or one that never ends costs bounded memory. An answer with another
+request id, or one cut short, is dropped and the request times out; an
+answer is at most one datagram (64 KiB), whatever max-repetitions asked.
+
 # SNMPv3 privacy protocols and key extension
 
 AES-192 and AES-256 need longer keys than MD5 or SHA-1 digests give, and two

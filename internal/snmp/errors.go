@@ -17,6 +17,7 @@ var (
 	ErrAuth        = errors.New("authentication failure")
 	ErrNetwork     = errors.New("network failure")
 	ErrNotIncrease = errors.New("agent returned a non-increasing OID (agent loop)")
+	ErrWalkLimit   = errors.New("walk limit reached")
 	ErrPoolClosed  = errors.New("snmp pool closed")
 	ErrInternal    = errors.New("internal failure")
 )

@@ -150,13 +150,27 @@ func (mx *mux) close() {
 	mx.wg.Wait()
 }
 
-// nextID returns a request id in 1..2³¹-1.
+// nextID returns a request id in 1..2³¹-1: a counter put through a
+// bijection (scrambleID), so ids stay unique for 2³¹ requests while those
+// of consecutive requests are far apart. An agent that answers with a
+// neighbouring id (the request's + 1: a buggy or hostile agent) then hits
+// no other pending request, where with plain counting it answered the
+// next request to the same device with this one's varbinds.
 func (mx *mux) nextID() int32 {
 	for {
-		if id := mx.ids.Add(1) & (1<<31 - 1); id != 0 {
-			return id
+		if id := scrambleID(uint32(mx.ids.Add(1)) & (1<<31 - 1)); id != 0 {
+			return int32(id)
 		}
 	}
+}
+
+// scrambleID is a bijection of 0..2³¹-1: odd multipliers are invertible
+// modulo 2³¹, and so is x ^ x>>16.
+func scrambleID(x uint32) uint32 {
+	const mask = 1<<31 - 1
+	x = x * 0x5bd1e995 & mask
+	x ^= x >> 16
+	return x * 0x27d4eb2d & mask
 }
 
 // register makes w pending under its id and queues it for sending.

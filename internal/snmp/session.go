@@ -157,6 +157,7 @@ func (s *session) walk(ctx context.Context, root string) ([]Varbind, error) {
 	if s.v1 {
 		req.pdu = ber.PDUGetNext
 	}
+	limit := walkLimitOf(ctx)
 	var out []Varbind
 	for {
 		if cap(out)-len(out) < s.maxReps { // grow by doubling: append's 1.25 copies a large table more
@@ -180,19 +181,28 @@ func (s *session) walk(ctx context.Context, root string) ([]Varbind, error) {
 		}
 		cur, n, done := req.oids[0], mark, false
 		for _, vb := range out[mark:] {
-			if vb.Type == gosnmp.EndOfMibView || vb.Type == gosnmp.NoSuchObject || vb.Type == gosnmp.NoSuchInstance ||
-				!inSubtree(root, vb.Name) {
+			if vb.Type == gosnmp.EndOfMibView || vb.Type == gosnmp.NoSuchObject || vb.Type == gosnmp.NoSuchInstance {
 				done = true
 				break
 			}
+			// Before the subtree test: an agent that jumps back out of the
+			// subtree is in a loop, not at the table's end.
 			if compareOID(cur, vb.Name) >= 0 {
 				return nil, fmt.Errorf("%w: %s after %s", ErrNotIncrease, vb.Name, cur)
+			}
+			if !inSubtree(root, vb.Name) {
+				done = true
+				break
 			}
 			cur = vb.Name
 			n++
 		}
 		clear(out[n:])
 		out, req.oids[0] = out[:n], cur
+		if !limit.take(n - mark) {
+			return nil, fmt.Errorf("%w: the walks of this check returned more than %d varbinds (a table this large, or an agent that never ends it): walk stopped at %s",
+				ErrWalkLimit, limit.limit, cur)
+		}
 		if done {
 			break
 		}
