@@ -129,7 +129,7 @@ func BenchmarkHandleMsgs(b *testing.B) {
 		{"file-decoded", func(f Sink) Sink { return decodedOnly{f} }},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			c, err := New(config.Sink{Name: "bench", Type: "file", Options: plugin.BlockOf(FileConfig{Path: filepath.Join(b.TempDir(), "out.jsonl"), MaxSize: 1 << 30})}, Deps{})
+			c, err := New(config.Sink{Name: "bench", Type: "test_file", Options: plugin.BlockOf(fileConfig{Path: filepath.Join(b.TempDir(), "out.jsonl"), MaxSize: 1 << 30})}, Deps{})
 			if err != nil {
 				b.Fatal(err)
 			}

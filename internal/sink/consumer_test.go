@@ -36,7 +36,7 @@ func TestBackoff(t *testing.T) {
 	if d := b.Next(); d != 100*time.Millisecond {
 		t.Errorf("after reset next = %v, want 100ms", d)
 	}
-	def, err := New(config.Sink{Name: "f", Type: "file", Options: fileBlock("x")}, Deps{})
+	def, err := New(config.Sink{Name: "f", Type: "test_file", Options: fileBlock("x")}, Deps{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,7 +23,6 @@ type sinkMetrics struct {
 	writeSeconds prometheus.Observer
 	latency      prometheus.Observer
 	pending      prometheus.Gauge
-	rotations    prometheus.Counter
 }
 
 func newSinkMetrics(reg prometheus.Registerer, sink string) *sinkMetrics {
@@ -57,10 +56,6 @@ func newSinkMetrics(reg prometheus.Registerer, sink string) *sinkMetrics {
 		Namespace: "panoptes", Subsystem: "sink", Name: "consumer_pending",
 		Help: "Messages on the bus not yet delivered to a sink (its lag), as of its last batch.",
 	}, []string{"sink"})
-	rotations := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: "panoptes", Subsystem: "sink", Name: "file_rotations_total",
-		Help: "Times a file sink rotated its file.",
-	}, []string{"sink"})
 	if reg != nil {
 		written = selfmetric.Register(reg, written)
 		writeErrors = selfmetric.Register(reg, writeErrors)
@@ -69,7 +64,6 @@ func newSinkMetrics(reg prometheus.Registerer, sink string) *sinkMetrics {
 		writeSeconds = selfmetric.Register(reg, writeSeconds)
 		latency = selfmetric.Register(reg, latency)
 		pending = selfmetric.Register(reg, pending)
-		rotations = selfmetric.Register(reg, rotations)
 	}
 	return &sinkMetrics{
 		written:      written.WithLabelValues(sink),
@@ -80,7 +74,6 @@ func newSinkMetrics(reg prometheus.Registerer, sink string) *sinkMetrics {
 		writeSeconds: writeSeconds.WithLabelValues(sink),
 		latency:      latency.WithLabelValues(sink),
 		pending:      pending.WithLabelValues(sink),
-		rotations:    rotations.WithLabelValues(sink),
 	}
 }
 

@@ -75,7 +75,7 @@ func publishSets(b *bus.Bus, from, to, size int) error {
 func fastConsumer(t *testing.T, cfg config.Sink, reg prometheus.Registerer) *Consumer {
 	t.Helper()
 	if cfg.Type == "" {
-		cfg.Type = "file"
+		cfg.Type = "test_file"
 	}
 	c, err := New(cfg, Deps{Registerer: reg})
 	if err != nil {
@@ -231,7 +231,7 @@ func TestFileSinkSubjectFilter(t *testing.T) {
 func TestFileSinkRotation(t *testing.T) {
 	b := openBus(t, t.TempDir())
 	path := filepath.Join(t.TempDir(), "metrics.jsonl")
-	f := fastConsumer(t, config.Sink{Name: "rot", Options: plugin.BlockOf(FileConfig{Path: path, MaxSize: 4 << 10, MaxFiles: 2})}, nil)
+	f := fastConsumer(t, config.Sink{Name: "rot", Options: plugin.BlockOf(fileConfig{Path: path, MaxSize: 4 << 10, MaxFiles: 2})}, nil)
 	publish(t, b, 0, 200) // ~400 bytes each: many rotations
 	stop := running(t, f, b.JetStream())
 	eventually(t, "everything acked", func() bool { return ackFloor(t, b.JetStream(), "rot") == 200 })

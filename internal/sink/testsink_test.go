@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/panoptes-go/panoptes/internal/plugin"
+	"github.com/panoptes-go/panoptes/internal/sink/file/rotate"
 )
 
 // recordSink is a test sink (type "test_record"): it records every batch it
@@ -130,5 +133,49 @@ func (r *sliceReader) Run(ctx context.Context, handle func(context.Context, []Re
 	return ctx.Err()
 }
 
-// fileBlock is the block of a file sink writing path.
-func fileBlock(path string) plugin.Block { return plugin.BlockOf(FileConfig{Path: path}) }
+// fileConfig is the block of a "test_file" sink: the file sink (package
+// sink/file, which imports this one) over the same engine, rotate.File,
+// so the consumer is tested writing a real file.
+type fileConfig struct {
+	Path     string          `yaml:"path"`
+	MaxSize  plugin.ByteSize `yaml:"max_size"`
+	MaxFiles int             `yaml:"max_files"`
+}
+
+// fileBlock is the block of a test_file sink writing path.
+func fileBlock(path string) plugin.Block { return plugin.BlockOf(fileConfig{Path: path}) }
+
+// testFile is the test_file sink: a RawWriter of lines to a rotating file.
+type testFile struct{ out *rotate.File }
+
+func init() {
+	Register("test_file", func(options plugin.Block, deps Deps) (Sink, error) {
+		var c fileConfig
+		if err := options.Decode(&c); err != nil {
+			return nil, err
+		}
+		if c.MaxSize == 0 {
+			c.MaxSize = 100 << 20
+		}
+		if c.MaxFiles == 0 {
+			c.MaxFiles = 5
+		}
+		return &testFile{out: rotate.New("sink "+deps.Name, c.Path, int64(c.MaxSize), c.MaxFiles, nil)}, nil
+	})
+}
+
+func (f *testFile) Write(ctx context.Context, batch []Record) error {
+	return f.WriteRaw(ctx, slices.Values(batch))
+}
+
+func (f *testFile) WriteRaw(_ context.Context, records iter.Seq[Record]) error {
+	return f.out.WriteAll(func(yield func([]byte) bool) {
+		for r := range records {
+			if !yield(r.Data) {
+				return
+			}
+		}
+	})
+}
+
+func (f *testFile) Close() error { return f.out.Close() }

@@ -47,8 +47,10 @@ func TestPluginFixtures(t *testing.T) {
 // Every example config, and every config snippet of README.md, loads with
 // its plugins built (secrets from the environment set to a placeholder).
 func TestExamplesAndReadmeLoad(t *testing.T) {
-	if _, err := config.Load("../../../examples/panoptes.yaml", node.Check); err != nil {
-		t.Errorf("examples/panoptes.yaml: %v", err)
+	for _, f := range []string{"examples/panoptes.yaml", "packaging/debian/panoptes.yaml", "deploy/container/panoptes.yaml"} {
+		if _, err := config.Load("../../../"+f, node.Check); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
 	}
 	const readme = "../../../README.md"
 	raw, err := os.ReadFile(readme)

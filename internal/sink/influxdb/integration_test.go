@@ -23,6 +23,7 @@ import (
 	"github.com/panoptes-go/panoptes/internal/plugin"
 	"github.com/panoptes-go/panoptes/internal/resource"
 	"github.com/panoptes-go/panoptes/internal/sink"
+	"github.com/panoptes-go/panoptes/internal/sink/file"
 	"github.com/panoptes-go/panoptes/internal/sink/influxdb"
 	"github.com/panoptes-go/panoptes/internal/testutil/influx"
 	"github.com/panoptes-go/panoptes/internal/testutil/logbuf"
@@ -212,7 +213,7 @@ func TestInfluxMatchesFile(t *testing.T) {
 	const n = 400
 	s.publish(t, 0, n/2)
 	s.run(t, s.influxSink("influx"), nil)
-	s.run(t, config.Sink{Name: "file", Type: "file", Options: plugin.BlockOf(sink.FileConfig{Path: path})}, nil)
+	s.run(t, config.Sink{Name: "file", Type: "file", Options: plugin.BlockOf(file.Config{Path: path})}, nil)
 	s.publish(t, n/2, n)
 	eventually(t, "both sinks acked everything", 20*time.Second, func() bool {
 		return ackFloor(t, s.bus.JetStream(), "influx") == n && ackFloor(t, s.bus.JetStream(), "file") == n
@@ -238,7 +239,7 @@ func TestInfluxOutageLosesNothing(t *testing.T) {
 	s := newStack(t)
 	path := filepath.Join(t.TempDir(), "metrics.jsonl")
 	s.run(t, s.influxSink("influx"), nil)
-	s.run(t, config.Sink{Name: "file", Type: "file", Options: plugin.BlockOf(sink.FileConfig{Path: path})}, nil)
+	s.run(t, config.Sink{Name: "file", Type: "file", Options: plugin.BlockOf(file.Config{Path: path})}, nil)
 
 	var mu sync.Mutex
 	published := 0

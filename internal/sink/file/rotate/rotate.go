@@ -1,8 +1,11 @@
-package sink
+// Package rotate is the file sink's engine: a file of lines appended in
+// batches, each flushed and fsynced whole or cut off the file again, and
+// rotated by size. It knows nothing of sinks, so the sink consumer's own
+// tests can write through it.
+package rotate
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"fmt"
 	"iter"
@@ -10,116 +13,25 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
-
-	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/panoptes-go/panoptes/internal/plugin"
 )
 
-// File sink defaults for config fields left zero.
-const (
-	DefaultFileMaxSize  = 100 << 20
-	DefaultFileMaxFiles = 5
-)
-
-func init() { Register("file", newFile) }
-
-// FileConfig is the file sink's block: the keys of its sinks entry besides
-// the consumer's.
-type FileConfig struct {
-	Path     string          `yaml:"path"`      // the JSON lines file, relative to the config file
-	MaxSize  plugin.ByteSize `yaml:"max_size"`  // rotate past this size (default 100MiB)
-	MaxFiles int             `yaml:"max_files"` // rotated files kept (default 5)
+// New returns the rotating file at path; nothing is opened until the first
+// batch. label names its owner in errors ("sink metrics"); onRotate, when
+// not nil, is called after each rotation.
+func New(label, path string, maxSize int64, maxFiles int, onRotate func()) *File {
+	return &File{label: label, path: path, maxSize: maxSize, maxFiles: maxFiles, onRotate: onRotate}
 }
 
-func newFile(options plugin.Block, deps Deps) (Sink, error) {
-	var c FileConfig
-	if err := options.Decode(&c); err != nil {
-		return nil, err
-	}
-	if strings.TrimSpace(c.Path) != "" {
-		c.Path = options.Abs(c.Path)
-	}
-	return NewFile(c, deps)
-}
-
-// File is a sink that appends every metrics group to a file as one JSON line
-// (the bus message bytes, which are already Panoptes JSON), rotating it by
-// size. Each batch is flushed and fsynced before Write returns, so an acked
-// message is on disk. It is a RawWriter: it never needs a decoded group.
+// File appends lines to path and keeps maxFiles rotated files (path.1
+// newest .. path.<maxFiles> oldest). Each batch (WriteAll) is flushed and
+// fsynced before it returns; a failed one is cut off the file again. It is
+// used by one goroutine at a time.
 type File struct {
-	out *rotatingFile
-}
-
-var (
-	_ Sink      = (*File)(nil)
-	_ RawWriter = (*File)(nil)
-	_ Closer    = (*File)(nil)
-)
-
-// NewFile checks c and returns the file sink named deps.Name; it touches
-// no file until the first Write. Zero sizes take the defaults.
-func NewFile(c FileConfig, deps Deps) (*File, error) {
-	maxSize, maxFiles := int64(c.MaxSize), c.MaxFiles
-	if maxSize == 0 {
-		maxSize = DefaultFileMaxSize
-	}
-	if maxFiles == 0 {
-		maxFiles = DefaultFileMaxFiles
-	}
-	var errs []error
-	if strings.TrimSpace(c.Path) == "" {
-		errs = append(errs, plugin.Errorf("path", "is empty; give the JSON lines file to write"))
-	}
-	if maxSize < 1<<10 {
-		errs = append(errs, plugin.Errorf("max_size", "%d bytes is too small; give at least 1KiB", maxSize))
-	}
-	if maxFiles < 1 {
-		errs = append(errs, plugin.Errorf("max_files", "%d must be at least 1", maxFiles))
-	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	return &File{
-		out: &rotatingFile{
-			sink: deps.Name, path: c.Path, maxSize: maxSize, maxFiles: maxFiles,
-			rotations: newSinkMetrics(deps.Registerer, deps.Name).rotations,
-		},
-	}, nil
-}
-
-// Write appends the batch's messages as lines, flushed and fsynced; on an
-// error nothing of the batch stays in the file.
-func (f *File) Write(ctx context.Context, batch []Record) error {
-	return f.WriteRaw(ctx, slices.Values(batch))
-}
-
-// WriteRaw appends each record's Data as a line as it comes (the buffered
-// writer copies it), then flushes and fsyncs; on an error nothing of the
-// batch stays in the file. A batch of no records touches no file.
-func (f *File) WriteRaw(_ context.Context, records iter.Seq[Record]) error {
-	return f.out.writeAll(func(yield func([]byte) bool) {
-		for r := range records {
-			if !yield(r.Data) {
-				return
-			}
-		}
-	})
-}
-
-// Close flushes and closes the file.
-func (f *File) Close() error { return f.out.close() }
-
-// rotatingFile appends lines to path and keeps maxFiles rotated files
-// (path.1 newest .. path.<maxFiles> oldest). Each writeLines is flushed and
-// fsynced before it returns; a failed one is cut off the file again.
-type rotatingFile struct {
-	sink      string
-	path      string
-	maxSize   int64
-	maxFiles  int
-	rotations prometheus.Counter
+	label    string // names the file's owner in errors ("sink x")
+	path     string
+	maxSize  int64
+	maxFiles int
+	onRotate func() // called after each rotation; may be nil
 
 	f         *os.File
 	info      os.FileInfo // of f, to notice the path now names another file
@@ -128,17 +40,17 @@ type rotatingFile struct {
 	written   int64 // committed + bytes of the batch being written
 }
 
-func (r *rotatingFile) errorf(format string, a ...any) error {
-	return fmt.Errorf("sink %s: file %s: %s", r.sink, r.path, fmt.Errorf(format, a...))
+func (r *File) errorf(format string, a ...any) error {
+	return fmt.Errorf("%s: file %s: %s", r.label, r.path, fmt.Errorf(format, a...))
 }
 
-// writeLines appends every line plus '\n', then flushes and fsyncs.
-func (r *rotatingFile) writeLines(lines [][]byte) error { return r.writeAll(slices.Values(lines)) }
+// WriteLines appends every line plus '\n', then flushes and fsyncs.
+func (r *File) WriteLines(lines [][]byte) error { return r.WriteAll(slices.Values(lines)) }
 
-// writeAll appends every line plus '\n' as it comes, then flushes and
+// WriteAll appends every line plus '\n' as it comes, then flushes and
 // fsyncs; on an error the batch is rolled back. The file is opened at the
 // first line: no lines, no file.
-func (r *rotatingFile) writeAll(lines iter.Seq[[]byte]) error {
+func (r *File) WriteAll(lines iter.Seq[[]byte]) error {
 	opened := false
 	for line := range lines {
 		if !opened {
@@ -164,7 +76,7 @@ func (r *rotatingFile) writeAll(lines iter.Seq[[]byte]) error {
 
 // appendLine writes line plus '\n' to the buffer, rotating first when the
 // file would outgrow maxSize.
-func (r *rotatingFile) appendLine(line []byte) error {
+func (r *File) appendLine(line []byte) error {
 	n := int64(len(line)) + 1
 	if r.written > 0 && r.written+n > r.maxSize {
 		if err := r.rotate(); err != nil {
@@ -191,7 +103,7 @@ func (r *rotatingFile) appendLine(line []byte) error {
 
 // open opens path for appending unless the open file is still the one path
 // names (it may have been moved or deleted under us).
-func (r *rotatingFile) open() error {
+func (r *File) open() error {
 	if r.f != nil {
 		if st, err := os.Stat(r.path); err == nil && os.SameFile(st, r.info) {
 			return nil
@@ -236,7 +148,7 @@ func endsWithNewline(f *os.File, size int64) bool {
 }
 
 // sync flushes the buffer and fsyncs: what is written is now committed.
-func (r *rotatingFile) sync() error {
+func (r *File) sync() error {
 	if err := r.w.Flush(); err != nil {
 		return r.errorf("write: %w", err)
 	}
@@ -249,7 +161,7 @@ func (r *rotatingFile) sync() error {
 
 // rollback drops the uncommitted part of a batch so a retry does not leave
 // partial or duplicate lines; if the file cannot be cut, it is reopened.
-func (r *rotatingFile) rollback() {
+func (r *File) rollback() {
 	if r.f == nil {
 		return
 	}
@@ -264,7 +176,7 @@ func (r *rotatingFile) rollback() {
 
 // rotate commits the current file, shifts path.N → path.N+1 (dropping the
 // oldest) and path → path.1, and opens a new path.
-func (r *rotatingFile) rotate() error {
+func (r *File) rotate() error {
 	if err := r.sync(); err != nil {
 		return err
 	}
@@ -283,11 +195,13 @@ func (r *rotatingFile) rotate() error {
 		return r.errorf("rotate: %w", err)
 	}
 	syncDir(filepath.Dir(r.path))
-	r.rotations.Inc()
+	if r.onRotate != nil {
+		r.onRotate()
+	}
 	return r.open()
 }
 
-func (r *rotatingFile) rotated(i int) string { return r.path + "." + strconv.Itoa(i) }
+func (r *File) rotated(i int) string { return r.path + "." + strconv.Itoa(i) }
 
 // syncDir makes renames in dir durable (best effort).
 func syncDir(dir string) {
@@ -297,8 +211,8 @@ func syncDir(dir string) {
 	}
 }
 
-// close flushes and closes the file.
-func (r *rotatingFile) close() error {
+// Close flushes and closes the file; the next batch opens it again.
+func (r *File) Close() error {
 	if r.f == nil {
 		return nil
 	}
