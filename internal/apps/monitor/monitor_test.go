@@ -139,4 +139,6 @@ func TestSubjectsAndWrite(t *testing.T) {
 
 type applyFunc func(tracker.Batch) []*event.Event
 
-func (f applyFunc) Apply(_ context.Context, b tracker.Batch) ([]*event.Event, error) { return f(b), nil }
+func (f applyFunc) Apply(_ context.Context, b tracker.Batch) ([]*event.Event, error) {
+	return f(b), nil
+}
