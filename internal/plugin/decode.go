@@ -3,6 +3,7 @@ package plugin
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"reflect"
 	"slices"
@@ -146,7 +147,7 @@ func (w *walker) secretFile(m *yaml.Node, i int, base, key string) {
 		fail("want the path of a file that holds %s", base)
 		return
 	}
-	raw, err := os.ReadFile(w.doc.Abs(v.Value))
+	raw, err := readSecretFile(w.doc.Abs(v.Value))
 	if err != nil {
 		fail("cannot read %s from it: %v", base, err)
 		return
@@ -154,6 +155,31 @@ func (w *walker) secretFile(m *yaml.Node, i int, base, key string) {
 	m.Content[i] = &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: base, Line: k.Line, Column: k.Column}
 	m.Content[i+1] = &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Style: yaml.DoubleQuotedStyle,
 		Value: strings.TrimRight(string(raw), "\r\n"), Line: v.Line, Column: v.Column}
+}
+
+// maxSecretFile bounds a <secret>_file: secrets are short, and a path to a
+// device, a pipe or a large file given by mistake must fail at once, not
+// hang the loader or fill its memory (/dev/zero did both).
+const maxSecretFile = 64 << 10
+
+// readSecretFile reads a regular file of at most maxSecretFile bytes.
+func readSecretFile(path string) ([]byte, error) {
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	raw, err := io.ReadAll(io.LimitReader(f, maxSecretFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(raw) > maxSecretFile {
+		return nil, fmt.Errorf("%s is larger than %d KiB: not a secret", path, maxSecretFile>>10)
+	}
+	return raw, nil
 }
 
 // attach gives every Block in v (decoded from n, at key) its file and key

@@ -164,6 +164,17 @@ func TestSecretFiles(t *testing.T) {
 	wantErrors(t, err, "c.yaml:2: secret_file: is set together with secret", `c.yaml:3: port_file: unknown key "port_file"`)
 	_, _, err = parse(t, "secret_file: /nonexistent/secret\n")
 	wantErrors(t, err, "c.yaml:1: secret_file: cannot read secret from it: open /nonexistent/secret: no such file")
+	// Not a secret: a device (which never ends), a directory, a large file.
+	big := filepath.Join(dir, "big")
+	if err := os.WriteFile(big, make([]byte, 64<<10+1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = parse(t, "secret_file: /dev/zero\n")
+	wantErrors(t, err, "c.yaml:1: secret_file: cannot read secret from it: /dev/zero is not a regular file")
+	_, _, err = parse(t, "secret_file: "+dir+"\n")
+	wantErrors(t, err, "secret_file: cannot read secret from it: "+dir+" is not a regular file")
+	_, _, err = parse(t, "secret_file: "+big+"\n")
+	wantErrors(t, err, "secret_file: cannot read secret from it: "+big+" is larger than 64 KiB: not a secret")
 }
 
 func TestBlockOf(t *testing.T) {
