@@ -237,3 +237,23 @@ func BenchmarkCSV10k(b *testing.B) {
 		}
 	}
 }
+
+// TestCSVInvalidUTF8Rejected: a Latin-1 export's bytes are not a resource's
+// identity: JSON would turn them into U+FFFD, merging "Z\xfcrich" and
+// "Z\xe9rich" and losing the match with the resource's metrics.
+func TestCSVInvalidUTF8Rejected(t *testing.T) {
+	in := "id,endpoint,site,location\nsw1,10.0.0.1,Z\xfcrich,a\nsw2,10.0.0.2,dc1,Gen\xe8ve\nsw3,10.0.0.3,dc1,Genève\n"
+	res, err := ParseCSV(context.Background(), strings.NewReader(in), "latin1.csv", "csv", fuzzDefaults, fuzzNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Set.Resources) != 1 || res.Set.Resources[0].ID != "sw3" || len(res.Rejected) != 2 {
+		t.Fatalf("kept %d resources, rejected %v; want sw3 kept, two rejected", len(res.Set.Resources), res.Rejected)
+	}
+	for i, want := range []string{`latin1.csv:2: resource_site "Z\xfcrich" is not valid UTF-8 (save the file as UTF-8)`,
+		`latin1.csv:3: metadata "location" is not valid UTF-8 (save the file as UTF-8)`} {
+		if got := res.Rejected[i].Error(); got != want {
+			t.Errorf("rejected %d: %q, want %q", i, got, want)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/panoptes-go/panoptes/internal/resource"
 )
@@ -94,6 +95,25 @@ func checkResource(r *resource.Resource) error {
 	}
 	if strings.ContainsFunc(r.Endpoint, unicode.IsSpace) {
 		return fmt.Errorf("resource_endpoint %q contains whitespace", r.Endpoint)
+	}
+	// JSON (the bus, the inventory) turns invalid UTF-8 into U+FFFD: two
+	// identities that differ only there would become one, and a resource
+	// would not match its own metrics. A Latin-1 export is the usual cause.
+	for _, f := range []struct{ name, v string }{{"resource_site", r.Site}, {"resource_class", r.Class},
+		{"resource_subclass", r.Subclass}, {"resource_type", r.Type}, {"resource_id", r.ID}, {"resource_endpoint", r.Endpoint}} {
+		if !utf8.ValidString(f.v) {
+			return fmt.Errorf("%s %q is not valid UTF-8 (save the file as UTF-8)", f.name, f.v)
+		}
+	}
+	keys := make([]string, 0, len(r.Metadata))
+	for k := range r.Metadata {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys) // the same bad key reported every time
+	for _, k := range keys {
+		if !utf8.ValidString(k) || !utf8.ValidString(r.Metadata[k]) {
+			return fmt.Errorf("metadata %q is not valid UTF-8 (save the file as UTF-8)", k)
+		}
 	}
 	// Sorted so a row with two bad values always reports the same one.
 	names := make([]string, 0, len(knownMetadata))
