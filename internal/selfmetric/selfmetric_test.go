@@ -69,9 +69,10 @@ func TestOneRegistrationStyle(t *testing.T) {
 }
 
 // registererCall reports whether the expression before ".Register(" looks
-// like a prometheus.Registerer (reg, Registerer, opts.Registerer, ...).
+// like a prometheus.Registerer (reg, Registerer, opts.Registerer, ...), not
+// a plugin registry (a package-level `registry` of plugin.Registry).
 func registererCall(before string) bool {
-	i := strings.LastIndexAny(before, " \t(=,!")
+	i := strings.LastIndexAny(before, " \t(=,!{")
 	recv := strings.ToLower(before[i+1:])
-	return strings.Contains(recv, "reg") && !strings.Contains(recv, "registry.")
+	return strings.Contains(recv, "reg") && recv != "registry"
 }
