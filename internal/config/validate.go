@@ -134,8 +134,10 @@ func (c *Config) Validate() error {
 		v.atLeast(path+".batch_timeout", s.BatchTimeout.D(), time.Millisecond)
 		v.atLeast(path+".max_backoff", s.MaxBackoff.D(), 100*time.Millisecond)
 		for j, subj := range s.Subjects {
-			if !strings.HasPrefix(subj, "panoptes.metrics.") {
-				v.errf(fmt.Sprintf("%s.subjects[%d]", path, j), "%q must start with panoptes.metrics. (e.g. panoptes.metrics.site1.>)", subj)
+			// Which of the two a sink reads (metrics, or events for an
+			// alert sink) is its type's to check.
+			if !strings.HasPrefix(subj, "panoptes.metrics.") && !strings.HasPrefix(subj, "panoptes.events.") {
+				v.errf(fmt.Sprintf("%s.subjects[%d]", path, j), "%q must start with panoptes.metrics. (e.g. panoptes.metrics.site1.>), or panoptes.events. for a sink of events", subj)
 			}
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/panoptes-go/panoptes/internal/backoff"
+	"github.com/panoptes-go/panoptes/internal/event"
 	"github.com/panoptes-go/panoptes/internal/metric"
 	"github.com/panoptes-go/panoptes/internal/wire"
 )
@@ -26,7 +27,7 @@ import (
 func (c *Consumer) handleMsgs(ctx context.Context, js jetstream.JetStream, msgs []jetstream.Msg, bo *backoff.Backoff) {
 	stopKeepAlive := c.keepAlive(msgs)
 	var res batchResult
-	if raw, ok := c.sink.(RawWriter); ok {
+	if raw, ok := c.sink.(RawWriter); ok && !c.events {
 		res = c.streamMsgs(ctx, raw, msgs)
 	} else {
 		res = c.decodeMsgs(ctx, msgs)
@@ -88,7 +89,12 @@ func (c *Consumer) decodeMsgs(ctx context.Context, msgs []jetstream.Msg) batchRe
 		n := 0
 		for data := range wire.Groups(payload) {
 			rec := Record{Subject: m.Subject(), Data: data, Time: at}
-			g, err := metric.Decode(data)
+			var err error
+			if c.events {
+				rec.Event, err = event.Decode(data)
+			} else {
+				rec.Group, err = metric.Decode(data)
+			}
 			if err != nil {
 				if !c.setAsideRec(ctx, m, n, rec, reasonDecode, err) {
 					retry[i] = true
@@ -96,7 +102,6 @@ func (c *Consumer) decodeMsgs(ctx context.Context, msgs []jetstream.Msg) batchRe
 				n++
 				continue
 			}
-			rec.Group = g
 			recs = append(recs, rec)
 			from, line = append(from, i), append(line, n)
 			n++

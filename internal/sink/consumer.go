@@ -19,6 +19,7 @@ import (
 
 	"github.com/panoptes-go/panoptes/internal/backoff"
 	"github.com/panoptes-go/panoptes/internal/config"
+	"github.com/panoptes-go/panoptes/internal/event"
 	"github.com/panoptes-go/panoptes/internal/plugin"
 	"github.com/panoptes-go/panoptes/internal/wire"
 )
@@ -70,6 +71,7 @@ type Consumer struct {
 	dead     *deadLetters
 	js       jetstream.JetStream // set by Run: the bus, also for dead letters
 	reader   wire.Reader         // streamMsgs' decompression, into one reused buffer
+	events   bool                // an EventReader: reads the events stream
 }
 
 // New checks cfg and builds its sink (and its source) without side
@@ -80,13 +82,39 @@ func New(cfg config.Sink, deps Deps) (*Consumer, error) {
 	if strings.TrimSpace(cfg.Name) == "" {
 		return nil, &plugin.FieldError{Field: "name", Msg: "is empty; give every sink a unique name"}
 	}
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	deps.Logger = deps.Logger.With("sink", cfg.Name)
+	deps.Name = cfg.Name
+	s, err := Build(cfg.Type, cfg.Options, deps)
+	if err != nil {
+		return nil, fmt.Errorf("sink %s: %w", cfg.Name, err)
+	}
+	return NewFor(cfg, s, deps)
+}
+
+// NewFor is New for a sink built already: an app that reads the bus like a
+// sink (the topology and events apps), or a test. cfg gives the name,
+// subjects, source and pacing; its type and options are not read.
+func NewFor(cfg config.Sink, s Sink, deps Deps) (*Consumer, error) {
+	if strings.TrimSpace(cfg.Name) == "" {
+		return nil, &plugin.FieldError{Field: "name", Msg: "is empty; give every sink a unique name"}
+	}
 	fail := func(field, format string, a ...any) error {
 		return fmt.Errorf("sink %s: %w", cfg.Name, &plugin.FieldError{Field: field, Msg: fmt.Sprintf(format, a...)})
 	}
-	for j, s := range cfg.Subjects {
-		if !wire.IsMetricsFilter(s) {
-			return nil, fail(fmt.Sprintf("subjects[%d]", j), "%q is not a metrics subject; use %s<site>.<group_type> (wildcards * and > allowed)", s, wire.MetricsPrefix)
+	_, events := s.(EventReader)
+	for j, subj := range cfg.Subjects {
+		switch {
+		case events && !isEventsFilter(subj):
+			return nil, fail(fmt.Sprintf("subjects[%d]", j), "%q is not an events subject; use %s<site>.<kind> (wildcards * and > allowed)", subj, wire.EventsPrefix)
+		case !events && !wire.IsMetricsFilter(subj):
+			return nil, fail(fmt.Sprintf("subjects[%d]", j), "%q is not a metrics subject; use %s<site>.<group_type> (wildcards * and > allowed)", subj, wire.MetricsPrefix)
 		}
+	}
+	if events && len(cfg.Source) > 0 {
+		return nil, fail("source", "a sink of events reads the events stream of the bus; it takes no other source")
 	}
 	if cfg.BatchSize < 0 || cfg.BatchSize > maxBatchSize {
 		return nil, fail("batch_size", "%d is out of range 1..%d", cfg.BatchSize, maxBatchSize)
@@ -98,13 +126,7 @@ func New(cfg config.Sink, deps Deps) (*Consumer, error) {
 		return nil, fail("max_backoff", "%s is negative", cfg.MaxBackoff.D())
 	}
 	if deps.Logger == nil {
-		deps.Logger = slog.New(slog.DiscardHandler)
-	}
-	deps.Logger = deps.Logger.With("sink", cfg.Name)
-	deps.Name = cfg.Name
-	s, err := Build(cfg.Type, cfg.Options, deps)
-	if err != nil {
-		return nil, fmt.Errorf("sink %s: %w", cfg.Name, err)
+		deps.Logger = slog.New(slog.DiscardHandler).With("sink", cfg.Name)
 	}
 	src, err := buildSource(cfg, deps)
 	if err != nil {
@@ -137,7 +159,13 @@ func New(cfg config.Sink, deps Deps) (*Consumer, error) {
 		logger:   deps.Logger,
 		metrics:  newSinkMetrics(deps.Registerer, cfg.Name),
 		dead:     newDeadLetters(cfg.Name),
+		events:   events,
 	}, nil
+}
+
+// isEventsFilter reports whether s may filter events subjects.
+func isEventsFilter(s string) bool {
+	return (s == wire.AllEvents || strings.HasPrefix(s, wire.EventsPrefix)) && !strings.ContainsAny(s, " \t\r\n")
 }
 
 // Name is the sink's configured name.
@@ -175,6 +203,11 @@ func (c *Consumer) Run(ctx context.Context, js jetstream.JetStream) error {
 	}
 	if c.source == nil && js == nil {
 		return c.close(fmt.Errorf("sink %s: no bus to read from", c.name))
+	}
+	if bu, ok := c.sink.(BusUser); ok && js != nil {
+		if err := bu.UseBus(ctx, js); err != nil {
+			return c.close(fmt.Errorf("sink %s: %w", c.name, err))
+		}
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -290,13 +323,30 @@ const maxCompletedEmpty = 5
 
 // ensure creates the durable consumer or updates its configuration.
 func (c *Consumer) ensure(ctx context.Context, js jetstream.JetStream) (jetstream.Consumer, error) {
-	subjects := c.subjects
+	subjects, stream := c.subjects, wire.MetricsStream
 	if len(subjects) == 0 {
 		subjects = []string{wire.AllMetrics}
 	}
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	cons, err := js.CreateOrUpdateConsumer(cctx, wire.MetricsStream, jetstream.ConsumerConfig{
+	if c.events {
+		stream = event.Stream
+		if len(c.subjects) == 0 {
+			subjects = []string{wire.AllEvents}
+		}
+		if _, err := js.Stream(cctx, event.Stream); errors.Is(err, jetstream.ErrStreamNotFound) {
+			// No app has published yet: the sink makes the stream, with the
+			// replicas of the metrics stream.
+			replicas := 1
+			if ms, err := js.Stream(cctx, wire.MetricsStream); err == nil {
+				replicas = ms.CachedInfo().Config.Replicas
+			}
+			if err := event.EnsureStream(cctx, js, replicas); err != nil {
+				return nil, fmt.Errorf("sink %s: %w", c.name, err)
+			}
+		}
+	}
+	cons, err := js.CreateOrUpdateConsumer(cctx, stream, jetstream.ConsumerConfig{
 		Durable:        c.durable,
 		Description:    "Panoptes sink " + c.name,
 		DeliverPolicy:  jetstream.DeliverAllPolicy,
@@ -307,7 +357,7 @@ func (c *Consumer) ensure(ctx context.Context, js jetstream.JetStream) (jetstrea
 		MaxAckPending:  max(4*c.pace.Batch, 1000),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("sink %s: consumer %s on stream %s: %w", c.name, c.durable, wire.MetricsStream, err)
+		return nil, fmt.Errorf("sink %s: consumer %s on stream %s: %w", c.name, c.durable, stream, err)
 	}
 	return cons, nil
 }

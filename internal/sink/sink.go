@@ -9,8 +9,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/panoptes-go/panoptes/internal/event"
 	"github.com/panoptes-go/panoptes/internal/metric"
 	"github.com/panoptes-go/panoptes/internal/plugin"
 )
@@ -22,6 +24,9 @@ type Record struct {
 	Subject string
 	Data    []byte
 	Group   *metric.Group
+	// Event is the decoded event of an EventReader sink's record (Group
+	// is then nil).
+	Event *event.Event
 	// Time is when the record was published (bus or Kafka timestamp); zero
 	// when unknown. It feeds the delivery latency metric.
 	Time time.Time
@@ -50,6 +55,24 @@ type RawWriter interface {
 	// (at least once holds either way). A raw writer refuses no single
 	// record: everything Validate accepts is stored.
 	WriteRaw(ctx context.Context, records iter.Seq[Record]) error
+}
+
+// EventReader is an optional interface of a sink that reads the events
+// stream (event.Stream, subjects panoptes.events.<site>.<kind>) instead of
+// the metrics stream: alert sinks. Its records carry Event, decoded and
+// validated (an event that does not decode is a dead letter); its
+// subjects filter events; it is never fed through RawWriter and has no
+// other source than the bus.
+type EventReader interface {
+	ReadsEvents()
+}
+
+// BusUser is an optional interface of a sink that keeps state on the bus
+// (a KV bucket shared by the processes running it): Run hands it the bus
+// before anything else, and a failure stops the sink like a refused
+// consumer.
+type BusUser interface {
+	UseBus(ctx context.Context, js jetstream.JetStream) error
 }
 
 // Service is an optional interface for a sink with work of its own (an

@@ -1,0 +1,136 @@
+package sink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/panoptes-go/panoptes/internal/config"
+	"github.com/panoptes-go/panoptes/internal/event"
+	"github.com/panoptes-go/panoptes/internal/plugin"
+	"github.com/panoptes-go/panoptes/internal/resource"
+)
+
+// eventSink records the events it is given; it fails the first failFirst
+// writes and notes UseBus.
+type eventSink struct {
+	mu        sync.Mutex
+	ids       []string
+	failFirst int
+	writes    int
+	bus       jetstream.JetStream
+}
+
+func (s *eventSink) ReadsEvents() {}
+
+func (s *eventSink) UseBus(_ context.Context, js jetstream.JetStream) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.bus = js
+	return nil
+}
+
+func (s *eventSink) Write(_ context.Context, batch []Record) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.writes++
+	if s.writes <= s.failFirst {
+		return errors.New("receiver down")
+	}
+	for _, r := range batch {
+		if r.Event == nil || r.Group != nil {
+			return fmt.Errorf("record without its event: %+v", r)
+		}
+		s.ids = append(s.ids, r.Event.ID)
+	}
+	return nil
+}
+
+func (s *eventSink) got() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.ids...)
+}
+
+func testEvent(i int, kind string) *event.Event {
+	return &event.Event{ID: fmt.Sprintf("e%d", i), Kind: kind, Site: "site1", Object: "192.0.2.1",
+		Resource: &resource.Resource{Site: "site1", Class: "network", Subclass: "router", Type: "juniper", ID: "r1", Endpoint: "r1"},
+		OldState: "established", NewState: "idle", Status: event.StatusProblem, Time: 1}
+}
+
+// TestEventSink: a sink that reads events gets them from the events
+// stream (created by the sink when no app made it), decoded, filtered by
+// its subjects, retried after a failed write; an undecodable one is a dead
+// letter; the bus is handed to it before it runs.
+func TestEventSink(t *testing.T) {
+	b := openBus(t, t.TempDir())
+	js := b.JetStream()
+	s := &eventSink{failFirst: 1}
+	c, err := NewFor(config.Sink{Name: "alerts", Subjects: []string{"panoptes.events.*.bgp_session"}}, s, Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.pace.MaxWait = 100 * time.Millisecond
+	c.pace.BackoffMin, c.pace.BackoffMax = 20*time.Millisecond, 100*time.Millisecond
+	stop := running(t, c, js)
+	eventually(t, "the events stream", func() bool {
+		_, err := js.Stream(context.Background(), event.Stream)
+		return err == nil
+	})
+	ctx := context.Background()
+	for i := 1; i <= 3; i++ {
+		if err := event.Publish(ctx, js, testEvent(i, event.KindBGPSession)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := event.Publish(ctx, js, testEvent(9, event.KindInterface)); err != nil { // not in the subjects
+		t.Fatal(err)
+	}
+	if _, err := js.Publish(ctx, "panoptes.events.site1.bgp_session", []byte(`{"kind":"bgp_session"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := event.Publish(ctx, js, testEvent(3, event.KindBGPSession)); err != nil { // a duplicate, dropped by the stream
+		t.Fatal(err)
+	}
+	eventually(t, "three events written", func() bool { return len(s.got()) >= 3 })
+	time.Sleep(300 * time.Millisecond)
+	stop()
+	if got := strings.Join(s.got(), " "); got != "e1 e2 e3" {
+		t.Errorf("events %q, want e1 e2 e3 once each", got)
+	}
+	if s.bus == nil {
+		t.Error("UseBus was not called")
+	}
+	dl, err := js.Stream(ctx, DeadLetterStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info, _ := dl.Info(ctx); info.State.Msgs != 1 {
+		t.Errorf("%d dead letters, want the undecodable event", info.State.Msgs)
+	}
+}
+
+func TestEventSinkConfig(t *testing.T) {
+	s := &eventSink{}
+	for _, c := range []struct {
+		cfg  config.Sink
+		want string
+	}{
+		{config.Sink{Name: "a", Subjects: []string{"panoptes.metrics.>"}}, `subjects[0]: "panoptes.metrics.>" is not an events subject`},
+		{config.Sink{Name: "a", Source: map[string]plugin.Block{"kafka": {}}}, "source: a sink of events reads the events stream"},
+	} {
+		if _, err := NewFor(c.cfg, s, Deps{}); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: %v, want %q", c.cfg, err, c.want)
+		}
+	}
+	if _, err := NewFor(config.Sink{Name: "m", Subjects: []string{"panoptes.events.>"}}, &recordSink{}, Deps{}); err == nil ||
+		!strings.Contains(err.Error(), "is not a metrics subject") {
+		t.Errorf("a metrics sink on events: %v", err)
+	}
+}
