@@ -84,7 +84,7 @@ func TestCSVBadRowsReportedWithPhysicalLines(t *testing.T) {
 		{4, "endpoint is empty"},
 		{5, "row has 4 fields, the header has 5"},
 		{6, "duplicate resource dc1|network|switch|generic|sw1: same site, class, subclass, type and id as line 2"},
-		{7, `resource_endpoint "10.0.0 .4" contains whitespace`},
+		{7, `endpoint: "10.0.0 .4" contains whitespace`},
 		{8, "id is empty"},
 		{11, `malformed CSV: bare " in non-quoted-field`},
 		{12, `snmp_port "70000" is not a port number (1..65535)`},

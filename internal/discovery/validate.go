@@ -94,7 +94,10 @@ func checkResource(r *resource.Resource) error {
 		return err
 	}
 	if strings.ContainsFunc(r.Endpoint, unicode.IsSpace) {
-		return fmt.Errorf("resource_endpoint %q contains whitespace", r.Endpoint)
+		return fmt.Errorf("endpoint: %q contains whitespace", r.Endpoint)
+	}
+	if _, _, err := resource.SplitEndpoint(r.Endpoint); err != nil {
+		return fmt.Errorf("endpoint: %w", err)
 	}
 	// JSON (the bus, the inventory) turns invalid UTF-8 into U+FFFD: two
 	// identities that differ only there would become one, and a resource

@@ -3,8 +3,6 @@ package poll
 import (
 	"errors"
 	"fmt"
-	"net"
-	"net/netip"
 	"sort"
 	"strconv"
 	"strings"
@@ -46,7 +44,7 @@ func TargetFor(r *resource.Resource, o SNMPOptions) (snmp.Target, error) {
 	fail := func(format string, a ...any) (snmp.Target, error) {
 		return snmp.Target{}, fmt.Errorf("resource %q: "+format, append([]any{r.ID}, a...)...)
 	}
-	host, port, err := splitEndpoint(r.Endpoint)
+	host, port, err := resource.SplitEndpoint(r.Endpoint)
 	if err != nil {
 		return fail("resource_endpoint %q: %v", r.Endpoint, err)
 	}
@@ -110,44 +108,3 @@ func knownCredentials(o SNMPOptions) string {
 	return strings.Join(names, ", ")
 }
 
-// splitEndpoint parses "host", "host:port", "[v6]:port", "[v6]" and bare IPv6
-// addresses; port is 0 when the endpoint has none.
-func splitEndpoint(ep string) (host string, port int, err error) {
-	ep = strings.TrimSpace(ep)
-	if ep == "" {
-		return "", 0, errors.New("empty endpoint")
-	}
-	if _, err := netip.ParseAddr(ep); err == nil { // IPv4 or bare IPv6
-		return ep, 0, nil
-	}
-	if strings.HasPrefix(ep, "[") && strings.HasSuffix(ep, "]") {
-		h := ep[1 : len(ep)-1]
-		if _, err := netip.ParseAddr(h); err != nil {
-			return "", 0, fmt.Errorf("bad IPv6 address in brackets: %v", err)
-		}
-		return h, 0, nil
-	}
-	if !strings.Contains(ep, ":") {
-		if strings.ContainsAny(ep, " /[]") {
-			return "", 0, errors.New("want host, host:port or [ipv6]:port")
-		}
-		return ep, 0, nil
-	}
-	h, p, err := net.SplitHostPort(ep)
-	if err != nil {
-		return "", 0, errors.New("want host, host:port or [ipv6]:port")
-	}
-	if h == "" {
-		return "", 0, errors.New("empty host")
-	}
-	if strings.HasPrefix(ep, "[") {
-		if a, err := netip.ParseAddr(h); err != nil || !a.Is6() {
-			return "", 0, fmt.Errorf("%q in brackets is not an IPv6 address", h)
-		}
-	}
-	n, err := strconv.Atoi(p)
-	if err != nil || n < 1 || n > 65535 {
-		return "", 0, fmt.Errorf("port %q: want 1-65535", p)
-	}
-	return h, n, nil
-}

@@ -44,6 +44,8 @@ func TestTargetFor(t *testing.T) {
 		{endpoint: "sw1:abc", wantError: "resource_endpoint"},
 		{endpoint: "[zz]:161", wantError: "resource_endpoint"},
 		{endpoint: " ", wantError: "resource_endpoint"},
+		{endpoint: "999.1.1.1:abc", wantError: `resource_endpoint "999.1.1.1:abc": host "999.1.1.1" is not a valid IPv4 address`},
+		{endpoint: ":161", wantError: `resource_endpoint ":161": empty host`},
 	}
 	for _, c := range cases {
 		r := &resource.Resource{ID: "dev-1", Endpoint: c.endpoint, Metadata: c.meta}

@@ -3,6 +3,7 @@ package command
 import (
 	"context"
 	"errors"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -137,5 +138,22 @@ func TestRedactor(t *testing.T) {
 	got := r.clean("token abcd1234 home /root pw hunter22 ab")
 	if got != "token <redacted> home /root pw <redacted> ab" {
 		t.Errorf("clean = %q", got)
+	}
+}
+
+// An endpoint that could never be polled is a row error naming its line,
+// in CSV and in JSON output.
+func TestCommandBadEndpoints(t *testing.T) {
+	for _, out := range []string{discoverytest.BadEndpointsCSV, discoverytest.BadEndpointsJSON} {
+		file := filepath.Join(t.TempDir(), "out")
+		if err := os.WriteFile(file, []byte(out), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		src, err := discovery.Build("command", plugin.BlockOf(Config{Command: "/bin/cat", Args: []string{file}}),
+			discovery.Deps{Name: "cmdb"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		discoverytest.CheckBadEndpoints(t, discoverytest.Discover(t, src), "command cat")
 	}
 }

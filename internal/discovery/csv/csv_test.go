@@ -1,12 +1,15 @@
 package csv
 
 import (
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/panoptes-go/panoptes/internal/config"
+	"github.com/panoptes-go/panoptes/internal/discovery"
 	"github.com/panoptes-go/panoptes/internal/discovery/discoverytest"
+	"github.com/panoptes-go/panoptes/internal/plugin"
 )
 
 // The sample config loads through the real loader and its source reads the
@@ -44,4 +47,17 @@ func TestBadOptions(t *testing.T) {
 			t.Errorf("%q:\n got %v\nwant %s", c.yaml, err, c.want)
 		}
 	}
+}
+
+// An endpoint that could never be polled is a row error naming its line.
+func TestBadEndpoints(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "devices.csv")
+	if err := os.WriteFile(path, []byte(discoverytest.BadEndpointsCSV), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	src, err := discovery.Build("csv", plugin.BlockOf(Config{Path: path}), discovery.Deps{Name: "csv"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	discoverytest.CheckBadEndpoints(t, discoverytest.Discover(t, src), path)
 }

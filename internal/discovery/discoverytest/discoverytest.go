@@ -9,6 +9,7 @@ import (
 	"errors"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -139,4 +140,65 @@ func (i *Inventory) Snapshot() map[string]*resource.Resource {
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	return maps.Clone(i.m)
+}
+
+// BadEndpointsCSV and BadEndpointsJSON are one inventory in both formats, a
+// row per line from line 2: one good device, then endpoints that could never
+// be polled. CheckBadEndpoints says whether a source reported each of those
+// as a row error naming its line.
+const (
+	BadEndpointsCSV = "id,endpoint,site\n" +
+		"ok,10.0.0.1:161,dc1\n" +
+		"badaddr,999.1.1.1:abc,dc1\n" +
+		"nohost,:161,dc1\n" +
+		"bigport,10.0.0.2:70000,dc1\n" +
+		"nameport,sw1:snmp,dc1\n" +
+		"zeroport,sw1.example.com:0,dc1\n" +
+		"shortaddr,10.0.0,dc1\n" +
+		"slash,sw1/24,dc1\n"
+	BadEndpointsJSON = "[\n" +
+		`{"resource_id":"ok","resource_endpoint":"10.0.0.1:161","resource_site":"dc1"},` + "\n" +
+		`{"resource_id":"badaddr","resource_endpoint":"999.1.1.1:abc","resource_site":"dc1"},` + "\n" +
+		`{"resource_id":"nohost","resource_endpoint":":161","resource_site":"dc1"},` + "\n" +
+		`{"resource_id":"bigport","resource_endpoint":"10.0.0.2:70000","resource_site":"dc1"},` + "\n" +
+		`{"resource_id":"nameport","resource_endpoint":"sw1:snmp","resource_site":"dc1"},` + "\n" +
+		`{"resource_id":"zeroport","resource_endpoint":"sw1.example.com:0","resource_site":"dc1"},` + "\n" +
+		`{"resource_id":"shortaddr","resource_endpoint":"10.0.0","resource_site":"dc1"},` + "\n" +
+		`{"resource_id":"slash","resource_endpoint":"sw1/24","resource_site":"dc1"}` + "\n" +
+		"]\n"
+)
+
+// badEndpointErrors are the row errors of BadEndpointsCSV/JSON by line.
+var badEndpointErrors = map[int]string{
+	3: `endpoint: host "999.1.1.1" is not a valid IPv4 address`,
+	4: "endpoint: empty host",
+	5: "endpoint: port 70000 is out of range (want 1-65535)",
+	6: `endpoint: port "snmp" is not a number (want 1-65535)`,
+	7: "endpoint: port 0 is out of range (want 1-65535)",
+	8: `endpoint: host "10.0.0" is not a valid IPv4 address`,
+	9: `endpoint: host "sw1/24" contains '/': want a host name, an IPv4 address or [ipv6]`,
+}
+
+// CheckBadEndpoints fails the test unless res, from BadEndpointsCSV or
+// BadEndpointsJSON read as file, holds the good device and rejects every
+// other row at its line as "file:line: endpoint: reason" (a JSON row's
+// reason starts with its index: "resources[1]: endpoint: ...").
+func CheckBadEndpoints(t testing.TB, res *discovery.Result, file string) {
+	t.Helper()
+	if ids := IDs(res.Set); len(ids) != 1 || ids[0] != "ok" {
+		t.Errorf("resources %v, want only ok", ids)
+	}
+	if len(res.Rejected) != len(badEndpointErrors) {
+		t.Errorf("%d rows rejected, want %d: %v", len(res.Rejected), len(badEndpointErrors), res.Rejected)
+	}
+	for _, e := range res.Rejected {
+		want, ok := badEndpointErrors[e.Line]
+		reason := e.Reason
+		if strings.HasPrefix(reason, "resources[") {
+			reason = reason[strings.Index(reason, "]: ")+3:]
+		}
+		if !ok || e.File != file || reason != want {
+			t.Errorf("rejected %q, want %s:%d: %s", e.Error(), file, e.Line, want)
+		}
+	}
 }

@@ -121,3 +121,23 @@ func TestHTTPSourceFailures(t *testing.T) {
 		t.Errorf("closed port: %v", err)
 	}
 }
+
+// An endpoint that could never be polled is a row error naming its line,
+// in CSV and in JSON answers.
+func TestHTTPBadEndpoints(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/csv", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/csv")
+		_, _ = w.Write([]byte(discoverytest.BadEndpointsCSV))
+	})
+	mux.HandleFunc("/json", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(discoverytest.BadEndpointsJSON))
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	for _, path := range []string{"/csv", "/json"} {
+		src := httpSource(t, srv.URL+path, "", 5*time.Second, nil)
+		discoverytest.CheckBadEndpoints(t, discoverytest.Discover(t, src), src.(*HTTP).label)
+	}
+}

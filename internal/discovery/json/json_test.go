@@ -1,12 +1,15 @@
 package json
 
 import (
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/panoptes-go/panoptes/internal/config"
+	"github.com/panoptes-go/panoptes/internal/discovery"
 	"github.com/panoptes-go/panoptes/internal/discovery/discoverytest"
+	"github.com/panoptes-go/panoptes/internal/plugin"
 )
 
 // The sample config loads through the real loader and its source reads the
@@ -43,4 +46,17 @@ func TestBadOptions(t *testing.T) {
 			t.Errorf("%q:\n got %v\nwant %s", c.yaml, err, c.want)
 		}
 	}
+}
+
+// An endpoint that could never be polled is a row error naming its line.
+func TestBadEndpoints(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "resources.json")
+	if err := os.WriteFile(path, []byte(discoverytest.BadEndpointsJSON), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	src, err := discovery.Build("json", plugin.BlockOf(Config{Path: path}), discovery.Deps{Name: "json"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	discoverytest.CheckBadEndpoints(t, discoverytest.Discover(t, src), path)
 }
