@@ -107,4 +107,3 @@ func knownCredentials(o SNMPOptions) string {
 	sort.Strings(names)
 	return strings.Join(names, ", ")
 }
-
