@@ -156,6 +156,7 @@ func (s *Subscriber) session(ctx context.Context, c *Client, q *queue, m *target
 		case resp.GetUpdate() != nil:
 			n := resp.GetUpdate()
 			m.updates.Add(float64(len(n.GetUpdate()) + len(n.GetDelete())))
+			m.notifications.Inc()
 			q.push(Event{Kind: Notification, Notification: n})
 		}
 	}
@@ -203,8 +204,9 @@ func (s *Subscriber) defaults() {
 // Metrics are the subscribers' self-metrics, labelled by target.
 type Metrics struct {
 	updates, dropped, reconnects *prometheus.CounterVec
+	notifications                prometheus.Counter
 	up                           *prometheus.GaugeVec
-	totals                       [3]atomic.Uint64 // updates, dropped, reconnects of every target, ever
+	totals                       [4]atomic.Uint64 // updates, dropped, reconnects, notifications of every target, ever
 }
 
 // Totals are the updates received, notifications dropped and reconnects
@@ -214,8 +216,13 @@ func (m *Metrics) Totals() (updates, dropped, reconnects uint64) {
 	return m.totals[0].Load(), m.totals[1].Load(), m.totals[2].Load()
 }
 
+// Notifications is the number of notifications received from every target
+// since the Metrics were made.
+func (m *Metrics) Notifications() uint64 { return m.totals[3].Load() }
+
 type targetMetrics struct {
 	updates, dropped, reconnects counter
+	notifications                counter
 	up                           prometheus.Gauge
 }
 
@@ -243,18 +250,24 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Subscription attempts after the first, per target."}, []string{"target"}),
 		up: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "panoptes_gnmi_subscription_up",
 			Help: "1 while a target's subscription stream is up, 0 while it is down."}, []string{"target"}),
+		// Not per target: a target's rate is its updates' (per-target
+		// series of both would double the series for little).
+		notifications: prometheus.NewCounter(prometheus.CounterOpts{Name: "panoptes_gnmi_notifications_total",
+			Help: "Notifications (each a timestamp and its updates) received from every gNMI target."}),
 	}
 	m.updates = selfmetric.Register(reg, m.updates)
 	m.dropped = selfmetric.Register(reg, m.dropped)
 	m.reconnects = selfmetric.Register(reg, m.reconnects)
 	m.up = selfmetric.Register(reg, m.up)
+	m.notifications = selfmetric.Register(reg, m.notifications)
 	return m
 }
 
 func (m *Metrics) forTarget(t string) *targetMetrics {
 	return &targetMetrics{updates: counter{m.updates.WithLabelValues(t), &m.totals[0]},
-		dropped:    counter{m.dropped.WithLabelValues(t), &m.totals[1]},
-		reconnects: counter{m.reconnects.WithLabelValues(t), &m.totals[2]}, up: m.up.WithLabelValues(t)}
+		dropped:       counter{m.dropped.WithLabelValues(t), &m.totals[1]},
+		reconnects:    counter{m.reconnects.WithLabelValues(t), &m.totals[2]},
+		notifications: counter{m.notifications, &m.totals[3]}, up: m.up.WithLabelValues(t)}
 }
 
 func (m *Metrics) remove(t string) {

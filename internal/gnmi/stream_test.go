@@ -123,6 +123,9 @@ func TestStreamModes(t *testing.T) {
 					{Path: suppressed, Mode: gnmi.Sample, SampleInterval: 100 * time.Millisecond, SuppressRedundant: true, HeartbeatInterval: 1500 * time.Millisecond},
 					{Path: defined, Mode: gnmi.TargetDefined},
 				}}})
+			// The 3.2 s count from the initial sync: on a loaded machine
+			// connecting alone can take a second.
+			waitFor(t, "the initial sync", 20*time.Second, func() bool { return c.count(gnmi.Sync) > 0 })
 			time.Sleep(3200 * time.Millisecond)
 			stop()
 			if c.count(gnmi.Connected) != 1 || c.count(gnmi.Sync) != 1 {

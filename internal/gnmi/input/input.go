@@ -15,11 +15,14 @@ import (
 	"time"
 
 	pb "github.com/openconfig/gnmi/proto/gnmi"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/panoptes-go/panoptes/internal/gnmi"
 	"github.com/panoptes-go/panoptes/internal/gnmi/mapping"
 	"github.com/panoptes-go/panoptes/internal/metric"
 	"github.com/panoptes-go/panoptes/internal/resource"
+	"github.com/panoptes-go/panoptes/internal/selfmetric"
 )
 
 // StatusGroupType, StatusMetric and PluginDimension name the status group,
@@ -38,6 +41,9 @@ type Target struct {
 	Config gnmi.Config
 	// Set is the mappings that apply to the resource.
 	Set *mapping.Set
+	// Subscriptions, when set, replace what Set subscribes (the input's
+	// mode and interval overrides applied).
+	Subscriptions []gnmi.Subscription
 	// Interval is the groups' metrics_group_interval, the sample interval
 	// of subscriptions that name none, and how often an unchanged row and
 	// the status group are published again (default 60s).
@@ -51,6 +57,8 @@ type Target struct {
 	Logger     *slog.Logger
 	Metrics    *gnmi.Metrics
 	MapMetrics *mapping.Metrics
+	// States counts the running targets by state (nil: not counted).
+	States *States
 	// Subscriber settings (zero: its defaults).
 	Silence                time.Duration
 	QueueLen, QueueBytes   int
@@ -71,12 +79,18 @@ func (t *Target) Run(ctx context.Context, emit func(*metric.GroupSet)) error {
 		t.Logger = slog.New(slog.DiscardHandler)
 	}
 	name := t.Resource.ID
+	subs := t.Subscriptions
+	if subs == nil {
+		subs = t.Set.Subscriptions(t.Interval)
+	}
 	st := t.Set.NewState(mapping.Options{Name: name, Logger: t.Logger, Metrics: t.MapMetrics})
 	sub := &gnmi.Subscriber{Config: t.Config, Name: name, Logger: t.Logger, Metrics: t.Metrics, Tick: t.Flush,
 		Silence: t.Silence, QueueLen: t.QueueLen, QueueBytes: t.QueueBytes, MinBackoff: t.MinBackoff, MaxBackoff: t.MaxBackoff,
-		Request: gnmi.Request{Encoding: t.Encoding, Subscriptions: t.Set.Subscriptions(t.Interval)}}
+		Request: gnmi.Request{Encoding: t.Encoding, Subscriptions: subs}}
 
 	status, lastStatus := -1, time.Time{}
+	t.States.move("", StateConnecting)
+	defer func() { t.States.move(stateName(status), "") }()
 	synced := false
 	publish := func(now time.Time, all bool) {
 		groups := st.Build(t.Resource, t.Interval, now, all)
@@ -90,6 +104,9 @@ func (t *Target) Run(ctx context.Context, emit func(*metric.GroupSet)) error {
 	}
 	setStatus := func(now time.Time, s int, err error) {
 		changed := s != status
+		if changed {
+			t.States.move(stateName(status), stateName(s))
+		}
 		status = s
 		if changed {
 			lastStatus = time.Time{} // publish it now
@@ -147,3 +164,48 @@ func (m missingErr) Error() string {
 }
 
 func missingError(gs []*mapping.Group) error { return missingErr(gs) }
+
+// StateConnecting is a target's state before its first status: the stream
+// is being opened and has not synced or failed yet.
+const StateConnecting = "connecting"
+
+func stateName(status int) string {
+	if status < 0 {
+		return StateConnecting
+	}
+	return metric.StatusName(status)
+}
+
+// States counts running targets by state: connecting, or the name of
+// their current polling status (success while streaming).
+type States struct {
+	g *prometheus.GaugeVec
+}
+
+// NewStates registers panoptes_gnmi_subscriptions with reg (nil: none).
+func NewStates(reg prometheus.Registerer) *States {
+	return &States{g: selfmetric.Register(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "panoptes_gnmi_subscriptions",
+		Help: "gNMI targets this node subscribes to, by state: connecting, or their polling status (success while streaming)."},
+		[]string{"state"}))}
+}
+
+// Count is the number of targets in state.
+func (s *States) Count(state string) int {
+	var d dto.Metric
+	if err := s.g.WithLabelValues(state).Write(&d); err != nil {
+		return 0
+	}
+	return int(d.GetGauge().GetValue())
+}
+
+func (s *States) move(from, to string) {
+	if s == nil || from == to {
+		return
+	}
+	if from != "" {
+		s.g.WithLabelValues(from).Dec()
+	}
+	if to != "" {
+		s.g.WithLabelValues(to).Inc()
+	}
+}

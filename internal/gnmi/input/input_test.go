@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/panoptes-go/panoptes/gnmimaps"
 	"github.com/panoptes-go/panoptes/internal/gnmi"
 	"github.com/panoptes-go/panoptes/internal/gnmi/input"
@@ -108,14 +110,21 @@ func TestTarget(t *testing.T) {
 	set := mapping.NewSet(maps...).Select(func(g *mapping.Group) bool { return g.Type == "interface" })
 	res := &resource.Resource{Site: "s", Class: "network", Subclass: "switch", Type: "sim", ID: "sw1", Endpoint: tg.Addr}
 	out := &sink{}
+	states, metrics := input.NewStates(prometheus.NewRegistry()), gnmi.NewMetrics(nil)
 	in := &input.Target{Resource: res, Name: "gnmi", Config: gnmi.Config{Address: tg.Addr}, Set: set,
-		Interval: 2 * time.Second, Flush: 300 * time.Millisecond, MinBackoff: 200 * time.Millisecond}
+		Interval: 2 * time.Second, Flush: 300 * time.Millisecond, MinBackoff: 200 * time.Millisecond, States: states, Metrics: metrics}
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { defer close(done); _ = in.Run(runCtx, out.emit) }()
 	defer func() { stop(); <-done }()
 
 	wait(t, "status 0", func() bool { s := out.statuses(); return len(s) > 0 && s[0] == 0 })
+	if n := states.Count("success"); n != 1 || states.Count(input.StateConnecting) != 0 {
+		t.Errorf("subscriptions streaming: %d, connecting: %d; want 1, 0", n, states.Count(input.StateConnecting))
+	}
+	if metrics.Notifications() == 0 {
+		t.Error("no notification counted")
+	}
 	mark := out.len()
 	time.Sleep(4 * time.Second)
 	sets, groups := out.count("interface", mark)
@@ -128,6 +137,14 @@ func TestTarget(t *testing.T) {
 		s := out.statuses()
 		return len(s) >= 3 && s[len(s)-2] == metric.StatusNetworkFailure && s[len(s)-1] == 0
 	})
+	if _, _, rc := metrics.Totals(); rc == 0 {
+		t.Error("the reconnect after the drop was not counted")
+	}
+	stop()
+	<-done
+	if n := states.Count("success") + states.Count("network_failure") + states.Count(input.StateConnecting); n != 0 {
+		t.Errorf("a stopped target is still counted in %d states", n)
+	}
 
 	// A mapping of a path the target does not serve: status 6.
 	bad, err := mapping.Parse("x.yaml", []byte("name: x\ngroups:\n  - type: qos\n    path: /qos/queues/queue[name=*]\n    leaves: {d: state/dropped}\n    metrics: {dropped: d}\n"))
