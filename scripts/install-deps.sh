@@ -3,8 +3,9 @@
 # tools (snmpd, snmpbulkwalk), snmpsim with its device recordings, and the
 # real sinks InfluxDB 1.x and Prometheus (with promtool), systemd for
 # systemd-analyze, which checks the Debian package's unit (scripts/test-deb.sh;
-# systemd need not run), lldpd (real LLDP neighbours) and Alertmanager (the
-# alert sink's receiver). Idempotent: does nothing when everything is present.
+# systemd need not run), lldpd (real LLDP neighbours), Alertmanager (the
+# alert sink's receiver) and Chromium (the status page's browser test,
+# headless). Idempotent: does nothing when everything is present.
 # The demo (make run) needs none of this.
 set -euo pipefail
 PATH="$PATH:/usr/sbin:/sbin"
@@ -22,6 +23,8 @@ command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 # network namespaces; Alertmanager receives the alert sink's alerts.
 command -v lldpd >/dev/null 2>&1 || need+=(lldpd)
 command -v prometheus-alertmanager >/dev/null 2>&1 || need+=(prometheus-alertmanager)
+# Headless Chromium loads every view of the status page (internal/web).
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

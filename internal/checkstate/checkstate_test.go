@@ -1,0 +1,87 @@
+package checkstate
+
+import (
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestRecordHistoryAndSummary(t *testing.T) {
+	b := New()
+	t0 := time.Unix(1_800_000_000, 0)
+	for i := range HistoryLen + 5 {
+		b.Record("r1", Run{Plugin: "interface", Start: t0.Add(time.Duration(i) * time.Minute),
+			End: t0.Add(time.Duration(i)*time.Minute + time.Second), Status: i % 2, NextDue: t0.Add(time.Duration(i+1) * time.Minute),
+			Messages: []MessageRef{{Stream: "S", Seq: uint64(i)}}})
+	}
+	b.Record("r1", Run{Plugin: "uptime", Start: t0, End: t0.Add(time.Second), NextDue: t0.Add(30 * time.Second)})
+	checks := b.Checks("r1")
+	if len(checks) != 2 || checks[0].Last.Plugin != "interface" || checks[1].Last.Plugin != "uptime" {
+		t.Fatalf("checks: %+v", checks)
+	}
+	h := checks[0].History
+	if len(h) != HistoryLen {
+		t.Fatalf("history holds %d points, want %d", len(h), HistoryLen)
+	}
+	// Oldest first: run 5 is the oldest kept, the last is run HistoryLen+4.
+	if !h[0].End.Equal(t0.Add(5*time.Minute+time.Second)) || !h[len(h)-1].End.Equal(t0.Add(time.Duration(HistoryLen+4)*time.Minute+time.Second)) {
+		t.Fatalf("history order: first %v last %v", h[0].End, h[len(h)-1].End)
+	}
+	if h[0].Duration != time.Second {
+		t.Fatalf("duration %v", h[0].Duration)
+	}
+	if got := checks[0].Last.Messages; len(got) != 1 || got[0].Seq != HistoryLen+4 {
+		t.Fatalf("messages %+v", got)
+	}
+	s, ok := b.Summary("r1")
+	// The last interface run (HistoryLen+4, even) succeeded: all ok.
+	if !ok || s.Status != 0 || s.Checks != 2 || !s.NextDue.Equal(t0.Add(30*time.Second)) ||
+		!s.LastEnd.Equal(t0.Add(time.Duration(HistoryLen+4)*time.Minute+time.Second)) {
+		t.Fatalf("summary %+v", s)
+	}
+	b.Record("r1", Run{Plugin: "uptime", Start: t0, End: t0.Add(time.Second), Status: 3, Reason: "timeout"})
+	if s, _ := b.Summary("r1"); s.Status != 3 || s.Plugin != "uptime" || s.Reason != "timeout" {
+		t.Fatalf("failing summary %+v", s)
+	}
+	if _, ok := b.Summary("nope"); ok || b.Checks("nope") != nil {
+		t.Fatal("unknown resource has a record")
+	}
+}
+
+func TestRetainForgetEach(t *testing.T) {
+	b := New()
+	for _, k := range []string{"a", "b", "c"} {
+		b.Record(k, Run{Plugin: "p", End: time.Now()})
+		b.Record(k, Run{Plugin: "q", End: time.Now()})
+	}
+	b.Retain(func(k string) bool { return k != "b" })
+	b.Forget("c", "p")
+	b.Forget("c", "q")
+	b.Forget("zzz", "p")
+	seen := map[string]int{}
+	b.Each(func(k string, s Summary) { seen[k] = s.Checks })
+	if len(seen) != 1 || seen["a"] != 2 || b.Len() != 1 {
+		t.Fatalf("after retain and forget: %v", seen)
+	}
+}
+
+// Records and reads race freely (run with -race).
+func TestConcurrent(t *testing.T) {
+	b := New()
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 500 {
+				b.Record(string(rune('a'+w)), Run{Plugin: "p", End: time.Now(), Status: i % 3, Messages: []MessageRef{{"S", uint64(i)}}})
+				b.Each(func(string, Summary) {})
+				_ = b.Checks("a")
+			}
+		}()
+	}
+	wg.Wait()
+	if b.Len() != 4 {
+		t.Fatalf("len %d", b.Len())
+	}
+}
