@@ -1,0 +1,259 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/panoptes-go/panoptes/internal/bus"
+	"github.com/panoptes-go/panoptes/internal/checkstate"
+	"github.com/panoptes-go/panoptes/internal/cluster"
+	"github.com/panoptes-go/panoptes/internal/inventory"
+	"github.com/panoptes-go/panoptes/internal/metric"
+	_ "github.com/panoptes-go/panoptes/internal/plugins/all"
+	"github.com/panoptes-go/panoptes/internal/poll"
+	"github.com/panoptes-go/panoptes/internal/resource"
+	"github.com/panoptes-go/panoptes/internal/sim"
+	"github.com/panoptes-go/panoptes/internal/snmp"
+	"github.com/panoptes-go/panoptes/internal/wire"
+)
+
+// testbed is a site run from real parts: an embedded NATS JetStream
+// server, the inventory in its KV bucket with each node's watched index,
+// cluster membership, the simulator's devices polled by the real polling
+// plugins, their groups published to the metrics stream. What the
+// collector will do (run a check, publish it, record it in a
+// checkstate.Book with the acks' sequences) is done here by pollOnce.
+type testbed struct {
+	t     *testing.T
+	ctx   context.Context
+	bus   *bus.Bus
+	js    jetstream.JetStream
+	store *inventory.Store
+	farm  *sim.Farm
+	site  string
+	nodes []*testNode
+}
+
+type testNode struct {
+	id     string
+	cl     *cluster.Cluster
+	index  *inventory.Index
+	book   *checkstate.Book
+	reg    *prometheus.Registry
+	runner *poll.Runner
+	web    *Web
+	srv    *httptest.Server
+}
+
+func newTestbed(t *testing.T, devices int) *testbed {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	b, err := bus.Open(ctx, bus.Options{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatalf("embedded bus: %v", err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	store, err := inventory.Open(ctx, b.JetStream(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb := &testbed{t: t, ctx: ctx, bus: b, js: b.JetStream(), store: store, site: "lab"}
+	if devices > 0 {
+		farm, err := sim.Start(ctx, sim.Options{Devices: devices, Seed: 1, Templates: []string{"switch48", "switch48", "switch48", "router400"}})
+		if err != nil {
+			t.Fatalf("simulated devices: %v", err)
+		}
+		t.Cleanup(func() { _ = farm.Close() })
+		tb.farm = farm
+		for _, d := range farm.Devices() {
+			tb.put(&resource.Resource{Site: tb.site, Class: "network", Subclass: "switch", Type: "generic", ID: d.Name,
+				Endpoint: d.Addr, Metadata: map[string]string{"template": d.Template}, Plugin: "test"})
+		}
+	}
+	return tb
+}
+
+func (tb *testbed) put(r *resource.Resource) {
+	tb.t.Helper()
+	if err := tb.store.Put(tb.ctx, r); err != nil {
+		tb.t.Fatal(err)
+	}
+}
+
+// addNode joins a node to the cluster; with serve it also runs a Web
+// (answering peers) with an HTTP server for its handler.
+func (tb *testbed) addNode(id string, serve bool) *testNode {
+	t := tb.t
+	t.Helper()
+	n := &testNode{id: id, book: checkstate.New(), reg: prometheus.NewRegistry()}
+	var err error
+	n.index, err = tb.store.Watch(tb.ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(n.index.Stop)
+	n.cl, err = cluster.Join(tb.ctx, cluster.Options{JS: tb.js, Heartbeat: 500 * time.Millisecond, Registerer: n.reg,
+		Self: cluster.Member{ID: id, Site: tb.site, Roles: []string{cluster.RolePoller, cluster.RoleDiscovery}, Version: "test"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.cl.Start(tb.ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = n.cl.Close(context.Background()) })
+	n.runner = poll.NewRunner(poll.RunnerOptions{
+		SNMP: poll.SNMPOptions{Timeout: 500 * time.Millisecond, Retries: 0, Credential: "lab",
+			Credentials: map[string]snmp.Credential{"lab": {Version: "2c", Community: "public"}}},
+		Pool:       snmp.NewPool(snmp.PoolOptions{}),
+		Registerer: n.reg,
+	})
+	if !serve {
+		tb.nodes = append(tb.nodes, n)
+		return n
+	}
+	n.web, err = New(Options{NodeID: id, Site: tb.site, Conn: tb.js.Conn(), JS: tb.js, Inventory: n.index, Membership: n.cl,
+		Checks: n.book, Gatherer: n.reg, SampleEvery: 200 * time.Millisecond, PeerTimeout: 2 * time.Second, Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(tb.ctx)
+	done := make(chan error, 1)
+	go func() { done <- n.web.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	n.srv = httptest.NewServer(n.web.Handler())
+	t.Cleanup(n.srv.Close)
+	tb.nodes = append(tb.nodes, n)
+	return n
+}
+
+// waitMembers waits until every node sees n members.
+func (tb *testbed) waitMembers(n int) {
+	tb.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for _, node := range tb.nodes {
+		for len(node.cl.Members()) != n {
+			if time.Now().After(deadline) {
+				tb.t.Fatalf("%s sees %d members, want %d", node.id, len(node.cl.Members()), n)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+}
+
+// waitIndex waits until every node's index holds n resources.
+func (tb *testbed) waitIndex(n int) {
+	tb.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for _, node := range tb.nodes {
+		for len(node.index.Snapshot()) != n {
+			if time.Now().After(deadline) {
+				tb.t.Fatalf("%s's index holds %d resources, want %d", node.id, len(node.index.Snapshot()), n)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+}
+
+// pollOnce runs every plugin once against every resource the node owns,
+// publishes each check's groups and records the run with the messages'
+// stream sequences, as the collector does.
+func (tb *testbed) pollOnce(n *testNode, plugins ...string) {
+	t := tb.t
+	t.Helper()
+	snap := n.index.Snapshot()
+	keys := make([]string, len(snap))
+	for i, r := range snap {
+		keys[i] = r.Key()
+	}
+	owned := n.cl.Owned(keys)
+	var wg sync.WaitGroup
+	for _, r := range snap {
+		if !owned[r.Key()] {
+			continue
+		}
+		for _, name := range plugins {
+			p, err := poll.New(name, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				start := time.Now()
+				ctx, cancel := context.WithTimeout(tb.ctx, 5*time.Second)
+				set := n.runner.Run(ctx, name, p, r, 15*time.Second)
+				cancel()
+				end := time.Now()
+				refs, err := tb.publish(set)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				status, _ := set.Groups[len(set.Groups)-1].Metric("polling_status")
+				st := int(status.Value.Int64())
+				reason := ""
+				if st != 0 {
+					reason = metric.StatusName(st)
+				}
+				n.book.Record(r.Key(), checkstate.Run{Plugin: name, Interval: 15 * time.Second, Start: start, End: end,
+					Status: st, Reason: reason, NextDue: start.Add(15 * time.Second), Messages: refs})
+			}()
+		}
+	}
+	wg.Wait()
+}
+
+// publish frames a set as the bus does and publishes each message,
+// returning where the stream stored them.
+func (tb *testbed) publish(set *metric.GroupSet) ([]checkstate.MessageRef, error) {
+	var enc wire.Encoder
+	var subjects wire.SubjectCache
+	if _, err := enc.Encode(set, &subjects); err != nil {
+		return nil, err
+	}
+	enc.Compress()
+	var refs []checkstate.MessageRef
+	for i, m := range enc.Messages() {
+		ack, err := tb.js.Publish(tb.ctx, m.Subject, enc.Bytes(i))
+		if err != nil {
+			return nil, fmt.Errorf("publish %s: %w", m.Subject, err)
+		}
+		refs = append(refs, checkstate.MessageRef{Stream: ack.Stream, Seq: ack.Sequence})
+	}
+	return refs, nil
+}
+
+// getJSON fetches path from the node's server into v and returns the
+// status code and the body's size.
+func getJSON(t *testing.T, n *testNode, path string, v any) (int, int) {
+	t.Helper()
+	resp, err := http.Get(n.srv.URL + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v != nil {
+		if err := json.Unmarshal(body, v); err != nil {
+			t.Fatalf("GET %s: %v: %s", path, err, body)
+		}
+	}
+	return resp.StatusCode, len(body)
+}
+
+func keyPath(key string) string { return "/api/v1/devices/" + url.PathEscape(key) }
