@@ -164,9 +164,9 @@ func (w *Web) reply(m *nats.Msg, data []byte) error {
 		return nil
 	}
 	nc := w.opts.Conn
-	size := int(nc.MaxPayload()) - 4<<10
-	if size < 4<<10 {
-		size = 4 << 10
+	size := w.partSize
+	if size <= 0 {
+		size = max(int(nc.MaxPayload())-4<<10, 4<<10)
 	}
 	n := max(1, (len(data)+size-1)/size)
 	for i := range n {

@@ -180,7 +180,7 @@ func (tb *testbed) pollOnce(n *testNode, plugins ...string) {
 	owned := n.cl.Owned(keys)
 	var wg sync.WaitGroup
 	for _, r := range snap {
-		if !owned[r.Key()] {
+		if r.Site != tb.site || !owned[r.Key()] { // as the collector: its own site only
 			continue
 		}
 		for _, name := range plugins {

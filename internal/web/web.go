@@ -91,6 +91,9 @@ type Web struct {
 	log     *slog.Logger
 	history *history
 	mux     *http.ServeMux
+	// partSize caps the parts of an answer (0: the bus's max payload less
+	// room for headers); tests set it to see answers split.
+	partSize int
 }
 
 // New returns a Web; Run answers peers and samples self-metrics, Handler
