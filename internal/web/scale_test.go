@@ -3,11 +3,11 @@ package web
 import (
 	"encoding/json"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/panoptes-go/panoptes/internal/checkstate"
+	"github.com/panoptes-go/panoptes/internal/inventory"
 	"github.com/panoptes-go/panoptes/internal/resource"
 )
 
@@ -23,32 +23,32 @@ func TestDeviceListAt10000(t *testing.T) {
 		t.Skip("10,000 resources in real NATS KV: not in -short")
 	}
 	tb := newTestbed(t, 0)
-	var wg sync.WaitGroup
-	errs := make(chan error, 8)
-	for w := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < scaleDevices; i += 8 {
-				r := &resource.Resource{Site: tb.site, Class: "network", Subclass: "switch", Type: []string{"cisco", "juniper", "arista"}[i%3],
-					ID: fmt.Sprintf("sw-%05d.example.net", i), Endpoint: fmt.Sprintf("10.%d.%d.%d", i/65536, i/256%256, i%256),
-					Metadata: map[string]string{"rack": fmt.Sprintf("r%03d", i%200), "model": "WS-C3750"}, Plugin: "csv"}
-				if err := tb.store.Put(tb.ctx, r); err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
+	setup := time.Now()
+	// Written as Store.Put writes them (validated, JSON, under KVKey), but
+	// published asynchronously to the bucket's stream: 10,000 acknowledged
+	// puts one after the other take most of a minute on a busy machine.
+	for i := range scaleDevices {
+		r := &resource.Resource{Site: tb.site, Class: "network", Subclass: "switch", Type: []string{"cisco", "juniper", "arista"}[i%3],
+			ID: fmt.Sprintf("sw-%05d.example.net", i), Endpoint: fmt.Sprintf("10.%d.%d.%d", i/65536, i/256%256, i%256),
+			Metadata: map[string]string{"rack": fmt.Sprintf("r%03d", i%200), "model": "WS-C3750"}, Plugin: "csv"}
+		if err := r.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		data, _ := json.Marshal(r)
+		if _, err := tb.js.PublishAsync("$KV."+inventory.Bucket+"."+inventory.KVKey(r.Key()), data); err != nil {
+			t.Fatal(err)
+		}
 	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
+	select {
+	case <-tb.js.PublishAsyncComplete():
+	case <-time.After(time.Minute):
+		t.Fatal("the inventory's puts were not acknowledged within a minute")
 	}
 	a := tb.addNode("node-a", true)
 	b := tb.addNode("node-b", true)
 	tb.waitMembers(2)
 	tb.waitIndex(scaleDevices)
+	t.Logf("%d resources in KV and in both nodes' indexes in %v", scaleDevices, time.Since(setup))
 
 	// Every node records its owned devices' checks, a third of them failing
 	// with a reason (what a states answer carries).
@@ -81,7 +81,7 @@ func TestDeviceListAt10000(t *testing.T) {
 	big, _ := json.Marshal(b.web.localStates(nil))
 	t.Logf("node-b's states answer: %d bytes, %d parts", len(big), (len(big)+b.web.partSize-1)/b.web.partSize)
 
-	cases := []struct {
+	all := []struct {
 		path     string
 		total    int
 		devices  int
@@ -94,7 +94,16 @@ func TestDeviceListAt10000(t *testing.T) {
 		{"/api/v1/devices?limit=1000&sort=next_due", scaleDevices, 1000, 640 << 10},
 		{"/api/v1/devices?q=r007&filter=" + "resource_type%20%3D%20%22cisco%22", 17, 17, 16 << 10},
 	}
-	for _, c := range cases {
+	cases := []int{0, 1, 2, 3, 4, 5}
+	bound := 10 * time.Second
+	if raceDetector {
+		// Under the race detector: the cases that differ most, each bound
+		// widened as the detector slows the work.
+		cases = []int{0, 3, 4}
+		bound = 60 * time.Second
+	}
+	for _, i := range cases {
+		c := all[i]
 		var list DeviceList
 		start := time.Now()
 		code, size := getJSON(t, a, c.path, &list)
@@ -106,8 +115,8 @@ func TestDeviceListAt10000(t *testing.T) {
 		if size > c.maxBytes {
 			t.Errorf("GET %s: %d bytes, want at most %d", c.path, size, c.maxBytes)
 		}
-		if took > 10*time.Second {
-			t.Errorf("GET %s took %v (bound 10s)", c.path, took)
+		if took > bound {
+			t.Errorf("GET %s took %v (bound %v)", c.path, took, bound)
 		}
 		for _, d := range list.Devices {
 			if d.StatusName == "unknown" || d.Owner == "" {
@@ -122,7 +131,7 @@ func TestDeviceListAt10000(t *testing.T) {
 	if code != 200 || o.Devices != scaleDevices || o.ByStatus["timeout"] != 3334 || o.ByStatus["success"] != scaleDevices-3334 || size > 256<<10 {
 		t.Errorf("overview: %d, %d bytes, by status %v", code, size, o.ByStatus)
 	}
-	if time.Since(start) > 10*time.Second {
+	if time.Since(start) > bound {
 		t.Errorf("overview took %v", time.Since(start))
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/panoptes-go/panoptes/internal/metric"
 	_ "github.com/panoptes-go/panoptes/internal/plugins/all"
 	"github.com/panoptes-go/panoptes/internal/poll"
+	"github.com/panoptes-go/panoptes/internal/rate"
 	"github.com/panoptes-go/panoptes/internal/resource"
 	"github.com/panoptes-go/panoptes/internal/sim"
 	"github.com/panoptes-go/panoptes/internal/snmp"
@@ -52,6 +53,7 @@ type testNode struct {
 	book   *checkstate.Book
 	reg    *prometheus.Registry
 	runner *poll.Runner
+	rates  *rate.Processor // bits_in/out rates of the interface plugin
 	web    *Web
 	srv    *httptest.Server
 }
@@ -97,7 +99,7 @@ func (tb *testbed) put(r *resource.Resource) {
 func (tb *testbed) addNode(id string, serve bool) *testNode {
 	t := tb.t
 	t.Helper()
-	n := &testNode{id: id, book: checkstate.New(), reg: prometheus.NewRegistry()}
+	n := &testNode{id: id, book: checkstate.New(), reg: prometheus.NewRegistry(), rates: rate.New(rate.Options{})}
 	var err error
 	n.index, err = tb.store.Watch(tb.ctx, nil)
 	if err != nil {
@@ -114,7 +116,8 @@ func (tb *testbed) addNode(id string, serve bool) *testNode {
 	}
 	t.Cleanup(func() { _ = n.cl.Close(context.Background()) })
 	n.runner = poll.NewRunner(poll.RunnerOptions{
-		SNMP: poll.SNMPOptions{Timeout: 500 * time.Millisecond, Retries: 0, Credential: "lab",
+		// Generous: the machine running the tests may be busy.
+		SNMP: poll.SNMPOptions{Timeout: time.Second, Retries: 2, Credential: "lab",
 			Credentials: map[string]snmp.Credential{"lab": {Version: "2c", Community: "public"}}},
 		Pool:       snmp.NewPool(snmp.PoolOptions{}),
 		Registerer: n.reg,
@@ -124,7 +127,7 @@ func (tb *testbed) addNode(id string, serve bool) *testNode {
 		return n
 	}
 	n.web, err = New(Options{NodeID: id, Site: tb.site, Conn: tb.js.Conn(), JS: tb.js, Inventory: n.index, Membership: n.cl,
-		Checks: n.book, Gatherer: n.reg, SampleEvery: 200 * time.Millisecond, PeerTimeout: 2 * time.Second, Version: "test"})
+		Checks: n.book, Gatherer: n.reg, SampleEvery: 200 * time.Millisecond, PeerTimeout: 15 * time.Second, Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,9 +195,12 @@ func (tb *testbed) pollOnce(n *testNode, plugins ...string) {
 			go func() {
 				defer wg.Done()
 				start := time.Now()
-				ctx, cancel := context.WithTimeout(tb.ctx, 5*time.Second)
+				ctx, cancel := context.WithTimeout(tb.ctx, 20*time.Second)
 				set := n.runner.Run(ctx, name, p, r, 15*time.Second)
 				cancel()
+				if name == "interface" {
+					n.rates.Apply(tb.ctx, set, interfaceRates, time.Now())
+				}
 				end := time.Now()
 				refs, err := tb.publish(set)
 				if err != nil {
@@ -214,6 +220,14 @@ func (tb *testbed) pollOnce(n *testNode, plugins ...string) {
 	}
 	wg.Wait()
 }
+
+var interfaceRates = func() rate.Selector {
+	s, err := rate.ParseSelector([]any{"bits_in", "bits_out"})
+	if err != nil {
+		panic(err)
+	}
+	return s
+}()
 
 // publish frames a set as the bus does and publishes each message,
 // returning where the stream stored them.

@@ -224,7 +224,9 @@ func TestStaticAndRoutes(t *testing.T) {
 
 type sliceInventory []*resource.Resource
 
-func (s sliceInventory) Snapshot() []*resource.Resource { return append([]*resource.Resource(nil), s...) }
+func (s sliceInventory) Snapshot() []*resource.Resource {
+	return append([]*resource.Resource(nil), s...)
+}
 func (s sliceInventory) Get(key string) *resource.Resource {
 	for _, r := range s {
 		if r.Key() == key {
