@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/csv"
 	"flag"
 	"fmt"
 	"io"
@@ -16,6 +18,7 @@ import (
 	"time"
 
 	"github.com/panoptes-go/panoptes/internal/sim"
+	"github.com/panoptes-go/panoptes/internal/sim/gnmisim"
 )
 
 // listFlag collects a repeatable, comma-separated flag.
@@ -50,7 +53,9 @@ func simCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			"GET /network (the ground truth as JSON), POST /interface?device=D&port=P&state=down|up,\n"+
 			"POST /bgp?device=D&peer=ADDR&state=idle|connect|active|opensent|openconfirm|established.\n"+
 			"--gnmi also serves each device as a gNMI target (OpenConfig interfaces, components, BGP and\n"+
-			"LLDP neighbours; the reference target of github.com/openconfig/gnmi) on --gnmi-base-port + i.\n"+
+			"LLDP neighbours; the reference target of github.com/openconfig/gnmi) on --gnmi-base-port + i;\n"+
+			"the inventory then has a gnmi_port column, and --control serves GET /gnmi/streams (each\n"+
+			"target's open Subscribe streams by client address, and how many were opened).\n"+
 			"The community and v3 passphrases may also come from PANOPTES_SIM_COMMUNITY,\n"+
 			"PANOPTES_SIM_V3_AUTH_PASS and PANOPTES_SIM_V3_PRIV_PASS.", stderr)
 	devices := fs.Int("devices", 1, "number of simulated devices")
@@ -74,7 +79,7 @@ func simCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	credential := fs.String("credential", "sim", "credential name written to the inventory (define it in your config)")
 	statsEvery := fs.Duration("stats", 0, "print request counters at this interval (0: never)")
 	topology := fs.Bool("topology", false, "cable the devices into a simulated network (LLDP, CDP, BGP)")
-	control := fs.String("control", "", "serve the network's HTTP controls on this host:port (with --topology)")
+	control := fs.String("control", "", "serve the HTTP controls on this host:port (with --topology or --gnmi)")
 	gnmiFlags := addSimGNMIFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -87,8 +92,8 @@ func simCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if *sharedPort && !addrSet {
 		*addr = "" // the shared-port default, sim.DefaultSharedAddr
 	}
-	if *control != "" && !*topology {
-		return fmt.Errorf("--control needs --topology: it controls the simulated network")
+	if *control != "" && !*topology && !*gnmiFlags.on {
+		return fmt.Errorf("--control needs --topology (it controls the simulated network) or --gnmi (GET /gnmi/streams)")
 	}
 	opts := sim.Options{
 		Topology: *topology,
@@ -111,26 +116,28 @@ func simCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	defer farm.Close()
-	if *inventory != "" {
-		if err := writeInventory(farm, *inventory, *credential); err != nil {
-			return err
-		}
-	}
-	fmt.Fprintln(stdout, simSummary(farm, opts, *inventory, *credential))
-	if *control != "" {
-		stop, err := serveControl(ctx, farm, *control, stdout)
-		if err != nil {
-			return err
-		}
-		defer stop()
-	}
 	gsrv, line, err := gnmiFlags.start(ctx, farm, opts.Logger)
 	if err != nil {
 		return err
 	}
 	if gsrv != nil {
 		defer gsrv.Close()
+	}
+	if *inventory != "" {
+		if err := writeInventory(farm, gsrv, *inventory, *credential); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintln(stdout, simSummary(farm, opts, *inventory, *credential))
+	if gsrv != nil {
 		fmt.Fprintln(stdout, line)
+	}
+	if *control != "" {
+		stop, err := serveControl(ctx, farm, gsrv, *topology, *control, stdout)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	faults := make(chan os.Signal, 1)
 	signal.Notify(faults, syscall.SIGUSR1, syscall.SIGUSR2)
@@ -187,16 +194,39 @@ func firstNonEmpty(a, b string) string {
 	return b
 }
 
-func writeInventory(farm *sim.Farm, path, credential string) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("inventory: %w", err)
-	}
-	if err := farm.WriteInventory(f, credential); err != nil {
-		_ = f.Close()
+// writeInventory writes the farm's inventory to path; with gNMI targets
+// each row gets its target's port in a gnmi_port column (metadata the gNMI
+// input reads). The file appears complete or not at all (renamed into
+// place): harnesses poll for it.
+func writeInventory(farm *sim.Farm, gsrv *gnmisim.Server, path, credential string) error {
+	var buf bytes.Buffer
+	if err := farm.WriteInventory(&buf, credential); err != nil {
 		return fmt.Errorf("inventory %s: %w", path, err)
 	}
-	if err := f.Close(); err != nil {
+	if gsrv != nil {
+		rows, err := csv.NewReader(&buf).ReadAll()
+		if err != nil {
+			return fmt.Errorf("inventory %s: %w", path, err)
+		}
+		ts := gsrv.Targets()
+		for i := range rows {
+			v := "gnmi_port"
+			if i > 0 {
+				_, v, _ = net.SplitHostPort(ts[i-1].Addr)
+			}
+			rows[i] = append(rows[i], v)
+		}
+		buf.Reset()
+		w := csv.NewWriter(&buf)
+		if err := w.WriteAll(rows); err != nil {
+			return fmt.Errorf("inventory %s: %w", path, err)
+		}
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, buf.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("inventory: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("inventory %s: %w", path, err)
 	}
 	return nil
@@ -234,18 +264,28 @@ func simSummary(farm *sim.Farm, opts sim.Options, inventory, credential string) 
 
 // serveControl serves the simulated network's HTTP controls on addr until
 // stop is called.
-func serveControl(ctx context.Context, farm *sim.Farm, addr string, stdout io.Writer) (stop func(), err error) {
+func serveControl(ctx context.Context, farm *sim.Farm, gsrv *gnmisim.Server, topology bool, addr string, stdout io.Writer) (stop func(), err error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("--control %s: %w", addr, err)
 	}
-	srv := &http.Server{Handler: farm.ControlHandler(), ReadHeaderTimeout: 10 * time.Second}
+	mux := http.NewServeMux()
+	var what []string
+	if topology {
+		mux.Handle("/", farm.ControlHandler())
+		what = append(what, "GET /network, POST /interface, POST /bgp")
+	}
+	if gsrv != nil {
+		mux.Handle("/gnmi/streams", gsrv.StreamsHandler())
+		what = append(what, "GET /gnmi/streams")
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		_ = srv.Serve(ln)
 	}()
-	fmt.Fprintf(stdout, "panoptes sim: network controls on http://%s (GET /network, POST /interface, POST /bgp)\n", ln.Addr())
+	fmt.Fprintf(stdout, "panoptes sim: controls on http://%s (%s)\n", ln.Addr(), strings.Join(what, "; "))
 	return func() {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()

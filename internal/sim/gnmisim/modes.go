@@ -8,6 +8,7 @@ import (
 	pb "github.com/openconfig/gnmi/proto/gnmi"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 )
 
@@ -20,6 +21,8 @@ type subStream struct {
 	t      *Target
 	ctx    context.Context
 	cancel context.CancelFunc
+
+	peer string // the client's address
 
 	mu      sync.Mutex
 	dropped bool
@@ -55,6 +58,10 @@ func (t *Target) wrapStream(srv any, ss grpc.ServerStream, info *grpc.StreamServ
 	}
 	ctx, cancel := context.WithCancel(ss.Context())
 	s := &subStream{ServerStream: ss, t: t, ctx: ctx, cancel: cancel, last: map[string]sent{}}
+	if p, ok := peer.FromContext(ss.Context()); ok && p.Addr != nil {
+		s.peer = p.Addr.String()
+	}
+	t.subscribes.Add(1)
 	t.mu.Lock()
 	t.streams[s] = struct{}{}
 	t.mu.Unlock()

@@ -31,12 +31,15 @@ import (
 	"crypto/subtle"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -105,6 +108,7 @@ type Target struct {
 
 	silent, flood atomic.Bool
 	updates       atomic.Uint64 // leaves fed to the cache
+	subscribes    atomic.Uint64 // Subscribe streams opened
 	ticks         atomic.Uint64 // feeds; every staticEvery-th is full
 	forceFull     atomic.Bool   // the next feed is full (restart, removal)
 
@@ -273,6 +277,50 @@ func (t *Target) feed(now time.Time) {
 
 // Updates is the number of leaf values fed to the target's cache.
 func (t *Target) Updates() uint64 { return t.updates.Load() }
+
+// Streams lists the client addresses of the target's open Subscribe
+// streams, sorted: one per subscriber in steady state.
+func (t *Target) Streams() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]string, 0, len(t.streams))
+	for s := range t.streams {
+		out = append(out, s.peer)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Subscribes is the number of Subscribe streams ever opened to the target.
+func (t *Target) Subscribes() uint64 { return t.subscribes.Load() }
+
+// TargetStreams is one target's line of StreamsHandler.
+type TargetStreams struct {
+	Name string `json:"name"`
+	Addr string `json:"addr"`
+	// Streams are the client addresses of the open Subscribe streams.
+	Streams []string `json:"streams"`
+	// Subscribes counts the streams ever opened.
+	Subscribes uint64 `json:"subscribes"`
+}
+
+// StreamsHandler serves GET /gnmi/streams: every target's open Subscribe
+// streams and how many were opened (JSON), so a test in another process
+// can see who subscribes to what.
+func (s *Server) StreamsHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet {
+			http.Error(w, "GET only", http.StatusMethodNotAllowed)
+			return
+		}
+		out := make([]TargetStreams, len(s.targets))
+		for i, t := range s.targets {
+			out[i] = TargetStreams{Name: t.Name, Addr: t.Addr, Streams: t.Streams(), Subscribes: t.Subscribes()}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(out)
+	})
+}
 
 // Drop ends every open Subscribe stream with Unavailable, as a device that
 // resets its sessions.
