@@ -11,8 +11,10 @@ import (
 	_ "github.com/panoptes-go/panoptes/internal/poll"              // polling plugins interface, uptime, bgp, ping, heartbeat
 	_ "github.com/panoptes-go/panoptes/internal/poll/lldp"         // polling plugin lldp
 	_ "github.com/panoptes-go/panoptes/internal/profile"           // polling plugin profile
+	_ "github.com/panoptes-go/panoptes/internal/sink/alertmanager" // sink type alertmanager (events)
 	_ "github.com/panoptes-go/panoptes/internal/sink/file"         // sink type file
 	_ "github.com/panoptes-go/panoptes/internal/sink/influxdb"     // sink type influxdb
 	_ "github.com/panoptes-go/panoptes/internal/sink/kafka"        // sink type kafka, sink source kafka
 	_ "github.com/panoptes-go/panoptes/internal/sink/prometheus"   // sink types prometheus, prometheus_remote_write
+	_ "github.com/panoptes-go/panoptes/internal/sink/webhook"      // sink type webhook (events)
 )

@@ -28,7 +28,7 @@ func TestPluginFixtures(t *testing.T) {
 		{"bad source format", "discovery:\n  sources:\n    - plugin: http\n      url: http://cmdb/devices\n      format: xml\n", `bad.yaml:5: discovery.sources[0].format: "xml" is not one of: csv, json`},
 		{"command key on csv", "discovery:\n  sources:\n    - plugin: csv\n      path: x.csv\n      command: /bin/true\n", `bad.yaml:5: discovery.sources[0].command: unknown key "command"`},
 		{"negative source timeout", "discovery:\n  sources:\n    - plugin: command\n      command: /bin/true\n      timeout: -1s\n", "bad.yaml:5: discovery.sources[0].timeout: -1s must not be negative"},
-		{"unknown sink type", "sinks:\n  - type: influx\n", `bad.yaml:2: sinks[0].type: unknown sink type "influx" (registered: file, influxdb, kafka, prometheus, prometheus_remote_write)`},
+		{"unknown sink type", "sinks:\n  - type: influx\n", `bad.yaml:2: sinks[0].type: unknown sink type "influx" (registered: alertmanager, file, influxdb, kafka, prometheus, prometheus_remote_write, webhook)`},
 		{"influxdb typo", "sinks:\n  - type: influxdb\n    influxdb:\n      url: http://localhost:8086\n      databse: panoptes\n", `bad.yaml:5: sinks[0].influxdb.databse: unknown key "databse"`},
 		{"influxdb field", "sinks:\n  - type: influxdb\n    influxdb:\n      url: http://localhost:8086\n", "bad.yaml:3: sinks[0].influxdb.database: is empty"},
 		{"unknown sink source", "sinks:\n  - type: file\n    path: x\n    source:\n      kafak: {brokers: [a:1]}\n", `bad.yaml:5: sinks[0].source.kafak: unknown sink source "kafak" (registered: kafka)`},
