@@ -24,6 +24,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&o.Plugin, "plugin", "interface", "polling plugin: interface (a full walk) or uptime (one GET)")
 	fs.IntVar(&o.ChecksPerDevice, "checks-per-device", 1, "instances of the plugin per device")
 	fs.BoolVar(&o.Enrichment, "enrichment", false, "interface plugin with enrichment: true (polls walk only counters)")
+	fs.BoolVar(&o.Rates, "rates", false, "compute rates of every counter (rates: all), to compare CPU and RSS with a run without")
 	fs.StringVar(&o.Template, "template", "switch48", "simulator template")
 	fs.IntVar(&o.BasePort, "base-port", 20000, "first simulated device's UDP port")
 	fs.IntVar(&o.MaxConcurrent, "max-concurrent", 512, "polling.max_concurrent_checks")

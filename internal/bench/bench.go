@@ -40,6 +40,9 @@ type Options struct {
 	// aliases and speeds come from the enrichment cache (collected at the
 	// first poll, in the warm-up), so the measured polls walk only counters.
 	Enrichment bool
+	// Rates computes `<counter>_rate` for every counter (`rates: all`),
+	// to measure the rate state's CPU and memory against a run without.
+	Rates bool
 	Template   string // simulator template, e.g. switch48
 	BasePort   int
 	// PortsPerAddr devices share an address before the next (127.0.0.2...),
@@ -104,6 +107,7 @@ type Result struct {
 	Plugin          string  `json:"plugin"`
 	ChecksPerDevice int     `json:"checks_per_device"`
 	Enrichment      bool    `json:"enrichment"`
+	Rates           bool    `json:"rates"`
 	SNMPTransport   string  `json:"snmp_transport"`
 	SimSharedPort   bool    `json:"simulator_shared_port"`
 	IntervalSeconds float64 `json:"interval_seconds"`
@@ -340,7 +344,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	window := t1.Sub(t0).Seconds()
 
 	r := &Result{
-		Devices: o.Devices, Plugin: o.Plugin, ChecksPerDevice: o.ChecksPerDevice, Enrichment: o.Enrichment,
+		Devices: o.Devices, Plugin: o.Plugin, ChecksPerDevice: o.ChecksPerDevice, Enrichment: o.Enrichment, Rates: o.Rates,
 		SNMPTransport: o.SNMPTransport, SimSharedPort: o.SharedPort,
 		IntervalSeconds: o.Interval.Seconds(), WindowSeconds: window,
 		ChecksPerSecond:         float64(s1.Completed-s0.Completed) / window,
@@ -428,6 +432,9 @@ func configYAML(o Options, busURL string) string {
 	options := ""
 	if o.Enrichment && o.Plugin == "interface" {
 		options = ", options: {enrichment: true}"
+	}
+	if o.Rates {
+		options += ", rates: all"
 	}
 	for i := 0; i < o.ChecksPerDevice; i++ {
 		fmt.Fprintf(&plugins, "    - {name: %s-%d, plugin: %s, interval: %s%s}\n", o.Plugin, i, o.Plugin, o.Interval, options)

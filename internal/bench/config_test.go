@@ -8,11 +8,11 @@ import (
 )
 
 // The harness's generated configuration must load with the real loader,
-// and --enrichment and --snmp-transport must reach the config.
+// and --enrichment, --rates and --snmp-transport must reach the config.
 func TestConfigYAMLLoads(t *testing.T) {
 	for i, enrich := range []bool{false, true} {
 		transport := []string{config.SNMPTransportShared, config.SNMPTransportConnected}[i]
-		o := Options{Plugin: "interface", ChecksPerDevice: 2, Interval: time.Minute, MaxConcurrent: 64, Enrichment: enrich, SNMPTransport: transport}
+		o := Options{Plugin: "interface", ChecksPerDevice: 2, Interval: time.Minute, MaxConcurrent: 64, Enrichment: enrich, Rates: enrich, SNMPTransport: transport}
 		cfg, err := config.Parse("bench.yaml", []byte(configYAML(o, "")), func(string) (string, bool) { return "", false })
 		if err != nil {
 			t.Fatalf("enrichment=%v: generated config does not load: %v", enrich, err)
@@ -29,6 +29,9 @@ func TestConfigYAMLLoads(t *testing.T) {
 			}
 			if err := p.Options.Decode(&o); err != nil || o.Enrichment != enrich {
 				t.Errorf("enrichment=%v: plugin %s has options %+v (%v)", enrich, p.Name, o, err)
+			}
+			if rates := p.Rates == "all"; rates != enrich {
+				t.Errorf("rates=%v: plugin %s has rates %v", enrich, p.Name, p.Rates)
 			}
 		}
 	}

@@ -8,12 +8,11 @@ import (
 
 // sample is the previous reading of one counter series.
 type sample struct {
-	value    uint64
-	at       float64 // the metric's timestamp, epoch seconds
-	uptime   uint32
-	disc     uint32
-	flags    uint8
-	seenPass uint32 // the flush generation that last saw it, for eviction
+	value  uint64
+	at     float64 // the metric's timestamp, epoch seconds
+	uptime uint32
+	disc   uint32
+	flags  uint8
 }
 
 const (

@@ -20,11 +20,11 @@ import (
 func (p *Processor) Swap(ctx context.Context, resourceKey string, series uint64, value uint64, at float64) (prev uint64, prevAt float64, ok bool) {
 	st := p.state(ctx, resourceKey, time.Now())
 	defer st.mu.Unlock()
-	old, seen := st.series[series]
+	old, i, seen := st.series.find(series)
 	if seen && at <= old.at {
 		return old.value, old.at, true
 	}
-	st.series[series] = sample{value: value, at: at}
+	st.series.update(i, series, sample{value: value, at: at})
 	st.dirty = true
 	return old.value, old.at, seen
 }

@@ -61,7 +61,7 @@ type resState struct {
 	loaded   bool   // KV consulted
 	dirty    bool   // changed since the last flush
 	lastUsed time.Time
-	series   map[uint64]sample // by series hash
+	series   table // by series hash
 }
 
 // New returns a Processor.
@@ -100,6 +100,7 @@ func (p *Processor) Apply(ctx context.Context, set *metric.GroupSet, sel Selecto
 		}
 		if st == nil || st.key != g.Resource.Key() {
 			if st != nil {
+				st.series.merge()
 				st.mu.Unlock()
 			}
 			st = p.state(ctx, g.Resource.Key(), now)
@@ -107,6 +108,7 @@ func (p *Processor) Apply(ctx context.Context, set *metric.GroupSet, sel Selecto
 		p.applyGroup(st, g, sel)
 	}
 	if st != nil {
+		st.series.merge()
 		st.mu.Unlock()
 	}
 }
@@ -116,7 +118,7 @@ func (p *Processor) state(ctx context.Context, key string, now time.Time) *resSt
 	p.mu.Lock()
 	st, ok := p.res[key]
 	if !ok {
-		st = &resState{key: key, series: map[uint64]sample{}}
+		st = &resState{key: key}
 		p.res[key] = st
 	}
 	p.mu.Unlock()
@@ -147,9 +149,9 @@ func (p *Processor) applyGroup(st *resState, g *metric.Group, sel Selector) {
 		}
 		h := seriesHash(base, m.Name)
 		cur := sampleOf(m)
-		prev, seen := st.series[h]
+		prev, at, seen := st.series.find(h)
 		if !seen {
-			st.series[h] = cur
+			st.series.update(at, h, cur)
 			st.dirty = true
 			p.m.outcomes[outFirst].Inc()
 			continue
@@ -159,7 +161,7 @@ func (p *Processor) applyGroup(st *resState, g *metric.Group, sel Selector) {
 		if out == outStale {
 			continue
 		}
-		st.series[h] = cur
+		st.series.update(at, h, cur)
 		st.dirty = true
 		if out == outRate || out == outWrap {
 			g.Metrics = append(g.Metrics, metric.Metric{Name: p.rateName(m.Name), Value: metric.Float(r),
@@ -341,6 +343,6 @@ func (p *Processor) load(ctx context.Context, st *resState) {
 	if err := decodeState(e.Value(), st); err != nil {
 		p.m.kvErrors.WithLabelValues("decode").Inc()
 		p.log.Warn("rate state unreadable; rates of this resource restart", "resource", st.key, "err", err)
-		clear(st.series)
+		st.series.reset()
 	}
 }

@@ -60,21 +60,16 @@ const (
 // time, not the node's clock, decides, as rates use metric timestamps.
 func encodeState(b []byte, st *resState, evict time.Duration) []byte {
 	newest := 0.0
-	for _, s := range st.series {
-		newest = max(newest, s.at)
-	}
+	st.series.each(func(_ uint64, s sample) { newest = max(newest, s.at) })
 	cutoff := newest - evict.Seconds()
 	b = append(b, stateMagic, stateVersion)
 	b = binary.BigEndian.AppendUint16(b, uint16(len(st.key)))
 	b = append(b, st.key...)
 	nAt := len(b)
 	b = binary.BigEndian.AppendUint32(b, 0)
+	st.series.keep(func(_ uint64, s sample) bool { return s.at >= cutoff })
 	n := uint32(0)
-	for h, s := range st.series {
-		if s.at < cutoff {
-			delete(st.series, h)
-			continue
-		}
+	st.series.each(func(h uint64, s sample) {
 		b = binary.BigEndian.AppendUint64(b, h)
 		b = binary.BigEndian.AppendUint64(b, s.value)
 		b = binary.BigEndian.AppendUint64(b, math.Float64bits(s.at))
@@ -82,7 +77,7 @@ func encodeState(b []byte, st *resState, evict time.Duration) []byte {
 		b = binary.BigEndian.AppendUint32(b, s.disc)
 		b = append(b, s.flags)
 		n++
-	}
+	})
 	binary.BigEndian.PutUint32(b[nAt:], n)
 	return b
 }
@@ -110,13 +105,14 @@ func decodeState(b []byte, st *resState) error {
 	}
 	for i := 0; i < n; i++ {
 		e := b[i*entrySize:]
-		st.series[binary.BigEndian.Uint64(e)] = sample{
+		st.series.put(binary.BigEndian.Uint64(e), sample{
 			value:  binary.BigEndian.Uint64(e[8:]),
 			at:     math.Float64frombits(binary.BigEndian.Uint64(e[16:])),
 			uptime: binary.BigEndian.Uint32(e[24:]),
 			disc:   binary.BigEndian.Uint32(e[28:]),
 			flags:  e[32],
-		}
+		})
 	}
+	st.series.merge()
 	return nil
 }
