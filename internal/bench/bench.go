@@ -42,9 +42,9 @@ type Options struct {
 	Enrichment bool
 	// Rates computes `<counter>_rate` for every counter (`rates: all`),
 	// to measure the rate state's CPU and memory against a run without.
-	Rates bool
-	Template   string // simulator template, e.g. switch48
-	BasePort   int
+	Rates    bool
+	Template string // simulator template, e.g. switch48
+	BasePort int
 	// PortsPerAddr devices share an address before the next (127.0.0.2...),
 	// keeping ports below Linux's ephemeral range (32768+), where a busy
 	// machine's own connections would collide with the simulator's.
