@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/panoptes-go/panoptes/internal/metric"
 	"github.com/panoptes-go/panoptes/internal/sim"
+	"github.com/panoptes-go/panoptes/internal/testutil/lldplab"
 )
 
 // TestPollLLDP: panoptes poll --plugin lldp against a device of the
@@ -59,5 +61,45 @@ func TestPollLLDP(t *testing.T) {
 	}
 	if st := statusOf(set.Groups)[sw.Addr]; st != metric.StatusSuccess {
 		t.Errorf("polling_status = %d", st)
+	}
+}
+
+// TestPollLLDPD: panoptes poll --plugin lldp against the snmpd of a
+// network namespace whose lldpd (AgentX subagent) hears real LLDP frames
+// from two neighbours (a chain n0 - n1 - n2): the middle node's groups
+// name both, with their chassis ids and management addresses.
+func TestPollLLDPD(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test: network namespaces, lldpd, snmpd")
+	}
+	lab := lldplab.Start(t, 3, [][2]int{{0, 1}, {1, 2}})
+	mid := lab.Nodes[1]
+	want := map[string]string{mid.Ports[0]: "n0 " + lab.Nodes[0].Addr, mid.Ports[1]: "n2 " + lab.Nodes[2].Addr}
+	var got map[string]string
+	var stdout, stderr string
+	var code int
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(500 * time.Millisecond) {
+		code, stdout, stderr = runMain(t, "poll", "--endpoint", mid.Addr, "--community", lldplab.Community, "--plugin", "lldp", "--timeout", "1s")
+		var set struct {
+			Groups []*metric.Group `json:"metrics_group_set"`
+		}
+		got = map[string]string{}
+		if code == 0 && json.Unmarshal([]byte(stdout), &set) == nil {
+			for _, g := range set.Groups {
+				if g.Type == "neighbor" && g.Dimension("neighbor_name") != "" {
+					if g.Dimension("neighbor_chassis_id_type") != "MAC_ADDRESS" || len(g.Dimension("neighbor_chassis_id")) != 17 ||
+						g.Dimension("local_system_name") != mid.Name {
+						t.Errorf("neighbour group %v", g.Dimensions)
+					}
+					got[g.Dimension("local_interface")] = g.Dimension("neighbor_name") + " " + g.Dimension("neighbor_address")
+				}
+			}
+		}
+		if len(got) == len(want) && got[mid.Ports[0]] == want[mid.Ports[0]] && got[mid.Ports[1]] == want[mid.Ports[1]] {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("neighbours %v, want %v (code %d)\n%s\n%.2000s", got, want, code, stderr, stdout)
+		}
 	}
 }
