@@ -44,6 +44,12 @@ type testbed struct {
 	farm  *sim.Farm
 	site  string
 	nodes []*testNode
+	// onSet, when set, sees every set pollOnce publishes (the topology
+	// app's feed in the browser test); called concurrently.
+	onSet func(set *metric.GroupSet)
+	// mount, when set, adds handlers to every serving node's server before
+	// the page's (the topology app's).
+	mount func(mux *http.ServeMux)
 }
 
 type testNode struct {
@@ -60,6 +66,14 @@ type testNode struct {
 
 func newTestbed(t *testing.T, devices int) *testbed {
 	t.Helper()
+	return newTestbedWith(t, sim.Options{Devices: devices})
+}
+
+// newTestbedWith starts so.Devices simulated devices (none when 0) with
+// so's other options (Topology: a cabled network).
+func newTestbedWith(t *testing.T, so sim.Options) *testbed {
+	t.Helper()
+	devices := so.Devices
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	b, err := bus.Open(ctx, bus.Options{DataDir: t.TempDir()})
@@ -73,7 +87,11 @@ func newTestbed(t *testing.T, devices int) *testbed {
 	}
 	tb := &testbed{t: t, ctx: ctx, bus: b, js: b.JetStream(), store: store, site: "lab"}
 	if devices > 0 {
-		farm, err := sim.Start(ctx, sim.Options{Devices: devices, Seed: 1, Templates: []string{"switch48", "switch48", "switch48", "router400"}})
+		so.Seed = 1
+		if so.Templates == nil {
+			so.Templates = []string{"switch48", "switch48", "switch48", "router400"}
+		}
+		farm, err := sim.Start(ctx, so)
 		if err != nil {
 			t.Fatalf("simulated devices: %v", err)
 		}
@@ -135,7 +153,12 @@ func (tb *testbed) addNode(id string, serve bool) *testNode {
 	done := make(chan error, 1)
 	go func() { done <- n.web.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
-	n.srv = httptest.NewServer(n.web.Handler())
+	mux := http.NewServeMux()
+	if tb.mount != nil {
+		tb.mount(mux)
+	}
+	n.web.Mount(func(pattern string, h http.Handler) { mux.Handle(pattern, h) })
+	n.srv = httptest.NewServer(mux)
 	t.Cleanup(n.srv.Close)
 	tb.nodes = append(tb.nodes, n)
 	return n
@@ -202,6 +225,9 @@ func (tb *testbed) pollOnce(n *testNode, plugins ...string) {
 					n.rates.Apply(tb.ctx, set, interfaceRates, time.Now())
 				}
 				end := time.Now()
+				if tb.onSet != nil {
+					tb.onSet(set)
+				}
 				refs, err := tb.publish(set)
 				if err != nil {
 					t.Error(err)

@@ -463,12 +463,12 @@ async function renderTopology(m, params) {
     if (a && b) { edges.push({ a, b, l }); a.deg++; b.deg++; }
   }
   layout([...nodes.values()], edges);
-  const W = 900, H = 560, pad = 40;
+  const W = 900, H = 560, padX = 70, padY = 30; // room for the labels
   const all = [...nodes.values()];
   const xs = all.map(n => n.x), ys = all.map(n => n.y);
   const x0 = Math.min(...xs, 0), x1 = Math.max(...xs, 1), y0 = Math.min(...ys, 0), y1 = Math.max(...ys, 1);
-  const sx = v => pad + (W - 2 * pad) * (v - x0) / Math.max(x1 - x0, 1e-9);
-  const sy = v => pad + (H - 2 * pad) * (v - y0) / Math.max(y1 - y0, 1e-9);
+  const sx = v => padX + (W - 2 * padX) * (v - x0) / Math.max(x1 - x0, 1e-9);
+  const sy = v => padY + 12 + (H - 2 * padY - 12) * (v - y0) / Math.max(y1 - y0, 1e-9);
   const svg = s("svg", { viewBox: `0 0 ${W} ${H}`, class: "topology", role: "img", "aria-label": "link graph" });
   for (const e of edges) {
     svg.append(s("line", { x1: sx(e.a.x), y1: sy(e.a.y), x2: sx(e.b.x), y2: sy(e.b.y), class: "link" + (e.l.a_view && e.l.b_view ? "" : " one-sided") },
