@@ -18,7 +18,7 @@ func TestShippedProfilesLoad(t *testing.T) {
 	if err != nil {
 		t.Fatalf("shipped profiles: %v", err)
 	}
-	want := []string{"arista-eos", "cisco-ios", "cisco-nxos", "entity-sensor", "juniper", "linux"}
+	want := []string{"arista-eos", "cisco-ios", "cisco-nxos", "entity-sensor", "f5-bigip", "juniper", "linux"}
 	if got := strings.Join(set.Names(), ","); got != strings.Join(want, ",") {
 		t.Fatalf("profiles %s, want %s", got, strings.Join(want, ","))
 	}
@@ -27,6 +27,12 @@ func TestShippedProfilesLoad(t *testing.T) {
 		types := map[string]bool{}
 		for _, g := range p.Groups {
 			types[g.Type] = true
+		}
+		if name == "f5-bigip" { // load balancing objects, not health
+			if !types["lb_virtual_server"] || !types["lb_pool_member"] {
+				t.Errorf("%s: groups %v", name, types)
+			}
+			continue
 		}
 		if name != "linux" && !types["environment"] {
 			t.Errorf("%s: no environment group", name)

@@ -1,11 +1,18 @@
 package profile
 
 import (
+	"context"
+	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/panoptes-go/panoptes/internal/apps/monitor"
+	"github.com/panoptes-go/panoptes/internal/apps/tracker"
+	"github.com/panoptes-go/panoptes/internal/event"
 	"github.com/panoptes-go/panoptes/internal/metric"
+	"github.com/panoptes-go/panoptes/internal/testutil/natstest"
 	"github.com/panoptes-go/panoptes/internal/testutil/snmpagent"
 )
 
@@ -17,7 +24,7 @@ func TestVendorRecordings(t *testing.T) {
 	integration(t)
 	snmpagent.Need(t, "snmpsimd", "snmpbulkwalk")
 	a := snmpagent.StartSnmpsim(t, "testdata/juniper_mx480.snmprec", "testdata/cisco_nxos.snmprec",
-		"testdata/arista_eos.snmprec", "testdata/entity_sensor.snmprec")
+		"testdata/arista_eos.snmprec", "testdata/entity_sensor.snmprec", "testdata/f5_bigip.snmprec")
 	p, err := NewPlugin(shipped(t), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -160,6 +167,96 @@ func TestVendorRecordings(t *testing.T) {
 			t.Errorf("%d environment groups", n)
 		}
 	})
+
+	// A synthetic recording written from F5-BIGIP-LOCAL-MIB's structure
+	// (testdata/mkrec.py), not a device's.
+	t.Run("f5-bigip", func(t *testing.T) {
+		const c = "f5_bigip"
+		gs := poll(t, c)
+		const vs, pm = ".1.3.6.1.4.1.3375.2.2.10", ".1.3.6.1.4.1.3375.2.2.5"
+		vsName, vsAvail, vsEn := truth(t, a, c, vs+".13.2.1.1"), truth(t, a, c, vs+".13.2.1.2"), truth(t, a, c, vs+".13.2.1.3")
+		vsCur, vsIn := truth(t, a, c, vs+".2.3.1.12"), truth(t, a, c, vs+".2.3.1.7")
+		if len(vsName) != 3 || len(groupsOf(gs, "lb_virtual_server")) != 3 {
+			t.Fatalf("virtual servers: %d in the recording, groups %s", len(vsName), dump(groupsOf(gs, "lb_virtual_server")))
+		}
+		for idx, name := range vsName {
+			g := find(t, gs, "lb_virtual_server", "virtual_server", name)
+			wantVal(t, g, "availability", vsAvail[idx])
+			wantVal(t, g, "enabled", vsEn[idx])
+			wantVal(t, g, "connections", vsCur[idx])
+			wantVal(t, g, "bytes_in", vsIn[idx])
+		}
+		web := find(t, gs, "lb_virtual_server", "virtual_server", "/Common/vs_web")
+		old := find(t, gs, "lb_virtual_server", "virtual_server", "/Tenant/vs_old")
+		if web.Dimension("port") != "443" || web.Dimension("partition") != "Common" || web.Dimension("availability_name") != "available" ||
+			old.Dimension("partition") != "Tenant" || old.Dimension("availability_name") != "unknown" {
+			t.Errorf("dimensions %v, %v", web.Dimensions, old.Dimensions)
+		}
+		if m, _ := web.Metric("bytes_out"); m.Type != metric.Counter || m.Value.String() != "876543210987" {
+			t.Errorf("bytes_out %+v: want the exact Counter64", m)
+		}
+		mAvail, mTot := truth(t, a, c, pm+".6.2.1.5"), truth(t, a, c, pm+".4.3.1.10")
+		members := groupsOf(gs, "lb_pool_member")
+		if len(members) != 4 || len(mAvail) != 4 {
+			t.Fatalf("pool members: %s", dump(members))
+		}
+		down := find(t, gs, "lb_pool_member", "member", "/Common/10.0.0.12:80")
+		if down.Dimension("pool") != "/Common/web_pool" || down.Dimension("node") != "/Common/10.0.0.12" || down.Dimension("availability_name") != "offline" {
+			t.Errorf("member dimensions %v", down.Dimensions)
+		}
+		for idx, avail := range mAvail {
+			found := false
+			for _, g := range members {
+				if val(g, "availability") == avail && val(g, "connections_total") == mTot[idx] {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("no member group with availability %s and connections_total %s (row %s)", avail, mTot[idx], idx)
+			}
+		}
+		wantVal(t, find(t, gs, "lb_pool_member", "member", "/Common/api2:8443"), "enabled", "2")
+
+		// The events app makes events of them: what is down is a problem
+		// when first seen; a disabled object is not.
+		js := natstest.JetStream(t, "")
+		tr, err := tracker.Open(context.Background(), js, tracker.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := &eventRecorder{Applier: tr}
+		if err := monitor.New(rec, nil).Handle(context.Background(), gs); err != nil {
+			t.Fatal(err)
+		}
+		want := []string{
+			"lb_pool_member /Common/web_pool /Common/10.0.0.12:80 offline problem",
+			"lb_virtual_server /Common/vs_api offline problem",
+		}
+		if got := rec.strings(); !slices.Equal(got, want) {
+			t.Errorf("events %q, want %q", got, want)
+		}
+	})
+}
+
+// eventRecorder keeps the events of the batches it passes on.
+type eventRecorder struct {
+	monitor.Applier
+	events []*event.Event
+}
+
+func (r *eventRecorder) Apply(ctx context.Context, b tracker.Batch) ([]*event.Event, error) {
+	es, err := r.Applier.Apply(ctx, b)
+	r.events = append(r.events, es...)
+	return es, err
+}
+
+func (r *eventRecorder) strings() []string {
+	var out []string
+	for _, e := range r.events {
+		out = append(out, fmt.Sprintf("%s %s %s %s", e.Kind, e.Object, e.NewState, e.Status))
+	}
+	slices.Sort(out)
+	return out
 }
 
 func b2i(b bool) int {

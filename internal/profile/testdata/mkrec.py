@@ -100,3 +100,39 @@ ents = {1: ("2920-48G-POE+ Switch", "Chassis", 3), 10: ("Power Supply 1", "PSU 1
 sensors = [(21, 10, 9, 0, 3300, 1), (30, 8, 9, 0, 29, 1), (31, 8, 8, 0, 23500, 1), (32, 8, 9, 0, 0, 2)]
 recs = entity_device(recs, ents, sensors, [(10, 3), (11, 3)])
 write("entity_sensor", recs)
+
+# F5 BIG-IP (synthetic, written from F5-BIGIP-LOCAL-MIB's structure, not
+# recorded from a device): ltmVsStatusTable, ltmVirtualServTable (port),
+# ltmVirtualServStatTable, ltmPoolMbrStatusTable, ltmPoolMemberStatTable.
+def strindex(s):
+    return f"{len(s)}." + ".".join(str(ord(c)) for c in s)
+recs = system("BIG-IP Virtual Edition : Linux 3.10.0-862.14.4.el7.ve.x86_64 : BIG-IP software release 16.1.3, build 0.0.3",
+              "1.3.6.1.4.1.3375.2.1.3.4.43", "bigip-lab")
+VS = "1.3.6.1.4.1.3375.2.2.10"
+vss = [  # name, avail, enabled, port, bytes in, bytes out, total conns, current conns
+    ("/Common/vs_web", 1, 1, 443, 98765432101, 876543210987, 1234567, 321),
+    ("/Common/vs_api", 3, 1, 8443, 5555555, 66666666, 4242, 0),
+    ("/Tenant/vs_old", 4, 2, 80, 0, 0, 0, 0),
+]
+for name, avail, en, port, bin_, bout, tot, cur in vss:
+    i = strindex(name)
+    recs += [(f"{VS}.13.2.1.1.{i}", 4, name), (f"{VS}.13.2.1.2.{i}", 2, avail), (f"{VS}.13.2.1.3.{i}", 2, en),
+             (f"{VS}.13.2.1.5.{i}", 4, "The virtual server is available" if avail == 1 else "The children pool member(s) are down"),
+             (f"{VS}.1.2.1.1.{i}", 4, name), (f"{VS}.1.2.1.2.{i}", 2, 1), (f"{VS}.1.2.1.6.{i}", 2, port),
+             (f"{VS}.2.3.1.1.{i}", 4, name), (f"{VS}.2.3.1.7.{i}", 70, bin_), (f"{VS}.2.3.1.9.{i}", 70, bout),
+             (f"{VS}.2.3.1.11.{i}", 70, tot), (f"{VS}.2.3.1.12.{i}", 70, cur)]
+PM = "1.3.6.1.4.1.3375.2.2.5"
+members = [  # pool, node, port, avail, enabled, bytes in, bytes out, total conns, current conns
+    ("/Common/web_pool", "/Common/10.0.0.11", 80, 1, 1, 4444444444, 55555555555, 600000, 160),
+    ("/Common/web_pool", "/Common/10.0.0.12", 80, 3, 1, 3333, 4444, 12, 0),
+    ("/Common/api_pool", "/Common/api1", 8443, 1, 1, 2222222, 3333333, 4000, 7),
+    ("/Common/api_pool", "/Common/api2", 8443, 1, 2, 0, 0, 0, 0),
+]
+for pool, node, port, avail, en, bin_, bout, tot, cur in members:
+    i = f"{strindex(pool)}.{strindex(node)}.{port}"
+    recs += [(f"{PM}.6.2.1.1.{i}", 4, pool), (f"{PM}.6.2.1.2.{i}", 2, 1), (f"{PM}.6.2.1.4.{i}", 66, port),
+             (f"{PM}.6.2.1.5.{i}", 2, avail), (f"{PM}.6.2.1.6.{i}", 2, en), (f"{PM}.6.2.1.8.{i}", 4, "Pool member is available" if avail == 1 else "Pool member has been marked down by a monitor"),
+             (f"{PM}.6.2.1.9.{i}", 4, node),
+             (f"{PM}.4.3.1.1.{i}", 4, pool), (f"{PM}.4.3.1.6.{i}", 70, bin_), (f"{PM}.4.3.1.8.{i}", 70, bout),
+             (f"{PM}.4.3.1.10.{i}", 70, tot), (f"{PM}.4.3.1.11.{i}", 70, cur)]
+write("f5_bigip", recs)
