@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -90,6 +91,32 @@ func (q *buffer) push(items []pending) int {
 	return took
 }
 
+// rewrite replaces each of the first n messages for which with returns
+// messages (nil: keep it) by those, in place, in order.
+func (q *buffer) rewrite(n int, with func(pending) []pending) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	n = min(n, len(q.q)-q.head)
+	out := make([]pending, 0, n)
+	var delta int64
+	for _, p := range q.q[q.head : q.head+n] {
+		repl := with(p)
+		if repl == nil {
+			out = append(out, p)
+			continue
+		}
+		delta -= p.size()
+		for _, r := range repl {
+			delta += r.size()
+		}
+		out = append(out, repl...)
+	}
+	q.q, q.head = append(out, q.q[q.head+n:]...), 0
+	q.bytes += delta
+	q.m.bufferedBytes.Add(float64(delta))
+	q.m.buffered.Add(float64(len(out) - n))
+}
+
 // peek returns up to n messages from the head without removing them.
 func (q *buffer) peek(n int) []pending {
 	q.mu.Lock()
@@ -148,10 +175,21 @@ func (b *Bus) runDrainer(ctx context.Context) {
 }
 
 // drainOnce publishes batches while they are fully acknowledged; it stops
-// at the first failure (the next tick retries).
+// at the first failure (the next tick retries). A message buffered for
+// another generation of streams than the current one is re-targeted first
+// (see retarget).
 func (b *Bus) drainOnce(ctx context.Context) {
 	for !b.buf.empty() && b.nc.Status() == nats.CONNECTED && ctx.Err() == nil {
 		batch := b.buf.peek(drainBatch)
+		if l := b.Layout(); slices.ContainsFunc(batch, func(p pending) bool { return !l.Holds(p.subject) }) {
+			b.buf.rewrite(len(batch), func(p pending) []pending {
+				if l.Holds(p.subject) {
+					return nil
+				}
+				return b.retarget(p, l)
+			})
+			batch = b.buf.peek(drainBatch)
+		}
 		acked := b.publishPending(ctx, batch)
 		b.buf.pop(acked)
 		groups := 0

@@ -42,11 +42,19 @@ type Bus struct {
 	js       jetstream.JetStream
 	srv      *server.Server // nil with an external URL
 	replicas int
-	logger   *slog.Logger
-	metrics  *metrics
-	closed   chan struct{} // closed by the connection's closed handler
-	subjects wire.SubjectCache
-	pool     sync.Pool // *publishState
+	// The metrics streams: their retention, the partitions asked for (0:
+	// keep the bus's), the edge domains they source, and the generation
+	// publishes go to (see partitions.go).
+	maxAge        time.Duration
+	maxBytes      int64
+	partitions    int
+	sourceDomains []string
+	layout        atomic.Pointer[wire.Layout]
+	logger        *slog.Logger
+	metrics       *metrics
+	closed        chan struct{} // closed by the connection's closed handler
+	subjects      wire.SubjectCache
+	pool          sync.Pool // *publishState
 
 	buf            *buffer
 	publishTimeout time.Duration
@@ -75,6 +83,10 @@ func Open(ctx context.Context, opts Options) (*Bus, error) {
 	m := newMetrics(opts.Registerer)
 	b := &Bus{
 		replicas:       opts.Replicas,
+		maxAge:         opts.MaxAge,
+		maxBytes:       opts.MaxBytes,
+		partitions:     opts.Partitions,
+		sourceDomains:  opts.SourceDomains,
 		logger:         opts.Logger,
 		metrics:        m,
 		closed:         make(chan struct{}),
@@ -84,6 +96,7 @@ func Open(ctx context.Context, opts Options) (*Bus, error) {
 		idPrefix:       randomPrefix(),
 	}
 	b.pool.New = func() any { return new(publishState) }
+	b.layout.Store(&wire.Legacy)
 	if opts.Linger > 0 {
 		b.coalesce = newCoalescer(b, opts.Linger)
 	}
@@ -113,7 +126,7 @@ func Open(ctx context.Context, opts Options) (*Bus, error) {
 		return nil, fmt.Errorf("bus: jetstream: %w", err)
 	}
 	b.js = js
-	if err := b.ensureStream(ctx, opts, deadline); err != nil {
+	if err := b.ensureLayout(ctx, deadline); err != nil {
 		_ = b.Close()
 		return nil, err
 	}
@@ -129,10 +142,14 @@ func Open(ctx context.Context, opts Options) (*Bus, error) {
 	}
 	bg, stop := context.WithCancel(context.Background())
 	b.stopBG = stop
-	b.bgWG.Add(1)
+	b.bgWG.Add(2)
 	go func() {
 		defer b.bgWG.Done()
 		b.runDrainer(bg)
+	}()
+	go func() {
+		defer b.bgWG.Done()
+		b.runLayout(bg)
 	}()
 	if len(opts.SourceDomains) > 0 {
 		b.bgWG.Add(1)
@@ -165,15 +182,17 @@ func (b *Bus) ClientURL() string {
 	return b.srv.ClientURL()
 }
 
-// Ready returns nil when the connection is up and the metrics stream answers.
+// Ready returns nil when the connection is up and the current
+// generation's first metrics stream answers.
 func (b *Bus) Ready() error {
 	if st := b.nc.Status(); st != nats.CONNECTED {
 		return fmt.Errorf("bus: connection is %s", st)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
 	defer cancel()
-	if _, err := b.js.Stream(ctx, wire.MetricsStream); err != nil {
-		return fmt.Errorf("bus: stream %s: %w", wire.MetricsStream, err)
+	name := b.Layout().Stream(0)
+	if _, err := b.js.Stream(ctx, name); err != nil {
+		return fmt.Errorf("bus: stream %s: %w", name, err)
 	}
 	return nil
 }

@@ -8,7 +8,7 @@ func FromConfig(c config.Bus, dataDir string) Options {
 	return Options{
 		URL: c.URL, DataDir: dataDir, Listen: c.Listen,
 		ListenUsers: users(c.ListenUsers), ListenTLS: serverTLS(c.ListenTLS),
-		MaxAge: c.MaxAge.D(), MaxBytes: int64(c.MaxBytes), Replicas: c.Replicas,
+		MaxAge: c.MaxAge.D(), MaxBytes: int64(c.MaxBytes), Replicas: c.Replicas, Partitions: c.Partitions,
 		User: c.User, Password: c.Password, NKeySeedFile: c.NKeySeedFile, CredsFile: c.CredsFile,
 		TLS:          clientTLS(c.TLS),
 		ConnectRetry: c.ConnectRetry.D(),

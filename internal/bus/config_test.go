@@ -16,7 +16,7 @@ func TestFromConfig(t *testing.T) {
 		URL: "tls://a:4222", Listen: "x:1",
 		ListenUsers: []config.BusUser{{User: "poller", Password: "ppw"}},
 		ListenTLS:   config.BusServerTLS{CertFile: "nc", KeyFile: "nk", CAFile: "nca", Verify: true},
-		MaxAge:      config.Duration(time.Hour), MaxBytes: 1 << 20, Replicas: 3,
+		MaxAge:      config.Duration(time.Hour), MaxBytes: 1 << 20, Replicas: 3, Partitions: 9,
 		User: "u", Password: "p", NKeySeedFile: "n", CredsFile: "c",
 		TLS:          config.BusTLS{CAFile: "ca", CertFile: "cert", KeyFile: "key", InsecureSkipVerify: true},
 		ConnectRetry: config.Duration(time.Minute),

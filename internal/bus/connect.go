@@ -14,7 +14,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/panoptes-go/panoptes/internal/backoff"
-	"github.com/panoptes-go/panoptes/internal/wire"
 )
 
 const (
@@ -178,47 +177,6 @@ func clientCertRefused(err error) bool {
 		strings.Contains(msg, "remote error: tls: certificate required") ||
 		strings.Contains(msg, "remote error: tls: unknown certificate authority") ||
 		strings.Contains(msg, "remote error: tls: bad certificate")
-}
-
-// ensureStream creates or updates the metrics stream, retrying while the
-// JetStream cluster is forming (no leader, not enough peers yet).
-func (b *Bus) ensureStream(ctx context.Context, opts Options, deadline time.Time) error {
-	cfg := jetstream.StreamConfig{
-		Name:        wire.MetricsStream,
-		Description: "Panoptes metrics groups, one per message",
-		Subjects:    []string{wire.AllMetrics},
-		Storage:     jetstream.FileStorage,
-		Retention:   jetstream.LimitsPolicy,
-		Discard:     jetstream.DiscardOld,
-		MaxAge:      opts.MaxAge,
-		MaxBytes:    opts.MaxBytes,
-		Replicas:    opts.Replicas,
-		Duplicates:  min(duplicateWindow, opts.MaxAge),
-	}
-	attempts, err := retryUntil(ctx, deadline, permanentStreamError,
-		func(n int, err error) {
-			b.logger.Warn("bus: metrics stream not available yet (JetStream cluster forming?); retrying", "attempt", n, "err", err)
-		},
-		func(actx context.Context) error {
-			// Keep the sources already set up for configured domains; the
-			// sourcer adds the others once their edge answers.
-			cfg.Sources = nil
-			if s, err := b.js.Stream(actx, wire.MetricsStream); err == nil {
-				cfg.Sources = keepSources(s.CachedInfo().Config.Sources, opts.SourceDomains)
-			} else if !errors.Is(err, jetstream.ErrStreamNotFound) {
-				return err
-			}
-			_, err := b.js.CreateOrUpdateStream(actx, cfg)
-			return err
-		})
-	if err != nil {
-		hint := "check the stream's settings"
-		if !permanentStreamError(err) {
-			hint = fmt.Sprintf("the JetStream cluster has no leader or fewer servers than bus.replicas (%d): start the other servers, check bus.cluster.routes (and that the log shows no refused route: bus.cluster.user, password and tls must match on every server), or lower bus.replicas", opts.Replicas)
-		}
-		return fmt.Errorf("bus: create or update stream %s: %w (after %d attempt(s); %s)", wire.MetricsStream, err, attempts, hint)
-	}
-	return nil
 }
 
 // permanentStreamError: the request was understood and refused for a

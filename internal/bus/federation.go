@@ -2,15 +2,18 @@ package bus
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/panoptes-go/panoptes/internal/layout"
 	"github.com/panoptes-go/panoptes/internal/wire"
 )
 
@@ -163,7 +166,9 @@ const (
 )
 
 // runSourcer adds each configured edge domain as a source of the metrics
-// stream once the edge's JetStream answers over a leaf connection, and
+// stream that is its partition (wire.PartitionOf of the domain: each edge
+// keeps one stream, and all of it, every series in order, goes to one
+// partition) once the edge's JetStream answers over a leaf connection, and
 // restarts a stalled source whose edge answers again. Adding a source whose
 // edge is not reachable yet would make the server retry it with a backoff.
 func (b *Bus) runSourcer(ctx context.Context, domains []string) {
@@ -182,65 +187,149 @@ func (b *Bus) runSourcer(ctx context.Context, domains []string) {
 	}
 }
 
+// reconcileSources puts each domain's source on its partition of the
+// current generation. While an older generation still sources a domain
+// (it is not retired yet) the domain is left there: retiring moves it, and
+// a source added to the new generation starts after the last message the
+// retired stream held from the edge (layout.MetaSourcedPrefix).
 func (b *Bus) reconcileSources(ctx context.Context, domains []string, kicked map[string]time.Time) error {
 	actx, cancel := context.WithTimeout(ctx, apiTimeout)
 	defer cancel()
-	s, err := b.js.Stream(actx, wire.MetricsStream)
+	lay, err := layout.Read(actx, b.js)
 	if err != nil {
 		return err
 	}
-	info := s.CachedInfo()
-	cfg := info.Config
-	var added, stalled []string
+	cur, ok := lay.Current()
+	if !ok {
+		return nil
+	}
+	at := map[string][]*layout.Stream{} // domain → live streams sourcing it
+	gen := map[*layout.Stream]int{}
+	for _, g := range lay.Gens {
+		for _, s := range g.Streams {
+			if s == nil || s.Retired {
+				continue
+			}
+			gen[s] = g.Gen
+			for _, src := range s.Info.Config.Sources {
+				if d := sourceDomain(src); d != "" {
+					at[d] = append(at[d], s)
+				}
+			}
+		}
+	}
+	type change struct {
+		cfg     jetstream.StreamConfig
+		stalled []*jetstream.StreamSource // removed first, then added again
+		added   []string
+	}
+	changes := map[string]*change{}
+	changeOf := func(s *layout.Stream) *change {
+		if c := changes[s.Name]; c != nil {
+			return c
+		}
+		c := &change{cfg: s.Info.Config}
+		c.cfg.Sources = slices.Clone(c.cfg.Sources)
+		changes[s.Name] = c
+		return c
+	}
 	for _, d := range domains {
-		if slices.ContainsFunc(cfg.Sources, func(s *jetstream.StreamSource) bool { return sourceDomain(s) == d }) {
-			if sourceStalled(info.Sources, d) && time.Since(kicked[d]) > kickEvery && b.domainAnswers(actx, d) {
-				stalled = append(stalled, d)
+		target := cur.Streams[cur.Partition(d)]
+		older, there := false, false
+		for _, s := range at[d] {
+			switch {
+			case s == target:
+				there = true
+			case gen[s] == cur.Gen: // in the wrong partition: take it away
+				c := changeOf(s)
+				c.cfg.Sources = slices.DeleteFunc(c.cfg.Sources, func(src *jetstream.StreamSource) bool { return sourceDomain(src) == d })
+			default:
+				older = true
+			}
+		}
+		if older {
+			continue
+		}
+		if there {
+			if sourceStalled(target.Info.Sources, d) && time.Since(kicked[d]) > kickEvery && b.domainAnswers(actx, d) {
+				c := changeOf(target)
+				i := slices.IndexFunc(c.cfg.Sources, func(src *jetstream.StreamSource) bool { return sourceDomain(src) == d })
+				c.stalled = append(c.stalled, c.cfg.Sources[i])
+				c.cfg.Sources = slices.Delete(c.cfg.Sources, i, i+1)
+				kicked[d] = time.Now()
 			}
 			continue
 		}
 		if b.domainAnswers(actx, d) {
-			added = append(added, d)
+			c := changeOf(target)
+			src := domainSource(d)
+			src.OptStartSeq = sourcedUpTo(lay, d) + 1
+			if src.OptStartSeq == 1 {
+				src.OptStartSeq = 0 // never sourced before: from the start
+			}
+			c.cfg.Sources = append(c.cfg.Sources, src)
+			c.added = append(c.added, d)
 		}
 	}
-	if len(stalled) > 0 {
-		without := cfg
-		without.Sources = slices.DeleteFunc(slices.Clone(cfg.Sources), func(s *jetstream.StreamSource) bool {
-			return slices.Contains(stalled, sourceDomain(s))
-		})
-		if _, err := b.js.UpdateStream(actx, without); err != nil {
-			return fmt.Errorf("restart stalled sources %v: %w", stalled, err)
+	var errs []error
+	for name, c := range changes {
+		if len(c.stalled) > 0 {
+			if _, err := b.js.UpdateStream(actx, c.cfg); err != nil {
+				errs = append(errs, fmt.Errorf("stream %s: restart stalled sources: %w", name, err))
+				continue
+			}
+			c.cfg.Sources = append(c.cfg.Sources, c.stalled...)
+			var ds []string
+			for _, src := range c.stalled {
+				ds = append(ds, sourceDomain(src))
+			}
+			b.logger.Info("bus: restarting stalled edge sources (the edge answers again)", "stream", name, "domains", ds)
 		}
-		for _, d := range stalled {
-			kicked[d] = time.Now()
+		if _, err := b.js.UpdateStream(actx, c.cfg); err != nil {
+			errs = append(errs, fmt.Errorf("stream %s: source edge domains %v: %w", name, c.added, err))
+			continue
 		}
-		cfg = without
-		added = append(added, stalled...)
-		b.logger.Info("bus: restarting stalled edge sources (the edge answers again)", "domains", stalled)
+		if len(c.added) > 0 {
+			b.logger.Info("bus: sourcing edge metrics streams", "stream", name, "domains", c.added)
+		}
 	}
-	if len(added) == 0 {
-		return nil
+	return errors.Join(errs...)
+}
+
+// sourcedUpTo is the last sequence of domain's stream that a retired
+// stream holds (0: none).
+func sourcedUpTo(lay layout.Layout, domain string) uint64 {
+	var seq uint64
+	for _, g := range lay.Gens {
+		for _, s := range g.Streams {
+			if s == nil || !s.Retired {
+				continue
+			}
+			if v, err := strconv.ParseUint(s.Info.Config.Metadata[layout.MetaSourcedPrefix+domain], 10, 64); err == nil {
+				seq = max(seq, v)
+			}
+		}
 	}
-	for _, d := range added {
-		cfg.Sources = append(cfg.Sources, domainSource(d))
-	}
-	if _, err := b.js.UpdateStream(actx, cfg); err != nil {
-		return fmt.Errorf("source edge domains %v: %w", added, err)
-	}
-	b.logger.Info("bus: sourcing edge metrics streams", "domains", added)
-	return nil
+	return seq
 }
 
 // sourceStalled: the source of domain has not heard from its edge (no
 // message, no heartbeat) for stalledAfter, or reports an error.
 func sourceStalled(sources []*jetstream.StreamSourceInfo, domain string) bool {
 	for _, si := range sources {
-		if si == nil || si.External == nil || si.External.APIPrefix != "$JS."+domain+".API" {
+		if sourceInfoDomain(si) != domain {
 			continue
 		}
 		return si.Error != nil || si.Active < 0 || si.Active > stalledAfter
 	}
 	return false
+}
+
+func sourceInfoDomain(si *jetstream.StreamSourceInfo) string {
+	if si == nil || si.External == nil || si.Name != wire.MetricsStream {
+		return ""
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(si.External.APIPrefix, "$JS."), ".API")
 }
 
 // domainAnswers is true when the JetStream of domain answers an API request.
@@ -251,18 +340,26 @@ func (b *Bus) domainAnswers(ctx context.Context, domain string) bool {
 	return err == nil
 }
 
-// SourcedDomains lists the edge domains the metrics stream sources now.
+// SourcedDomains lists the edge domains the current generation's metrics
+// streams source now.
 func (b *Bus) SourcedDomains(ctx context.Context) ([]string, error) {
-	s, err := b.js.Stream(ctx, wire.MetricsStream)
+	lay, err := layout.Read(ctx, b.js)
 	if err != nil {
 		return nil, err
 	}
+	cur, ok := lay.Current()
+	if !ok {
+		return nil, fmt.Errorf("bus: no metrics streams")
+	}
 	var out []string
-	for _, src := range s.CachedInfo().Config.Sources {
-		if d := sourceDomain(src); d != "" {
-			out = append(out, d)
+	for _, s := range cur.Streams {
+		for _, src := range s.Info.Config.Sources {
+			if d := sourceDomain(src); d != "" {
+				out = append(out, d)
+			}
 		}
 	}
+	slices.Sort(out)
 	return out, nil
 }
 

@@ -36,9 +36,15 @@ type Options struct {
 	// CAFile.
 	ListenTLS ServerTLS
 	// Metrics stream retention and replicas (defaults 24h, 1 GiB, 1).
+	// MaxBytes is the whole bus's: partitions share it.
 	MaxAge   time.Duration
 	MaxBytes int64
 	Replicas int
+	// Partitions is how many streams the metrics are cut into (by
+	// resource; see wire.Layout). 0 keeps what the bus has (one stream on a
+	// new bus); another count than the bus's creates a new generation of
+	// streams, which consumers read after the old one.
+	Partitions int
 	// Name is the client connection name shown by the server.
 	Name string
 
@@ -284,6 +290,10 @@ func (o *Options) applyDefaults() error {
 		return fmt.Errorf("bus: replicas %d needs a NATS cluster; the embedded single server supports 1 (set bus.cluster.routes to cluster embedded servers, or bus.url)", o.Replicas)
 	case !embedded && (o.Listen != "" || len(o.ListenUsers) > 0 || o.ListenTLS.enabled() || o.Cluster.enabled() || o.LeafListen != "" || o.LeafAdvertise != "" || len(o.LeafUsers) > 0 || o.LeafTLS.enabled() || len(o.Leaf.Remotes) > 0 || o.Domain != ""):
 		return errors.New("bus: listen, listen_users, listen_tls, cluster, leaf, leaf_listen and domain are for the embedded server; leave them empty when bus.url is set")
+	case o.Partitions < 0 || o.Partitions > wire.MaxPartitions:
+		return fmt.Errorf("bus: partitions %d is out of range; give 1 to %d (or leave it unset to keep the bus's)", o.Partitions, wire.MaxPartitions)
+	case o.Partitions > 1 && len(o.Leaf.Remotes) > 0:
+		return fmt.Errorf("bus: partitions %d on an edge (leaf remotes): an edge keeps one stream, which the hub sources into one of its partitions; set partitions on the hub", o.Partitions)
 	case len(o.Leaf.Remotes) > 0 && o.Domain == "":
 		return errors.New("bus: leaf remotes need a JetStream domain (bus.domain, such as edge-<site>) so the edge keeps its own streams")
 	case o.Cluster.enabled() && (o.Cluster.Listen == "" || len(o.Cluster.Routes) == 0):

@@ -206,7 +206,7 @@ func (b *Bus) PublishSetUntil(ctx context.Context, set *metric.GroupSet, until t
 	}
 	defer r.disarm()
 
-	invalid, err := st.enc.Encode(set, &b.subjects)
+	invalid, err := st.enc.Encode(set, &b.subjects, b.Layout())
 	if err != nil {
 		r.fail(err)
 	}

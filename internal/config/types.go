@@ -70,6 +70,10 @@ type Bus struct {
 	MaxBytes ByteSize `yaml:"max_bytes"`
 	// Replicas for streams and buckets (1 for a single node).
 	Replicas int `yaml:"replicas"`
+	// Partitions cuts the metrics into that many streams, by resource, so
+	// that the bus grows with the NATS cluster (about 3 per server); unset
+	// keeps the bus's (one stream on a new bus). See docs/TOPOLOGY.md.
+	Partitions int `yaml:"partitions"`
 
 	// Credentials for bus.url: user/password, an NKey seed file or a creds
 	// file (one kind).

@@ -32,6 +32,11 @@ func (v *validator) validateBusEngine(b *Bus) {
 	if b.Linger < 0 || b.Linger.D() > time.Second {
 		v.errf("bus.linger", "%s is out of range; give 0 (off) to 1s (default 5ms)", b.Linger.D())
 	}
+	if b.Partitions < 0 || b.Partitions > wire.MaxPartitions {
+		v.errf("bus.partitions", "%d is out of range; give 1 to %d, or leave it unset to keep the bus's", b.Partitions, wire.MaxPartitions)
+	} else if b.Partitions > 1 && len(b.Leaf.Remotes) > 0 {
+		v.errf("bus.partitions", "an edge (bus.leaf) keeps one stream, which the hub sources into one of its partitions; set bus.partitions on the hub")
+	}
 	if b.Buffer.MaxMessages < 1 {
 		v.errf("bus.buffer.max_messages", "%d must be at least 1", b.Buffer.MaxMessages)
 	}

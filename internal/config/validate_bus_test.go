@@ -117,6 +117,8 @@ func TestParseBadBus(t *testing.T) {
 		{"edge tls without remotes", "bus:\n  leaf:\n    tls: {ca_file: /ca.pem}\n", "bad.yaml:3: bus.leaf.tls: is set without bus.leaf.remotes"},
 		{"edge cert without key", "bus:\n  domain: e\n  leaf:\n    remotes: [nats-leaf://hub:7422]\n    tls: {cert_file: /c.pem}\n", "bus.leaf.tls.cert_file: and bus.leaf.tls.key_file go together"},
 		{"linger too long", "bus:\n  linger: 5s\n", "bad.yaml:2: bus.linger: 5s is out of range"},
+		{"too many partitions", "bus:\n  partitions: 500\n", "bad.yaml:2: bus.partitions: 500 is out of range; give 1 to 128"},
+		{"partitioned edge", "bus:\n  domain: e\n  partitions: 3\n  leaf: {remotes: [nats-leaf://hub:7422]}\n", "bad.yaml:3: bus.partitions: an edge (bus.leaf) keeps one stream"},
 		{"unknown compression", "bus:\n  compression: gzip\n", "bad.yaml:2: bus.compression: "},
 		{"unknown snmp transport", "snmp:\n  transport: tcp\n", `bad.yaml:2: snmp.transport: "tcp" is not "shared" or "connected"`},
 		{"leaf url with secret", "bus:\n  domain: e\n  leaf: {remotes: [\"http://u:hunter22@hub:7422\"]}\n", "with credentials, not shown"},

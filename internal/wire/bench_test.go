@@ -13,7 +13,7 @@ func BenchmarkEncode48(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		e.Reset()
-		if _, err := e.Encode(set, &subjects); err != nil {
+		if _, err := e.Encode(set, &subjects, Legacy); err != nil {
 			b.Fatal(err)
 		}
 		e.Compress()
@@ -28,7 +28,7 @@ func BenchmarkDecode48(b *testing.B) {
 	set.Groups = set.Groups[:48]
 	var e Encoder
 	var subjects SubjectCache
-	_, _ = e.Encode(set, &subjects)
+	_, _ = e.Encode(set, &subjects, Legacy)
 	e.Compress()
 	data := e.Bytes(0)
 	b.ReportAllocs()

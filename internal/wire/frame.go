@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/panoptes-go/panoptes/internal/metric"
+	"github.com/panoptes-go/panoptes/internal/resource"
 )
 
 // MaxMessageBytes bounds a message: a set's groups of one subject are cut
@@ -48,11 +49,14 @@ func (e *Encoder) Reset() {
 	e.buf, e.raw, e.msgs, e.subj, e.gsub = e.buf[:0], e.raw[:0], e.msgs[:0], e.subj[:0], e.gsub[:0]
 }
 
-// Encode frames set's groups (after Reset), naming subjects through
-// subjects, and returns how many groups it left out for having no resource,
-// with the error of the first.
-func (e *Encoder) Encode(set *metric.GroupSet, subjects *SubjectCache) (invalid int, err error) {
-	e.enc.Start(set) // a resource may have changed since the last set
+// Encode frames set's groups (after Reset) for layout l, naming subjects
+// through subjects: a group's subject is its site's, its type's and, in a
+// partitioned layout, its resource's partition's. It returns how many groups
+// it left out for having no resource, with the error of the first.
+func (e *Encoder) Encode(set *metric.GroupSet, subjects *SubjectCache, l Layout) (invalid int, err error) {
+	e.enc.Start(set)            // a resource may have changed since the last set
+	var last *resource.Resource // a set's groups share few resources (usually one)
+	part := 0
 	for i, g := range set.Groups {
 		if g == nil || g.Resource == nil {
 			if err == nil {
@@ -62,7 +66,10 @@ func (e *Encoder) Encode(set *metric.GroupSet, subjects *SubjectCache) (invalid 
 			invalid++
 			continue
 		}
-		subject := subjects.Metrics(g.Resource.Site, g.Type)
+		if g.Resource != last {
+			last, part = g.Resource, l.Partition(g.Resource.ID)
+		}
+		subject := subjects.Metrics(l, g.Resource.Site, g.Type, part)
 		k := slices.Index(e.subj, subject)
 		if k < 0 {
 			k = len(e.subj)

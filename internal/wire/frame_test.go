@@ -23,7 +23,7 @@ func TestEncodeRoundTrip(t *testing.T) {
 	for _, compress := range []bool{false, true} {
 		var e Encoder
 		var subjects SubjectCache
-		invalid, err := e.Encode(set, &subjects)
+		invalid, err := e.Encode(set, &subjects, Legacy)
 		if invalid != 2 || err == nil || !strings.Contains(err.Error(), "group 6 has no resource") {
 			t.Fatalf("Encode: %d invalid, %v; want 2 and group 6 named", invalid, err)
 		}
@@ -71,7 +71,7 @@ func TestEncodeCutsAtMaxMessageBytes(t *testing.T) {
 	set := interfaceSet(testResource("s1", "sw1"), 600)
 	var e Encoder
 	var subjects SubjectCache
-	if invalid, err := e.Encode(set, &subjects); invalid != 0 || err != nil {
+	if invalid, err := e.Encode(set, &subjects, Legacy); invalid != 0 || err != nil {
 		t.Fatal(invalid, err)
 	}
 	one := len(metric.AppendJSON(nil, set.Groups[0]))
@@ -106,11 +106,11 @@ func TestEncodeCutsAtMaxMessageBytes(t *testing.T) {
 func TestEncoderReuse(t *testing.T) {
 	var e Encoder
 	var subjects SubjectCache
-	_, _ = e.Encode(interfaceSet(testResource("a", "sw1"), 48), &subjects)
+	_, _ = e.Encode(interfaceSet(testResource("a", "sw1"), 48), &subjects, Legacy)
 	e.Compress()
 	e.Reset()
 	set := interfaceSet(testResource("b", "sw2"), 48)
-	_, _ = e.Encode(set, &subjects)
+	_, _ = e.Encode(set, &subjects, Legacy)
 	msgs := e.Messages()
 	if len(msgs) != 2 || msgs[0].Subject != "panoptes.metrics.b.interface" || msgs[0].Groups != 48 {
 		t.Fatalf("after Reset: %+v", msgs)

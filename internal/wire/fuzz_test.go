@@ -21,7 +21,7 @@ func FuzzMessage(f *testing.F) {
 	set := interfaceSet(r, 3)
 	var e Encoder
 	var subjects SubjectCache
-	if _, err := e.Encode(set, &subjects); err != nil {
+	if _, err := e.Encode(set, &subjects, Legacy); err != nil {
 		f.Fatal(err)
 	}
 	for i := range e.Messages() {
@@ -30,7 +30,7 @@ func FuzzMessage(f *testing.F) {
 	e.Compress()
 	big := interfaceSet(r, 48)
 	e.Reset()
-	if _, err := e.Encode(big, &subjects); err != nil {
+	if _, err := e.Encode(big, &subjects, Legacy); err != nil {
 		f.Fatal(err)
 	}
 	e.Compress()
@@ -81,7 +81,7 @@ func checkReframed(t *testing.T, groups []*metric.Group, compress bool) {
 	t.Helper()
 	var e Encoder
 	var subjects SubjectCache
-	invalid, err := e.Encode(&metric.GroupSet{Groups: groups}, &subjects)
+	invalid, err := e.Encode(&metric.GroupSet{Groups: groups}, &subjects, Legacy)
 	want := map[string][]string{}
 	for _, g := range groups {
 		if g.Resource != nil {
@@ -128,18 +128,26 @@ func countResources(groups []*metric.Group) int {
 	return n
 }
 
-// FuzzSubject: a subject ParseSubject accepts is the one MetricsSubject or
-// EventsSubject builds from its parts; the subject built from any site and
-// type parses back to their tokens.
+// FuzzSubject: a subject ParseSubject accepts is the one MetricsSubject,
+// Layout.Subject or EventsSubject builds from its parts; the subject built
+// from any site and type, with and without a partition token, parses back
+// to their tokens.
 func FuzzSubject(f *testing.F) {
 	f.Add("panoptes.metrics.s1.interface", "dc1.ams west", "cpu")
 	f.Add("panoptes.events.s1.bgp_down", "", "a*b>c\x00\xff")
 	f.Add("panoptes.metrics.s1.*", "s", "t")
+	f.Add("panoptes.metrics.s1.interface.g2p7", "s", "t")
+	f.Add("panoptes.metrics.s1.interface.g0p1", "s", "t")
 	f.Fuzz(func(t *testing.T, subject, site, typ string) {
 		if sub, err := ParseSubject(subject); err == nil {
 			build := MetricsSubject
 			if sub.Kind == KindEvents {
 				build = EventsSubject
+			}
+			if sub.Gen > 0 {
+				build = func(site, typ string) string {
+					return Layout{Gen: sub.Gen, N: sub.Part + 1}.Subject(site, typ, sub.Part)
+				}
 			}
 			if again := build(sub.Site, sub.Type); again != subject {
 				t.Fatalf("%q parses to %+v, which builds %q", subject, sub, again)
@@ -154,6 +162,13 @@ func FuzzSubject(f *testing.F) {
 		}
 		if !IsMetricsFilter(s) {
 			t.Fatalf("%q is not a metrics filter", s)
+		}
+		l := Layout{Gen: 3, N: 9}
+		p := l.Partition(site)
+		ps := l.Subject(site, typ, p)
+		sub, err = ParseSubject(ps)
+		if err != nil || sub.Site != Token(site) || sub.Type != Token(typ) || sub.Gen != 3 || sub.Part != p {
+			t.Fatalf("partitioned subject %q parses to %+v, %v", ps, sub, err)
 		}
 	})
 }
