@@ -50,6 +50,8 @@ type Bus struct {
 	partitions    int
 	sourceDomains []string
 	layout        atomic.Pointer[wire.Layout]
+	layoutTick    time.Duration
+	retireAfter   time.Duration
 	logger        *slog.Logger
 	metrics       *metrics
 	closed        chan struct{} // closed by the connection's closed handler
@@ -86,6 +88,8 @@ func Open(ctx context.Context, opts Options) (*Bus, error) {
 		maxAge:         opts.MaxAge,
 		maxBytes:       opts.MaxBytes,
 		partitions:     opts.Partitions,
+		layoutTick:     opts.LayoutTick,
+		retireAfter:    opts.RetireAfter,
 		sourceDomains:  opts.SourceDomains,
 		logger:         opts.Logger,
 		metrics:        m,

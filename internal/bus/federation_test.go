@@ -172,14 +172,13 @@ func TestFederationIntoPartitions(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts embedded NATS servers")
 	}
-	defer bus.SetLayoutTiming(100*time.Millisecond, time.Second)()
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
 	domains := []string{"edge-a", "edge-b"}
 	leaf, listen := loopback(freePort(t)), loopback(freePort(t))
 	hub, err := bus.Open(ctx, bus.Options{
 		DataDir: t.TempDir(), MaxBytes: 256 << 20, Name: "hub", Listen: listen, Partitions: 3,
-		Domain: "hub", LeafListen: leaf, SourceDomains: domains,
+		Domain: "hub", LeafListen: leaf, SourceDomains: domains, LayoutTick: 100 * time.Millisecond, RetireAfter: time.Second,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -237,7 +236,7 @@ func TestFederationIntoPartitions(t *testing.T) {
 
 	done := make(chan struct{})
 	go func() { defer close(done); publish(20, 80) }()
-	switcher, err := bus.Open(ctx, bus.Options{URL: hub.ClientURL(), Name: "switcher", Partitions: 5})
+	switcher, err := bus.Open(ctx, bus.Options{URL: hub.ClientURL(), Name: "switcher", Partitions: 5, LayoutTick: 100 * time.Millisecond, RetireAfter: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,6 +45,11 @@ type Options struct {
 	// new bus); another count than the bus's creates a new generation of
 	// streams, which consumers read after the old one.
 	Partitions int
+	// LayoutTick is how often the bus reads the metrics streams to follow
+	// a new generation (default 2s); RetireAfter how old a new generation
+	// is before this bus retires the older ones (default 10s: every
+	// publisher follows it by then). Tests shorten them.
+	LayoutTick, RetireAfter time.Duration
 	// Name is the client connection name shown by the server.
 	Name string
 
@@ -266,6 +271,8 @@ func (o *Options) applyDefaults() error {
 	setDefault(&o.Replicas, DefaultReplicas)
 	setDefault(&o.ConnectRetry, DefaultConnectRetry)
 	setDefault(&o.PublishTimeout, DefaultPublishTimeout)
+	setDefault(&o.LayoutTick, DefaultLayoutTick)
+	setDefault(&o.RetireAfter, DefaultRetireAfter)
 	setDefault(&o.Buffer.MaxMessages, DefaultBufferMaxMessages)
 	setDefault(&o.Buffer.MaxBytes, DefaultBufferMaxBytes)
 	if o.Cluster.enabled() && o.Cluster.Name == "" {

@@ -18,20 +18,21 @@ import (
 // Partitions (see wire.Layout for the layout itself).
 //
 // Every bus follows the current generation: it reads the streams at Open
-// and every layoutTick, and publishes with the newest complete generation
-// that is not retired. A bus whose Options.Partitions differs from the
-// current generation's count creates the next generation at Open; from
-// then on new publishes go there. retireAfter later (every publisher has
-// seen it by then), any bus retires the older generations: their streams
+// and every Options.LayoutTick, and publishes with the newest complete
+// generation that is not retired. A bus whose Options.Partitions differs
+// from the current generation's count creates the next generation at Open;
+// from then on new publishes go there. Options.RetireAfter later (every
+// publisher has seen it by then), any bus retires the older generations: their streams
 // lose their subjects (and edges' sources, which move to the new
 // generation where they stopped), so nothing new lands in them, and
 // consumers, which read a generation only once the older ones are drained,
 // keep every series in order. A publish that still reaches a retired
 // subject finds no stream; it goes to the publisher's buffer, which sends
 // it again into its resource's partition of the current generation.
-var (
-	layoutTick  = 2 * time.Second
-	retireAfter = 10 * time.Second
+// Defaults for Options.LayoutTick and Options.RetireAfter.
+const (
+	DefaultLayoutTick  = 2 * time.Second
+	DefaultRetireAfter = 10 * time.Second
 )
 
 // Layout is the generation of metrics streams this bus publishes to.
@@ -182,9 +183,9 @@ func (b *Bus) dropGeneration(ctx context.Context, g layout.Generation) error {
 }
 
 // runLayout follows the current generation and retires older ones, every
-// layoutTick, until ctx is done.
+// Options.LayoutTick, until ctx is done.
 func (b *Bus) runLayout(ctx context.Context) {
-	t := time.NewTicker(layoutTick)
+	t := time.NewTicker(b.layoutTick)
 	defer t.Stop()
 	for {
 		select {
@@ -199,8 +200,8 @@ func (b *Bus) runLayout(ctx context.Context) {
 }
 
 // followLayout reads the live streams once: it switches publishing to a
-// newer generation, retires the older ones once the newest is retireAfter
-// old, and gives the legacy subjects to the current partition 0 once no
+// newer generation, retires the older ones once the newest is
+// Options.RetireAfter old, and gives the legacy subjects to the current partition 0 once no
 // older stream takes them.
 func (b *Bus) followLayout(ctx context.Context) error {
 	actx, cancel := context.WithTimeout(ctx, apiTimeout)
@@ -219,7 +220,7 @@ func (b *Bus) followLayout(ctx context.Context) error {
 		b.logger.Info("bus: publishing to a new generation of metrics streams", "from", prev.String(), "to", l.String())
 		b.buf.wake() // what is buffered for the old one goes to the new one
 	}
-	if time.Since(cur.Created()) < retireAfter {
+	if time.Since(cur.Created()) < b.retireAfter {
 		return nil
 	}
 	var errs []error

@@ -166,15 +166,14 @@ func TestRepartitionKeepsOrder(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts an embedded NATS server")
 	}
-	defer bus.SetLayoutTiming(100*time.Millisecond, time.Second)()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	hub, err := bus.Open(ctx, bus.Options{DataDir: t.TempDir(), Listen: loopback(freePort(t)), MaxBytes: 256 << 20, Partitions: 3, Name: "hub"})
+	hub, err := bus.Open(ctx, bus.Options{DataDir: t.TempDir(), Listen: loopback(freePort(t)), MaxBytes: 256 << 20, Partitions: 3, Name: "hub", LayoutTick: 100 * time.Millisecond, RetireAfter: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer hub.Close()
-	pub, err := bus.Open(ctx, bus.Options{URL: hub.ClientURL(), Name: "poller", Linger: 5 * time.Millisecond})
+	pub, err := bus.Open(ctx, bus.Options{URL: hub.ClientURL(), Name: "poller", Linger: 5 * time.Millisecond, LayoutTick: 100 * time.Millisecond, RetireAfter: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +210,7 @@ func TestRepartitionKeepsOrder(t *testing.T) {
 		}
 	}()
 	time.Sleep(time.Second)
-	switcher, err := bus.Open(ctx, bus.Options{URL: hub.ClientURL(), Name: "switcher", Partitions: 5})
+	switcher, err := bus.Open(ctx, bus.Options{URL: hub.ClientURL(), Name: "switcher", Partitions: 5, LayoutTick: 100 * time.Millisecond, RetireAfter: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,16 +275,18 @@ func TestSpillAcrossRepartition(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts an embedded NATS server")
 	}
-	defer bus.SetLayoutTiming(100*time.Millisecond, 300*time.Millisecond)()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	hubDir, listen := t.TempDir(), loopback(freePort(t))
-	hub, err := bus.Open(ctx, bus.Options{DataDir: hubDir, Listen: listen, MaxBytes: 256 << 20, Partitions: 3, Name: "hub"})
+	fast := bus.Options{LayoutTick: 100 * time.Millisecond, RetireAfter: 300 * time.Millisecond}
+	hub, err := bus.Open(ctx, bus.Options{DataDir: hubDir, Listen: listen, MaxBytes: 256 << 20, Partitions: 3, Name: "hub",
+		LayoutTick: fast.LayoutTick, RetireAfter: fast.RetireAfter})
 	if err != nil {
 		t.Fatal(err)
 	}
 	pollerDir := t.TempDir()
-	popts := bus.Options{URL: "nats://" + listen, DataDir: pollerDir, Name: "poller", PublishTimeout: 200 * time.Millisecond, Linger: 20 * time.Millisecond}
+	popts := bus.Options{URL: "nats://" + listen, DataDir: pollerDir, Name: "poller", PublishTimeout: 200 * time.Millisecond, Linger: 20 * time.Millisecond,
+		LayoutTick: fast.LayoutTick, RetireAfter: fast.RetireAfter}
 	pub, err := bus.Open(ctx, popts)
 	if err != nil {
 		t.Fatal(err)
@@ -308,7 +309,8 @@ func TestSpillAcrossRepartition(t *testing.T) {
 	}
 	_ = pub.Close() // spills
 
-	hub, err = bus.Open(ctx, bus.Options{DataDir: hubDir, Listen: listen, MaxBytes: 256 << 20, Partitions: 5, Name: "hub"})
+	hub, err = bus.Open(ctx, bus.Options{DataDir: hubDir, Listen: listen, MaxBytes: 256 << 20, Partitions: 5, Name: "hub",
+		LayoutTick: fast.LayoutTick, RetireAfter: fast.RetireAfter})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -354,7 +356,6 @@ func TestUpgradeKeepsTheSingleStream(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts an embedded NATS server")
 	}
-	defer bus.SetLayoutTiming(100*time.Millisecond, 300*time.Millisecond)()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	dir := t.TempDir()
@@ -381,7 +382,7 @@ func TestUpgradeKeepsTheSingleStream(t *testing.T) {
 	}
 	_ = b.Close()
 
-	b, err = bus.Open(ctx, bus.Options{DataDir: dir, MaxBytes: 256 << 20, Partitions: 3})
+	b, err = bus.Open(ctx, bus.Options{DataDir: dir, MaxBytes: 256 << 20, Partitions: 3, LayoutTick: 100 * time.Millisecond, RetireAfter: 300 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,6 +29,9 @@ type Member struct {
 	// core heartbeats) within one life (Started): the latest wins.
 	Seq       uint64 `json:"seq,omitempty"`
 	Heartbeat Millis `json:"heartbeat_ms"` // its heartbeat period: silence for ttlBeats of them means gone
+	// Consumers are the bus consumers (sinks, apps) it runs, by name: the
+	// members running one share its partitions (OwnsPartition).
+	Consumers []string `json:"consumers,omitempty"`
 
 	// Seen is when its last heartbeat arrived (local clock; not stored).
 	Seen time.Time `json:"-"`

@@ -28,10 +28,29 @@ func (n *Node) joinCluster(ctx context.Context) (*cluster.Cluster, error) {
 		JS: n.bus.JetStream(),
 		Self: cluster.Member{
 			ID: id, Site: cfg.Site, Roles: cfg.Roles, Capacity: cfg.Cluster.Capacity, Version: buildVersion(),
+			Consumers: n.consumerNames(),
 		},
 		Replicas: cfg.Bus.Replicas, Heartbeat: cfg.Cluster.Heartbeat.D(),
 		Logger: n.log.With("component", "cluster"), Registerer: n.reg,
 	})
+}
+
+// consumerNames are the bus consumers this node runs (its sinks), which
+// it shares with the other nodes running them.
+func (n *Node) consumerNames() []string {
+	var out []string
+	for _, c := range n.sinks {
+		out = append(out, c.Name())
+	}
+	return out
+}
+
+// partitionOwner lets the cluster's membership decide which partitions of
+// a consumer this node reads.
+type partitionOwner struct{ n *Node }
+
+func (o partitionOwner) Owns(consumer, partition string) bool {
+	return o.n.cluster == nil || o.n.cluster.OwnsPartition(consumer, partition)
 }
 
 // handOver marks this node draining and drops its checks once the others

@@ -225,7 +225,7 @@ func (n *Node) Run(ctx context.Context) error {
 		if !cfg.HasRole(config.RoleConsumer) {
 			break
 		}
-		c, err := sink.New(sc, sink.Deps{Logger: n.log.With("component", "sink"), Registerer: n.reg})
+		c, err := sink.New(sc, sink.Deps{Logger: n.log.With("component", "sink"), Registerer: n.reg, Owner: partitionOwner{n}})
 		if err != nil {
 			return err
 		}

@@ -17,21 +17,24 @@ import (
 	"github.com/panoptes-go/panoptes/internal/wire"
 )
 
-// handleMsgs settles one fetched batch. A message holds one or more groups
+// handleMsgs settles one fetched batch of stream. A message holds one or more groups
 // (wire.Groups), compressed or not (wire.Decompress): each becomes a record; an
 // undecodable or rejected record, or a message whose compression is damaged, is
 // set aside alone. A message is acked when all its records are written or
 // set aside, and handed back (with backoff) otherwise, which may write its
 // other records again: delivery is at least once. A RawWriter sink gets the
-// batch streamed (streamMsgs), any other one decoded (decodeMsgs).
-func (c *Consumer) handleMsgs(ctx context.Context, js jetstream.JetStream, msgs []jetstream.Msg, bo *backoff.Backoff) {
+// batch streamed (streamMsgs), any other one decoded (decodeMsgs). The
+// partitions' batches are written one at a time.
+func (c *Consumer) handleMsgs(ctx context.Context, js jetstream.JetStream, stream string, msgs []jetstream.Msg, bo *backoff.Backoff) {
 	stopKeepAlive := c.keepAlive(msgs)
 	var res batchResult
+	c.writeMu.Lock()
 	if raw, ok := c.sink.(RawWriter); ok && !c.events {
 		res = c.streamMsgs(ctx, raw, msgs)
 	} else {
 		res = c.decodeMsgs(ctx, msgs)
 	}
+	c.writeMu.Unlock()
 	var acks, naks []jetstream.Msg
 	for i, m := range msgs {
 		if res.retry[i] {
@@ -41,7 +44,7 @@ func (c *Consumer) handleMsgs(ctx context.Context, js jetstream.JetStream, msgs 
 		}
 	}
 	if md, err := msgs[len(msgs)-1].Metadata(); err == nil {
-		c.metrics.pending.Set(float64(md.NumPending)) // before the ack: whoever sees the ack sees the lag
+		c.setPending(stream, md.NumPending) // before the ack: whoever sees the ack sees the lag
 	}
 	stopKeepAlive()
 	if len(acks) > 0 {
@@ -271,11 +274,17 @@ func (c *Consumer) write(ctx context.Context, recs []Record) (map[int]error, err
 
 // setAsideRec sets record n of message m aside; false when that failed
 // (the message is then retried). Its id deduplicates a record set aside
-// twice (the message redelivered before its ack reached the server).
+// twice (the message redelivered before its ack reached the server): the
+// durable, the stream (a partition's; none for generation 0, as before
+// partitions), the message's sequence in it and n.
 func (c *Consumer) setAsideRec(ctx context.Context, m jetstream.Msg, n int, rec Record, reason string, cause error) bool {
 	id := ""
 	if md, err := m.Metadata(); err == nil {
-		id = fmt.Sprintf("%s:%d:%d", c.durable, md.Sequence.Stream, n)
+		if md.Stream == wire.MetricsStream {
+			id = fmt.Sprintf("%s:%d:%d", c.durable, md.Sequence.Stream, n)
+		} else {
+			id = fmt.Sprintf("%s:%s:%d:%d", c.durable, md.Stream, md.Sequence.Stream, n)
+		}
 	}
 	return c.setAside(ctx, rec, id, reason, cause) == nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/panoptes-go/panoptes/internal/plugin"
 	"github.com/panoptes-go/panoptes/internal/resource"
 	"github.com/panoptes-go/panoptes/internal/s2frame"
+	"github.com/panoptes-go/panoptes/internal/wire"
 )
 
 // fetchedMsg is a fetched bus message without a server behind it, for
@@ -141,7 +142,7 @@ func BenchmarkHandleMsgs(b *testing.B) {
 			runtime.GC()
 			cpu0 := processCPU()
 			for b.Loop() {
-				c.handleMsgs(context.Background(), nil, batch, &bo)
+				c.handleMsgs(context.Background(), nil, wire.MetricsStream, batch, &bo)
 			}
 			// CPU time (with the GC's, on any core) is what the node pays,
 			// and a shared machine disturbs it less than the wall clock.

@@ -18,9 +18,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/panoptes-go/panoptes/internal/backoff"
-	"github.com/panoptes-go/panoptes/internal/config"
 	"github.com/panoptes-go/panoptes/internal/event"
-	"github.com/panoptes-go/panoptes/internal/plugin"
 	"github.com/panoptes-go/panoptes/internal/wire"
 )
 
@@ -69,103 +67,14 @@ type Consumer struct {
 	logger   *slog.Logger
 	metrics  *sinkMetrics
 	dead     *deadLetters
+	owner    Owner               // nil: this process reads every partition
 	js       jetstream.JetStream // set by Run: the bus, also for dead letters
-	reader   wire.Reader         // streamMsgs' decompression, into one reused buffer
-	events   bool                // an EventReader: reads the events stream
-}
-
-// New checks cfg and builds its sink (and its source) without side
-// effects. A problem with one field is returned wrapping a
-// *plugin.FieldError, its Field relative to the sink's section, or a
-// located *plugin.Error from the sink's block.
-func New(cfg config.Sink, deps Deps) (*Consumer, error) {
-	if strings.TrimSpace(cfg.Name) == "" {
-		return nil, &plugin.FieldError{Field: "name", Msg: "is empty; give every sink a unique name"}
-	}
-	if deps.Logger == nil {
-		deps.Logger = slog.New(slog.DiscardHandler)
-	}
-	deps.Logger = deps.Logger.With("sink", cfg.Name)
-	deps.Name = cfg.Name
-	s, err := Build(cfg.Type, cfg.Options, deps)
-	if err != nil {
-		return nil, fmt.Errorf("sink %s: %w", cfg.Name, err)
-	}
-	return NewFor(cfg, s, deps)
-}
-
-// NewFor is New for a sink built already: an app that reads the bus like a
-// sink (the topology and events apps), or a test. cfg gives the name,
-// subjects, source and pacing; its type and options are not read.
-func NewFor(cfg config.Sink, s Sink, deps Deps) (*Consumer, error) {
-	if strings.TrimSpace(cfg.Name) == "" {
-		return nil, &plugin.FieldError{Field: "name", Msg: "is empty; give every sink a unique name"}
-	}
-	fail := func(field, format string, a ...any) error {
-		return fmt.Errorf("sink %s: %w", cfg.Name, &plugin.FieldError{Field: field, Msg: fmt.Sprintf(format, a...)})
-	}
-	_, events := s.(EventReader)
-	for j, subj := range cfg.Subjects {
-		switch {
-		case events && !isEventsFilter(subj):
-			return nil, fail(fmt.Sprintf("subjects[%d]", j), "%q is not an events subject; use %s<site>.<kind> (wildcards * and > allowed)", subj, wire.EventsPrefix)
-		case !events && !wire.IsMetricsFilter(subj):
-			return nil, fail(fmt.Sprintf("subjects[%d]", j), "%q is not a metrics subject; use %s<site>.<group_type> (wildcards * and > allowed)", subj, wire.MetricsPrefix)
-		}
-	}
-	if events && len(cfg.Source) > 0 {
-		return nil, fail("source", "a sink of events reads the events stream of the bus; it takes no other source")
-	}
-	if cfg.BatchSize < 0 || cfg.BatchSize > maxBatchSize {
-		return nil, fail("batch_size", "%d is out of range 1..%d", cfg.BatchSize, maxBatchSize)
-	}
-	if cfg.BatchTimeout < 0 {
-		return nil, fail("batch_timeout", "%s is negative", cfg.BatchTimeout.D())
-	}
-	if cfg.MaxBackoff < 0 {
-		return nil, fail("max_backoff", "%s is negative", cfg.MaxBackoff.D())
-	}
-	if deps.Logger == nil {
-		deps.Logger = slog.New(slog.DiscardHandler).With("sink", cfg.Name)
-	}
-	src, err := buildSource(cfg, deps)
-	if err != nil {
-		return nil, fmt.Errorf("sink %s: %w", cfg.Name, err)
-	}
-	pace := pacing{
-		Batch:      cfg.BatchSize,
-		MaxWait:    cfg.BatchTimeout.D(),
-		AckWait:    cfg.BatchTimeout.D() + ackMargin,
-		BackoffMax: cfg.MaxBackoff.D(),
-	}
-	if pace.Batch == 0 {
-		pace.Batch = DefaultBatchSize
-	}
-	if pace.MaxWait == 0 {
-		pace.MaxWait = DefaultBatchTimeout
-		pace.AckWait = DefaultBatchTimeout + ackMargin
-	}
-	if pace.BackoffMax == 0 {
-		pace.BackoffMax = DefaultMaxBackoff
-	}
-	pace.BackoffMin = min(minBackoff, pace.BackoffMax)
-	return &Consumer{
-		name:     cfg.Name,
-		durable:  DurableName(cfg.Name),
-		subjects: cfg.Subjects,
-		pace:     pace,
-		sink:     s,
-		source:   src,
-		logger:   deps.Logger,
-		metrics:  newSinkMetrics(deps.Registerer, cfg.Name),
-		dead:     newDeadLetters(cfg.Name),
-		events:   events,
-	}, nil
-}
-
-// isEventsFilter reports whether s may filter events subjects.
-func isEventsFilter(s string) bool {
-	return (s == wire.AllEvents || strings.HasPrefix(s, wire.EventsPrefix)) && !strings.ContainsAny(s, " \t\r\n")
+	parts    partitions          // the partitions being read
+	// writeMu makes the partitions' readers write one batch at a time: a
+	// sink is not asked to take concurrent writes.
+	writeMu sync.Mutex
+	reader  wire.Reader // streamMsgs' decompression, into one reused buffer (under writeMu)
+	events  bool        // an EventReader: reads the events stream
 }
 
 // Name is the sink's configured name.
@@ -249,9 +158,11 @@ func (c *Consumer) close(err error) error {
 	return err
 }
 
-// consumeBus fetches batches from the sink's durable consumer until ctx is
-// done, then returns nil after the current batch is settled or handed back.
-func (c *Consumer) consumeBus(ctx context.Context, js jetstream.JetStream) error {
+// readPartition fetches batches from the sink's durable consumer on one
+// stream (a partition) until ctx is done, then returns nil after the
+// current batch is settled or handed back. It returns an error only when
+// the server refuses the consumer's configuration.
+func (c *Consumer) readPartition(ctx context.Context, js jetstream.JetStream, stream string) error {
 	// Separate backoffs: a fetch that works must not reset the wait after
 	// failed writes (the failed batch is fetched again in between).
 	fetchBo := c.newBackoff()
@@ -262,7 +173,7 @@ func (c *Consumer) consumeBus(ctx context.Context, js jetstream.JetStream) error
 	for ctx.Err() == nil {
 		if cons == nil {
 			var err error
-			if cons, err = c.ensure(ctx, js); err != nil {
+			if cons, err = c.ensure(ctx, js, stream); err != nil {
 				if refused(err) {
 					return err
 				}
@@ -298,7 +209,7 @@ func (c *Consumer) consumeBus(ctx context.Context, js jetstream.JetStream) error
 				continue
 			}
 			completedEmpty = 0
-			c.logger.Warn("sink: fetch failed; retrying", "err", err)
+			c.logger.Warn("sink: fetch failed; retrying", "stream", stream, "err", err)
 			cons = nil // set it up again: the consumer may be gone
 			backoff.Sleep(ctx, fetchBo.Next())
 			continue
@@ -306,12 +217,12 @@ func (c *Consumer) consumeBus(ctx context.Context, js jetstream.JetStream) error
 		fetchBo.Reset()
 		completedEmpty = 0
 		if len(msgs) == 0 {
-			c.metrics.pending.Set(0)
+			c.setPending(stream, 0)
 			continue
 		}
 		// Even when ctx is done by now, the batch in hand is settled: that
 		// is quicker for everyone than handing it back.
-		c.handleMsgs(ctx, js, msgs, &writeBo)
+		c.handleMsgs(ctx, js, stream, msgs, &writeBo)
 		clear(msgs) // let the batch go while idle
 	}
 	return nil
@@ -321,18 +232,22 @@ func (c *Consumer) consumeBus(ctx context.Context, js jetstream.JetStream) error
 // with no message before the fetch counts as failed.
 const maxCompletedEmpty = 5
 
-// ensure creates the durable consumer or updates its configuration.
-func (c *Consumer) ensure(ctx context.Context, js jetstream.JetStream) (jetstream.Consumer, error) {
-	subjects, stream := c.subjects, wire.MetricsStream
+// ensure creates the durable consumer on stream or updates its
+// configuration. Filters of a site and group type also take the partitioned
+// subjects (wire.WithPartitions). An EventReader's stream is the events
+// stream, made here when no app has published yet.
+func (c *Consumer) ensure(ctx context.Context, js jetstream.JetStream, stream string) (jetstream.Consumer, error) {
+	subjects := c.subjects
 	if len(subjects) == 0 {
 		subjects = []string{wire.AllMetrics}
 	}
+	filter := wire.WithPartitions(subjects)
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if c.events {
-		stream = event.Stream
-		if len(c.subjects) == 0 {
-			subjects = []string{wire.AllEvents}
+		filter = c.subjects
+		if len(filter) == 0 {
+			filter = []string{wire.AllEvents}
 		}
 		if _, err := js.Stream(cctx, event.Stream); errors.Is(err, jetstream.ErrStreamNotFound) {
 			// No app has published yet: the sink makes the stream, with the
@@ -353,7 +268,7 @@ func (c *Consumer) ensure(ctx context.Context, js jetstream.JetStream) (jetstrea
 		AckPolicy:      jetstream.AckExplicitPolicy,
 		AckWait:        c.pace.AckWait,
 		MaxDeliver:     -1, // a sink that is down keeps its messages until retention drops them
-		FilterSubjects: subjects,
+		FilterSubjects: filter,
 		MaxAckPending:  max(4*c.pace.Batch, 1000),
 	})
 	if err != nil {

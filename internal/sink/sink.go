@@ -112,13 +112,16 @@ func (r *Rejected) Error() string {
 	return b.String()
 }
 
-// Deps are what a sink factory may use besides its block.
+// Deps are what a sink factory may use, and what its consumer needs.
 type Deps struct {
 	// Name is the sink's configured name: the sink label of its metrics,
 	// the sink field of its logs.
 	Name       string
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
+	// Owner decides which partitions this process reads when several run
+	// the sink (nil: all of them).
+	Owner Owner
 }
 
 // Factory builds a sink from its block (the sink's keys other than the

@@ -327,7 +327,7 @@ func TestStreamHoldsOneMessage(t *testing.T) {
 		c := fastConsumer(t, config.Sink{Name: name, Type: "test_raw", BatchSize: msgs}, nil)
 		s := c.sink.(*rawSink)
 		c.sink = wrap(s)
-		cons, err := c.ensure(context.Background(), js)
+		cons, err := c.ensure(context.Background(), js, wire.MetricsStream)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -355,7 +355,7 @@ func TestStreamHoldsOneMessage(t *testing.T) {
 		s.onWrite = func(recs []Record) { stored = len(recs); sample() }
 		base := liveHeap()
 		bo := c.newBackoff()
-		c.handleMsgs(context.Background(), js, fetched, &bo)
+		c.handleMsgs(context.Background(), js, wire.MetricsStream, fetched, &bo)
 		if recs, _ := s.snapshot(); len(recs) > 0 {
 			stored = len(recs)
 		}
