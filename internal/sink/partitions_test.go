@@ -3,6 +3,7 @@ package sink
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -244,7 +245,7 @@ func TestInstancesSplitPartitions(t *testing.T) {
 	dir := t.TempDir()
 	instance := func(self string) (*Consumer, string) {
 		path := filepath.Join(dir, self+".jsonl")
-		c, err := New(config.Sink{Name: "shared", Type: "test_file", Options: fileBlock(path)}, Deps{Owner: &testOwner{owner: assign, self: self}})
+		c, err := New(config.Sink{Name: "shared", Type: "test_file", Options: fileBlock(path)}, Deps{Owner: &testOwner{owner: maps.Clone(assign), self: self}})
 		if err != nil {
 			t.Fatal(err)
 		}
