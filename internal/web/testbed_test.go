@@ -260,7 +260,7 @@ var interfaceRates = func() rate.Selector {
 func (tb *testbed) publish(set *metric.GroupSet) ([]checkstate.MessageRef, error) {
 	var enc wire.Encoder
 	var subjects wire.SubjectCache
-	if _, err := enc.Encode(set, &subjects); err != nil {
+	if _, err := enc.Encode(set, &subjects, wire.Legacy); err != nil {
 		return nil, err
 	}
 	enc.Compress()
