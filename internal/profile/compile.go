@@ -2,13 +2,13 @@ package profile
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/types"
-	"github.com/expr-lang/expr/vm"
 )
 
 // compiler compiles a group's expressions against the names the evaluator
@@ -25,6 +25,7 @@ import (
 type compiler struct {
 	row, table types.Map
 	values     map[string]bool // columns and scalars: the names that can be nil
+	columns    map[string]bool // walked columns: the fields of rows[i]
 }
 
 func newCompiler(g *Group, enums map[string]map[string]any) *compiler {
@@ -38,21 +39,27 @@ func newCompiler(g *Group, enums map[string]map[string]any) *compiler {
 	for name := range enums {
 		shared[name] = types.TypeOf(map[string]any{})
 	}
-	values := map[string]bool{}
-	for _, c := range append(append([]Column(nil), g.Columns...), g.Scalars...) {
+	values, columns := map[string]bool{}, map[string]bool{}
+	for _, c := range g.Scalars {
 		values[c.Name] = true
+	}
+	for _, c := range g.Columns {
+		values[c.Name], columns[c.Name] = true, true
 	}
 	row, table := types.Map{}, types.Map{}
 	for k, v := range shared {
 		row[k], table[k] = v, v
 	}
+	// An element of rows holds exactly the columns and the index, so a
+	// misspelt column in count(rows, .x) is a load error, not a nil per row.
+	tableRow := types.Map{"index": types.String, "index_parts": types.TypeOf([]int{})}
 	for _, c := range g.Columns {
-		row[c.Name] = types.Any
+		row[c.Name], tableRow[c.Name] = types.Any, types.Any
 	}
 	row["index"] = types.String
 	row["index_parts"] = types.TypeOf([]int{})
-	table["rows"] = types.Array(types.Any)
-	return &compiler{row: row, table: table, values: values}
+	table["rows"] = types.Array(tableRow)
+	return &compiler{row: row, table: table, values: values, columns: columns}
 }
 
 // functions added to expr's builtins.
@@ -82,11 +89,11 @@ var functions = []expr.Option{
 	deltaFunction, // delta.go
 }
 
-// compile compiles src for the row or the table environment; asBool
-// requires a boolean result (filters).
-func (c *compiler) compile(src string, row, asBool bool) (*vm.Program, []string, error) {
+// compile compiles src for the row or the table environment into an Expr
+// named name; asBool requires a boolean result (filters).
+func (c *compiler) compile(name, src string, row, asBool bool) (*Expr, error) {
 	if strings.TrimSpace(src) == "" {
-		return nil, nil, fmt.Errorf("empty expression")
+		return nil, fmt.Errorf("empty expression")
 	}
 	env := c.table
 	if row {
@@ -99,29 +106,55 @@ func (c *compiler) compile(src string, row, asBool bool) (*vm.Program, []string,
 	}
 	prog, err := expr.Compile(src, opts...)
 	if patch.err != nil {
-		return nil, nil, fmt.Errorf("expression %q: %v", src, patch.err)
+		return nil, fmt.Errorf("expression %q: %v", src, patch.err)
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("expression %q: %s", src, exprMessage(err))
+		return nil, fmt.Errorf("expression %q: %s", src, exprMessage(err))
 	}
-	v := &inputCollector{values: c.values, seen: map[string]bool{}}
+	e := &Expr{Name: name, Source: src, Program: prog}
 	node := prog.Node()
-	ast.Walk(&node, v)
-	return prog, v.inputs, nil
+	// Operands of ?? are fallbacks the profile expects may be absent.
+	guarded := map[ast.Node]bool{}
+	ast.Walk(&node, visitor(func(n ast.Node) {
+		if b, ok := n.(*ast.BinaryNode); ok && b.Operator == "??" {
+			ast.Walk(&b.Left, visitor(func(n ast.Node) { guarded[n] = true }))
+			ast.Walk(&b.Right, visitor(func(n ast.Node) { guarded[n] = true }))
+		}
+	}))
+	ast.Walk(&node, visitor(func(n ast.Node) {
+		name := ""
+		switch n := n.(type) {
+		case *ast.IdentifierNode:
+			if !c.values[n.Value] {
+				return
+			}
+			name = n.Value
+			e.Inputs = addOnce(e.Inputs, name)
+		case *ast.MemberNode: // a column of rows[i] in a table group
+			if p, ok := n.Property.(*ast.StringNode); ok && c.columns[p.Value] {
+				name = p.Value
+			}
+		}
+		if name != "" {
+			e.Reads = addOnce(e.Reads, name)
+			if !guarded[n] {
+				e.Needs = addOnce(e.Needs, name)
+			}
+		}
+	}))
+	return e, nil
 }
 
-// inputCollector lists the columns and scalars an expression reads.
-type inputCollector struct {
-	values map[string]bool
-	seen   map[string]bool
-	inputs []string
-}
+// visitor adapts a function to ast.Visitor.
+type visitor func(ast.Node)
 
-func (v *inputCollector) Visit(n *ast.Node) {
-	if id, ok := (*n).(*ast.IdentifierNode); ok && v.values[id.Value] && !v.seen[id.Value] {
-		v.seen[id.Value] = true
-		v.inputs = append(v.inputs, id.Value)
+func (v visitor) Visit(n *ast.Node) { v(*n) }
+
+func addOnce(list []string, s string) []string {
+	if slices.Contains(list, s) {
+		return list
 	}
+	return append(list, s)
 }
 
 // exprMessage keeps expr's message and column, without its multi-line snippet.

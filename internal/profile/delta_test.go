@@ -2,6 +2,7 @@ package profile
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"testing"
@@ -151,7 +152,8 @@ func TestDeltaUtilization(t *testing.T) {
 }
 
 // TestDeltaMissingInput: an absent counter leaves the delta-based metric
-// out (no error), and the present ones keep their state.
+// out, reported as not returned (naming it), and the present ones keep
+// their state.
 func TestDeltaMissingInput(t *testing.T) {
 	p := mustParse(t, deltaProfile)
 	h := newTestHistory()
@@ -159,7 +161,8 @@ func TestDeltaMissingInput(t *testing.T) {
 	f.vbs = f.vbs[1:] // no user counter
 	for range 2 {
 		cpu, _, err := deltaPoll(t, p, f, h)
-		if err != nil || val(cpu, "cpu_utilization") != "" {
+		if !errors.Is(err, ErrNotReturned) || !strings.Contains(err.Error(), "scalar user (.1.3.6.1.4.1.98.1.0) not returned by the device: no data for metric cpu_utilization") ||
+			val(cpu, "cpu_utilization") != "" || val(cpu, "idle_ticks") != "3" {
 			t.Fatalf("absent input: %s, %v", dump([]*metric.Group{cpu}), err)
 		}
 	}

@@ -40,6 +40,11 @@ type Request struct {
 // ErrMissing marks groups the device did not provide (no rows, no values).
 var ErrMissing = errors.New("device returned no data")
 
+// ErrNotReturned marks a column or scalar of a group the device provided
+// that had no value at all, and left a metric, a dimension or the filter
+// without data (the check is partial, not missing).
+var ErrNotReturned = errors.New("not returned by the device")
+
 // DeviceError wraps an SNMP failure (timeout, authentication, network):
 // the caller maps it to a polling status.
 type DeviceError struct{ Err error }
@@ -182,6 +187,7 @@ func (g *Group) build(ctx context.Context, f *fetched, req *Request, profile str
 		}
 		return nil, errors.Join(append(errs, fmt.Errorf("%w for %s", ErrMissing, g.source()))...)
 	}
+	absent := g.absent(rows, base)
 	if g.Filter != nil {
 		kept := rows[:0]
 		d := deltaOf(base)
@@ -198,13 +204,14 @@ func (g *Group) build(ctx context.Context, f *fetched, req *Request, profile str
 				kept = append(kept, r)
 			}
 		}
+		absent.note(g.Filter, len(kept) == 0, "the filter")
 		rows = kept
 	}
 
 	var out []*metric.Group
 	if g.PerRow {
 		for _, r := range rows {
-			mg, err := g.group(r.env, f.at, req, fmt.Sprintf("row %s: ", r.env["index"]))
+			mg, err := g.group(r.env, f.at, req, fmt.Sprintf("row %s: ", r.env["index"]), absent)
 			if err != nil {
 				errs = append(errs, err)
 			}
@@ -219,7 +226,7 @@ func (g *Group) build(ctx context.Context, f *fetched, req *Request, profile str
 			list[i] = r.env
 		}
 		env["rows"] = list
-		mg, err := g.group(env, f.at, req, "")
+		mg, err := g.group(env, f.at, req, "", absent)
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -227,7 +234,72 @@ func (g *Group) build(ctx context.Context, f *fetched, req *Request, profile str
 			out = append(out, mg)
 		}
 	}
-	return out, errors.Join(errs...)
+	return out, errors.Join(append(errs, absent.errors()...)...)
+}
+
+// absence tracks the group's columns and scalars the device returned no
+// value for, and what each left out: a misspelt OID or a table the model
+// lacks must make the check partial, naming the column, rather than make
+// metrics or a whole group vanish.
+type absence struct {
+	oids  map[string]string   // absent column or scalar -> its OID
+	kinds map[string]string   // -> "column" or "scalar"
+	uses  map[string][]string // -> the expressions it left without data
+	order []string            // names in the order first noted
+}
+
+// absent lists the group's columns no row has a value for and its scalars
+// without a value. Rows are those before the filter.
+func (g *Group) absent(rows []row, base map[string]any) *absence {
+	a := &absence{}
+	add := func(c Column, kind string) {
+		if a.oids == nil {
+			a.oids, a.kinds, a.uses = map[string]string{}, map[string]string{}, map[string][]string{}
+		}
+		a.oids[c.Name], a.kinds[c.Name] = c.OID, kind
+	}
+	for _, c := range g.Columns {
+		if !slices.ContainsFunc(rows, func(r row) bool { return r.env[c.Name] != nil }) {
+			add(c, "column")
+		}
+	}
+	for _, s := range g.Scalars {
+		if base[s.Name] == nil {
+			add(s, "scalar")
+		}
+	}
+	return a
+}
+
+// note records that e, named what, lacked data when it needs an absent
+// input, or when it has no value (noValue) and reads one.
+func (a *absence) note(e *Expr, noValue bool, what string) {
+	if len(a.oids) == 0 {
+		return
+	}
+	names := e.Needs
+	if noValue {
+		names = e.Reads
+	}
+	for _, n := range names {
+		if _, ok := a.oids[n]; !ok || slices.Contains(a.uses[n], what) {
+			continue
+		}
+		if len(a.uses[n]) == 0 {
+			a.order = append(a.order, n)
+		}
+		a.uses[n] = append(a.uses[n], what)
+	}
+}
+
+// errors reports each absent input that left something out.
+func (a *absence) errors() []error {
+	var errs []error
+	for _, n := range a.order {
+		errs = append(errs, fmt.Errorf("%s %s (%s) %w: no data for %s",
+			a.kinds[n], n, a.oids[n], ErrNotReturned, strings.Join(a.uses[n], ", ")))
+	}
+	return errs
 }
 
 // rows assembles table rows from the column walks, in index order. A row
@@ -272,7 +344,7 @@ func (g *Group) rows(f *fetched, base map[string]any) ([]row, error) {
 
 // group evaluates dimensions and metrics in env into one metrics group;
 // nil when no metric has a value.
-func (g *Group) group(env map[string]any, at float64, req *Request, where string) (*metric.Group, error) {
+func (g *Group) group(env map[string]any, at float64, req *Request, where string, absent *absence) (*metric.Group, error) {
 	var errs []error
 	d := deltaOf(env)
 	ms := make([]metric.Metric, 0, len(g.Metrics))
@@ -286,6 +358,7 @@ func (g *Group) group(env map[string]any, at float64, req *Request, where string
 			if !missingInput(env, m.Inputs) && !d.lacked() {
 				errs = append(errs, fmt.Errorf("%smetric %s: %w", where, m.Name, firstLine(err)))
 			}
+			absent.note(&m.Expr, true, "metric "+m.Name)
 			continue
 		}
 		v, bits, ok, err := metricValue(res, m.Counter)
@@ -293,6 +366,7 @@ func (g *Group) group(env map[string]any, at float64, req *Request, where string
 			errs = append(errs, fmt.Errorf("%smetric %s: %w", where, m.Name, err))
 			continue
 		}
+		absent.note(&m.Expr, !ok, "metric "+m.Name)
 		if !ok {
 			continue
 		}
@@ -317,6 +391,7 @@ func (g *Group) group(env map[string]any, at float64, req *Request, where string
 			}
 			res = nil
 		}
+		absent.note(dim, res == nil, "dimension "+dim.Name)
 		dims = append(dims, metric.Dimension{Name: dim.Name, Value: dimensionValue(res)})
 	}
 	return &metric.Group{

@@ -149,8 +149,10 @@ func TestPluginCachesSysObjectID(t *testing.T) {
 	p.client = f
 	res := &resource.Resource{ID: "r", Type: "router", Endpoint: "192.0.2.1"}
 	req := &poll.Request{Resource: res, Interval: time.Minute, Now: time.Now()}
+	// The agent has only the octets column: the others are reported as not
+	// returned, which is not what this test is about.
 	for i := 0; i < 3; i++ {
-		if gs, err := p.Poll(context.Background(), req); len(gs) != 1 || err != nil {
+		if gs, err := p.Poll(context.Background(), req); len(gs) != 1 || (err != nil && !errors.Is(err, ErrNotReturned)) {
 			t.Fatalf("poll %d: %s %v", i, dump(gs), err)
 		}
 	}
@@ -158,7 +160,7 @@ func TestPluginCachesSysObjectID(t *testing.T) {
 		t.Errorf("%d GETs of sysObjectID for 3 polls, want 1", n)
 	}
 	p.now = func() time.Time { return time.Now().Add(2 * sysObjectIDTTL) }
-	if _, err := p.Poll(context.Background(), req); err != nil || f.gets.Load() != 2 {
+	if _, err := p.Poll(context.Background(), req); (err != nil && !errors.Is(err, ErrNotReturned)) || f.gets.Load() != 2 {
 		t.Errorf("expired entry not refreshed: %v, %d GETs", err, f.gets.Load())
 	}
 

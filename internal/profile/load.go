@@ -181,21 +181,21 @@ func (d *decoder) group(n *yaml.Node, field string, enums map[string]map[string]
 	if fn := f["filter"]; fn != nil {
 		if len(g.Columns) == 0 {
 			d.fail(fn, field+".filter", "a filter selects table rows: the group has no walk")
-		} else if prog, inputs, err := c.compile(d.str(fn, field+".filter"), true, true); err != nil {
+		} else if e, err := c.compile("filter", d.str(fn, field+".filter"), true, true); err != nil {
 			d.fail(fn, field+".filter", "%v", err)
 		} else {
-			g.Filter = &Expr{Name: "filter", Source: fn.Value, Program: prog, Inputs: inputs}
+			g.Filter = e
 		}
 	}
 	for _, dn := range d.mapping(f["dimensions"], field+".dimensions") {
 		df := field + ".dimensions." + dn.key
 		src := d.str(dn.value, df)
-		prog, inputs, err := c.compile(src, g.PerRow, false)
+		e, err := c.compile(dn.key, src, g.PerRow, false)
 		if err != nil {
 			d.fail(dn.value, df, "%v", err)
 			continue
 		}
-		g.Dimensions = append(g.Dimensions, Expr{Name: dn.key, Source: src, Program: prog, Inputs: inputs})
+		g.Dimensions = append(g.Dimensions, *e)
 	}
 	if f["metrics"] == nil {
 		d.fail(n, field+".metrics", "missing: a group needs at least one metric")
@@ -228,13 +228,12 @@ func (d *decoder) metric(p pair, field string, c *compiler, perRow bool) (Metric
 			d.fail(f["type"], field+".type", "%q: want gauge or counter", t)
 		}
 	}
-	m.Source = d.str(srcNode, field)
-	prog, inputs, err := c.compile(m.Source, perRow, false)
+	e, err := c.compile(p.key, d.str(srcNode, field), perRow, false)
 	if err != nil {
 		d.fail(srcNode, field, "%v", err)
 		return m, false
 	}
-	m.Program, m.Inputs = prog, inputs
+	m.Expr = *e
 	return m, true
 }
 

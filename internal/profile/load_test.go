@@ -108,6 +108,27 @@ groups:
     metrics: {m: a}
 `, []string{"bad.yaml:4: groups[0].per: per: row needs a table"}},
 		{"not yaml", "name: [x\n", []string{"bad.yaml: not valid YAML"}},
+		// Table groups see each row as rows[i]: a column they name must be
+		// one the group walks, else every row would read nil silently.
+		{"unknown column in rows", `name: x
+groups:
+  - type: environment
+    per: table
+    walk: {entPhySensorType: .1.3.6.1.2.1.99.1.1.1.1}
+    metrics:
+      fans_total: count(rows, .entPhySensorTyp == 10)
+      fans_ok: 'count(rows, #.entPhySensorType == 10 && #.entPhySensorOperStatus == 1)'
+`, []string{`bad.yaml:7: groups[0].metrics.fans_total: expression "count(rows, .entPhySensorTyp == 10)": unknown field entPhySensorTyp`,
+			`bad.yaml:8: groups[0].metrics.fans_ok: expression`, "unknown field entPhySensorOperStatus"}},
+		{"unknown column in a table filter", `name: x
+groups:
+  - type: memory
+    per: table
+    walk: {hrStorageType: .1.3.6.1.2.1.25.2.3.1.2, hrStorageSize: .1.3.6.1.2.1.25.2.3.1.5}
+    filter: hrStorageTyp == "x"
+    metrics:
+      memory_total: sum(rows, .hrStorageSize)
+`, []string{`bad.yaml:6: groups[0].filter: expression "hrStorageTyp == \"x\"": unknown name hrStorageTyp`}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -69,3 +69,69 @@ groups:
 		t.Errorf("error %v", err)
 	}
 }
+
+// A column the device does not return (a misspelt OID, a table the model
+// lacks) makes the check partial with the column named: neither a metric nor
+// a group vanishes silently while the status blames something else.
+func TestAbsentColumnNamed(t *testing.T) {
+	integration(t)
+	snmpagent.Need(t, "snmpsimd")
+	const community = "cisco_16_switch"
+	a := snmpagent.StartSnmpsim(t, community)
+	dir := t.TempDir()
+	// .99 columns do not exist in the recording; the memory filter reads one.
+	const absent = `name: absent
+match: {resource_type: [absent]}
+groups:
+  - type: cpu
+    walk:
+      load: .1.3.6.1.4.1.9.9.109.1.1.1.1.8
+      load1m: .1.3.6.1.4.1.9.9.109.1.1.1.1.99
+    metrics:
+      cpu_utilization: load
+      cpu_utilization_1m: load1m
+  - type: memory
+    walk:
+      name: .1.3.6.1.4.1.9.9.48.1.1.1.2
+      valid: .1.3.6.1.4.1.9.9.48.1.1.1.99
+      used: .1.3.6.1.4.1.9.9.48.1.1.1.5
+    filter: valid == 1
+    dimensions: {memory_type: name}
+    metrics: {memory_used: used}
+  - type: environment
+    optional: true
+    walk: {temp: .1.3.6.1.4.1.9.9.13.1.3.1.3}
+    metrics: {temperature: 'temp ?? 0'}
+`
+	file := filepath.Join(dir, "absent.yaml")
+	if err := os.WriteFile(file, []byte(absent), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	set, err := LoadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewPlugin(set, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := device(a, "absent", nil)
+	gs, status := check(t, p, res, community)
+	if status != metric.StatusPartialFailure || len(gs) != 1 || gs[0].Type != "cpu" ||
+		val(gs[0], "cpu_utilization") != "25" || val(gs[0], "cpu_utilization_1m") != "" {
+		t.Errorf("status %d, groups %s", status, dump(gs))
+	}
+	_, err = set.byName["absent"].Evaluate(t.Context(), testPool(t), &Request{Resource: res, Target: target(a, community)})
+	for _, want := range []string{
+		"profile absent group cpu (" + file + ":4): column load1m (.1.3.6.1.4.1.9.9.109.1.1.1.1.99) not returned by the device: no data for metric cpu_utilization_1m",
+		"profile absent group memory (" + file + ":11): column valid (.1.3.6.1.4.1.9.9.48.1.1.1.99) not returned by the device: no data for the filter",
+	} {
+		if !errors.Is(err, ErrNotReturned) || !strings.Contains(err.Error(), want) {
+			t.Errorf("error\n%v\nwant\n%s", err, want)
+		}
+	}
+	// An optional group's absent table and a ?? fallback are not problems.
+	if strings.Contains(err.Error(), "environment") || strings.Count(err.Error(), "not returned") != 2 {
+		t.Errorf("error %v", err)
+	}
+}

@@ -74,9 +74,15 @@ type Expr struct {
 	Name    string
 	Source  string
 	Program *vm.Program
-	// Inputs are the columns and scalars the expression reads: when one
-	// is absent and evaluation fails, the value is absent, not an error.
+	// Inputs are the columns and scalars the expression reads by name:
+	// when one is absent and evaluation fails, the value is absent, not an
+	// error.
 	Inputs []string
+	// Reads adds the columns read as fields of rows[i] (table groups);
+	// Needs are those of Reads used outside a ?? fallback. A column or
+	// scalar the device returned nothing for, in Needs (or in Reads when
+	// the expression has no value), is reported: data was left out.
+	Reads, Needs []string
 }
 
 // MetricDef is a metric: an expression and a Panoptes metric type.
