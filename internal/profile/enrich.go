@@ -29,7 +29,16 @@ func (p *Plugin) UsesEnrichment(res *resource.Resource) bool {
 // Enrichment is the cached lookup columns of res's profile.
 func (p *Plugin) Enrichment(res *resource.Resource, sysObjectID string) enrich.Need {
 	prof, err := p.set.Select(res, sysObjectID)
-	if err != nil {
+	if p.set.NeedsSysObjectID(res) && len(p.set.fallbacks) > 0 {
+		// The profile the polls settled on (pollFallbacks), else the
+		// first they try.
+		if name, ok := p.cached("fallback|" + res.Key() + "|" + res.Endpoint); ok {
+			prof, err = p.set.byName[name], nil
+		} else if errors.Is(err, ErrNoProfile) && sysObjectID != "" {
+			prof, err = p.set.fallbacks[0], nil
+		}
+	}
+	if err != nil || prof == nil {
 		return enrich.Need{}
 	}
 	return enrich.Need{Tables: p.enrich[prof]}

@@ -87,6 +87,9 @@ func TestPluginEnrichment(t *testing.T) {
 	if got := p.Enrichment(res("switch"), ""); !got.Empty() {
 		t.Errorf("unknown sysObjectID: %+v, want nothing", got)
 	}
+	if got := p.Enrichment(res("switch"), ".1.3.6.1.4.1.311.1.1.3.1.2").Tables; !slices.Equal(got, []string{entPhysicalClass, entPhysicalName}) {
+		t.Errorf("a sysObjectID no profile claims: %v, want the first fallback's (entity-sensor)", got)
+	}
 	if !p.UsesEnrichment(res("switch")) || !p.UsesEnrichment(res("cisco-ios")) || p.UsesEnrichment(res("juniper")) {
 		t.Error("UsesEnrichment: want true for a profile not yet selected and for cisco-ios, false for juniper")
 	}
@@ -227,8 +230,7 @@ func TestCachedLookupsMatchWalked(t *testing.T) {
 				t.Fatalf("cached lookups: status %d: %s", status, dump(fromCache))
 			}
 			walks := counting.reset()
-			prof, _ := p.set.Select(res, sysOIDOf(t, a, c))
-			cols := p.enrich[prof]
+			cols := p.Enrichment(res, sysOIDOf(t, a, c)).Tables
 			for _, col := range cols {
 				if walks[col] > 0 {
 					t.Errorf("the poll walked cached column %s %d times", col, walks[col])
@@ -237,7 +239,7 @@ func TestCachedLookupsMatchWalked(t *testing.T) {
 			if w, f := canonical(walked), canonical(fromCache); !slices.Equal(w, f) {
 				t.Errorf("groups differ\nwalked: %s\ncached: %s", strings.Join(w, "\n  "), strings.Join(f, "\n  "))
 			}
-			t.Logf("%s (%s): %d groups, %d cached columns not walked", c, prof.Name, len(fromCache), len(cols))
+			t.Logf("%s: %d groups, %d cached columns not walked", c, len(fromCache), len(cols))
 		})
 	}
 }

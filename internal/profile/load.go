@@ -61,7 +61,8 @@ func (d *decoder) profile(n *yaml.Node) *Profile {
 	}
 	p.Description = d.str(f["description"], "description")
 
-	m := d.fields(f["match"], "match", "sys_object_id", "resource_type")
+	m := d.fields(f["match"], "match", "sys_object_id", "resource_type", "fallback")
+	p.Match.Fallback = d.boolean(m["fallback"], "match.fallback")
 	for i, o := range d.strings(m["sys_object_id"], "match.sys_object_id") {
 		if !oidRE.MatchString(o) {
 			d.fail(m["sys_object_id"], fmt.Sprintf("match.sys_object_id[%d]", i), "%q is not a numeric OID (like .1.3.6.1.4.1.9.1)", o)

@@ -18,7 +18,7 @@ func TestShippedProfilesLoad(t *testing.T) {
 	if err != nil {
 		t.Fatalf("shipped profiles: %v", err)
 	}
-	want := []string{"arista-eos", "cisco-ios", "cisco-nxos", "entity-sensor", "f5-bigip", "juniper", "linux"}
+	want := []string{"arista-eos", "cisco-ios", "cisco-nxos", "entity-sensor", "f5-bigip", "host-resources", "juniper", "linux"}
 	if got := strings.Join(set.Names(), ","); got != strings.Join(want, ",") {
 		t.Fatalf("profiles %s, want %s", got, strings.Join(want, ","))
 	}
@@ -34,7 +34,7 @@ func TestShippedProfilesLoad(t *testing.T) {
 			}
 			continue
 		}
-		if name != "linux" && !types["environment"] {
+		if name != "linux" && name != "host-resources" && !types["environment"] {
 			t.Errorf("%s: no environment group", name)
 		}
 		if name != "entity-sensor" && (!types["cpu"] || !types["memory"]) {

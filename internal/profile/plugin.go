@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -52,13 +53,13 @@ type Plugin struct {
 	history poll.History
 
 	mu    sync.Mutex
-	oids  map[string]cachedOID // by resource key + endpoint
-	limit int                  // cache entries kept before expired ones are swept
+	cache map[string]cached // sysObjectIDs and chosen fallbacks, by kind + resource key + endpoint
+	limit int               // cache entries kept before expired ones are swept
 }
 
-type cachedOID struct {
-	oid string
-	at  time.Time
+type cached struct {
+	value string
+	at    time.Time
 }
 
 var (
@@ -101,7 +102,7 @@ func newPlugin(options plugin.Block) (poll.Plugin, error) {
 // NewPlugin builds the plugin over a loaded set; types restricts the group
 // types it produces (empty: all). A type no profile defines is an error.
 func NewPlugin(set *Set, types []string) (*Plugin, error) {
-	p := &Plugin{set: set, now: time.Now, oids: map[string]cachedOID{}, limit: 1024, history: newMemHistory()}
+	p := &Plugin{set: set, now: time.Now, cache: map[string]cached{}, limit: 1024, history: newMemHistory()}
 	if len(types) > 0 {
 		known := map[string]bool{}
 		for _, pr := range set.byName {
@@ -143,6 +144,9 @@ func (p *Plugin) Poll(ctx context.Context, req *poll.Request) ([]*metric.Group, 
 		}
 	}
 	prof, err := p.set.Select(req.Resource, sysOID)
+	if errors.Is(err, ErrNoProfile) && len(p.set.fallbacks) > 0 {
+		return p.pollFallbacks(ctx, c, req, nil, err)
+	}
 	if err != nil {
 		status := metric.StatusInternalFailure // a metadata key naming a missing profile
 		if errors.Is(err, ErrNoProfile) {
@@ -150,6 +154,58 @@ func (p *Plugin) Poll(ctx context.Context, req *poll.Request) ([]*metric.Group, 
 		}
 		return nil, poll.WithStatus(status, err)
 	}
+	if sysOID != "" && !prof.Match.Fallback && len(p.set.fallbacks) > 0 {
+		// Chosen by sysObjectID alone: a net-snmp host without UCD-SNMP-MIB
+		// is still a host. A profile named by metadata or resource_type is
+		// what the user asked for, and stays.
+		return p.pollFallbacks(ctx, c, req, prof, nil)
+	}
+	return p.evaluate(ctx, c, req, prof)
+}
+
+// pollFallbacks evaluates first (the profile the sysObjectID selected; nil
+// when none matched: noMatch says why) and then the fallback profiles in
+// turn, and keeps the first that finds data or meets a device failure: an
+// unknown network device gets ENTITY-SENSOR-MIB, a Windows host
+// HOST-RESOURCES-MIB. The choice is remembered like a sysObjectID, so later
+// polls start with it. When none finds data, first's result stands.
+func (p *Plugin) pollFallbacks(ctx context.Context, c Client, req *poll.Request, first *Profile, noMatch error) ([]*metric.Group, error) {
+	key := "fallback|" + req.Resource.Key() + "|" + req.Resource.Endpoint
+	order := p.set.fallbacks
+	if first != nil {
+		order = slices.Concat([]*Profile{first}, order)
+	}
+	if name, ok := p.cached(key); ok {
+		if i := slices.IndexFunc(order, func(f *Profile) bool { return f.Name == name }); i > 0 {
+			order = slices.Concat(order[i:i+1], order[:i], order[i+1:])
+		}
+	}
+	var firstGroups []*metric.Group
+	var firstErr error
+	var errs []error
+	for _, prof := range order {
+		groups, err := p.evaluate(ctx, c, req, prof)
+		var de *DeviceError
+		if len(groups) > 0 || errors.As(err, &de) || ctx.Err() != nil {
+			p.remember(key, prof.Name)
+			return groups, err
+		}
+		if prof == first {
+			firstGroups, firstErr = groups, err
+			continue
+		}
+		errs = append(errs, fmt.Errorf("fallback profile %s: %w", prof.Name, err))
+	}
+	if first != nil {
+		return firstGroups, firstErr
+	}
+	return nil, poll.WithStatus(metric.StatusMissingMetrics,
+		fmt.Errorf("%w; no fallback profile found data:\n%w", noMatch, errors.Join(errs...)))
+}
+
+// evaluate evaluates prof for the request and maps what failed to a
+// polling status.
+func (p *Plugin) evaluate(ctx context.Context, c Client, req *poll.Request, prof *Profile) ([]*metric.Group, error) {
 	client, enrichErr := c, error(nil)
 	if cols := p.enrich[prof]; len(cols) > 0 && req.Enrich != nil {
 		client, enrichErr = cachedLookups(ctx, c, req, cols)
@@ -185,13 +241,9 @@ func (p *Plugin) Poll(ctx context.Context, req *poll.Request) ([]*metric.Group, 
 
 // sysObjectID returns the device's sysObjectID, from the cache when fresh.
 func (p *Plugin) sysObjectID(ctx context.Context, c Client, req *poll.Request) (string, error) {
-	key := req.Resource.Key() + "|" + req.Resource.Endpoint
-	now := p.now()
-	p.mu.Lock()
-	e, ok := p.oids[key]
-	p.mu.Unlock()
-	if ok && now.Sub(e.at) < sysObjectIDTTL {
-		return e.oid, nil
+	key := "oid|" + req.Resource.Key() + "|" + req.Resource.Endpoint
+	if oid, ok := p.cached(key); ok {
+		return oid, nil
 	}
 	vbs, err := c.Get(ctx, req.Target, []string{oidSysObjectID})
 	if err != nil {
@@ -203,18 +255,31 @@ func (p *Plugin) sysObjectID(ctx context.Context, c Client, req *poll.Request) (
 			oid = s
 		}
 	}
+	p.remember(key, oid)
+	return oid, nil
+}
+
+// cached returns a value remembered less than sysObjectIDTTL ago.
+func (p *Plugin) cached(key string) (string, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if len(p.oids) >= p.limit { // resources come and go: drop stale entries
-		for k, e := range p.oids {
+	e, ok := p.cache[key]
+	return e.value, ok && p.now().Sub(e.at) < sysObjectIDTTL
+}
+
+func (p *Plugin) remember(key, value string) {
+	now := p.now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.cache) >= p.limit { // resources come and go: drop stale entries
+		for k, e := range p.cache {
 			if now.Sub(e.at) >= sysObjectIDTTL {
-				delete(p.oids, k)
+				delete(p.cache, k)
 			}
 		}
-		if len(p.oids) >= p.limit {
+		if len(p.cache) >= p.limit {
 			p.limit *= 2
 		}
 	}
-	p.oids[key] = cachedOID{oid: oid, at: now}
-	return oid, nil
+	p.cache[key] = cached{value: value, at: now}
 }

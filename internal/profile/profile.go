@@ -35,6 +35,9 @@ type Profile struct {
 type Match struct {
 	SysObjectID  []string // OID prefixes, normalised with a leading dot
 	ResourceType []string // resource_type values
+	// Fallback: tried for resources no profile matches, fallbacks in name
+	// order, the first that finds data on the device wins.
+	Fallback bool
 }
 
 // Group is one metrics group definition: where its data comes from and how

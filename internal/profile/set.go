@@ -11,9 +11,10 @@ import (
 
 // Set is a validated collection of profiles and the selection rules.
 type Set struct {
-	byName   map[string]*Profile
-	byType   map[string]*Profile
-	prefixes []prefix // longest first
+	byName    map[string]*Profile
+	byType    map[string]*Profile
+	prefixes  []prefix   // longest first
+	fallbacks []*Profile // match.fallback, by name
 }
 
 type prefix struct {
@@ -45,6 +46,9 @@ func NewSet(profiles ...*Profile) (*Set, error) {
 			}
 			s.byType[t] = p
 		}
+		if p.Match.Fallback {
+			s.fallbacks = append(s.fallbacks, p)
+		}
 		for _, oid := range p.Match.SysObjectID {
 			if o, dup := seenOID[oid]; dup {
 				claim(p, "sys_object_id", oid, o)
@@ -57,6 +61,7 @@ func NewSet(profiles ...*Profile) (*Set, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
+	sort.Slice(s.fallbacks, func(i, j int) bool { return s.fallbacks[i].Name < s.fallbacks[j].Name })
 	sort.Slice(s.prefixes, func(i, j int) bool {
 		a, b := s.prefixes[i].oid, s.prefixes[j].oid
 		if len(a) != len(b) {
@@ -101,7 +106,8 @@ func (s *Set) NeedsSysObjectID(r *resource.Resource) bool {
 // longest sysObjectID prefix of sysObjectID (on whole sub-identifiers:
 // .1.3.6.1.4.1.9.1 matches .1.3.6.1.4.1.9.1.516, not .1.3.6.1.4.1.9.12).
 // An explicit name that does not exist is an error, not a fallback: the
-// user asked for something that is not there.
+// user asked for something that is not there. When nothing matches the
+// error is ErrNoProfile, and the plugin tries the fallback profiles.
 func (s *Set) Select(r *resource.Resource, sysObjectID string) (*Profile, error) {
 	if name, ok := r.Metadata[MetadataKey]; ok {
 		p, found := s.byName[name]

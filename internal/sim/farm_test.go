@@ -249,10 +249,10 @@ func TestInventoryAndMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := [][]string{
-		{"id", "endpoint", "type", "snmp_credential", "model"},
-		{"switch48-0001", f.Devices()[0].Addr, "cisco", "sim_v2c", "WS-C2960X-48TS-L"},
-		{"router400-0002", f.Devices()[1].Addr, "juniper", "sim_v2c", "MX960"},
-		{"switch48-0003", f.Devices()[2].Addr, "cisco", "sim_v2c", "WS-C2960X-48TS-L"},
+		{"id", "endpoint", "subclass", "type", "snmp_credential", "model"},
+		{"switch48-0001", f.Devices()[0].Addr, "switch", "cisco", "sim_v2c", "WS-C2960X-48TS-L"},
+		{"router400-0002", f.Devices()[1].Addr, "router", "juniper", "sim_v2c", "MX960"},
+		{"switch48-0003", f.Devices()[2].Addr, "switch", "cisco", "sim_v2c", "WS-C2960X-48TS-L"},
 	}
 	for i := range want {
 		if i >= len(rows) || strings.Join(rows[i], ",") != strings.Join(want[i], ",") {

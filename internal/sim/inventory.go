@@ -39,6 +39,30 @@ func (r *Recording) Vendor() string {
 	return "generic"
 }
 
+var oidSysServices = []uint32{1, 3, 6, 1, 2, 1, 1, 7, 0}
+
+// Subclass is the resource subclass suggested by sysServices: "router" for
+// a device offering layer 3 without layer 2 (an MX960 answers 4), "switch"
+// for one offering layer 2 (a 2960-X answers 2, a layer-3 switch 6), ""
+// when unknown (the inventory's default applies).
+func (r *Recording) Subclass() string {
+	i := r.exact(oidSysServices)
+	if i < 0 || r.entries[i].tag != ber.TagInteger {
+		return ""
+	}
+	n, _, ok := ber.ReadInt(r.valueTLV(&r.entries[i]), 0)
+	if !ok {
+		return ""
+	}
+	switch {
+	case n&2 != 0:
+		return "switch"
+	case n&4 != 0:
+		return "router"
+	}
+	return ""
+}
+
 // Model is the first non-empty ENTITY-MIB entPhysicalModelName, else the
 // recording's name.
 func (r *Recording) Model() string {
@@ -69,16 +93,16 @@ func printable(s string) bool {
 }
 
 // WriteInventory writes the devices as a CSV inventory for panoptes' CSV
-// discovery: id,endpoint,type,snmp_credential,model. credential names the
+// discovery: id,endpoint,subclass,type,snmp_credential,model. credential names the
 // credential in the panoptes config that matches the farm's community or v3
 // user (it is a name, never the secret itself).
 func (f *Farm) WriteInventory(w io.Writer, credential string) error {
 	cw := csv.NewWriter(w)
-	if err := cw.Write([]string{"id", "endpoint", "type", "snmp_credential", "model"}); err != nil {
+	if err := cw.Write([]string{"id", "endpoint", "subclass", "type", "snmp_credential", "model"}); err != nil {
 		return fmt.Errorf("write inventory: %w", err)
 	}
 	for _, d := range f.devices {
-		if err := cw.Write([]string{d.Name, d.Addr, d.rec.Vendor(), credential, d.rec.Model()}); err != nil {
+		if err := cw.Write([]string{d.Name, d.Addr, d.rec.Subclass(), d.rec.Vendor(), credential, d.rec.Model()}); err != nil {
 			return fmt.Errorf("write inventory: %w", err)
 		}
 	}

@@ -196,9 +196,31 @@ func buildSwitch48() *Recording {
 	s.unsigned(ber.TagGauge32, 6, cat(cpu, 7, 1)...)
 	s.unsigned(ber.TagGauge32, 5, cat(cpu, 8, 1)...)
 	mem := []uint32{1, 3, 6, 1, 4, 1, 9, 9, 48, 1, 1, 1}
-	s.str("Processor", cat(mem, 2, 1)...)
-	s.unsigned(ber.TagGauge32, 61_345_872, cat(mem, 5, 1)...)
-	s.unsigned(ber.TagGauge32, 289_416_224, cat(mem, 6, 1)...)
+	for _, p := range []struct {
+		index            uint32
+		name             string
+		used, free, most uint64
+	}{{1, "Processor", 61_345_872, 289_416_224, 262_000_508}, {2, "I/O", 11_738_448, 29_194_160, 29_072_344}} {
+		s.str(p.name, cat(mem, 2, p.index)...)
+		s.integer(0, cat(mem, 3, p.index)...) // no alternate pool
+		s.integer(1, cat(mem, 4, p.index)...) // valid: true
+		s.unsigned(ber.TagGauge32, p.used, cat(mem, 5, p.index)...)
+		s.unsigned(ber.TagGauge32, p.free, cat(mem, 6, p.index)...)
+		s.unsigned(ber.TagGauge32, p.most, cat(mem, 7, p.index)...)
+	}
+	// CISCO-ENVMON-MIB as a 2960-X answers it: one temperature sensor,
+	// one fan, the built-in power supply, all normal(1).
+	env := []uint32{1, 3, 6, 1, 4, 1, 9, 9, 13, 1}
+	s.str("SW#1, Sensor#1, GREEN ", cat(env, 3, 1, 2, 1006)...)
+	s.unsigned(ber.TagGauge32, 38, cat(env, 3, 1, 3, 1006)...)
+	s.integer(62, cat(env, 3, 1, 4, 1006)...)
+	s.integer(0, cat(env, 3, 1, 5, 1006)...)
+	s.integer(1, cat(env, 3, 1, 6, 1006)...)
+	s.str("Switch#1, Fan#1", cat(env, 4, 1, 2, 1004)...)
+	s.integer(1, cat(env, 4, 1, 3, 1004)...)
+	s.str("Sw1, PSA Normal", cat(env, 5, 1, 2, 1003)...)
+	s.integer(1, cat(env, 5, 1, 3, 1003)...)
+	s.integer(2, cat(env, 5, 1, 4, 1003)...) // ac
 	return s.freeze()
 }
 
@@ -249,12 +271,47 @@ func buildRouter400() *Recording {
 	s.system(juniperDescr, []uint32{1, 3, 6, 1, 4, 1, 2636, 1, 1, 1, 2, 29}, "DC1 core room, rack A3", 4, uptime, len(ifs))
 	s.interfaces(ifs, uptime)
 	s.entity("Juniper MX960 Midplane", "REV 03", "22.4R2-S2.6", "JN11A2B3CAFA", "MX960")
-	// JUNIPER-MIB jnxOperatingCPU / jnxOperatingBuffer of Routing Engine 0
-	op := []uint32{1, 3, 6, 1, 4, 1, 2636, 3, 1, 13, 1}
-	s.str("Routing Engine 0", cat(op, 5, 9, 1, 0, 0)...)
-	s.unsigned(ber.TagGauge32, 11, cat(op, 8, 9, 1, 0, 0)...)
-	s.unsigned(ber.TagGauge32, 23, cat(op, 11, 9, 1, 0, 0)...)
+	s.jnxOperating()
 	return s.freeze()
+}
+
+// jnxOperating writes JUNIPER-MIB jnxOperatingTable as an MX960 answers it,
+// indexed container.L1.L2.L3: power entry modules (2), fans (4), the six
+// FPCs (7) and both Routing Engines (9), RE1 the standby.
+func (s *synth) jnxOperating() {
+	op := []uint32{1, 3, 6, 1, 4, 1, 2636, 3, 1, 13, 1}
+	type component struct {
+		index                   []uint32
+		descr                   string
+		state                   int64 // 2 running, 7 standby
+		temp, cpu, buffer, heap uint64
+		memory                  int64 // MB
+	}
+	var cs []component
+	for i := range uint32(4) {
+		cs = append(cs, component{index: []uint32{2, i + 1, 0, 0}, descr: fmt.Sprintf("PEM %d", i), state: 2, temp: 35})
+	}
+	for i, tray := range []string{"Top", "Bottom"} {
+		for f := range uint32(3) {
+			cs = append(cs, component{index: []uint32{4, uint32(i) + 1, f + 1, 0}, descr: fmt.Sprintf("%s Fan Tray Fan %d", tray, f+1), state: 2})
+		}
+	}
+	for slot := range uint32(6) {
+		cs = append(cs, component{index: []uint32{7, slot + 1, 0, 0}, descr: fmt.Sprintf("FPC: MPC 3D 16x 10GE @ %d/*/*", slot),
+			state: 2, temp: 41 + uint64(slot), cpu: 9 + uint64(slot%3), buffer: 31, heap: 14, memory: 2048})
+	}
+	cs = append(cs,
+		component{index: []uint32{9, 1, 0, 0}, descr: "Routing Engine 0", state: 2, temp: 38, cpu: 11, buffer: 23, heap: 0, memory: 16384},
+		component{index: []uint32{9, 2, 0, 0}, descr: "Routing Engine 1", state: 7, temp: 36, cpu: 1, buffer: 12, heap: 0, memory: 16384})
+	for _, c := range cs {
+		s.str(c.descr, cat(op, append([]uint32{5}, c.index...)...)...)
+		s.integer(c.state, cat(op, append([]uint32{6}, c.index...)...)...)
+		s.unsigned(ber.TagGauge32, c.temp, cat(op, append([]uint32{7}, c.index...)...)...)
+		s.unsigned(ber.TagGauge32, c.cpu, cat(op, append([]uint32{8}, c.index...)...)...)
+		s.unsigned(ber.TagGauge32, c.buffer, cat(op, append([]uint32{11}, c.index...)...)...)
+		s.unsigned(ber.TagGauge32, c.heap, cat(op, append([]uint32{12}, c.index...)...)...)
+		s.integer(c.memory, cat(op, append([]uint32{15}, c.index...)...)...)
+	}
 }
 
 // entity writes ENTITY-MIB entPhysicalTable's chassis row (index 1).
