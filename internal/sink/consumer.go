@@ -261,10 +261,14 @@ func (c *Consumer) ensure(ctx context.Context, js jetstream.JetStream, stream st
 			}
 		}
 	}
+	deliver := jetstream.DeliverAllPolicy
+	if _, ok := c.sink.(FromNow); ok {
+		deliver = jetstream.DeliverNewPolicy
+	}
 	cons, err := js.CreateOrUpdateConsumer(cctx, stream, jetstream.ConsumerConfig{
 		Durable:        c.durable,
 		Description:    "Panoptes sink " + c.name,
-		DeliverPolicy:  jetstream.DeliverAllPolicy,
+		DeliverPolicy:  deliver,
 		AckPolicy:      jetstream.AckExplicitPolicy,
 		AckWait:        c.pace.AckWait,
 		MaxDeliver:     -1, // a sink that is down keeps its messages until retention drops them

@@ -134,3 +134,47 @@ func TestEventSinkConfig(t *testing.T) {
 		t.Errorf("a metrics sink on events: %v", err)
 	}
 }
+
+// fromNowSink is a recordSink whose consumer starts at new messages.
+type fromNowSink struct{ recordSink }
+
+func (*fromNowSink) FromNow() {}
+
+// TestFromNow: a FromNow sink's consumer, first created after three
+// groups were published, gets only the two published later; run again
+// after a stop it goes on from where it stopped.
+func TestFromNow(t *testing.T) {
+	b := openBus(t, t.TempDir())
+	publish(t, b, 0, 3)
+	s := &fromNowSink{recordSink: recordSink{reject: map[string]bool{}}}
+	c, err := NewFor(config.Sink{Name: "app"}, s, Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.pace.MaxWait = 50 * time.Millisecond
+	stop := running(t, c, b.JetStream())
+	eventually(t, "the consumer", func() bool {
+		_, err := b.JetStream().Consumer(context.Background(), "PANOPTES_METRICS", DurableName("app"))
+		return err == nil
+	})
+	publish(t, b, 3, 5)
+	eventually(t, "two groups", func() bool { return s.records() >= 2 })
+	stop()
+	publish(t, b, 5, 6)
+	c2, err := NewFor(config.Sink{Name: "app"}, s, Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2.pace.MaxWait = 50 * time.Millisecond
+	stop = running(t, c2, b.JetStream())
+	eventually(t, "the group published while stopped", func() bool { return s.records() >= 3 })
+	stop()
+	batches, _ := s.snapshot()
+	var seqs []string
+	for _, b := range batches {
+		seqs = append(seqs, b...)
+	}
+	if got := strings.Join(seqs, " "); got != "3 4 5" {
+		t.Errorf("groups %q, want 3 4 5", got)
+	}
+}

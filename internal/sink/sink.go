@@ -75,6 +75,15 @@ type BusUser interface {
 	UseBus(ctx context.Context, js jetstream.JetStream) error
 }
 
+// FromNow is an optional interface of a sink whose durable consumer, when
+// first created, starts at the messages published from then on instead of
+// the whole stream: an app (the events and topology apps) that judges the
+// present, not the stream's days of history. Later runs go on from where
+// the consumer stopped, like every sink.
+type FromNow interface {
+	FromNow()
+}
+
 // Service is an optional interface for a sink with work of its own (an
 // HTTP listener, a flush loop). Serve runs for as long as the sink's
 // consumer runs and returns when ctx is done.

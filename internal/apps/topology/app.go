@@ -159,8 +159,8 @@ func epoch(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
 // appeared is an "added" event, one that is gone a "removed" one (once
 // across the cluster: the tracker's compare-and-set). Only devices whose
 // links changed since this node's last pass are applied; the first pass
-// applies every device. Run it on one node (the site's leader): two nodes
-// with different views of the records would disagree.
+// applies every device. Run it on one node (Run: the lease holder): two
+// nodes with different views of the records would disagree.
 func (a *App) Reconcile(ctx context.Context) ([]*event.Event, error) {
 	if a.tr == nil {
 		return nil, nil
@@ -260,21 +260,4 @@ func linkLabels(l Link) map[string]string {
 		seen = "a"
 	}
 	return map[string]string{"a_device": l.A.Device, "a_port": l.A.Port, "b_device": l.B.Device, "b_port": l.B.Port, "seen_by": seen}
-}
-
-// RunReconciler reconciles every interval until ctx ends (the site
-// leader's loop), logging failures.
-func (a *App) RunReconciler(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		if _, err := a.Reconcile(ctx); err != nil && ctx.Err() == nil {
-			a.log.Warn("topology: recording link changes failed; retrying", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }

@@ -61,7 +61,7 @@ func recordKey(r *resource.Resource) string {
 
 // watch loads every record and keeps them current until stop.
 func (s *store) watch(ctx context.Context) error {
-	w, err := s.kv.WatchAll(ctx)
+	w, err := s.kv.Watch(ctx, "dev.>") // the records, not the reconciler's lease
 	if err != nil {
 		return fmt.Errorf("topology: watch %s: %w", Bucket, err)
 	}
