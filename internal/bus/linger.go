@@ -75,6 +75,7 @@ type batch struct {
 	done    chan struct{} // closed once result is set
 	outcome outcome
 	err     error // why, for outcomeRefused
+	ref     Ref   // where the stream stored it, for outcomeAcked
 }
 
 type outcome uint8
@@ -192,14 +193,14 @@ func (c *coalescer) send(bt *batch) {
 		}
 	}
 	id := b.nextID()
-	acked := false
+	var ack *jetstream.PubAck
 	var refused error
 	if wait := min(b.publishTimeout, time.Until(ackBy)); wait > 0 && b.buf.empty() && b.nc.Status() == nats.CONNECTED {
-		acked, refused = c.publish(bt.subject, id, data, wait)
+		ack, refused = c.publish(bt.subject, id, data, wait)
 	}
 	switch {
-	case acked:
-		bt.outcome = outcomeAcked
+	case ack != nil:
+		bt.outcome, bt.ref = outcomeAcked, Ref{Stream: ack.Stream, Seq: ack.Sequence}
 		b.metrics.published.Add(float64(bt.groups))
 		c.putBuf(data)
 	case refused != nil:
@@ -217,11 +218,11 @@ func (c *coalescer) send(bt *batch) {
 	close(bt.done)
 }
 
-// publish sends one message and reports whether it was acknowledged
+// publish sends one message and returns its ack if it was acknowledged
 // within wait, waiting while the connection's cap on pending acks is
 // reached; refused is the client's error when it will not send the message
 // at all (not a transient one: those leave the message to the buffer).
-func (c *coalescer) publish(subject, id string, data []byte, wait time.Duration) (acked bool, refused error) {
+func (c *coalescer) publish(subject, id string, data []byte, wait time.Duration) (ack *jetstream.PubAck, refused error) {
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	for {
@@ -231,24 +232,24 @@ func (c *coalescer) publish(subject, id string, data []byte, wait time.Duration)
 			select {
 			case <-timer.C:
 				pause.Stop()
-				return false, nil
+				return nil, nil
 			case <-pause.C:
 				continue
 			}
 		}
 		if err != nil {
 			if retryable(err) {
-				return false, nil
+				return nil, nil
 			}
-			return false, err
+			return nil, err
 		}
 		select {
-		case <-f.Ok():
-			return true, nil
+		case ack := <-f.Ok():
+			return ack, nil
 		case <-f.Err():
-			return false, nil
+			return nil, nil
 		case <-timer.C:
-			return false, nil
+			return nil, nil
 		}
 	}
 }

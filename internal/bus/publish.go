@@ -53,6 +53,20 @@ type publishRun struct {
 	lost     int // coalesced groups dropped (buffer full)
 	refused  int // coalesced groups the client refused to send
 	firstErr error
+	refs     *[]Ref // where acknowledged messages were stored (nil: not wanted)
+}
+
+// Ref locates a message in a stream: the stream that stored it and its
+// sequence there (the publish ack's).
+type Ref struct {
+	Stream string
+	Seq    uint64
+}
+
+func (r *publishRun) addRef(ack *jetstream.PubAck) {
+	if r.refs != nil && ack != nil {
+		*r.refs = append(*r.refs, Ref{Stream: ack.Stream, Seq: ack.Sequence})
+	}
 }
 
 func (r *publishRun) fail(err error) {
@@ -133,21 +147,26 @@ func (r *publishRun) awaitOldest() bool {
 			r.fail(fmt.Errorf("publish %d groups on %s: %w", msg.Groups, msg.Subject, m.batch.err))
 		default:
 			r.settled += msg.Groups
+			if m.batch.outcome == outcomeAcked && r.refs != nil {
+				*r.refs = append(*r.refs, m.batch.ref)
+			}
 		}
 	} else if m.fut != nil {
 		var ok bool
 		okC, errC := m.fut.Ok(), m.fut.Err()
 		select {
-		case <-okC:
+		case ack := <-okC:
 			ok = true
+			r.addRef(ack)
 		case <-errC:
 		default:
 			if r.waitOver() {
 				return false
 			}
 			select {
-			case <-okC:
+			case ack := <-okC:
 				ok = true
+				r.addRef(ack)
 			case <-errC:
 			case <-r.ctxDone:
 				r.over = true
@@ -190,6 +209,20 @@ func (b *Bus) PublishSet(ctx context.Context, set *metric.GroupSet) (int, error)
 // it here rather than in a context with a deadline, which costs a runtime
 // timer and, for PublishSet's own timeout, a child context per call.
 func (b *Bus) PublishSetUntil(ctx context.Context, set *metric.GroupSet, until time.Time) (int, error) {
+	return b.publishSet(ctx, set, until, nil)
+}
+
+// PublishSetRefs is PublishSetUntil that also appends to refs where the
+// stream stored the set's acknowledged messages, and returns refs: the
+// status page reads a check's latest groups back by these (a coalesced
+// message holds other sets' groups too). Messages acknowledged after the
+// call returns (buffered ones) have none.
+func (b *Bus) PublishSetRefs(ctx context.Context, set *metric.GroupSet, until time.Time, refs []Ref) (int, []Ref, error) {
+	n, err := b.publishSet(ctx, set, until, &refs)
+	return n, refs, err
+}
+
+func (b *Bus) publishSet(ctx context.Context, set *metric.GroupSet, until time.Time, refs *[]Ref) (int, error) {
 	if set == nil || len(set.Groups) == 0 {
 		return 0, nil
 	}
@@ -197,7 +230,7 @@ func (b *Bus) PublishSetUntil(ctx context.Context, set *metric.GroupSet, until t
 	st.enc.Reset()
 	st.sent = st.sent[:0]
 	now := time.Now()
-	r := publishRun{ctx: ctx, ctxDone: ctx.Done(), until: now.Add(b.publishTimeout), st: st}
+	r := publishRun{ctx: ctx, ctxDone: ctx.Done(), until: now.Add(b.publishTimeout), st: st, refs: refs}
 	if !until.IsZero() && until.Before(r.until) {
 		r.until = until
 	}
