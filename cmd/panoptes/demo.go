@@ -66,6 +66,7 @@ func demoCmd(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	applyRuntime(cfg.Runtime, logger)
 	n, err := node.New(cfg, logger)
 	if err != nil {
 		return err

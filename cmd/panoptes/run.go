@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 
 	"github.com/panoptes-go/panoptes/internal/config"
+	"github.com/panoptes-go/panoptes/internal/memlimit"
 	"github.com/panoptes-go/panoptes/internal/node"
 )
 
@@ -40,6 +42,7 @@ func runCmd(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	applyRuntime(cfg.Runtime, logger)
 	n, err := node.New(cfg, logger)
 	if err != nil {
 		return err
@@ -57,4 +60,12 @@ func newLogger(lc config.Log, w io.Writer) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return slog.New(slog.NewTextHandler(w, opts)), nil
+}
+
+// applyRuntime sets the Go memory limit and GC target (runtime.*) before
+// the node allocates anything, and logs what was chosen and why.
+func applyRuntime(rc config.Runtime, logger *slog.Logger) {
+	limit, auto := rc.MemoryLimitBytes()
+	mem := memlimit.Apply(limit, auto, rc.GCPercent, os.LookupEnv, "/sys/fs/cgroup")
+	logger.Info("go runtime: "+mem.String(), "memory_limit_bytes", mem.Limit, "gc_percent", mem.GCPercent)
 }

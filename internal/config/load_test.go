@@ -100,6 +100,21 @@ func TestParseGood(t *testing.T) {
 	}
 }
 
+func TestRuntimeMemoryLimit(t *testing.T) {
+	for in, want := range map[string]struct {
+		limit int64
+		auto  bool
+	}{"": {0, true}, "auto": {0, true}, "off": {0, false}, "2GiB": {2 << 30, false}} {
+		c, err := Parse("r.yaml", []byte("runtime:\n  memory_limit: \""+in+"\"\n"), env(nil))
+		if err != nil {
+			t.Fatalf("%q: %v", in, err)
+		}
+		if l, a := c.Runtime.MemoryLimitBytes(); l != want.limit || a != want.auto {
+			t.Errorf("%q: %d, auto %v; want %d, %v", in, l, a, want.limit, want.auto)
+		}
+	}
+}
+
 func TestEmptyFileIsDefaults(t *testing.T) {
 	cfg, err := Parse("empty.yaml", nil, env(nil))
 	if err != nil {
@@ -140,6 +155,9 @@ func TestParseBad(t *testing.T) {
 		{"short heartbeat", "cluster:\n  heartbeat: 10ms\n", []string{"bad.yaml:2: cluster.heartbeat:", "out of range"}},
 		{"zero capacity", "cluster:\n  capacity: 0\n", []string{"bad.yaml:2: cluster.capacity: 0 is out of range"}},
 		{"zero enrichment concurrency", "enrichment:\n  max_concurrent: 0\n", []string{"bad.yaml:2: enrichment.max_concurrent: 0 is out of range 1..1000"}},
+		{"small memory limit", "runtime:\n  memory_limit: 10MiB\n", []string{"bad.yaml:2: runtime.memory_limit: 10MiB is below 64MiB"}},
+		{"bad memory limit", "runtime:\n  memory_limit: lots\n", []string{"bad.yaml:2: runtime.memory_limit:", "not a size", "auto or off"}},
+		{"bad gc percent", "runtime:\n  gc_percent: -5\n", []string{"bad.yaml:2: runtime.gc_percent: -5 is out of range"}},
 		{"syntax error", "site: a\n  b: c\n", []string{"bad.yaml:2:"}},
 		{"empty source plugin", "discovery:\n  sources:\n    - path: x.csv\n", []string{"bad.yaml:3: discovery.sources[0].plugin: is empty"}},
 		{"several errors at once", "snmp:\n  port: 0\n  retries: 99\n", []string{"bad.yaml:2: snmp.port", "bad.yaml:3: snmp.retries"}},

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/panoptes-go/panoptes/internal/plugin"
 	"github.com/panoptes-go/panoptes/internal/resource"
 )
 
@@ -95,6 +96,7 @@ func (c *Config) Validate() error {
 		v.errf("enrichment.max_concurrent", "%d is out of range 1..1000", n)
 	}
 	v.validateCluster(c)
+	v.validateRuntime(&c.Runtime)
 
 	if c.Polling.MaxConcurrentChecks < 1 {
 		v.errf("polling.max_concurrent_checks", "%d must be at least 1", c.Polling.MaxConcurrentChecks)
@@ -210,5 +212,25 @@ func (v *validator) token(path, val string) {
 func (v *validator) hostPort(path, val string) {
 	if _, _, err := net.SplitHostPort(val); err != nil {
 		v.errf(path, "%q is not host:port (write e.g. 127.0.0.1:9301)", val)
+	}
+}
+
+// minMemoryLimit: below this the GC would run all the time for a node's
+// fixed heap (the embedded bus alone holds tens of MB).
+const minMemoryLimit = 64 << 20
+
+func (v *validator) validateRuntime(r *Runtime) {
+	switch r.MemoryLimit {
+	case "", "auto", "off":
+	default:
+		n, err := plugin.ParseByteSize(r.MemoryLimit)
+		if err != nil {
+			v.errf("runtime.memory_limit", "%v, or auto or off", err)
+		} else if n < minMemoryLimit {
+			v.errf("runtime.memory_limit", "%s is below 64MiB: the GC would run constantly; use auto, off or a larger size", r.MemoryLimit)
+		}
+	}
+	if r.GCPercent < 0 || r.GCPercent > 1000 {
+		v.errf("runtime.gc_percent", "%d is out of range 0..1000 (0: Go's default, 100)", r.GCPercent)
 	}
 }
