@@ -100,9 +100,19 @@ func Start(t testing.TB, n int, links [][2]int) *Lab {
 	if n > 60 {
 		t.Fatalf("lldplab: %d nodes; at most 60", n)
 	}
+	// One lab at a time on a machine (go test runs packages in parallel):
+	// their addresses and routes must not meet. Labs take seconds.
+	lock, err := os.OpenFile(filepath.Join(os.TempDir(), "panoptes-lldplab.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatalf("lldplab: lock: %v", err)
+	}
+	t.Cleanup(func() { _ = lock.Close() }) // runs last: after the lab is gone
 	pid := os.Getpid()
 	tag := strconv.Itoa(pid % 100000)
-	block := pid % 250 // third octet: concurrent test processes apart
+	block := pid % 250 // third octet
 	lab := &Lab{t: t}
 	// Not t.TempDir (mode 0700): lldpd's unprivileged part and lldpcli
 	// must reach its control socket.
