@@ -1,0 +1,131 @@
+// Package httpd is a node's HTTP server: /healthz (the process answers),
+// /readyz (it works, or why not) and /metrics (its self-metrics), and
+// whatever else a component mounts on it (Handle) before it serves.
+package httpd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Options configure a Server.
+type Options struct {
+	// Listen is host:port.
+	Listen string
+	// Gatherer is served on /metrics (nil: no /metrics); Registerer
+	// receives the handler's own error counter.
+	Gatherer   prometheus.Gatherer
+	Registerer prometheus.Registerer
+	// Ready is nil when the node works; its error is /readyz's 503.
+	Ready func() error
+	// Degraded says what works but not fully ("" when all is well):
+	// /readyz shows it beside ready or not ready.
+	Degraded func() string
+	Logger   *slog.Logger
+}
+
+// shutdownTimeout bounds the wait for requests in progress at Serve's end.
+const shutdownTimeout = 5 * time.Second
+
+// Server serves a node's endpoints.
+type Server struct {
+	opts Options
+	mux  *http.ServeMux
+	ln   net.Listener
+}
+
+// New returns a server with /healthz, /readyz and /metrics, not listening.
+func New(opts Options) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Ready == nil {
+		opts.Ready = func() error { return nil }
+	}
+	if opts.Degraded == nil {
+		opts.Degraded = func() string { return "" }
+	}
+	s := &Server{opts: opts, mux: http.NewServeMux()}
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintln(w, "ok")
+	})
+	s.mux.HandleFunc("GET /readyz", s.readyz)
+	if opts.Gatherer != nil {
+		s.mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{Registry: opts.Registerer}))
+	}
+	return s
+}
+
+// readyz is 503 unless Ready is nil; 200 with Degraded's text when the
+// node works in a degraded way.
+func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
+	if err := s.opts.Ready(); err != nil {
+		msg := "not ready: " + err.Error()
+		if d := s.opts.Degraded(); d != "" {
+			msg += "; " + d
+		}
+		http.Error(w, msg, http.StatusServiceUnavailable)
+		return
+	}
+	if d := s.opts.Degraded(); d != "" {
+		fmt.Fprintln(w, "ready, "+d)
+		return
+	}
+	fmt.Fprintln(w, "ready")
+}
+
+// Handle serves h for pattern (http.ServeMux's patterns: "GET /api/v1/x").
+// Call it before Serve.
+func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+
+// Listen binds the address, so that a busy port fails start-up rather
+// than the first request.
+func (s *Server) Listen() error {
+	ln, err := net.Listen("tcp", s.opts.Listen)
+	if err != nil {
+		return fmt.Errorf("http: listen on %s: %w (set http.listen to a free address, or \"\" to disable)", s.opts.Listen, err)
+	}
+	s.ln = ln
+	s.opts.Logger.Info("http listening", "addr", ln.Addr().String())
+	return nil
+}
+
+// Addr is the bound address (after Listen).
+func (s *Server) Addr() string {
+	if s.ln == nil {
+		return ""
+	}
+	return s.ln.Addr().String()
+}
+
+// Serve serves on the bound address until ctx ends, then lets requests in
+// progress finish (for a few seconds) and returns nil; an error if it
+// could not serve.
+func (s *Server) Serve(ctx context.Context) error {
+	if s.ln == nil {
+		return errors.New("http: Serve before Listen")
+	}
+	srv := &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(s.ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http: serve on %s: %w", s.Addr(), err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	_ = srv.Shutdown(sctx)
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("http: serve on %s: %w", s.Addr(), err)
+	}
+	return nil
+}
