@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/panoptes-go/panoptes/internal/poll/iface"
+
 	"github.com/panoptes-go/panoptes/internal/testutil/natstest"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -313,8 +315,8 @@ func TestMissingEnrichmentIsStatus8(t *testing.T) {
 			continue
 		}
 		g := groups[0]
-		if g.Dimension("interface_name") != poll.NotSet || g.Dimension("alias") != poll.NotSet {
-			t.Errorf("%s: dimensions %v, want %s", name, g.Dimensions, poll.NotSet)
+		if g.Dimension("interface_name") != iface.NotSet || g.Dimension("alias") != iface.NotSet {
+			t.Errorf("%s: dimensions %v, want %s", name, g.Dimensions, iface.NotSet)
 		}
 		if _, ok := g.Metric("bits_in"); !ok {
 			t.Errorf("%s: bits_in missing", name)

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/panoptes-go/panoptes/internal/poll/iface"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/panoptes-go/panoptes/internal/enrich"
@@ -107,7 +109,7 @@ func TestScheduleRefreshesAheadOfPolls(t *testing.T) {
 				if err != nil {
 					t.Fatalf("poll %s: %v", res.ID, err)
 				}
-				if len(groups) < 48 || groups[0].Dimension("interface_name") == poll.NotSet {
+				if len(groups) < 48 || groups[0].Dimension("interface_name") == iface.NotSet {
 					t.Fatalf("poll %s: %d groups, first %v", res.ID, len(groups), groups[0].Dimensions)
 				}
 				polls++

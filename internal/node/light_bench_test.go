@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/panoptes-go/panoptes/internal/poll/uptime"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/panoptes-go/panoptes/internal/bus"
@@ -55,7 +57,7 @@ func (benchLight) Poll(ctx context.Context, req *poll.Request) ([]*metric.Group,
 	}{}
 	o.metric[0] = metric.Metric{Name: "uptime_seconds", Value: metric.Float(1234.56), Type: metric.Gauge,
 		Timestamp: float64(time.Now().UnixNano()) / 1e9}
-	o.group = metric.Group{Resource: req.Resource, Type: poll.UptimeGroupType, Interval: int(req.Interval / time.Second),
+	o.group = metric.Group{Resource: req.Resource, Type: uptime.UptimeGroupType, Interval: int(req.Interval / time.Second),
 		CreationTimestamp: float64(req.Now.UnixNano()) / 1e9, SchemaVersion: metric.SchemaVersion,
 		Metrics: o.metric[:], Dimensions: []metric.Dimension{}}
 	o.groups[0] = &o.group

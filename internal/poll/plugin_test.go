@@ -19,10 +19,11 @@ func (f pluginFunc) Poll(ctx context.Context, req *Request) ([]*metric.Group, er
 
 func TestRegisterRejectsMistakes(t *testing.T) {
 	ok := func(plugin.Block) (Plugin, error) { return nil, nil }
+	Register("test-once", ok)
 	for name, call := range map[string]func(){
 		"empty name":  func() { Register(" ", ok) },
 		"nil factory": func() { Register("test-nil-factory", nil) },
-		"duplicate":   func() { Register("interface", ok) },
+		"duplicate":   func() { Register("test-once", ok) },
 	} {
 		func() {
 			defer func() {
@@ -53,7 +54,7 @@ func TestNewAndNames(t *testing.T) {
 		return pluginFunc(func(context.Context, *Request) ([]*metric.Group, error) { return nil, nil }), nil
 	})
 	names := Names()
-	if !slices.IsSorted(names) || !slices.Contains(names, "interface") || !slices.Contains(names, "test-echo") {
+	if !slices.IsSorted(names) || !slices.Contains(names, "test-once") || !slices.Contains(names, "test-echo") {
 		t.Errorf("Names() = %v", names)
 	}
 	if p, err := New("test-echo", map[string]any{"a": 1}); err != nil || p == nil || got.A != 1 {
@@ -69,7 +70,7 @@ func TestNewAndNames(t *testing.T) {
 	}
 	_, err := New("interfaces", nil)
 	if err == nil || !strings.Contains(err.Error(), `unknown polling plugin "interfaces"`) ||
-		!strings.Contains(err.Error(), "interface, ") || !strings.Contains(err.Error(), "test-echo") {
+		!strings.Contains(err.Error(), "test-echo, test-once") {
 		t.Errorf("unknown plugin error should list the registered ones: %v", err)
 	}
 }

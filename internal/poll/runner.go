@@ -166,7 +166,7 @@ func (r *Runner) run(ctx context.Context, pluginName string, p Plugin, res *reso
 	}
 
 	secs := int(interval / time.Second)
-	c.setStatusGroup(res, pluginName, secs, epoch(start), epoch(ended), status)
+	c.setStatusGroup(res, pluginName, secs, Epoch(start), Epoch(ended), status)
 	if len(groups) == 0 {
 		groups = c.groups[:0] // room for the status group alone
 	}
@@ -244,7 +244,7 @@ func (r *Runner) check(ctx context.Context, c *checkRun, pluginName string, p Pl
 			kept = append(kept, g)
 		}
 	}
-	return kept, statusOf(ctx, len(kept), err), err
+	return kept, StatusOf(ctx, len(kept), err), err
 }
 
 // poll calls the plugin, turning a panic into an error so that one buggy
@@ -261,8 +261,8 @@ func (r *Runner) poll(ctx context.Context, log *slog.Logger, pluginName string, 
 	return groups, err, false
 }
 
-// epoch returns t as Unix seconds with a fraction, Panoptes' timestamp format.
-func epoch(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
+// Epoch returns t as Unix seconds with a fraction, Panoptes' timestamp format.
+func Epoch(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
 
 // logStatus logs a check's status at warn when it changes to a failure, at
 // info when it recovers, and at debug while it stays the same.

@@ -72,7 +72,7 @@ func TestRunSuccessPassesTheRequest(t *testing.T) {
 	if status != metric.StatusSuccess || len(groups) != 2 || groups[1].Metrics[0].Name != "b" {
 		t.Fatalf("status %d, %d groups (nil groups must be dropped)", status, len(groups))
 	}
-	if s := set.Groups[2]; s.CreationTimestamp != epoch(testNow) || s.Metrics[0].Timestamp != epoch(testNow) {
+	if s := set.Groups[2]; s.CreationTimestamp != Epoch(testNow) || s.Metrics[0].Timestamp != Epoch(testNow) {
 		t.Errorf("status group timestamps %v %v, want the runner's clock", s.CreationTimestamp, s.Metrics[0].Timestamp)
 	}
 	if req.Resource != testResource || req.Interval != time.Minute || !req.Now.Equal(testNow) || req.Logger == nil ||

@@ -18,12 +18,12 @@ const (
 	PluginDimension = "plugin"
 )
 
-// statusOf maps a check's outcome to a polling status. Order matters: a
+// StatusOf maps a check's outcome to a polling status. Order matters: a
 // plugin's explicit status wins, then a deadline (the check ran out of
 // time, whatever it managed to build), then partial success, which
 // includes a walk stopped at the check's varbind limit (snmp.ErrWalkLimit):
 // the device answered, with more than the check keeps.
-func statusOf(ctx context.Context, groups int, err error) int {
+func StatusOf(ctx context.Context, groups int, err error) int {
 	if err == nil {
 		return metric.StatusSuccess
 	}

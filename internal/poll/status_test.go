@@ -41,7 +41,7 @@ func TestStatusOf(t *testing.T) {
 		{"the check's deadline beats partial", expired, 2, snmpErr(snmp.KindAuth), metric.StatusTimeout},
 		{"the plugin's status beats all", expired, 2, WithStatus(metric.StatusMissingMetrics, snmpErr(snmp.KindTimeout)), metric.StatusMissingMetrics},
 	} {
-		if got := statusOf(c.ctx, c.groups, c.err); got != c.want {
+		if got := StatusOf(c.ctx, c.groups, c.err); got != c.want {
 			t.Errorf("%s: status %s, want %s", c.name, metric.StatusName(got), metric.StatusName(c.want))
 		}
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gosnmp/gosnmp"
 
+	"github.com/panoptes-go/panoptes/internal/plugin"
 	"github.com/panoptes-go/panoptes/internal/poll"
 	"github.com/panoptes-go/panoptes/internal/resource"
 	"github.com/panoptes-go/panoptes/internal/snmp"
@@ -87,7 +88,7 @@ func BenchmarkPollSnmpd(b *testing.B) {
 		b.Skip("starts snmpd")
 	}
 	a := snmpagent.StartSnmpd(b)
-	p, err := poll.New("profile", map[string]any{"dirs": []any{shippedDir}})
+	p, err := FromOptions(plugin.BlockOf(map[string]any{"dirs": []any{shippedDir}}))
 	if err != nil {
 		b.Fatal(err)
 	}

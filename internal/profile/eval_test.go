@@ -12,6 +12,7 @@ import (
 	"github.com/gosnmp/gosnmp"
 
 	"github.com/panoptes-go/panoptes/internal/metric"
+	"github.com/panoptes-go/panoptes/internal/plugin"
 	"github.com/panoptes-go/panoptes/internal/poll"
 	"github.com/panoptes-go/panoptes/internal/resource"
 	"github.com/panoptes-go/panoptes/internal/snmp"
@@ -192,7 +193,7 @@ func TestEvaluateWalkFailure(t *testing.T) {
 }
 
 func TestPluginOptions(t *testing.T) {
-	if _, err := poll.New("profile", map[string]any{"dirs": []any{shippedDir}, "groups": []any{"cpu", "memory"}}); err != nil {
+	if _, err := FromOptions(plugin.BlockOf(map[string]any{"dirs": []any{shippedDir}, "groups": []any{"cpu", "memory"}})); err != nil {
 		t.Errorf("valid options: %v", err)
 	}
 	for opts, want := range map[*map[string]any]string{
@@ -200,7 +201,7 @@ func TestPluginOptions(t *testing.T) {
 		{"dirs": []any{shippedDir}, "groups": []any{"cpux"}}: `no loaded profile defines group type "cpux"`,
 		{"dirs": []any{"/nonexistent"}}:                      "profile directory",
 	} {
-		_, err := poll.New("profile", *opts)
+		_, err := FromOptions(plugin.BlockOf(*opts))
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("options %v: %v, want %q", *opts, err, want)
 		}

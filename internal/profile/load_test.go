@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/panoptes-go/panoptes/internal/poll"
+	"github.com/panoptes-go/panoptes/internal/plugin"
 	"github.com/panoptes-go/panoptes/profiles"
 )
 
@@ -162,7 +162,7 @@ func TestEmbeddedProfilesMatchDirectory(t *testing.T) {
 	if got, want := embedded.Names(), onDisk.Names(); !slices.Equal(got, want) || len(got) < 6 {
 		t.Errorf("embedded profiles %v, directory %v", got, want)
 	}
-	p, err := poll.New("profile", nil)
+	p, err := FromOptions(plugin.BlockOf(nil))
 	if err != nil || p == nil {
 		t.Fatalf("the plugin without options must load the embedded profiles: %v", err)
 	}

@@ -16,8 +16,6 @@ import (
 	"github.com/panoptes-go/panoptes/profiles"
 )
 
-func init() { poll.Register("profile", newPlugin) }
-
 // DefaultDir is the repository directory of the shipped profiles; the
 // binary embeds them (package profiles), so without a `dirs` option the
 // plugin uses those.
@@ -73,7 +71,9 @@ type pluginConfig struct {
 	Groups plugin.Strings `yaml:"groups"` // only these group types (default: all)
 }
 
-func newPlugin(options plugin.Block) (poll.Plugin, error) {
+// FromOptions builds the plugin from its options block (the polling
+// plugin's factory: package poll/profile registers it as "profile").
+func FromOptions(options plugin.Block) (poll.Plugin, error) {
 	var c pluginConfig
 	if err := options.Decode(&c); err != nil {
 		return nil, err

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	_ "github.com/panoptes-go/panoptes/internal/poll/iface" // the interface plugin it compares with
+
 	pb "github.com/openconfig/gnmi/proto/gnmi"
 
 	"github.com/panoptes-go/panoptes/internal/config"

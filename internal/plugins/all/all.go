@@ -8,9 +8,13 @@ import (
 	_ "github.com/panoptes-go/panoptes/internal/discovery/csv"     // discovery source csv
 	_ "github.com/panoptes-go/panoptes/internal/discovery/http"    // discovery source http
 	_ "github.com/panoptes-go/panoptes/internal/discovery/json"    // discovery source json
-	_ "github.com/panoptes-go/panoptes/internal/poll"              // polling plugins interface, uptime, bgp, ping, heartbeat
+	_ "github.com/panoptes-go/panoptes/internal/poll/bgp"          // polling plugin bgp
+	_ "github.com/panoptes-go/panoptes/internal/poll/heartbeat"    // polling plugin heartbeat
+	_ "github.com/panoptes-go/panoptes/internal/poll/iface"        // polling plugin interface
 	_ "github.com/panoptes-go/panoptes/internal/poll/lldp"         // polling plugin lldp
-	_ "github.com/panoptes-go/panoptes/internal/profile"           // polling plugin profile
+	_ "github.com/panoptes-go/panoptes/internal/poll/ping"         // polling plugin ping
+	_ "github.com/panoptes-go/panoptes/internal/poll/profile"      // polling plugin profile
+	_ "github.com/panoptes-go/panoptes/internal/poll/uptime"       // polling plugin uptime
 	_ "github.com/panoptes-go/panoptes/internal/sink/alertmanager" // sink type alertmanager (events)
 	_ "github.com/panoptes-go/panoptes/internal/sink/file"         // sink type file
 	_ "github.com/panoptes-go/panoptes/internal/sink/influxdb"     // sink type influxdb

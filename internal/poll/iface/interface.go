@@ -1,0 +1,205 @@
+package iface
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"sync"
+	"time"
+
+	"github.com/panoptes-go/panoptes/internal/poll"
+
+	"github.com/panoptes-go/panoptes/internal/enrich"
+	"github.com/panoptes-go/panoptes/internal/metric"
+	"github.com/panoptes-go/panoptes/internal/plugin"
+	"github.com/panoptes-go/panoptes/internal/snmp"
+)
+
+func init() { poll.Register("interface", newInterface) }
+
+// Interface is the `interface` polling plugin: one group per ifIndex from
+// IF-MIB's ifTable and ifXTable and EtherLike-MIB's dot3StatsTable, with
+// Panoptes' metric and dimension names (see README.md in this package).
+//
+// Options:
+//
+//	include_dot3: true        # read dot3StatsTable's Ethernet error counters
+//	exclude: ["Vl*", "Nu0"]   # interface_name globs to skip (path.Match)
+//	enrichment: false         # walk only counter columns; names, aliases,
+//	                          # types and speeds from poll.Request.Enrich
+//
+// Every poll also GETs sysUpTime.0 (and, with enrichment,
+// ifTableLastChange.0) beside the walks: counters carry it as a rate hint
+// (metric.Hint) so a rate is never computed across an agent restart.
+type Interface struct {
+	opts interfaceOptions
+	// walker and now are replaced by tests; nil means req.SNMP and time.Now.
+	walker walker
+	now    func() time.Time
+	// rowCounts remembers, in enrichment mode, each resource's interface
+	// count (resource key → int) to size its column walks.
+	rowCounts sync.Map
+}
+
+var _ poll.Plugin = (*Interface)(nil)
+
+// walker is the SNMP operation the plugin needs.
+type walker interface {
+	Walk(ctx context.Context, t snmp.Target, root string) ([]snmp.Varbind, error)
+}
+
+// getter is what a walker may also do: GET the rate hints (sysUpTime.0,
+// ifTableLastChange.0) beside the walks.
+type getter interface {
+	Get(ctx context.Context, t snmp.Target, oids []string) ([]snmp.Varbind, error)
+}
+
+type interfaceOptions struct {
+	includeDot3 bool
+	exclude     []string
+	enrichment  bool
+}
+
+// interfaceConfig is what the interface plugin's options block holds.
+type interfaceConfig struct {
+	IncludeDot3 bool           `yaml:"include_dot3"` // walk dot3StatsTable (default true)
+	Exclude     plugin.Strings `yaml:"exclude"`      // globs of interface names to leave out
+	Enrichment  bool           `yaml:"enrichment"`   // names, aliases, speeds from the shared cache
+}
+
+func newInterface(options plugin.Block) (poll.Plugin, error) {
+	c := interfaceConfig{IncludeDot3: true}
+	if err := options.Decode(&c); err != nil {
+		return nil, err
+	}
+	var errs []error
+	for i, p := range c.Exclude {
+		if _, err := path.Match(p, ""); err != nil || p == "" {
+			errs = append(errs, plugin.Errorf(fmt.Sprintf("exclude[%d]", i), "%q is not a valid glob (use *, ? and [...])", p))
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return &Interface{opts: interfaceOptions{includeDot3: c.IncludeDot3, exclude: c.Exclude, enrichment: c.Enrichment}}, nil
+}
+
+// walked is the result of walking one root.
+type walked struct {
+	vbs []snmp.Varbind
+	at  float64 // when the last response arrived, epoch seconds
+}
+
+// Poll walks the tables, concurrently (the pool bounds concurrency per
+// device), and builds the groups. Without ifTable or ifXTable there is no
+// group: falling back to other counters or names for one poll would start
+// new series or fake a counter reset. A dot3StatsTable failure keeps the
+// groups without its counters and reports the error (partial failure).
+func (p *Interface) Poll(ctx context.Context, req *poll.Request) ([]*metric.Group, error) {
+	w := p.walker
+	if w == nil {
+		if req.SNMP == nil {
+			return nil, poll.WithStatus(metric.StatusInternalFailure, poll.ErrNoSNMP)
+		}
+		w = req.SNMP
+	}
+	now := p.now
+	if now == nil {
+		now = time.Now
+	}
+	v1 := req.Target.Credential.Version == "1"
+
+	tables := []*table{ifTable, ifXTable}
+	if p.opts.includeDot3 {
+		tables = append(tables, dot3StatsTable)
+	}
+	target := req.Target
+	if p.opts.enrichment && !v1 {
+		target.MaxRepetitions = p.fitRepetitions(req)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	results := make([][]walked, len(tables))
+	errs := make([]error, len(tables))
+	var (
+		wg    sync.WaitGroup
+		once  sync.Once
+		cause error // the first essential failure, not the cancellations it causes
+		seen  enrich.Signals
+	)
+	if g, ok := w.(getter); ok {
+		wg.Go(func() { seen = readSignals(ctx, g, target, p.opts.enrichment) })
+	}
+	for i, t := range tables {
+		wg.Go(func() {
+			results[i], errs[i] = walkTable(ctx, w, target, t, v1, p.opts.enrichment, now)
+			if errs[i] != nil && t != dot3StatsTable {
+				once.Do(func() { cause = fmt.Errorf("walk %s: %w", t.name, errs[i]) })
+				cancel() // the check has failed: stop the other walks
+			}
+		})
+	}
+	wg.Wait()
+	if cause != nil {
+		return nil, cause
+	}
+
+	rs := newRows(estimateRows(results[0]))
+	rs.uptime, rs.haveUptime = seen.Uptime, seen.HaveUptime
+	for i, t := range tables {
+		for _, r := range results[i] {
+			rs.add(t, r.vbs, r.at, t != dot3StatsTable)
+		}
+	}
+	if len(rs.slab) == 0 {
+		return nil, poll.WithStatus(metric.StatusMissingMetrics,
+			errors.New("ifTable and ifXTable returned no interfaces"))
+	}
+	var enrichErr error
+	if p.opts.enrichment {
+		enrichErr = rs.enrich(ctx, req, w, seen, now)
+		if req.Resource != nil {
+			p.rowCounts.Store(req.Resource.Key(), len(rs.slab))
+		}
+	}
+	groups := rs.build(req.Resource, int(req.Interval/time.Second), poll.Epoch(req.Now), &p.opts)
+	if enrichErr != nil {
+		// Metrics with <not set> names beat no metrics: the check did not fail.
+		return groups, poll.WithStatus(metric.StatusEnrichFailure, enrichErr)
+	}
+	if req.Logger != nil {
+		req.Logger.Debug("interfaces polled", "interfaces", len(rs.slab), "groups", len(groups))
+	}
+	if len(tables) > 2 && errs[2] != nil {
+		return groups, fmt.Errorf("walk %s: %w", dot3StatsTable.name, errs[2])
+	}
+	return groups, nil
+}
+
+// walkTable walks t's roots one after the other.
+func walkTable(ctx context.Context, w walker, target snmp.Target, t *table, v1, countersOnly bool, now func() time.Time) ([]walked, error) {
+	roots := t.walkRoots(v1)
+	if countersOnly {
+		roots = t.counterRoots(v1)
+	}
+	out := make([]walked, 0, len(roots))
+	for _, root := range roots {
+		vbs, err := w.Walk(ctx, target, root)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, walked{vbs: vbs, at: poll.Epoch(now())})
+	}
+	return out, nil
+}
+
+// estimateRows guesses the interface count from the ifTable walk (each row
+// has at most 22 columns, of which we walk at least 16).
+func estimateRows(ws []walked) int {
+	n := 0
+	for _, w := range ws {
+		n += len(w.vbs)
+	}
+	return n/16 + 1
+}
