@@ -18,7 +18,7 @@ func TestSample(t *testing.T) {
 
 func TestBadOptions(t *testing.T) {
 	polltest.BadOptions(t, map[string]string{
-		"polling:\n  plugins:\n    - plugin: profile\n      options:\n        dir: [x]\n": `bad.yaml:6: polling.plugins[0].options.dir: unknown key "dir" (check its spelling and indentation; known keys here: dirs, groups)`,
+		"polling:\n  plugins:\n    - plugin: profile\n      options:\n        dir: [x]\n":       `bad.yaml:6: polling.plugins[0].options.dir: unknown key "dir" (check its spelling and indentation; known keys here: dirs, groups)`,
 		"polling:\n  plugins:\n    - plugin: profile\n      options:\n        groups: [cpux]\n": `bad.yaml:6: polling.plugins[0].options.groups: no loaded profile defines group type "cpux"`,
 	})
 }
