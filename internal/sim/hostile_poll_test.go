@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	_ "github.com/panoptes-go/panoptes/internal/poll/iface" // the interface plugin the hostile agents face
+
 	"github.com/panoptes-go/panoptes/internal/metric"
 	"github.com/panoptes-go/panoptes/internal/phase"
 	"github.com/panoptes-go/panoptes/internal/poll"
