@@ -20,6 +20,11 @@ const (
 // has users every client must log in, so the process gets a user of its
 // own with a random password that is never written anywhere and that the
 // server accepts only in-process (not over TCP). Zero when no users are set.
+//
+// A clustered server without bus.listen still opens a client listener, on
+// loopback (federationOptions: NATS routes only once it listens); it gets
+// the internal user alone, so no local process can use it unauthenticated.
+// Not when an open leaf listener would then check edges against that user.
 func clientListenerOptions(sopts *server.Options, opts Options) (User, error) {
 	tc, err := opts.ListenTLS.config("bus.listen_tls")
 	if err != nil {
@@ -29,7 +34,8 @@ func clientListenerOptions(sopts *server.Options, opts Options) (User, error) {
 		sopts.TLS, sopts.TLSConfig, sopts.TLSTimeout = true, tc, tlsTimeout.Seconds()
 		sopts.TLSVerify = opts.ListenTLS.Verify
 	}
-	if len(opts.ListenUsers) == 0 {
+	routingOnly := opts.Listen == "" && opts.Cluster.enabled() && (opts.LeafListen == "" || len(opts.LeafUsers) > 0)
+	if len(opts.ListenUsers) == 0 && !routingOnly {
 		return User{}, nil
 	}
 	self := User{User: "panoptes-internal-" + randomHex(4), Password: randomHex(24)}

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/panoptes-go/panoptes/internal/bus"
 	"github.com/panoptes-go/panoptes/internal/testutil/logbuf"
 	"github.com/panoptes-go/panoptes/internal/testutil/pki"
@@ -229,5 +231,33 @@ func TestLeafAuthAndTLS(t *testing.T) {
 		for _, c := range cases {
 			t.Logf("%s edge log:\n%s", c.name, c.logs)
 		}
+	}
+}
+
+// TestClusterLoopbackListenerNeedsAuth: a clustered server without
+// bus.listen opens a client listener on loopback (NATS routes only once it
+// listens); no local process may use it without credentials, while the
+// node's own in-process connection works.
+func TestClusterLoopbackListenerNeedsAuth(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a 3-server NATS cluster")
+	}
+	nodes := startCluster(t)
+	url := nodes[0].b.ClientURL()
+	if !strings.Contains(url, "127.0.0.1:") {
+		t.Fatalf("client URL %q, want a loopback listener", url)
+	}
+	nc, err := nats.Connect(url, nats.Timeout(5*time.Second), nats.MaxReconnects(0))
+	if err == nil {
+		nc.Close()
+		t.Fatal("an anonymous client connected to the loopback listener of a clustered server")
+	}
+	if !strings.Contains(strings.ToLower(err.Error()), "authorization") {
+		t.Errorf("anonymous client: %v, want an authorization violation", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if n, err := nodes[0].b.PublishSet(ctx, interfaceSet(testResource("s", "sw1"), 2)); n != 3 || err != nil {
+		t.Fatalf("the node's own connection: PublishSet = %d, %v", n, err)
 	}
 }
