@@ -2,7 +2,10 @@
 // strict decoding with file:line:key errors, ${VAR} expansion and validation.
 package config
 
-import "github.com/panoptes-go/panoptes/internal/plugin"
+import (
+	"github.com/panoptes-go/panoptes/internal/plugin"
+	"github.com/panoptes-go/panoptes/internal/websec"
+)
 
 // Config is one node's configuration file.
 type Config struct {
@@ -45,6 +48,10 @@ type Cluster struct {
 type HTTP struct {
 	// Listen is host:port for /healthz, /readyz and /metrics; "" disables it.
 	Listen string `yaml:"listen"`
+	// TLS, mutual TLS and basic auth (tls_server_config, basic_auth_users,
+	// insecure), as in Prometheus' web configuration. Beyond loopback one
+	// of them, or insecure: true, is required.
+	websec.Config `yaml:",inline"`
 }
 
 // Log chooses the log level and format.
@@ -66,6 +73,9 @@ type Bus struct {
 	// require TLS.
 	ListenUsers []BusUser    `yaml:"listen_users"`
 	ListenTLS   BusServerTLS `yaml:"listen_tls"`
+	// ListenInsecure allows bus.listen beyond loopback without users or
+	// mutual TLS: anyone who reaches it can read and write the bus.
+	ListenInsecure bool `yaml:"listen_insecure"`
 	// Stream retention for the metrics stream.
 	MaxAge   Duration `yaml:"max_age"`
 	MaxBytes ByteSize `yaml:"max_bytes"`
@@ -99,6 +109,9 @@ type Bus struct {
 	// listener accepts, one per edge site; LeafTLS makes it require TLS.
 	LeafUsers []BusUser    `yaml:"leaf_users"`
 	LeafTLS   BusServerTLS `yaml:"leaf_tls"`
+	// LeafListenInsecure allows bus.leaf_listen beyond loopback without
+	// leaf_users or mutual TLS.
+	LeafListenInsecure bool `yaml:"leaf_listen_insecure"`
 	// Leaf (edge) connects this site's embedded server to the hub.
 	Leaf BusLeaf `yaml:"leaf"`
 	// SourceDomains (hub) lists the edge domains whose metrics the hub's
@@ -150,6 +163,9 @@ type BusCluster struct {
 	User     string       `yaml:"user"`
 	Password string       `yaml:"password" secret:"true"`
 	TLS      BusServerTLS `yaml:"tls"`
+	// Insecure allows routes beyond loopback without user/password or
+	// mutual TLS.
+	Insecure bool `yaml:"insecure"`
 }
 
 // BusLeaf is an edge site's link to the hub.

@@ -23,6 +23,9 @@ func (c *Config) Validate() error {
 	if c.HTTP.Listen != "" {
 		v.hostPort("http.listen", c.HTTP.Listen)
 	}
+	for _, p := range c.HTTP.Problems(c.HTTP.Listen, "http.listen", "http.") {
+		v.errf(p.Key, "%s", p.Msg)
+	}
 	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	v.oneOf("log.format", c.Log.Format, "text", "json")
 

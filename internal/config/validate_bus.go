@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/panoptes-go/panoptes/internal/websec"
 	"github.com/panoptes-go/panoptes/internal/wire"
 )
 
@@ -109,6 +110,15 @@ func (v *validator) validateBusSecurity(b *Bus) {
 	v.serverTLS("bus.leaf_tls", b.LeafTLS, b.LeafListen != "", "bus.leaf_listen")
 
 	v.users("bus.leaf_users", b.LeafUsers, "give each edge site a user name")
+
+	// No open door by accident: beyond loopback a listener needs
+	// authentication, or an explicit insecure key.
+	v.openDoor("bus.listen", b.Listen, b.URL == "" && len(b.ListenUsers) == 0 && !b.ListenTLS.Verify && !b.ListenInsecure,
+		"bus.listen_users (a user and password per client process) or bus.listen_tls with verify: true (mutual TLS)", "bus.listen_insecure")
+	v.openDoor("bus.leaf_listen", b.LeafListen, len(b.LeafUsers) == 0 && !b.LeafTLS.Verify && !b.LeafListenInsecure,
+		"bus.leaf_users (a user and password per edge site) or bus.leaf_tls with verify: true (mutual TLS)", "bus.leaf_listen_insecure")
+	v.openDoor("bus.cluster.listen", b.Cluster.Listen, b.Cluster.User == "" && !b.Cluster.TLS.Verify && !b.Cluster.Insecure,
+		"bus.cluster.user and bus.cluster.password (the same on every server) or bus.cluster.tls with verify: true (mutual TLS)", "bus.cluster.insecure")
 	if len(b.LeafUsers) > 0 && b.LeafListen == "" {
 		v.errf("bus.leaf_users", "is set without bus.leaf_listen; it authorizes edges on the hub's leaf listener")
 	}
@@ -189,4 +199,13 @@ func (v *validator) urls(path string, list []string, schemes ...string) {
 			v.errf(fmt.Sprintf("%s[%d]", path, i), "%q is not a URL like %s://host:port", shown, schemes[0])
 		}
 	}
+}
+
+// openDoor reports a listener bound beyond loopback without
+// authentication (open), naming the keys that close it.
+func (v *validator) openDoor(key, listen string, open bool, set, insecureKey string) {
+	if listen == "" || !open || websec.Loopback(listen) {
+		return
+	}
+	v.errf(key, "%q is reachable from other hosts without authentication: set %s, or bind to 127.0.0.1; or set %s: true to leave it open on purpose", listen, set, insecureKey)
 }

@@ -13,9 +13,11 @@ bus:
     name: hub
     listen: 0.0.0.0:6222
     routes: [nats-route://hub1:6222, nats-route://hub2:6222, nats-route://hub3:6222]
+    insecure: true
   replicas: 3
   domain: hub
   leaf_listen: 0.0.0.0:7422
+  leaf_listen_insecure: true
   source_domains: [edge-ams, edge-sfo]
   buffer: {max_messages: 5000, max_bytes: 16MiB}
   publish_timeout: 500ms

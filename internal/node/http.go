@@ -5,12 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/panoptes-go/panoptes/internal/websec"
 )
 
 type httpServer struct {
@@ -20,10 +21,10 @@ type httpServer struct {
 
 // startHTTP serves /healthz (the process answers), /readyz (503 unless
 // ready() is nil; 200 with degraded()'s text when it works in a degraded
-// way) and /metrics. It listens before returning so a busy port fails
-// start-up.
-func startHTTP(addr string, reg *prometheus.Registry, ready func() error, degraded func() string, log *slog.Logger) (*httpServer, error) {
-	ln, err := net.Listen("tcp", addr)
+// way) and /metrics, with web's TLS and basic auth (/healthz stays open).
+// It listens before returning so a busy port fails start-up.
+func startHTTP(addr string, web websec.Config, reg *prometheus.Registry, ready func() error, degraded func() string, log *slog.Logger) (*httpServer, error) {
+	ln, err := web.Listen(addr)
 	if err != nil {
 		return nil, fmt.Errorf("http: listen on %s: %w (set http.listen to a free address, or \"\" to disable)", addr, err)
 	}
@@ -48,7 +49,7 @@ func startHTTP(addr string, reg *prometheus.Registry, ready func() error, degrad
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	s := &httpServer{
-		srv:  &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second},
+		srv:  &http.Server{Handler: web.Protect(mux, "/healthz"), ReadHeaderTimeout: 10 * time.Second},
 		done: make(chan struct{}),
 	}
 	go func() {

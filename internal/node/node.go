@@ -234,7 +234,7 @@ func (n *Node) Run(ctx context.Context) error {
 
 	var httpSrv *httpServer
 	if cfg.HTTP.Listen != "" && cfg.HasRole(config.RoleHTTP) {
-		httpSrv, err = startHTTP(cfg.HTTP.Listen, n.reg, n.readiness, n.degraded, n.log.With("component", "http"))
+		httpSrv, err = startHTTP(cfg.HTTP.Listen, cfg.HTTP.Config, n.reg, n.readiness, n.degraded, n.log.With("component", "http"))
 		if err != nil {
 			return err
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/panoptes-go/panoptes/internal/plugin"
 	"github.com/panoptes-go/panoptes/internal/sink"
+	"github.com/panoptes-go/panoptes/internal/websec"
 )
 
 // Sink types registered by this package.
@@ -29,6 +30,9 @@ type Config struct {
 	Listen     string          `yaml:"listen"`
 	Path       string          `yaml:"path"`
 	StaleAfter plugin.Duration `yaml:"stale_after"` // drop series not refreshed for this long
+	// TLS, mutual TLS and basic auth of the endpoint (tls_server_config,
+	// basic_auth_users, insecure), as in Prometheus' web configuration.
+	websec.Config `yaml:",inline"`
 	// Remote write.
 	URL         string            `yaml:"url"`
 	Timeout     plugin.Duration   `yaml:"timeout"`
@@ -88,6 +92,9 @@ func NewExposition(p *Config, deps sink.Deps) (*Exposition, error) {
 	if err := checkListen(p.Listen); err != nil {
 		return nil, err
 	}
+	if probs := p.Problems(p.Listen, "prometheus.listen", "prometheus."); len(probs) > 0 {
+		return nil, fieldErr(strings.TrimPrefix(probs[0].Key, "prometheus."), "%s", probs[0].Msg)
+	}
 	path := p.Path
 	if path == "" {
 		path = DefaultPath
@@ -101,6 +108,7 @@ func NewExposition(p *Config, deps sink.Deps) (*Exposition, error) {
 	return &Exposition{
 		name:       deps.Name,
 		listen:     p.Listen,
+		web:        p.Config,
 		path:       path,
 		staleAfter: p.StaleAfter.D(),
 		sweepEvery: defaultSweep,
@@ -144,6 +152,7 @@ func NewRemoteWrite(p *Config, deps sink.Deps) (*RemoteWrite, error) {
 	}
 	if err := notFor(TypeRemoteWrite, "set url; this sink pushes to a receiver", map[string]bool{
 		"listen": p.Listen != "", "path": p.Path != "", "stale_after": p.StaleAfter != 0,
+		"tls_server_config": p.TLS.Enabled(), "basic_auth_users": len(p.Users) > 0, "insecure": p.Insecure,
 	}); err != nil {
 		return nil, err
 	}

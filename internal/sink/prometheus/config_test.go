@@ -16,7 +16,7 @@ func TestRegistered(t *testing.T) {
 		p    Config
 		want any
 	}{
-		{TypeExposition, Config{Listen: ":9273"}, (*Exposition)(nil)},
+		{TypeExposition, Config{Listen: "127.0.0.1:9273"}, (*Exposition)(nil)},
 		{TypeRemoteWrite, Config{URL: "http://127.0.0.1:9090/api/v1/write"}, (*RemoteWrite)(nil)},
 	} {
 		p := c.p
@@ -54,8 +54,8 @@ func TestBadConfig(t *testing.T) {
 		{TypeExposition, &Config{}, "prometheus.listen", "empty"},
 		{TypeExposition, &Config{Listen: "9273"}, "prometheus.listen", "host:port"},
 		{TypeExposition, &Config{Listen: ":http"}, "prometheus.listen", "0 to 65535"},
-		{TypeExposition, &Config{Listen: ":9273", Path: "metrics"}, "prometheus.path", "not a URL path"},
-		{TypeExposition, &Config{Listen: ":9273", StaleAfter: d(-time.Second)}, "prometheus.stale_after", "negative"},
+		{TypeExposition, &Config{Listen: "127.0.0.1:9273", Path: "metrics"}, "prometheus.path", "not a URL path"},
+		{TypeExposition, &Config{Listen: "127.0.0.1:9273", StaleAfter: d(-time.Second)}, "prometheus.stale_after", "negative"},
 		{TypeExposition, &Config{Listen: ":9273", URL: "http://x"}, "prometheus.url", "prometheus_remote_write"},
 		{TypeExposition, &Config{Listen: ":9273", Password: secret}, "prometheus.password", "prometheus_remote_write"},
 		{TypeRemoteWrite, nil, "prometheus", "prometheus.url"},

@@ -11,6 +11,7 @@ import (
 
 	"github.com/panoptes-go/panoptes/internal/metric"
 	"github.com/panoptes-go/panoptes/internal/sink"
+	"github.com/panoptes-go/panoptes/internal/websec"
 )
 
 // Exposition defaults.
@@ -32,6 +33,7 @@ const (
 type Exposition struct {
 	name       string
 	listen     string
+	web        websec.Config // TLS and basic auth of the endpoint
 	path       string
 	staleAfter time.Duration // 0: staleIntervals × the group's interval
 	sweepEvery time.Duration

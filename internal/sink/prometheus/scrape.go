@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -34,13 +33,13 @@ var (
 // done; it also sweeps stale series. It returns an error only when it
 // cannot listen or the server fails.
 func (e *Exposition) Serve(ctx context.Context) error {
-	ln, err := net.Listen("tcp", e.listen)
+	ln, err := e.web.Listen(e.listen)
 	if err != nil {
 		return fmt.Errorf("sink %s: listen on %s for the Prometheus exposition: %w", e.name, e.listen, err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle(e.path, e)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: e.web.Protect(mux), ReadHeaderTimeout: 10 * time.Second}
 	e.addrMu.Lock()
 	e.addr = ln.Addr().String()
 	e.addrMu.Unlock()

@@ -2,16 +2,25 @@ package prometheus
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/klauspost/compress/gzip"
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/panoptes-go/panoptes/internal/plugin"
+	"github.com/panoptes-go/panoptes/internal/sink"
+	"github.com/panoptes-go/panoptes/internal/testutil/pki"
+	"github.com/panoptes-go/panoptes/internal/websec"
 )
 
 // serve runs e.Serve until the test ends and returns its address.
@@ -156,5 +165,67 @@ func TestServeSweeps(t *testing.T) {
 			t.Fatalf("still %d series 3 s after they went stale", e.Series())
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// The endpoint with TLS and basic auth (Prometheus' web configuration
+// keys): a scrape needs the password, over TLS; plain HTTP and a missing or
+// wrong password get nothing.
+func TestServeTLSAndBasicAuth(t *testing.T) {
+	ca := pki.New(t)
+	cert, key := ca.Issue(t, "sink")
+	hash, err := bcrypt.GenerateFromPassword([]byte("scrape-s3cret"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newTestExposition(t, Config{Config: websec.Config{
+		TLS:   websec.TLSConfig{CertFile: cert, KeyFile: key},
+		Users: map[string]string{"prometheus": string(hash)},
+	}})
+	if err := e.Write(context.Background(), records(interfaceGroups(device("dc1", "sw1"), 2, 0, time.Now())...)); err != nil {
+		t.Fatal(err)
+	}
+	addr := serve(t, e)
+	pem, err := os.ReadFile(ca.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(pem)
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
+	scrape := func(url, user, pass string) (int, string) {
+		req, _ := http.NewRequest("GET", url, nil)
+		if user != "" {
+			req.SetBasicAuth(user, pass)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	url := "https://" + addr + DefaultPath
+	if code, _ := scrape(url, "", ""); code != http.StatusUnauthorized {
+		t.Errorf("no password: %d", code)
+	}
+	if code, _ := scrape(url, "prometheus", "wrong"); code != http.StatusUnauthorized {
+		t.Errorf("wrong password: %d", code)
+	}
+	if code, body := scrape(url, "prometheus", "scrape-s3cret"); code != 200 || !strings.Contains(body, "sw1") {
+		t.Errorf("with the password: %d %.200s", code, body)
+	}
+	if code, body := scrape("http://"+addr+DefaultPath, "prometheus", "scrape-s3cret"); code == 200 {
+		t.Errorf("plain HTTP answered: %.200s", body)
+	}
+
+	// Beyond loopback without either, the sink refuses to start.
+	_, err = NewExposition(&Config{Listen: "0.0.0.0:9273"}, sink.Deps{Name: "prom", Logger: slog.New(slog.DiscardHandler), Registerer: prometheus.NewRegistry()})
+	if err == nil || !strings.Contains(err.Error(), `prometheus.listen: "0.0.0.0:9273" is reachable from other hosts without authentication: set prometheus.basic_auth_users`) {
+		t.Errorf("open listener: %v", err)
+	}
+	if _, err := NewExposition(&Config{Listen: "0.0.0.0:9273", Config: websec.Config{Insecure: true}}, sink.Deps{Name: "prom", Logger: slog.New(slog.DiscardHandler), Registerer: prometheus.NewRegistry()}); err != nil {
+		t.Errorf("insecure: true: %v", err)
 	}
 }
