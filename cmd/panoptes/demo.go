@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/panoptes-go/panoptes/internal/config"
+	"github.com/panoptes-go/panoptes/internal/httpd"
 	"github.com/panoptes-go/panoptes/internal/node"
 	"github.com/panoptes-go/panoptes/internal/sim"
 )
@@ -43,12 +45,14 @@ func demoCmd(ctx context.Context, args []string, _, stderr io.Writer) error {
 		Templates: []string{"switch48", "switch48", "switch48", "router400"},
 	})
 	if err != nil {
-		return fmt.Errorf("start simulated devices: %w (try another --base-port)", err)
+		return fmt.Errorf("start simulated devices: %w", err) // the error says which flag to change
 	}
 	defer farm.Close()
 
 	var inv strings.Builder
-	if err := farm.WriteInventory(&inv, "demo"); err != nil {
+	// The credential is sim's default name, so that an inventory written by
+	// `panoptes sim --inventory` works with this config too.
+	if err := farm.WriteInventory(&inv, demoCredential); err != nil {
 		return err
 	}
 	if err := os.WriteFile(filepath.Join(*dir, "devices.csv"), []byte(inv.String()), 0o644); err != nil {
@@ -79,8 +83,18 @@ func demoCmd(ctx context.Context, args []string, _, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "self-metrics → http://%s/metrics; ", *httpListen)
 	}
 	fmt.Fprintf(stderr, "a summary line every %s; Ctrl-C to stop\n", max(*interval, 10*time.Second))
-	return n.Run(ctx)
+	err = n.Run(ctx)
+	var le *httpd.ListenError
+	if errors.As(err, &le) && le.Key == "http.listen" {
+		// The demo writes http.listen from --http: name the flag.
+		return fmt.Errorf("--http %s: %v; pass --http with a free address, or --http \"\" to disable", le.Addr, le.Reason())
+	}
+	return err
 }
+
+// demoCredential names the demo's SNMP credential: the name `panoptes sim`
+// writes in its inventories by default.
+const demoCredential = "sim"
 
 // demoConfig is the demo's config: everything relative to its directory.
 func demoConfig(interval time.Duration, httpListen string) string {
@@ -98,15 +112,16 @@ discovery:
 snmp:
   timeout: 2s
   retries: 1
-  credential: demo
+  credential: sim                 # the name panoptes sim writes in its inventories
   credentials:
-    demo:
+    sim:
       version: 2c
       community: ${PANOPTES_DEMO_COMMUNITY:-public}
 polling:
   plugins:
     - name: interface
       interval: %s
+      rates: [bits_in, bits_out, total_packets_in, total_packets_out]   # bits/s, packets/s
     - name: uptime
       interval: %s
 sinks:

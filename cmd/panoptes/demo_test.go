@@ -49,6 +49,27 @@ func TestDemo(t *testing.T) {
 	})
 	t.Logf("metrics of 3 devices written %s after start", time.Since(start).Round(100*time.Millisecond))
 
+	// Rates are on: from the second poll, bits/s and packets/s beside the
+	// totals, and the summary line names the busiest interfaces.
+	waitFor(t, "bits and packets rates and a summary line naming the busiest interfaces", time.Minute, p, func() bool {
+		if !strings.Contains(p.log(), `busiest="`) {
+			return false
+		}
+		data, _ := os.ReadFile(out)
+		for line := range strings.SplitSeq(strings.TrimSpace(string(data)), "\n") {
+			g, err := metric.Decode([]byte(line))
+			if err != nil || g.Type != "interface" {
+				continue
+			}
+			_, bits := g.Metric("bits_in_rate")
+			_, packets := g.Metric("total_packets_out_rate")
+			if bits && packets {
+				return true
+			}
+		}
+		return false
+	})
+
 	_ = p.cmd.Process.Signal(syscall.SIGINT)
 	select {
 	case <-p.done:

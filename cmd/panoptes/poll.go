@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/panoptes-go/panoptes/internal/config"
@@ -33,7 +35,8 @@ func pollCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			"is 0 when polling_status is 0 (success) and 1 otherwise.\n\n"+
 			"The community may also come from the PANOPTES_COMMUNITY environment variable, which keeps\n"+
 			"it out of the shell history and the process list.\n\n"+
-			"--protocol gnmi reads a gNMI target instead: panoptes poll --protocol gnmi --help.", stderr)
+			"--protocol gnmi reads a gNMI target instead: panoptes poll --protocol gnmi --help.\n\n"+
+			"Plugins (--plugin): "+strings.Join(poll.Names(), ", ")+"; or the name of a plugin in --config.", stderr)
 	endpoint := fs.String("endpoint", "", "device address, host or host:port (default port 161)")
 	community := fs.String("community", "", "SNMP v1/v2c community (or set PANOPTES_COMMUNITY)")
 	version := fs.String("snmp-version", "2c", "SNMP version with --community: 1 or 2c")
@@ -67,7 +70,10 @@ func pollCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		cfg.SNMP.Credential = "cli"
 	case *credName != "":
 		if _, ok := cfg.SNMP.Credentials[*credName]; !ok {
-			return fmt.Errorf("credential %q is not in the config's snmp.credentials (pass --config FILE)", *credName)
+			if *cfgPath == "" {
+				return fmt.Errorf("credential %q: named credentials come from a config file; pass --config FILE (its snmp.credentials), or --community C", *credName)
+			}
+			return fmt.Errorf("credential %q is not in %s's snmp.credentials (it has: %s)", *credName, *cfgPath, credentialNames(cfg))
 		}
 		cfg.SNMP.Credential = *credName
 	default:
@@ -124,13 +130,36 @@ func statusError(set *metric.GroupSet) error {
 			return nil
 		}
 		status := int(m.Value.Int64())
-		hint := map[int]string{
-			metric.StatusAuthFailure:    "check the v3 user name, protocols and passphrases",
-			metric.StatusTimeout:        "check the address and port, that the agent runs, and the community (a wrong v1/v2c community looks like a timeout)",
-			metric.StatusNetworkFailure: "check the address resolves and the port is open",
-			metric.StatusPartialFailure: "some tables failed; the groups above are what could be read",
-		}[status]
+		hint := statusHints[status]
+		if hint == "" {
+			hint = "see the warning above"
+		}
 		return fmt.Errorf("polling status %d (%s): %s", status, metric.StatusName(status), hint)
 	}
 	return errors.New("no status group in the result")
+}
+
+// statusHints say what to check for each failed polling status; every
+// status has one (TestStatusHints).
+var statusHints = map[int]string{
+	metric.StatusAuthFailure:     "check the v3 user name, protocols and passphrases",
+	metric.StatusNetworkFailure:  "check the address resolves and the port is open",
+	metric.StatusTimeout:         "check the address and port, that the agent runs, and the community (a wrong v1/v2c community looks like a timeout)",
+	metric.StatusPartialFailure:  "some tables failed; the groups above are what could be read, the warning above says what failed",
+	metric.StatusInternalFailure: "the device answered something Panoptes could not use, or Panoptes failed: the warning above says which",
+	metric.StatusMissingMetrics:  "the device answered but has none of this plugin's data (its tables are absent or empty; the warning above names them): try another --plugin",
+	metric.StatusPingFailure:     "the device does not answer pings: check the address and that ICMP is allowed",
+	metric.StatusEnrichFailure:   "the metrics are there, but names (ifName, entPhysicalName) could not be read: the warning above says why",
+}
+
+func credentialNames(cfg *config.Config) string {
+	if len(cfg.SNMP.Credentials) == 0 {
+		return "none"
+	}
+	names := make([]string, 0, len(cfg.SNMP.Credentials))
+	for n := range cfg.SNMP.Credentials {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return strings.Join(names, ", ")
 }

@@ -76,7 +76,7 @@ func simCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	v3PrivPass := fs.String("v3-priv-pass", "", "v3 privacy passphrase")
 	maxMsg := fs.Int("max-msg-size", sim.DefaultMaxMsgSize, "largest response in bytes")
 	inventory := fs.String("inventory", "", "write a CSV inventory of the devices to this file")
-	credential := fs.String("credential", "sim", "credential name written to the inventory (define it in your config)")
+	credential := fs.String("credential", demoCredential, "credential name written to the inventory (define it in your config)")
 	statsEvery := fs.Duration("stats", 0, "print request counters at this interval (0: never)")
 	topology := fs.Bool("topology", false, "cable the devices into a simulated network (LLDP, CDP, BGP)")
 	control := fs.String("control", "", "serve the HTTP controls on this host:port (with --topology or --gnmi)")

@@ -10,10 +10,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/panoptes-go/panoptes/internal/websec"
 )
 
 // Options configure a Server.
@@ -30,6 +33,9 @@ type Options struct {
 	// /readyz shows it beside ready or not ready.
 	Degraded func() string
 	Logger   *slog.Logger
+	// Web is TLS and basic auth (http.tls_server_config,
+	// http.basic_auth_users): every path but /healthz needs it when set.
+	Web websec.Config
 }
 
 // shutdownTimeout bounds the wait for requests in progress at Serve's end.
@@ -89,9 +95,9 @@ func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, 
 // Listen binds the address, so that a busy port fails start-up rather
 // than the first request.
 func (s *Server) Listen() error {
-	ln, err := net.Listen("tcp", s.opts.Listen)
+	ln, err := s.opts.Web.Listen(s.opts.Listen)
 	if err != nil {
-		return fmt.Errorf("http: listen on %s: %w (set http.listen to a free address, or \"\" to disable)", s.opts.Listen, err)
+		return &ListenError{Key: "http.listen", Addr: s.opts.Listen, Err: err}
 	}
 	s.ln = ln
 	s.opts.Logger.Info("http listening", "addr", ln.Addr().String())
@@ -113,7 +119,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	if s.ln == nil {
 		return errors.New("http: Serve before Listen")
 	}
-	srv := &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: s.opts.Web.Protect(s.mux, "/healthz"), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(s.ln) }()
 	select {
@@ -128,4 +134,28 @@ func (s *Server) Serve(ctx context.Context) error {
 		return fmt.Errorf("http: serve on %s: %w", s.Addr(), err)
 	}
 	return nil
+}
+
+// ListenError is a listener that could not open: Key is its config key, so
+// that a command that sets the key from a flag (the demo's --http) can name
+// the flag instead.
+type ListenError struct {
+	Key, Addr string
+	Err       error
+}
+
+func (e *ListenError) Error() string {
+	return fmt.Sprintf("%s %s: %s; set %s to a free address, or \"\" to disable", e.Key, e.Addr, e.Reason(), e.Key)
+}
+
+func (e *ListenError) Unwrap() error { return e.Err }
+
+// Reason is why it failed, without the address again ("address already in
+// use", "permission denied"), or the whole error when it is not a socket's.
+func (e *ListenError) Reason() string {
+	var se *os.SyscallError
+	if errors.As(e.Err, &se) {
+		return se.Err.Error()
+	}
+	return e.Err.Error()
 }

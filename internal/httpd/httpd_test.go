@@ -95,7 +95,12 @@ func TestBusyPort(t *testing.T) {
 	}
 	defer ln.Close()
 	err = New(Options{Listen: ln.Addr().String()}).Listen()
-	if err == nil || !strings.Contains(err.Error(), "set http.listen to a free address") {
-		t.Errorf("Listen on a busy port = %v", err)
+	want := "http.listen " + ln.Addr().String() + ": address already in use; set http.listen to a free address, or \"\" to disable"
+	if err == nil || err.Error() != want {
+		t.Errorf("Listen on a busy port = %v, want %s (the address once, one hint)", err, want)
+	}
+	var le *ListenError
+	if !errors.As(err, &le) || le.Key != "http.listen" {
+		t.Errorf("not a ListenError naming the key: %#v", err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/panoptes-go/panoptes/internal/httpd"
 	"github.com/panoptes-go/panoptes/internal/websec"
 )
 
@@ -26,7 +27,7 @@ type httpServer struct {
 func startHTTP(addr string, web websec.Config, reg *prometheus.Registry, ready func() error, degraded func() string, log *slog.Logger) (*httpServer, error) {
 	ln, err := web.Listen(addr)
 	if err != nil {
-		return nil, fmt.Errorf("http: listen on %s: %w (set http.listen to a free address, or \"\" to disable)", addr, err)
+		return nil, &httpd.ListenError{Key: "http.listen", Addr: addr, Err: err}
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {

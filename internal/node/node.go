@@ -413,6 +413,7 @@ func (n *Node) checkFunc(pi *pluginInstance, res *resource.Resource, notBefore t
 			n.log.Warn("publish failed", "plugin", pi.name, "resource", res.ID, "err", err)
 		}
 		n.act.record(set, published, err)
+		n.act.noteBusy(set)
 		n.total.record(set, published, err)
 	}
 }
