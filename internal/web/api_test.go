@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/panoptes-go/panoptes/internal/checkstate"
 	"github.com/panoptes-go/panoptes/internal/resource"
 )
 
@@ -173,5 +174,29 @@ func TestSilentPeer(t *testing.T) {
 	}
 	if known == 0 || unknown == 0 {
 		t.Fatalf("known %d unknown %d", known, unknown)
+	}
+}
+
+// A check whose groups the bus did not place (no refs: buffered, or acked
+// too late) says so on the device page instead of showing nothing.
+func TestDeviceWithoutRefs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real NATS: not in -short")
+	}
+	tb := newTestbed(t, 0)
+	r := &resource.Resource{Site: tb.site, Class: "network", Subclass: "switch", Type: "generic", ID: "sw1", Endpoint: "192.0.2.1"}
+	tb.put(r)
+	a := tb.addNode("node-a", true)
+	tb.waitMembers(1)
+	tb.waitIndex(1)
+	now := time.Now()
+	a.book.Record(r.Key(), checkstate.Run{Plugin: "interface", Interval: time.Minute, Start: now.Add(-time.Second), End: now, NextDue: now.Add(time.Minute)})
+	var det DeviceDetail
+	if code, _ := getJSON(t, a, keyPath(r.Key()), &det); code != 200 {
+		t.Fatalf("device: %d", code)
+	}
+	if len(det.Checks) != 1 || det.StatusName != "success" || len(det.Groups) != 0 ||
+		len(det.GroupsError) != 1 || !strings.Contains(det.GroupsError[0], "interface: the bus has not told where") {
+		t.Fatalf("device without refs: %+v", det)
 	}
 }

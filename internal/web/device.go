@@ -84,6 +84,12 @@ func (w *Web) localDevice(ctx context.Context, key string) deviceAnswer {
 	var errs []error
 	for _, c := range w.opts.Checks.Checks(key) {
 		out.Checks = append(out.Checks, checkView(w.opts.NodeID, c))
+		if len(c.Last.Messages) == 0 {
+			// Published, but the bus acknowledged it too late to say where
+			// (buffered, or still on its way): nothing to read back.
+			errs = append(errs, fmt.Errorf("%s: the bus has not told where its last run's groups are (buffered or acknowledged late); they show after its next run", c.Last.Plugin))
+			continue
+		}
 		for _, ref := range c.Last.Messages {
 			groups, err := w.groupsAt(ctx, ref, key)
 			if err != nil {
