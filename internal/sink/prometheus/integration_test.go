@@ -9,9 +9,13 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/panoptes-go/panoptes/internal/metric"
 	"github.com/panoptes-go/panoptes/internal/sink"
+	"github.com/panoptes-go/panoptes/internal/testutil/pki"
 	"github.com/panoptes-go/panoptes/internal/testutil/promserver"
+	"github.com/panoptes-go/panoptes/internal/websec"
 )
 
 // expectedSeries maps "name|interface_name" of every series of groups to
@@ -177,4 +181,35 @@ func TestExpositionScrapedByPrometheus(t *testing.T) {
 	const scraped = `scrape_samples_scraped{job="target0"}`
 	prom.WaitQuery(t, scraped, func(r []promserver.Sample) bool { return len(r) == 1 && r[0].Value == with }, 10*time.Second)
 	prom.WaitQuery(t, scraped, func(r []promserver.Sample) bool { return len(r) == 1 && r[0].Value == base }, 10*time.Second)
+}
+
+// A real Prometheus scrapes the endpoint over TLS with basic auth
+// (tls_server_config and basic_auth_users).
+func TestExpositionScrapedOverTLSWithAuth(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts prometheus")
+	}
+	promserver.Need(t)
+	ca := pki.New(t)
+	cert, key := ca.Issue(t, "sink")
+	hash, err := bcrypt.GenerateFromPassword([]byte("scrape-s3cret"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newTestExposition(t, Config{Config: websec.Config{
+		TLS:   websec.TLSConfig{CertFile: cert, KeyFile: key},
+		Users: map[string]string{"prometheus": string(hash)},
+	}})
+	now := time.Now().Truncate(time.Millisecond)
+	if err := e.Write(context.Background(), records(interfaceGroups(device("dc1", "sw1"), 2, 0, now)...)); err != nil {
+		t.Fatal(err)
+	}
+	addr := serve(t, e)
+	prom := promserver.Start(t, promserver.Options{ScrapeTargets: []string{"https://" + addr + DefaultPath},
+		ScrapeAuth: &promserver.ScrapeAuth{Username: "prometheus", Password: "scrape-s3cret", CAFile: ca.CAFile}})
+	prom.WaitQuery(t, `panoptes_interface_bits_in_total{resource_id="sw1"}`,
+		func(r []promserver.Sample) bool { return len(r) == 2 }, 20*time.Second)
+	if up, err := prom.Query(context.Background(), `up{job="target0"}`); err != nil || len(up) != 1 || up[0].Value != "1" {
+		t.Errorf("up = %v %v, want 1", up, err)
+	}
 }

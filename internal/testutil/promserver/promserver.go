@@ -73,6 +73,15 @@ func StartPrometheus(t testing.TB, scrapeTargets []string) *Server {
 type Options struct {
 	ScrapeTargets []string // as StartPrometheus's
 	RuleFiles     []string // recording and alerting rule files, evaluated every second
+	// ScrapeAuth, when set, is given to every scrape job: basic auth and
+	// the CA of the targets' TLS certificates (targets as https URLs).
+	ScrapeAuth *ScrapeAuth
+}
+
+// ScrapeAuth is a scrape job's basic_auth and tls_config.
+type ScrapeAuth struct {
+	Username, Password string
+	CAFile             string
 }
 
 // Start is StartPrometheus with rule files.
@@ -82,6 +91,11 @@ func Start(t testing.TB, o Options) *Server {
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "prometheus.yml")
 	cfg, err := Config(o.ScrapeTargets)
+	if err == nil && o.ScrapeAuth != nil {
+		a := o.ScrapeAuth
+		job := fmt.Sprintf("    basic_auth: {username: %q, password: %q}\n    tls_config: {ca_file: %q}\n", a.Username, a.Password, a.CAFile)
+		cfg = strings.ReplaceAll(cfg, "    static_configs:\n", job+"    static_configs:\n")
+	}
 	if err == nil && len(o.RuleFiles) > 0 {
 		cfg += "rule_files:\n"
 		for _, f := range o.RuleFiles {
