@@ -92,7 +92,14 @@ func (t *Target) Run(ctx context.Context, emit func(*metric.GroupSet)) error {
 	t.States.move("", StateConnecting)
 	defer func() { t.States.move(stateName(status), "") }()
 	synced := false
+	// A sample arrives as a burst of notifications (one per leaf from the
+	// reference target): a flush in the middle of one would publish its
+	// rows twice, half updated. So a tick while notifications still arrive
+	// (the last less than a quarter flush ago) waits, for at most two
+	// flushes or a quarter interval after the first unpublished one.
+	var lastNotification, pendingSince time.Time
 	publish := func(now time.Time, all bool) {
+		pendingSince = time.Time{}
 		groups := st.Build(t.Resource, t.Interval, now, all)
 		if status >= 0 && (now.Sub(lastStatus) >= t.Interval-t.Flush/2 || all) {
 			groups = append(groups, t.statusGroup(now, status))
@@ -124,6 +131,10 @@ func (t *Target) Run(ctx context.Context, emit func(*metric.GroupSet)) error {
 			st.Handle(e)
 		case gnmi.Notification:
 			st.Handle(e)
+			lastNotification = now
+			if pendingSince.IsZero() {
+				pendingSince = now
+			}
 		case gnmi.Sync:
 			st.Handle(e)
 			synced = true
@@ -135,7 +146,8 @@ func (t *Target) Run(ctx context.Context, emit func(*metric.GroupSet)) error {
 		case gnmi.Down:
 			setStatus(now, e.Status, e.Err)
 		case gnmi.Tick:
-			if synced || status > 0 {
+			burst := !pendingSince.IsZero() && now.Sub(lastNotification) < t.Flush/4 && now.Sub(pendingSince) < max(2*t.Flush, t.Interval/4)
+			if (synced || status > 0) && !burst {
 				publish(now, false)
 			}
 		}

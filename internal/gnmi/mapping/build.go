@@ -10,10 +10,13 @@ import (
 )
 
 // Build turns rows into groups. With all, every row with values; else the
-// rows updated since the last Build and those last built an interval or
-// more ago (so a row whose leaves only change on change still has a point
-// every interval). Rows are built in key order, groups in mapping order.
-// A row whose expressions fail is skipped and counted as malformed.
+// rows updated since the last Build and the quiet ones: last built an
+// interval or more ago and not updated for a quarter interval more (so a
+// row whose leaves only change on change still has a point every interval,
+// while a row sampled every interval is built once per sample even when
+// the sample comes a little after the interval). Rows are built in key
+// order, groups in mapping order. A row whose expressions fail is skipped
+// and counted as malformed.
 func (st *State) Build(res *resource.Resource, interval time.Duration, now time.Time, all bool) []*metric.Group {
 	at := float64(now.UnixNano()) / 1e9
 	iv := int(interval / time.Second)
@@ -26,7 +29,11 @@ func (st *State) Build(res *resource.Resource, interval time.Duration, now time.
 			if allEmpty(r) {
 				continue
 			}
-			if all || r.dirty || (iv > 0 && at-r.emitted >= float64(iv)-0.5) {
+			if r.dirty {
+				r.updated = at
+			}
+			quiet := iv > 0 && at-r.emitted >= float64(iv)-0.5 && at-r.updated >= 1.25*float64(iv)-0.5
+			if all || r.dirty || quiet {
 				due = true
 				if !g.PerTable {
 					keys = append(keys, k)

@@ -50,6 +50,7 @@ type row struct {
 	multi   []map[string]leafVal // per leaf, for leaves with wildcard keys
 	dirty   bool
 	emitted float64 // when last built (epoch seconds)
+	updated float64 // the first Build that saw its last update
 	gen     uint64  // the resync generation that last refreshed it
 }
 

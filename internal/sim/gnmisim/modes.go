@@ -172,7 +172,15 @@ func (s *subStream) pass(n *pb.Notification) bool {
 		return true
 	}
 	s.keyBuf = appendKey(s.keyBuf[:0], origin, s.elemBuf)
+	// Intervals count in the feeds' timestamps, not in when this stream
+	// got to a leaf: a feed's leaves are sent over hundreds of
+	// milliseconds on a loaded machine, and by the wall clock a leaf sent
+	// late in one feed and early in the next was not due (so every other
+	// sample of it was skipped).
 	now := time.Now()
+	if ts := n.GetTimestamp(); ts > 0 {
+		now = time.Unix(0, ts)
+	}
 	prev, seen := s.last[string(s.keyBuf)]
 	if s.synced && seen && !s.due(p, prev, u.GetVal(), now, isCounter(s.elemBuf)) {
 		return false
@@ -184,7 +192,7 @@ func (s *subStream) pass(n *pb.Notification) bool {
 // due applies the subscription mode to a leaf last sent as prev.
 func (s *subStream) due(p *pattern, prev sent, v *pb.TypedValue, now time.Time, counter bool) bool {
 	since := now.Sub(prev.at)
-	elapsed := func(d time.Duration) bool { return d > 0 && since >= d-d/20 }
+	elapsed := func(d time.Duration) bool { return d > 0 && (since >= d-d/20 || since < 0) } // < 0: the device's clock went back
 	mode := p.mode
 	sample := p.sample
 	if mode == pb.SubscriptionMode_TARGET_DEFINED {
