@@ -107,6 +107,11 @@ function badge(name, text) {
   return h("span", { class: "badge " + statusClass(name), dataset: { status: name } }, text || (name === "success" ? "ok" : name.replace(/_/g, " ")));
 }
 
+// reasonText is a failure's reason unless it only repeats the status.
+function reasonText(reason, statusName) {
+  return reason && reason !== statusName ? reason : "";
+}
+
 function deviceLink(key, label) {
   return h("a", { href: "#/device/" + encodeURIComponent(key), class: "device-link" }, label);
 }
@@ -268,7 +273,7 @@ async function renderOverview() {
       h("td", {}, Object.keys(p.by_status).sort().map(k => h("span", { class: "pair" }, badge(k), " " + fmtNum(p.by_status[k], 0)))))));
   const failingRows = (o.failing || []).map(d => h("tr", { dataset: { key: d.key, status: d.status_name } },
     h("td", {}, deviceLink(d.key, d.resource_id)), h("td", {}, d.resource_site), h("td", {}, badge(d.status_name)),
-    h("td", {}, d.failing_plugin || ""), h("td", {}, d.reason || ""), h("td", { title: fmtTime(d.last_poll) }, fmtAgo(d.last_poll))));
+    h("td", {}, d.failing_plugin || ""), h("td", {}, reasonText(d.reason, d.status_name)), h("td", { title: fmtTime(d.last_poll) }, fmtAgo(d.last_poll))));
   return h("section", { id: "overview" },
     h("h1", {}, "Overview"), peersNote(o.peers), cards,
     h("div", { class: "split" },
@@ -315,7 +320,7 @@ async function renderDevices(m, params) {
   const rows = list.devices.map(d => h("tr", { dataset: { key: d.key, status: d.status_name } },
     h("td", {}, deviceLink(d.key, d.resource_id)), h("td", {}, d.resource_site), h("td", {}, d.resource_type),
     h("td", { class: "mono" }, d.resource_endpoint), h("td", {}, d.owner || h("span", { class: "muted" }, "no poller")),
-    h("td", {}, badge(d.status_name)), h("td", { class: "reason" }, d.reason ? (d.failing_plugin + ": " + d.reason) : ""),
+    h("td", {}, badge(d.status_name)), h("td", { class: "reason" }, d.failing_plugin ? d.failing_plugin + (reasonText(d.reason, d.status_name) ? ": " + d.reason : "") : ""),
     h("td", { title: fmtTime(d.last_poll) }, fmtAgo(d.last_poll)), h("td", { title: fmtTime(d.next_due) }, fmtAgo(d.next_due))));
   const pages = Math.max(1, Math.ceil(list.total / list.limit));
   const pageNo = Math.floor(list.offset / list.limit) + 1;
@@ -398,7 +403,7 @@ async function renderDevice(m) {
   const meta = Object.keys(r.resource_metadata || {}).sort().map(k => h("span", { class: "pair mono" }, k + "=" + r.resource_metadata[k]));
   const checks = table(["Plugin", "Node", "Status", "Reason", "Last poll", "Took", "Next due", "History (oldest left)"], d.checks.map(c =>
     h("tr", { dataset: { plugin: c.plugin, status: c.status_name } },
-      h("td", {}, c.plugin), h("td", {}, c.node), h("td", {}, badge(c.status_name)), h("td", { class: "reason" }, c.reason || ""),
+      h("td", {}, c.plugin), h("td", {}, c.node), h("td", {}, badge(c.status_name)), h("td", { class: "reason" }, reasonText(c.reason, c.status_name)),
       h("td", { title: fmtTime(c.end) }, fmtAgo(c.end)), h("td", {}, fmtDuration((Date.parse(c.end) - Date.parse(c.start)) / 1000)),
       h("td", { title: fmtTime(c.next_due) }, fmtAgo(c.next_due)), h("td", {}, statusStrip(c.history)))), { id: "checks" });
   const groups = d.groups || {};
