@@ -72,6 +72,9 @@ func startEmbedded(ctx context.Context, opts Options) (*server.Server, User, err
 	if err := waitReady(ctx, srv, log); err != nil {
 		srv.Shutdown()
 		srv.WaitForShutdown()
+		if busy := busyListener(opts, err); busy != nil {
+			return nil, User{}, busy
+		}
 		return nil, User{}, fmt.Errorf("bus: embedded server (listen %q, data dir %s): %w", opts.Listen, storeDir, err)
 	}
 	return srv, self, nil
@@ -213,4 +216,22 @@ func (s *serverLogger) fatal() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.lastFatal
+}
+
+// busyListener turns the server's "Error listening on port: ADDR, ...
+// address already in use" into one line naming the config key to change,
+// with the address once; nil for any other error.
+func busyListener(opts Options, err error) error {
+	msg := err.Error()
+	if !strings.Contains(msg, "address already in use") {
+		return nil
+	}
+	for _, l := range []struct{ key, addr string }{
+		{"bus.listen", opts.Listen}, {"bus.cluster.listen", opts.Cluster.Listen}, {"bus.leaf_listen", opts.LeafListen},
+	} {
+		if _, port, e := net.SplitHostPort(l.addr); e == nil && port != "0" && strings.Contains(msg, ":"+port+",") {
+			return fmt.Errorf("bus: %s %s: address already in use (another panoptes or NATS server?); set %s to a free address", l.key, l.addr, l.key)
+		}
+	}
+	return nil
 }
