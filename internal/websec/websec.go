@@ -13,7 +13,8 @@
 //	insecure: false                                  # true: allow no auth beyond loopback
 //
 // One Config serves both listeners: Listen wraps the TCP listener in TLS and
-// Protect wraps the handler in basic auth.
+// Protect wraps the handler in basic auth. A renewed certificate (new
+// cert_file and key_file contents) is served from the next connection on.
 package websec
 
 import (
@@ -28,6 +29,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -152,11 +154,12 @@ func (c Config) ServerTLS() (*tls.Config, error) {
 	if !t.Enabled() {
 		return nil, nil
 	}
-	cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
-	if err != nil {
-		return nil, fmt.Errorf("tls_server_config: load cert_file %s and key_file: %w", t.CertFile, err)
+	kp := &keyPair{certFile: t.CertFile, keyFile: t.KeyFile}
+	if _, err := kp.get(); err != nil {
+		return nil, err
 	}
-	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, ClientAuth: clientAuthTypes[t.ClientAuthType]}
+	cfg := &tls.Config{GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return kp.get() },
+		MinVersion: tls.VersionTLS12, ClientAuth: clientAuthTypes[t.ClientAuthType]}
 	if t.MinVersion == "TLS13" {
 		cfg.MinVersion = tls.VersionTLS13
 	}
@@ -172,6 +175,49 @@ func (c Config) ServerTLS() (*tls.Config, error) {
 		cfg.ClientCAs = pool
 	}
 	return cfg, nil
+}
+
+// keyPair is the server's certificate, read again when its files change
+// (a renewed certificate is served without a restart, as Prometheus does).
+// A renewal that fails to load keeps the previous pair.
+type keyPair struct {
+	certFile, keyFile string
+
+	mu      sync.Mutex
+	cert    *tls.Certificate
+	modTime time.Time // the later of the two files' modification times
+	checked time.Time
+}
+
+// recheck bounds how often the files are looked at.
+const recheck = time.Second
+
+func (k *keyPair) get() (*tls.Certificate, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	now := time.Now()
+	if k.cert != nil && now.Sub(k.checked) < recheck {
+		return k.cert, nil
+	}
+	k.checked = now
+	var mod time.Time
+	for _, f := range []string{k.certFile, k.keyFile} {
+		if fi, err := os.Stat(f); err == nil && fi.ModTime().After(mod) {
+			mod = fi.ModTime()
+		}
+	}
+	if k.cert != nil && !mod.After(k.modTime) {
+		return k.cert, nil
+	}
+	cert, err := tls.LoadX509KeyPair(k.certFile, k.keyFile)
+	if err != nil {
+		if k.cert != nil {
+			return k.cert, nil // half-written renewal: keep serving the old pair
+		}
+		return nil, fmt.Errorf("tls_server_config: load cert_file %s and key_file: %w", k.certFile, err)
+	}
+	k.cert, k.modTime = &cert, mod
+	return k.cert, nil
 }
 
 // Listen listens on addr, with TLS when configured.

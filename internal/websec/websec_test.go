@@ -7,8 +7,10 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -128,5 +130,66 @@ func TestListenAndProtect(t *testing.T) {
 
 	if _, err := (Config{TLS: TLSConfig{CertFile: "/nonexistent.crt", KeyFile: key}}).Listen("127.0.0.1:0"); err == nil || !strings.Contains(err.Error(), "cert_file /nonexistent.crt") {
 		t.Errorf("missing certificate: %v", err)
+	}
+}
+
+// A renewed certificate is served from the next connection on, without a
+// restart; a half-written one keeps the old pair in service.
+func TestCertificateRenewal(t *testing.T) {
+	oldCA, newCA := pki.New(t), pki.New(t)
+	oldCert, oldKey := oldCA.Issue(t, "old")
+	newCert, newKey := newCA.Issue(t, "new")
+	dir := t.TempDir()
+	cert, key := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	copyFile := func(src, dst string, mod time.Time) {
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dst, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(dst, mod, mod); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := time.Now().Add(-time.Hour)
+	copyFile(oldCert, cert, start)
+	copyFile(oldKey, key, start)
+	ln, err := Config{TLS: TLSConfig{CertFile: cert, KeyFile: key}}.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "ok") })}
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Close()
+	trusts := func(ca *pki.CA) bool {
+		pem, err := os.ReadFile(ca.CAFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		roots := x509.NewCertPool()
+		roots.AppendCertsFromPEM(pem)
+		c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}, DisableKeepAlives: true}}
+		resp, err := c.Get("https://" + ln.Addr().String() + "/")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	}
+	if !trusts(oldCA) || trusts(newCA) {
+		t.Fatal("before the renewal: want the old certificate")
+	}
+	// Half-written: the new certificate beside the old key fails to load.
+	copyFile(newCert, cert, start.Add(time.Minute))
+	time.Sleep(recheck + 100*time.Millisecond)
+	if !trusts(oldCA) {
+		t.Error("a half-written renewal stopped the old certificate")
+	}
+	copyFile(newKey, key, start.Add(2*time.Minute))
+	time.Sleep(recheck + 100*time.Millisecond)
+	if !trusts(newCA) || trusts(oldCA) {
+		t.Error("after the renewal: want the new certificate")
 	}
 }
