@@ -73,7 +73,11 @@ func startPipeline(t *testing.T, st stores, httpAddr, exposition string) *pipeli
 	inventory := waitInventory(t, simCSV, 3)
 	// A device nobody answers for: its checks fail (network failure), which
 	// the failure panels and the status tables need to show something.
-	inventory += fmt.Sprintf("dead-0003,127.0.0.1:%d,cisco,sim,dead\n", freeport.UDP(t))
+	// Columns as sim writes them: id,endpoint,subclass,type,snmp_credential,model.
+	if !strings.HasPrefix(inventory, "id,endpoint,subclass,type,snmp_credential,model\n") {
+		t.Fatalf("the simulator's inventory has other columns:\n%s", inventory)
+	}
+	inventory += fmt.Sprintf("dead-0003,127.0.0.1:%d,switch,cisco,sim,dead\n", freeport.UDP(t))
 	writeFile(t, filepath.Join(dir, "devices.csv"), inventory)
 
 	p := &pipeline{HTTP: httpAddr, Exposition: exposition, dir: dir}
