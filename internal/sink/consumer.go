@@ -170,6 +170,7 @@ func (c *Consumer) readPartition(ctx context.Context, js jetstream.JetStream, st
 	msgs := make([]jetstream.Msg, 0, c.pace.Batch)
 	var cons jetstream.Consumer
 	completedEmpty := 0 // fetches in a row that ended "batch completed" with no message
+	tookOver := false   // awaitHandover done
 	for ctx.Err() == nil {
 		if cons == nil {
 			var err error
@@ -180,6 +181,10 @@ func (c *Consumer) readPartition(ctx context.Context, js jetstream.JetStream, st
 				c.logger.Warn("sink: cannot set up consumer; retrying", "err", err)
 				backoff.Sleep(ctx, fetchBo.Next())
 				continue
+			}
+			if !tookOver {
+				tookOver = true
+				c.awaitHandover(ctx, cons, stream)
 			}
 		}
 
@@ -227,6 +232,41 @@ func (c *Consumer) readPartition(ctx context.Context, js jetstream.JetStream, st
 	}
 	return nil
 }
+
+// awaitHandover holds a reader that starts on a partition until what an
+// earlier reader of the durable left unacknowledged (a process killed
+// mid-batch, or one that hands the partition over and still settles its
+// last batch) is acknowledged or due for redelivery, which the server
+// delivers before newer messages: fetching at once would write newer
+// messages of a series before older ones. The ack wait bounds it: by then
+// every message held is acknowledged or redeliverable (a holder keeping it
+// in progress extends the wait by at most that much).
+func (c *Consumer) awaitHandover(ctx context.Context, cons jetstream.Consumer, stream string) {
+	deadline := time.Now().Add(c.pace.AckWait + handoverMargin)
+	for waited := false; ctx.Err() == nil; waited = true {
+		info, err := cons.Info(ctx)
+		if err != nil || info.NumAckPending == 0 {
+			if waited {
+				c.logger.Info("sink: the partition's earlier reader settled its messages", "stream", stream)
+			}
+			return
+		}
+		if !time.Now().Before(deadline) {
+			c.logger.Info("sink: taking the partition over; its earlier reader's unacknowledged messages come again first",
+				"stream", stream, "unacknowledged", info.NumAckPending)
+			return
+		}
+		if !waited {
+			c.logger.Info("sink: waiting for the partition's earlier reader (or its ack wait) before reading",
+				"stream", stream, "unacknowledged", info.NumAckPending, "at_most", time.Until(deadline).Round(time.Millisecond))
+		}
+		backoff.Sleep(ctx, 100*time.Millisecond)
+	}
+}
+
+// handoverMargin is added to the ack wait for the server to queue the
+// expired messages for redelivery.
+const handoverMargin = time.Second
 
 // maxCompletedEmpty bounds the immediate refetches after "batch completed"
 // with no message before the fetch counts as failed.

@@ -317,3 +317,46 @@ func readFileGroups(t *testing.T, path string) []*metric.Group {
 	}
 	return out
 }
+
+// TestTakeoverAfterKillKeepsOrder: a reader that dies holding a fetched
+// batch unacknowledged (here a raw fetch on the sink's durable, never
+// acked) leaves it to the next reader, which writes it before anything
+// newer of the same series.
+func TestTakeoverAfterKillKeepsOrder(t *testing.T) {
+	fastPartitions(t)
+	b := openPartitioned(t, bus.Options{DataDir: t.TempDir(), Partitions: 2})
+	js := b.JetStream()
+	out := filepath.Join(t.TempDir(), "m.jsonl")
+	c := fastConsumer(t, config.Sink{Name: "kept", Options: fileBlock(out)}, nil)
+	c.pace.AckWait = time.Second // the dead reader's messages come again 1s after it fetched them
+	const devices = 20
+	n := 0
+	for ; n < 3; n++ {
+		publishDevices(t, b, devices, n)
+	}
+	ctx := context.Background()
+	stream := b.Layout().Stream(0)
+	dead, err := c.ensure(ctx, js, stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch, err := dead.Fetch(4, jetstream.FetchMaxWait(2*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := 0
+	for range batch.Messages() {
+		held++ // never acked: the reader "dies" with them
+	}
+	if held == 0 {
+		t.Fatalf("the dead reader fetched nothing: %v", batch.Error())
+	}
+	for ; n < 6; n++ {
+		publishDevices(t, b, devices, n)
+	}
+	running(t, c, js)
+	eventually(t, "every check written", func() bool { return inOrder(written(t, out), devices, n) == nil })
+	if err := inOrder(written(t, out), devices, n); err != nil {
+		t.Fatalf("after a takeover from a reader that held %d messages: %v", held, err)
+	}
+}
