@@ -45,6 +45,8 @@ type clusterNodeConfig struct {
 	routes                    []string
 	url                       string
 	sinkPath                  string // a file sink, "" for none
+	sinkName                  string // the file sink's name ("" for the default)
+	partitions                int    // bus.partitions (0: unset)
 }
 
 func writeClusterConfig(t *testing.T, c clusterNodeConfig) *clusterNode {
@@ -53,6 +55,9 @@ func writeClusterConfig(t *testing.T, c clusterNodeConfig) *clusterNode {
 	var b strings.Builder
 	fmt.Fprintf(&b, "site: %s\ndata_dir: %s\nhttp: {listen: %s}\ncluster: {node_id: %s}\n", clusterSite, n.dataDir, n.httpAddr, c.id)
 	b.WriteString("bus:\n  replicas: 3\n  max_bytes: 256MiB\n  connect_retry: 60s\n")
+	if c.partitions > 0 {
+		fmt.Fprintf(&b, "  partitions: %d\n", c.partitions)
+	}
 	if c.url != "" {
 		fmt.Fprintf(&b, "  url: %q\n", c.url)
 	} else {
@@ -72,7 +77,11 @@ polling:
   plugins: [{name: uptime, interval: %s}]
 `, c.csvPath, c.interval)
 	if c.sinkPath != "" {
-		fmt.Fprintf(&b, "sinks:\n  - {type: file, path: %s}\n", c.sinkPath)
+		name := ""
+		if c.sinkName != "" {
+			name = "name: " + c.sinkName + ", "
+		}
+		fmt.Fprintf(&b, "sinks:\n  - {%stype: file, path: %s}\n", name, c.sinkPath)
 	}
 	writeFile(t, n.cfgPath, b.String())
 	return n

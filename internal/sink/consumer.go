@@ -184,7 +184,7 @@ func (c *Consumer) readPartition(ctx context.Context, js jetstream.JetStream, st
 			}
 			if !tookOver {
 				tookOver = true
-				c.awaitHandover(ctx, cons, stream)
+				c.awaitHandover(ctx, js, cons, stream)
 			}
 		}
 
@@ -233,40 +233,49 @@ func (c *Consumer) readPartition(ctx context.Context, js jetstream.JetStream, st
 	return nil
 }
 
-// awaitHandover holds a reader that starts on a partition until what an
-// earlier reader of the durable left unacknowledged (a process killed
-// mid-batch, or one that hands the partition over and still settles its
-// last batch) is acknowledged or due for redelivery, which the server
-// delivers before newer messages: fetching at once would write newer
-// messages of a series before older ones. The ack wait bounds it: by then
-// every message held is acknowledged or redeliverable (a holder keeping it
-// in progress extends the wait by at most that much).
-func (c *Consumer) awaitHandover(ctx context.Context, cons jetstream.Consumer, stream string) {
-	deadline := time.Now().Add(c.pace.AckWait + handoverMargin)
-	for waited := false; ctx.Err() == nil; waited = true {
+// awaitHandover readies a partition this reader starts on (at start, or
+// taking it over from another process) when an earlier reader of the
+// durable left messages unacknowledged: a process killed mid-batch, or one
+// that handed the partition over and still settles its last batch. Those
+// would come again only once their ack wait expires (later still when the
+// consumer's leader moved with the dead server), after newer messages of
+// the same series. So the reader gives a live earlier reader a moment to
+// settle, then resets the consumer to its ack floor (NATS's consumer
+// reset): delivery resumes in stream order from the first message not
+// acknowledged, and one acknowledged out of order beyond it comes again
+// (at least once).
+func (c *Consumer) awaitHandover(ctx context.Context, js jetstream.JetStream, cons jetstream.Consumer, stream string) {
+	deadline := time.Now().Add(handoverGrace)
+	for ctx.Err() == nil {
 		info, err := cons.Info(ctx)
-		if err != nil || info.NumAckPending == 0 {
-			if waited {
-				c.logger.Info("sink: the partition's earlier reader settled its messages", "stream", stream)
-			}
+		if err == nil && info.NumAckPending == 0 {
 			return
 		}
-		if !time.Now().Before(deadline) {
-			c.logger.Info("sink: taking the partition over; its earlier reader's unacknowledged messages come again first",
-				"stream", stream, "unacknowledged", info.NumAckPending)
+		if time.Now().Before(deadline) {
+			backoff.Sleep(ctx, 100*time.Millisecond)
+			continue
+		}
+		if err != nil {
+			c.logger.Warn("sink: cannot read the partition's consumer; reading on", "stream", stream, "err", err)
 			return
 		}
-		if !waited {
-			c.logger.Info("sink: waiting for the partition's earlier reader (or its ack wait) before reading",
-				"stream", stream, "unacknowledged", info.NumAckPending, "at_most", time.Until(deadline).Round(time.Millisecond))
+		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		_, err = js.ResetConsumer(rctx, stream, c.durable)
+		cancel()
+		if err != nil {
+			c.logger.Warn("sink: cannot reset the partition's consumer to its ack floor; its unacknowledged messages come again when their ack wait expires",
+				"stream", stream, "unacknowledged", info.NumAckPending, "err", err)
+		} else {
+			c.logger.Info("sink: partition taken over: reading again from its first unacknowledged message",
+				"stream", stream, "ack_floor", info.AckFloor.Stream, "unacknowledged", info.NumAckPending)
 		}
-		backoff.Sleep(ctx, 100*time.Millisecond)
+		return
 	}
 }
 
-// handoverMargin is added to the ack wait for the server to queue the
-// expired messages for redelivery.
-const handoverMargin = time.Second
+// handoverGrace is how long a reader starting on a partition lets an
+// earlier reader settle the batch in its hands.
+const handoverGrace = 2 * time.Second
 
 // maxCompletedEmpty bounds the immediate refetches after "batch completed"
 // with no message before the fetch counts as failed.
