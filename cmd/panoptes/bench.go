@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
+	"strings"
 
 	"github.com/panoptes-go/panoptes/internal/bench"
 )
@@ -37,7 +40,36 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&o.CPUProfile, "cpu-profile", "", "write a CPU profile of the measured window here")
 	fs.StringVar(&o.Dir, "dir", "", "work directory (default a temporary one)")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the work directory")
+	partitions := fs.String("partitions", "", "partitions mode: comma-separated partition counts (e.g. 1,3,9), each measured on a fresh\n"+
+		"3-server cluster (three processes, replicas 3) with publishers and a consumer of every partition\n"+
+		"in this process: groups/s, each server's CPU and cost per group, publish→sink latency; uses\n"+
+		"--devices (default 1000 here), --duration (default 20s), --warmup (default 5s)")
+	publishers := fs.Int("publishers", 16, "partitions mode: concurrent publishers")
+	groupsPerSet := fs.Int("groups-per-set", 49, "partitions mode: groups per published set (49: a 48-port switch's interface check)")
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *partitions != "" {
+		po := bench.PartitionsOptions{Duration: o.Duration, Warmup: o.Warmup, Publishers: *publishers,
+			GroupsPerSet: *groupsPerSet, Dir: o.Dir, Keep: o.Keep, Progress: stderr,
+			Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+		fs.Visit(func(f *flag.Flag) {
+			if f.Name == "devices" {
+				po.Devices = o.Devices // else the mode's own default
+			}
+		})
+		for _, f := range strings.Split(*partitions, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil {
+				return fmt.Errorf("--partitions: %q is not a number", f)
+			}
+			po.Counts = append(po.Counts, n)
+		}
+		r, err := bench.RunPartitions(ctx, po)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(stdout, "%s\n", r.JSON())
 		return err
 	}
 	o.Progress = stderr

@@ -66,3 +66,59 @@ func TestBenchHarness(t *testing.T) {
 		}
 	}
 }
+
+// The partitions mode end to end, briefly: per partition count a 3-server
+// cluster of its own, groups acknowledged and written, each server's CPU
+// and cost per group, the streams' leaders on the servers.
+func TestBenchPartitions(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs two 3-server clusters (six processes)")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary(t), "bench", "--partitions", "1,3", "--devices", "60", "--publishers", "4",
+		"--warmup", "2s", "--duration", "2s")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	var r struct {
+		Runs []struct {
+			Partitions int     `json:"partitions"`
+			Groups     float64 `json:"groups_per_second"`
+			Sink       float64 `json:"sink_groups_per_second"`
+			P99        float64 `json:"publish_to_sink_p99_ms"`
+			PerGroup   float64 `json:"servers_cpu_us_per_group"`
+			Servers    []struct {
+				Name     string  `json:"name"`
+				Leads    int     `json:"partitions_led"`
+				CPU      float64 `json:"cpu_cores"`
+				PerGroup float64 `json:"cpu_us_per_group"`
+			} `json:"servers"`
+		} `json:"runs"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
+		t.Fatalf("output is not one JSON object: %v\n%s", err, stdout.String())
+	}
+	if len(r.Runs) != 2 {
+		t.Fatalf("%d runs, want 2 (partitions 1 and 3):\n%s", len(r.Runs), stdout.String())
+	}
+	for i, run := range r.Runs {
+		want := []int{1, 3}[i]
+		leads := 0
+		for _, s := range run.Servers {
+			leads += s.Leads
+			if s.Name == "" || s.CPU <= 0 || s.PerGroup <= 0 {
+				t.Errorf("partitions %d: server %+v: want a name, CPU and a cost per group", want, s)
+			}
+		}
+		if run.Partitions != want || len(run.Servers) != 3 || leads != want {
+			t.Errorf("partitions %d: got %d partitions, %d servers leading %d streams; want %d, 3, %d", want, run.Partitions, len(run.Servers), leads, want, want)
+		}
+		if run.Groups <= 0 || run.Sink <= 0 || run.P99 <= 0 || run.PerGroup <= 0 {
+			t.Errorf("partitions %d: %.0f groups/s published, %.0f written, p99 %.0f ms, %.1f µs/group: want all positive", want, run.Groups, run.Sink, run.P99, run.PerGroup)
+		}
+	}
+	t.Logf("%s", stdout.String())
+}
