@@ -58,10 +58,7 @@ type publishRun struct {
 
 // Ref locates a message in a stream: the stream that stored it and its
 // sequence there (the publish ack's).
-type Ref struct {
-	Stream string
-	Seq    uint64
-}
+type Ref = wire.Ref
 
 func (r *publishRun) addRef(ack *jetstream.PubAck) {
 	if r.refs != nil && ack != nil {

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/panoptes-go/panoptes/internal/wire"
 )
 
 // HistoryLen is how many past runs a check keeps (its status history on
@@ -20,11 +22,8 @@ import (
 const HistoryLen = 64
 
 // MessageRef locates one bus message: the stream that stored it and its
-// sequence there (jetstream.PubAck's Stream and Sequence).
-type MessageRef struct {
-	Stream string `json:"stream"`
-	Seq    uint64 `json:"seq"`
-}
+// sequence there (what bus.PublishSetRefs returns).
+type MessageRef = wire.Ref
 
 // Run is the outcome of one check run, as the collector records it.
 type Run struct {

@@ -74,7 +74,7 @@ func TestConcurrent(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range 500 {
-				b.Record(string(rune('a'+w)), Run{Plugin: "p", End: time.Now(), Status: i % 3, Messages: []MessageRef{{"S", uint64(i)}}})
+				b.Record(string(rune('a'+w)), Run{Plugin: "p", End: time.Now(), Status: i % 3, Messages: []MessageRef{{Stream: "S", Seq: uint64(i)}}})
 				b.Each(func(string, Summary) {})
 				_ = b.Checks("a")
 			}

@@ -10,3 +10,12 @@ package wire
 // MetricsStream is the JetStream stream that holds every metrics subject
 // (AllMetrics).
 const MetricsStream = "PANOPTES_METRICS"
+
+// Ref locates one message in a stream: the stream that stored it and its
+// sequence there (a publish ack's Stream and Sequence). The status page
+// reads a check's latest groups back by the refs its publish returned
+// (bus.PublishSetRefs), so no node keeps a copy of them.
+type Ref struct {
+	Stream string `json:"stream"`
+	Seq    uint64 `json:"seq"`
+}
