@@ -4,11 +4,40 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
 // HasRole reports whether this process runs role.
 func (c *Config) HasRole(role string) bool { return slices.Contains(c.Roles, role) }
+
+var (
+	extraMu    sync.RWMutex
+	extraRoles []string // registered by app types (RegisterRole)
+)
+
+// RegisterRole adds a role beside the built-in ones: an app type's (the
+// apps family registers one per type, named after it), which a node runs
+// when its roles list it. It panics on an empty or known role, a wiring
+// mistake.
+func RegisterRole(role string) {
+	extraMu.Lock()
+	defer extraMu.Unlock()
+	if strings.TrimSpace(role) == "" || slices.Contains(AllRoles, role) || slices.Contains(extraRoles, role) {
+		panic(fmt.Sprintf("config: register role %q: empty or known", role))
+	}
+	extraRoles = append(extraRoles, role)
+	slices.Sort(extraRoles)
+}
+
+// KnownRoles lists every role: the built-in ones (AllRoles), then the
+// registered ones, sorted. It is the default of roles: one process does
+// everything.
+func KnownRoles() []string {
+	extraMu.RLock()
+	defer extraMu.RUnlock()
+	return append(slices.Clone(AllRoles), extraRoles...)
+}
 
 // ParseRoles splits a comma-separated --roles value ("poller,consumer").
 func ParseRoles(s string) []string {
@@ -22,14 +51,15 @@ func ParseRoles(s string) []string {
 }
 
 func (v *validator) validateCluster(c *Config) {
+	known := KnownRoles()
 	if len(c.Roles) == 0 {
-		v.errf("roles", "is empty; list at least one of: %s", strings.Join(AllRoles, ", "))
+		v.errf("roles", "is empty; list at least one of: %s", strings.Join(known, ", "))
 	}
 	seen := map[string]bool{}
 	for i, r := range c.Roles {
 		path := fmt.Sprintf("roles[%d]", i)
-		if !slices.Contains(AllRoles, r) {
-			v.errf(path, "%q is not a role; use %s", r, strings.Join(AllRoles, ", "))
+		if !slices.Contains(known, r) {
+			v.errf(path, "%q is not a role; use %s", r, strings.Join(known, ", "))
 		} else if seen[r] {
 			v.errf(path, "%q is listed twice", r)
 		}

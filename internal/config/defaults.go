@@ -2,7 +2,6 @@ package config
 
 import (
 	"path/filepath"
-	"slices"
 	"time"
 )
 
@@ -26,7 +25,7 @@ const (
 	RoleHTTP            = "http"
 )
 
-// AllRoles is the default: one process does everything.
+// AllRoles are the built-in roles; KnownRoles adds the apps' ones.
 var AllRoles = []string{RoleDiscovery, RoleResourceManager, RolePoller, RoleEnrichment, RoleConsumer, RoleHTTP}
 
 // Default returns a config with every default set; decoding a file over it
@@ -76,7 +75,7 @@ func Default() *Config {
 // Default() cannot reach.
 func (c *Config) applyListDefaults() {
 	if len(c.Roles) == 0 {
-		c.Roles = slices.Clone(AllRoles)
+		c.Roles = KnownRoles()
 	}
 	if c.Discovery.Defaults.Site == "" {
 		c.Discovery.Defaults.Site = c.Site
@@ -100,6 +99,27 @@ func (c *Config) applyListDefaults() {
 		}
 		if p.Interval == 0 {
 			p.Interval = Duration(DefaultPollInterval)
+		}
+	}
+	for i := range c.Inputs {
+		p := &c.Inputs[i]
+		if p.Plugin == "" {
+			p.Plugin = p.Name
+		}
+		if p.Name == "" {
+			p.Name = p.Plugin
+		}
+		if p.Interval == 0 {
+			p.Interval = Duration(DefaultPollInterval)
+		}
+	}
+	for i := range c.Apps {
+		a := &c.Apps[i]
+		if a.Plugin == "" {
+			a.Plugin = a.Name
+		}
+		if a.Name == "" {
+			a.Name = a.Plugin
 		}
 	}
 	for i := range c.Sinks {

@@ -19,7 +19,13 @@ type Config struct {
 	SNMP      SNMP      `yaml:"snmp"`
 	Polling   Polling   `yaml:"polling"`
 	Sinks     []Sink    `yaml:"sinks"`
-	Log       Log       `yaml:"log"`
+	// Inputs are the streaming inputs (long-lived subscriptions, such as
+	// gNMI), owned per resource like checks.
+	Inputs []Input `yaml:"inputs"`
+	// Apps are bus consumers with a job of their own (topology,
+	// monitors), run by the nodes with their role.
+	Apps []App `yaml:"apps"`
+	Log  Log   `yaml:"log"`
 	// Roles this process runs (see AllRoles); default all of them.
 	Roles   []string `yaml:"roles"`
 	Cluster Cluster  `yaml:"cluster"`
@@ -280,6 +286,30 @@ type Plugin struct {
 	Rates any `yaml:"rates"`
 	// Options are the plugin's own settings, which the plugin decodes and
 	// checks.
+	Options plugin.Block `yaml:"options"`
+}
+
+// Input is one streaming input instance.
+type Input struct {
+	Name   string `yaml:"name"`
+	Plugin string `yaml:"plugin"` // a registered streaming input, e.g. gnmi
+	// Interval is the groups' interval: how often unchanged rows and the
+	// status group are published again.
+	Interval Duration `yaml:"interval"`
+	Filter   string   `yaml:"filter"` // resource filter; empty matches all
+	// Rates names the counters that also get a per-second <counter>_rate
+	// gauge: "all", "none" or a list of metric names.
+	Rates any `yaml:"rates"`
+	// Options are the input's own settings, which it decodes and checks.
+	Options plugin.Block `yaml:"options"`
+}
+
+// App is one app instance: a bus consumer run by the nodes with the role
+// named after its type.
+type App struct {
+	Name   string `yaml:"name"`
+	Plugin string `yaml:"plugin"` // a registered app type, e.g. topology
+	// Options are the app's own settings, which it decodes and checks.
 	Options plugin.Block `yaml:"options"`
 }
 

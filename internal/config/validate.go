@@ -124,6 +124,33 @@ func (c *Config) Validate() error {
 	}
 
 	names = map[string]bool{}
+	for i, p := range c.Inputs {
+		path := fmt.Sprintf("inputs[%d]", i)
+		if p.Plugin == "" {
+			v.errf(path+".plugin", "is empty; name a streaming input (see README.md)")
+		}
+		if names[p.Name] {
+			v.errf(path+".name", "%q is used by another input; names must be unique", p.Name)
+		}
+		names[p.Name] = true
+		v.atLeast(path+".interval", p.Interval.D(), time.Second)
+		if _, err := resource.ParseFilter(p.Filter); err != nil {
+			v.errf(path+".filter", "%v", err)
+		}
+	}
+	names = map[string]bool{}
+	for i, a := range c.Apps {
+		path := fmt.Sprintf("apps[%d]", i)
+		if a.Plugin == "" {
+			v.errf(path+".plugin", "is empty; name an app type (see README.md)")
+		}
+		if names[a.Name] {
+			v.errf(path+".name", "%q is used by another app; names must be unique", a.Name)
+		}
+		names[a.Name] = true
+	}
+
+	names = map[string]bool{}
 	for i, s := range c.Sinks {
 		path := fmt.Sprintf("sinks[%d]", i)
 		if s.Type == "" {

@@ -17,6 +17,7 @@ import (
 
 type httpServer struct {
 	srv  *http.Server
+	mux  *http.ServeMux // components mount handlers on it (ServeMux is safe for that while serving)
 	done chan struct{}
 }
 
@@ -51,6 +52,7 @@ func startHTTP(addr string, web websec.Config, reg *prometheus.Registry, ready f
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	s := &httpServer{
 		srv:  &http.Server{Handler: web.Protect(mux, "/healthz"), ReadHeaderTimeout: 10 * time.Second},
+		mux:  mux,
 		done: make(chan struct{}),
 	}
 	go func() {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"github.com/panoptes-go/panoptes/internal/config"
 	"github.com/panoptes-go/panoptes/internal/discovery"
 	"github.com/panoptes-go/panoptes/internal/enrich"
+	"github.com/panoptes-go/panoptes/internal/input"
 	"github.com/panoptes-go/panoptes/internal/inventory"
 	"github.com/panoptes-go/panoptes/internal/metric"
 	"github.com/panoptes-go/panoptes/internal/poll"
@@ -48,16 +50,20 @@ type pluginInstance struct {
 type parts struct {
 	plugins []pluginInstance
 	sources map[string]discovery.Source
+	inputs  []inputInstance
+	apps    []appInstance
 }
 
 // Check builds every plugin, source and sink from cfg without starting any,
 // reporting problems as file:line: key: reason.
 func Check(cfg *config.Config) error {
-	_, err := build(cfg)
+	_, err := build(cfg, nil)
 	return err
 }
 
-func build(cfg *config.Config) (*parts, error) {
+// build builds the parts; reg receives the self-metrics of the inputs and
+// apps that have some (nil: Check's, none).
+func build(cfg *config.Config, reg prometheus.Registerer) (*parts, error) {
 	var errs []error
 	p := &parts{sources: map[string]discovery.Source{}}
 	for i, pc := range cfg.Polling.Plugins {
@@ -107,6 +113,7 @@ func build(cfg *config.Config) (*parts, error) {
 			errs = append(errs, cfg.Locate("sinks", i, "type", err))
 		}
 	}
+	errs = append(errs, buildStreams(cfg, p, reg)...)
 	if len(cfg.SNMP.Credentials) == 0 && len(cfg.Polling.Plugins) > 0 {
 		errs = append(errs, cfg.Errorf("snmp.credentials", "no SNMP credentials are configured; add one named %q (see README.md)", cfg.SNMP.Credential))
 	}
@@ -128,8 +135,10 @@ type Node struct {
 	runner *poll.Runner
 	sched  *schedule.Scheduler
 	sinks  []*sink.Consumer
-	rates  *rate.Processor // nil when no plugin asks for rates or uses delta()
-	enrich *enrich.Cache
+	// streams runs the streaming inputs of the resources this node owns.
+	streams *input.Runner
+	rates   *rate.Processor // nil when no plugin asks for rates or uses delta()
+	enrich  *enrich.Cache
 	// refresher is the enrichment role (nil without it); enrichMine the
 	// resources this node polls or enriches, whose cache entries it keeps;
 	// enrichCh nudges a reconcile when the site's enrichers change;
@@ -155,11 +164,11 @@ type Node struct {
 
 // New builds a node from cfg. Nothing is started until Run.
 func New(cfg *config.Config, logger *slog.Logger) (*Node, error) {
-	p, err := build(cfg)
+	reg := prometheus.NewRegistry()
+	p, err := build(cfg, reg)
 	if err != nil {
 		return nil, err
 	}
-	reg := prometheus.NewRegistry()
 	selfmetric.Register(reg, prometheus.NewGoCollector())
 	selfmetric.Register(reg, prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	selfmetric.Register(reg, version.NewCollector())
@@ -219,6 +228,8 @@ func (n *Node) Run(ctx context.Context) error {
 	}
 	n.runner = poll.NewRunner(ropts)
 	n.classifySources()
+	n.streams = input.NewRunner(n.emitStream, n.log.With("component", "input"))
+	defer n.streams.Stop()
 	n.sched = schedule.New(schedule.Options{MaxConcurrent: cfg.Polling.MaxConcurrentChecks, Logger: n.log.With("component", "schedule"), Registerer: n.reg})
 
 	for _, sc := range cfg.Sinks {
@@ -233,12 +244,14 @@ func (n *Node) Run(ctx context.Context) error {
 	}
 
 	var httpSrv *httpServer
+	handle := func(string, http.Handler) {} // apps' handlers, on a node without HTTP
 	if cfg.HTTP.Listen != "" && cfg.HasRole(config.RoleHTTP) {
 		httpSrv, err = startHTTP(cfg.HTTP.Listen, cfg.HTTP.Config, n.reg, n.readiness, n.degraded, n.log.With("component", "http"))
 		if err != nil {
 			return err
 		}
 		defer httpSrv.stop()
+		handle = httpSrv.mux.Handle
 	}
 
 	// Join (load the membership) now; announce this node only after the
@@ -266,6 +279,8 @@ func (n *Node) Run(ctx context.Context) error {
 			}
 		}()
 	}
+	bgWG.Add(1)
+	go func() { defer bgWG.Done(); n.runApps(bg, handle) }()
 	if len(n.parts.sources) > 0 && (cfg.HasRole(config.RoleDiscovery) || cfg.HasRole(config.RoleResourceManager)) {
 		bgWG.Add(1)
 		go func() { defer bgWG.Done(); n.leadDiscovery(ctx) }()
@@ -313,6 +328,7 @@ func (n *Node) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			n.setReady(false)
 			n.handOver()
+			n.streams.Stop() // the others stream this node's resources now
 			n.log.Info("shutting down: waiting for running checks")
 			stopSched()
 			err := <-schedDone
@@ -361,6 +377,7 @@ func (n *Node) reconcile() {
 	}
 	n.sched.Update(checks)
 	n.m.checks.Set(float64(len(checks)))
+	n.streams.Update(n.wantedStreams(snap, owned))
 	n.reconcileEnrichment(snap, owned)
 	n.log.Debug("schedule updated", "checks", len(checks))
 }
