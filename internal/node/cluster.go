@@ -69,6 +69,33 @@ func (n *Node) handOver() {
 	n.reconcile()
 }
 
+// maxFinishWait bounds how long a stop waits for checks in flight (a
+// device that does not answer holds its check until the SNMP timeouts
+// end); what still runs then is cancelled.
+const maxFinishWait = 20 * time.Second
+
+// finishChecks unschedules every check and waits until those in flight
+// have finished and published, each within its deadline (its next due
+// time) or maxFinishWait: stopping the scheduler would cancel them, ending
+// each as status 5, context canceled. After an abrupt stop (tests) it waits
+// for nothing.
+func (n *Node) finishChecks() {
+	n.sched.Update(nil)
+	if n.abrupt.Load() {
+		return
+	}
+	var longest time.Duration
+	for _, p := range n.parts.plugins {
+		longest = max(longest, p.interval)
+	}
+	wait := min(longest+time.Second, maxFinishWait)
+	for deadline := time.Now().Add(wait); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if s := n.sched.Stats(); s.Started == s.Completed {
+			return
+		}
+	}
+}
+
 // leaveCluster deletes this node's records (or leaves them to expire after
 // an abrupt stop).
 func (n *Node) leaveCluster() {

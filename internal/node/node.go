@@ -330,6 +330,7 @@ func (n *Node) Run(ctx context.Context) error {
 			n.handOver()
 			n.streams.Stop() // the others stream this node's resources now
 			n.log.Info("shutting down: waiting for running checks")
+			n.finishChecks()
 			stopSched()
 			err := <-schedDone
 			if len(n.sinks) > 0 {
