@@ -86,7 +86,7 @@ func (n *Node) finishChecks() {
 	}
 	var longest time.Duration
 	for _, p := range n.parts.plugins {
-		longest = max(longest, p.interval)
+		longest = max(longest, p.Interval)
 	}
 	wait := min(longest+time.Second, maxFinishWait)
 	for deadline := time.Now().Add(wait); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {

@@ -32,7 +32,7 @@ func (n *Node) openDeviceState(ctx context.Context) error {
 	n.enrich = enrich.New(enrich.Options{KV: kv, Refresh: cfg.Enrichment.Interval.D(), MinInterval: cfg.Enrichment.MinInterval.D(),
 		MaxValueSize: maxValue, Need: n.enrichNeed, Logger: n.log.With("component", "enrich"), Registerer: n.reg})
 	for _, pi := range n.parts.plugins {
-		if hu, ok := pi.plugin.(poll.HistoryUser); pi.rates.Empty() && (!ok || !hu.UsesHistory()) {
+		if hu, ok := pi.Plugin.(poll.HistoryUser); pi.Rates.Empty() && (!ok || !hu.UsesHistory()) {
 			continue // neither rates nor delta() (profile plugin): no previous samples to keep
 		}
 		err := n.whileForming(ctx, "open rate state", func(ctx context.Context) (err error) {

@@ -30,7 +30,7 @@ func (n *Node) enrichNeed(res *resource.Resource, sysObjectID string) enrich.Nee
 	var need enrich.Need
 	for i := range n.parts.plugins {
 		pi := &n.parts.plugins[i]
-		if e, ok := pi.plugin.(poll.Enricher); ok && pi.filter.Match(res) && e.UsesEnrichment(res) {
+		if e, ok := pi.Plugin.(poll.Enricher); ok && pi.Filter.Match(res) && e.UsesEnrichment(res) {
 			need = need.Merge(e.Enrichment(res, sysObjectID))
 		}
 	}
@@ -41,7 +41,7 @@ func (n *Node) enrichNeed(res *resource.Resource, sysObjectID string) enrich.Nee
 func (n *Node) usesEnrichment(res *resource.Resource) bool {
 	for i := range n.parts.plugins {
 		pi := &n.parts.plugins[i]
-		if e, ok := pi.plugin.(poll.Enricher); ok && pi.filter.Match(res) && e.UsesEnrichment(res) {
+		if e, ok := pi.Plugin.(poll.Enricher); ok && pi.Filter.Match(res) && e.UsesEnrichment(res) {
 			return true
 		}
 	}

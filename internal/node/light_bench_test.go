@@ -19,6 +19,7 @@ import (
 
 	"github.com/panoptes-go/panoptes/internal/bus"
 	"github.com/panoptes-go/panoptes/internal/cluster"
+	"github.com/panoptes-go/panoptes/internal/collector"
 	"github.com/panoptes-go/panoptes/internal/config"
 	"github.com/panoptes-go/panoptes/internal/metric"
 	"github.com/panoptes-go/panoptes/internal/poll"
@@ -65,7 +66,7 @@ func (benchLight) Poll(ctx context.Context, req *poll.Request) ([]*metric.Group,
 }
 
 // BenchmarkLightPath runs light checks as a node does, minus SNMP and
-// sinks: the scheduler in real time, checkFunc, the Runner, the status
+// sinks: the scheduler in real time, the collector's CheckFunc, the Runner, the status
 // group and PublishSet (coalesced, 5ms linger, S2) into an embedded bus,
 // and the activity counters. 10,000 checks on a 1s interval; one op is one
 // interval (run with -benchtime=Nx). cpu-µs/check is the whole process's
@@ -97,18 +98,19 @@ func BenchmarkLightPath(b *testing.B) {
 	n := &Node{log: log, bus: bs, cluster: cl,
 		runner: poll.NewRunner(poll.RunnerOptions{Logger: log, Registerer: reg})}
 	n.sched = schedule.New(schedule.Options{MaxConcurrent: 1024, Logger: log, Registerer: reg})
-	plugins := make([]pluginInstance, perDevice)
+	plugins := make([]collector.Plugin, perDevice)
 	for i := range plugins {
-		plugins[i] = pluginInstance{name: fmt.Sprintf("uptime-%d", i), interval: iv, timeout: iv, plugin: benchLight{}}
+		plugins[i] = collector.Plugin{Name: fmt.Sprintf("uptime-%d", i), Interval: iv, Timeout: iv, Plugin: benchLight{}}
 	}
+	col := collector.New(collector.Options{Site: "bench", Plugins: plugins, Owner: cl, Publisher: bs, Poller: n.runner, Scheduler: n.sched, Logger: log})
 	var checks []schedule.Check
 	for d := range devices {
 		res := &resource.Resource{Site: "bench", Class: "network", Subclass: "switch", Type: "cisco",
 			ID: fmt.Sprintf("sw%d.example.net", d), Endpoint: "127.0.0.1:161", Plugin: "discovery_csv"}
 		for i := range plugins {
 			pi := &plugins[i]
-			checks = append(checks, schedule.Check{Key: pi.name + "|" + res.Key(), Plugin: pi.name, Interval: iv,
-				Run: n.checkFunc(pi, res, time.Time{})})
+			checks = append(checks, schedule.Check{Key: pi.Name + "|" + res.Key(), Plugin: pi.Name, Interval: iv,
+				Run: col.CheckFunc(pi, res, time.Time{})})
 		}
 	}
 	n.sched.Update(checks)
@@ -119,7 +121,7 @@ func BenchmarkLightPath(b *testing.B) {
 
 	var ms0, ms1 runtime.MemStats
 	runtime.ReadMemStats(&ms0)
-	failed0, unpublished0 := n.total.failed.Load(), n.total.errors.Load()
+	failed0, unpublished0 := col.Total.Failed.Load(), col.Total.Errors.Load()
 	st0, cpu0, t0 := n.sched.Stats(), processCPU(b), time.Now()
 	b.ResetTimer()
 	for range b.N {
@@ -138,7 +140,7 @@ func BenchmarkLightPath(b *testing.B) {
 	}
 	// A check times out when the machine is too busy to keep up (reported
 	// as failed); most of them failing means the path is broken.
-	failed, unpublished := n.total.failed.Load()-failed0, n.total.errors.Load()-unpublished0
+	failed, unpublished := col.Total.Failed.Load()-failed0, col.Total.Errors.Load()-unpublished0
 	if float64(failed) > started/2 || unpublished > 0 {
 		_, p99 := n.sched.LatencyQuantiles()
 		b.Fatalf("%d of %.0f checks failed, %d groups not published (p99 start lateness %v)", failed, started, unpublished, p99)

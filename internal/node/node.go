@@ -18,12 +18,12 @@ import (
 
 	"github.com/panoptes-go/panoptes/internal/bus"
 	"github.com/panoptes-go/panoptes/internal/cluster"
+	"github.com/panoptes-go/panoptes/internal/collector"
 	"github.com/panoptes-go/panoptes/internal/config"
 	"github.com/panoptes-go/panoptes/internal/discovery"
 	"github.com/panoptes-go/panoptes/internal/enrich"
 	"github.com/panoptes-go/panoptes/internal/input"
 	"github.com/panoptes-go/panoptes/internal/inventory"
-	"github.com/panoptes-go/panoptes/internal/metric"
 	"github.com/panoptes-go/panoptes/internal/poll"
 	"github.com/panoptes-go/panoptes/internal/rate"
 	"github.com/panoptes-go/panoptes/internal/resource"
@@ -35,20 +35,10 @@ import (
 	"github.com/panoptes-go/panoptes/internal/version"
 )
 
-// pluginInstance is one configured polling plugin, ready to run.
-type pluginInstance struct {
-	name     string
-	interval time.Duration
-	timeout  time.Duration
-	filter   *resource.Filter
-	plugin   poll.Plugin
-	rates    rate.Selector // counters that also get a <counter>_rate gauge
-}
-
 // parts is everything built from a config before anything starts, so a bad
 // config fails before the bus or any listener is opened.
 type parts struct {
-	plugins []pluginInstance
+	plugins []collector.Plugin
 	sources map[string]discovery.Source
 	inputs  []inputInstance
 	apps    []appInstance
@@ -86,11 +76,7 @@ func build(cfg *config.Config, reg prometheus.Registerer) (*parts, error) {
 			errs = append(errs, cfg.Errorf(path+".rates", "%v", err))
 			continue
 		}
-		timeout := pc.Timeout.D()
-		if timeout == 0 {
-			timeout = pc.Interval.D()
-		}
-		p.plugins = append(p.plugins, pluginInstance{name: pc.Name, interval: pc.Interval.D(), timeout: timeout, filter: f, plugin: plug, rates: rates})
+		p.plugins = append(p.plugins, collector.Plugin{Name: pc.Name, Interval: pc.Interval.D(), Timeout: pc.Timeout.D(), Filter: f, Plugin: plug, Rates: rates})
 	}
 	d := cfg.Discovery.Defaults
 	defaults := discovery.Defaults{Site: d.Site, Class: d.Class, Subclass: d.Subclass, Type: d.Type}
@@ -154,8 +140,8 @@ type Node struct {
 	// abrupt skips the handover on shutdown, as a killed process would (tests).
 	abrupt atomic.Bool
 	m      *nodeMetrics
-	act    activity // since the last summary line
-	total  activity // since start
+	// col is the polling pipeline: checks of what this node owns.
+	col *collector.Collector
 
 	readyMu sync.Mutex
 	ready   bool
@@ -265,6 +251,12 @@ func (n *Node) Run(ctx context.Context) error {
 		return err
 	}
 	defer n.leaveCluster()
+	copts := collector.Options{Site: cfg.Site, Plugins: n.parts.plugins, Owner: n.cluster, Publisher: n.bus, Inventory: n.index,
+		Poller: n.runner, Scheduler: n.sched, Logger: n.log.With("component", "collector")}
+	if n.rates != nil { // a nil *rate.Processor must not become a non-nil Rates
+		copts.Rates = n.rates
+	}
+	n.col = collector.New(copts)
 
 	// Sinks and discovery live until the end; polling stops first on shutdown.
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
@@ -343,120 +335,14 @@ func (n *Node) Run(ctx context.Context) error {
 	}
 }
 
-// reconcile turns the inventory into checks: every resource of this node's
-// site that this node owns times every plugin whose filter matches it. A
-// resource lost to another node stops at once; one gained starts at its
-// check's phase, the same on every node, so a move neither skips nor
-// repeats an interval.
+// reconcile follows the inventory and the cluster: the checks (the
+// collector), the streams and the enrichment of what this node owns.
 func (n *Node) reconcile() {
-	snap := n.index.Snapshot()
-	keys := make([]string, 0, len(snap))
-	for _, res := range snap {
-		if res.Site == n.cfg.Site {
-			keys = append(keys, res.Key())
-		}
-	}
-	owned := n.cluster.Owned(keys)
-	takeover := n.cluster.Takeovers(owned) // polled from then on: a leaving node has them until then
-	var checks []schedule.Check
-	for _, res := range snap {
-		if res.Site != n.cfg.Site || !owned[res.Key()] {
-			continue
-		}
-		for i := range n.parts.plugins {
-			pi := &n.parts.plugins[i]
-			if !pi.filter.Match(res) {
-				continue
-			}
-			checks = append(checks, schedule.Check{
-				Key:      pi.name + "|" + res.Key(),
-				Plugin:   pi.name,
-				Interval: pi.interval,
-				Run:      n.checkFunc(pi, res, takeover[res.Key()]),
-			})
-		}
-	}
-	n.sched.Update(checks)
-	n.m.checks.Set(float64(len(checks)))
-	n.streams.Update(n.wantedStreams(snap, owned))
-	n.reconcileEnrichment(snap, owned)
-	n.log.Debug("schedule updated", "checks", len(checks))
-}
-
-// checkFunc polls one resource with one plugin and publishes the result,
-// for due times from notBefore on (zero: all) and, once this node leaves,
-// before the time it hands over.
-func (n *Node) checkFunc(pi *pluginInstance, res *resource.Resource, notBefore time.Time) func(context.Context) {
-	check := &poll.Check{Name: pi.name, Plugin: pi.plugin, Resource: res, Interval: pi.interval}
-	return func(ctx context.Context) {
-		if !n.mayPoll(ctx, pi.interval, notBefore) {
-			return
-		}
-		// The poll's deadline is the check's unless the plugin's timeout is
-		// shorter (it defaults to the interval, and the check's deadline is
-		// its next due time, at most an interval away): a context that
-		// would add nothing is not made.
-		var set *metric.GroupSet
-		d, hasDeadline := ctx.Deadline()
-		if hasDeadline && (pi.timeout >= pi.interval || !d.After(time.Now().Add(pi.timeout))) {
-			set = n.runner.RunCheck(ctx, check)
-		} else {
-			pctx, cancel := context.WithTimeout(ctx, pi.timeout)
-			set = n.runner.RunCheck(pctx, check)
-			cancel()
-		}
-		if n.rates != nil && !pi.rates.Empty() {
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			n.rates.Apply(rctx, set, pi.rates, time.Now())
-			cancel()
-		}
-		// Publish even when the check's own deadline has passed: the poll's
-		// result (if only its status) is what the user needs to see. But
-		// wait for acks only until just before the check is due again
-		// (ctx's deadline): a check still waiting then skips its next run,
-		// and a stream electing a new leader can leave acks unanswered for
-		// longer than an interval. What is not acknowledged goes to the
-		// bus's buffer, which publishes it again with the same message IDs
-		// (stored once).
-		// The bound is passed as a time, not as a context deadline: a
-		// timer context per check cost more than the rest of PublishSet.
-		var pubDeadline time.Time
-		if hasDeadline {
-			pubDeadline = d.Add(-publishMargin(pi.interval))
-		} else {
-			pubDeadline = time.Now().Add(10 * time.Second)
-		}
-		published, err := n.bus.PublishSetUntil(context.WithoutCancel(ctx), set, pubDeadline)
-		if err != nil {
-			n.log.Warn("publish failed", "plugin", pi.name, "resource", res.ID, "err", err)
-		}
-		n.act.record(set, published, err)
-		n.act.noteBusy(set)
-		n.total.record(set, published, err)
-	}
-}
-
-// mayPoll reports whether this node polls a check due at its ctx's deadline
-// minus interval (the scheduler's due time, exact on every node): a
-// resource moving to or from a leaving node is polled by that node for due
-// times before its handover time, by the new owner from then on.
-func (n *Node) mayPoll(ctx context.Context, interval time.Duration, notBefore time.Time) bool {
-	deadline, ok := ctx.Deadline()
-	if !ok {
-		return true
-	}
-	due := deadline.Add(-interval)
-	if due.Before(notBefore) {
-		return false
-	}
-	until := n.cluster.DrainAt()
-	return until.IsZero() || due.Before(until)
-}
-
-// publishMargin is how long before its next due time a check stops
-// waiting for publish acks: enough to return and be idle when due again.
-func publishMargin(interval time.Duration) time.Duration {
-	return min(max(interval/20, 20*time.Millisecond), 250*time.Millisecond)
+	count, own := n.col.Reconcile()
+	n.m.checks.Set(float64(count))
+	n.streams.Update(n.wantedStreams(own.Snapshot, own.Owned))
+	n.reconcileEnrichment(own.Snapshot, own.Owned)
+	n.log.Debug("schedule updated", "checks", count)
 }
 
 func (n *Node) setReady(v bool) {

@@ -110,12 +110,8 @@ func (n *Node) emitStream(inst *input.Instance, set *metric.GroupSet) {
 	if err != nil {
 		n.log.Warn("publish failed", "input", inst.Name, "err", err)
 	}
-	n.act.published.Add(uint64(published))
-	n.total.published.Add(uint64(published))
-	if err != nil {
-		n.act.errors.Add(uint64(len(set.Groups) - published))
-		n.total.errors.Add(uint64(len(set.Groups) - published))
-	}
+	n.col.Interval.RecordPublished(len(set.Groups), published, err)
+	n.col.Total.RecordPublished(len(set.Groups), published, err)
 }
 
 // runApps runs the apps whose role this node has until ctx ends, after

@@ -1,0 +1,232 @@
+// Package collector is the polling pipeline of a node: reconcile (the
+// resources this node owns × the plugins whose filter matches them →
+// checks), and each check's run (poll → rates → publish, within the
+// handover rules). It works through small interfaces, defined here, that
+// the cluster, the bus, the inventory and the rate processor satisfy, so
+// that the pipeline is tested without any of them (collector_test.go).
+package collector
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/panoptes-go/panoptes/internal/metric"
+	"github.com/panoptes-go/panoptes/internal/poll"
+	"github.com/panoptes-go/panoptes/internal/rate"
+	"github.com/panoptes-go/panoptes/internal/resource"
+	"github.com/panoptes-go/panoptes/internal/schedule"
+)
+
+// Owner says which resources this node polls (*cluster.Cluster).
+type Owner interface {
+	// Owned reports, of keys, those this node owns.
+	Owned(keys []string) map[string]bool
+	// Takeovers gives, of owned, those taken from a leaving node and the
+	// due time from which this node polls them.
+	Takeovers(owned map[string]bool) map[string]time.Time
+	// DrainAt is when this node hands its resources over (zero: it is
+	// not leaving): it polls due times before it only.
+	DrainAt() time.Time
+}
+
+// Publisher puts a check's groups on the bus (*bus.Bus), waiting for
+// acknowledgements until the given time at most.
+type Publisher interface {
+	PublishSetUntil(ctx context.Context, set *metric.GroupSet, until time.Time) (int, error)
+}
+
+// Inventory is the resources known (*inventory.Index).
+type Inventory interface {
+	Snapshot() []*resource.Resource
+}
+
+// Rates adds <counter>_rate gauges to a set (*rate.Processor).
+type Rates interface {
+	Apply(ctx context.Context, set *metric.GroupSet, sel rate.Selector, now time.Time)
+}
+
+// Poller runs one check (*poll.Runner): its groups and status group.
+type Poller interface {
+	RunCheck(ctx context.Context, k *poll.Check) *metric.GroupSet
+}
+
+// Scheduler runs the checks (*schedule.Scheduler).
+type Scheduler interface {
+	Update(checks []schedule.Check)
+}
+
+// Plugin is one configured polling plugin instance, ready to run.
+type Plugin struct {
+	Name     string
+	Interval time.Duration
+	// Timeout bounds a poll (0: the interval).
+	Timeout time.Duration
+	Filter  *resource.Filter
+	Plugin  poll.Plugin
+	// Rates are the counters that also get a <counter>_rate gauge.
+	Rates rate.Selector
+}
+
+// Options configure a Collector.
+type Options struct {
+	// Site is this node's: only its resources are polled.
+	Site      string
+	Plugins   []Plugin
+	Owner     Owner
+	Publisher Publisher
+	Inventory Inventory
+	Poller    Poller
+	Scheduler Scheduler
+	// Rates is nil when no plugin asks for rates.
+	Rates  Rates
+	Logger *slog.Logger
+}
+
+// Collector turns the inventory into checks and runs them.
+type Collector struct {
+	o Options
+	// Interval counts what was done since the last summary line (Swap
+	// it), Total since the start.
+	Interval, Total Activity
+}
+
+// New makes a collector; nothing runs until the scheduler runs the checks
+// Reconcile gives it.
+func New(o Options) *Collector {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	o.Plugins = slices.Clone(o.Plugins)
+	for i := range o.Plugins {
+		if o.Plugins[i].Timeout <= 0 {
+			o.Plugins[i].Timeout = o.Plugins[i].Interval
+		}
+	}
+	return &Collector{o: o}
+}
+
+// Plugins are the configured plugin instances.
+func (c *Collector) Plugins() []Plugin { return c.o.Plugins }
+
+// Ownership is what a reconcile saw: the inventory, and which of this
+// site's resources this node owns (by key). The node's other roles that
+// follow ownership (streams, enrichment) use the same.
+type Ownership struct {
+	Snapshot []*resource.Resource
+	Owned    map[string]bool
+}
+
+// Reconcile schedules every resource of this node's site that it owns
+// times every plugin whose filter matches it. A resource lost to another
+// node stops at once; one gained starts at its check's phase, the same on
+// every node, so a move neither skips nor repeats an interval. It returns
+// the checks' count and what it saw.
+func (c *Collector) Reconcile() (int, Ownership) {
+	snap := c.o.Inventory.Snapshot()
+	keys := make([]string, 0, len(snap))
+	for _, res := range snap {
+		if res.Site == c.o.Site {
+			keys = append(keys, res.Key())
+		}
+	}
+	owned := c.o.Owner.Owned(keys)
+	takeover := c.o.Owner.Takeovers(owned) // polled from then on: a leaving node has them until then
+	var checks []schedule.Check
+	for _, res := range snap {
+		if res.Site != c.o.Site || !owned[res.Key()] {
+			continue
+		}
+		for i := range c.o.Plugins {
+			p := &c.o.Plugins[i]
+			if !p.Filter.Match(res) {
+				continue
+			}
+			checks = append(checks, schedule.Check{
+				Key:      p.Name + "|" + res.Key(),
+				Plugin:   p.Name,
+				Interval: p.Interval,
+				Run:      c.CheckFunc(p, res, takeover[res.Key()]),
+			})
+		}
+	}
+	c.o.Scheduler.Update(checks)
+	return len(checks), Ownership{Snapshot: snap, Owned: owned}
+}
+
+// CheckFunc polls one resource with one plugin and publishes the result,
+// for due times from notBefore on (zero: all) and, once this node leaves,
+// before the time it hands over.
+func (c *Collector) CheckFunc(p *Plugin, res *resource.Resource, notBefore time.Time) func(context.Context) {
+	check := &poll.Check{Name: p.Name, Plugin: p.Plugin, Resource: res, Interval: p.Interval}
+	return func(ctx context.Context) {
+		if !c.mayPoll(ctx, p.Interval, notBefore) {
+			return
+		}
+		// The poll's deadline is the check's unless the plugin's timeout is
+		// shorter (it defaults to the interval, and the check's deadline is
+		// its next due time, at most an interval away): a context that
+		// would add nothing is not made.
+		var set *metric.GroupSet
+		d, hasDeadline := ctx.Deadline()
+		if hasDeadline && (p.Timeout >= p.Interval || !d.After(time.Now().Add(p.Timeout))) {
+			set = c.o.Poller.RunCheck(ctx, check)
+		} else {
+			pctx, cancel := context.WithTimeout(ctx, p.Timeout)
+			set = c.o.Poller.RunCheck(pctx, check)
+			cancel()
+		}
+		if c.o.Rates != nil && !p.Rates.Empty() {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			c.o.Rates.Apply(rctx, set, p.Rates, time.Now())
+			cancel()
+		}
+		// Publish even when the check's own deadline has passed: the poll's
+		// result (if only its status) is what the user needs to see. But
+		// wait for acks only until just before the check is due again
+		// (ctx's deadline): a check still waiting then skips its next run,
+		// and a stream electing a new leader can leave acks unanswered for
+		// longer than an interval. What is not acknowledged goes to the
+		// bus's buffer, which publishes it again with the same message IDs
+		// (stored once).
+		// The bound is passed as a time, not as a context deadline: a
+		// timer context per check cost more than the rest of PublishSet.
+		var pubDeadline time.Time
+		if hasDeadline {
+			pubDeadline = d.Add(-PublishMargin(p.Interval))
+		} else {
+			pubDeadline = time.Now().Add(10 * time.Second)
+		}
+		published, err := c.o.Publisher.PublishSetUntil(context.WithoutCancel(ctx), set, pubDeadline)
+		if err != nil {
+			c.o.Logger.Warn("publish failed", "plugin", p.Name, "resource", res.ID, "err", err)
+		}
+		c.Interval.Record(set, published, err)
+		c.Interval.NoteBusy(set)
+		c.Total.Record(set, published, err)
+	}
+}
+
+// mayPoll reports whether this node polls a check due at its ctx's deadline
+// minus interval (the scheduler's due time, exact on every node): a
+// resource moving to or from a leaving node is polled by that node for due
+// times before its handover time, by the new owner from then on.
+func (c *Collector) mayPoll(ctx context.Context, interval time.Duration, notBefore time.Time) bool {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return true
+	}
+	due := deadline.Add(-interval)
+	if due.Before(notBefore) {
+		return false
+	}
+	until := c.o.Owner.DrainAt()
+	return until.IsZero() || due.Before(until)
+}
+
+// PublishMargin is how long before its next due time a check stops
+// waiting for publish acks: enough to return and be idle when due again.
+func PublishMargin(interval time.Duration) time.Duration {
+	return min(max(interval/20, 20*time.Millisecond), 250*time.Millisecond)
+}
