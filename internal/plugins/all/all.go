@@ -4,6 +4,8 @@
 package all
 
 import (
+	_ "github.com/panoptes-go/panoptes/internal/apps/monitor"      // app events
+	_ "github.com/panoptes-go/panoptes/internal/apps/topology"     // app topology
 	_ "github.com/panoptes-go/panoptes/internal/discovery/command" // discovery source command
 	_ "github.com/panoptes-go/panoptes/internal/discovery/csv"     // discovery source csv
 	_ "github.com/panoptes-go/panoptes/internal/discovery/http"    // discovery source http
