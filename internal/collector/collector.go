@@ -208,6 +208,24 @@ func (c *Collector) CheckFunc(p *Plugin, res *resource.Resource, notBefore time.
 	}
 }
 
+// Emit publishes what a streaming input instance (name) delivered: with
+// its rates (sel), waiting for acks for an interval at most (at least
+// 10 s), counted as published groups. A stream's sets are not checks: its
+// status group says how it is.
+func (c *Collector) Emit(name string, interval time.Duration, sel rate.Selector, set *metric.GroupSet) {
+	if c.o.Rates != nil && !sel.Empty() {
+		rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		c.o.Rates.Apply(rctx, set, sel, time.Now())
+		cancel()
+	}
+	published, err := c.o.Publisher.PublishSetUntil(context.Background(), set, time.Now().Add(max(interval, 10*time.Second)))
+	if err != nil {
+		c.o.Logger.Warn("publish failed", "input", name, "err", err)
+	}
+	c.Interval.RecordPublished(len(set.Groups), published, err)
+	c.Total.RecordPublished(len(set.Groups), published, err)
+}
+
 // mayPoll reports whether this node polls a check due at its ctx's deadline
 // minus interval (the scheduler's due time, exact on every node): a
 // resource moving to or from a leaving node is polled by that node for due

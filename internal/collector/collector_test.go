@@ -217,3 +217,25 @@ func TestPublishMargin(t *testing.T) {
 		}
 	}
 }
+
+// A stream's set goes through its rates and the publisher and is counted
+// as groups, not as a check.
+func TestEmit(t *testing.T) {
+	sw := res("sw1", "lab", "network")
+	c, _, _, rates, pub := newTest(t, fakeInventory{sw}, &fakeOwner{})
+	set := (&fakePoller{}).RunCheck(context.Background(), &poll.Check{Name: "gnmi", Resource: sw})
+	c.Emit("gnmi", time.Second, c.o.Plugins[0].Rates, set)
+	if rates.applied != 1 || len(pub.sets) != 1 {
+		t.Fatalf("rates applied %d, sets published %d; want 1 and 1", rates.applied, len(pub.sets))
+	}
+	if d := time.Until(pub.until[0]); d < 9*time.Second || d > 10*time.Second {
+		t.Errorf("publish waits %v, want 10 s (at least)", d)
+	}
+	c.Emit("gnmi", time.Second, rate.Selector{}, set)
+	if rates.applied != 1 {
+		t.Error("rates applied without a selector")
+	}
+	if c.Total.Published.Load() != 4 || c.Total.OK.Load() != 0 {
+		t.Errorf("published %d, checks ok %d; want 4 and 0", c.Total.Published.Load(), c.Total.OK.Load())
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -91,27 +90,17 @@ func (n *Node) wantedStreams(snap []*resource.Resource, owned map[string]bool) [
 	return want
 }
 
-// emitStream publishes what a stream delivered, with its rates, as a
-// check's result.
+// emitStream publishes what a stream delivered, with its instance's rates
+// (the collector's Emit).
 func (n *Node) emitStream(inst *input.Instance, set *metric.GroupSet) {
+	var sel rate.Selector
 	for i := range n.parts.inputs {
-		ii := &n.parts.inputs[i]
-		if ii.inst != inst {
-			continue
+		if n.parts.inputs[i].inst == inst {
+			sel = n.parts.inputs[i].rates
+			break
 		}
-		if n.rates != nil && !ii.rates.Empty() {
-			rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			n.rates.Apply(rctx, set, ii.rates, time.Now())
-			cancel()
-		}
-		break
 	}
-	published, err := n.bus.PublishSetUntil(context.Background(), set, time.Now().Add(max(inst.Interval, 10*time.Second)))
-	if err != nil {
-		n.log.Warn("publish failed", "input", inst.Name, "err", err)
-	}
-	n.col.Interval.RecordPublished(len(set.Groups), published, err)
-	n.col.Total.RecordPublished(len(set.Groups), published, err)
+	n.col.Emit(inst.Name, inst.Interval, sel, set)
 }
 
 // runApps runs the apps whose role this node has until ctx ends, after
