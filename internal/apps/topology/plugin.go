@@ -51,7 +51,7 @@ func (a *nodeApp) Run(ctx context.Context, env *apps.Env) error {
 			http.Error(w, "the topology app is starting", http.StatusServiceUnavailable)
 		})
 		for _, p := range Paths {
-			env.Handle(p, h)
+			mount(env, p, h)
 		}
 	}
 	bo := backoff.Backoff{Min: time.Second, Max: 30 * time.Second}
@@ -66,4 +66,16 @@ func (a *nodeApp) Run(ctx context.Context, env *apps.Env) error {
 			return nil
 		}
 	}
+}
+
+// mount serves h under pattern; a second topology app on the node (two
+// instances configured) finds the pattern taken (the mux panics on it)
+// and is served by the first.
+func mount(env *apps.Env, pattern string, h http.Handler) {
+	defer func() {
+		if r := recover(); r != nil {
+			env.Logger.Warn("topology app: another instance serves the graph on this node", "pattern", pattern, "err", r)
+		}
+	}()
+	env.Handle(pattern, h)
 }

@@ -1,6 +1,8 @@
 package topology
 
 import (
+	"log/slog"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -39,6 +41,20 @@ func TestBadOptions(t *testing.T) {
 		_, err := config.Parse("bad.yaml", []byte(c.yaml), func(string) (string, bool) { return "", false }, node.Check)
 		if err == nil || !strings.HasPrefix(err.Error(), c.want) {
 			t.Errorf("got  %v\nwant %s", err, c.want)
+		}
+	}
+}
+
+// TestTwoInstancesMount: a second instance on the node leaves the paths to
+// the first instead of crashing the node (the mux panics on a pattern
+// registered twice).
+func TestTwoInstancesMount(t *testing.T) {
+	mux := http.NewServeMux()
+	env := &apps.Env{Name: "a", Handle: mux.Handle, Logger: slog.New(slog.DiscardHandler)}
+	h := http.NotFoundHandler()
+	for range 2 {
+		for _, p := range Paths {
+			mount(env, p, h)
 		}
 	}
 }
