@@ -225,6 +225,7 @@ apps:
   - plugin: topology
     options: {reconcile_interval: 1s}
 `, filepath.Join(dir, "data"), httpAddr, csvPath))
+	began := time.Now()
 	p := startRun(t, cfg)
 	netw, _ := farm.Network()
 	links := func(n sim.Network) []string {
@@ -288,6 +289,7 @@ apps:
 				strings.Join(last, "\n"), strings.Join(want, "\n"), code, body)
 		}
 	}
+	t.Logf("the graph is the network's %s after start", time.Since(began).Round(100*time.Millisecond))
 	l := netw.Links[len(netw.Links)-1]
 	if err := farm.SetInterface(l.A.Device, l.A.Port, false); err != nil {
 		t.Fatal(err)
