@@ -10,6 +10,7 @@ import (
 	_ "github.com/panoptes-go/panoptes/internal/discovery/csv"     // discovery source csv
 	_ "github.com/panoptes-go/panoptes/internal/discovery/http"    // discovery source http
 	_ "github.com/panoptes-go/panoptes/internal/discovery/json"    // discovery source json
+	_ "github.com/panoptes-go/panoptes/internal/input/gnmi"        // streaming input gnmi
 	_ "github.com/panoptes-go/panoptes/internal/poll/bgp"          // polling plugin bgp
 	_ "github.com/panoptes-go/panoptes/internal/poll/heartbeat"    // polling plugin heartbeat
 	_ "github.com/panoptes-go/panoptes/internal/poll/iface"        // polling plugin interface
