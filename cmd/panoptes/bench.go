@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -13,7 +14,14 @@ import (
 )
 
 func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("bench", "[--devices N] [--interval D] [--duration D] [--plugin interface|uptime]",
+	switch proto, rest := protocolArg(args); proto {
+	case "gnmi":
+		return benchGNMI(ctx, rest, stdout, stderr)
+	case "snmp":
+	default:
+		return fmt.Errorf("--protocol %q: use snmp (the default) or gnmi", proto)
+	}
+	fs := newFlags("bench", "[--protocol snmp|gnmi] [--devices N] [--interval D] [--duration D] [--plugin interface|uptime]",
 		"Start the simulator in its own process with N devices, run the full pipeline (scheduler →\n"+
 			"SNMP → bus → file sink) in this one, and print one JSON object: checks/s, varbinds/s,\n"+
 			"collector CPU per 1M varbinds, RSS per device, schedule lateness and poll→sink latency\n"+
@@ -79,5 +87,41 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	_, err = fmt.Fprintf(stdout, "%s\n", r.JSON())
+	return err
+}
+
+// benchGNMI is `panoptes bench --protocol gnmi`.
+func benchGNMI(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("bench --protocol gnmi", "[--devices N] [--interval D] [--duration D] [--encoding proto|json_ietf|json]",
+		"Start the simulator in its own process with N devices served as gNMI targets, stream them with\n"+
+			"one node's gnmi input (every interface counter sampled every --interval; gnmi → mapping → rates\n"+
+			"→ bus → file sink in this process) and print one JSON object: notifications/s and leaf updates/s\n"+
+			"in, groups/s written, collector CPU per 1k notifications, per 1M updates and per 1k groups, RSS\n"+
+			"per target, group→sink latency, reconnects and dropped notifications. Progress goes to stderr.", stderr)
+	var o bench.GNMIOptions
+	fs.IntVar(&o.Devices, "devices", 100, "simulated gNMI targets")
+	fs.DurationVar(&o.Interval, "interval", 0, "sample interval (default 10s)")
+	fs.DurationVar(&o.Duration, "duration", 0, "measured window (default two intervals)")
+	fs.DurationVar(&o.Warmup, "warmup", 0, "unmeasured start (default one interval + 5s)")
+	fs.StringVar(&o.Encoding, "encoding", "proto", "subscription encoding: proto, json_ietf or json")
+	var maps listFlag
+	fs.Var(&maps, "mapping", "gNMI mapping the input uses, repeatable (default openconfig-interfaces)")
+	fs.StringVar(&o.Template, "template", "switch48", "simulator template")
+	fs.IntVar(&o.BasePort, "base-port", 20000, "first simulated device's port (SNMP on UDP, gNMI on TCP)")
+	fs.Int64Var(&o.Seed, "seed", 1, "simulator seed")
+	fs.StringVar(&o.Dir, "dir", "", "work directory (default a temporary one)")
+	fs.BoolVar(&o.Keep, "keep", false, "keep the work directory")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	o.Mappings = maps
+	o.Progress = stderr
+	o.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	r, err := bench.RunGNMI(ctx, o)
+	if err != nil {
+		return err
+	}
+	b, _ := json.MarshalIndent(r, "", "  ")
+	_, err = fmt.Fprintf(stdout, "%s\n", b)
 	return err
 }

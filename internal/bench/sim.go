@@ -39,7 +39,9 @@ type simProcess struct {
 	inventory string
 }
 
-func startSimulator(ctx context.Context, o Options, inventory string) (*simProcess, error) {
+// startSimulator starts `panoptes sim` with o's devices and the extra
+// arguments (the gNMI harness's --gnmi ...).
+func startSimulator(ctx context.Context, o Options, inventory string, extra ...string) (*simProcess, error) {
 	args := []string{"sim",
 		"--devices", strconv.Itoa(o.Devices),
 		"--base-port", strconv.Itoa(o.BasePort),
@@ -51,6 +53,7 @@ func startSimulator(ctx context.Context, o Options, inventory string) (*simProce
 	} else {
 		args = append(args, "--ports-per-addr", strconv.Itoa(o.PortsPerAddr))
 	}
+	args = append(args, extra...)
 	c, err := startChild(o.Binary, args...)
 	if err != nil {
 		return nil, fmt.Errorf("start simulator: %w", err)
