@@ -2,6 +2,7 @@ package input_test
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -132,10 +133,13 @@ func TestTarget(t *testing.T) {
 	if sets < 1 || groups < 55 || groups%55 != 0 && groups > 55*sets {
 		t.Errorf("4 s of 2 s samples: %d batches holding %d interface groups", sets, groups)
 	}
+	before := len(out.statuses())
 	tg.Drop()
+	// Down (2), then up (0) again; a reconnect that failed in between
+	// (another status on a loaded machine) does not matter.
 	wait(t, "down then up", func() bool {
-		s := out.statuses()
-		return len(s) >= 3 && s[len(s)-2] == metric.StatusNetworkFailure && s[len(s)-1] == 0
+		s := out.statuses()[before:]
+		return len(s) >= 2 && slices.Contains(s, metric.StatusNetworkFailure) && s[len(s)-1] == 0
 	})
 	if _, _, rc := metrics.Totals(); rc == 0 {
 		t.Error("the reconnect after the drop was not counted")
