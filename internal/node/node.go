@@ -47,13 +47,13 @@ type parts struct {
 // Check builds every plugin, source and sink from cfg without starting any,
 // reporting problems as file:line: key: reason.
 func Check(cfg *config.Config) error {
-	_, err := build(cfg, nil)
+	_, err := build(cfg, nil, nil)
 	return err
 }
 
 // build builds the parts; reg receives the self-metrics of the inputs and
 // apps that have some (nil: Check's, none).
-func build(cfg *config.Config, reg prometheus.Registerer) (*parts, error) {
+func build(cfg *config.Config, reg prometheus.Registerer, logger *slog.Logger) (*parts, error) {
 	var errs []error
 	p := &parts{sources: map[string]discovery.Source{}}
 	for i, pc := range cfg.Polling.Plugins {
@@ -99,7 +99,7 @@ func build(cfg *config.Config, reg prometheus.Registerer) (*parts, error) {
 			errs = append(errs, cfg.Locate("sinks", i, "type", err))
 		}
 	}
-	errs = append(errs, buildStreams(cfg, p, reg)...)
+	errs = append(errs, buildStreams(cfg, p, reg, logger)...)
 	if len(cfg.SNMP.Credentials) == 0 && len(cfg.Polling.Plugins) > 0 {
 		errs = append(errs, cfg.Errorf("snmp.credentials", "no SNMP credentials are configured; add one named %q (see README.md)", cfg.SNMP.Credential))
 	}
@@ -151,7 +151,7 @@ type Node struct {
 // New builds a node from cfg. Nothing is started until Run.
 func New(cfg *config.Config, logger *slog.Logger) (*Node, error) {
 	reg := prometheus.NewRegistry()
-	p, err := build(cfg, reg)
+	p, err := build(cfg, reg, logger)
 	if err != nil {
 		return nil, err
 	}

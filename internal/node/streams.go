@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"sync"
 
@@ -30,15 +31,20 @@ type appInstance struct {
 	app       apps.App
 }
 
-// buildStreams builds the streaming inputs and apps of cfg (see build).
-func buildStreams(cfg *config.Config, p *parts, reg prometheus.Registerer) []error {
+// buildStreams builds the streaming inputs and apps of cfg (see build);
+// logger (nil: none) is the inputs' (a stream's reconnects and refusals).
+func buildStreams(cfg *config.Config, p *parts, reg prometheus.Registerer, logger *slog.Logger) []error {
 	var errs []error
 	for i, ic := range cfg.Inputs {
 		path := fmt.Sprintf("inputs[%d]", i)
 		if ic.Plugin == "" {
 			continue // config.Validate reported it
 		}
-		in, err := input.Build(ic.Plugin, ic.Options, input.Deps{Name: ic.Name, Interval: ic.Interval.D(), Registerer: reg})
+		deps := input.Deps{Name: ic.Name, Interval: ic.Interval.D(), Registerer: reg}
+		if logger != nil {
+			deps.Logger = logger.With("component", "input", "input", ic.Name)
+		}
+		in, err := input.Build(ic.Plugin, ic.Options, deps)
 		if err != nil {
 			errs = append(errs, cfg.Locate("inputs", i, "plugin", err))
 			continue
