@@ -103,6 +103,7 @@ func (s *Subscriber) Run(ctx context.Context, handle func(Event)) error {
 		return err
 	}
 	wait := backoff.Backoff{Min: s.MinBackoff, Max: s.MaxBackoff} // Equal jitter: [d/2, d]
+	lastStatus := -1                                              // the previous failure's status
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
 			m.reconnects.Inc()
@@ -116,7 +117,14 @@ func (s *Subscriber) Run(ctx context.Context, handle func(Event)) error {
 			wait.Reset() // it worked for a while: start over
 		}
 		d := wait.Next()
-		log.Warn("gnmi subscription down", "err", err, "status", metric.StatusName(StatusOf(err)), "retry_in", d.Round(time.Millisecond))
+		// A warning when the stream goes down or fails differently; the
+		// same failure again (a dead target, retried for hours) is debug.
+		st, level := StatusOf(err), slog.LevelWarn
+		if !up && st == lastStatus {
+			level = slog.LevelDebug
+		}
+		lastStatus = st
+		log.Log(ctx, level, "gnmi subscription down", "err", err, "status", metric.StatusName(st), "retry_in", d.Round(time.Millisecond))
 		if backoff.Sleep(ctx, d) != nil {
 			return ctx.Err()
 		}
