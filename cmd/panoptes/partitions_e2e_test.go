@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -223,21 +224,31 @@ func TestClusterPartitions(t *testing.T) {
 	}
 
 	// Each series in one partition, and written in that partition's order
-	// in each file (a line written again aside: at-least-once) until the
-	// kill. After a kill -9 the survivor writes the messages the dead
-	// instance held; some were seen written after newer ones of their series
-	// although the takeover resets the consumer to its ack floor: counted
-	// and logged, not yet a failure (see docs/TOPOLOGY.md).
+	// in each file. A line may come again (at least once): one written
+	// already in this file, or in another instance's file before the kill
+	// (the dead one's last acks may not have reached the consumer's new
+	// leader, which delivers those messages again).
 	for i, f := range files {
-		before, after, err := seriesInStreamOrder(t, f, stored, linesAtKill[i])
+		written := map[string]bool{}
+		for j, other := range files {
+			if j != i {
+				_, lines := readGroups(t, other)
+				for _, l := range lines[:min(len(lines), linesAtKill[j])] {
+					written[l] = true
+				}
+			}
+		}
+		before, after, err := seriesInStreamOrder(t, f, stored, written, linesAtKill[i])
 		if err != nil {
 			t.Errorf("%s: %v", filepath.Base(f), err)
 		}
 		if len(before) > 0 {
 			t.Errorf("%s: %d series out of order before the kill, first: %s", filepath.Base(f), len(before), strings.Join(before[:min(len(before), 5)], "; "))
 		}
+		// After the kill: counted and logged, not yet a failure (seen in
+		// some runs on the survivor's own partitions; docs/TOPOLOGY.md).
 		if len(after) > 0 {
-			t.Logf("%s: %d groups written after a newer one of their series after the kill (held by the killed instance), first: %s",
+			t.Logf("%s: %d groups written after a newer one of their series after the kill, first: %s",
 				filepath.Base(f), len(after), strings.Join(after[:min(len(after), 3)], "; "))
 		}
 	}
@@ -418,13 +429,13 @@ func fileLines(t *testing.T, paths ...string) (int, map[string]bool) {
 // seriesInStreamOrder checks that every series of the file (a device's
 // group type: no dimensions here) is stored in one partition (err) and
 // lists the groups the file has out of stream order, among its first
-// split lines and after: a line may come again (redelivery), a new one
-// should never come after one stored later. Lines stored after the
-// snapshot are not judged.
-func seriesInStreamOrder(t *testing.T, path string, stored map[string]streamPos, split int) (before, after []string, err error) {
+// split lines and after: a line may come again (redelivery; written holds
+// what other instances wrote), a new one should never come after one
+// stored later. Lines stored after the snapshot are not judged.
+func seriesInStreamOrder(t *testing.T, path string, stored map[string]streamPos, written map[string]bool, split int) (before, after []string, err error) {
 	t.Helper()
 	groups, lines := readGroups(t, path)
-	seen := map[string]bool{}
+	seen := maps.Clone(written)
 	last := map[string]streamPos{}
 	for i, g := range groups {
 		pos, ok := stored[lines[i]]

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -171,6 +172,7 @@ func (c *Consumer) readPartition(ctx context.Context, js jetstream.JetStream, st
 	var cons jetstream.Consumer
 	completedEmpty := 0 // fetches in a row that ended "batch completed" with no message
 	tookOver := false   // awaitHandover done
+	var last uint64     // the highest stream sequence handled (0: none since a reset)
 	for ctx.Err() == nil {
 		if cons == nil {
 			var err error
@@ -225,12 +227,70 @@ func (c *Consumer) readPartition(ctx context.Context, js jetstream.JetStream, st
 			c.setPending(stream, 0)
 			continue
 		}
+		// Messages missing between consecutive deliveries were delivered
+		// while the consumer's leader failed over and lost on the way; the
+		// new leader sends them again only when their ack wait expires,
+		// after newer ones. What comes before the gap is written; then the
+		// consumer is reset to its ack floor (never past a message not
+		// acknowledged, which another reader may have held: nothing is
+		// skipped), and what came after the gap comes again, in order,
+		// with what was acknowledged beyond the floor (at least once). The
+		// batch after
+		// a reset is not judged: messages expired from the stream leave a
+		// gap that stays.
+		gap := len(msgs)
+		if c.readsEverything() && last > 0 {
+			prev := last
+			for i, m := range msgs {
+				seq := streamSeq(m)
+				if seq > prev+1 {
+					gap = i
+					break
+				}
+				prev = max(prev, seq)
+			}
+		}
 		// Even when ctx is done by now, the batch in hand is settled: that
 		// is quicker for everyone than handing it back.
-		c.handleMsgs(ctx, js, stream, msgs, &writeBo)
+		if gap > 0 {
+			c.handleMsgs(ctx, js, stream, msgs[:gap], &writeBo)
+			last = max(last, streamSeq(msgs[gap-1]))
+		}
+		if gap < len(msgs) && ctx.Err() == nil {
+			rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			_, err := js.ResetConsumer(rctx, stream, c.durable)
+			cancel()
+			if err == nil {
+				c.logger.Info("sink: messages missing in the delivery; reading again from the first unacknowledged one",
+					"stream", stream, "written_up_to", last, "next_delivered", streamSeq(msgs[gap]))
+			} else {
+				c.logger.Warn("sink: messages missing in the delivery and the consumer cannot be reset; writing on (they come again later)",
+					"stream", stream, "written_up_to", last, "next_delivered", streamSeq(msgs[gap]), "err", err)
+				c.handleMsgs(ctx, js, stream, msgs[gap:], &writeBo)
+			}
+			last = 0
+		}
+		// Stopping with a gap: what came after it stays unacknowledged, and
+		// whoever reads the partition next resets to the ack floor.
 		clear(msgs) // let the batch go while idle
 	}
 	return nil
+}
+
+// readsEverything reports whether the consumer reads every message of its
+// streams (no subject filter), so that consecutive stream sequences are
+// consecutive deliveries.
+func (c *Consumer) readsEverything() bool {
+	return len(c.subjects) == 0 || slices.Contains(c.subjects, wire.AllMetrics) || slices.Contains(c.subjects, wire.AllEvents)
+}
+
+// streamSeq is a message's stream sequence (0 when unknown).
+func streamSeq(m jetstream.Msg) uint64 {
+	md, err := m.Metadata()
+	if err != nil {
+		return 0
+	}
+	return md.Sequence.Stream
 }
 
 // awaitHandover readies a partition this reader starts on (at start, or

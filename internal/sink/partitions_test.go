@@ -360,3 +360,62 @@ func TestTakeoverAfterKillKeepsOrder(t *testing.T) {
 		t.Fatalf("after a takeover from a reader that held %d messages: %v", held, err)
 	}
 }
+
+// TestLostDeliveryKeepsOrder: messages delivered from the sink's durable
+// but never received (here taken by a raw fetch that never acks, as when a
+// server dies with them on the way) leave a gap in the stream sequences
+// the consumer sees; it reads again from the first unacknowledged message,
+// so each series is written in order, without waiting for the ack wait.
+func TestLostDeliveryKeepsOrder(t *testing.T) {
+	fastPartitions(t)
+	b := openPartitioned(t, bus.Options{DataDir: t.TempDir(), Partitions: 2})
+	js := b.JetStream()
+	out := filepath.Join(t.TempDir(), "m.jsonl")
+	c := fastConsumer(t, config.Sink{Name: "gaps", Options: fileBlock(out)}, nil)
+	c.pace.AckWait = time.Minute // what is lost would come again a minute later
+	running(t, c, js)
+	const devices = 20
+	n := 0
+	for ; n < 2; n++ {
+		publishDevices(t, b, devices, n)
+	}
+	eventually(t, "the first checks written", func() bool { return inOrder(written(t, out), devices, n) == nil })
+	stolen := 0
+	ctx := context.Background()
+	for attempt := 0; stolen == 0 && attempt < 5; attempt++ {
+		thief, err := js.Consumer(ctx, b.Layout().Stream(0), DurableName("gaps"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make(chan int)
+		go func() {
+			k := 0
+			if batch, err := thief.Fetch(3, jetstream.FetchMaxWait(2*time.Second)); err == nil {
+				for range batch.Messages() {
+					k++ // never acked: lost on the way
+				}
+			}
+			got <- k
+		}()
+		time.Sleep(50 * time.Millisecond) // the thief's pull waits beside the consumer's
+		publishDevices(t, b, devices, n)
+		n++
+		stolen += <-got
+	}
+	if stolen == 0 {
+		t.Fatal("the raw fetch never got a message ahead of the consumer")
+	}
+	for end := n + 2; n < end; n++ {
+		publishDevices(t, b, devices, n)
+	}
+	waitUntilTrue(20*time.Second, func() bool { return inOrder(written(t, out), devices, n) == nil })
+	if err := inOrder(written(t, out), devices, n); err != nil {
+		t.Fatalf("after %d messages lost on the way: %v", stolen, err)
+	}
+}
+
+func waitUntilTrue(d time.Duration, cond func() bool) {
+	for deadline := time.Now().Add(d); !cond() && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+}
