@@ -184,7 +184,7 @@ func (c *Consumer) readPartition(ctx context.Context, js jetstream.JetStream, st
 				backoff.Sleep(ctx, fetchBo.Next())
 				continue
 			}
-			if !tookOver {
+			if !tookOver && c.owner != nil {
 				tookOver = true
 				c.awaitHandover(ctx, js, cons, stream)
 			}
@@ -237,9 +237,11 @@ func (c *Consumer) readPartition(ctx context.Context, js jetstream.JetStream, st
 		// with what was acknowledged beyond the floor (at least once). The
 		// batch after
 		// a reset is not judged: messages expired from the stream leave a
-		// gap that stays.
+		// gap that stays. Only with an Owner, which makes this reader the
+		// partition's only one: readers sharing a durable (no Owner, on
+		// several processes) see each other's messages as gaps.
 		gap := len(msgs)
-		if c.readsEverything() && last > 0 {
+		if c.owner != nil && c.readsEverything() && last > 0 {
 			prev := last
 			for i, m := range msgs {
 				seq := streamSeq(m)
@@ -293,7 +295,8 @@ func streamSeq(m jetstream.Msg) uint64 {
 	return md.Sequence.Stream
 }
 
-// awaitHandover readies a partition this reader starts on (at start, or
+// awaitHandover (with an Owner: this reader is the partition's only one)
+// readies a partition this reader starts on (at start, or
 // taking it over from another process) when an earlier reader of the
 // durable left messages unacknowledged: a process killed mid-batch, or one
 // that handed the partition over and still settles its last batch. Those

@@ -328,6 +328,7 @@ func TestTakeoverAfterKillKeepsOrder(t *testing.T) {
 	js := b.JetStream()
 	out := filepath.Join(t.TempDir(), "m.jsonl")
 	c := fastConsumer(t, config.Sink{Name: "kept", Options: fileBlock(out)}, nil)
+	c.owner = soleOwner{}
 	c.pace.AckWait = time.Minute // the dead reader's messages would come again a minute later
 	const devices = 20
 	n := 0
@@ -372,6 +373,7 @@ func TestLostDeliveryKeepsOrder(t *testing.T) {
 	js := b.JetStream()
 	out := filepath.Join(t.TempDir(), "m.jsonl")
 	c := fastConsumer(t, config.Sink{Name: "gaps", Options: fileBlock(out)}, nil)
+	c.owner = soleOwner{}
 	c.pace.AckWait = time.Minute // what is lost would come again a minute later
 	running(t, c, js)
 	const devices = 20
@@ -419,3 +421,8 @@ func waitUntilTrue(d time.Duration, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// soleOwner makes a consumer the only reader of every partition.
+type soleOwner struct{}
+
+func (soleOwner) Owns(_, _ string) bool { return true }
