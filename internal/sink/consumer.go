@@ -186,7 +186,9 @@ func (c *Consumer) readPartition(ctx context.Context, js jetstream.JetStream, st
 			}
 			if !tookOver && c.owner != nil {
 				tookOver = true
-				c.awaitHandover(ctx, js, cons, stream)
+				// The first batch is judged against the ack floor: what
+				// an earlier reader received and lost shows as a gap.
+				last = c.awaitHandover(ctx, js, cons, stream)
 			}
 		}
 
@@ -306,21 +308,22 @@ func streamSeq(m jetstream.Msg) uint64 {
 // settle, then resets the consumer to its ack floor (NATS's consumer
 // reset): delivery resumes in stream order from the first message not
 // acknowledged, and one acknowledged out of order beyond it comes again
-// (at least once).
-func (c *Consumer) awaitHandover(ctx context.Context, js jetstream.JetStream, cons jetstream.Consumer, stream string) {
+// (at least once). It returns the consumer's ack floor (0 when unknown).
+func (c *Consumer) awaitHandover(ctx context.Context, js jetstream.JetStream, cons jetstream.Consumer, stream string) (ackFloor uint64) {
 	deadline := time.Now().Add(handoverGrace)
+	giveUp := deadline.Add(handoverInfoWait)
 	for ctx.Err() == nil {
 		info, err := cons.Info(ctx)
 		if err == nil && info.NumAckPending == 0 {
-			return
+			return info.AckFloor.Stream
 		}
-		if time.Now().Before(deadline) {
+		if time.Now().Before(deadline) || (err != nil && time.Now().Before(giveUp)) {
 			backoff.Sleep(ctx, 100*time.Millisecond)
 			continue
 		}
 		if err != nil {
 			c.logger.Warn("sink: cannot read the partition's consumer; reading on", "stream", stream, "err", err)
-			return
+			return 0
 		}
 		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		_, err = js.ResetConsumer(rctx, stream, c.durable)
@@ -328,13 +331,19 @@ func (c *Consumer) awaitHandover(ctx context.Context, js jetstream.JetStream, co
 		if err != nil {
 			c.logger.Warn("sink: cannot reset the partition's consumer to its ack floor; its unacknowledged messages come again when their ack wait expires",
 				"stream", stream, "unacknowledged", info.NumAckPending, "err", err)
-		} else {
-			c.logger.Info("sink: partition taken over: reading again from its first unacknowledged message",
-				"stream", stream, "ack_floor", info.AckFloor.Stream, "unacknowledged", info.NumAckPending)
+			return 0
 		}
-		return
+		c.logger.Info("sink: partition taken over: reading again from its first unacknowledged message",
+			"stream", stream, "ack_floor", info.AckFloor.Stream, "unacknowledged", info.NumAckPending)
+		return info.AckFloor.Stream
 	}
+	return 0
 }
+
+// handoverInfoWait is how much longer a reader starting on a partition
+// waits for the consumer to answer (its leader being elected) before
+// reading without knowing what an earlier reader left.
+const handoverInfoWait = 10 * time.Second
 
 // handoverGrace is how long a reader starting on a partition lets an
 // earlier reader settle the batch in its hands.
