@@ -78,6 +78,9 @@ func demoCmd(ctx context.Context, args []string, _, stderr io.Writer) error {
 	devs := farm.Devices()
 	fmt.Fprintf(stderr, "demo: %d simulated devices on %s … %s (community public)\n", len(devs), devs[0].Addr, devs[len(devs)-1].Addr)
 	fmt.Fprintf(stderr, "demo: config %s, inventory %s\n", cfgPath, filepath.Join(*dir, "devices.csv"))
+	if *httpListen != "" {
+		fmt.Fprintf(stderr, "demo: status page → http://%s/ (devices, checks, cluster, events)\n", *httpListen)
+	}
 	fmt.Fprintf(stderr, "demo: metrics → %s (tail -f it); ", filepath.Join(*dir, "metrics.jsonl"))
 	if *httpListen != "" {
 		fmt.Fprintf(stderr, "self-metrics → http://%s/metrics; ", *httpListen)

@@ -12,11 +12,13 @@ import (
 	"slices"
 	"time"
 
+	"github.com/panoptes-go/panoptes/internal/checkstate"
 	"github.com/panoptes-go/panoptes/internal/metric"
 	"github.com/panoptes-go/panoptes/internal/poll"
 	"github.com/panoptes-go/panoptes/internal/rate"
 	"github.com/panoptes-go/panoptes/internal/resource"
 	"github.com/panoptes-go/panoptes/internal/schedule"
+	"github.com/panoptes-go/panoptes/internal/wire"
 )
 
 // Owner says which resources this node polls (*cluster.Cluster).
@@ -35,6 +37,20 @@ type Owner interface {
 // acknowledgements until the given time at most.
 type Publisher interface {
 	PublishSetUntil(ctx context.Context, set *metric.GroupSet, until time.Time) (int, error)
+}
+
+// RefPublisher is a Publisher that also says where the stream stored the
+// set's messages (*bus.Bus): the status page reads a check's latest groups
+// back by them.
+type RefPublisher interface {
+	PublishSetRefs(ctx context.Context, set *metric.GroupSet, until time.Time, refs []wire.Ref) (int, []wire.Ref, error)
+}
+
+// Checks records each check's run for the status page (*checkstate.Book).
+type Checks interface {
+	Record(resKey string, run checkstate.Run)
+	// Retain forgets the resources no longer owned.
+	Retain(keep func(resKey string) bool)
 }
 
 // Inventory is the resources known (*inventory.Index).
@@ -80,7 +96,10 @@ type Options struct {
 	Poller    Poller
 	Scheduler Scheduler
 	// Rates is nil when no plugin asks for rates.
-	Rates  Rates
+	Rates Rates
+	// Checks, when set, records every check's run (the status page);
+	// with a RefPublisher it includes where the groups went.
+	Checks Checks
 	Logger *slog.Logger
 }
 
@@ -132,6 +151,9 @@ func (c *Collector) Reconcile() (int, Ownership) {
 		}
 	}
 	owned := c.o.Owner.Owned(keys)
+	if c.o.Checks != nil {
+		c.o.Checks.Retain(func(key string) bool { return owned[key] })
+	}
 	takeover := c.o.Owner.Takeovers(owned) // polled from then on: a leaving node has them until then
 	var checks []schedule.Check
 	for _, res := range snap {
@@ -169,6 +191,7 @@ func (c *Collector) CheckFunc(p *Plugin, res *resource.Resource, notBefore time.
 		// its next due time, at most an interval away): a context that
 		// would add nothing is not made.
 		var set *metric.GroupSet
+		start := time.Now()
 		d, hasDeadline := ctx.Deadline()
 		if hasDeadline && (p.Timeout >= p.Interval || !d.After(time.Now().Add(p.Timeout))) {
 			set = c.o.Poller.RunCheck(ctx, check)
@@ -198,9 +221,23 @@ func (c *Collector) CheckFunc(p *Plugin, res *resource.Resource, notBefore time.
 		} else {
 			pubDeadline = time.Now().Add(10 * time.Second)
 		}
-		published, err := c.o.Publisher.PublishSetUntil(context.WithoutCancel(ctx), set, pubDeadline)
+		var published int
+		var refs []wire.Ref
+		var err error
+		if rp, ok := c.o.Publisher.(RefPublisher); ok && c.o.Checks != nil {
+			published, refs, err = rp.PublishSetRefs(context.WithoutCancel(ctx), set, pubDeadline, nil)
+		} else {
+			published, err = c.o.Publisher.PublishSetUntil(context.WithoutCancel(ctx), set, pubDeadline)
+		}
 		if err != nil {
 			c.o.Logger.Warn("publish failed", "plugin", p.Name, "resource", res.ID, "err", err)
+		}
+		if c.o.Checks != nil {
+			var due time.Time
+			if hasDeadline {
+				due = d // a check's deadline is its next due time
+			}
+			c.o.Checks.Record(res.Key(), runOf(p, start, due, set, refs))
 		}
 		c.Interval.Record(set, published, err)
 		c.Interval.NoteBusy(set)
@@ -224,6 +261,23 @@ func (c *Collector) Emit(name string, interval time.Duration, sel rate.Selector,
 	}
 	c.Interval.RecordPublished(len(set.Groups), published, err)
 	c.Total.RecordPublished(len(set.Groups), published, err)
+}
+
+// runOf is what the status page keeps of a check's run.
+func runOf(p *Plugin, start, nextDue time.Time, set *metric.GroupSet, refs []wire.Ref) checkstate.Run {
+	run := checkstate.Run{Plugin: p.Name, Interval: p.Interval, Start: start, End: time.Now(), NextDue: nextDue,
+		Status: metric.StatusInternalFailure, Messages: refs}
+	if k := len(set.Groups); k > 0 && set.Groups[k-1].Type == poll.StatusGroupType {
+		for _, m := range set.Groups[k-1].Metrics {
+			if m.Name == poll.StatusMetric {
+				run.Status = int(m.Value.Int64())
+			}
+		}
+	}
+	if run.Status != metric.StatusSuccess {
+		run.Reason = metric.StatusName(run.Status)
+	}
+	return run
 }
 
 // mayPoll reports whether this node polls a check due at its ctx's deadline

@@ -98,6 +98,9 @@ http:
 		{"/metrics", "", "", 401},
 		{"/metrics", "ops", "wrong", 401},
 		{"/metrics", "ops", "node-s3cret", 200},
+		{"/", "", "", 401}, // the status page and its API: behind the same auth
+		{"/api/v1/devices", "ops", "wrong", 401},
+		{"/api/v1/devices", "ops", "node-s3cret", 200},
 	} {
 		if got, err := get("https", c.path, c.user, c.pass); err != nil || got != c.want {
 			t.Errorf("%s as %q: %d %v, want %d", c.path, c.user, got, err, c.want)

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/panoptes-go/panoptes/internal/bus"
+	"github.com/panoptes-go/panoptes/internal/checkstate"
 	"github.com/panoptes-go/panoptes/internal/cluster"
 	"github.com/panoptes-go/panoptes/internal/collector"
 	"github.com/panoptes-go/panoptes/internal/config"
@@ -251,8 +252,9 @@ func (n *Node) Run(ctx context.Context) error {
 		return err
 	}
 	defer n.leaveCluster()
+	book := checkstate.New() // the checks' runs, for the status page
 	copts := collector.Options{Site: cfg.Site, Plugins: n.parts.plugins, Owner: n.cluster, Publisher: n.bus, Inventory: n.index,
-		Poller: n.runner, Scheduler: n.sched, Logger: n.log.With("component", "collector")}
+		Poller: n.runner, Scheduler: n.sched, Checks: book, Logger: n.log.With("component", "collector")}
 	if n.rates != nil { // a nil *rate.Processor must not become a non-nil Rates
 		copts.Rates = n.rates
 	}
@@ -270,6 +272,9 @@ func (n *Node) Run(ctx context.Context) error {
 				n.log.Error("sink stopped", "sink", c.Name(), "err", err)
 			}
 		}()
+	}
+	if err := n.startPage(bg, &bgWG, book, handle); err != nil {
+		return err
 	}
 	bgWG.Add(1)
 	go func() { defer bgWG.Done(); n.runApps(bg, handle) }()
