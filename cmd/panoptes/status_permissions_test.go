@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 )
 
 // lockedDownPermissions is the subject list docs/TOPOLOGY.md ("NATS
@@ -17,12 +18,14 @@ import (
 // the two in step.
 var lockedDownPermissions = &server.Permissions{
 	Publish: &server.SubjectPermission{Allow: []string{
-		"panoptes.metrics.>", "panoptes.deadletter.>", "panoptes.cluster.heartbeat",
+		"panoptes.metrics.>", "panoptes.deadletter.>", "panoptes.cluster.heartbeat", "panoptes.api.>",
 		"$JS.API.>", "$JS.ACK.>", "$JS.FC.>",
 		"$KV.panoptes_inventory.>", "$KV.panoptes_members.>", "$KV.panoptes_leaders.>",
 		"$KV.panoptes_rate_state.>", "$KV.panoptes_enrichment.>",
 	}},
-	Subscribe: &server.SubjectPermission{Allow: []string{"panoptes.cluster.heartbeat", "_INBOX.>"}},
+	Subscribe: &server.SubjectPermission{Allow: []string{"panoptes.cluster.heartbeat", "panoptes.api.>", "_INBOX.>"}},
+	// The status page's answers (in parts) to the requests a node received.
+	Response: &server.ResponsePermission{MaxMsgs: -1, Expires: time.Minute},
 }
 
 // A node and panoptes status work on an external NATS server whose user
@@ -80,6 +83,16 @@ sinks:
 			strings.Count(string(b), "\n") >= 4
 	})
 	t.Logf("panoptes status with the documented permissions:\n%s", out)
+	// A status page request, as another node asks it: the node answers.
+	nc, err := nats.Connect(srv.ClientURL(), nats.UserInfo("node", password))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	answer, err := nc.Request("panoptes.api.lab.states", []byte(`{}`), 10*time.Second)
+	if err != nil || answer.Header.Get("Panoptes-Node") != "perm-node" || !strings.Contains(string(answer.Data), `"states"`) {
+		t.Errorf("the node's answer to a status page request: %v %+v", err, answer)
+	}
 	time.Sleep(2 * time.Second) // a few more heartbeats and polls
 	p.stop(t)
 	if v := violations.String(); v != "" {
