@@ -162,7 +162,7 @@ func printStatus(w io.Writer, st *cluster.Status, owned, total map[string]int) {
 			state += ",leader"
 		}
 		roles := strings.Join(m.Roles, ",")
-		if len(m.Roles) == len(config.AllRoles) && !slices.ContainsFunc(config.AllRoles, func(r string) bool { return !m.Has(r) }) {
+		if all := config.KnownRoles(); len(m.Roles) == len(all) && !slices.ContainsFunc(all, func(r string) bool { return !m.Has(r) }) {
 			roles = "all"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s ago\t%s\t%d\t%d\t%s\t%s\n", m.ID, m.Site, roles,
