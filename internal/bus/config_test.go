@@ -41,6 +41,12 @@ func TestFromConfig(t *testing.T) {
 	}
 }
 
+// validateOnly are config fields that only `validate` reads (the explicit
+// opt-outs of the no-open-door rule): the bus has nothing to do with them.
+var validateOnly = map[string]bool{
+	"Bus.ListenInsecure": true, "Bus.LeafListenInsecure": true, "Bus.Cluster.Insecure": true,
+}
+
 // checkMapped: each non-zero field of cv has a non-zero field of the same
 // name in ov; structs and slices of structs are compared field by field.
 func checkMapped(t *testing.T, path string, cv, ov reflect.Value) {
@@ -51,6 +57,9 @@ func checkMapped(t *testing.T, path string, cv, ov reflect.Value) {
 			continue
 		}
 		name := path + "." + f.Name
+		if validateOnly[name] {
+			continue
+		}
 		o := ov.FieldByName(f.Name)
 		if !o.IsValid() {
 			t.Errorf("config.%s has no Options field of that name", name)
