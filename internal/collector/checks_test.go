@@ -2,11 +2,13 @@ package collector
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
 	"github.com/panoptes-go/panoptes/internal/checkstate"
 	"github.com/panoptes-go/panoptes/internal/metric"
+	"github.com/panoptes-go/panoptes/internal/poll"
 	"github.com/panoptes-go/panoptes/internal/wire"
 )
 
@@ -65,5 +67,20 @@ func TestChecksRecorded(t *testing.T) {
 	cancel()
 	if last := book.Checks(sw.Key())[0]; len(last.Last.Messages) != 0 || len(last.History) != 2 {
 		t.Fatalf("without refs: %+v", last)
+	}
+}
+
+// A failed check's recorded reason is its status and the runner's error,
+// which is what a person needs on the device's page.
+func TestRunReasonNamesTheError(t *testing.T) {
+	status := &metric.Group{Type: poll.StatusGroupType, Metrics: []metric.Metric{{Name: poll.StatusMetric, Value: metric.Int(metric.StatusNetworkFailure)}}}
+	set := &metric.GroupSet{Groups: []*metric.Group{status}, Err: errors.New("walk ifTable: device 10.0.0.1:161: timeout after 2 retries")}
+	run := runOf(&Plugin{Name: "iface", Interval: time.Minute}, time.Now(), time.Time{}, set, nil)
+	if want := metric.StatusName(metric.StatusNetworkFailure) + ": walk ifTable: device 10.0.0.1:161: timeout after 2 retries"; run.Reason != want {
+		t.Fatalf("reason %q, want %q", run.Reason, want)
+	}
+	set.Err = nil
+	if run := runOf(&Plugin{Name: "iface"}, time.Now(), time.Time{}, set, nil); run.Reason != metric.StatusName(metric.StatusNetworkFailure) {
+		t.Fatalf("without an error: reason %q", run.Reason)
 	}
 }

@@ -276,6 +276,9 @@ func runOf(p *Plugin, start, nextDue time.Time, set *metric.GroupSet, refs []wir
 	}
 	if run.Status != metric.StatusSuccess {
 		run.Reason = metric.StatusName(run.Status)
+		if set.Err != nil {
+			run.Reason += ": " + set.Err.Error()
+		}
 	}
 	return run
 }

@@ -93,6 +93,10 @@ type GroupSet struct {
 	// poll.Check keeps one): encoders start from it (Encoder.Start)
 	// instead of encoding the resource at every poll.
 	Encoded *EncodedResource `json:"-"`
+	// Err is why the check that made the set failed (its status group
+	// says how), for the node's own status page; never encoded or
+	// published.
+	Err error `json:"-"`
 }
 
 // EncodedResource is a resource with its JSON, as AppendJSON writes it

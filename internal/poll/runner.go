@@ -172,6 +172,9 @@ func (r *Runner) run(ctx context.Context, pluginName string, p Plugin, res *reso
 	}
 	c.set.Groups = append(groups, &c.status)
 	c.set.Encoded = rv.encoded
+	if status != metric.StatusSuccess {
+		c.set.Err = err
+	}
 	return &c.set
 }
 

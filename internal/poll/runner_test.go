@@ -107,9 +107,13 @@ func TestRunStatuses(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r, logs, _ := newTestRunner(t)
 			p := pluginFunc(func(context.Context, *Request) ([]*metric.Group, error) { return tc.groups, tc.err })
-			status, groups := statusOfSet(t, r.Run(context.Background(), "p", p, testResource, time.Minute), "p")
+			set := r.Run(context.Background(), "p", p, testResource, time.Minute)
+			status, groups := statusOfSet(t, set, "p")
 			if status != tc.want || len(groups) != tc.kept {
 				t.Errorf("status %d with %d groups, want %d with %d", status, len(groups), tc.want, tc.kept)
+			}
+			if !errors.Is(set.Err, tc.err) { // the status page's reason
+				t.Errorf("set.Err = %v, want %v", set.Err, tc.err)
 			}
 			if !strings.Contains(logs.String(), metric.StatusName(tc.want)) || !strings.Contains(logs.String(), testResource.Key()) {
 				t.Errorf("failure log should name status and resource: %s", logs)
