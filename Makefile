@@ -31,10 +31,10 @@ tidy-check:
 	@$(GO) -C deploy/check mod tidy -diff || { echo "deploy/check: run go -C deploy/check mod tidy"; exit 1; }
 
 # Every test, integration included, under the race detector, then the fuzz
-# targets briefly (TEST_FUZZTIME each: CI's fixed budget; 23 targets ≈ 2 min
+# targets briefly (TEST_FUZZTIME each: CI's fixed budget; 23 targets ≈ 3 min
 # with their builds), the Debian package (installed and purged: root) and the
 # deployment examples. The time it takes, measured: README.md, Development.
-TEST_FUZZTIME ?= 2s
+TEST_FUZZTIME ?= 5s
 test: deps fmt-check vet tidy-check
 	$(GO) test -race -count=1 -timeout 9m ./...
 	GO=$(GO) FUZZTIME=$(TEST_FUZZTIME) ./scripts/fuzz.sh

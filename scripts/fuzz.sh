@@ -6,7 +6,7 @@
 # plain `go test` then replays it) and makes the script exit 1 after the
 # other targets have run.
 #
-#   FUZZTIME          time per target (default 5s; make test, so CI, uses 2s:
+#   FUZZTIME          time per target (default 5s; make test, so CI, uses 5s too:
 #                     ~25 targets stay within a few minutes, builds included)
 #   FUZZ_MINIMIZE     -fuzzminimizetime (default 2s). Go also minimizes every
 #                     input that finds new coverage; with its default (60s)
