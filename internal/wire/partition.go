@@ -199,12 +199,13 @@ func PartitionOf(resourceID string, n int) int {
 	if n <= 1 {
 		return 0
 	}
-	return int(murmur2(resourceID)&0x7fffffff) % n
+	return int(Murmur2(resourceID)&0x7fffffff) % n
 }
 
-// murmur2 is Kafka's murmur2 (org.apache.kafka.common.utils.Utils.murmur2),
-// as its default partitioner uses it.
-func murmur2(s string) uint32 {
+// Murmur2 is Kafka's murmur2 (org.apache.kafka.common.utils.Utils.murmur2),
+// as its default partitioner (and kafka-python's Murmur2Partitioner) uses
+// it: the bus's partitions and the Kafka sink's share it.
+func Murmur2[T ~string | ~[]byte](s T) uint32 {
 	const (
 		seed uint32 = 0x9747b28c
 		m    uint32 = 0x5bd1e995

@@ -21,8 +21,8 @@ func TestMurmur2IsKafkas(t *testing.T) {
 		"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8": -58897971,
 		"abc": 479470107,
 	} {
-		if got := int32(murmur2(in)); got != want {
-			t.Errorf("murmur2(%q) = %d, want %d", in, got, want)
+		if got := int32(Murmur2(in)); got != want {
+			t.Errorf("Murmur2(%q) = %d, want %d", in, got, want)
 		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/panoptes-go/panoptes/internal/metric"
 	"github.com/panoptes-go/panoptes/internal/plugin"
 	"github.com/panoptes-go/panoptes/internal/sink"
+	"github.com/panoptes-go/panoptes/internal/wire"
 )
 
 // DefaultTimeout bounds how long a record may wait for its acknowledgement
@@ -200,7 +201,7 @@ func (s *Sink) build(ctx context.Context, batch []sink.Record, rejected map[int]
 		keys = appendMessageKey(keys, g)
 		key := keys[start:len(keys):len(keys)]
 		s.pkey = appendPartitionKey(s.pkey[:0], g, &s.dims)
-		hash := murmur2(s.pkey)
+		hash := wire.Murmur2(s.pkey)
 
 		topics := [2]string{topic, s.global}
 		for _, t := range topics[:per] {

@@ -18,6 +18,7 @@ import (
 	"github.com/panoptes-go/panoptes/internal/plugin"
 	"github.com/panoptes-go/panoptes/internal/sink"
 	"github.com/panoptes-go/panoptes/internal/testutil/logbuf"
+	"github.com/panoptes-go/panoptes/internal/wire"
 )
 
 func TestNewRejectsBadConfig(t *testing.T) {
@@ -187,9 +188,9 @@ func TestWritePartitionsBySeries(t *testing.T) {
 		}
 		lastTS[name] = g.CreationTimestamp
 
-		// The partition is Panoptes' and Kafka's: murmur2(partitioning key).
+		// The partition is Panoptes' and Kafka's: wire.Murmur2(partitioning key).
 		var scratch []metric.Dimension
-		want := partitionOf(murmur2(appendPartitionKey(nil, g, &scratch)), partitions)
+		want := partitionOf(wire.Murmur2(appendPartitionKey(nil, g, &scratch)), partitions)
 		if int(r.Partition) != want {
 			t.Errorf("series %s on partition %d, murmur2 says %d", name, r.Partition, want)
 		}

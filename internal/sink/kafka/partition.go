@@ -8,6 +8,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/panoptes-go/panoptes/internal/metric"
+	"github.com/panoptes-go/panoptes/internal/wire"
 )
 
 // Partitioning.
@@ -94,45 +95,10 @@ func (seriesPartitioner) Partition(r *kgo.Record, n int) int {
 	if sc, ok := r.Context.(*seriesCtx); ok {
 		h = sc.hash
 	} else {
-		h = murmur2(r.Key)
+		h = wire.Murmur2(r.Key)
 	}
 	return partitionOf(h, n)
 }
 
 // partitionOf is Kafka's toPositive(hash) % n.
 func partitionOf(h uint32, n int) int { return int(h&0x7fffffff) % n }
-
-// murmur2 is Kafka's murmur2 (org.apache.kafka.common.utils.Utils.murmur2),
-// which its default partitioner and kafka-python's Murmur2Partitioner use.
-func murmur2(b []byte) uint32 {
-	const (
-		seed uint32 = 0x9747b28c
-		m    uint32 = 0x5bd1e995
-		r           = 24
-	)
-	h := seed ^ uint32(len(b))
-	for len(b) >= 4 {
-		k := uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
-		b = b[4:]
-		k *= m
-		k ^= k >> r
-		k *= m
-		h *= m
-		h ^= k
-	}
-	switch len(b) {
-	case 3:
-		h ^= uint32(b[2]) << 16
-		fallthrough
-	case 2:
-		h ^= uint32(b[1]) << 8
-		fallthrough
-	case 1:
-		h ^= uint32(b[0])
-		h *= m
-	}
-	h ^= h >> 13
-	h *= m
-	h ^= h >> 15
-	return h
-}

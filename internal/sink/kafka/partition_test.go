@@ -8,6 +8,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/panoptes-go/panoptes/internal/metric"
+	"github.com/panoptes-go/panoptes/internal/wire"
 )
 
 func TestMurmur2MatchesKafka(t *testing.T) {
@@ -20,8 +21,8 @@ func TestMurmur2MatchesKafka(t *testing.T) {
 		"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8": -58897971,
 		"abc": 479470107,
 	} {
-		if got := int32(murmur2([]byte(key))); got != want {
-			t.Errorf("murmur2(%q) = %d, want %d", key, got, want)
+		if got := int32(wire.Murmur2([]byte(key))); got != want {
+			t.Errorf("wire.Murmur2(%q) = %d, want %d", key, got, want)
 		}
 	}
 	// And the same partition as franz-go's Kafka-compatible key partitioner.
@@ -33,7 +34,7 @@ func TestMurmur2MatchesKafka(t *testing.T) {
 			key[i] = byte(rng.IntN(256))
 		}
 		n := rng.IntN(64) + 1
-		if got, want := partitionOf(murmur2(key), n), kafkaDefault.Partition(&kgo.Record{Key: key}, n); got != want {
+		if got, want := partitionOf(wire.Murmur2(key), n), kafkaDefault.Partition(&kgo.Record{Key: key}, n); got != want {
 			t.Fatalf("key %x over %d partitions: %d, Kafka's partitioner says %d", key, n, got, want)
 		}
 	}
@@ -71,7 +72,7 @@ func TestPartitionerFallsBackToKey(t *testing.T) {
 		t.Error("series partitioner must be consistent")
 	}
 	r := &kgo.Record{Key: []byte("network:switch:cisco"), Context: context.Background()}
-	if got, want := p.Partition(r, 12), partitionOf(murmur2(r.Key), 12); got != want {
+	if got, want := p.Partition(r, 12), partitionOf(wire.Murmur2(r.Key), 12); got != want {
 		t.Errorf("record without a series hash on %d, want %d", got, want)
 	}
 	r.Context = &seriesCtx{Context: context.Background(), hash: 7}
