@@ -24,6 +24,8 @@ type Block struct {
 	doc  *Doc
 	key  string
 	err  error // BlockOf could not encode its value
+	// print is the fingerprint taken when the file was loaded (attach).
+	print string
 }
 
 // UnmarshalYAML keeps the node; the plugin decodes it later.

@@ -199,6 +199,7 @@ func (d *Doc) attach(n *yaml.Node, v reflect.Value, key string) {
 	if t == blockType {
 		b := v.Addr().Interface().(*Block)
 		b.doc, b.key = d, key
+		b.print = b.fingerprint()
 		return
 	}
 	switch t.Kind() {
@@ -210,6 +211,7 @@ func (d *Doc) attach(n *yaml.Node, v reflect.Value, key string) {
 		if si.rest != nil && si.restIsBlock {
 			b := v.FieldByIndex(si.rest).Addr().Interface().(*Block)
 			b.doc, b.key, b.omit = d, key, si.names
+			b.print = b.fingerprint()
 		}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, val := n.Content[i], n.Content[i+1]
