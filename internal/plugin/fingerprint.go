@@ -108,4 +108,3 @@ func writeString(h hash.Hash, s string) {
 	h.Write([]byte(s))
 	h.Write([]byte{0})
 }
-
