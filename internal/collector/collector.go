@@ -10,6 +10,7 @@ import (
 	"context"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/panoptes-go/panoptes/internal/checkstate"
@@ -106,6 +107,9 @@ type Options struct {
 // Collector turns the inventory into checks and runs them.
 type Collector struct {
 	o Options
+	// mu guards o.Plugins, which SetPlugins replaces (a reload) while the
+	// node reconciles.
+	mu sync.Mutex
 	// Interval counts what was done since the last summary line (Swap
 	// it), Total since the start.
 	Interval, Total Activity
@@ -117,17 +121,42 @@ func New(o Options) *Collector {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	o.Plugins = slices.Clone(o.Plugins)
-	for i := range o.Plugins {
-		if o.Plugins[i].Timeout <= 0 {
-			o.Plugins[i].Timeout = o.Plugins[i].Interval
-		}
-	}
+	o.Plugins = withTimeouts(o.Plugins)
 	return &Collector{o: o}
 }
 
+// withTimeouts copies plugins, a timeout left zero set to the interval.
+func withTimeouts(plugins []Plugin) []Plugin {
+	plugins = slices.Clone(plugins)
+	for i := range plugins {
+		if plugins[i].Timeout <= 0 {
+			plugins[i].Timeout = plugins[i].Interval
+		}
+	}
+	return plugins
+}
+
 // Plugins are the configured plugin instances.
-func (c *Collector) Plugins() []Plugin { return c.o.Plugins }
+func (c *Collector) Plugins() []Plugin {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.o.Plugins
+}
+
+// SetPlugins replaces the plugin instances (a config reload); the next
+// Reconcile schedules them. A check is keyed by its plugin's name and its
+// resource, so the scheduler keeps the schedule and phase of every check
+// whose plugin kept its name and interval (its next run uses the new
+// instance), reschedules at its phase in the new interval a check whose
+// interval changed, starts the checks of an added plugin at their phase
+// and stops those of a removed one (a run in flight finishes). Runs in
+// flight keep the instance they started with.
+func (c *Collector) SetPlugins(plugins []Plugin) {
+	plugins = withTimeouts(plugins)
+	c.mu.Lock()
+	c.o.Plugins = plugins
+	c.mu.Unlock()
+}
 
 // Ownership is what a reconcile saw: the inventory, and which of this
 // site's resources this node owns (by key). The node's other roles that
@@ -155,13 +184,14 @@ func (c *Collector) Reconcile() (int, Ownership) {
 		c.o.Checks.Retain(func(key string) bool { return owned[key] })
 	}
 	takeover := c.o.Owner.Takeovers(owned) // polled from then on: a leaving node has them until then
+	plugins := c.Plugins()
 	var checks []schedule.Check
 	for _, res := range snap {
 		if res.Site != c.o.Site || !owned[res.Key()] {
 			continue
 		}
-		for i := range c.o.Plugins {
-			p := &c.o.Plugins[i]
+		for i := range plugins {
+			p := &plugins[i]
 			if !p.Filter.Match(res) {
 				continue
 			}
