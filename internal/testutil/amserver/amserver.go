@@ -7,7 +7,6 @@ package amserver
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,10 +14,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/panoptes-go/panoptes/internal/testutil/daemon"
 	"github.com/panoptes-go/panoptes/internal/testutil/freeport"
 )
 
@@ -43,14 +42,7 @@ func Binary() string {
 // instead when CI is "true" (nothing skips in CI).
 func Need(t testing.TB) {
 	t.Helper()
-	if Binary() != "" {
-		return
-	}
-	const how = "install Debian's prometheus-alertmanager package (scripts/install-deps.sh)"
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("alertmanager not found (CI=true): %s", how)
-	}
-	t.Skipf("alertmanager not found; %s", how)
+	daemon.Need(t, "alertmanager", Binary(), "install Debian's prometheus-alertmanager package (scripts/install-deps.sh)")
 }
 
 const config = `route:
@@ -86,79 +78,12 @@ func Start(t testing.TB) *Server {
 			"--log.level=info",
 		)
 		cmd.Dir = dir
-		if lastErr = s.start(t, cmd); lastErr == nil {
+		if lastErr = daemon.Start(t, "alertmanager", cmd, s.LogFile, s.URL+"/-/ready", 30*time.Second); lastErr == nil {
 			return s
 		}
 	}
 	t.Fatalf("amserver: start alertmanager: %v", lastErr)
 	return nil
-}
-
-func (s *Server) start(t testing.TB, cmd *exec.Cmd) error {
-	logf, err := os.OpenFile(s.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return err
-	}
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		_ = logf.Close()
-		return err
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); _ = logf.Close(); close(exited) }()
-	stop := func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	}
-	if err := s.waitReady(exited, 30*time.Second); err != nil {
-		stop()
-		return fmt.Errorf("%w\n%s", err, s.tail())
-	}
-	t.Cleanup(func() {
-		stop()
-		if t.Failed() {
-			t.Logf("alertmanager log:\n%s", s.tail())
-		}
-	})
-	return nil
-}
-
-func (s *Server) waitReady(exited <-chan struct{}, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		select {
-		case <-exited:
-			return errors.New("alertmanager exited during startup")
-		default:
-		}
-		resp, err := s.client.Get(s.URL + "/-/ready")
-		if err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return fmt.Errorf("alertmanager at %s not ready after %s", s.URL, timeout)
-}
-
-func (s *Server) tail() string {
-	data, err := os.ReadFile(s.LogFile)
-	if err != nil {
-		return ""
-	}
-	if len(data) > 4096 {
-		data = data[len(data)-4096:]
-	}
-	return string(data)
 }
 
 // Alert is an alert as GET /api/v2/alerts returns it.
