@@ -12,14 +12,12 @@
 package alertmanager
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -36,6 +34,7 @@ import (
 	"github.com/panoptes-go/panoptes/internal/plugin"
 	"github.com/panoptes-go/panoptes/internal/selfmetric"
 	"github.com/panoptes-go/panoptes/internal/sink"
+	"github.com/panoptes-go/panoptes/internal/sink/jsonpost"
 )
 
 func init() { sink.Register("alertmanager", factory) }
@@ -69,12 +68,10 @@ type Config struct {
 // Sink posts alerts for events.
 type Sink struct {
 	name      string
-	postURL   string // no secret: the token travels in a header
-	auth      string // Authorization header value; a secret, never logged
+	poster    *jsonpost.Poster
 	labels    map[string]string
 	resend    time.Duration
 	generator string
-	client    *http.Client
 	logger    *slog.Logger
 	m         *metrics
 	kv        jetstream.KeyValue // set by UseBus
@@ -138,18 +135,16 @@ func New(c Config, deps sink.Deps) (*Sink, error) {
 	}
 	s := &Sink{
 		name:      deps.Name,
-		postURL:   strings.TrimRight(u.String(), "/") + "/api/v2/alerts",
 		labels:    c.Labels,
 		resend:    resend,
 		generator: c.GeneratorURL,
-		client:    &http.Client{Timeout: timeout},
 		logger:    logger,
 		m:         newMetrics(deps.Registerer, deps.Name),
 		now:       time.Now,
 	}
-	if c.BearerToken != "" {
-		s.auth = "Bearer " + c.BearerToken
-	}
+	s.poster = &jsonpost.Poster{What: "alertmanager sink", URL: strings.TrimRight(u.String(), "/") + "/api/v2/alerts",
+		Client: &http.Client{Timeout: timeout}, Codes: s.m.posts}
+	s.poster.SetBearerToken(c.BearerToken)
 	return s, nil
 }
 
@@ -420,40 +415,11 @@ func (s *Sink) post(ctx context.Context, alerts []postable) error {
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.postURL, bytes.NewReader(body))
-	if err != nil {
+	if err := s.poster.Post(ctx, body, nil); err != nil {
 		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if s.auth != "" {
-		req.Header.Set("Authorization", s.auth)
-	}
-	resp, err := s.client.Do(req)
-	if err != nil {
-		s.m.posts.WithLabelValues("error").Inc()
-		return fmt.Errorf("alertmanager sink: POST %s: %w", s.postURL, unwrapURL(err))
-	}
-	defer resp.Body.Close()
-	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	s.m.posts.WithLabelValues(strconv.Itoa(resp.StatusCode)).Inc()
-	if resp.StatusCode/100 != 2 {
-		hint := ""
-		if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
-			hint = " (check bearer_token)"
-		}
-		return fmt.Errorf("alertmanager sink: POST %s: %s%s: %s", s.postURL, resp.Status, hint, strings.TrimSpace(string(msg)))
 	}
 	s.m.alerts.Add(float64(len(alerts)))
 	return nil
-}
-
-// unwrapURL drops the *url.Error wrapper, whose text repeats the URL.
-func unwrapURL(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
 }
 
 // Serve posts the firing alerts every resend interval, and the resolved

@@ -44,8 +44,8 @@ func TestSample(t *testing.T) {
 	}
 	_, sinks := sinktest.LoadSample(t, sample, noEnv)
 	s := sinks["alerts"].(*Sink)
-	if s.postURL != "http://alertmanager:9093/api/v2/alerts" || s.resend != 30*time.Second || s.labels["team"] != "noc" {
-		t.Errorf("sample sink: %s, resend %s, labels %v", s.postURL, s.resend, s.labels)
+	if s.poster.URL != "http://alertmanager:9093/api/v2/alerts" || s.resend != 30*time.Second || s.labels["team"] != "noc" {
+		t.Errorf("sample sink: %s, resend %s, labels %v", s.poster.URL, s.resend, s.labels)
 	}
 }
 

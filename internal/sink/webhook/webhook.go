@@ -4,15 +4,11 @@
 package webhook
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -23,6 +19,7 @@ import (
 	"github.com/panoptes-go/panoptes/internal/plugin"
 	"github.com/panoptes-go/panoptes/internal/selfmetric"
 	"github.com/panoptes-go/panoptes/internal/sink"
+	"github.com/panoptes-go/panoptes/internal/sink/jsonpost"
 )
 
 func init() { sink.Register("webhook", factory) }
@@ -58,13 +55,10 @@ type Config struct {
 
 // Sink POSTs events.
 type Sink struct {
-	url     string // no secret: the token travels in a header
-	auth    string // Authorization header value; a secret, never logged
-	headers map[string]string
+	poster  *jsonpost.Poster
 	retries int
 	minWait time.Duration
 	maxWait time.Duration
-	client  *http.Client
 	logger  *slog.Logger
 	m       *metrics
 
@@ -137,13 +131,11 @@ func New(c Config, deps sink.Deps) (*Sink, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Sink{
-		url: u.String(), headers: c.Headers, retries: retries, minWait: minWait, maxWait: maxWait,
-		client: &http.Client{Timeout: timeout}, logger: logger, m: newMetrics(deps.Registerer, deps.Name),
+		retries: retries, minWait: minWait, maxWait: maxWait, logger: logger, m: newMetrics(deps.Registerer, deps.Name),
 		sent: map[string]bool{}, ring: make([]string, rememberedPosts),
 	}
-	if c.BearerToken != "" {
-		s.auth = "Bearer " + c.BearerToken
-	}
+	s.poster = &jsonpost.Poster{What: "webhook", URL: u.String(), Client: &http.Client{Timeout: timeout}, Headers: c.Headers, Codes: s.m.posts}
+	s.poster.SetBearerToken(c.BearerToken)
 	return s, nil
 }
 
@@ -204,39 +196,7 @@ func (s *Sink) deliver(ctx context.Context, r sink.Record) error {
 }
 
 func (s *Sink) post(ctx context.Context, r sink.Record) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, bytes.NewReader(r.Data))
-	if err != nil {
-		return err
-	}
-	for k, v := range s.headers {
-		req.Header.Set(k, v)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Panoptes-Event-Id", r.Event.ID)
-	req.Header.Set("X-Panoptes-Event-Kind", r.Event.Kind)
-	if s.auth != "" {
-		req.Header.Set("Authorization", s.auth)
-	}
-	resp, err := s.client.Do(req)
-	if err != nil {
-		s.m.posts.WithLabelValues("error").Inc()
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return fmt.Errorf("webhook: POST %s: %w", s.url, err)
-	}
-	defer resp.Body.Close()
-	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	s.m.posts.WithLabelValues(strconv.Itoa(resp.StatusCode)).Inc()
-	if resp.StatusCode/100 != 2 {
-		hint := ""
-		if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
-			hint = " (check bearer_token)"
-		}
-		return fmt.Errorf("webhook: POST %s: %s%s: %s", s.url, resp.Status, hint, strings.TrimSpace(string(msg)))
-	}
-	return nil
+	return s.poster.Post(ctx, r.Data, http.Header{"X-Panoptes-Event-Id": {r.Event.ID}, "X-Panoptes-Event-Kind": {r.Event.Kind}})
 }
 
 type metrics struct {

@@ -32,7 +32,7 @@ func TestSample(t *testing.T) {
 	}
 	_, sinks := sinktest.LoadSample(t, sample, noEnv)
 	s := sinks["hook"].(*Sink)
-	if s.url != "https://hooks.example.net/panoptes" || s.retries != 5 || s.minWait != time.Second || s.maxWait != 30*time.Second || s.headers["X-Team"] != "noc" {
+	if s.poster.URL != "https://hooks.example.net/panoptes" || s.retries != 5 || s.minWait != time.Second || s.maxWait != 30*time.Second || s.poster.Headers["X-Team"] != "noc" {
 		t.Errorf("sample sink: %+v", s)
 	}
 }
