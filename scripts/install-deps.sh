@@ -25,6 +25,8 @@ command -v lldpd >/dev/null 2>&1 || need+=(lldpd)
 command -v prometheus-alertmanager >/dev/null 2>&1 || need+=(prometheus-alertmanager)
 # Headless Chromium loads every view of the status page (internal/web).
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# internal/testutil/daemon's own test serves with python3's http.server.
+command -v python3 >/dev/null 2>&1 || need+=(python3)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
