@@ -20,11 +20,11 @@ func TestSample(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, srcs := discoverytest.LoadSample(t, sample)
-	src := srcs["lab"].(*CSV)
-	if want := filepath.Join(filepath.Dir(sample), "testdata", "devices.csv"); src.path != want {
-		t.Errorf("path %q, want %q: relative to the config file", src.path, want)
+	src := srcs["lab"].(*discovery.File)
+	if want := filepath.Join(filepath.Dir(sample), "testdata", "devices.csv"); src.Path != want {
+		t.Errorf("path %q, want %q: relative to the config file", src.Path, want)
 	}
-	src.now = func() time.Time { return discoverytest.Now }
+	src.Now = func() time.Time { return discoverytest.Now }
 	res := discoverytest.Discover(t, src)
 	got := discoverytest.ByID(res.Set)
 	if len(got) != 3 || len(res.Rejected) != 0 {
@@ -55,7 +55,7 @@ func TestBadEndpoints(t *testing.T) {
 	if err := os.WriteFile(path, []byte(discoverytest.BadEndpointsCSV), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	src, err := discovery.Build("csv", plugin.BlockOf(Config{Path: path}), discovery.Deps{Name: "csv"})
+	src, err := discovery.Build("csv", plugin.BlockOf(discovery.FileConfig{Path: path}), discovery.Deps{Name: "csv"})
 	if err != nil {
 		t.Fatal(err)
 	}

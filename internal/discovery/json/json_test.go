@@ -20,11 +20,11 @@ func TestSample(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, srcs := discoverytest.LoadSample(t, sample)
-	src := srcs["cmdb"].(*JSON)
-	if want := filepath.Join(filepath.Dir(sample), "testdata", "resources.json"); src.path != want {
-		t.Errorf("path %q, want %q: relative to the config file", src.path, want)
+	src := srcs["cmdb"].(*discovery.File)
+	if want := filepath.Join(filepath.Dir(sample), "testdata", "resources.json"); src.Path != want {
+		t.Errorf("path %q, want %q: relative to the config file", src.Path, want)
 	}
-	src.now = func() time.Time { return discoverytest.Now }
+	src.Now = func() time.Time { return discoverytest.Now }
 	res := discoverytest.Discover(t, src)
 	got := discoverytest.ByID(res.Set)
 	if len(got) != 2 || len(res.Rejected) != 0 {
@@ -54,7 +54,7 @@ func TestBadEndpoints(t *testing.T) {
 	if err := os.WriteFile(path, []byte(discoverytest.BadEndpointsJSON), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	src, err := discovery.Build("json", plugin.BlockOf(Config{Path: path}), discovery.Deps{Name: "json"})
+	src, err := discovery.Build("json", plugin.BlockOf(discovery.FileConfig{Path: path}), discovery.Deps{Name: "json"})
 	if err != nil {
 		t.Fatal(err)
 	}
