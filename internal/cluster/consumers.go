@@ -45,3 +45,16 @@ func (c *Cluster) PartitionOwner(consumer, partition string) string {
 func (c *Cluster) OwnsPartition(consumer, partition string) bool {
 	return c.PartitionOwner(consumer, partition) == c.self.ID
 }
+
+// SetConsumers replaces the bus consumers this node runs (a config reload
+// added or removed a sink or an app): it reads their partitions by the new
+// list at once, and the others see it with its next heartbeat, sent now.
+func (c *Cluster) SetConsumers(names []string) {
+	c.mu.Lock()
+	c.self.Consumers = slices.Clone(names)
+	started := c.hbSub != nil
+	c.mu.Unlock()
+	if started {
+		c.publishHeartbeat()
+	}
+}

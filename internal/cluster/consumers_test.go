@@ -92,3 +92,45 @@ func TestPartitionOwners(t *testing.T) {
 		return true
 	})
 }
+
+// SetConsumers (a reload added a sink): the node reads the new consumer's
+// partitions, and another node running it shares them with it.
+func TestSetConsumers(t *testing.T) {
+	js := openBus(t)
+	const hb = 200 * time.Millisecond
+	a := join(t, js, "a", "hub", hb)
+	b := join(t, js, "b", "hub", hb)
+	if a.OwnsPartition("two", "P0") || b.OwnsPartition("two", "P0") {
+		t.Fatal("a consumer nobody runs is read")
+	}
+	a.SetConsumers([]string{"two"})
+	if !a.OwnsPartition("two", "P0") {
+		t.Fatal("a does not read the consumer it added")
+	}
+	b.SetConsumers([]string{"two"})
+	waitFor(t, 5*time.Second, "a and b to split two's partitions", func() bool {
+		var na, nb int
+		for i := range 16 {
+			p := fmt.Sprintf("P%d", i)
+			oa, ob := a.OwnsPartition("two", p), b.OwnsPartition("two", p)
+			if oa == ob {
+				return false
+			}
+			if oa {
+				na++
+			} else {
+				nb++
+			}
+		}
+		return na > 0 && nb > 0
+	})
+	a.SetConsumers(nil)
+	waitFor(t, 5*time.Second, "b to read all of two once a dropped it", func() bool {
+		for i := range 16 {
+			if !b.OwnsPartition("two", fmt.Sprintf("P%d", i)) || a.OwnsPartition("two", fmt.Sprintf("P%d", i)) {
+				return false
+			}
+		}
+		return true
+	})
+}
