@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"time"
 
@@ -180,12 +181,30 @@ func RunGNMI(ctx context.Context, o GNMIOptions) (*GNMIResult, error) {
 		return nil, err
 	}
 	fmt.Fprintf(o.Progress, "bench: measuring for %s\n", o.Duration)
+	if o.CPUProfile != "" {
+		f, err := os.Create(o.CPUProfile)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return nil, err
+		}
+	}
 	g0, cpu0, simCPU0, t0 := gatherGNMI(n.Registry()), selfCPU(), sim.cpu(), time.Now()
 	tail.reset()
 	if err := sleep(ctx, o.Duration); err != nil {
 		return nil, err
 	}
 	g1, cpu1, simCPU1, t1 := gatherGNMI(n.Registry()), selfCPU(), sim.cpu(), time.Now()
+	if o.CPUProfile != "" {
+		pprof.StopCPUProfile()
+	}
+	if o.HeapProfile != "" {
+		if err := writeHeapProfile(o.HeapProfile); err != nil {
+			o.Logger.Warn("bench: heap profile", "err", err)
+		}
+	}
 	// The window's last groups are still on their way to the file.
 	if err := sleep(ctx, 500*time.Millisecond); err != nil {
 		return nil, err

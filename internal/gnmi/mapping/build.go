@@ -24,15 +24,26 @@ func (st *State) Build(res *resource.Resource, interval time.Duration, now time.
 	for gi, g := range st.set.groups {
 		gs := &st.groups[gi]
 		keys := make([]string, 0, len(gs.rows))
-		due := false
+		due, held := false, false
 		for k, r := range gs.rows {
 			if allEmpty(r) {
 				continue
 			}
 			if r.dirty {
 				r.updated = at
+				if !all && r.held(at, iv) {
+					held = true
+					continue
+				}
 			}
-			quiet := iv > 0 && at-r.emitted >= float64(iv)-0.5 && at-r.updated >= 1.25*float64(iv)-0.5
+			// A row sampled every interval whose next sample is late is
+			// not quiet (its values would go out twice): that takes three
+			// intervals without one.
+			quietAfter := 1.25*float64(iv) - 0.5
+			if r.period >= 0.5*float64(iv) && r.period <= 1.5*float64(iv) {
+				quietAfter = 3*float64(iv) - 0.5
+			}
+			quiet := iv > 0 && at-r.emitted >= float64(iv)-0.5 && at-r.updated >= quietAfter
 			if all || r.dirty || quiet {
 				due = true
 				if !g.PerTable {
@@ -40,7 +51,7 @@ func (st *State) Build(res *resource.Resource, interval time.Duration, now time.
 				}
 			}
 		}
-		if !due {
+		if !due || g.PerTable && held { // a table waits for all its rows
 			continue
 		}
 		if g.PerTable {
@@ -59,7 +70,7 @@ func (st *State) Build(res *resource.Resource, interval time.Duration, now time.
 		}
 		for _, k := range keys {
 			r := gs.rows[k]
-			r.dirty, r.emitted = false, at
+			r.built(at)
 			env := st.env(g, r, at)
 			if g.filter != nil {
 				ok, err := g.filter.run(&st.vm, env)
@@ -84,12 +95,42 @@ func (st *State) Build(res *resource.Resource, interval time.Duration, now time.
 	return out
 }
 
+// held reports whether a dirty row waits for the rest of its sample: a
+// leaf each of its last two samples had has not come yet, for less than
+// half an interval (at least a second) since a Build first held it. A
+// target's sample arrives as a burst of notifications that a loaded
+// machine may deliver in parts seconds apart; a row built from the first
+// part would go out twice, half updated.
+func (r *row) held(at float64, iv int) bool {
+	if r.exp&^r.got == 0 {
+		return false
+	}
+	if r.waiting == 0 {
+		r.waiting = at
+	}
+	return at-r.waiting < max(float64(iv)/2, 1)
+}
+
+// built records a Build of r at at: with updates, what they held becomes
+// the next sample's expectation.
+func (r *row) built(at float64) {
+	if r.dirty {
+		if r.lastUpd > 0 {
+			r.period = at - r.lastUpd
+		}
+		r.lastUpd = at
+		r.exp, r.prevGot, r.got = r.got&r.prevGot, r.got, 0
+		r.waiting = 0
+	}
+	r.dirty, r.emitted = false, at
+}
+
 func (st *State) tableGroup(g *Group, gs *groupState, keys []string, res *resource.Resource, iv int, at float64) *metric.Group {
 	rows := make([]any, 0, len(keys))
 	used := make([]*row, 0, len(keys))
 	for _, k := range keys {
 		r := gs.rows[k]
-		r.dirty, r.emitted = false, at
+		r.built(at)
 		env := st.env(g, r, at)
 		if g.filter != nil {
 			ok, err := g.filter.run(&st.vm, env)

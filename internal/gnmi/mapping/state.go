@@ -52,6 +52,25 @@ type row struct {
 	emitted float64 // when last built (epoch seconds)
 	updated float64 // the first Build that saw its last update
 	gen     uint64  // the resync generation that last refreshed it
+
+	// A sample of a row is complete when every leaf the row's previous two
+	// samples both had has come again (leaves past the 64th are never
+	// waited for): a Build in the middle of a target's burst holds the
+	// row back instead of publishing it in two parts, half updated.
+	got     uint64  // leaves updated (or deleted) since the row was last built
+	prevGot uint64  // got of the last build
+	exp     uint64  // got of each of the last two builds: what a sample holds
+	waiting float64 // the first Build that held the row back as incomplete; 0: none
+	period  float64 // between its last two builds with updates (s); 0: unknown
+	lastUpd float64 // its last build with updates
+}
+
+// leafBit is leaf i's bit in a row's got and exp.
+func leafBit(i int) uint64 {
+	if i >= 64 {
+		return 0
+	}
+	return 1 << uint(i)
 }
 
 type leafVal struct {

@@ -137,6 +137,7 @@ func (w *walker) store(n *node, val leafVal) {
 				a.r.vals[lr.leaf] = val
 			}
 			a.r.dirty = true
+			a.r.got |= leafBit(lr.leaf)
 			w.leaves++
 			break
 		}
@@ -301,6 +302,7 @@ func (w *walker) delete(origin string, prefix, path []*pb.PathElem) {
 					r.multi[li] = nil
 				}
 				r.dirty = true
+				r.got |= leafBit(li)
 			}
 		}
 		if len(r.keys) > 0 && allEmpty(r) {

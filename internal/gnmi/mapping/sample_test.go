@@ -1,0 +1,94 @@
+package mapping_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/panoptes-go/panoptes/internal/gnmi/mapping"
+	"github.com/panoptes-go/panoptes/internal/metric"
+)
+
+// TestBuildHoldsAPartialSample: a Build in the middle of a target's sample
+// (its burst delivered in two parts, a flush between them) publishes the
+// rows that are complete and holds the one cut in two until the rest
+// comes, so each row goes out once per sample with that sample's values;
+// a row missing a leaf for good goes out after half an interval; a row
+// whose next sample is late is not published again with the old values.
+func TestBuildHoldsAPartialSample(t *testing.T) {
+	set := shipped(t).Select(func(g *mapping.Group) bool { return g.Type == "interface" })
+	st := set.NewState(mapping.Options{Name: "sw1"})
+	const iv = 10 * time.Second
+	t0 := time.Unix(1_800_000_000, 0)
+	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
+	ts := func(s float64) int64 { return at(s).UnixNano() }
+	build := func(s float64) []*metric.Group { return st.Build(testResource, iv, at(s), false) }
+
+	for i, s := range []float64{0, 10} { // two whole samples: what a sample holds is learned
+		for _, n := range sampleTick(ts(s)) {
+			st.Notification(n)
+		}
+		if gs := build(s + 0.5); len(gs) != 55 {
+			t.Fatalf("sample %d: %d groups, want 55", i, len(gs))
+		}
+	}
+
+	tick := sampleTick(ts(20))
+	perRow := len(tick) / 55
+	cut := 27*perRow + 5 // the 28th interface's row cut after 5 leaves
+	for _, n := range tick[:cut] {
+		st.Notification(n)
+	}
+	first := build(20.5)
+	if len(first) != 27 {
+		t.Errorf("a Build in the middle of a sample: %d groups, want the 27 complete rows", len(first))
+	}
+	for _, n := range tick[cut:] {
+		st.Notification(n)
+	}
+	second := build(21.5)
+	if len(second) != 28 {
+		t.Errorf("after the rest of the sample: %d groups, want the 28 other rows", len(second))
+	}
+	seen := map[string]int{}
+	for _, g := range append(first, second...) {
+		seen[g.Dimension("interface_name")]++
+		for _, m := range g.Metrics {
+			if m.Type == metric.Counter && m.Timestamp != 1_800_000_020 {
+				t.Errorf("%s %s stamped %.3f: a value of another sample", g.Dimension("interface_name"), m.Name, m.Timestamp)
+			}
+		}
+	}
+	if len(seen) != 55 {
+		t.Errorf("%d rows published for the sample, want 55", len(seen))
+	}
+	for name, n := range seen {
+		if n != 1 {
+			t.Errorf("row %s published %d times for one sample", name, n)
+		}
+	}
+
+	// A leaf that no longer comes: the row waits half an interval, then
+	// goes out without it.
+	tick = sampleTick(ts(30))
+	for _, n := range tick[1:] {
+		st.Notification(n)
+	}
+	if gs := build(30.5); len(gs) != 54 {
+		t.Errorf("a sample missing one leaf of a row: %d groups, want 54 (the row held)", len(gs))
+	}
+	if gs := build(33); len(gs) != 0 {
+		t.Errorf("2.5 s later: %d groups, want 0 (still held)", len(gs))
+	}
+	if gs := build(35.5); len(gs) != 1 {
+		t.Errorf("half an interval later: %d groups, want the held row", len(gs))
+	}
+
+	// The next sample 13 s late: nothing is published again meanwhile.
+	if gs := build(49); len(gs) != 0 {
+		t.Errorf("a late sample: %d rows published again with their old values", len(gs))
+	}
+	// Three intervals without a sample: the rows are quiet, published again.
+	if gs := build(66); len(gs) != 55 {
+		t.Errorf("three intervals without a sample: %d groups, want 55", len(gs))
+	}
+}
