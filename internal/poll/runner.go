@@ -48,7 +48,9 @@ type RunnerOptions struct {
 // Runner runs checks: one plugin against one resource, always ending with a
 // status group. It is safe for concurrent use.
 type Runner struct {
-	snmp    SNMPOptions
+	// snmp is what targets are resolved with; a config reload replaces it
+	// (SetSNMP) for the checks prepared after.
+	snmp    atomic.Pointer[SNMPOptions]
 	pool    *snmp.Pool
 	enrich  EnrichSource
 	history History
@@ -69,13 +71,23 @@ type Runner struct {
 
 // NewRunner returns a Runner.
 func NewRunner(opts RunnerOptions) *Runner {
-	r := &Runner{snmp: opts.SNMP, pool: opts.Pool, enrich: opts.Enrich, history: opts.History, log: opts.Logger, now: opts.Now,
+	r := &Runner{pool: opts.Pool, enrich: opts.Enrich, history: opts.History, log: opts.Logger, now: opts.Now,
 		metrics: newRunnerMetrics(opts.Registerer), failing: map[string]int{}, limit: opts.WalkLimit}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
+	r.SetSNMP(opts.SNMP)
 	return r
 }
+
+// SNMP is what targets are resolved with.
+func (r *Runner) SNMP() SNMPOptions { return *r.snmp.Load() }
+
+// SetSNMP replaces the SNMP defaults and credentials (a config reload).
+// Checks resolve their target at their first run: those prepared after
+// (the node's next reconcile prepares every check again) use o; sessions
+// are matched by their whole target, so a new credential opens new ones.
+func (r *Runner) SetSNMP(o SNMPOptions) { r.snmp.Store(&o) }
 
 // Run runs one check and returns its groups followed by the `status` group
 // (metric polling_status, dimension plugin=pluginName):
@@ -127,7 +139,7 @@ func (r *Runner) resolve(pluginName string, p Plugin, res *resource.Resource) re
 		return rv
 	}
 	if ns, ok := p.(NoSNMP); !ok || !ns.NoSNMP() {
-		if rv.target, rv.targetErr = TargetFor(res, r.snmp); rv.targetErr != nil {
+		if rv.target, rv.targetErr = TargetFor(res, *r.snmp.Load()); rv.targetErr != nil {
 			rv.targetErr = fmt.Errorf("SNMP target: %w", rv.targetErr)
 		}
 	}

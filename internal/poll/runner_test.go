@@ -323,3 +323,26 @@ func TestRunCheckResolvesOnce(t *testing.T) {
 		t.Fatal("the plugin ran with an unresolvable target")
 	}
 }
+
+// SetSNMP (a reload): checks prepared after it resolve with the new
+// credentials; one already prepared keeps its target.
+func TestRunnerSetSNMP(t *testing.T) {
+	r, _, _ := newTestRunner(t)
+	var targets []snmp.Target
+	p := pluginFunc(func(_ context.Context, req *Request) ([]*metric.Group, error) {
+		targets = append(targets, req.Target)
+		return []*metric.Group{group("a")}, nil
+	})
+	old := &Check{Name: "p", Plugin: p, Resource: testResource, Interval: time.Minute}
+	r.RunCheck(context.Background(), old)
+	rotated := SNMPOptions{Credential: "lab", Port: 1161, Credentials: map[string]snmp.Credential{"lab": {Version: "2c", Community: "rotated"}}}
+	r.SetSNMP(rotated)
+	if got := r.SNMP(); got.Port != 1161 {
+		t.Fatalf("SNMP() = %+v after SetSNMP", got)
+	}
+	r.RunCheck(context.Background(), old)
+	r.RunCheck(context.Background(), &Check{Name: "p", Plugin: p, Resource: testResource, Interval: time.Minute})
+	if len(targets) != 3 || targets[1].Credential.Community != secret || targets[2].Credential.Community != "rotated" || targets[2].Port != 1161 {
+		t.Fatalf("targets %d: a prepared check must keep its target, a new one take the new credentials", len(targets))
+	}
+}
