@@ -39,9 +39,30 @@ func (c Changes) Touched(name string) bool {
 	return slices.Contains(c.Added, name) || slices.Contains(c.Removed, name) || slices.Contains(c.Changed, name)
 }
 
-// liveKeys are the keys, besides the plugin instances, that a reload
-// applies without a restart.
-var liveKeys = []string{"log.level"}
+// live reports whether a reload applies key (besides the plugin
+// instances) without a restart: log.level, and the SNMP defaults and
+// credentials targets are resolved with (not the session pool's
+// transport and per-device limit).
+func live(key string) bool {
+	switch {
+	case key == "log.level":
+		return true
+	case key == "snmp.transport", key == "snmp.max_requests_per_device":
+		return false
+	}
+	return strings.HasPrefix(key, "snmp.")
+}
+
+// LiveChanged reports whether a key applied in place under prefix
+// ("snmp", "log.level") changed.
+func (d Diff) LiveChanged(prefix string) bool {
+	for _, k := range d.Live {
+		if k == prefix || strings.HasPrefix(k, prefix+".") {
+			return true
+		}
+	}
+	return false
+}
 
 // Compare tells what changed from old to new. Secrets are compared but
 // never shown: a Diff holds key paths and instance names only.
@@ -71,7 +92,7 @@ func Compare(old, new *Config) Diff {
 		c.doc = nil
 	}
 	for _, p := range paths(reflect.ValueOf(o), reflect.ValueOf(n), "") {
-		if slices.Contains(liveKeys, p) {
+		if live(p) {
 			d.Live = append(d.Live, p)
 		} else {
 			d.Restart = append(d.Restart, p)
@@ -92,7 +113,7 @@ func (d Diff) Err() error {
 	if len(d.Restart) == 0 {
 		return nil
 	}
-	return fmt.Errorf("restart needed for %s: a reload applies polling.plugins, sinks, inputs, apps, discovery.sources and log.level only; the running config is kept",
+	return fmt.Errorf("restart needed for %s: a reload applies polling.plugins, sinks, inputs, apps, discovery.sources, snmp (but its transport and max_requests_per_device) and log.level; the running config is kept",
 		strings.Join(d.Restart, ", "))
 }
 

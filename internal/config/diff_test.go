@@ -81,7 +81,11 @@ func TestCompare(t *testing.T) {
 				return slices.Equal(d.Restart, []string{"site", "http.listen", "bus.url", "roles"})
 			}, "discovery.sources: changed lab; restart needed for site, http.listen, bus.url, roles"},
 		{"snmp community", edit("community: public", "community: private"),
-			func(d Diff) bool { return slices.Equal(d.Restart, []string{"snmp.credentials.default.community"}) }, ""},
+			func(d Diff) bool {
+				return slices.Equal(d.Live, []string{"snmp.credentials.default.community"}) && d.LiveChanged("snmp") && !d.LiveChanged("log.level") && d.Err() == nil
+			}, "snmp.credentials.default.community"},
+		{"snmp transport", edit("snmp:\n", "snmp:\n  transport: connected\n"),
+			func(d Diff) bool { return slices.Equal(d.Restart, []string{"snmp.transport"}) }, "restart needed for snmp.transport"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
