@@ -41,6 +41,7 @@ type pending struct {
 	id      string
 	data    []byte // owned by the buffer, never modified
 	groups  int    // metrics groups in data
+	valid   bool   // every group passed Group.Validate (wire.ValidHeader); not spilled
 }
 
 func (p pending) size() int64 { return int64(len(p.subject)+len(p.id)+len(p.data)) + entryOverhead }
@@ -211,7 +212,7 @@ func (b *Bus) publishPending(ctx context.Context, batch []pending) int {
 	defer cancel()
 	futs := make([]jetstream.PubAckFuture, 0, len(batch))
 	for _, p := range batch {
-		f, err := b.js.PublishMsgAsync(newMsg(p.subject, p.id, p.data))
+		f, err := b.js.PublishMsgAsync(newMsg(p.subject, p.id, p.data, p.valid))
 		if err != nil {
 			break
 		}
@@ -230,11 +231,21 @@ func (b *Bus) publishPending(ctx context.Context, batch []pending) int {
 	return len(futs)
 }
 
-func newMsg(subject, id string, data []byte) *nats.Msg {
-	m := &nats.Msg{Subject: subject, Data: data, Header: make(nats.Header, 1)}
+// newMsg is a message with its ID and, when valid, wire.ValidHeader: every
+// group it holds passed Group.Validate, so a sink storing the bytes as they
+// are need not validate them again.
+func newMsg(subject, id string, data []byte, valid bool) *nats.Msg {
+	m := &nats.Msg{Subject: subject, Data: data, Header: make(nats.Header, 2)}
 	m.Header[jetstream.MsgIDHeader] = []string{id}
+	if valid {
+		m.Header[wire.ValidHeader] = validValue
+	}
 	return m
 }
+
+// validValue is wire.ValidHeader's value, shared by every message (the
+// client only reads it).
+var validValue = []string{wire.ValidValue}
 
 // spill writes what is still buffered to dir, for the next Open to publish.
 func (q *buffer) spill(dir string) (int, error) {

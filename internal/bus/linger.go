@@ -67,6 +67,7 @@ type batch struct {
 	subject string
 	data    []byte // JSON Lines
 	groups  int
+	valid   bool // every part's groups passed Group.Validate (wire.ValidHeader)
 	taken   bool // no longer open: being sent (under coalescer.mu)
 	timer   *time.Timer
 	sendAt  time.Time // when timer sends it (under coalescer.mu)
@@ -96,7 +97,7 @@ func newCoalescer(b *Bus, linger time.Duration) *coalescer {
 // now is the caller's clock reading. The batch is settled (done closed)
 // soon after until at the latest: it is sent by then, and what is not
 // acknowledged by then goes to the buffer.
-func (c *coalescer) add(subject string, lines []byte, groups int, now, until time.Time) *batch {
+func (c *coalescer) add(subject string, lines []byte, groups int, valid bool, now, until time.Time) *batch {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -105,7 +106,7 @@ func (c *coalescer) add(subject string, lines []byte, groups int, now, until tim
 	bt := c.open[subject]
 	if bt == nil {
 		bt = &batch{subject: subject, done: make(chan struct{}), data: c.getBuf(),
-			sendAt: now.Add(c.linger), ackBy: until}
+			sendAt: now.Add(c.linger), ackBy: until, valid: true}
 		c.open[subject] = bt
 		c.wg.Add(1)
 		bt.timer = time.AfterFunc(min(c.linger, until.Sub(now)), func() { c.sendIfOpen(bt) })
@@ -121,6 +122,7 @@ func (c *coalescer) add(subject string, lines []byte, groups int, now, until tim
 	}
 	bt.data = append(bt.data, lines...)
 	bt.groups += groups
+	bt.valid = bt.valid && valid
 	full := len(bt.data) >= wire.MaxMessageBytes-coalesceBelow
 	if full {
 		c.takeLocked(bt)
@@ -181,7 +183,7 @@ func (c *coalescer) send(bt *batch) {
 	defer c.wg.Done()
 	b := c.b
 	c.mu.Lock() // ackBy is final once taken; the lock orders the read after it
-	data, ackBy := bt.data, bt.ackBy
+	data, ackBy, valid := bt.data, bt.ackBy, bt.valid
 	bt.data = nil
 	c.mu.Unlock()
 	if b.compress && len(data) >= wire.MinCompress {
@@ -196,7 +198,7 @@ func (c *coalescer) send(bt *batch) {
 	var ack *jetstream.PubAck
 	var refused error
 	if wait := min(b.publishTimeout, time.Until(ackBy)); wait > 0 && b.buf.empty() && b.nc.Status() == nats.CONNECTED {
-		ack, refused = c.publish(bt.subject, id, data, wait)
+		ack, refused = c.publish(bt.subject, id, data, valid, wait)
 	}
 	switch {
 	case ack != nil:
@@ -209,7 +211,7 @@ func (c *coalescer) send(bt *batch) {
 		bt.outcome, bt.err = outcomeRefused, refused
 		b.metrics.publishErrors.Add(float64(bt.groups))
 		c.putBuf(data)
-	case b.buf.push([]pending{{subject: bt.subject, id: id, data: data, groups: bt.groups}}) == 1:
+	case b.buf.push([]pending{{subject: bt.subject, id: id, data: data, groups: bt.groups, valid: valid}}) == 1:
 		bt.outcome = outcomeBuffered
 	default:
 		bt.outcome = outcomeDropped
@@ -222,11 +224,11 @@ func (c *coalescer) send(bt *batch) {
 // within wait, waiting while the connection's cap on pending acks is
 // reached; refused is the client's error when it will not send the message
 // at all (not a transient one: those leave the message to the buffer).
-func (c *coalescer) publish(subject, id string, data []byte, wait time.Duration) (ack *jetstream.PubAck, refused error) {
+func (c *coalescer) publish(subject, id string, data []byte, valid bool, wait time.Duration) (ack *jetstream.PubAck, refused error) {
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	for {
-		f, err := c.b.js.PublishMsgAsync(newMsg(subject, id, data))
+		f, err := c.b.js.PublishMsgAsync(newMsg(subject, id, data, valid))
 		if errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
 			pause := time.NewTimer(5 * time.Millisecond)
 			select {

@@ -253,14 +253,14 @@ func (b *Bus) publishSet(ctx context.Context, set *metric.GroupSet, until time.T
 	for i := range msgs {
 		msg := &msgs[i]
 		if msg.Plain {
-			if bt := b.coalesce.add(msg.Subject, st.enc.Bytes(i), msg.Groups, now, r.until); bt != nil {
+			if bt := b.coalesce.add(msg.Subject, st.enc.Bytes(i), msg.Groups, msg.Valid, now, r.until); bt != nil {
 				st.sent = append(st.sent, sentMsg{msg: i, batch: bt})
 				continue
 			}
 		}
 		m := sentMsg{msg: i, id: b.nextID()}
 		if direct && !r.waitOver() && (r.inFlight() < setWindow || r.awaitOldest()) {
-			f, err := b.publishAsync(&r, msg.Subject, st.enc.Bytes(i), m.id)
+			f, err := b.publishAsync(&r, msg.Subject, st.enc.Bytes(i), m.id, msg.Valid)
 			switch {
 			case err == nil:
 				m.fut = f
@@ -292,7 +292,7 @@ func (b *Bus) publishSet(ctx context.Context, set *metric.GroupSet, until time.T
 			continue
 		}
 		msg := &msgs[m.msg]
-		later = append(later, pending{subject: msg.Subject, id: m.id, groups: msg.Groups,
+		later = append(later, pending{subject: msg.Subject, id: m.id, groups: msg.Groups, valid: msg.Valid,
 			data: append([]byte(nil), st.enc.Bytes(m.msg)...)})
 		laterGroups = append(laterGroups, msg.Groups)
 	}
@@ -353,9 +353,9 @@ func retryable(err error) bool {
 // publishAsync sends one message. When the connection-wide cap on pending
 // acks is reached, it waits for this set's oldest publish (or briefly, if
 // this set has none pending) and tries again.
-func (b *Bus) publishAsync(r *publishRun, subject string, data []byte, id string) (jetstream.PubAckFuture, error) {
+func (b *Bus) publishAsync(r *publishRun, subject string, data []byte, id string, valid bool) (jetstream.PubAckFuture, error) {
 	for {
-		f, err := b.js.PublishMsgAsync(newMsg(subject, id, data))
+		f, err := b.js.PublishMsgAsync(newMsg(subject, id, data, valid))
 		if !errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
 			return f, err
 		}

@@ -25,13 +25,14 @@ import (
 // benchmarks and memory measurements of handleMsgs: acks go nowhere. The
 // tests that matter for delivery use real embedded servers.
 type fetchedMsg struct {
-	data []byte
-	md   jetstream.MsgMetadata
+	data    []byte
+	md      jetstream.MsgMetadata
+	headers nats.Header
 }
 
 func (m *fetchedMsg) Metadata() (*jetstream.MsgMetadata, error) { return &m.md, nil }
 func (m *fetchedMsg) Data() []byte                              { return m.data }
-func (m *fetchedMsg) Headers() nats.Header                      { return nil }
+func (m *fetchedMsg) Headers() nats.Header                      { return m.headers }
 func (m *fetchedMsg) Subject() string                           { return "panoptes.metrics.site1.interface" }
 func (m *fetchedMsg) Reply() string                             { return "" }
 func (m *fetchedMsg) Ack() error                                { return nil }
@@ -120,14 +121,20 @@ func BenchmarkHandleMsgs(b *testing.B) {
 		plain += len(p)
 	}
 	b.Logf("batch: %d messages, %d groups, %d KB compressed, %d KB of JSON", msgs, msgs*groups, compressed>>10, plain>>10)
+	vouched := fetchedBatch(msgs, groups)
+	for _, m := range vouched {
+		m.(*fetchedMsg).headers = nats.Header{wire.ValidHeader: {wire.ValidValue}}
+	}
 	for _, tc := range []struct {
-		name string
-		sink func(f Sink) Sink
+		name    string
+		sink    func(f Sink) Sink
+		vouched bool
 	}{
-		{"discard", func(Sink) Sink { return discardSink{} }},
-		{"discard-raw", func(Sink) Sink { return rawDiscard{} }},
-		{"file", func(f Sink) Sink { return f }},
-		{"file-decoded", func(f Sink) Sink { return decodedOnly{f} }},
+		{"discard", func(Sink) Sink { return discardSink{} }, false},
+		{"discard-raw", func(Sink) Sink { return rawDiscard{} }, false},
+		{"file", func(f Sink) Sink { return f }, false},
+		{"file-vouched", func(f Sink) Sink { return f }, true},
+		{"file-decoded", func(f Sink) Sink { return decodedOnly{f} }, false},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			c, err := New(config.Sink{Name: "bench", Type: "test_file", Options: plugin.BlockOf(fileConfig{Path: filepath.Join(b.TempDir(), "out.jsonl"), MaxSize: 1 << 30})}, Deps{})
@@ -141,8 +148,12 @@ func BenchmarkHandleMsgs(b *testing.B) {
 			b.ReportAllocs()
 			runtime.GC()
 			cpu0 := processCPU()
+			in := batch
+			if tc.vouched {
+				in = vouched
+			}
 			for b.Loop() {
-				c.handleMsgs(context.Background(), nil, wire.MetricsStream, batch, &bo)
+				c.handleMsgs(context.Background(), nil, wire.MetricsStream, in, &bo)
 			}
 			// CPU time (with the GC's, on any core) is what the node pays,
 			// and a shared machine disturbs it less than the wall clock.

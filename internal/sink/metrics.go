@@ -23,6 +23,7 @@ type sinkMetrics struct {
 	writeSeconds prometheus.Observer
 	latency      prometheus.Observer
 	pending      prometheus.Gauge
+	trusted      prometheus.Counter
 }
 
 func newSinkMetrics(reg prometheus.Registerer, sink string) *sinkMetrics {
@@ -56,8 +57,13 @@ func newSinkMetrics(reg prometheus.Registerer, sink string) *sinkMetrics {
 		Namespace: "panoptes", Subsystem: "sink", Name: "consumer_pending",
 		Help: "Messages on the bus not yet delivered to a sink (its lag), as of its last batch.",
 	}, []string{"sink"})
+	trusted := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "panoptes", Subsystem: "sink", Name: "groups_trusted_total",
+		Help: "Metrics groups a sink storing messages as they are took without validating them: their publisher's encoder vouched for them (the Panoptes-Valid header; never for a message sourced from another site).",
+	}, []string{"sink"})
 	if reg != nil {
 		written = selfmetric.Register(reg, written)
+		trusted = selfmetric.Register(reg, trusted)
 		writeErrors = selfmetric.Register(reg, writeErrors)
 		retried = selfmetric.Register(reg, retried)
 		dead = selfmetric.Register(reg, dead)
@@ -74,6 +80,7 @@ func newSinkMetrics(reg prometheus.Registerer, sink string) *sinkMetrics {
 		writeSeconds: writeSeconds.WithLabelValues(sink),
 		latency:      latency.WithLabelValues(sink),
 		pending:      pending.WithLabelValues(sink),
+		trusted:      trusted.WithLabelValues(sink),
 	}
 }
 

@@ -17,7 +17,9 @@ var errStoppedEarly = errors.New("the sink stopped reading the batch before its 
 
 // streamMsgs writes a batch to a RawWriter message by message: each one is
 // decompressed into one reused buffer, its groups are checked with
-// metric.Validate (not decoded) and handed over one by one, so about one
+// metric.Validate (not decoded) unless the publisher vouched for them
+// (wire.Vouched: our own encoder, not a sourced stream), and handed over
+// one by one, so about one
 // decompressed message is in memory at a time. Poison is set aside as in
 // decodeMsgs (same reasons and dead-letter ids) as the stream reaches it.
 // On a failed write every message with a record handed over, and every
@@ -49,9 +51,12 @@ func (c *Consumer) streamMsgs(ctx context.Context, raw RawWriter, msgs []jetstre
 				continue
 			}
 			n := 0
+			vouched := wire.Vouched(m.Headers().Get)
 			for data := range wire.Groups(payload) {
 				rec := Record{Subject: m.Subject(), Data: data, Time: at}
-				if err := metric.Validate(data); err != nil {
+				if vouched {
+					c.metrics.trusted.Inc()
+				} else if err := metric.Validate(data); err != nil {
 					// Validate's error is Decode's: the same reason as decodeMsgs gives.
 					if !c.setAsideRec(ctx, m, n, rec, reasonDecode, err) {
 						res.retry[i] = true

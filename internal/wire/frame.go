@@ -21,7 +21,10 @@ type Message struct {
 	Groups  int
 	// Plain keeps the message JSON through Encoder.Compress: set by a
 	// publisher that joins it to others and compresses them as a whole.
-	Plain      bool
+	Plain bool
+	// Valid: every group of the message passed metric.Group.Validate
+	// (see ValidHeader).
+	Valid      bool
 	start, end int
 }
 
@@ -39,6 +42,7 @@ type Encoder struct {
 	msgs []Message
 	subj []string // the set's subjects, in order of first appearance
 	gsub []int    // each group's index in subj; -1 for an invalid group
+	gok  []bool   // each group passed metric.Group.Validate
 	enc  metric.Encoder
 }
 
@@ -46,13 +50,16 @@ type Encoder struct {
 func (e *Encoder) Reset() {
 	clear(e.msgs)
 	clear(e.subj)
-	e.buf, e.raw, e.msgs, e.subj, e.gsub = e.buf[:0], e.raw[:0], e.msgs[:0], e.subj[:0], e.gsub[:0]
+	e.buf, e.raw, e.msgs, e.subj, e.gsub, e.gok = e.buf[:0], e.raw[:0], e.msgs[:0], e.subj[:0], e.gsub[:0], e.gok[:0]
 }
 
 // Encode frames set's groups (after Reset) for layout l, naming subjects
 // through subjects: a group's subject is its site's, its type's and, in a
 // partitioned layout, its resource's partition's. It returns how many groups
-// it left out for having no resource, with the error of the first.
+// it left out for having no resource, with the error of the first. A
+// message is Valid when each of its groups passes metric.Group.Validate
+// (checked on the structs, a fraction of what a consumer's metric.Validate
+// of the JSON costs).
 func (e *Encoder) Encode(set *metric.GroupSet, subjects *SubjectCache, l Layout) (invalid int, err error) {
 	e.enc.Start(set)            // a resource may have changed since the last set
 	var last *resource.Resource // a set's groups share few resources (usually one)
@@ -63,12 +70,14 @@ func (e *Encoder) Encode(set *metric.GroupSet, subjects *SubjectCache, l Layout)
 				err = fmt.Errorf("group %d has no resource", i)
 			}
 			e.gsub = append(e.gsub, -1)
+			e.gok = append(e.gok, false)
 			invalid++
 			continue
 		}
 		if g.Resource != last {
 			last, part = g.Resource, l.Partition(g.Resource.ID)
 		}
+		e.gok = append(e.gok, encodesValid(g))
 		subject := subjects.Metrics(l, g.Resource.Site, g.Type, part)
 		k := slices.Index(e.subj, subject)
 		if k < 0 {
@@ -87,7 +96,7 @@ func (e *Encoder) Encode(set *metric.GroupSet, subjects *SubjectCache, l Layout)
 				cur = -1
 			}
 			if cur < 0 {
-				e.msgs = append(e.msgs, Message{Subject: subject, start: len(e.buf), end: len(e.buf)})
+				e.msgs = append(e.msgs, Message{Subject: subject, Valid: true, start: len(e.buf), end: len(e.buf)})
 				cur = len(e.msgs) - 1
 			} else {
 				e.buf = append(e.buf, '\n')
@@ -95,9 +104,22 @@ func (e *Encoder) Encode(set *metric.GroupSet, subjects *SubjectCache, l Layout)
 			e.buf = e.enc.AppendJSON(e.buf, g)
 			e.msgs[cur].end = len(e.buf)
 			e.msgs[cur].Groups++
+			e.msgs[cur].Valid = e.msgs[cur].Valid && e.gok[i]
 		}
 	}
 	return invalid, err
+}
+
+// encodesValid reports whether metric.Validate accepts g's JSON: whether g
+// passes Group.Validate once the encoder has written the schema version it
+// writes for an empty one.
+func encodesValid(g *metric.Group) bool {
+	if g.SchemaVersion == "" {
+		h := *g
+		h.SchemaVersion = metric.SchemaVersion
+		return h.Validate() == nil
+	}
+	return g.Validate() == nil
 }
 
 // Messages are the framed messages; a caller may set their Plain.
