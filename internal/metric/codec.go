@@ -73,15 +73,31 @@ func appendGroup(b []byte, g *Group, e *Encoder) []byte {
 	b = append(b, `],"metrics_group_type":`...)
 	b = appendString(b, g.Type)
 	b = append(b, `,"metrics":[`...)
+	// A poll's metrics mostly share one timestamp: its text, once written,
+	// is copied (formatting a float was half of the metrics' encoding).
+	tsStart, tsEnd, tsBits, tsSet := 0, 0, uint64(0), false
 	for i := range g.Metrics {
 		m := &g.Metrics[i]
 		if i > 0 {
 			b = append(b, ',')
 		}
 		b = append(b, `{"metric_creation_timestamp":`...)
-		b = appendTimestamp(b, m.Timestamp)
-		b = append(b, `,"metric_type":`...)
-		b = appendString(b, string(m.Type))
+		if bits := math.Float64bits(m.Timestamp); tsSet && bits == tsBits {
+			b = append(b, b[tsStart:tsEnd]...)
+		} else {
+			tsStart = len(b)
+			b = appendTimestamp(b, m.Timestamp)
+			tsEnd, tsBits, tsSet = len(b), bits, true
+		}
+		switch m.Type {
+		case Counter:
+			b = append(b, `,"metric_type":"counter"`...)
+		case Gauge:
+			b = append(b, `,"metric_type":"gauge"`...)
+		default:
+			b = append(b, `,"metric_type":`...)
+			b = appendString(b, string(m.Type))
+		}
 		b = append(b, `,"metric_name":`...)
 		b = appendString(b, m.Name)
 		b = append(b, `,"metric_value":`...)

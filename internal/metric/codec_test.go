@@ -1,6 +1,7 @@
 package metric
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"math"
@@ -257,5 +258,37 @@ func benchEncodeSet(b *testing.B, set *GroupSet) {
 		for _, g := range set.Groups {
 			buf = e.AppendJSON(buf, g)
 		}
+	}
+}
+
+// TestTimestampsCopiedOnlyWhenEqual: the encoder copies the text of the
+// previous metric's timestamp only for the same float64 bits: each metric's
+// timestamp reads back as if encoded alone (-0 stays -0, NaN is 0).
+func TestTimestampsCopiedOnlyWhenEqual(t *testing.T) {
+	g := sample()
+	base := g.Metrics[0]
+	for _, ts := range []float64{1700000060.5, 1700000060.5, 1700000061.25, 1700000060.5, math.NaN(), math.NaN(), math.Copysign(0, -1), 0, 0, 1e300} {
+		m := base
+		m.Timestamp = ts
+		g.Metrics = append(g.Metrics, m)
+	}
+	var want []byte
+	for i := range g.Metrics {
+		want = appendTimestamp(want, g.Metrics[i].Timestamp)
+		want = append(want, ' ')
+	}
+	got := AppendJSON(nil, g)
+	var texts []byte
+	for rest := got; ; {
+		i := bytes.Index(rest, []byte(`"metric_creation_timestamp":`))
+		if i < 0 {
+			break
+		}
+		rest = rest[i+len(`"metric_creation_timestamp":`):]
+		j := bytes.IndexByte(rest, ',')
+		texts = append(append(texts, rest[:j]...), ' ')
+	}
+	if string(texts) != string(want) {
+		t.Errorf("timestamps encoded as %s, want %s", texts, want)
 	}
 }
