@@ -242,7 +242,16 @@ func inSubtree(root, oid string) bool {
 
 // compareOID compares numeric OIDs arc by arc, as net-snmp's snmp_oid_compare.
 func compareOID(a, b string) int {
-	i, j := 0, 0
+	// A walk compares neighbours, which share all but their last arcs:
+	// start at the arc where their bytes first differ.
+	k := 0
+	for k < len(a) && k < len(b) && a[k] == b[k] {
+		k++
+	}
+	for k > 0 && a[k-1] != '.' {
+		k--
+	}
+	i, j := k, k
 	for {
 		x, ni, okA := nextArc(a, i)
 		y, nj, okB := nextArc(b, j)
