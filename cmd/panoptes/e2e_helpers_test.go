@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/hex"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -81,6 +82,15 @@ func startPanoptes(t *testing.T, args ...string) *proc {
 	go func() { p.err = p.cmd.Wait(); close(p.done) }()
 	t.Cleanup(func() {
 		p.kill()
+		if keep := os.Getenv("PANOPTES_E2E_KEEP"); keep != "" {
+			// Kept beside the test's files for a look after the test.
+			name := fmt.Sprintf("%s-%d.log", args[0], p.cmd.Process.Pid)
+			if len(args) > 2 && args[1] == "--config" {
+				name = strings.TrimSuffix(filepath.Base(args[2]), ".yaml") + "-" + name
+			}
+			_ = os.WriteFile(filepath.Join(keep, name), []byte(p.log()), 0o644)
+			return
+		}
 		if t.Failed() {
 			t.Logf("panoptes %s log:\n%s", args[0], p.log())
 		}

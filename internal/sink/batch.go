@@ -24,8 +24,9 @@ import (
 // set aside, and handed back (with backoff) otherwise, which may write its
 // other records again: delivery is at least once. A RawWriter sink gets the
 // batch streamed (streamMsgs), any other one decoded (decodeMsgs). The
-// partitions' batches are written one at a time.
-func (c *Consumer) handleMsgs(ctx context.Context, js jetstream.JetStream, stream string, msgs []jetstream.Msg, bo *backoff.Backoff) {
+// partitions' batches are written one at a time. It reports whether it
+// handed messages back.
+func (c *Consumer) handleMsgs(ctx context.Context, js jetstream.JetStream, stream string, msgs []jetstream.Msg, bo *backoff.Backoff) (handedBack bool) {
 	stopKeepAlive := c.keepAlive(msgs)
 	var res batchResult
 	c.writeMu.Lock()
@@ -54,7 +55,7 @@ func (c *Consumer) handleMsgs(ctx context.Context, js jetstream.JetStream, strea
 	}
 	if len(naks) == 0 {
 		bo.Reset()
-		return
+		return false
 	}
 	delay := bo.Next()
 	if ctx.Err() != nil {
@@ -63,6 +64,7 @@ func (c *Consumer) handleMsgs(ctx context.Context, js jetstream.JetStream, strea
 	c.metrics.retried.Add(float64(len(naks)))
 	c.nakAll(ctx, js.Conn(), naks, delay)
 	backoff.Sleep(ctx, delay)
+	return true
 }
 
 // batchResult is how a batch of messages was settled.

@@ -163,16 +163,32 @@ func (c *Consumer) close(err error) error {
 // stream (a partition) until ctx is done, then returns nil after the
 // current batch is settled or handed back. It returns an error only when
 // the server refuses the consumer's configuration.
+//
+// With an Owner, this reader is the partition's only one and keeps its
+// order: it starts from the consumer's ack floor (awaitHandover), and when
+// a delivery skips messages (delivered while the consumer's leader failed
+// over and lost on the way: the server sends them again only once their
+// ack wait expires, after newer ones) or a batch could not all be written,
+// it writes what came before and resets the consumer to its ack floor, so
+// that delivery resumes in stream order from the first message not
+// acknowledged (never past one: nothing is skipped; one acknowledged
+// beyond it comes again, at least once).
 func (c *Consumer) readPartition(ctx context.Context, js jetstream.JetStream, stream string) error {
 	// Separate backoffs: a fetch that works must not reset the wait after
 	// failed writes (the failed batch is fetched again in between).
 	fetchBo := c.newBackoff()
 	writeBo := c.newBackoff()
 	msgs := make([]jetstream.Msg, 0, c.pace.Batch)
+	ordered := c.owner != nil && c.readsEverything()
 	var cons jetstream.Consumer
-	completedEmpty := 0 // fetches in a row that ended "batch completed" with no message
-	tookOver := false   // awaitHandover done
-	var last uint64     // the highest stream sequence handled (0: none since a reset)
+	var pull *puller
+	defer func() {
+		if pull != nil {
+			pull.close()
+		}
+	}()
+	tookOver := false // awaitHandover done
+	var last uint64   // the highest stream sequence handled, or the ack floor read or reset to
 	for ctx.Err() == nil {
 		if cons == nil {
 			var err error
@@ -185,100 +201,129 @@ func (c *Consumer) readPartition(ctx context.Context, js jetstream.JetStream, st
 				continue
 			}
 			if !tookOver && c.owner != nil {
-				tookOver = true
-				// The first batch is judged against the ack floor: what
-				// an earlier reader received and lost shows as a gap.
-				last = c.awaitHandover(ctx, js, cons, stream)
+				floor, ok := c.awaitHandover(ctx, js, cons, stream)
+				if !ok {
+					continue // stopping
+				}
+				tookOver, last = true, floor
+			}
+		}
+		if pull == nil {
+			var err error
+			if pull, err = newPuller(js, stream, c.durable); err != nil {
+				c.logger.Warn("sink: cannot subscribe for deliveries; retrying", "stream", stream, "err", err)
+				backoff.Sleep(ctx, fetchBo.Next())
+				continue
 			}
 		}
 
-		msgs = msgs[:0]
 		// The fetch returns when the batch is full or MaxWait passed: a
 		// partial batch is written without waiting for more messages.
-		batch, err := cons.Fetch(c.pace.Batch, jetstream.FetchMaxWait(c.pace.MaxWait), jetstream.FetchMaxBytes(fetchMaxBytes))
-		if err == nil {
-			for m := range batch.Messages() {
-				msgs = append(msgs, m)
-			}
-			err = batch.Error()
-		}
+		var err error
+		msgs, err = pull.fetch(ctx, c.pace.Batch, c.pace.MaxWait, fetchMaxBytes, msgs[:0])
 		if err != nil && len(msgs) == 0 {
 			if ctx.Err() != nil {
 				break
 			}
-			// "Batch completed" is the server's end-of-request status, not
-			// a failure; arriving with no message (seen once in CI, under
-			// load, right after a clustered start) it is asked again at
-			// once, a few times, before it is treated as one: a backoff
-			// and a new consumer per occurrence stalled a sink for a minute.
-			if errors.Is(err, jetstream.ErrBatchCompleted) && completedEmpty < maxCompletedEmpty {
-				completedEmpty++
-				c.logger.Debug("sink: fetch ended with no message; fetching again", "err", err)
-				backoff.Sleep(ctx, 10*time.Millisecond)
-				continue
-			}
-			completedEmpty = 0
 			c.logger.Warn("sink: fetch failed; retrying", "stream", stream, "err", err)
-			cons = nil // set it up again: the consumer may be gone
+			pull.close()
+			pull, cons = nil, nil // set it up again: the consumer may be gone
 			backoff.Sleep(ctx, fetchBo.Next())
 			continue
 		}
 		fetchBo.Reset()
-		completedEmpty = 0
 		if len(msgs) == 0 {
 			c.setPending(stream, 0)
 			continue
 		}
-		// Messages missing between consecutive deliveries were delivered
-		// while the consumer's leader failed over and lost on the way; the
-		// new leader sends them again only when their ack wait expires,
-		// after newer ones. What comes before the gap is written; then the
-		// consumer is reset to its ack floor (never past a message not
-		// acknowledged, which another reader may have held: nothing is
-		// skipped), and what came after the gap comes again, in order,
-		// with what was acknowledged beyond the floor (at least once). The
-		// batch after
-		// a reset is not judged: messages expired from the stream leave a
-		// gap that stays. Only with an Owner, which makes this reader the
-		// partition's only one: readers sharing a durable (no Owner, on
-		// several processes) see each other's messages as gaps.
 		gap := len(msgs)
-		if c.owner != nil && c.readsEverything() && last > 0 {
-			prev := last
-			for i, m := range msgs {
-				seq := streamSeq(m)
-				if seq > prev+1 {
-					gap = i
-					break
-				}
-				prev = max(prev, seq)
-			}
+		if ordered {
+			gap = c.firstGap(ctx, js, stream, last, msgs)
 		}
 		// Even when ctx is done by now, the batch in hand is settled: that
 		// is quicker for everyone than handing it back.
+		handedBack := false
 		if gap > 0 {
-			c.handleMsgs(ctx, js, stream, msgs[:gap], &writeBo)
+			handedBack = c.handleMsgs(ctx, js, stream, msgs[:gap], &writeBo)
 			last = max(last, streamSeq(msgs[gap-1]))
 		}
-		if gap < len(msgs) && ctx.Err() == nil {
-			rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			_, err := js.ResetConsumer(rctx, stream, c.durable)
-			cancel()
-			if err == nil {
+		if ordered && (gap < len(msgs) || handedBack) && ctx.Err() == nil {
+			if gap < len(msgs) {
 				c.logger.Info("sink: messages missing in the delivery; reading again from the first unacknowledged one",
 					"stream", stream, "written_up_to", last, "next_delivered", streamSeq(msgs[gap]))
-			} else {
-				c.logger.Warn("sink: messages missing in the delivery and the consumer cannot be reset; writing on (they come again later)",
-					"stream", stream, "written_up_to", last, "next_delivered", streamSeq(msgs[gap]), "err", err)
-				c.handleMsgs(ctx, js, stream, msgs[gap:], &writeBo)
 			}
-			last = 0
+			// What is still on its way was delivered before the reset,
+			// which delivers it again: a new subscription drops it.
+			pull.close()
+			pull = nil
+			if floor, ok := c.resetToAckFloor(ctx, js, stream); ok {
+				last = floor
+			}
 		}
 		// Stopping with a gap: what came after it stays unacknowledged, and
 		// whoever reads the partition next resets to the ack floor.
 		clear(msgs) // let the batch go while idle
 	}
 	return nil
+}
+
+// firstGap is the index of the first message of msgs delivered after
+// messages missing since last (the highest stream sequence handled), or
+// len(msgs). A message delivered again (at or below last) is no gap; nor
+// are missing messages the stream no longer holds (its retention dropped
+// them: only its oldest go).
+func (c *Consumer) firstGap(ctx context.Context, js jetstream.JetStream, stream string, last uint64, msgs []jetstream.Msg) int {
+	var first uint64 // the stream's first sequence, read at the first gap
+	for i, m := range msgs {
+		seq := streamSeq(m)
+		if seq > last+1 {
+			if first == 0 {
+				first = streamFirstSeq(ctx, js, stream)
+			}
+			if seq > first {
+				return i
+			}
+		}
+		last = max(last, seq)
+	}
+	return len(msgs)
+}
+
+// streamFirstSeq is the stream's first sequence; 0 when it cannot be read
+// now (every skip is then a gap: a reset costs less than a loss).
+func streamFirstSeq(ctx context.Context, js jetstream.JetStream, stream string) uint64 {
+	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	s, err := js.Stream(sctx, stream)
+	if err != nil {
+		return 0
+	}
+	info, err := s.Info(sctx)
+	if err != nil {
+		return 0
+	}
+	return info.State.FirstSeq
+}
+
+// resetToAckFloor resets the durable consumer on stream to its ack floor
+// (NATS's consumer reset), retrying until it is done or ctx ends (false).
+// It returns the ack floor: delivery resumes after it.
+func (c *Consumer) resetToAckFloor(ctx context.Context, js jetstream.JetStream, stream string) (uint64, bool) {
+	bo := c.newBackoff()
+	for warned := false; ctx.Err() == nil; {
+		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		resp, err := js.ResetConsumer(rctx, stream, c.durable)
+		cancel()
+		if err == nil {
+			return resp.ResetSeq - 1, true
+		}
+		if !warned {
+			c.logger.Warn("sink: cannot reset the partition's consumer to its ack floor yet; retrying before reading on", "stream", stream, "err", err)
+			warned = true
+		}
+		backoff.Sleep(ctx, bo.Next())
+	}
+	return 0, false
 }
 
 // readsEverything reports whether the consumer reads every message of its
@@ -298,60 +343,50 @@ func streamSeq(m jetstream.Msg) uint64 {
 }
 
 // awaitHandover (with an Owner: this reader is the partition's only one)
-// readies a partition this reader starts on (at start, or
-// taking it over from another process) when an earlier reader of the
-// durable left messages unacknowledged: a process killed mid-batch, or one
-// that handed the partition over and still settles its last batch. Those
-// would come again only once their ack wait expires (later still when the
-// consumer's leader moved with the dead server), after newer messages of
-// the same series. So the reader gives a live earlier reader a moment to
-// settle, then resets the consumer to its ack floor (NATS's consumer
-// reset): delivery resumes in stream order from the first message not
-// acknowledged, and one acknowledged out of order beyond it comes again
-// (at least once). It returns the consumer's ack floor (0 when unknown).
-func (c *Consumer) awaitHandover(ctx context.Context, js jetstream.JetStream, cons jetstream.Consumer, stream string) (ackFloor uint64) {
+// readies a partition this reader starts on (at start, or taking it over
+// from another process) and returns its ack floor; false when ctx ended
+// first. When an earlier reader of the durable left messages
+// unacknowledged (a process killed mid-batch, or one that handed the
+// partition over and still settles its last batch), those would come again
+// only once their ack wait expires (later still when the consumer's leader
+// moved with the dead server), after newer messages of the same series. So
+// the reader gives a live earlier reader a moment to settle, then resets
+// the consumer to its ack floor: delivery resumes in stream order from the
+// first message not acknowledged. It does not read before it knows (a
+// consumer that does not answer has no leader to deliver anyway).
+func (c *Consumer) awaitHandover(ctx context.Context, js jetstream.JetStream, cons jetstream.Consumer, stream string) (ackFloor uint64, ok bool) {
 	deadline := time.Now().Add(handoverGrace)
-	giveUp := deadline.Add(handoverInfoWait)
+	warnAt := deadline.Add(handoverInfoWait)
 	for ctx.Err() == nil {
 		info, err := cons.Info(ctx)
 		if err == nil && info.NumAckPending == 0 {
-			return info.AckFloor.Stream
+			return info.AckFloor.Stream, true
 		}
-		if time.Now().Before(deadline) || (err != nil && time.Now().Before(giveUp)) {
+		if err != nil || time.Now().Before(deadline) {
+			if err != nil && !warnAt.IsZero() && time.Now().After(warnAt) {
+				c.logger.Warn("sink: the partition's consumer does not answer; waiting for it before reading", "stream", stream, "err", err)
+				warnAt = time.Time{}
+			}
 			backoff.Sleep(ctx, 100*time.Millisecond)
 			continue
 		}
-		if err != nil {
-			c.logger.Warn("sink: cannot read the partition's consumer; reading on", "stream", stream, "err", err)
-			return 0
+		floor, ok := c.resetToAckFloor(ctx, js, stream)
+		if ok {
+			c.logger.Info("sink: partition taken over: reading again from its first unacknowledged message",
+				"stream", stream, "ack_floor", floor, "unacknowledged", info.NumAckPending)
 		}
-		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		_, err = js.ResetConsumer(rctx, stream, c.durable)
-		cancel()
-		if err != nil {
-			c.logger.Warn("sink: cannot reset the partition's consumer to its ack floor; its unacknowledged messages come again when their ack wait expires",
-				"stream", stream, "unacknowledged", info.NumAckPending, "err", err)
-			return 0
-		}
-		c.logger.Info("sink: partition taken over: reading again from its first unacknowledged message",
-			"stream", stream, "ack_floor", info.AckFloor.Stream, "unacknowledged", info.NumAckPending)
-		return info.AckFloor.Stream
+		return floor, ok
 	}
-	return 0
+	return 0, false
 }
 
-// handoverInfoWait is how much longer a reader starting on a partition
-// waits for the consumer to answer (its leader being elected) before
-// reading without knowing what an earlier reader left.
+// handoverInfoWait is how long a reader starting on a partition waits
+// for the consumer to answer (its leader being elected) before it says so.
 const handoverInfoWait = 10 * time.Second
 
 // handoverGrace is how long a reader starting on a partition lets an
 // earlier reader settle the batch in its hands.
 const handoverGrace = 2 * time.Second
-
-// maxCompletedEmpty bounds the immediate refetches after "batch completed"
-// with no message before the fetch counts as failed.
-const maxCompletedEmpty = 5
 
 // ensure creates the durable consumer on stream or updates its
 // configuration. Filters of a site and group type also take the partitioned
