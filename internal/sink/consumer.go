@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -166,20 +165,22 @@ func (c *Consumer) close(err error) error {
 //
 // With an Owner, this reader is the partition's only one and keeps its
 // order: it starts from the consumer's ack floor (awaitHandover), and when
-// a delivery skips messages (delivered while the consumer's leader failed
-// over and lost on the way: the server sends them again only once their
-// ack wait expires, after newer ones) or a batch could not all be written,
-// it writes what came before and resets the consumer to its ack floor, so
+// deliveries are missing (the consumer's delivery sequence skips: messages
+// delivered while its leader failed over, or to a request that ended, and
+// lost on the way, which the server sends again only once their ack wait
+// expires, after newer ones) or a batch could not all be written, it
+// writes what came before and resets the consumer to its ack floor, so
 // that delivery resumes in stream order from the first message not
 // acknowledged (never past one: nothing is skipped; one acknowledged
-// beyond it comes again, at least once).
+// beyond it comes again, at least once). The events stream, which every
+// process reads through one durable, is read without.
 func (c *Consumer) readPartition(ctx context.Context, js jetstream.JetStream, stream string) error {
 	// Separate backoffs: a fetch that works must not reset the wait after
 	// failed writes (the failed batch is fetched again in between).
 	fetchBo := c.newBackoff()
 	writeBo := c.newBackoff()
 	msgs := make([]jetstream.Msg, 0, c.pace.Batch)
-	ordered := c.owner != nil && c.readsEverything()
+	ordered := c.owner != nil && !c.events
 	var cons jetstream.Consumer
 	var pull *puller
 	defer func() {
@@ -188,7 +189,7 @@ func (c *Consumer) readPartition(ctx context.Context, js jetstream.JetStream, st
 		}
 	}()
 	tookOver := false // awaitHandover done
-	var last uint64   // the highest stream sequence handled, or the ack floor read or reset to
+	var last uint64   // the consumer's last delivery sequence seen (0: none since a reset)
 	for ctx.Err() == nil {
 		if cons == nil {
 			var err error
@@ -200,12 +201,12 @@ func (c *Consumer) readPartition(ctx context.Context, js jetstream.JetStream, st
 				backoff.Sleep(ctx, fetchBo.Next())
 				continue
 			}
-			if !tookOver && c.owner != nil {
-				floor, ok := c.awaitHandover(ctx, js, cons, stream)
+			if !tookOver && ordered {
+				delivered, ok := c.awaitHandover(ctx, js, cons, stream)
 				if !ok {
 					continue // stopping
 				}
-				tookOver, last = true, floor
+				tookOver, last = true, delivered
 			}
 		}
 		if pull == nil {
@@ -238,26 +239,25 @@ func (c *Consumer) readPartition(ctx context.Context, js jetstream.JetStream, st
 		}
 		gap := len(msgs)
 		if ordered {
-			gap = c.firstGap(ctx, js, stream, last, msgs)
+			gap, last = firstGap(last, msgs)
 		}
 		// Even when ctx is done by now, the batch in hand is settled: that
 		// is quicker for everyone than handing it back.
 		handedBack := false
 		if gap > 0 {
 			handedBack = c.handleMsgs(ctx, js, stream, msgs[:gap], &writeBo)
-			last = max(last, streamSeq(msgs[gap-1]))
 		}
 		if ordered && (gap < len(msgs) || handedBack) && ctx.Err() == nil {
 			if gap < len(msgs) {
-				c.logger.Info("sink: messages missing in the delivery; reading again from the first unacknowledged one",
-					"stream", stream, "written_up_to", last, "next_delivered", streamSeq(msgs[gap]))
+				c.logger.Info("sink: deliveries missing; reading again from the first unacknowledged message",
+					"stream", stream, "last_delivery", last, "next_delivery", deliverySeq(msgs[gap]), "next_stream_seq", streamSeq(msgs[gap]))
 			}
 			// What is still on its way was delivered before the reset,
 			// which delivers it again: a new subscription drops it.
 			pull.close()
 			pull = nil
-			if floor, ok := c.resetToAckFloor(ctx, js, stream); ok {
-				last = floor
+			if _, ok := c.resetToAckFloor(ctx, js, stream); ok {
+				last = 0 // delivery sequences start again at 1
 			}
 		}
 		// Stopping with a gap: what came after it stays unacknowledged, and
@@ -268,41 +268,31 @@ func (c *Consumer) readPartition(ctx context.Context, js jetstream.JetStream, st
 }
 
 // firstGap is the index of the first message of msgs delivered after
-// messages missing since last (the highest stream sequence handled), or
-// len(msgs). A message delivered again (at or below last) is no gap; nor
-// are missing messages the stream no longer holds (its retention dropped
-// them: only its oldest go).
-func (c *Consumer) firstGap(ctx context.Context, js jetstream.JetStream, stream string, last uint64, msgs []jetstream.Msg) int {
-	var first uint64 // the stream's first sequence, read at the first gap
+// missing deliveries, or len(msgs), and the last delivery sequence before
+// it. last is the consumer's delivery sequence seen before msgs (0: none
+// since a reset, the next is 1). Delivery sequences count every delivery,
+// redeliveries too, whatever the consumer's filter: a skip is a delivery
+// this reader did not get. A lower one means someone else reset the
+// consumer: followed.
+func firstGap(last uint64, msgs []jetstream.Msg) (int, uint64) {
 	for i, m := range msgs {
-		seq := streamSeq(m)
-		if seq > last+1 {
-			if first == 0 {
-				first = streamFirstSeq(ctx, js, stream)
-			}
-			if seq > first {
-				return i
-			}
+		d := deliverySeq(m)
+		if d > last+1 {
+			return i, last
 		}
-		last = max(last, seq)
+		last = d
 	}
-	return len(msgs)
+	return len(msgs), last
 }
 
-// streamFirstSeq is the stream's first sequence; 0 when it cannot be read
-// now (every skip is then a gap: a reset costs less than a loss).
-func streamFirstSeq(ctx context.Context, js jetstream.JetStream, stream string) uint64 {
-	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	s, err := js.Stream(sctx, stream)
+// deliverySeq is a message's delivery sequence in its consumer (0 when
+// unknown).
+func deliverySeq(m jetstream.Msg) uint64 {
+	md, err := m.Metadata()
 	if err != nil {
 		return 0
 	}
-	info, err := s.Info(sctx)
-	if err != nil {
-		return 0
-	}
-	return info.State.FirstSeq
+	return md.Sequence.Consumer
 }
 
 // resetToAckFloor resets the durable consumer on stream to its ack floor
@@ -326,13 +316,6 @@ func (c *Consumer) resetToAckFloor(ctx context.Context, js jetstream.JetStream, 
 	return 0, false
 }
 
-// readsEverything reports whether the consumer reads every message of its
-// streams (no subject filter), so that consecutive stream sequences are
-// consecutive deliveries.
-func (c *Consumer) readsEverything() bool {
-	return len(c.subjects) == 0 || slices.Contains(c.subjects, wire.AllMetrics) || slices.Contains(c.subjects, wire.AllEvents)
-}
-
 // streamSeq is a message's stream sequence (0 when unknown).
 func streamSeq(m jetstream.Msg) uint64 {
 	md, err := m.Metadata()
@@ -344,23 +327,24 @@ func streamSeq(m jetstream.Msg) uint64 {
 
 // awaitHandover (with an Owner: this reader is the partition's only one)
 // readies a partition this reader starts on (at start, or taking it over
-// from another process) and returns its ack floor; false when ctx ended
-// first. When an earlier reader of the durable left messages
-// unacknowledged (a process killed mid-batch, or one that handed the
-// partition over and still settles its last batch), those would come again
-// only once their ack wait expires (later still when the consumer's leader
-// moved with the dead server), after newer messages of the same series. So
-// the reader gives a live earlier reader a moment to settle, then resets
-// the consumer to its ack floor: delivery resumes in stream order from the
-// first message not acknowledged. It does not read before it knows (a
-// consumer that does not answer has no leader to deliver anyway).
-func (c *Consumer) awaitHandover(ctx context.Context, js jetstream.JetStream, cons jetstream.Consumer, stream string) (ackFloor uint64, ok bool) {
+// from another process) and returns the consumer's last delivery sequence,
+// which the next delivery follows; false when ctx ended first. When an
+// earlier reader of the durable left messages unacknowledged (a process
+// killed mid-batch, or one that handed the partition over and still
+// settles its last batch), those would come again only once their ack wait
+// expires (later still when the consumer's leader moved with the dead
+// server), after newer messages of the same series. So the reader gives a
+// live earlier reader a moment to settle, then resets the consumer to its
+// ack floor: delivery resumes in stream order from the first message not
+// acknowledged. It does not read before it knows (a consumer that does not
+// answer has no leader to deliver anyway).
+func (c *Consumer) awaitHandover(ctx context.Context, js jetstream.JetStream, cons jetstream.Consumer, stream string) (lastDelivery uint64, ok bool) {
 	deadline := time.Now().Add(handoverGrace)
 	warnAt := deadline.Add(handoverInfoWait)
 	for ctx.Err() == nil {
 		info, err := cons.Info(ctx)
 		if err == nil && info.NumAckPending == 0 {
-			return info.AckFloor.Stream, true
+			return info.Delivered.Consumer, true
 		}
 		if err != nil || time.Now().Before(deadline) {
 			if err != nil && !warnAt.IsZero() && time.Now().After(warnAt) {
@@ -375,7 +359,7 @@ func (c *Consumer) awaitHandover(ctx context.Context, js jetstream.JetStream, co
 			c.logger.Info("sink: partition taken over: reading again from its first unacknowledged message",
 				"stream", stream, "ack_floor", floor, "unacknowledged", info.NumAckPending)
 		}
-		return floor, ok
+		return 0, ok // delivery sequences start again at 1
 	}
 	return 0, false
 }
