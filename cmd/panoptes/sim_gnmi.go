@@ -20,6 +20,7 @@ type simGNMIFlags struct {
 	cert, key, clientCA *string
 	user                *string
 	update              *time.Duration
+	perLeaf             *bool
 }
 
 func addSimGNMIFlags(fs *flag.FlagSet) *simGNMIFlags {
@@ -32,6 +33,8 @@ func addSimGNMIFlags(fs *flag.FlagSet) *simGNMIFlags {
 		clientCA: fs.String("gnmi-client-ca", "", "require client certificates signed by this CA (mutual TLS)"),
 		user:     fs.String("gnmi-username", "", "require this username, and the password from PANOPTES_SIM_GNMI_PASSWORD"),
 		update:   fs.Duration("gnmi-update", gnmisim.DefaultUpdateInterval, "how often targets refresh their values (the finest sample interval)"),
+		perLeaf: fs.Bool("gnmi-per-leaf", false, "send one notification per leaf, as the reference server does (default: a container's\n"+
+			"leaves of one sample, an interface's state, in one notification, as devices send them)"),
 	}
 }
 
@@ -41,7 +44,7 @@ func (f *simGNMIFlags) start(ctx context.Context, farm *sim.Farm, log *slog.Logg
 	if !*f.on {
 		return nil, "", nil
 	}
-	opts := gnmisim.Options{Addr: *f.addr, BasePort: *f.basePort, UpdateInterval: *f.update, Logger: log}
+	opts := gnmisim.Options{Addr: *f.addr, BasePort: *f.basePort, UpdateInterval: *f.update, PerLeaf: *f.perLeaf, Logger: log}
 	if *f.cert != "" || *f.key != "" {
 		tc, err := gnmisim.ServerTLS(*f.cert, *f.key, *f.clientCA)
 		if err != nil {

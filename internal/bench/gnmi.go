@@ -26,6 +26,9 @@ type GNMIOptions struct {
 	// Mappings the input uses (default openconfig-interfaces: the
 	// interface groups the SNMP harness's interface plugin makes).
 	Mappings []string
+	// PerLeaf: the simulator sends one notification per leaf (the
+	// reference server's way) instead of one per container and sample.
+	PerLeaf bool
 }
 
 // GNMIResult is the gNMI harness's JSON object.
@@ -34,6 +37,7 @@ type GNMIResult struct {
 	Template        string  `json:"template"`
 	Encoding        string  `json:"encoding"`
 	Mappings        string  `json:"mappings"`
+	PerLeaf         bool    `json:"simulator_per_leaf_notifications"`
 	IntervalSeconds float64 `json:"sample_interval_seconds"`
 	WindowSeconds   float64 `json:"window_seconds"`
 
@@ -139,8 +143,11 @@ func RunGNMI(ctx context.Context, o GNMIOptions) (*GNMIResult, error) {
 	fmt.Fprintf(o.Progress, "bench: starting %d simulated %s gNMI targets\n", o.Devices, o.Template)
 	// The targets feed their caches every interval: SAMPLE at the interval
 	// then sends each counter once per sample.
-	sim, err := startSimulator(ctx, o.Options, inventory, "--gnmi", "--gnmi-base-port", strconv.Itoa(o.BasePort),
-		"--gnmi-update", o.Interval.String())
+	simArgs := []string{"--gnmi", "--gnmi-base-port", strconv.Itoa(o.BasePort), "--gnmi-update", o.Interval.String()}
+	if o.PerLeaf {
+		simArgs = append(simArgs, "--gnmi-per-leaf")
+	}
+	sim, err := startSimulator(ctx, o.Options, inventory, simArgs...)
 	if err != nil {
 		return nil, err
 	}
@@ -217,7 +224,7 @@ func RunGNMI(ctx context.Context, o GNMIOptions) (*GNMIResult, error) {
 	cpu := (cpu1 - cpu0).Seconds()
 	p50, p99, lines := tail.quantiles()
 	r := &GNMIResult{
-		Targets: o.Devices, Template: o.Template, Encoding: o.Encoding, Mappings: fmt.Sprint(o.Mappings),
+		Targets: o.Devices, Template: o.Template, Encoding: o.Encoding, Mappings: fmt.Sprint(o.Mappings), PerLeaf: o.PerLeaf,
 		IntervalSeconds: o.Interval.Seconds(), WindowSeconds: window,
 		NotificationsPerSecond: (g1.notifications - g0.notifications) / window,
 		UpdatesPerSecond:       (g1.updates - g0.updates) / window,

@@ -59,7 +59,7 @@ func newQueue(maxLen, maxBytes int, dropped func(int)) *queue {
 
 func (q *queue) push(e Event) {
 	if e.Kind == Notification {
-		e.size = proto.Size(e.Notification)
+		e.size = approxSize(e.Notification)
 	}
 	q.mu.Lock()
 	drops := 0
@@ -137,4 +137,53 @@ func (q *queue) Len() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return q.len()
+}
+
+// approxSize is about a notification's size in memory, for the queue's
+// byte bound: its strings and byte values and a fixed cost per message.
+// proto.Size walks the message by reflection, about 4 % of the
+// collector's CPU when every notification is one leaf.
+func approxSize(n *pb.Notification) int {
+	size := 48 + pathSize(n.GetPrefix())
+	for _, u := range n.GetUpdate() {
+		size += 48 + pathSize(u.GetPath()) + valueSize(u.GetVal())
+	}
+	for _, d := range n.GetDelete() {
+		size += pathSize(d)
+	}
+	return size
+}
+
+func pathSize(p *pb.Path) int {
+	if p == nil {
+		return 0
+	}
+	size := 48 + len(p.GetOrigin()) + len(p.GetTarget())
+	for _, e := range p.GetElem() {
+		size += 32 + len(e.GetName())
+		for k, v := range e.GetKey() {
+			size += 32 + len(k) + len(v)
+		}
+	}
+	return size
+}
+
+func valueSize(v *pb.TypedValue) int {
+	switch x := v.GetValue().(type) {
+	case *pb.TypedValue_StringVal:
+		return 24 + len(x.StringVal)
+	case *pb.TypedValue_BytesVal:
+		return 24 + len(x.BytesVal)
+	case *pb.TypedValue_JsonVal:
+		return 24 + len(x.JsonVal)
+	case *pb.TypedValue_JsonIetfVal:
+		return 24 + len(x.JsonIetfVal)
+	case *pb.TypedValue_AsciiVal:
+		return 24 + len(x.AsciiVal)
+	case *pb.TypedValue_ProtoBytes:
+		return 24 + len(x.ProtoBytes)
+	case *pb.TypedValue_LeaflistVal, *pb.TypedValue_AnyVal:
+		return 24 + proto.Size(v) // rare: walked
+	}
+	return 24
 }

@@ -35,7 +35,24 @@ type subStream struct {
 	last    map[string]sent
 	keyBuf  []byte
 	elemBuf []*pb.PathElem
+
+	// The batch being gathered (see Options.PerLeaf): sent when a leaf of
+	// another container comes, before any other message, or batchWait
+	// after it began. sendMu serialises sends (the timer's and the
+	// server's).
+	sendMu  sync.Mutex
+	batch   *pb.Notification
+	timer   *time.Timer
+	sendErr error
 }
+
+var errStreamDone = status.Error(codes.Canceled, "stream ended")
+
+// batchWait bounds how long a container's leaves wait for the next one.
+const batchWait = 2 * time.Millisecond
+
+// maxBatch bounds the updates of one batched notification.
+const maxBatch = 256
 
 type sent struct {
 	at  time.Time
@@ -72,6 +89,15 @@ func (t *Target) wrapStream(srv any, ss grpc.ServerStream, info *grpc.StreamServ
 		cancel()
 	}()
 	err := h(srv, s)
+	s.sendMu.Lock() // no send after the handler returned
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	if s.sendErr == nil && s.batch != nil && err == nil {
+		s.sendErr = s.flushLocked()
+	}
+	s.batch, s.sendErr = nil, errStreamDone
+	s.sendMu.Unlock()
 	s.mu.Lock()
 	dropped := s.dropped
 	s.mu.Unlock()
@@ -137,23 +163,97 @@ func (s *subStream) RecvMsg(m any) error {
 func (s *subStream) SendMsg(m any) error {
 	resp, ok := m.(*pb.SubscribeResponse)
 	if !ok {
-		return s.ServerStream.SendMsg(m)
+		return s.send(m)
 	}
 	if resp.GetSyncResponse() {
 		s.synced = true
-		return s.ServerStream.SendMsg(m)
+		return s.send(m)
 	}
 	n := resp.GetUpdate()
 	if n == nil {
-		return s.ServerStream.SendMsg(m)
+		return s.send(m)
 	}
 	if s.mode == pb.SubscriptionList_STREAM && len(n.GetUpdate()) == 1 && !s.pass(n) {
 		return nil
 	}
 	if s.enc != pb.Encoding_PROTO && len(n.GetUpdate()) > 0 {
-		resp = &pb.SubscribeResponse{Response: &pb.SubscribeResponse_Update{Update: encodeJSON(n, s.enc)}}
+		n = encodeJSON(n, s.enc)
+		resp = &pb.SubscribeResponse{Response: &pb.SubscribeResponse_Update{Update: n}}
 	}
-	return s.ServerStream.SendMsg(resp)
+	if s.t.perLeaf || s.mode != pb.SubscriptionList_STREAM || len(n.GetDelete()) > 0 || len(n.GetUpdate()) == 0 {
+		return s.send(resp)
+	}
+	s.sendMu.Lock()
+	defer s.sendMu.Unlock()
+	if s.sendErr != nil {
+		return s.sendErr
+	}
+	if b := s.batch; b != nil && b.Timestamp == n.Timestamp && len(b.Update) < maxBatch && samePath(b.Prefix, n.Prefix) {
+		b.Update = append(b.Update, n.Update...)
+		return nil
+	}
+	if err := s.flushLocked(); err != nil {
+		return err
+	}
+	s.batch = &pb.Notification{Timestamp: n.Timestamp, Prefix: n.Prefix, Update: append(make([]*pb.Update, 0, 32), n.Update...)}
+	if s.timer == nil {
+		s.timer = time.AfterFunc(batchWait, s.flushTimer)
+	} else {
+		s.timer.Reset(batchWait)
+	}
+	return nil
+}
+
+// send sends m after the batch being gathered.
+func (s *subStream) send(m any) error {
+	s.sendMu.Lock()
+	defer s.sendMu.Unlock()
+	if err := s.flushLocked(); err != nil {
+		return err
+	}
+	return s.ServerStream.SendMsg(m)
+}
+
+func (s *subStream) flushTimer() {
+	s.sendMu.Lock()
+	defer s.sendMu.Unlock()
+	_ = s.flushLocked() // kept in sendErr: the server's next send returns it
+}
+
+func (s *subStream) flushLocked() error {
+	if s.sendErr != nil {
+		return s.sendErr
+	}
+	b := s.batch
+	if b == nil {
+		return nil
+	}
+	s.batch = nil
+	s.sendErr = s.ServerStream.SendMsg(&pb.SubscribeResponse{Response: &pb.SubscribeResponse_Update{Update: b}})
+	return s.sendErr
+}
+
+// samePath compares two prefixes (the cache's leaves of one container
+// share theirs).
+func samePath(a, b *pb.Path) bool {
+	if a == b {
+		return true
+	}
+	if a.GetTarget() != b.GetTarget() || a.GetOrigin() != b.GetOrigin() || len(a.GetElem()) != len(b.GetElem()) {
+		return false
+	}
+	for i, e := range a.GetElem() {
+		f := b.GetElem()[i]
+		if e.GetName() != f.GetName() || len(e.GetKey()) != len(f.GetKey()) {
+			return false
+		}
+		for k, v := range e.GetKey() {
+			if w, ok := f.GetKey()[k]; !ok || w != v {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // pass decides whether a one-leaf notification is sent, and records it.

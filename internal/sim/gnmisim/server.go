@@ -78,7 +78,12 @@ type Options struct {
 	// UpdateInterval is how often each target reads its device and feeds
 	// its cache: the finest sample interval it honours (default 1s).
 	UpdateInterval time.Duration
-	Logger         *slog.Logger
+	// PerLeaf sends one notification per leaf, as the reference server
+	// does; by default a STREAM's consecutive leaves of one container
+	// (one prefix and timestamp: an interface's state) go out as one
+	// notification with their updates, as devices send them.
+	PerLeaf bool
+	Logger  *slog.Logger
 }
 
 // Server is the running set of targets.
@@ -100,11 +105,12 @@ type Target struct {
 	Name string
 	Addr string // host:port
 
-	srv   *grpc.Server
-	lis   net.Listener
-	cache *cache.Cache
-	sub   *subscribe.Server
-	every time.Duration
+	srv     *grpc.Server
+	lis     net.Listener
+	cache   *cache.Cache
+	sub     *subscribe.Server
+	every   time.Duration
+	perLeaf bool
 
 	silent, flood atomic.Bool
 	updates       atomic.Uint64 // leaves fed to the cache
@@ -188,7 +194,7 @@ func (s *Server) newTarget(d *sim.Device, addr string) (*Target, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &Target{Device: d, Name: d.Name, Addr: lis.Addr().String(), lis: lis, every: s.opts.UpdateInterval,
+	t := &Target{Device: d, Name: d.Name, Addr: lis.Addr().String(), lis: lis, every: s.opts.UpdateInterval, perLeaf: s.opts.PerLeaf,
 		streams: map[*subStream]struct{}{}, removed: map[string]bool{}, wake: make(chan struct{}, 1)}
 	t.cache = cache.New([]string{t.Name}, cache.DisableEventDrivenEmulation())
 	t.sub, err = subscribe.NewServer(t.cache, subscribe.WithoutDupReport())
