@@ -243,13 +243,17 @@ func inSubtree(root, oid string) bool {
 // compareOID compares numeric OIDs arc by arc, as net-snmp's snmp_oid_compare.
 func compareOID(a, b string) int {
 	// A walk compares neighbours, which share all but their last arcs:
-	// start at the arc where their bytes first differ.
-	k := 0
-	for k < len(a) && k < len(b) && a[k] == b[k] {
-		k++
-	}
-	for k > 0 && a[k-1] != '.' {
-		k--
+	// start at the arc where their bytes first differ (the usual case,
+	// a's last arc alone, is one vectorised comparison of the rest).
+	k := strings.LastIndexByte(a, '.') + 1
+	if len(b) < k || a[:k] != b[:k] {
+		k = 0
+		for k < len(a) && k < len(b) && a[k] == b[k] {
+			k++
+		}
+		for k > 0 && a[k-1] != '.' {
+			k--
+		}
 	}
 	i, j := k, k
 	for {
