@@ -174,10 +174,11 @@ func RunGNMI(ctx context.Context, o GNMIOptions) (*GNMIResult, error) {
 	tail := newTailer(filepath.Join(dir, "metrics.jsonl"))
 	go tail.run(runCtx)
 
-	deadline := time.Now().Add(2 * time.Minute)
+	wait := 2*time.Minute + time.Duration(o.Devices)*100*time.Millisecond
+	deadline := time.Now().Add(wait)
 	for gatherGNMI(n.Registry()).streaming < o.Devices {
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("only %d of %d targets streaming after 2m", gatherGNMI(n.Registry()).streaming, o.Devices)
+			return nil, fmt.Errorf("only %d of %d targets streaming after %s", gatherGNMI(n.Registry()).streaming, o.Devices, wait)
 		}
 		if err := sleep(ctx, 100*time.Millisecond); err != nil {
 			return nil, err

@@ -60,7 +60,10 @@ func startSimulator(ctx context.Context, o Options, inventory string, extra ...s
 	}
 	s := &simProcess{child: c, inventory: inventory}
 	// The simulator writes its inventory once every device listens.
-	deadline := time.Now().Add(2 * time.Minute)
+	// A gNMI target's start (its cache filled, its server up) takes tens
+	// of milliseconds on a loaded machine: 1,000 of them can take minutes.
+	wait := 2*time.Minute + time.Duration(o.Devices)*100*time.Millisecond
+	deadline := time.Now().Add(wait)
 	for {
 		if st, err := os.Stat(inventory); err == nil && st.Size() > 0 {
 			if rows, err := s.rows(); err == nil && len(rows) >= o.Devices {
@@ -77,7 +80,7 @@ func startSimulator(ctx context.Context, o Options, inventory string, extra ...s
 		}
 		if time.Now().After(deadline) {
 			s.stop()
-			return nil, fmt.Errorf("simulator not ready after 2m (no complete inventory at %s)", inventory)
+			return nil, fmt.Errorf("simulator not ready after %s (no complete inventory at %s)", wait, inventory)
 		}
 	}
 }

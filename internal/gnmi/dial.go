@@ -96,13 +96,30 @@ func Dial(cfg Config) (*Client, error) {
 	}
 	conn, err := grpc.NewClient("passthrough:///"+cfg.Address,
 		grpc.WithTransportCredentials(creds),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(cfg.MaxMsgSize)))
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(cfg.MaxMsgSize)),
+		// Memory per target (a node holds thousands of connections, each
+		// one stream that mostly receives): fixed flow-control windows
+		// instead of gRPC's BDP estimate, which grows them to megabytes a
+		// connection under sample bursts while our queue is bounded
+		// anyway; a smaller read buffer; the write buffer (a subscribe
+		// request, pings) released between writes.
+		grpc.WithInitialWindowSize(streamWindow),
+		grpc.WithInitialConnWindowSize(streamWindow),
+		grpc.WithReadBufferSize(16<<10),
+		grpc.WithWriteBufferSize(8<<10),
+		grpc.WithSharedWriteBuffer(true))
 	if err != nil {
 		return nil, fmt.Errorf("gnmi %s: %w", cfg.Address, err)
 	}
 	c.conn, c.stub = conn, pb.NewGNMIClient(conn)
 	return c, nil
 }
+
+// streamWindow is the flow-control window of a target's stream and
+// connection: at the sample bursts of a 55-port switch (about 100 KB a
+// sample) the target still sends a whole sample without waiting for the
+// window twice on a local network.
+const streamWindow = 256 << 10
 
 func (c *Config) credName() string {
 	if c.Credential == "" {
