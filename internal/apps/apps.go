@@ -23,6 +23,7 @@ import (
 	"github.com/panoptes-go/panoptes/internal/config"
 	"github.com/panoptes-go/panoptes/internal/event"
 	"github.com/panoptes-go/panoptes/internal/plugin"
+	"github.com/panoptes-go/panoptes/internal/sink"
 )
 
 // App is a configured app instance.
@@ -91,8 +92,18 @@ type Env struct {
 	// Handle serves h under pattern (e.g. "GET /api/v1/topology") on the
 	// node's HTTP server; it does nothing on a node without one.
 	Handle func(pattern string, h http.Handler)
+	// Owner decides which partitions of the metrics bus this node's
+	// instance reads (sink.Owner: the instances of an app on several nodes
+	// split the partitions, as sinks do); nil: every partition.
+	Owner  sink.Owner
 	Logger *slog.Logger
 }
+
+// ConsumerName is the bus consumer of the app instance named name: its
+// durable is sink.DurableName(ConsumerName(name)), and a node running the
+// instance lists it in its membership (cluster.Member.Consumers) so that
+// the instances split the partitions.
+func ConsumerName(name string) string { return "app_" + name }
 
 // Publish writes ev to panoptes.events.<site>.<kind> (the site is the
 // node's when ev has none) and waits for the events stream, which the node

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/panoptes-go/panoptes/internal/apps"
 	"github.com/panoptes-go/panoptes/internal/cluster"
 	"github.com/panoptes-go/panoptes/internal/discovery"
 	"github.com/panoptes-go/panoptes/internal/version"
@@ -35,12 +36,17 @@ func (n *Node) joinCluster(ctx context.Context) (*cluster.Cluster, error) {
 	})
 }
 
-// consumerNames are the bus consumers this node runs (its sinks), which
-// it shares with the other nodes running them.
+// consumerNames are the bus consumers this node runs (its sinks and the
+// apps of its roles), which it shares with the other nodes running them.
 func (n *Node) consumerNames() []string {
 	var out []string
 	for _, c := range n.sinks {
 		out = append(out, c.Name())
+	}
+	for _, a := range n.parts.apps {
+		if n.cfg.HasRole(a.typ) {
+			out = append(out, apps.ConsumerName(a.name))
+		}
 	}
 	return out
 }

@@ -366,3 +366,34 @@ polling:
 		t.Errorf("after the handover the last %d nodes schedule %d checks, want %d", len(nodes), got, clusterDevices)
 	}
 }
+
+// TestConsumerNamesListApps: a node announces the bus consumers it runs,
+// its sinks (built by Run) and the apps of its roles (apps.ConsumerName),
+// so that the instances of an app on several nodes split the partitions
+// as sinks do.
+func TestConsumerNamesListApps(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		roles string
+		want  []string
+	}{
+		{"", []string{"app_events", "app_links"}},
+		{"roles: [poller, events]\n", []string{"app_events"}},
+	} {
+		cfgText := "site: lab\ndata_dir: data\n" + tc.roles + `apps:
+  - {plugin: events}
+  - {plugin: topology, name: links}
+`
+		cfg, err := config.Parse(filepath.Join(dir, "n.yaml"), []byte(cfgText), os.LookupEnv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := New(cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := n.consumerNames(); !slices.Equal(got, tc.want) {
+			t.Errorf("%sconsumerNames() = %v, want %v", tc.roles, got, tc.want)
+		}
+	}
+}

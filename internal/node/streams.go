@@ -136,7 +136,7 @@ func (n *Node) runApps(ctx context.Context, handle func(string, http.Handler)) {
 		go func() {
 			defer wg.Done()
 			log := n.log.With("app", a.name)
-			env := &apps.Env{Name: a.name, Site: n.cfg.Site, JS: js, Replicas: n.cfg.Bus.Replicas, Handle: handle, Logger: log}
+			env := &apps.Env{Name: a.name, Site: n.cfg.Site, JS: js, Replicas: n.cfg.Bus.Replicas, Handle: handle, Owner: partitionOwner{n}, Logger: log}
 			if err := a.app.Run(ctx, env); err != nil && ctx.Err() == nil {
 				log.Error("app stopped", "type", a.typ, "err", err)
 			}

@@ -31,7 +31,7 @@ type nodeApp struct{ deps apps.Deps }
 func (a *nodeApp) Run(ctx context.Context, env *apps.Env) error {
 	bo := backoff.Backoff{Min: time.Second, Max: 30 * time.Second}
 	for {
-		err := Run(ctx, env.JS, RunOptions{Name: env.Name, Replicas: env.Replicas, Logger: env.Logger, Registerer: a.deps.Registerer})
+		err := Run(ctx, env.JS, RunOptions{Name: env.Name, Replicas: env.Replicas, Owner: env.Owner, Logger: env.Logger, Registerer: a.deps.Registerer})
 		if ctx.Err() != nil {
 			return nil
 		}

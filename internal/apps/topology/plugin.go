@@ -56,7 +56,7 @@ func (a *nodeApp) Run(ctx context.Context, env *apps.Env) error {
 	}
 	bo := backoff.Backoff{Min: time.Second, Max: 30 * time.Second}
 	for {
-		err := Run(ctx, env.JS, RunOptions{Name: env.Name, Replicas: env.Replicas, ReconcileInterval: a.interval,
+		err := Run(ctx, env.JS, RunOptions{Name: env.Name, Replicas: env.Replicas, ReconcileInterval: a.interval, Owner: env.Owner,
 			Handle: func(_ string, h http.Handler) { a.current.Store(&h) }, Logger: env.Logger, Registerer: a.deps.Registerer})
 		if ctx.Err() != nil {
 			return nil

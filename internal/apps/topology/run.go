@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/panoptes-go/panoptes/internal/apps"
 	"github.com/panoptes-go/panoptes/internal/apps/tracker"
 	"github.com/panoptes-go/panoptes/internal/config"
 	"github.com/panoptes-go/panoptes/internal/inventory"
@@ -33,15 +34,18 @@ type RunOptions struct {
 	// nil: not served.
 	Handle            func(pattern string, h http.Handler)
 	ReconcileInterval time.Duration // default DefaultReconcileInterval
-	Logger            *slog.Logger
-	Registerer        prometheus.Registerer
+	// Owner decides which partitions of the metrics bus this instance
+	// reads when the app runs on several nodes (apps.Env.Owner); nil: all.
+	Owner      sink.Owner
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
 }
 
 // Run runs the topology app on a node until ctx ends: it follows the
 // inventory (its KV bucket), reads the neighbour groups of every site as a
-// durable consumer of the metrics stream (one consumer shared by every
-// node with the role: each group is folded once, and the records in KV
-// are every node's), serves the graph, and records link changes as events
+// durable consumer of each partition of the metrics bus (the nodes with
+// the role split the partitions, o.Owner: each group is folded once, and
+// the records in KV are every node's), serves the graph, and records link changes as events
 // every interval on the one node holding the reconciler lease (a KV entry
 // renewed by compare-and-set; taken over after 3 intervals without
 // renewal). It returns nil when ctx ended.
@@ -73,8 +77,8 @@ func Run(ctx context.Context, js jetstream.JetStream, o RunOptions) error {
 		return fmt.Errorf("topology: %w", err)
 	}
 	defer app.Close()
-	consumer, err := sink.NewFor(config.Sink{Name: "app_" + o.Name, Subjects: Subjects()}, app,
-		sink.Deps{Logger: o.Logger, Registerer: o.Registerer})
+	consumer, err := sink.NewFor(config.Sink{Name: apps.ConsumerName(o.Name), Subjects: Subjects()}, app,
+		sink.Deps{Logger: o.Logger, Registerer: o.Registerer, Owner: o.Owner})
 	if err != nil {
 		return fmt.Errorf("topology: %w", err)
 	}

@@ -1,0 +1,193 @@
+package sink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/panoptes-go/panoptes/internal/bus"
+	"github.com/panoptes-go/panoptes/internal/config"
+	"github.com/panoptes-go/panoptes/internal/metric"
+	"github.com/panoptes-go/panoptes/internal/resource"
+	"github.com/panoptes-go/panoptes/internal/wire"
+)
+
+// appLike is a sink as an app is one: it reads one group type (a subject
+// filter) from now on (FromNow) and records each group's device and seq.
+// A write may be held (hold closed: held until release), as a process that
+// dies with its batch in hand: what it holds is never recorded.
+type appLike struct {
+	mu      sync.Mutex
+	seqs    map[string][]int // device → seqs in write order
+	other   int              // groups of another type
+	hold    bool
+	release chan struct{}
+}
+
+func (a *appLike) FromNow() {}
+
+func (a *appLike) Write(_ context.Context, batch []Record) error {
+	a.mu.Lock()
+	hold := a.hold
+	a.mu.Unlock()
+	if hold {
+		<-a.release
+		return errors.New("dead")
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, r := range batch {
+		if r.Group.Type != "status" {
+			a.other++
+			continue
+		}
+		seq, _ := strconv.Atoi(r.Group.Dimension("seq"))
+		a.seqs[r.Group.Resource.ID] = append(a.seqs[r.Group.Resource.ID], seq)
+	}
+	return nil
+}
+
+func (a *appLike) snapshot() map[string][]int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := map[string][]int{}
+	for k, v := range a.seqs {
+		out[k] = append([]int(nil), v...)
+	}
+	return out
+}
+
+// publishMixed publishes check seq of devices sw00..: a status group (the
+// type the app reads) and an interface group (another, filtered out).
+func publishMixed(t *testing.T, b *bus.Bus, devices, seq int) {
+	t.Helper()
+	for d := range devices {
+		r := &resource.Resource{Site: "lab", Class: "network", Subclass: "switch", Type: "cisco", ID: fmt.Sprintf("sw%02d", d), Endpoint: "x"}
+		for _, typ := range []string{"interface", "status"} {
+			set := &metric.GroupSet{Groups: []*metric.Group{{
+				Resource: r, Type: typ, Interval: 1, CreationTimestamp: float64(seq), SchemaVersion: metric.SchemaVersion,
+				Dimensions: []metric.Dimension{{Name: "seq", Value: strconv.Itoa(seq)}},
+				Metrics:    []metric.Metric{{Name: "polling_status", Value: metric.Int(0), Type: metric.Gauge, Timestamp: float64(seq)}},
+			}}}
+			if n, err := b.PublishSet(context.Background(), set); n != 1 || err != nil {
+				t.Fatalf("PublishSet = %d, %v", n, err)
+			}
+		}
+	}
+}
+
+// exactlyOnce reports whether the union of got has every seq 0..n-1 of
+// every device exactly once, in order.
+func exactlyOnce(devices, n int, got ...map[string][]int) error {
+	all := map[string][]int{}
+	for _, g := range got {
+		for k, v := range g {
+			if len(all[k]) > 0 && len(v) > 0 {
+				return fmt.Errorf("%s written by two instances", k)
+			}
+			all[k] = append(all[k], v...)
+		}
+	}
+	if len(all) != devices {
+		return fmt.Errorf("%d devices written, want %d", len(all), devices)
+	}
+	for id, seqs := range all {
+		for i, s := range seqs {
+			if s != i {
+				return fmt.Errorf("%s: seqs %v, want 0..%d once each in order", id, seqs, n-1)
+			}
+		}
+		if len(seqs) != n {
+			return fmt.Errorf("%s: seqs %v, want 0..%d once each in order", id, seqs, n-1)
+		}
+	}
+	return nil
+}
+
+// TestAppInstancesSplitPartitions: two instances of an app (a consumer
+// with a subject filter, reading from now on, each with the node's Owner)
+// split the partitions: every group of the app's type is handled once, by
+// the instance owning its partition, in order, none of another type. When
+// one dies holding a batch, the other takes its partitions over and
+// handles what it held and what came since, once each, in order.
+func TestAppInstancesSplitPartitions(t *testing.T) {
+	fastPartitions(t)
+	b := openPartitioned(t, bus.Options{DataDir: t.TempDir(), Partitions: 4})
+	js := b.JetStream()
+	streams := b.Layout().Streams()
+	assign := map[string]string{streams[0]: "a", streams[1]: "b", streams[2]: "a", streams[3]: "b"}
+	instance := func(self string) (*Consumer, *appLike, *testOwner) {
+		app := &appLike{seqs: map[string][]int{}, release: make(chan struct{})}
+		owner := &testOwner{owner: maps.Clone(assign), self: self}
+		c, err := NewFor(config.Sink{Name: "app_events", Subjects: []string{wire.MetricsPrefix + "*.status"}}, app, Deps{Owner: owner})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.pace.MaxWait = 100 * time.Millisecond
+		return c, app, owner
+	}
+	ca, appA, ownerA := instance("a")
+	cb, appB, ownerB := instance("b")
+	running(t, ca, js)
+	t.Cleanup(func() { close(appA.release) }) // before a's stop: a dead instance's write never ends
+	running(t, cb, js)
+	eventually(t, "both instances' consumers on every partition", func() bool {
+		for _, s := range streams {
+			if _, err := js.Consumer(context.Background(), s, DurableName("app_events")); err != nil {
+				return false
+			}
+		}
+		return true
+	})
+	const devices = 40
+	n := 0
+	for ; n < 5; n++ {
+		publishMixed(t, b, devices, n)
+	}
+	eventually(t, "every status group handled", func() bool { return exactlyOnce(devices, n, appA.snapshot(), appB.snapshot()) == nil })
+	l := b.Layout()
+	for self, app := range map[string]*appLike{"a": appA, "b": appB} {
+		for id := range app.snapshot() {
+			if s := l.Stream(l.Partition(id)); assign[s] != self {
+				t.Errorf("instance %s handled %s, of partition %s (instance %s's)", self, id, s, assign[s])
+			}
+		}
+		if app.other != 0 {
+			t.Errorf("instance %s handled %d groups of a type it does not read", self, app.other)
+		}
+	}
+
+	// a dies with its next batch in hand; its partitions move to b.
+	appA.mu.Lock()
+	appA.hold = true
+	appA.mu.Unlock()
+	for ; n < 10; n++ {
+		publishMixed(t, b, devices, n)
+	}
+	time.Sleep(300 * time.Millisecond) // a fetches its batch and holds it
+	for _, o := range []*testOwner{ownerA, ownerB} {
+		o.mu.Lock()
+		for s := range o.owner {
+			o.owner[s] = "b"
+		}
+		o.mu.Unlock()
+	}
+	// a's devices: b goes on from where a stopped.
+	joined := func() map[string][]int {
+		out := appB.snapshot()
+		for id, seqs := range appA.snapshot() {
+			out[id] = append(seqs, out[id]...)
+		}
+		return out
+	}
+	waitUntilTrue(20*time.Second, func() bool { return exactlyOnce(devices, n, joined()) == nil })
+	after := joined()
+	if err := exactlyOnce(devices, n, after); err != nil {
+		t.Fatalf("after b took a's partitions over: %v", err)
+	}
+}
