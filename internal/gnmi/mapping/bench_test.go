@@ -64,6 +64,44 @@ func BenchmarkNotificationsToGroups(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(groups), "ns/group")
 }
 
+// batched is tick with each interface's leaves in one notification, as
+// devices (and the simulator by default) send them.
+func batched(tick []*pb.Notification) []*pb.Notification {
+	var out []*pb.Notification
+	for _, n := range tick {
+		if k := len(out) - 1; k >= 0 && out[k].Prefix == n.Prefix {
+			out[k].Update = append(out[k].Update, n.Update...)
+			continue
+		}
+		out = append(out, &pb.Notification{Timestamp: n.Timestamp, Prefix: n.Prefix, Update: append([]*pb.Update(nil), n.Update...)})
+	}
+	return out
+}
+
+// BenchmarkNotificationsToGroupsBatched is BenchmarkNotificationsToGroups
+// with an interface's leaves in one notification (55 a tick).
+func BenchmarkNotificationsToGroupsBatched(b *testing.B) {
+	set := shipped(b).Select(func(g *mapping.Group) bool { return g.Type == "interface" })
+	st := set.NewState(mapping.Options{Name: "sw1"})
+	ticks := [2][]*pb.Notification{batched(sampleTick(1e18)), batched(sampleTick(1e18 + 10e9))}
+	leaves := 0
+	for _, n := range ticks[0] {
+		leaves += len(n.Update)
+	}
+	now := time.Now()
+	b.ReportAllocs()
+	b.ResetTimer()
+	groups := 0
+	for i := 0; i < b.N; i++ {
+		for _, n := range ticks[i%2] {
+			st.Notification(n)
+		}
+		groups += len(st.Build(testResource, 10*time.Second, now, false))
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*leaves), "ns/leaf")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(groups), "ns/group")
+}
+
 // BenchmarkIngest is the State's share alone: one tick of leaf updates.
 func BenchmarkIngest(b *testing.B) {
 	set := shipped(b).Select(func(g *mapping.Group) bool { return g.Type == "interface" })

@@ -71,7 +71,13 @@ func (st *State) Build(res *resource.Resource, interval time.Duration, now time.
 		for _, k := range keys {
 			r := gs.rows[k]
 			r.built(at)
-			env := st.env(g, r, at)
+			// The row's environment is only read while its group is built:
+			// one map serves every row.
+			if st.rowEnv == nil {
+				st.rowEnv = map[string]any{}
+			}
+			clear(st.rowEnv)
+			env := st.fillEnv(st.rowEnv, g, r, at)
 			if g.filter != nil {
 				ok, err := g.filter.run(&st.vm, env)
 				if err != nil {
@@ -157,9 +163,16 @@ func (st *State) tableGroup(g *Group, gs *groupState, keys []string, res *resour
 	return grp
 }
 
+// noKeys is the keys of a row without any (never written).
+var noKeys = map[string]string{}
+
 // env is a row's expression environment.
 func (st *State) env(g *Group, r *row, at float64) map[string]any {
-	env := make(map[string]any, len(g.Leaves)+len(g.enums)+2)
+	return st.fillEnv(make(map[string]any, len(g.Leaves)+len(g.enums)+2), g, r, at)
+}
+
+// fillEnv puts a row's environment into env.
+func (st *State) fillEnv(env map[string]any, g *Group, r *row, at float64) map[string]any {
 	for name, e := range g.enums {
 		env[name] = e
 	}
@@ -194,7 +207,7 @@ func (st *State) env(g *Group, r *row, at float64) map[string]any {
 	}
 	keys := r.keys
 	if keys == nil {
-		keys = map[string]string{}
+		keys = noKeys
 	}
 	env["keys"] = keys
 	env["now"] = at

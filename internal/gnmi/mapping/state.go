@@ -36,6 +36,7 @@ type State struct {
 	gen    uint64
 	keyBuf []byte
 	vm     vm.VM
+	rowEnv map[string]any // Build's, reused row to row
 }
 
 type groupState struct {
