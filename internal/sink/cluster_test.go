@@ -149,7 +149,7 @@ func TestClusterConsumerLeaderKilled(t *testing.T) {
 	c := fastConsumer(t, config.Sink{Name: "replicated", Options: fileBlock(out)}, nil)
 	c.owner = soleOwner{}
 	c.pace.AckWait = time.Minute
-	c.pace.Batch = 50
+	c.pace.Batch = 20
 	var kill atomic.Pointer[bus.Bus]
 	killed := make(chan struct{})
 	c.sink = &hookSink{Sink: c.sink, before: func() {
@@ -187,9 +187,9 @@ func TestClusterConsumerLeaderKilled(t *testing.T) {
 		t.Fatalf("consumer leader %s is no server of the cluster", leader)
 	}
 
-	const devices = 20
+	const devices = 10
 	n := 0
-	for ; n < 30; n++ { // 12 full batches
+	for ; n < 12; n++ { // 6 full batches
 		publishDevices(t, publisher, devices, n)
 	}
 	running(t, c, js)
@@ -198,7 +198,7 @@ func TestClusterConsumerLeaderKilled(t *testing.T) {
 		t.Fatalf("a backlog of %d messages: %v", devices*n, err)
 	}
 
-	for ; n < 60; n++ {
+	for ; n < 24; n++ {
 		publishDevices(t, publisher, devices, n)
 	}
 	kill.Store(victim)
