@@ -27,6 +27,11 @@ var rules = map[string][]string{
 	// plugins.
 	"input": {"node", "bus", "cluster"},
 	"apps":  {"node", "cluster"},
+	// What a node is made of knows neither the node nor the bus engine:
+	// the node wires them (and declares their order).
+	"parts":       {"node", "bus", "cluster"},
+	"poller":      {"node", "bus"},
+	"devicestate": {"node", "bus"},
 	// Leaf packages.
 	"plugin":  {"config", "node"},
 	"service": {"config", "node", "bus"},

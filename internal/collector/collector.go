@@ -13,12 +13,15 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/panoptes-go/panoptes/internal/checkstate"
 	"github.com/panoptes-go/panoptes/internal/metric"
 	"github.com/panoptes-go/panoptes/internal/poll"
 	"github.com/panoptes-go/panoptes/internal/rate"
 	"github.com/panoptes-go/panoptes/internal/resource"
 	"github.com/panoptes-go/panoptes/internal/schedule"
+	"github.com/panoptes-go/panoptes/internal/selfmetric"
 	"github.com/panoptes-go/panoptes/internal/wire"
 )
 
@@ -102,11 +105,14 @@ type Options struct {
 	// with a RefPublisher it includes where the groups went.
 	Checks Checks
 	Logger *slog.Logger
+	// Registerer receives panoptes_checks_scheduled (nil: none).
+	Registerer prometheus.Registerer
 }
 
 // Collector turns the inventory into checks and runs them.
 type Collector struct {
-	o Options
+	o         Options
+	scheduled prometheus.Gauge
 	// mu guards o.Plugins, which SetPlugins replaces (a reload) while the
 	// node reconciles.
 	mu sync.Mutex
@@ -122,7 +128,9 @@ func New(o Options) *Collector {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	o.Plugins = withTimeouts(o.Plugins)
-	return &Collector{o: o}
+	return &Collector{o: o, scheduled: selfmetric.Register(o.Registerer, prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "panoptes_checks_scheduled", Help: "Checks (plugin × resource) this node schedules.",
+	}))}
 }
 
 // withTimeouts copies plugins, a timeout left zero set to the interval.
@@ -204,6 +212,7 @@ func (c *Collector) Reconcile() (int, Ownership) {
 		}
 	}
 	c.o.Scheduler.Update(checks)
+	c.scheduled.Set(float64(len(checks)))
 	return len(checks), Ownership{Snapshot: snap, Owned: owned}
 }
 

@@ -88,13 +88,20 @@ func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
 	fmt.Fprintln(w, "ready")
 }
 
-// Handle serves h for pattern (http.ServeMux's patterns: "GET /api/v1/x").
-// Call it before Serve.
-func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+// Handle serves h for pattern (http.ServeMux's patterns: "GET /api/v1/x"),
+// also while serving. A nil Server (a node without HTTP) serves nothing.
+func (s *Server) Handle(pattern string, h http.Handler) {
+	if s != nil {
+		s.mux.Handle(pattern, h)
+	}
+}
 
 // Listen binds the address, so that a busy port fails start-up rather
-// than the first request.
+// than the first request. A nil Server listens nowhere.
 func (s *Server) Listen() error {
+	if s == nil {
+		return nil
+	}
 	ln, err := s.opts.Web.Listen(s.opts.Listen)
 	if err != nil {
 		return &ListenError{Key: "http.listen", Addr: s.opts.Listen, Err: err}
@@ -114,8 +121,12 @@ func (s *Server) Addr() string {
 
 // Serve serves on the bound address until ctx ends, then lets requests in
 // progress finish (for a few seconds) and returns nil; an error if it
-// could not serve.
+// could not serve. A nil Server waits for ctx and returns nil.
 func (s *Server) Serve(ctx context.Context) error {
+	if s == nil {
+		<-ctx.Done()
+		return nil
+	}
 	if s.ln == nil {
 		return errors.New("http: Serve before Listen")
 	}

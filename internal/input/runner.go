@@ -8,6 +8,7 @@ import (
 
 	"github.com/panoptes-go/panoptes/internal/backoff"
 	"github.com/panoptes-go/panoptes/internal/metric"
+	"github.com/panoptes-go/panoptes/internal/rate"
 	"github.com/panoptes-go/panoptes/internal/resource"
 )
 
@@ -23,11 +24,35 @@ const (
 
 // Instance is a configured input as the runner starts it: its name (the
 // instance's, unique among inputs), interval and what it opens streams
-// with.
+// with; the resources it streams (Filter) and the counters that also get
+// a <counter>_rate gauge (Rates, applied by the runner's Emit).
 type Instance struct {
 	Name     string
 	Interval time.Duration
 	Input    Input
+	Filter   *resource.Filter
+	Rates    rate.Selector
+}
+
+// Wanted are the streams of the resources of site this node owns (owned,
+// by key: the same ownership as checks), one per instance whose filter
+// matches.
+func Wanted(instances []*Instance, site string, snap []*resource.Resource, owned map[string]bool) []Want {
+	if len(instances) == 0 {
+		return nil
+	}
+	var want []Want
+	for _, res := range snap {
+		if res.Site != site || !owned[res.Key()] {
+			continue
+		}
+		for _, inst := range instances {
+			if inst.Filter.Match(res) {
+				want = append(want, Want{Instance: inst, Resource: res})
+			}
+		}
+	}
+	return want
 }
 
 // Want is one stream this node should run: an instance for a resource it

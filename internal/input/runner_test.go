@@ -115,3 +115,30 @@ func TestRunner(t *testing.T) {
 		t.Errorf("emitted %d groups of the streams, want at least 3", emitted["x"])
 	}
 }
+
+// Wanted: one stream per owned resource of the site and instance whose
+// filter matches it.
+func TestWanted(t *testing.T) {
+	f, err := resource.ParseFilter("resource_class = 'network'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	net := &Instance{Name: "net", Filter: f}
+	all := &Instance{Name: "all"}
+	sw := &resource.Resource{Site: "lab", Class: "network", ID: "sw"}
+	srv := &resource.Resource{Site: "lab", Class: "server", ID: "srv"}
+	other := &resource.Resource{Site: "lab", Class: "network", ID: "other"}
+	remote := &resource.Resource{Site: "far", Class: "network", ID: "remote"}
+	owned := map[string]bool{sw.Key(): true, srv.Key(): true, remote.Key(): true}
+	var got []string
+	for _, w := range Wanted([]*Instance{net, all}, "lab", []*resource.Resource{sw, srv, other, remote}, owned) {
+		got = append(got, w.key())
+	}
+	want := []string{"net|" + sw.Key(), "all|" + sw.Key(), "all|" + srv.Key()}
+	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] || got[2] != want[2] {
+		t.Errorf("wanted %v, want %v", got, want)
+	}
+	if Wanted(nil, "lab", []*resource.Resource{sw}, owned) != nil {
+		t.Error("no instances: nothing wanted")
+	}
+}

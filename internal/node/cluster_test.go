@@ -19,6 +19,7 @@ import (
 	"github.com/panoptes-go/panoptes/internal/bus"
 	"github.com/panoptes-go/panoptes/internal/cluster"
 	"github.com/panoptes-go/panoptes/internal/config"
+	"github.com/panoptes-go/panoptes/internal/parts"
 	"github.com/panoptes-go/panoptes/internal/phase"
 	"github.com/panoptes-go/panoptes/internal/sim"
 	"github.com/panoptes-go/panoptes/internal/wire"
@@ -206,7 +207,7 @@ polling:
 		for _, tn := range nodes {
 			if tn.n.readiness() == nil {
 				ready++
-				total += tn.n.sched.Len()
+				total += tn.n.poller.Scheduler().Len()
 			}
 		}
 		if total == clusterDevices && ready == len(nodes) {
@@ -294,8 +295,8 @@ polling:
 		t.Errorf("join: %d missed, %d twice; want at most a few checks racing the membership update", missed, twice)
 	}
 
-	if consumer.n.sched.Len() != 0 || consumer.n.cluster.IsLeader() {
-		t.Errorf("consumer-only node: %d checks, leader %v; want none", consumer.n.sched.Len(), consumer.n.cluster.IsLeader())
+	if consumer.n.poller.Scheduler().Len() != 0 || consumer.n.cluster.IsLeader() {
+		t.Errorf("consumer-only node: %d checks, leader %v; want none", consumer.n.poller.Scheduler().Len(), consumer.n.cluster.IsLeader())
 	}
 
 	// kill -9 the leader: no handover, its membership expires.
@@ -354,13 +355,13 @@ polling:
 		t.Errorf("graceful stop: %d missed, %d twice; want at most a few checks racing the handover", missed, twice)
 	}
 	for id, tn := range nodes {
-		p50, p99 := tn.n.sched.LatencyQuantiles()
-		st := tn.n.sched.Stats()
+		p50, p99 := tn.n.poller.Scheduler().LatencyQuantiles()
+		st := tn.n.poller.Scheduler().Stats()
 		t.Logf("%s: start lateness p50 %s p99 %s; %d checks started, %d skipped (overrun)", id, p50, p99, st.Started, st.Skipped)
 	}
 	got := 0
 	for _, tn := range nodes {
-		got += tn.n.sched.Len()
+		got += tn.n.poller.Scheduler().Len()
 	}
 	if got != clusterDevices {
 		t.Errorf("after the handover the last %d nodes schedule %d checks, want %d", len(nodes), got, clusterDevices)
@@ -392,8 +393,8 @@ func TestConsumerNamesListApps(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := n.consumerNames(); !slices.Equal(got, tc.want) {
-			t.Errorf("%sconsumerNames() = %v, want %v", tc.roles, got, tc.want)
+		if got := parts.ConsumerNames(n.cfg); !slices.Equal(got, tc.want) {
+			t.Errorf("%sparts.ConsumerNames = %v, want %v", tc.roles, got, tc.want)
 		}
 	}
 }

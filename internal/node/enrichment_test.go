@@ -5,33 +5,13 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
-	"slices"
 	"testing"
 	"time"
 
-	"github.com/panoptes-go/panoptes/internal/cluster"
 	"github.com/panoptes-go/panoptes/internal/config"
 	"github.com/panoptes-go/panoptes/internal/enrich"
 	"github.com/panoptes-go/panoptes/internal/sim"
 )
-
-func TestDepartures(t *testing.T) {
-	prev := map[string]bool{"kept": true, "moved": true, "removed": true}
-	now := map[string]bool{"kept": true, "new": true}
-	inventory := map[string]bool{"kept": true, "moved": true, "new": true}
-	forget, remove := departures(prev, now, inventory)
-	if !slices.Equal(forget, []string{"moved"}) || !slices.Equal(remove, []string{"removed"}) {
-		t.Errorf("forget %v remove %v; want [moved] and [removed]", forget, remove)
-	}
-}
-
-func TestSignature(t *testing.T) {
-	a := []cluster.Member{{ID: "b", Capacity: 1}, {ID: "a", Capacity: 2}}
-	b := []cluster.Member{{ID: "a", Capacity: 2}, {ID: "b", Capacity: 1}}
-	if signature(a) != signature(b) || signature(a) == signature(a[:1]) || signature(a) == signature([]cluster.Member{{ID: "a", Capacity: 1}, {ID: "b", Capacity: 1}}) {
-		t.Error("signature must depend on the members and capacities, not their order")
-	}
-}
 
 // TestEnrichmentRole runs a node with the enrichment role and no poller
 // role against two simulated switches: it polls nothing, yet collects both
@@ -123,17 +103,17 @@ polling:
 	var k1, k2 string
 	wait("both devices enriched", func() bool {
 		k1, k2 = keyOf("sw1"), keyOf("sw2")
-		return k1 != "" && k2 != "" && n.refresher.Len() == 2 && n.enrich.Has(k1) && n.enrich.Has(k2) && kvKeys() == 2
+		return k1 != "" && k2 != "" && n.poller.Enrichment().Refreshing() == 2 && n.poller.Cache().Has(k1) && n.poller.Cache().Has(k2) && kvKeys() == 2
 	})
-	if got := n.sched.Len(); got != 0 {
+	if got := n.poller.Scheduler().Len(); got != 0 {
 		t.Errorf("%d checks scheduled on a node without the poller role", got)
 	}
 
 	write(t, csv, fmt.Sprintf("id,endpoint,site,class\nsw1,%s,lab,network\n", d1.Addr))
 	wait("sw2's enrichment gone", func() bool {
-		return n.refresher.Len() == 1 && !n.enrich.Has(k2) && n.enrich.Len() == 1 && kvKeys() == 1
+		return n.poller.Enrichment().Refreshing() == 1 && !n.poller.Cache().Has(k2) && n.poller.Cache().Len() == 1 && kvKeys() == 1
 	})
-	if !n.enrich.Has(k1) {
+	if !n.poller.Cache().Has(k1) {
 		t.Error("sw1's enrichment dropped with sw2's")
 	}
 }

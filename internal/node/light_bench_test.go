@@ -95,14 +95,13 @@ func BenchmarkLightPath(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer cl.Abandon()
-	n := &Node{log: log, bus: bs, cluster: cl,
-		runner: poll.NewRunner(poll.RunnerOptions{Logger: log, Registerer: reg})}
-	n.sched = schedule.New(schedule.Options{MaxConcurrent: 1024, Logger: log, Registerer: reg})
+	runner := poll.NewRunner(poll.RunnerOptions{Logger: log, Registerer: reg})
+	sched := schedule.New(schedule.Options{MaxConcurrent: 1024, Logger: log, Registerer: reg})
 	plugins := make([]collector.Plugin, perDevice)
 	for i := range plugins {
 		plugins[i] = collector.Plugin{Name: fmt.Sprintf("uptime-%d", i), Interval: iv, Timeout: iv, Plugin: benchLight{}}
 	}
-	col := collector.New(collector.Options{Site: "bench", Plugins: plugins, Owner: cl, Publisher: bs, Poller: n.runner, Scheduler: n.sched, Logger: log})
+	col := collector.New(collector.Options{Site: "bench", Plugins: plugins, Owner: cl, Publisher: bs, Poller: runner, Scheduler: sched, Logger: log})
 	var checks []schedule.Check
 	for d := range devices {
 		res := &resource.Resource{Site: "bench", Class: "network", Subclass: "switch", Type: "cisco",
@@ -113,22 +112,22 @@ func BenchmarkLightPath(b *testing.B) {
 				Run: col.CheckFunc(pi, res, time.Time{})})
 		}
 	}
-	n.sched.Update(checks)
+	sched.Update(checks)
 	sctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { done <- n.sched.Run(sctx) }()
+	go func() { done <- sched.Run(sctx) }()
 	time.Sleep(3 * iv / 2) // every check has run once: sessions, pools, maps warmed
 
 	var ms0, ms1 runtime.MemStats
 	runtime.ReadMemStats(&ms0)
 	failed0, unpublished0 := col.Total.Failed.Load(), col.Total.Errors.Load()
-	st0, cpu0, t0 := n.sched.Stats(), processCPU(b), time.Now()
+	st0, cpu0, t0 := sched.Stats(), processCPU(b), time.Now()
 	b.ResetTimer()
 	for range b.N {
 		time.Sleep(iv)
 	}
 	b.StopTimer()
-	st1, cpu1, wall := n.sched.Stats(), processCPU(b), time.Since(t0)
+	st1, cpu1, wall := sched.Stats(), processCPU(b), time.Since(t0)
 	runtime.ReadMemStats(&ms1)
 	stop()
 	if err := <-done; err != nil {
@@ -142,11 +141,11 @@ func BenchmarkLightPath(b *testing.B) {
 	// as failed); most of them failing means the path is broken.
 	failed, unpublished := col.Total.Failed.Load()-failed0, col.Total.Errors.Load()-unpublished0
 	if float64(failed) > started/2 || unpublished > 0 {
-		_, p99 := n.sched.LatencyQuantiles()
+		_, p99 := sched.LatencyQuantiles()
 		b.Fatalf("%d of %.0f checks failed, %d groups not published (p99 start lateness %v)", failed, started, unpublished, p99)
 	}
 	b.ReportMetric(float64(failed), "failed")
-	_, p99 := n.sched.LatencyQuantiles()
+	_, p99 := sched.LatencyQuantiles()
 	b.ReportMetric(float64(p99.Microseconds())/1000, "p99-late-ms")
 	b.ReportMetric(started/wall.Seconds(), "checks/s")
 	b.ReportMetric(float64(st1.Skipped-st0.Skipped), "skipped")

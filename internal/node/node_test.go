@@ -86,13 +86,13 @@ sinks:
 		t.Helper()
 		deadline := time.Now().Add(15 * time.Second)
 		for {
-			if n.readiness() == nil && n.sched.Len() == want {
+			if n.readiness() == nil && n.poller.Scheduler().Len() == want {
 				return
 			}
 			if time.Now().After(deadline) {
 				got := -1
 				if n.readiness() == nil {
-					got = n.sched.Len()
+					got = n.poller.Scheduler().Len()
 				}
 				t.Fatalf("%s: %d checks scheduled, want %d", why, got, want)
 			}
@@ -108,7 +108,7 @@ sinks:
 	// An empty export must not wipe the inventory.
 	write(t, csv, "")
 	time.Sleep(2500 * time.Millisecond) // two discovery intervals
-	if got := n.sched.Len(); got != 3 {
+	if got := n.poller.Scheduler().Len(); got != 3 {
 		t.Fatalf("an empty inventory file changed the schedule to %d checks", got)
 	}
 	if got := n.index.Len(); got != 3 {

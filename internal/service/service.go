@@ -9,7 +9,12 @@
 // order, each completely (Run returned, Stop done) before the one added
 // before it: a component stops before everything it uses. A step of the
 // shutdown that must come between two components is a service of its own
-// with only a Stop, added between them.
+// with only a Stop, added between them. The group is ready (OnReady,
+// Ready) from when every service has started until its stop begins.
+//
+// A Set runs a changing set of components of one kind, keyed by name, as
+// one service: a config reload puts, replaces or removes members while
+// the others keep running.
 package service
 
 import (
@@ -37,6 +42,11 @@ type Service struct {
 	// Stop runs after Run returned. Its ctx carries the group's values
 	// but never ends: a Stop bounds its own waits. An error is logged.
 	Stop func(ctx context.Context) error
+	// Early ends Run's ctx as soon as the stop begins instead of at the
+	// service's turn: it winds down beside the stops of the services after
+	// it, and its turn waits for it (work that must not delay the first
+	// steps of a stop, nor outlive the services it uses).
+	Early bool
 }
 
 // Group runs services: Run starts them in the order they were added, and
@@ -44,6 +54,40 @@ type Service struct {
 type Group struct {
 	log      *slog.Logger
 	services []Service
+	// OnReady, when set, is told true once every service has started and
+	// false when the stop begins, before any service stops (readiness,
+	// systemd's notifications).
+	OnReady func(ready bool)
+
+	mu             sync.Mutex
+	started, ready bool
+}
+
+// Started reports whether every service has started (and stays true
+// while they stop): everything the services built exists.
+func (g *Group) Started() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.started
+}
+
+// Ready reports whether every service has started and the stop has not
+// begun.
+func (g *Group) Ready() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.ready
+}
+
+func (g *Group) setReady(v bool) {
+	g.mu.Lock()
+	g.started = g.started || v
+	changed := g.ready != v
+	g.ready = v
+	g.mu.Unlock()
+	if changed && g.OnReady != nil {
+		g.OnReady(v)
+	}
 }
 
 // NewGroup returns an empty group that logs to log (nil: nowhere).
@@ -112,6 +156,7 @@ func (g *Group) Run(ctx context.Context) error {
 	}
 	var runErr error
 	if startErr == nil {
+		g.setReady(true)
 		select {
 		case <-ctx.Done():
 		case <-failed:
@@ -125,6 +170,12 @@ func (g *Group) Run(ctx context.Context) error {
 				}
 			}
 			g.log.Error("stopping: a component failed", "err", runErr)
+		}
+	}
+	g.setReady(false)
+	for _, r := range started {
+		if r.svc.Early && r.cancel != nil {
+			r.cancel()
 		}
 	}
 	g.stop(context.WithoutCancel(ctx), started)

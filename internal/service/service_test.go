@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -235,5 +236,70 @@ func TestWhile(t *testing.T) {
 	}
 	if !slices.Equal(turns, []bool{true, false, true}) {
 		t.Errorf("turns %v", turns)
+	}
+}
+
+// The group is ready once every service started, and not ready any more
+// before the first service stops; Started stays true while they stop. A
+// group whose start failed was never ready.
+func TestReady(t *testing.T) {
+	j := &journal{}
+	g := NewGroup(nil)
+	g.OnReady = func(ready bool) { j.add(fmt.Sprint("ready ", ready, " ", g.Started())) }
+	g.Add(full(j, "bus"), full(j, "poller"))
+	if g.Ready() || g.Started() {
+		t.Error("ready before Run")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- g.Run(ctx) }()
+	for !g.Ready() {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"start bus", "start poller", "ready true true", "ready false true", "run ended poller", "stop poller", "run ended bus", "stop bus"}
+	if got := j.list(); !slices.Equal(got, want) {
+		t.Errorf("journal\n got %v\nwant %v", got, want)
+	}
+	if g.Ready() || !g.Started() {
+		t.Errorf("after Run: ready %v started %v; want false, true", g.Ready(), g.Started())
+	}
+
+	bad := NewGroup(nil)
+	bad.OnReady = func(bool) { t.Error("OnReady called for a group that did not start") }
+	bad.Add(Service{Name: "http", Start: func(context.Context) error { return errors.New("port busy") }})
+	if err := bad.Run(context.Background()); err == nil || bad.Started() {
+		t.Errorf("failed start: err %v, started %v", err, bad.Started())
+	}
+}
+
+// An Early service's Run ends when the stop begins, before the services
+// added after it stop; its turn waits for it.
+func TestEarly(t *testing.T) {
+	j := &journal{}
+	g := NewGroup(nil)
+	early := full(j, "refresh")
+	early.Early = true
+	g.Add(full(j, "bus"), early, Service{Name: "handover", Stop: func(context.Context) error {
+		time.Sleep(20 * time.Millisecond) // the early Run ends meanwhile
+		j.add("handover")
+		return nil
+	}})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- g.Run(ctx) }()
+	for !g.Ready() {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"start bus", "start refresh", "run ended refresh", "handover", "stop refresh", "run ended bus", "stop bus"}
+	if got := j.list(); !slices.Equal(got, want) {
+		t.Errorf("journal\n got %v\nwant %v", got, want)
 	}
 }

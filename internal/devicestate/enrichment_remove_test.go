@@ -1,4 +1,4 @@
-package node
+package devicestate
 
 import (
 	"context"
@@ -28,16 +28,16 @@ func (k *hangingKV) Delete(ctx context.Context, _ string, _ ...jetstream.KVDelet
 
 // TestRemoveEnrichmentBounded: when KV does not answer, the deletes of
 // many removed resources give up after the first timeout instead of each
-// waiting it (Run waits for them on shutdown).
+// waiting it (the node waits for them on shutdown).
 func TestRemoveEnrichmentBounded(t *testing.T) {
 	kv := &hangingKV{}
-	n := &Node{log: slog.New(slog.DiscardHandler), enrich: enrich.New(enrich.Options{KV: kv})}
+	e := NewEnrichment(EnrichmentOptions{Cache: enrich.New(enrich.Options{KV: kv}), Logger: slog.New(slog.DiscardHandler)})
 	keys := make([]string, 100)
 	for i := range keys {
 		keys[i] = fmt.Sprint("r", i)
 	}
 	start := time.Now()
-	n.removeEnrichment(keys, 50*time.Millisecond)
+	e.remove(keys, 50*time.Millisecond)
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("removing 100 resources with KV down took %v", d)
 	}

@@ -1,0 +1,34 @@
+package inventory
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/panoptes-go/panoptes/internal/selfmetric"
+)
+
+// OpenIndex opens the inventory (forming retries the bucket's creation
+// while the JetStream cluster forms) and watches it, counting its
+// resources in panoptes_inventory_resources on reg.
+func OpenIndex(ctx context.Context, js jetstream.JetStream, replicas int, forming func(context.Context, string, func(context.Context) error) error,
+	logger *slog.Logger, reg prometheus.Registerer) (*Store, *Index, error) {
+	var s *Store
+	err := forming(ctx, "open inventory", func(ctx context.Context) (err error) {
+		s, err = Open(ctx, js, replicas)
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	ix, err := s.Watch(ctx, logger)
+	if err != nil {
+		return nil, nil, err
+	}
+	selfmetric.Register(reg, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "panoptes_inventory_resources", Help: "Resources in the inventory.",
+	}, func() float64 { return float64(ix.Len()) }))
+	return s, ix, nil
+}
