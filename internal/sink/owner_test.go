@@ -27,6 +27,7 @@ type appLike struct {
 	other   int              // groups of another type
 	hold    bool
 	release chan struct{}
+	fail    int // the next writes that fail
 }
 
 func (a *appLike) FromNow() {}
@@ -41,6 +42,10 @@ func (a *appLike) Write(_ context.Context, batch []Record) error {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if a.fail > 0 {
+		a.fail--
+		return errors.New("store unavailable")
+	}
 	for _, r := range batch {
 		if r.Group.Type != "status" {
 			a.other++
@@ -189,5 +194,41 @@ func TestAppInstancesSplitPartitions(t *testing.T) {
 	after := joined()
 	if err := exactlyOnce(devices, n, after); err != nil {
 		t.Fatalf("after b took a's partitions over: %v", err)
+	}
+}
+
+// TestFailedWritesKeepOrder: with an Owner, a batch whose write failed
+// comes again before anything published meanwhile (the reader resets the
+// consumer to its ack floor after handing it back): every group once, in
+// order, however the failures and new messages interleave.
+func TestFailedWritesKeepOrder(t *testing.T) {
+	b := openPartitioned(t, bus.Options{DataDir: t.TempDir(), Partitions: 1})
+	js := b.JetStream()
+	app := &appLike{seqs: map[string][]int{}, release: make(chan struct{}), fail: 4}
+	c, err := NewFor(config.Sink{Name: "flaky", Subjects: []string{wire.MetricsPrefix + "*.status"}}, app, Deps{Owner: soleOwner{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.pace.MaxWait = 50 * time.Millisecond
+	c.pace.BackoffMin, c.pace.BackoffMax = 30*time.Millisecond, 60*time.Millisecond
+	running(t, c, js)
+	eventually(t, "the consumer", func() bool {
+		_, err := js.Consumer(context.Background(), b.Layout().Stream(0), DurableName("flaky"))
+		return err == nil
+	})
+	const devices = 10
+	n := 0
+	for ; n < 8; n++ { // new checks while writes fail and batches come again
+		publishMixed(t, b, devices, n)
+		time.Sleep(40 * time.Millisecond)
+	}
+	waitUntilTrue(15*time.Second, func() bool { return exactlyOnce(devices, n, app.snapshot()) == nil })
+	if err := exactlyOnce(devices, n, app.snapshot()); err != nil {
+		t.Fatalf("after 4 failed writes: %v", err)
+	}
+	app.mu.Lock()
+	defer app.mu.Unlock()
+	if app.fail != 0 {
+		t.Fatalf("%d of the 4 failures left: the test wrote too soon", app.fail)
 	}
 }
