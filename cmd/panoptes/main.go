@@ -31,6 +31,7 @@ var commands = map[string]command{
 	"status":   {"show the cluster's members, their sites and roles, what each owns, and each site's leader", statusCmd},
 	"demo":     {"run a simulated site end to end in one process, nothing else needed", demoCmd},
 	"bench":    {"measure the pipeline against simulated devices and print one JSON object", benchCmd},
+	"reload":   {"ask a running node to reload its config (as SIGHUP does)", reloadCmd},
 }
 
 func main() {
