@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"slices"
 	"strings"
@@ -13,7 +14,7 @@ import (
 
 	"github.com/panoptes-go/panoptes/internal/config"
 	"github.com/panoptes-go/panoptes/internal/metric"
-	"github.com/panoptes-go/panoptes/internal/node"
+	"github.com/panoptes-go/panoptes/internal/parts"
 	"github.com/panoptes-go/panoptes/internal/plugin"
 	"github.com/panoptes-go/panoptes/internal/poll"
 	"github.com/panoptes-go/panoptes/internal/resource"
@@ -95,14 +96,14 @@ func pollCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	logger, err := newLogger(config.Log{Level: "warn"}, stderr)
+	logger, err := newLogger(config.Log{Level: "warn"}, new(slog.LevelVar), stderr)
 	if err != nil {
 		return err
 	}
 	pool := snmp.NewPool(snmp.PoolOptions{MaxRequestsPerDevice: cfg.SNMP.MaxRequestsPerDevice, Logger: logger,
 		ConnectedSockets: cfg.SNMP.Transport == config.SNMPTransportConnected})
 	defer pool.Close()
-	runner := poll.NewRunner(poll.RunnerOptions{SNMP: node.SNMPOptions(cfg.SNMP), Pool: pool, Logger: logger})
+	runner := poll.NewRunner(poll.RunnerOptions{SNMP: parts.SNMPOptions(cfg.SNMP), Pool: pool, Logger: logger})
 	res := &resource.Resource{
 		Site: cfg.Site, Class: cfg.Discovery.Defaults.Class, Subclass: cfg.Discovery.Defaults.Subclass,
 		Type: cfg.Discovery.Defaults.Type, ID: *endpoint, Endpoint: *endpoint,

@@ -6,11 +6,14 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/panoptes-go/panoptes/internal/config"
 	"github.com/panoptes-go/panoptes/internal/memlimit"
 	"github.com/panoptes-go/panoptes/internal/node"
+	"github.com/panoptes-go/panoptes/internal/reload"
 )
 
 func runCmd(ctx context.Context, args []string, _, stderr io.Writer) error {
@@ -25,20 +28,30 @@ func runCmd(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	cfg, err := config.Load(*path, node.Check)
+	// load reads the file as a reload does: the command line's overrides
+	// apply to every version of it.
+	load := func() (*config.Config, error) {
+		cfg, err := config.Load(*path, node.Check)
+		if err != nil {
+			return nil, err
+		}
+		if *level != "" {
+			cfg.Log.Level = *level
+		}
+		if *roles != "" {
+			cfg.Roles = config.ParseRoles(*roles)
+			if err := cfg.Validate(); err != nil {
+				return nil, fmt.Errorf("--roles %q: %w", *roles, err)
+			}
+		}
+		return cfg, nil
+	}
+	cfg, err := load()
 	if err != nil {
 		return err
 	}
-	if *level != "" {
-		cfg.Log.Level = *level
-	}
-	if *roles != "" {
-		cfg.Roles = config.ParseRoles(*roles)
-		if err := cfg.Validate(); err != nil {
-			return fmt.Errorf("--roles %q: %w", *roles, err)
-		}
-	}
-	logger, err := newLogger(cfg.Log, stderr)
+	lvl := new(slog.LevelVar)
+	logger, err := newLogger(cfg.Log, lvl, stderr)
 	if err != nil {
 		return err
 	}
@@ -47,11 +60,27 @@ func runCmd(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	r := reload.New(reload.Options{Load: load, Current: cfg, Logger: logger.With("component", "reload"), Registerer: n.Registry(),
+		Apply: func(ctx context.Context, cfg *config.Config, d config.Diff) error {
+			if err := n.Reload(ctx, cfg, d); err != nil {
+				return err
+			}
+			if d.LiveChanged("log.level") {
+				_ = lvl.UnmarshalText([]byte(cfg.Log.Level)) // validated
+			}
+			return nil
+		}})
+	n.Handle("POST /-/reload", r.Handler())
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go r.OnSignal(ctx, hup)
 	return n.Run(ctx)
 }
 
-func newLogger(lc config.Log, w io.Writer) (*slog.Logger, error) {
-	var lvl slog.Level
+// newLogger makes the process's logger at lc's level, held by lvl so that
+// a reload can change it.
+func newLogger(lc config.Log, lvl *slog.LevelVar, w io.Writer) (*slog.Logger, error) {
 	if err := lvl.UnmarshalText([]byte(strings.ToUpper(lc.Level))); err != nil {
 		return nil, fmt.Errorf("log level %q: use debug, info, warn or error", lc.Level)
 	}

@@ -227,3 +227,8 @@ func departures(prev, now, inventory map[string]bool) (forget, remove []string) 
 	slices.Sort(remove)
 	return forget, remove
 }
+
+// SetSNMP replaces what targets are built from (a config reload): the next
+// Reconcile uses it. Calls must not overlap a Reconcile (the poller holds
+// its reconcile lock).
+func (e *Enrichment) SetSNMP(o poll.SNMPOptions) { e.o.SNMP = o }

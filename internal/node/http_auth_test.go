@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,7 +22,7 @@ import (
 
 // A node whose config sets http.tls_server_config and
 // http.basic_auth_users serves HTTPS only; /healthz answers anyone,
-// /readyz and /metrics only with the password. Through the config and the
+// /readyz, /metrics and what is mounted (Handle) only with the password. Through the config and the
 // node's wiring, so that whichever server the node uses keeps them.
 func TestHTTPTLSAndBasicAuth(t *testing.T) {
 	if testing.Short() {
@@ -52,6 +53,8 @@ http:
 	if err != nil {
 		t.Fatal(err)
 	}
+	// What the command mounts (POST /-/reload) is behind the same auth.
+	n.Handle("POST /-/reload", http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- n.Run(ctx) }()
@@ -70,7 +73,11 @@ http:
 	roots.AppendCertsFromPEM(pem)
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
 	get := func(scheme, path, user, pass string) (int, error) {
-		req, _ := http.NewRequest("GET", scheme+"://"+addr+path, nil)
+		method := "GET"
+		if m, p, ok := strings.Cut(path, " "); ok {
+			method, path = m, p
+		}
+		req, _ := http.NewRequest(method, scheme+"://"+addr+path, nil)
 		if user != "" {
 			req.SetBasicAuth(user, pass)
 		}
@@ -101,6 +108,8 @@ http:
 		{"/", "", "", 401}, // the status page and its API: behind the same auth
 		{"/api/v1/devices", "ops", "wrong", 401},
 		{"/api/v1/devices", "ops", "node-s3cret", 200},
+		{"POST /-/reload", "", "", 401},
+		{"POST /-/reload", "ops", "node-s3cret", 200},
 	} {
 		if got, err := get("https", c.path, c.user, c.pass); err != nil || got != c.want {
 			t.Errorf("%s as %q: %d %v, want %d", c.path, c.user, got, err, c.want)

@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,8 +25,8 @@ import (
 	"github.com/panoptes-go/panoptes/internal/httpd"
 	"github.com/panoptes-go/panoptes/internal/inventory"
 	"github.com/panoptes-go/panoptes/internal/parts"
-	"github.com/panoptes-go/panoptes/internal/poll"
 	"github.com/panoptes-go/panoptes/internal/poller"
+	"github.com/panoptes-go/panoptes/internal/reload"
 	"github.com/panoptes-go/panoptes/internal/sdnotify"
 	"github.com/panoptes-go/panoptes/internal/selfmetric"
 	"github.com/panoptes-go/panoptes/internal/service"
@@ -38,10 +39,6 @@ import (
 // Check builds every plugin, source and sink from cfg without starting any,
 // reporting problems as file:line: key: reason.
 func Check(cfg *config.Config) error { return parts.Check(cfg) }
-
-// SNMPOptions converts the config's snmp block into what poll builds
-// targets from (parts.SNMPOptions).
-func SNMPOptions(c config.SNMP) poll.SNMPOptions { return parts.SNMPOptions(c) }
 
 // Stats are the node's running totals, for the benchmark harness and tests.
 type Stats = collector.Stats
@@ -98,7 +95,7 @@ func New(cfg *config.Config, logger *slog.Logger) (*Node, error) {
 		discovery: service.NewSet[discovery.Plan]("discovery", logger)}
 	for _, a := range p.Apps {
 		if cfg.HasRole(a.Type) {
-			n.apps.Put(a.Name, a, func(ctx context.Context, a apps.Instance) error { return n.host.Run(ctx, a) })
+			n.apps.Put(a.Name, a, n.runApp)
 		}
 	}
 	if cfg.HTTP.Listen != "" && cfg.HasRole(config.RoleHTTP) {
@@ -166,3 +163,31 @@ func (n *Node) Stats() Stats {
 	}
 	return n.poller.Stats(n.index.Len(), n.pool.Varbinds())
 }
+
+// Reload builds cfg's parts, then swaps those d names (docs/DESIGN.md, Reload).
+func (n *Node) Reload(ctx context.Context, cfg *config.Config, d config.Diff) error {
+	if !n.group.Ready() {
+		return errors.New("the node is starting or stopping: reload once it is ready")
+	}
+	p, err := parts.Build(cfg, n.reg, n.log)
+	if err != nil {
+		return err
+	}
+	sinks, err := parts.Sinks(cfg, sink.Deps{Logger: n.log.With("component", "sink"), Registerer: n.reg, Owner: n.cluster})
+	if err != nil {
+		return err
+	}
+	if err := n.poller.Reload(p.Plugins, p.Inputs, parts.SNMPOptions(cfg.SNMP), d); err != nil {
+		return err
+	}
+	n.cluster.SetConsumers(parts.ConsumerNames(cfg)) // before a new sink looks for its partitions
+	reload.Swap(n.sinks, d.Sinks, sinks, func(c *sink.Consumer) (string, bool) { return c.Name(), true }, n.runSink)
+	reload.Swap(n.apps, d.Apps, p.Apps, func(a apps.Instance) (string, bool) { return a.Name, cfg.HasRole(a.Type) }, n.runApp)
+	if !d.Sources.Empty() || d.LiveChanged("snmp") {
+		n.putDiscovery(cfg, p)
+	}
+	return nil
+}
+
+// Handle mounts h behind the HTTP auth, before Run ("POST /-/reload": GET / is the page's).
+func (n *Node) Handle(pattern string, h http.Handler) { n.http.Handle(pattern, h) }

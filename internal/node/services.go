@@ -128,10 +128,15 @@ func (n *Node) join(ctx context.Context) error {
 	n.poller.Join(n.cluster, n.bus, n.index, n.pool)
 	consumers, err := parts.Sinks(n.cfg, sink.Deps{Logger: n.log.With("component", "sink"), Registerer: n.reg, Owner: n.cluster})
 	for _, c := range consumers {
-		n.sinks.Put(c.Name(), c, func(ctx context.Context, c *sink.Consumer) error { return c.Run(ctx, n.bus.JetStream()) })
+		n.sinks.Put(c.Name(), c, n.runSink)
 	}
 	return err
 }
+
+func (n *Node) runSink(ctx context.Context, c *sink.Consumer) error {
+	return c.Run(ctx, n.bus.JetStream())
+}
+func (n *Node) runApp(ctx context.Context, a apps.Instance) error { return n.host.Run(ctx, a) }
 
 // page builds this node's side of the status page, which every node runs:
 // answering the other nodes' page requests for the checks it runs and
@@ -161,18 +166,22 @@ func (n *Node) runApps(ctx context.Context) error {
 }
 
 // startDiscovery makes discovery (the resource manager) the member
-// "sources" of the discovery set when this node has a role that runs it: it
-// runs while this node leads its site.
+// "sources" of the discovery set when this node has a role that runs it (see
+// putDiscovery): it runs while this node leads its site.
 func (n *Node) startDiscovery(context.Context) error {
-	cfg := n.cfg
 	n.manager = discovery.NewManager(discovery.ManagerOptions{Inventory: n.store, Logger: n.log.With("component", "discovery"), Registerer: n.reg})
-	if len(n.parts.Sources) == 0 || !(cfg.HasRole(config.RoleDiscovery) || cfg.HasRole(config.RoleResourceManager)) {
-		return nil
-	}
-	n.parts.Classify(cfg, &discovery.SNMPProber{Pool: n.pool, SNMP: parts.SNMPOptions(cfg.SNMP)}, n.log, n.reg) // needs the sessions
-	n.discovery.Put("sources", discovery.Plan{Sources: n.parts.Sources, Configs: cfg.Discovery.Sources, Interval: cfg.Discovery.Interval.D(),
-		Site: cfg.Site, Leader: n.cluster.IsLeader, Nudges: n.leaderCh}, n.manager.Lead)
+	n.putDiscovery(n.cfg, n.parts)
 	return nil
+}
+
+// putDiscovery puts (a reload: replaces) the member, or removes it.
+func (n *Node) putDiscovery(cfg *config.Config, p *parts.Parts) {
+	if n.discovery.Remove("sources"); len(p.Sources) == 0 || !(cfg.HasRole(config.RoleDiscovery) || cfg.HasRole(config.RoleResourceManager)) {
+		return
+	}
+	p.Classify(cfg, &discovery.SNMPProber{Pool: n.pool, SNMP: parts.SNMPOptions(cfg.SNMP)}, n.log, n.reg) // needs the sessions
+	n.discovery.Put("sources", discovery.Plan{Sources: p.Sources, Configs: cfg.Discovery.Sources, Interval: cfg.Discovery.Interval.D(),
+		Site: cfg.Site, Leader: n.cluster.IsLeader, Nudges: n.leaderCh}, n.manager.Lead)
 }
 
 // follow reconciles whenever the inventory, the cluster or the site's

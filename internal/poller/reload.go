@@ -1,0 +1,52 @@
+package poller
+
+import (
+	"errors"
+
+	"github.com/panoptes-go/panoptes/internal/collector"
+	"github.com/panoptes-go/panoptes/internal/config"
+	"github.com/panoptes-go/panoptes/internal/input"
+	"github.com/panoptes-go/panoptes/internal/poll"
+)
+
+// Reload applies a config reload to polling: the polling plugins and
+// streaming inputs d names as added or changed are taken from plugins and
+// inputs (the new config's, built), the others keep their running
+// instances (and whatever state those hold), removed ones go; with new
+// SNMP settings, targets are resolved with snmp from now on. Then it
+// reconciles: a check keeps its schedule and phase unless its plugin's
+// interval changed (collector.SetPlugins), a stream runs on unless its
+// input changed (input.Runner keeps a stream whose instance is the same).
+func (p *Poller) Reload(plugins []collector.Plugin, inputs []*input.Instance, snmp poll.SNMPOptions, d config.Diff) error {
+	old := map[string]collector.Plugin{}
+	for _, pl := range p.col.Plugins() {
+		old[pl.Name] = pl
+	}
+	for i, pl := range plugins {
+		if o, ok := old[pl.Name]; ok && !d.Plugins.Touched(pl.Name) {
+			plugins[i] = o
+		}
+	}
+	if p.state.Rates == nil && collector.UsesHistory(plugins) {
+		return errors.New("restart needed for polling.plugins[].rates: no plugin kept previous samples at the start, so this node has no rate state (or a plugin that uses delta() was added)")
+	}
+	p.mu.Lock()
+	oldIn := map[string]*input.Instance{}
+	for _, in := range p.inputs {
+		oldIn[in.Name] = in
+	}
+	for i, in := range inputs {
+		if o, ok := oldIn[in.Name]; ok && !d.Inputs.Touched(in.Name) {
+			inputs[i] = o
+		}
+	}
+	p.inputs = inputs
+	if d.LiveChanged("snmp") {
+		p.runner.SetSNMP(snmp)
+		p.enrichment.SetSNMP(snmp)
+	}
+	p.col.SetPlugins(plugins)
+	p.mu.Unlock()
+	p.Reconcile()
+	return nil
+}
