@@ -213,8 +213,18 @@ wait_until 90 "interface metrics with polling status 0 in $metrics" polled
 [ "$(stat -c %U "$metrics")" = "$user" ] || fail "$metrics is owned by $(stat -c %U "$metrics"), not $user"
 self=$(http_get "$http_port" /metrics | grep '^panoptes_build_info' || true)
 case $self in *"version=\"$version\"} 1"*) ;; *) fail "/metrics has no panoptes_build_info for $version: '$self'" ;; esac
+# systemctl reload runs the unit's ExecReload as the unit's user: the node
+# reloads its config and says so.
+reload_cmd=$(unit_get ExecReload)
+[ -n "$reload_cmd" ] || fail "$unit has no ExecReload"
+read -r -a reload_cmd <<<"${reload_cmd//\$MAINPID/$run_pid}"
+(as_unit "${reload_cmd[@]}") >"$work/reload.log" 2>&1 || fail "ExecReload (${reload_cmd[*]}) failed: $(cat "$work/reload.log")"
+wait_until 30 "'config reloaded' in run.log after ExecReload" grep -q 'config reloaded' "$work/run.log"
+case $(http_get "$http_port" /metrics | grep '^panoptes_config_last_reload_successful ' || true) in
+*" 1") ;; *) fail "/metrics does not say the reload succeeded (panoptes_config_last_reload_successful)" ;;
+esac
 stop_run
-say "simulator: $(grep -c . "$metrics") metrics groups written by the packaged panoptes as $user"
+say "simulator: $(grep -c . "$metrics") metrics groups written by the packaged panoptes as $user, reloaded by ExecReload"
 
 # --- purge
 installed=""

@@ -1,0 +1,194 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/panoptes-go/panoptes/internal/sim"
+)
+
+const reloadDevices = 1000
+
+// TestReloadWhilePolling runs `panoptes run` polling 1,000 simulated
+// devices every 2 s, then reloads its config three times: with SIGHUP, a
+// new interval (1 s) and a second sink; with POST /-/reload, a broken
+// config (refused, every problem named, the metric at 0) and a changed
+// http.listen (refused: restart needed). Through all of it, no device
+// misses a check in the first sink (no two consecutive status groups
+// further apart than 1.5 intervals), the new interval is in force after
+// the reload, the new sink receives the checks, and the node keeps
+// running on the config it had.
+func TestReloadWhilePolling(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs panoptes against 1,000 simulated devices for about 30 s")
+	}
+	binary(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	farm, err := sim.Start(ctx, sim.Options{Devices: reloadDevices, Seed: 1, Templates: []string{"switch48"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer farm.Close()
+	dir := t.TempDir()
+	var inv strings.Builder
+	if err := farm.WriteInventory(&inv, "sim"); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "devices.csv"), inv.String())
+	httpAddr := freeTCP(t)
+	cfgPath := filepath.Join(dir, "panoptes.yaml")
+	config := func(interval string, sinks ...string) string {
+		var b strings.Builder
+		fmt.Fprintf(&b, `site: lab
+data_dir: data
+http: {listen: %s}
+discovery:
+  sources: [{name: lab, plugin: csv, path: devices.csv}]
+snmp:
+  credential: sim
+  credentials: {sim: {version: 2c, community: public}}
+  timeout: 500ms
+  retries: 0
+polling:
+  plugins: [{name: uptime, plugin: uptime, interval: %s}]
+sinks:
+`, httpAddr, interval)
+		for _, s := range sinks {
+			fmt.Fprintf(&b, "  - {name: %s, type: file, path: out/%[1]s.jsonl}\n", s)
+		}
+		return b.String()
+	}
+	writeFile(t, cfgPath, config("2s", "main"))
+	mainOut, twoOut := filepath.Join(dir, "out", "main.jsonl"), filepath.Join(dir, "out", "two.jsonl")
+
+	p := startRun(t, cfgPath)
+	waitFor(t, "a check of every device in the sink", 60*time.Second, p, func() bool {
+		groups, _ := readGroups(t, mainOut)
+		return len(statusOf(groups)) == reloadDevices
+	})
+	steady := time.Now()
+	time.Sleep(5 * time.Second)
+
+	// 1. SIGHUP: a new interval and a second sink.
+	writeFile(t, cfgPath, config("1s", "main", "two"))
+	changed := time.Now()
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the reload's log line", 20*time.Second, p, func() bool { return strings.Contains(p.log(), "config reloaded") })
+	for _, want := range []string{"polling.plugins: changed uptime", "sinks: added two"} {
+		if !strings.Contains(p.log(), want) {
+			t.Errorf("the reload's log line does not say %q", want)
+		}
+	}
+	waitFor(t, "checks in the added sink", 20*time.Second, p, func() bool {
+		groups, _ := readGroups(t, twoOut)
+		return len(statusOf(groups)) == reloadDevices
+	})
+	time.Sleep(4 * time.Second)
+
+	// 2. POST /-/reload of a broken config: refused, every problem named.
+	writeFile(t, cfgPath, config("1s", "main", "two")+"  - {name: bad, type: file, batch_size: many}\nbogus: 1\n")
+	code, body := httpPost("http://" + httpAddr + "/-/reload")
+	if code != http.StatusBadRequest || !strings.Contains(body, "panoptes.yaml:16: sinks[2].batch_size") || !strings.Contains(body, "panoptes.yaml:17: bogus") {
+		t.Errorf("POST /-/reload of a broken config: %d %q", code, body)
+	}
+	if !strings.Contains(p.log(), "panoptes.yaml:17: bogus") {
+		t.Error("the broken config's problems are not logged")
+	}
+	_, metrics := httpGet("http://" + httpAddr + "/metrics")
+	for _, want := range []string{"panoptes_config_last_reload_successful 0", `panoptes_config_reloads_total{result="invalid"} 1`, `panoptes_config_reloads_total{result="success"} 1`} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %q after the refused reload", want)
+		}
+	}
+	// 3. A key only a restart applies: refused naming it.
+	writeFile(t, cfgPath, strings.Replace(config("1s", "main", "two"), httpAddr, freeTCP(t), 1))
+	if code, body := httpPost("http://" + httpAddr + "/-/reload"); code != http.StatusBadRequest || !strings.Contains(body, "restart needed for http.listen") {
+		t.Errorf("POST /-/reload with a new http.listen: %d %q", code, body)
+	}
+	time.Sleep(3 * time.Second)
+	if !p.alive() {
+		t.Fatal("panoptes exited after the refused reloads")
+	}
+	end := time.Now()
+	p.stop(t)
+
+	// No check missed: consecutive checks of a device at most 1.5 intervals
+	// apart (2 s before the reload, 1 s after); after the reload, a check
+	// every second.
+	groups, _ := readGroups(t, mainOut)
+	checks := map[string][]time.Time{}
+	for _, g := range groups {
+		if g.Type == "status" {
+			checks[g.Resource.ID] = append(checks[g.Resource.ID], epochTime(g.CreationTimestamp))
+		}
+	}
+	if len(checks) != reloadDevices {
+		t.Fatalf("%d devices in the sink, want %d", len(checks), reloadDevices)
+	}
+	var missed, slow []string
+	after := changed.Add(2 * time.Second) // the new interval is in force
+	for id, at := range checks {
+		slices.SortFunc(at, func(a, b time.Time) int { return a.Compare(b) })
+		var inAfter int
+		for i := 1; i < len(at); i++ {
+			if at[i].Before(steady) || at[i-1].After(end) {
+				continue
+			}
+			limit := 3 * time.Second
+			if at[i-1].After(after) {
+				limit = 1500 * time.Millisecond
+			}
+			if gap := at[i].Sub(at[i-1]); gap > limit {
+				missed = append(missed, fmt.Sprintf("%s: %v between checks at %s", id, gap.Round(time.Millisecond), at[i-1].Format("15:04:05.000")))
+			}
+		}
+		for _, a := range at {
+			if a.After(after) && a.Before(end) {
+				inAfter++
+			}
+		}
+		if want := int(end.Sub(after)/time.Second) - 1; inAfter < want {
+			slow = append(slow, fmt.Sprintf("%s: %d checks in %v at 1s", id, inAfter, end.Sub(after).Round(time.Second)))
+		}
+	}
+	if len(missed) > 0 {
+		slices.Sort(missed)
+		t.Errorf("%d missed checks, e.g. %s", len(missed), strings.Join(missed[:min(5, len(missed))], "; "))
+	}
+	if len(slow) > 0 {
+		t.Errorf("%d devices not polled every second after the reload, e.g. %s", len(slow), strings.Join(slow[:min(5, len(slow))], "; "))
+	}
+	t.Logf("%d status groups in the first sink; reload at %s", len(groups), changed.Format("15:04:05.000"))
+	if _, err := os.Stat(twoOut); err != nil {
+		t.Errorf("the added sink wrote nothing: %v", err)
+	}
+}
+
+func httpPost(url string) (int, string) {
+	resp, err := http.Post(url, "", nil)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	var b strings.Builder
+	buf := make([]byte, 4096)
+	for {
+		n, err := resp.Body.Read(buf)
+		b.Write(buf[:n])
+		if err != nil {
+			break
+		}
+	}
+	return resp.StatusCode, b.String()
+}
