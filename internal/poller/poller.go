@@ -167,3 +167,9 @@ func (p *Poller) Book() *checkstate.Book { return p.book }
 // Open).
 func (p *Poller) Enrichment() *devicestate.Enrichment { return p.enrichment }
 func (p *Poller) Cache() *enrich.Cache                { return p.state.Enrich }
+
+// Collector is the polling pipeline (after Join): a reload swaps its
+// plugins (SetPlugins). Runner polls (after Open): a reload swaps its
+// SNMP block (SetSNMP).
+func (p *Poller) Collector() *collector.Collector { return p.col }
+func (p *Poller) Runner() *poll.Runner            { return p.runner }
