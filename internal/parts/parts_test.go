@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/panoptes-go/panoptes/internal/config"
-	"github.com/panoptes-go/panoptes/internal/sink"
 	_ "github.com/panoptes-go/panoptes/internal/plugins/all"
+	"github.com/panoptes-go/panoptes/internal/sink"
 )
 
 func parse(t *testing.T, text string) *config.Config {
