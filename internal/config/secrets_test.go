@@ -103,3 +103,20 @@ func TestSecretFileErrors(t *testing.T) {
 		t.Errorf("an error shows a secret read from a file: %v", err)
 	}
 }
+
+// A bus URL that is refused is named without the password it may carry:
+// a config reload logs every problem.
+func TestBadBusURLHidesPassword(t *testing.T) {
+	for _, u := range []string{"http://ops:s3cret-pw@x:4222", "nats://ops:s3cret-pw@[::1"} {
+		_, err := Parse("bad.yaml", []byte("bus:\n  url: "+u+", nats://y:4222\n"), env(nil))
+		if err == nil {
+			t.Fatalf("%s accepted", u)
+		}
+		if strings.Contains(err.Error(), "s3cret-pw") {
+			t.Errorf("the error shows the password: %v", err)
+		}
+		if !strings.Contains(err.Error(), "bus.url: URL 1") || !strings.Contains(err.Error(), "not a NATS URL") {
+			t.Errorf("the error does not name the URL: %v", err)
+		}
+	}
+}

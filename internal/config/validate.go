@@ -33,7 +33,11 @@ func (c *Config) Validate() error {
 		for i, u := range strings.Split(c.Bus.URL, ",") {
 			pu, err := url.Parse(strings.TrimSpace(u))
 			if err != nil || pu.Host == "" || (pu.Scheme != "nats" && pu.Scheme != "tls" && pu.Scheme != "ws" && pu.Scheme != "wss") {
-				v.errf("bus.url", "URL %d %q is not a NATS URL (write nats://host:4222)", i+1, u)
+				shown := u
+				if strings.Contains(u, "@") { // user:password@ (a reload logs every problem)
+					shown = "(with credentials, not shown)"
+				}
+				v.errf("bus.url", "URL %d %q is not a NATS URL (write nats://host:4222)", i+1, shown)
 			}
 		}
 		if c.Bus.Listen != "" {
