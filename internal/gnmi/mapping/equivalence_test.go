@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/panoptes-go/panoptes/internal/parts"
 	_ "github.com/panoptes-go/panoptes/internal/poll/iface" // the interface plugin it compares with
 
 	pb "github.com/openconfig/gnmi/proto/gnmi"
@@ -17,7 +18,6 @@ import (
 	"github.com/panoptes-go/panoptes/internal/gnmi"
 	"github.com/panoptes-go/panoptes/internal/gnmi/mapping"
 	"github.com/panoptes-go/panoptes/internal/metric"
-	"github.com/panoptes-go/panoptes/internal/node"
 	"github.com/panoptes-go/panoptes/internal/poll"
 	"github.com/panoptes-go/panoptes/internal/rate"
 	"github.com/panoptes-go/panoptes/internal/sim"
@@ -175,7 +175,7 @@ func pollSNMP(t *testing.T, dev *sim.Device, res interface{ Key() string }) *met
 	cfg.SNMP.Credential = "sim"
 	pool := snmp.NewPool(snmp.PoolOptions{MaxRequestsPerDevice: 2})
 	defer pool.Close()
-	runner := poll.NewRunner(poll.RunnerOptions{SNMP: node.SNMPOptions(cfg.SNMP), Pool: pool})
+	runner := poll.NewRunner(poll.RunnerOptions{SNMP: parts.SNMPOptions(cfg.SNMP), Pool: pool})
 	plugin, err := poll.New("interface", nil)
 	if err != nil {
 		t.Fatal(err)
