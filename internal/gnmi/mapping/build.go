@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"time"
 
@@ -23,8 +24,14 @@ func (st *State) Build(res *resource.Resource, interval time.Duration, now time.
 	var out []*metric.Group
 	for gi, g := range st.set.groups {
 		gs := &st.groups[gi]
-		keys := make([]string, 0, len(gs.rows))
+		// Most Builds (a flush tick) find nothing to do in a group: no
+		// row updated since the last one and none quiet yet.
+		if !all && !gs.touched && at < gs.nextQuiet {
+			continue
+		}
+		var keys []string
 		due, held := false, false
+		nextQuiet := math.Inf(1)
 		for k, r := range gs.rows {
 			if allEmpty(r) {
 				continue
@@ -44,13 +51,20 @@ func (st *State) Build(res *resource.Resource, interval time.Duration, now time.
 				quietAfter = 3*float64(iv) - 0.5
 			}
 			quiet := iv > 0 && at-r.emitted >= float64(iv)-0.5 && at-r.updated >= quietAfter
-			if all || r.dirty || quiet {
+			switch {
+			case all || r.dirty || quiet:
 				due = true
 				if !g.PerTable {
 					keys = append(keys, k)
 				}
+				if iv > 0 { // built now: quiet an interval later at the earliest
+					nextQuiet = min(nextQuiet, at+float64(iv)-0.5)
+				}
+			case iv > 0:
+				nextQuiet = min(nextQuiet, max(r.emitted+float64(iv)-0.5, r.updated+quietAfter))
 			}
 		}
+		gs.touched, gs.nextQuiet = held, nextQuiet // held rows are still dirty
 		if !due || g.PerTable && held { // a table waits for all its rows
 			continue
 		}

@@ -1,6 +1,7 @@
 package mapping_test
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -90,5 +91,48 @@ func TestBuildHoldsAPartialSample(t *testing.T) {
 	// Three intervals without a sample: the rows are quiet, published again.
 	if gs := build(66); len(gs) != 55 {
 		t.Errorf("three intervals without a sample: %d groups, want 55", len(gs))
+	}
+}
+
+// TestBuildQuietRow: a row updated once (an on-change leaf) is published
+// again an interval and a quarter later, and every interval after, while
+// the flush ticks between find nothing to publish.
+func TestBuildQuietRow(t *testing.T) {
+	set := shipped(t).Select(func(g *mapping.Group) bool { return g.Type == "interface" })
+	st := set.NewState(mapping.Options{Name: "sw1"})
+	t0 := time.Unix(1_800_000_000, 0)
+	for _, n := range sampleTick(t0.UnixNano())[:24] { // one interface
+		st.Notification(n)
+	}
+	var at []int
+	for s := 0; s <= 40; s++ { // a flush tick a second
+		if gs := st.Build(testResource, 10*time.Second, t0.Add(time.Duration(s)*time.Second), false); len(gs) > 0 {
+			if len(gs) != 1 {
+				t.Fatalf("%d s: %d groups", s, len(gs))
+			}
+			at = append(at, s)
+		}
+	}
+	// 0: the update; 12: quiet (≥ 12 s without one); then each 10 s.
+	if want := []int{0, 12, 22, 32}; !slices.Equal(at, want) {
+		t.Errorf("published at %v s, want %v", at, want)
+	}
+}
+
+// BenchmarkBuildIdle is a flush tick of a 55-port switch with nothing new.
+func BenchmarkBuildIdle(b *testing.B) {
+	set := shipped(b).Select(func(g *mapping.Group) bool { return g.Type == "interface" })
+	st := set.NewState(mapping.Options{Name: "sw1"})
+	now := time.Unix(1_800_000_000, 0)
+	for _, n := range sampleTick(now.UnixNano()) {
+		st.Notification(n)
+	}
+	st.Build(testResource, 10*time.Second, now, false)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if len(st.Build(testResource, 10*time.Second, now.Add(time.Second), false)) != 0 {
+			b.Fatal("groups on an idle tick")
+		}
 	}
 }

@@ -41,6 +41,11 @@ type State struct {
 
 type groupState struct {
 	rows map[string]*row
+	// touched: a row was updated (or a leaf deleted) since the last
+	// Build, or a row is held; nextQuiet: the earliest a row may be quiet
+	// (epoch seconds). Without either a Build skips the group.
+	touched   bool
+	nextQuiet float64
 }
 
 // row is one row's leaves.

@@ -138,6 +138,7 @@ func (w *walker) store(n *node, val leafVal) {
 			}
 			a.r.dirty = true
 			a.r.got |= leafBit(lr.leaf)
+			w.s.groups[lr.group].touched = true
 			w.leaves++
 			break
 		}
@@ -303,6 +304,7 @@ func (w *walker) delete(origin string, prefix, path []*pb.PathElem) {
 				}
 				r.dirty = true
 				r.got |= leafBit(li)
+				w.s.groups[gi].touched = true
 			}
 		}
 		if len(r.keys) > 0 && allEmpty(r) {
