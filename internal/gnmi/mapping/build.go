@@ -65,7 +65,7 @@ func (st *State) Build(res *resource.Resource, interval time.Duration, now time.
 			}
 		}
 		gs.touched, gs.nextQuiet = held, nextQuiet // held rows are still dirty
-		if !due || g.PerTable && held { // a table waits for all its rows
+		if !due || g.PerTable && held {            // a table waits for all its rows
 			continue
 		}
 		if g.PerTable {
