@@ -11,6 +11,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -46,7 +48,17 @@ type Server struct {
 	opts Options
 	mux  *http.ServeMux
 	ln   net.Listener
+
+	mu      sync.Mutex
+	mounted map[string]*mounted // by Handle's pattern
 }
+
+// mounted is a handler that Handle can replace: http.ServeMux cannot
+// forget a pattern, and an app stopped and started again by a config
+// reload mounts its pages again.
+type mounted struct{ h atomic.Pointer[http.Handler] }
+
+func (m *mounted) ServeHTTP(w http.ResponseWriter, r *http.Request) { (*m.h.Load()).ServeHTTP(w, r) }
 
 // New returns a server with /healthz, /readyz and /metrics, not listening.
 func New(opts Options) *Server {
@@ -89,11 +101,26 @@ func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
 }
 
 // Handle serves h for pattern (http.ServeMux's patterns: "GET /api/v1/x"),
-// also while serving. A nil Server (a node without HTTP) serves nothing.
+// also while serving; the same pattern again replaces its handler (a
+// reloaded app), a conflicting one panics as ServeMux does. A nil Server
+// (a node without HTTP) serves nothing.
 func (s *Server) Handle(pattern string, h http.Handler) {
-	if s != nil {
-		s.mux.Handle(pattern, h)
+	if s == nil {
+		return
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if m := s.mounted[pattern]; m != nil {
+		m.h.Store(&h)
+		return
+	}
+	m := &mounted{}
+	m.h.Store(&h)
+	s.mux.Handle(pattern, m)
+	if s.mounted == nil {
+		s.mounted = map[string]*mounted{}
+	}
+	s.mounted[pattern] = m
 }
 
 // Listen binds the address, so that a busy port fails start-up rather

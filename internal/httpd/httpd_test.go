@@ -44,12 +44,14 @@ func TestEndpoints(t *testing.T) {
 		},
 		Degraded: func() string { return degraded.Load().(string) }})
 	s.Handle("GET /api/v1/hello", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "hello") }))
+	s.Handle("GET /api/v1/again", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "first") }))
 	if err := s.Listen(); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(ctx) }()
+	s.Handle("GET /api/v1/again", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "second") }))
 	base := "http://" + s.Addr()
 
 	for _, c := range []struct {
@@ -63,6 +65,7 @@ func TestEndpoints(t *testing.T) {
 		{"/readyz", "", "", 200, "ready\n"},
 		{"/readyz", "", "degraded: 3 messages buffered", 200, "ready, degraded: 3 messages buffered\n"},
 		{"/api/v1/hello", "", "", 200, "hello"},
+		{"/api/v1/again", "", "", 200, "second"}, // mounted twice: the second replaced the first
 	} {
 		notReady.Store(c.notReady)
 		degraded.Store(c.degraded)

@@ -68,13 +68,16 @@ func (a *nodeApp) Run(ctx context.Context, env *apps.Env) error {
 	}
 }
 
-// mount serves h under pattern; a second topology app on the node (two
-// instances configured) finds the pattern taken (the mux panics on it)
-// and is served by the first.
+// mount serves h under pattern. The node's server replaces the handler of
+// a pattern mounted again (httpd.Server.Handle), so the instance started
+// last serves the graph: the new one after a config reload restarted the
+// app, the second of two configured on one node. A server that refuses
+// the pattern (its mux panics on a conflicting one) leaves the app
+// running without its page.
 func mount(env *apps.Env, pattern string, h http.Handler) {
 	defer func() {
 		if r := recover(); r != nil {
-			env.Logger.Warn("topology app: another instance serves the graph on this node", "pattern", pattern, "err", r)
+			env.Logger.Warn("topology app: the graph cannot be served under this pattern on this node", "pattern", pattern, "err", r)
 		}
 	}()
 	env.Handle(pattern, h)
