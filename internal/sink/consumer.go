@@ -202,9 +202,14 @@ func (c *Consumer) readPartition(ctx context.Context, js jetstream.JetStream, st
 				continue
 			}
 			if !tookOver && ordered {
-				delivered, ok := c.awaitHandover(ctx, js, cons, stream)
-				if !ok {
-					continue // stopping
+				delivered, err := c.awaitHandover(ctx, js, cons, stream)
+				if err != nil { // stopping, or the consumer is gone
+					cons = nil
+					if ctx.Err() == nil {
+						c.logger.Warn("sink: the partition's consumer is gone; setting it up again", "stream", stream, "err", err)
+						backoff.Sleep(ctx, fetchBo.Next())
+					}
+					continue
 				}
 				tookOver, last = true, delivered
 			}
@@ -256,8 +261,13 @@ func (c *Consumer) readPartition(ctx context.Context, js jetstream.JetStream, st
 			// which delivers it again: a new subscription drops it.
 			pull.close()
 			pull = nil
-			if _, ok := c.resetToAckFloor(ctx, js, stream); ok {
+			switch _, err := c.resetToAckFloor(ctx, js, stream); {
+			case err == nil:
 				last = 0 // delivery sequences start again at 1
+			case consumerGone(err):
+				c.logger.Warn("sink: the partition's consumer is gone; setting it up again", "stream", stream, "err", err)
+				cons, tookOver, last = nil, false, 0
+				backoff.Sleep(ctx, fetchBo.Next())
 			}
 		}
 		// Stopping with a gap: what came after it stays unacknowledged, and
@@ -296,16 +306,27 @@ func deliverySeq(m jetstream.Msg) uint64 {
 }
 
 // resetToAckFloor resets the durable consumer on stream to its ack floor
-// (NATS's consumer reset), retrying until it is done or ctx ends (false).
-// It returns the ack floor: delivery resumes after it.
-func (c *Consumer) resetToAckFloor(ctx context.Context, js jetstream.JetStream, stream string) (uint64, bool) {
+// (NATS's consumer reset), retrying until it is done, ctx ends (its error)
+// or the consumer or its stream is gone (jetstream.ErrConsumerNotFound,
+// ErrStreamNotFound: the caller sets it up again). It returns the ack
+// floor: delivery resumes after it.
+func (c *Consumer) resetToAckFloor(ctx context.Context, js jetstream.JetStream, stream string) (uint64, error) {
 	bo := c.newBackoff()
 	for warned := false; ctx.Err() == nil; {
+		// A reset of a consumer that no longer exists gets no answer (it
+		// times out); its info says so at once.
 		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		resp, err := js.ResetConsumer(rctx, stream, c.durable)
+		_, err := js.Consumer(rctx, stream, c.durable)
+		var resp *jetstream.ConsumerResetResponse
+		if err == nil {
+			resp, err = js.ResetConsumer(rctx, stream, c.durable)
+		}
 		cancel()
 		if err == nil {
-			return resp.ResetSeq - 1, true
+			return resp.ResetSeq - 1, nil
+		}
+		if consumerGone(err) {
+			return 0, err
 		}
 		if !warned {
 			c.logger.Warn("sink: cannot reset the partition's consumer to its ack floor yet; retrying before reading on", "stream", stream, "err", err)
@@ -313,7 +334,13 @@ func (c *Consumer) resetToAckFloor(ctx context.Context, js jetstream.JetStream, 
 		}
 		backoff.Sleep(ctx, bo.Next())
 	}
-	return 0, false
+	return 0, ctx.Err()
+}
+
+// consumerGone reports whether err says the durable consumer or its stream
+// no longer exists (deleted while read): it must be set up again.
+func consumerGone(err error) bool {
+	return errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrStreamNotFound)
 }
 
 // streamSeq is a message's stream sequence (0 when unknown).
@@ -328,7 +355,9 @@ func streamSeq(m jetstream.Msg) uint64 {
 // awaitHandover (with an Owner: this reader is the partition's only one)
 // readies a partition this reader starts on (at start, or taking it over
 // from another process) and returns the consumer's last delivery sequence,
-// which the next delivery follows; false when ctx ended first. When an
+// which the next delivery follows; ctx's error when it ended first, or
+// jetstream.ErrConsumerNotFound or ErrStreamNotFound when the consumer is
+// gone (deleted meanwhile: set it up again). When an
 // earlier reader of the durable left messages unacknowledged (a process
 // killed mid-batch, or one that handed the partition over and still
 // settles its last batch), those would come again only once their ack wait
@@ -338,13 +367,16 @@ func streamSeq(m jetstream.Msg) uint64 {
 // ack floor: delivery resumes in stream order from the first message not
 // acknowledged. It does not read before it knows (a consumer that does not
 // answer has no leader to deliver anyway).
-func (c *Consumer) awaitHandover(ctx context.Context, js jetstream.JetStream, cons jetstream.Consumer, stream string) (lastDelivery uint64, ok bool) {
+func (c *Consumer) awaitHandover(ctx context.Context, js jetstream.JetStream, cons jetstream.Consumer, stream string) (lastDelivery uint64, err error) {
 	deadline := time.Now().Add(handoverGrace)
 	warnAt := deadline.Add(handoverInfoWait)
 	for ctx.Err() == nil {
 		info, err := cons.Info(ctx)
 		if err == nil && info.NumAckPending == 0 {
-			return info.Delivered.Consumer, true
+			return info.Delivered.Consumer, nil
+		}
+		if consumerGone(err) {
+			return 0, err
 		}
 		if err != nil || time.Now().Before(deadline) {
 			if err != nil && !warnAt.IsZero() && time.Now().After(warnAt) {
@@ -354,14 +386,14 @@ func (c *Consumer) awaitHandover(ctx context.Context, js jetstream.JetStream, co
 			backoff.Sleep(ctx, 100*time.Millisecond)
 			continue
 		}
-		floor, ok := c.resetToAckFloor(ctx, js, stream)
-		if ok {
+		floor, err := c.resetToAckFloor(ctx, js, stream)
+		if err == nil {
 			c.logger.Info("sink: partition taken over: reading again from its first unacknowledged message",
 				"stream", stream, "ack_floor", floor, "unacknowledged", info.NumAckPending)
 		}
-		return 0, ok // delivery sequences start again at 1
+		return 0, err // delivery sequences start again at 1
 	}
-	return 0, false
+	return 0, ctx.Err()
 }
 
 // handoverInfoWait is how long a reader starting on a partition waits

@@ -232,3 +232,53 @@ func TestFailedWritesKeepOrder(t *testing.T) {
 		t.Fatalf("%d of the 4 failures left: the test wrote too soon", app.fail)
 	}
 }
+
+// TestConsumerDeletedMidBatch: when the partition's durable consumer is
+// deleted (an operator's `nats consumer rm`) while a batch is in hand and
+// that batch's write fails, the reader does not retry the reset to the
+// ack floor forever: it sets the consumer up again and reads on.
+func TestConsumerDeletedMidBatch(t *testing.T) {
+	b := openPartitioned(t, bus.Options{DataDir: t.TempDir(), Partitions: 1})
+	js := b.JetStream()
+	app := &appLike{seqs: map[string][]int{}, release: make(chan struct{}), hold: true}
+	c, err := NewFor(config.Sink{Name: "gone", Subjects: []string{wire.MetricsPrefix + "*.status"}}, app, Deps{Owner: soleOwner{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.pace.MaxWait = 50 * time.Millisecond
+	c.pace.BackoffMin, c.pace.BackoffMax = 20*time.Millisecond, 50*time.Millisecond
+	running(t, c, js)
+	stream, durable := b.Layout().Stream(0), DurableName("gone")
+	eventually(t, "the consumer", func() bool {
+		_, err := js.Consumer(context.Background(), stream, durable)
+		return err == nil
+	})
+	publishMixed(t, b, 2, 0)
+	eventually(t, "a batch in hand", func() bool {
+		cons, err := js.Consumer(context.Background(), stream, durable)
+		return err == nil && cons.CachedInfo().NumAckPending > 0
+	})
+	if err := js.DeleteConsumer(context.Background(), stream, durable); err != nil {
+		t.Fatal(err)
+	}
+	app.mu.Lock()
+	app.hold = false
+	app.mu.Unlock()
+	close(app.release) // the held write fails: the batch is handed back
+	eventually(t, "the consumer set up again", func() bool {
+		_, err := js.Consumer(context.Background(), stream, durable)
+		return err == nil
+	})
+	// The new consumer reads from now on (an app's): what is published
+	// after it exists is written.
+	for seq := 1; ; seq++ {
+		publishMixed(t, b, 2, seq)
+		if got := app.snapshot(); len(got["sw00"]) > 0 && len(got["sw01"]) > 0 {
+			break
+		}
+		if seq == 100 {
+			t.Fatalf("nothing written after the consumer was deleted and set up again: %v", app.snapshot())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
