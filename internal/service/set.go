@@ -41,8 +41,14 @@ func NewSet[T any](kind string, log *slog.Logger) *Set[T] {
 // that name already running is stopped first (Put waits for it). While the
 // set runs, the new one starts at once; before, it starts with Run.
 func (s *Set[T]) Put(name string, v T, run func(context.Context, T) error) {
-	s.Remove(name)
-	s.mu.Lock()
+	for { // until no other Put of name came in between
+		s.Remove(name)
+		s.mu.Lock()
+		if _, ok := s.members[name]; !ok {
+			break
+		}
+		s.mu.Unlock()
+	}
 	defer s.mu.Unlock()
 	m := &member[T]{v: v, run: run}
 	s.members[name] = m

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -91,5 +93,37 @@ func TestSetMemberFails(t *testing.T) {
 	}
 	if got := j.list(); got[len(got)-1] != "end good" {
 		t.Errorf("journal %v", got)
+	}
+}
+
+// Puts of one name at the same time leave one member running: none of
+// the replaced ones runs on unseen (stopped by nothing, not even Run's end).
+func TestSetConcurrentPuts(t *testing.T) {
+	s := NewSet[int]("sink", nil)
+	var running atomic.Int32
+	run := func(ctx context.Context, _ int) error {
+		running.Add(1)
+		defer running.Add(-1)
+		<-ctx.Done()
+		return nil
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	var wg sync.WaitGroup
+	for i := range 50 {
+		wg.Go(func() { s.Put("a", i, run) })
+	}
+	wg.Wait()
+	for deadline := time.Now().Add(5 * time.Second); running.Load() != 1 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	if n := running.Load(); n != 1 {
+		t.Errorf("%d members running after 50 Puts of one name, want 1", n)
+	}
+	cancel()
+	<-done
+	if n := running.Load(); n != 0 {
+		t.Errorf("%d members still running after Run returned", n)
 	}
 }
