@@ -12,7 +12,8 @@ import (
 // Reload applies a config reload to polling: the polling plugins and
 // streaming inputs d names as added or changed are taken from plugins and
 // inputs (the new config's, built), the others keep their running
-// instances (and whatever state those hold), removed ones go; with new
+// instances (and whatever state those hold) unless the files one read
+// changed (a profile edited: Fingerprint), removed ones go; with new
 // SNMP settings, targets are resolved with snmp from now on. Then it
 // reconciles: a check keeps its schedule and phase unless its plugin's
 // interval changed (collector.SetPlugins), a stream runs on unless its
@@ -24,6 +25,10 @@ func (p *Poller) Reload(plugins []collector.Plugin, inputs []*input.Instance, sn
 	}
 	for i, pl := range plugins {
 		if o, ok := old[pl.Name]; ok && !d.Plugins.Touched(pl.Name) {
+			if filesChanged(o.Plugin, pl.Plugin) {
+				p.o.Logger.Info("config reload: the files of polling plugin changed; it is replaced", "plugin", pl.Name)
+				continue
+			}
 			plugins[i] = o
 		}
 	}
@@ -49,4 +54,16 @@ func (p *Poller) Reload(plugins []collector.Plugin, inputs []*input.Instance, sn
 	p.mu.Unlock()
 	p.Reconcile()
 	return nil
+}
+
+// fingerprinter is a plugin that read files its options do not show (the
+// profile plugin's profiles): its fingerprint says whether they changed.
+type fingerprinter interface{ Fingerprint() string }
+
+// filesChanged reports whether the running and the newly built instance
+// of an unchanged plugin read different files.
+func filesChanged(running, built poll.Plugin) bool {
+	a, ok1 := running.(fingerprinter)
+	b, ok2 := built.(fingerprinter)
+	return ok1 && ok2 && a.Fingerprint() != b.Fingerprint()
 }

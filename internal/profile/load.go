@@ -1,6 +1,7 @@
 package profile
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -49,6 +50,7 @@ func Parse(file string, data []byte) (*Profile, error) {
 	if len(d.errs) > 0 {
 		return nil, errors.Join(d.errs...)
 	}
+	p.sum = sha256.Sum256(data)
 	return p, nil
 }
 

@@ -3,8 +3,11 @@ package profile
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -282,4 +285,25 @@ func (p *Plugin) remember(key, value string) {
 		}
 	}
 	p.cache[key] = cached{value: value, at: now}
+}
+
+// Fingerprint identifies the profiles the plugin loaded (their files'
+// content) and the group types it produces: a config reload that finds
+// another one (a profile file edited in place) replaces the plugin even
+// though its options did not change.
+func (p *Plugin) Fingerprint() string {
+	names := make([]string, 0, len(p.set.byName))
+	for name := range p.set.byName {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	h := sha256.New()
+	for _, name := range names {
+		sum := p.set.byName[name].sum
+		h.Write([]byte(name + "\x00"))
+		h.Write(sum[:])
+	}
+	types := slices.Sorted(maps.Keys(p.types))
+	h.Write([]byte(strings.Join(types, "\x00")))
+	return hex.EncodeToString(h.Sum(nil))
 }

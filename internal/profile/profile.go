@@ -29,6 +29,9 @@ type Profile struct {
 	File        string // where it was loaded from, for messages
 	Match       Match
 	Groups      []*Group
+	// sum is the SHA-256 of the file's content (Parse), for the plugin's
+	// Fingerprint.
+	sum [32]byte
 }
 
 // Match says which resources a profile applies to.
