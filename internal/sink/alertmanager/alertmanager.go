@@ -104,7 +104,11 @@ func New(c Config, deps sink.Deps) (*Sink, error) {
 	case strings.TrimSpace(c.URL) == "":
 		errs = append(errs, plugin.Errorf("url", "is empty; give Alertmanager's base URL (http://alertmanager:9093)"))
 	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
-		errs = append(errs, plugin.Errorf("url", "%q is not an http(s) URL (http://alertmanager:9093)", c.URL))
+		shown := c.URL
+		if strings.Contains(shown, "@") { // user:password@ (a reload logs every problem)
+			shown = "(with credentials, not shown)"
+		}
+		errs = append(errs, plugin.Errorf("url", "%q is not an http(s) URL (http://alertmanager:9093)", shown))
 	case u.User != nil:
 		errs = append(errs, plugin.Errorf("url", "holds credentials; use bearer_token (or bearer_token_file) instead"))
 	}

@@ -57,6 +57,8 @@ func TestConfigErrors(t *testing.T) {
 		{Config{}, "url: is empty"},
 		{Config{URL: "alertmanager:9093"}, "is not an http(s) URL"},
 		{Config{URL: "http://u:secret@am:9093"}, "holds credentials"},
+		{Config{URL: "ftp://u:secret@am:9093"}, "is not an http(s) URL"},
+		{Config{URL: "http//u:secret@am:9093"}, "is not an http(s) URL"},
 		{Config{URL: "http://am:9093", Labels: map[string]string{"bad-name": "x"}}, `labels: "bad-name" is not a label name`},
 		{Config{URL: "http://am:9093", ResendInterval: plugin.Duration(time.Millisecond)}, "resend_interval: 1ms is too short"},
 	} {

@@ -89,7 +89,11 @@ func New(c Config, deps sink.Deps) (*Sink, error) {
 	case strings.TrimSpace(c.URL) == "":
 		errs = append(errs, plugin.Errorf("url", "is empty; give the URL events are POSTed to"))
 	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
-		errs = append(errs, plugin.Errorf("url", "%q is not an http(s) URL", c.URL))
+		shown := c.URL
+		if strings.Contains(shown, "@") { // user:password@ (a reload logs every problem)
+			shown = "(with credentials, not shown)"
+		}
+		errs = append(errs, plugin.Errorf("url", "%q is not an http(s) URL", shown))
 	case u.User != nil:
 		errs = append(errs, plugin.Errorf("url", "holds credentials; use bearer_token (or bearer_token_file) instead"))
 	}

@@ -45,12 +45,18 @@ func TestConfigErrors(t *testing.T) {
 		{Config{}, "url: is empty"},
 		{Config{URL: "ftp://x"}, "is not an http(s) URL"},
 		{Config{URL: "http://u:pw@x"}, "holds credentials"},
+		{Config{URL: "ftp://u:secret@x"}, "is not an http(s) URL"},
+		{Config{URL: "http//u:secret@x"}, "is not an http(s) URL"},
 		{Config{URL: "http://x", Headers: map[string]string{"authorization": "Basic x"}}, "headers: sets Authorization"},
 		{Config{URL: "http://x", Retries: -2}, "retries: -2 is out of range"},
 		{Config{URL: "http://x", RetryMinWait: plugin.Duration(time.Minute), RetryMaxWait: plugin.Duration(time.Second)}, "retry_max_wait: 1s is below retry_min_wait"},
 	} {
-		if _, err := New(c.cfg, sink.Deps{Name: "h"}); err == nil || !strings.Contains(err.Error(), c.want) {
+		_, err := New(c.cfg, sink.Deps{Name: "h"})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%+v: %v, want %q", c.cfg, err, c.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "secret") {
+			t.Errorf("the error shows the password: %v", err)
 		}
 	}
 }
