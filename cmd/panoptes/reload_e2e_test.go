@@ -23,7 +23,7 @@ const reloadDevices = 1000
 // config (refused, every problem named, the metric at 0) and a changed
 // http.listen (refused: restart needed). Through all of it, no device
 // misses a check in the first sink (no two consecutive status groups
-// further apart than 1.5 intervals), the new interval is in force after
+// two intervals apart or more), the new interval is in force after
 // the reload, the new sink receives the checks, and the node keeps
 // running on the config it had.
 func TestReloadWhilePolling(t *testing.T) {
@@ -124,7 +124,7 @@ sinks:
 	end := time.Now()
 	p.stop(t)
 
-	// No check missed: consecutive checks of a device at most 1.5 intervals
+	// No check missed: consecutive checks of a device less than 2 intervals
 	// apart (2 s before the reload, 1 s after); after the reload, a check
 	// every second.
 	groups, _ := readGroups(t, mainOut)
@@ -146,9 +146,12 @@ sinks:
 			if at[i].Before(steady) || at[i-1].After(end) {
 				continue
 			}
-			limit := 3 * time.Second
+			// A missed check leaves a gap of two intervals; up to 0.8 of
+			// one is lateness a loaded 2-core CI machine can add (the count
+			// below catches a miss too).
+			limit := 3600 * time.Millisecond
 			if at[i-1].After(after) {
-				limit = 1500 * time.Millisecond
+				limit = 1800 * time.Millisecond
 			}
 			if gap := at[i].Sub(at[i-1]); gap > limit {
 				missed = append(missed, fmt.Sprintf("%s: %v between checks at %s", id, gap.Round(time.Millisecond), at[i-1].Format("15:04:05.000")))

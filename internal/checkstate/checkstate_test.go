@@ -85,3 +85,31 @@ func TestConcurrent(t *testing.T) {
 		t.Fatalf("len %d", b.Len())
 	}
 }
+
+// A check keeps its Entry; once the book drops it (Retain, Forget) the
+// entry says so, and a new Entry is what the page sees again.
+func TestEntryRemoved(t *testing.T) {
+	b := New()
+	e := b.Entry("a", "p")
+	if b.Entry("a", "p") != e {
+		t.Fatal("Entry made a second record for the same check")
+	}
+	now := time.Now().Truncate(time.Millisecond)
+	e.Record(Run{Plugin: "p", Start: now.Add(-time.Second), End: now, Status: 6})
+	if c := b.Checks("a"); len(c) != 1 || c[0].Last.Status != 6 || len(c[0].History) != 1 ||
+		!c[0].History[0].End.Equal(now) || c[0].History[0].Duration != time.Second || c[0].History[0].Status != 6 {
+		t.Fatalf("checks %+v", c)
+	}
+	b.Retain(func(string) bool { return false })
+	if !e.Removed() || b.Len() != 0 {
+		t.Fatalf("after Retain: removed %v, len %d", e.Removed(), b.Len())
+	}
+	e2 := b.Entry("a", "p")
+	if e2 == e || e2.Removed() {
+		t.Fatal("Entry after a removal returned the dropped record")
+	}
+	b.Forget("a", "p")
+	if !e2.Removed() {
+		t.Fatal("Forget left the entry unmarked")
+	}
+}

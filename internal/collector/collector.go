@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -52,7 +53,8 @@ type RefPublisher interface {
 
 // Checks records each check's run for the status page (*checkstate.Book).
 type Checks interface {
-	Record(resKey string, run checkstate.Run)
+	// Entry is a check's record, kept by the check and recorded into.
+	Entry(resKey, plugin string) *checkstate.Entry
 	// Retain forgets the resources no longer owned.
 	Retain(keep func(resKey string) bool)
 }
@@ -221,6 +223,7 @@ func (c *Collector) Reconcile() (int, Ownership) {
 // before the time it hands over.
 func (c *Collector) CheckFunc(p *Plugin, res *resource.Resource, notBefore time.Time) func(context.Context) {
 	check := &poll.Check{Name: p.Name, Plugin: p.Plugin, Resource: res, Interval: p.Interval}
+	var entry atomic.Pointer[checkstate.Entry] // the check's record on the status page
 	return func(ctx context.Context) {
 		if !c.mayPoll(ctx, p.Interval, notBefore) {
 			return
@@ -276,7 +279,12 @@ func (c *Collector) CheckFunc(p *Plugin, res *resource.Resource, notBefore time.
 			if hasDeadline {
 				due = d // a check's deadline is its next due time
 			}
-			c.o.Checks.Record(res.Key(), runOf(p, start, due, set, refs))
+			e := entry.Load()
+			if e == nil || e.Removed() { // first run, or the book dropped it meanwhile
+				e = c.o.Checks.Entry(res.Key(), p.Name)
+				entry.Store(e)
+			}
+			e.Record(runOf(p, start, due, set, refs))
 		}
 		c.Interval.Record(set, published, err)
 		c.Interval.NoteBusy(set)

@@ -121,8 +121,7 @@ func (n *Node) Run(ctx context.Context) error {
 	return err
 }
 
-// forming runs op, retried while the JetStream cluster forms
-// (cluster.WhileForming, for bus.connect_retry).
+// forming runs op, retried while the JetStream cluster forms (bus.connect_retry).
 func (n *Node) forming(ctx context.Context, what string, op func(context.Context) error) error {
 	return cluster.WhileForming(ctx, n.cfg.Bus.ConnectRetry.D(), n.log, what, op)
 }
@@ -164,11 +163,12 @@ func (n *Node) Stats() Stats {
 	return n.poller.Stats(n.index.Len(), n.pool.Varbinds())
 }
 
-// Reload builds cfg's parts, then swaps those d names (docs/DESIGN.md, Reload).
+// Reload swaps the parts d names for cfg's while the node is ready; a stop waits for it.
 func (n *Node) Reload(ctx context.Context, cfg *config.Config, d config.Diff) error {
-	if !n.group.Ready() {
-		return errors.New("the node is starting or stopping: reload once it is ready")
-	}
+	return n.group.WhileReady(func() error { return n.reload(cfg, d) })
+}
+
+func (n *Node) reload(cfg *config.Config, d config.Diff) error {
 	p, err := parts.Build(cfg, n.reg, n.log)
 	if err != nil {
 		return err

@@ -61,6 +61,25 @@ type Group struct {
 
 	mu             sync.Mutex
 	started, ready bool
+	// busy is held for reading by WhileReady's work and for writing by
+	// the stop once readiness is false: the stop waits for work in hand.
+	busy sync.RWMutex
+}
+
+// ErrNotReady is WhileReady's answer before every service started or
+// once the stop began.
+var ErrNotReady = errors.New("starting or stopping: try again once it is ready")
+
+// WhileReady runs work only while the group is ready, and the stop waits
+// for it before any service stops: work that changes running services
+// (a config reload) never races their stop.
+func (g *Group) WhileReady(work func() error) error {
+	g.busy.RLock()
+	defer g.busy.RUnlock()
+	if !g.Ready() {
+		return ErrNotReady
+	}
+	return work()
 }
 
 // Started reports whether every service has started (and stays true
@@ -173,6 +192,8 @@ func (g *Group) Run(ctx context.Context) error {
 		}
 	}
 	g.setReady(false)
+	g.busy.Lock() // WhileReady's work in hand ends; new work sees not ready
+	g.busy.Unlock()
 	for _, r := range started {
 		if r.svc.Early && r.cancel != nil {
 			r.cancel()

@@ -303,3 +303,54 @@ func TestEarly(t *testing.T) {
 		t.Errorf("journal\n got %v\nwant %v", got, want)
 	}
 }
+
+// Work under WhileReady is refused before the group is ready and once its
+// stop began, and the stop waits for work in hand before stopping anything.
+func TestWhileReady(t *testing.T) {
+	j := &journal{}
+	g := NewGroup(nil)
+	g.Add(full(j, "sinks"))
+	if err := g.WhileReady(func() error { return nil }); !errors.Is(err, ErrNotReady) {
+		t.Fatalf("before Run: %v, want ErrNotReady", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- g.Run(ctx) }()
+	for !g.Ready() {
+		time.Sleep(time.Millisecond)
+	}
+	inWork, release := make(chan struct{}), make(chan struct{})
+	workDone := make(chan error, 1)
+	go func() {
+		workDone <- g.WhileReady(func() error {
+			close(inWork)
+			<-release
+			j.add("reload done")
+			return nil
+		})
+	}()
+	<-inWork
+	cancel() // the stop begins while the work runs
+	for g.Ready() {
+		time.Sleep(time.Millisecond)
+	}
+	select {
+	case <-done:
+		t.Fatal("the group stopped while work was in hand")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	if err := <-workDone; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"start sinks", "reload done", "run ended sinks", "stop sinks"}
+	if got := j.list(); !slices.Equal(got, want) {
+		t.Errorf("journal\n got %v\nwant %v", got, want)
+	}
+	if err := g.WhileReady(func() error { t.Error("work ran after the stop"); return nil }); !errors.Is(err, ErrNotReady) {
+		t.Errorf("after the stop: %v, want ErrNotReady", err)
+	}
+}
