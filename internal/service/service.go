@@ -163,9 +163,11 @@ func (g *Group) Run(ctx context.Context) error {
 		var rctx context.Context
 		rctx, r.cancel = context.WithCancel(context.WithoutCancel(ctx))
 		go func() {
-			defer close(r.done)
 			if err := s.Run(rctx); err != nil && rctx.Err() == nil {
 				r.err = err
+			}
+			close(r.done) // before failed: the group reads r.err when told
+			if r.err != nil {
 				select {
 				case failed <- struct{}{}:
 				default:
