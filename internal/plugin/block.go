@@ -113,27 +113,12 @@ func (b Block) mapping() *yaml.Node {
 	}
 	m := *n
 	m.Content = nil
-	seen := map[string]bool{}
-	var add func(n *yaml.Node)
-	add = func(n *yaml.Node) {
-		var merges []*yaml.Node
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k := n.Content[i]
-			if isMerge(k) {
-				merges = append(merges, mergedMappings(n.Content[i+1])...)
-				continue
-			}
-			if seen[k.Value] || slices.Contains(b.omit, k.Value) {
-				continue
-			}
-			seen[k.Value] = true
-			m.Content = append(m.Content, k, n.Content[i+1])
-		}
-		for _, mm := range merges { // keys written here win over merged ones
-			add(mm)
+	keys, vals := flatMapping(n)
+	for i, k := range keys {
+		if !slices.Contains(b.omit, k.Value) {
+			m.Content = append(m.Content, k, vals[i])
 		}
 	}
-	add(n)
 	return &m
 }
 

@@ -50,11 +50,11 @@ func writeNode(h hash.Hash, n *yaml.Node, d *Doc, key string) {
 		for i := range order {
 			order[i] = i
 		}
-		slices.SortFunc(order, func(a, b int) int { return strings.Compare(keys[a], keys[b]) })
+		slices.SortFunc(order, func(a, b int) int { return strings.Compare(keys[a].Value, keys[b].Value) })
 		h.Write([]byte("{"))
 		for _, i := range order {
-			writeString(h, keys[i])
-			writeNode(h, vals[i], d, keys[i])
+			writeString(h, keys[i].Value)
+			writeNode(h, vals[i], d, keys[i].Value)
 		}
 		h.Write([]byte("}"))
 	case yaml.SequenceNode:
@@ -79,7 +79,7 @@ func writeNode(h hash.Hash, n *yaml.Node, d *Doc, key string) {
 }
 
 // flatMapping is n's keys and values with merged mappings brought in.
-func flatMapping(n *yaml.Node) (keys []string, vals []*yaml.Node) {
+func flatMapping(n *yaml.Node) (keys, vals []*yaml.Node) {
 	seen := map[string]bool{}
 	var add func(n *yaml.Node)
 	add = func(n *yaml.Node) {
@@ -94,7 +94,7 @@ func flatMapping(n *yaml.Node) (keys []string, vals []*yaml.Node) {
 				continue
 			}
 			seen[k.Value] = true
-			keys, vals = append(keys, k.Value), append(vals, n.Content[i+1])
+			keys, vals = append(keys, k), append(vals, n.Content[i+1])
 		}
 		for _, m := range merges {
 			add(m)
