@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"math"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -62,19 +63,23 @@ type Cluster struct {
 
 	mu          sync.Mutex
 	self        Member
-	view        map[string]*Member // every member seen, by ID
-	pollers     []Member           // live pollers of self's site, as last computed
-	lastBeat    time.Time          // last successful heartbeat put
-	lastEcho    time.Time          // when our own record last came back
-	drainAt     atomic.Int64       // Unix ns of self.DrainAt, read by every check
-	leaderRev   uint64             // revision of our leader key; 0 when not leader
-	leaderAt    time.Time          // last successful leader refresh
-	leaderSince time.Time          // when this node was elected
-	owned       map[string]bool    // keys owned at the last Owned call
-	echo        chan struct{}      // closed when our draining record comes back
-	dupWarned   bool               // another process's record with our ID was logged
-	gen         uint64             // bumped whenever pollers change
-	cache       map[string]bool    // key → owned by self, valid for cacheGen
+	view        map[string]*Member   // every member seen, by ID
+	pollers     []Member             // live pollers of self's site, as last computed
+	lastBeat    time.Time            // last successful heartbeat put
+	lastEcho    time.Time            // when our own record last came back
+	drainAt     atomic.Int64         // Unix ns of self.DrainAt, read by every check
+	joinAt      atomic.Int64         // Unix ns of self.JoinAt (max: not announced yet), read by every check
+	joining     map[string]time.Time // pollers of self's site not polling before their JoinAt
+	steady      []Member             // pollers minus joining: the owners until a joiner's JoinAt
+	handing     map[string]time.Time // owned keys this node polls only before a joiner's JoinAt
+	leaderRev   uint64               // revision of our leader key; 0 when not leader
+	leaderAt    time.Time            // last successful leader refresh
+	leaderSince time.Time            // when this node was elected
+	owned       map[string]bool      // keys owned at the last Owned call
+	echo        chan struct{}        // closed when our draining record comes back
+	dupWarned   bool                 // another process's record with our ID was logged
+	gen         uint64               // bumped whenever pollers change
+	cache       map[string]ownership // by key, valid for cacheGen
 	cacheGen    uint64
 
 	w       jetstream.KeyWatcher // started by Join, consumed from Start
@@ -121,9 +126,11 @@ func Join(ctx context.Context, opts Options) (*Cluster, error) {
 	if c.leaders, err = bucket(ctx, opts.JS, c.log, LeadersBucket, ttl, opts.Replicas); err != nil {
 		return nil, err
 	}
-	// Load the others first and announce self only in Start: the others
-	// drop what this node takes the moment they see it, so the caller
-	// schedules its share between Join and Start and no interval is missed.
+	// Load the others first and announce self only in Start. A node that
+	// joins live pollers polls nothing until then, and from then on only
+	// the due times from its handover time (JoinAt) a moment ahead: the
+	// others keep polling what moves to it until that time, so a join
+	// neither skips nor repeats a check (as Leave for a departure).
 	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	c.cancel = cancel
 	w, err := c.members.WatchAll(wctx)
@@ -138,6 +145,9 @@ func Join(ctx context.Context, opts Options) (*Cluster, error) {
 	}
 	c.w, c.wctx = w, wctx
 	c.recompute()
+	if c.self.Polls() && len(c.Pollers()) > 1 {
+		c.joinAt.Store(math.MaxInt64)
+	}
 	return c, nil
 }
 
@@ -147,6 +157,12 @@ func (c *Cluster) Start(ctx context.Context) error {
 	sub, err := c.nc.Subscribe(HeartbeatSubject, c.onHeartbeat)
 	if err != nil {
 		return fmt.Errorf("cluster: subscribe to heartbeats: %w", err)
+	}
+	if c.joinAt.Load() != 0 {
+		c.mu.Lock()
+		c.self.JoinAt = time.Now().Add(drainDelay(c.hb))
+		c.joinAt.Store(c.self.JoinAt.UnixNano())
+		c.mu.Unlock()
 	}
 	if err := c.beat(ctx); err != nil {
 		_ = sub.Unsubscribe()
@@ -230,18 +246,25 @@ func (c *Cluster) Owned(keys []string) map[string]bool {
 	// Owners change only with the pollers: reuse the last answers while
 	// they are the same, and hash only keys not seen before.
 	if c.cacheGen != c.gen {
-		c.cache, c.cacheGen = make(map[string]bool, len(keys)), c.gen
+		c.cache, c.cacheGen = make(map[string]ownership, len(keys)), c.gen
 	}
 	owned := make(map[string]bool, len(keys)/max(1, len(c.pollers)))
-	fresh := make(map[string]bool, len(keys))
+	fresh := make(map[string]ownership, len(keys))
+	c.handing = nil
 	for _, k := range keys {
-		mine, ok := c.cache[k]
+		o, ok := c.cache[k]
 		if !ok {
-			mine = Owner(c.pollers, k) == c.self.ID
+			o = c.ownershipLocked(k)
 		}
-		fresh[k] = mine
-		if mine {
+		fresh[k] = o
+		if o.mine {
 			owned[k] = true
+		}
+		if !o.until.IsZero() {
+			if c.handing == nil {
+				c.handing = map[string]time.Time{}
+			}
+			c.handing[k] = o.until
 		}
 	}
 	c.cache = fresh // forget keys gone from the inventory
@@ -260,6 +283,57 @@ func (c *Cluster) Owned(keys []string) map[string]bool {
 	c.m.owned.Set(float64(len(owned)))
 	c.m.ownershipChanges.Add(float64(changed))
 	return maps.Clone(owned)
+}
+
+// ownership is whether this node owns a key, and until when when the key
+// moves to a joining member.
+type ownership struct {
+	mine  bool
+	until time.Time
+}
+
+// ownershipLocked: the rendezvous winner among the pollers owns a key, but
+// a key won by a member that has not reached its JoinAt stays, until then,
+// with the winner among the others.
+func (c *Cluster) ownershipLocked(key string) ownership {
+	owner := Owner(c.pollers, key)
+	if owner == c.self.ID {
+		return ownership{mine: true}
+	}
+	if at, ok := c.joining[owner]; ok && Owner(c.steady, key) == c.self.ID {
+		return ownership{mine: true, until: at}
+	}
+	return ownership{}
+}
+
+// Handovers returns, among owned keys, those this node polls only for due
+// times before a joining member's JoinAt, when they become its.
+func (c *Cluster) Handovers(owned map[string]bool) map[string]time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out map[string]time.Time
+	for k, at := range c.handing {
+		if owned[k] {
+			if out == nil {
+				out = map[string]time.Time{}
+			}
+			out[k] = at
+		}
+	}
+	return out
+}
+
+// JoinAt is when this node, having joined live pollers, starts polling:
+// checks due before it are the others' (zero: it polls at once).
+func (c *Cluster) JoinAt() time.Time {
+	switch ns := c.joinAt.Load(); ns {
+	case 0:
+		return time.Time{}
+	case math.MaxInt64:
+		return time.Unix(1<<40, 0) // not announced yet (Start): nothing is due
+	default:
+		return time.Unix(0, ns)
+	}
 }
 
 // IsLeader reports whether this node holds its site's leader key.

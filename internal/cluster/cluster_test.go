@@ -61,6 +61,23 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) time.
 
 func ids(ms []Member) []string { return sortedIDs(ms) }
 
+// settle waits until no node sees a member still joining (before its
+// JoinAt, the keys moving to it have two owners, in turn).
+func settle(t *testing.T, cs ...*Cluster) {
+	t.Helper()
+	waitFor(t, 5*time.Second, "every join time passed", func() bool {
+		for _, c := range cs {
+			c.mu.Lock()
+			n := len(c.joining)
+			c.mu.Unlock()
+			if n != 0 {
+				return false
+			}
+		}
+		return true
+	})
+}
+
 func leaders(cs ...*Cluster) []string {
 	var out []string
 	for _, c := range cs {
@@ -92,6 +109,7 @@ func TestMembershipAndLeadership(t *testing.T) {
 		}
 		return true
 	})
+	settle(t, a, b, c, other, consumer)
 	if got := ids(other.Pollers()); !slices.Equal(got, []string{"o"}) {
 		t.Errorf("remote site's pollers = %v, want only o", got)
 	}

@@ -52,6 +52,7 @@ func TestLeaveHandsOverAtDrainAt(t *testing.T) {
 	waitFor(t, 2*time.Second, "a and b see each other", func() bool {
 		return len(a.Pollers()) == 2 && len(b.Pollers()) == 2
 	})
+	settle(t, a, b)
 	ks := keys(200)
 	fromA := a.Owned(ks)
 	if len(fromA) == 0 || len(fromA) == len(ks) {
@@ -111,5 +112,84 @@ func TestOlderRecordIgnored(t *testing.T) {
 	}
 	if (&Member{Seq: 1}).olderThan(nil) {
 		t.Error("a first record counts as older")
+	}
+}
+
+// A member joining live pollers announces when it starts polling: until
+// then the others keep the keys moving to it (for due times before that
+// time), and it polls nothing before.
+func TestJoinHandsOverAtJoinAt(t *testing.T) {
+	js := openBus(t)
+	const hb = time.Second // a join time 500 ms ahead: the others see c well before
+	a := join(t, js, "a", "lab", hb)
+	b := join(t, js, "b", "lab", hb)
+	waitFor(t, 2*time.Second, "a and b see each other", func() bool {
+		return len(a.Pollers()) == 2 && len(b.Pollers()) == 2
+	})
+	if !a.JoinAt().IsZero() && !b.JoinAt().IsZero() {
+		t.Errorf("both founders have a join time (%s, %s): one of them joined nobody", a.JoinAt(), b.JoinAt())
+	}
+	settle(t, a, b)
+	ks := keys(300)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := Join(ctx, Options{JS: js, Self: Member{ID: "c", Site: "lab", Roles: []string{RolePoller}, Capacity: 1}, Heartbeat: hb})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Abandon)
+	if !c.JoinAt().After(time.Now().Add(time.Hour)) {
+		t.Fatalf("before Start the joining node may poll from %s; want nothing until it is announced", c.JoinAt())
+	}
+	started := time.Now()
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	at := c.JoinAt()
+	if !at.After(started) || at.Sub(started) > 2*time.Second {
+		t.Fatalf("join time %s, want a moment after Start (%s)", at.Format(time.StampMilli), started.Format(time.StampMilli))
+	}
+	waitFor(t, 2*time.Second, "a and b see c", func() bool { return len(a.Pollers()) == 3 && len(b.Pollers()) == 3 })
+	if !time.Now().Before(at) {
+		t.Fatalf("the others saw c only after its join time %s", at.Format(time.StampMilli))
+	}
+	toC := c.Owned(ks)
+	if len(toC) == 0 || len(toC) == len(ks) {
+		t.Fatalf("c owns %d of %d keys", len(toC), len(ks))
+	}
+	handed := 0
+	for _, n := range []*Cluster{a, b} {
+		owned := n.Owned(ks)
+		hv := n.Handovers(owned)
+		for k, until := range hv {
+			if !toC[k] || !until.Equal(at) {
+				t.Fatalf("%s hands over %s at %s; c owns it: %v, its join time %s", n.ID(), k, until, toC[k], at)
+			}
+		}
+		handed += len(hv)
+		for k := range owned {
+			if toC[k] && hv[k].IsZero() {
+				t.Fatalf("%s and c both own %s with no handover time", n.ID(), k)
+			}
+		}
+	}
+	if handed != len(toC) {
+		t.Errorf("a and b hand over %d keys, c takes %d", handed, len(toC))
+	}
+
+	// After the join time the keys are c's alone.
+	waitFor(t, 2*time.Second, "a and b drop c's keys", func() bool {
+		for _, n := range []*Cluster{a, b} {
+			for k := range n.Owned(ks) {
+				if toC[k] {
+					return false
+				}
+			}
+		}
+		return true
+	})
+	if time.Now().Before(at) {
+		t.Error("a or b dropped c's keys before its join time")
 	}
 }

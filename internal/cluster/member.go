@@ -25,6 +25,10 @@ type Member struct {
 	// DrainAt is when a draining member stops polling: it polls due times
 	// before it, the members taking its resources over those from it on.
 	DrainAt time.Time `json:"drain_at,omitzero"`
+	// JoinAt is when a member that joined a site with live pollers starts
+	// polling: the members whose resources move to it poll due times before
+	// it, the joiner those from it on (zero: it joined an empty site).
+	JoinAt time.Time `json:"join_at,omitzero"`
 	// Seq numbers the member's publications of its record (bucket puts and
 	// core heartbeats) within one life (Started): the latest wins.
 	Seq       uint64 `json:"seq,omitempty"`

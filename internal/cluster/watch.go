@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -105,9 +106,22 @@ func (c *Cluster) recompute() {
 			bySite[m.Site]++
 		}
 	}
-	changed := !slices.Equal(sortedIDs(pollers), sortedIDs(c.pollers)) || !sameCapacity(pollers, c.pollers)
+	// Members that joined live pollers poll from their JoinAt; until then
+	// the others keep what moves to them. Their leaving this set is a
+	// change: the others then drop those keys.
+	joining := map[string]time.Time{}
+	var steady []Member
+	for _, m := range pollers {
+		if m.JoinAt.After(time.Now()) {
+			joining[m.ID] = m.JoinAt
+		} else {
+			steady = append(steady, m)
+		}
+	}
+	changed := !slices.Equal(sortedIDs(pollers), sortedIDs(c.pollers)) || !sameCapacity(pollers, c.pollers) ||
+		!maps.EqualFunc(joining, c.joining, time.Time.Equal)
 	old := c.pollers
-	c.pollers = pollers
+	c.pollers, c.joining, c.steady = pollers, joining, steady
 	if changed {
 		c.gen++
 	}

@@ -39,8 +39,8 @@ func TestChecksRecorded(t *testing.T) {
 	due := time.Now().Add(time.Minute)
 	ctx, cancel := context.WithDeadline(context.Background(), due)
 	before := time.Now()
-	c.CheckFunc(&c.o.Plugins[0], sw, time.Time{})(ctx)
-	c.CheckFunc(&c.o.Plugins[1], other, time.Time{})(ctx)
+	c.CheckFunc(&c.o.Plugins[0], sw, time.Time{}, time.Time{})(ctx)
+	c.CheckFunc(&c.o.Plugins[1], other, time.Time{}, time.Time{})(ctx)
 	cancel()
 	checks := book.Checks(sw.Key())
 	if len(checks) != 1 {
@@ -63,7 +63,7 @@ func TestChecksRecorded(t *testing.T) {
 	// A plain Publisher: the run is recorded without refs.
 	c.o.Publisher = &pub.fakePublisher
 	ctx, cancel = context.WithDeadline(context.Background(), due)
-	c.CheckFunc(&c.o.Plugins[0], sw, time.Time{})(ctx)
+	c.CheckFunc(&c.o.Plugins[0], sw, time.Time{}, time.Time{})(ctx)
 	cancel()
 	if last := book.Checks(sw.Key())[0]; len(last.Last.Messages) != 0 || len(last.History) != 2 {
 		t.Fatalf("without refs: %+v", last)

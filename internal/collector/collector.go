@@ -33,9 +33,15 @@ type Owner interface {
 	// Takeovers gives, of owned, those taken from a leaving node and the
 	// due time from which this node polls them.
 	Takeovers(owned map[string]bool) map[string]time.Time
+	// Handovers gives, of owned, those moving to a joining node and the
+	// due time from which that node polls them.
+	Handovers(owned map[string]bool) map[string]time.Time
 	// DrainAt is when this node hands its resources over (zero: it is
 	// not leaving): it polls due times before it only.
 	DrainAt() time.Time
+	// JoinAt is when this node, joining others, starts polling (zero: it
+	// did not join others): it polls due times from it on only.
+	JoinAt() time.Time
 }
 
 // Publisher puts a check's groups on the bus (*bus.Bus), waiting for
@@ -174,6 +180,25 @@ func (c *Collector) SetPlugins(plugins []Plugin) {
 type Ownership struct {
 	Snapshot []*resource.Resource
 	Owned    map[string]bool
+	// Handing are the owned keys polled only until a joining node's join
+	// time (Owner.Handovers).
+	Handing map[string]time.Time
+}
+
+// Kept is Owned without the keys being handed to a joining node: what a
+// role with no due times (a stream) keeps. It lets those go at once, and
+// the joining node takes them at once, so they are never held twice.
+func (o Ownership) Kept() map[string]bool {
+	if len(o.Handing) == 0 {
+		return o.Owned
+	}
+	kept := make(map[string]bool, len(o.Owned))
+	for k := range o.Owned {
+		if _, handing := o.Handing[k]; !handing {
+			kept[k] = true
+		}
+	}
+	return kept
 }
 
 // Reconcile schedules every resource of this node's site that it owns
@@ -194,6 +219,7 @@ func (c *Collector) Reconcile() (int, Ownership) {
 		c.o.Checks.Retain(func(key string) bool { return owned[key] })
 	}
 	takeover := c.o.Owner.Takeovers(owned) // polled from then on: a leaving node has them until then
+	handover := c.o.Owner.Handovers(owned) // polled until then: a joining node has them from then on
 	plugins := c.Plugins()
 	var checks []schedule.Check
 	for _, res := range snap {
@@ -209,23 +235,23 @@ func (c *Collector) Reconcile() (int, Ownership) {
 				Key:      p.Name + "|" + res.Key(),
 				Plugin:   p.Name,
 				Interval: p.Interval,
-				Run:      c.CheckFunc(p, res, takeover[res.Key()]),
+				Run:      c.CheckFunc(p, res, takeover[res.Key()], handover[res.Key()]),
 			})
 		}
 	}
 	c.o.Scheduler.Update(checks)
 	c.scheduled.Set(float64(len(checks)))
-	return len(checks), Ownership{Snapshot: snap, Owned: owned}
+	return len(checks), Ownership{Snapshot: snap, Owned: owned, Handing: handover}
 }
 
 // CheckFunc polls one resource with one plugin and publishes the result,
-// for due times from notBefore on (zero: all) and, once this node leaves,
-// before the time it hands over.
-func (c *Collector) CheckFunc(p *Plugin, res *resource.Resource, notBefore time.Time) func(context.Context) {
+// for due times from notBefore on and before until (zero: all) and,
+// once this node leaves, before the time it hands over.
+func (c *Collector) CheckFunc(p *Plugin, res *resource.Resource, notBefore, until time.Time) func(context.Context) {
 	check := &poll.Check{Name: p.Name, Plugin: p.Plugin, Resource: res, Interval: p.Interval}
 	var entry atomic.Pointer[checkstate.Entry] // the check's record on the status page
 	return func(ctx context.Context) {
-		if !c.mayPoll(ctx, p.Interval, notBefore) {
+		if !c.mayPoll(ctx, p.Interval, notBefore, until) {
 			return
 		}
 		// The poll's deadline is the check's unless the plugin's timeout is
@@ -332,19 +358,23 @@ func runOf(p *Plugin, start, nextDue time.Time, set *metric.GroupSet, refs []wir
 
 // mayPoll reports whether this node polls a check due at its ctx's deadline
 // minus interval (the scheduler's due time, exact on every node): a
-// resource moving to or from a leaving node is polled by that node for due
-// times before its handover time, by the new owner from then on.
-func (c *Collector) mayPoll(ctx context.Context, interval time.Duration, notBefore time.Time) bool {
+// resource moving between nodes is polled by the old owner for due times
+// before the handover time (a leaving node's DrainAt, a joining node's
+// JoinAt), by the new owner from then on.
+func (c *Collector) mayPoll(ctx context.Context, interval time.Duration, notBefore, until time.Time) bool {
 	deadline, ok := ctx.Deadline()
 	if !ok {
 		return true
 	}
 	due := deadline.Add(-interval)
-	if due.Before(notBefore) {
+	if due.Before(notBefore) || !until.IsZero() && !due.Before(until) {
 		return false
 	}
-	until := c.o.Owner.DrainAt()
-	return until.IsZero() || due.Before(until)
+	if joinAt := c.o.Owner.JoinAt(); due.Before(joinAt) {
+		return false
+	}
+	drainAt := c.o.Owner.DrainAt()
+	return drainAt.IsZero() || due.Before(drainAt)
 }
 
 // PublishMargin is how long before its next due time a check stops

@@ -22,7 +22,9 @@ import (
 type fakeOwner struct {
 	owned    map[string]bool
 	takeover map[string]time.Time
+	handover map[string]time.Time
 	drainAt  time.Time
+	joinAt   time.Time
 }
 
 func (o *fakeOwner) Owned(keys []string) map[string]bool {
@@ -35,7 +37,9 @@ func (o *fakeOwner) Owned(keys []string) map[string]bool {
 	return m
 }
 func (o *fakeOwner) Takeovers(owned map[string]bool) map[string]time.Time { return o.takeover }
+func (o *fakeOwner) Handovers(owned map[string]bool) map[string]time.Time { return o.handover }
 func (o *fakeOwner) DrainAt() time.Time                                   { return o.drainAt }
+func (o *fakeOwner) JoinAt() time.Time                                    { return o.joinAt }
 
 type fakeInventory []*resource.Resource
 
@@ -134,7 +138,7 @@ func TestCheckPollRatePublish(t *testing.T) {
 	c, _, poller, rates, pub := newTest(t, fakeInventory{sw}, &fakeOwner{})
 	due := time.Now()
 	ctx, cancel := context.WithDeadline(context.Background(), due.Add(time.Minute))
-	c.CheckFunc(&c.o.Plugins[0], sw, time.Time{})(ctx)
+	c.CheckFunc(&c.o.Plugins[0], sw, time.Time{}, time.Time{})(ctx)
 	cancel()
 	if len(pub.sets) != 1 || rates.applied != 1 {
 		t.Fatalf("published %d sets, rates applied %d times; want 1 and 1", len(pub.sets), rates.applied)
@@ -153,7 +157,7 @@ func TestCheckPollRatePublish(t *testing.T) {
 	// a publish error is counted.
 	pub.err = errors.New("bus down")
 	ctx, cancel = context.WithDeadline(context.Background(), time.Now().Add(10*time.Second))
-	c.CheckFunc(&c.o.Plugins[1], sw, time.Time{})(ctx)
+	c.CheckFunc(&c.o.Plugins[1], sw, time.Time{}, time.Time{})(ctx)
 	cancel()
 	if rates.applied != 1 {
 		t.Error("rates applied for a plugin without")
@@ -167,21 +171,23 @@ func TestCheckPollRatePublish(t *testing.T) {
 }
 
 // The handover rules: a resource taken over is polled for due times from
-// its takeover time on; a leaving node polls due times before its
-// handover only.
+// its takeover time on, one handed over for those before its handover
+// time; a leaving node polls due times before its handover only, a
+// joining node those from its join time on.
 func TestMayPoll(t *testing.T) {
 	sw := res("sw1", "lab", "network")
 	owner := &fakeOwner{}
 	c, _, poller, _, pub := newTest(t, fakeInventory{sw}, owner)
 	iv := 10 * time.Second
 	due := time.Now().Truncate(time.Second)
-	run := func(notBefore time.Time) bool {
+	runUntil := func(notBefore, until time.Time) bool {
 		before := len(pub.sets)
 		ctx, cancel := context.WithDeadline(context.Background(), due.Add(iv))
 		defer cancel()
-		c.CheckFunc(&c.o.Plugins[1], sw, notBefore)(ctx)
+		c.CheckFunc(&c.o.Plugins[1], sw, notBefore, until)(ctx)
 		return len(pub.sets) > before
 	}
+	run := func(notBefore time.Time) bool { return runUntil(notBefore, time.Time{}) }
 	if !run(time.Time{}) || !run(due) {
 		t.Error("a check due at or after its takeover time did not poll")
 	}
@@ -196,13 +202,28 @@ func TestMayPoll(t *testing.T) {
 	if run(time.Time{}) {
 		t.Error("a leaving node polled a due time at its handover: the new owner does")
 	}
-	if len(poller.polled) != 3 {
-		t.Errorf("%d polls, want 3", len(poller.polled))
+	owner.drainAt = time.Time{}
+	if !runUntil(time.Time{}, due.Add(time.Millisecond)) {
+		t.Error("a check due before its handover to a joining node did not poll")
+	}
+	if runUntil(time.Time{}, due) {
+		t.Error("a check due at its handover to a joining node polled: the joining node does")
+	}
+	owner.joinAt = due.Add(time.Millisecond)
+	if run(time.Time{}) {
+		t.Error("a joining node polled a due time before its join time: the old owner does")
+	}
+	owner.joinAt = due
+	if !run(time.Time{}) {
+		t.Error("a joining node did not poll a due time at its join time")
+	}
+	if len(poller.polled) != 5 {
+		t.Errorf("%d polls, want 5", len(poller.polled))
 	}
 	// No deadline (a direct call): always.
 	owner.drainAt = time.Now().Add(-time.Hour)
-	c.CheckFunc(&c.o.Plugins[1], sw, time.Now().Add(time.Hour))(context.Background())
-	if len(poller.polled) != 4 {
+	c.CheckFunc(&c.o.Plugins[1], sw, time.Now().Add(time.Hour), time.Time{})(context.Background())
+	if len(poller.polled) != 6 {
 		t.Error("a check without a deadline did not poll")
 	}
 }
@@ -237,5 +258,20 @@ func TestEmit(t *testing.T) {
 	}
 	if c.Total.Published.Load() != 4 || c.Total.OK.Load() != 0 {
 		t.Errorf("published %d, checks ok %d; want 4 and 0", c.Total.Published.Load(), c.Total.OK.Load())
+	}
+}
+
+// A stream (no due times) leaves a key handed to a joining node at once.
+func TestOwnershipKept(t *testing.T) {
+	own := Ownership{Owned: map[string]bool{"a": true, "b": true}}
+	if got := own.Kept(); len(got) != 2 {
+		t.Errorf("kept %v with nothing handed over, want a and b", got)
+	}
+	own.Handing = map[string]time.Time{"b": time.Now()}
+	if got := own.Kept(); len(got) != 1 || !got["a"] {
+		t.Errorf("kept %v with b handed over, want only a", got)
+	}
+	if len(own.Owned) != 2 {
+		t.Error("Kept changed Owned")
 	}
 }

@@ -291,8 +291,11 @@ polling:
 	if share := float64(moved) / float64(len(keys)); share < 0.18 || share > 0.32 {
 		t.Errorf("n4 took a share of %.2f, want about 1/4", share)
 	}
-	if missed > 3 || twice > 3 {
-		t.Errorf("join: %d missed, %d twice; want at most a few checks racing the membership update", missed, twice)
+	// The old owners poll the moving devices' due times before n4's join
+	// time, n4 those from it on: nothing twice (before join times, n4
+	// polled as soon as it joined, and a CI run counted 4 twice).
+	if missed > 3 || twice != 0 {
+		t.Errorf("join: %d missed, %d twice; want none twice and at most a few missed", missed, twice)
 	}
 
 	if consumer.n.poller.Scheduler().Len() != 0 || consumer.n.cluster.IsLeader() {

@@ -109,7 +109,7 @@ func BenchmarkLightPath(b *testing.B) {
 		for i := range plugins {
 			pi := &plugins[i]
 			checks = append(checks, schedule.Check{Key: pi.Name + "|" + res.Key(), Plugin: pi.Name, Interval: iv,
-				Run: col.CheckFunc(pi, res, time.Time{})})
+				Run: col.CheckFunc(pi, res, time.Time{}, time.Time{})})
 		}
 	}
 	sched.Update(checks)

@@ -102,7 +102,7 @@ func (p *Poller) Reconcile() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	count, own := p.col.Reconcile()
-	p.streams.Update(input.Wanted(p.inputs, p.o.Config.Site, own.Snapshot, own.Owned))
+	p.streams.Update(input.Wanted(p.inputs, p.o.Config.Site, own.Snapshot, own.Kept()))
 	p.enrichment.Reconcile(own.Snapshot, own.Owned)
 	p.o.Logger.Debug("schedule updated", "checks", count)
 }
