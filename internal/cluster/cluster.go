@@ -323,6 +323,16 @@ func (c *Cluster) Handovers(owned map[string]bool) map[string]time.Time {
 	return out
 }
 
+// Joining returns the members of this node's site that joined live pollers
+// and have not reached their JoinAt: until then the keys moving to them
+// are held by their old owners too (Handovers), so ownership is settled
+// when it is empty.
+func (c *Cluster) Joining() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Sorted(maps.Keys(c.joining))
+}
+
 // JoinAt is when this node, having joined live pollers, starts polling:
 // checks due before it are the others' (zero: it polls at once).
 func (c *Cluster) JoinAt() time.Time {

@@ -67,10 +67,7 @@ func settle(t *testing.T, cs ...*Cluster) {
 	t.Helper()
 	waitFor(t, 5*time.Second, "every join time passed", func() bool {
 		for _, c := range cs {
-			c.mu.Lock()
-			n := len(c.joining)
-			c.mu.Unlock()
-			if n != 0 {
+			if len(c.Joining()) != 0 {
 				return false
 			}
 		}

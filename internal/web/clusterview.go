@@ -18,6 +18,9 @@ type MemberView struct {
 	Heartbeat float64    `json:"heartbeat_age_seconds"`
 	Draining  bool       `json:"draining"`
 	DrainAt   *time.Time `json:"drain_at,omitempty"`
+	// JoinAt is when a node joining live pollers takes its share (shown
+	// only until then).
+	JoinAt *time.Time `json:"join_at,omitempty"`
 	Leader    bool       `json:"leader"`
 	Self      bool       `json:"self"`
 	// Owns is how many inventory resources it owns (the rendezvous
@@ -45,7 +48,8 @@ type ClusterView struct {
 	Self    string       `json:"self"`
 	Members []MemberView `json:"members"`
 	Sites   []SiteView   `json:"sites"`
-	// Handovers are the members handing their resources over now.
+	// Handovers are the members handing their resources over now, or
+	// joining and about to take their share.
 	Handovers []MemberView `json:"handovers"`
 	Peers     PeerReport   `json:"peers"`
 }
@@ -98,11 +102,15 @@ func (w *Web) handleCluster(rw http.ResponseWriter, r *http.Request) {
 			t := m.DrainAt
 			mv.DrainAt = &t
 		}
+		if m.JoinAt.After(now) {
+			t := m.JoinAt
+			mv.JoinAt = &t
+		}
 		if n, ok := byNode[m.ID]; ok {
 			mv.Answered, mv.Checks, mv.OwnershipChanges, mv.LeaderChanges = true, n.Scheduled, n.OwnershipChanges, n.LeaderChanges
 		}
 		out.Members = append(out.Members, mv)
-		if m.Draining {
+		if m.Draining || mv.JoinAt != nil {
 			out.Handovers = append(out.Handovers, mv)
 		}
 		sv := site(m.Site)

@@ -164,12 +164,13 @@ func (tb *testbed) addNode(id string, serve bool) *testNode {
 	return n
 }
 
-// waitMembers waits until every node sees n members.
+// waitMembers waits until every node sees n members, none of them still
+// joining (until a joining node's join time its share has two owners).
 func (tb *testbed) waitMembers(n int) {
 	tb.t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for _, node := range tb.nodes {
-		for len(node.cl.Members()) != n {
+		for len(node.cl.Members()) != n || len(node.cl.Joining()) != 0 {
 			if time.Now().After(deadline) {
 				tb.t.Fatalf("%s sees %d members, want %d", node.id, len(node.cl.Members()), n)
 			}

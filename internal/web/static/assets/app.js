@@ -443,11 +443,13 @@ async function renderCluster() {
       h("td", { class: "roles" }, (x.roles || []).join(", ")), h("td", { class: "mono" }, x.version || "–"),
       h("td", {}, x.heartbeat_age_seconds ? fmtDuration(x.heartbeat_age_seconds) + " ago" : "–"),
       h("td", {}, x.leader ? h("span", { class: "badge ok" }, "leader") : ""),
-      h("td", {}, x.draining ? h("span", { class: "badge warn" }, "handing over") : h("span", { class: "badge ok" }, "active")),
+      h("td", {}, x.draining ? h("span", { class: "badge warn" }, "handing over")
+        : x.join_at ? h("span", { class: "badge warn" }, "joining") : h("span", { class: "badge ok" }, "active")),
       h("td", { class: "num" }, x.owns), h("td", { class: "num" }, x.answered ? fmtNum(x.checks_scheduled, 0) : "–"),
       h("td", { class: "num" }, x.answered ? fmtNum(x.ownership_changes, 0) : "–"))), { id: "members" });
-  const handovers = c.handovers.length ? table(["Node", "Site", "Hands over at"], c.handovers.map(x =>
-    h("tr", {}, h("td", {}, x.id), h("td", {}, x.site), h("td", { title: fmtTime(x.drain_at) }, fmtAgo(x.drain_at)))))
+  const handovers = c.handovers.length ? table(["Node", "Site", "Handover", "At"], c.handovers.map(x =>
+    h("tr", {}, h("td", {}, x.id), h("td", {}, x.site), h("td", {}, x.draining ? "hands its devices over" : "takes its share"),
+      h("td", { title: fmtTime(x.drain_at || x.join_at) }, fmtAgo(x.drain_at || x.join_at)))))
     : h("p", { class: "muted" }, "No node is handing its devices over.");
   return h("section", { id: "cluster" }, h("h1", {}, "Cluster"), peersNote(c.peers),
     h("h2", {}, "Sites"), sites, h("h2", {}, "Members"), members, h("h2", {}, "Handovers"), handovers);
