@@ -21,6 +21,7 @@ import (
 
 	"github.com/panoptes-go/panoptes/internal/config"
 	"github.com/panoptes-go/panoptes/internal/plugin"
+	"github.com/panoptes-go/panoptes/internal/sdnotify"
 )
 
 // Results of a reload, the values of the result label.
@@ -87,8 +88,14 @@ func (r *Reloader) Reload(ctx context.Context) (config.Diff, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	start := time.Now()
+	r.notify(sdnotify.Reloading())
 	d, result, err := r.reload(ctx)
 	r.m.reloads.WithLabelValues(result).Inc()
+	outcome := "applied at " + start.UTC().Format(time.RFC3339)
+	if err != nil {
+		outcome = result + " at " + start.UTC().Format(time.RFC3339) + " (running config kept; see the log)"
+	}
+	r.notify(sdnotify.Reloaded(outcome))
 	if err != nil {
 		r.m.successful.Set(0)
 		return d, err
@@ -97,6 +104,13 @@ func (r *Reloader) Reload(ctx context.Context) (config.Diff, error) {
 	r.m.successTime.SetToCurrentTime()
 	r.log.Info("config reloaded", "changed", d.String(), "took", time.Since(start).Round(time.Millisecond))
 	return d, nil
+}
+
+// notify logs what systemd was not told (a reload goes on regardless).
+func (r *Reloader) notify(err error) {
+	if err != nil {
+		r.log.Warn("config reload: systemd not notified", "err", err)
+	}
 }
 
 func (r *Reloader) reload(ctx context.Context) (config.Diff, string, error) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -205,6 +206,14 @@ func TestHandler(t *testing.T) {
 }
 
 func TestOnSignal(t *testing.T) {
+	// systemd's side of sd_notify: a reload is announced and its end too.
+	sock := filepath.Join(t.TempDir(), "notify")
+	sd, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sd.Close()
+	t.Setenv("NOTIFY_SOCKET", sock)
 	f := newFixture(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	sig := make(chan os.Signal, 1)
@@ -224,6 +233,19 @@ func TestOnSignal(t *testing.T) {
 			t.Fatal("SIGHUP did not reload")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+	buf := make([]byte, 512)
+	var told []string
+	for range 2 {
+		_ = sd.SetReadDeadline(time.Now().Add(5 * time.Second))
+		n, err := sd.Read(buf)
+		if err != nil {
+			t.Fatalf("systemd was told %q, then: %v", told, err)
+		}
+		told = append(told, string(buf[:n]))
+	}
+	if !strings.HasPrefix(told[0], "RELOADING=1\n") || !strings.HasPrefix(told[1], "READY=1\nSTATUS=running; last reload: applied") {
+		t.Errorf("systemd was told %q, want RELOADING=1 then READY=1 with the reload applied", told)
 	}
 	cancel()
 	<-done

@@ -1,6 +1,7 @@
 package sdnotify
 
 import (
+	"fmt"
 	"net"
 	"path/filepath"
 	"strings"
@@ -49,6 +50,31 @@ func TestReadyAndStopping(t *testing.T) {
 		if got := read(t, c); !strings.HasPrefix(got, "STOPPING=1\n") {
 			t.Errorf("%s: not ready sent %q, want STOPPING=1 first", name, got)
 		}
+	}
+}
+
+// A reload is RELOADING=1 with the monotonic clock, then READY=1 with the
+// outcome.
+func TestReloading(t *testing.T) {
+	name := filepath.Join(t.TempDir(), "notify")
+	c := listen(t, name)
+	t.Setenv("NOTIFY_SOCKET", name)
+	if err := Reloading(); err != nil {
+		t.Fatal(err)
+	}
+	got := read(t, c)
+	var usec int64
+	if !strings.HasPrefix(got, "RELOADING=1\nMONOTONIC_USEC=") {
+		t.Fatalf("reloading sent %q, want RELOADING=1 and MONOTONIC_USEC", got)
+	}
+	if _, err := fmt.Sscanf(strings.Split(got, "\n")[1], "MONOTONIC_USEC=%d", &usec); err != nil || usec <= 0 {
+		t.Errorf("MONOTONIC_USEC in %q: %d, %v", got, usec, err)
+	}
+	if err := Reloaded("refused (restart needed)"); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, c); got != "READY=1\nSTATUS=running; last reload: refused (restart needed)" {
+		t.Errorf("reloaded sent %q", got)
 	}
 }
 
