@@ -21,8 +21,8 @@ type MemberView struct {
 	// JoinAt is when a node joining live pollers takes its share (shown
 	// only until then).
 	JoinAt *time.Time `json:"join_at,omitempty"`
-	Leader    bool       `json:"leader"`
-	Self      bool       `json:"self"`
+	Leader bool       `json:"leader"`
+	Self   bool       `json:"self"`
 	// Owns is how many inventory resources it owns (the rendezvous
 	// winner among its site's pollers); Checks how many checks it runs.
 	Owns             int     `json:"owns"`
