@@ -56,7 +56,7 @@ type Bus struct {
 	metrics       *metrics
 	closed        chan struct{} // closed by the connection's closed handler
 	subjects      wire.SubjectCache
-	pool          sync.Pool // *publishState
+	pool          statePool
 
 	buf            *buffer
 	publishTimeout time.Duration
@@ -99,7 +99,6 @@ func Open(ctx context.Context, opts Options) (*Bus, error) {
 		compress:       opts.Compression != CompressionNone,
 		idPrefix:       randomPrefix(),
 	}
-	b.pool.New = func() any { return new(publishState) }
 	b.layout.Store(&wire.Legacy)
 	if opts.Linger > 0 {
 		b.coalesce = newCoalescer(b, opts.Linger)

@@ -223,7 +223,7 @@ func (b *Bus) publishSet(ctx context.Context, set *metric.GroupSet, until time.T
 	if set == nil || len(set.Groups) == 0 {
 		return 0, nil
 	}
-	st := b.pool.Get().(*publishState)
+	st := b.pool.get()
 	st.enc.Reset()
 	st.sent = st.sent[:0]
 	now := time.Now()
@@ -318,7 +318,7 @@ func (b *Bus) publishSet(ctx context.Context, set *metric.GroupSet, until time.T
 		r.disarm()
 		clear(st.sent)
 		st.enc.Reset()
-		b.pool.Put(st)
+		b.pool.put(st)
 	}
 	accepted := r.acked + r.settled + buffered
 	dropped += r.lost

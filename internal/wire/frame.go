@@ -61,7 +61,10 @@ func (e *Encoder) Reset() {
 // (checked on the structs, a fraction of what a consumer's metric.Validate
 // of the JSON costs).
 func (e *Encoder) Encode(set *metric.GroupSet, subjects *SubjectCache, l Layout) (invalid int, err error) {
-	e.enc.Start(set)            // a resource may have changed since the last set
+	e.enc.Start(set) // a resource may have changed since the last set
+	if need := sizeHint(set); cap(e.buf)-len(e.buf) < need {
+		e.buf = slices.Grow(e.buf, need)
+	}
 	var last *resource.Resource // a set's groups share few resources (usually one)
 	part := 0
 	for i, g := range set.Groups {
@@ -108,6 +111,20 @@ func (e *Encoder) Encode(set *metric.GroupSet, subjects *SubjectCache, l Layout)
 		}
 	}
 	return invalid, err
+}
+
+// sizeHint is about the JSON size of set's groups (a group with its
+// resource ~1 KB, a metric ~90 bytes): a new encoder (its pool came back
+// empty) then allocates its buffer once instead of doubling it a dozen
+// times, copying each time (BenchmarkEncode48Fresh).
+func sizeHint(set *metric.GroupSet) int {
+	n := 0
+	for _, g := range set.Groups {
+		if g != nil {
+			n += 1024 + 96*len(g.Metrics)
+		}
+	}
+	return n
 }
 
 // encodesValid reports whether metric.Validate accepts g's JSON: whether g
