@@ -45,40 +45,56 @@ func kvKey(resourceKey string) string {
 	return "r" + strconv.FormatUint(h.Sum64(), 16)
 }
 
-// State encoding, version 1, big endian:
+// State encoding, big endian. Version 2 (written) follows the table's
+// layout, ~17 bytes a series instead of version 1's 33: at 10,000 switches
+// with rates on, every flush wrote 460 MB into the bucket's stream, whose
+// recently written blocks the JetStream store holds in memory.
+//
+//	'R' 2 | u16 len + resource key
+//	| u16 n × (f64 at, u32 uptime, u8 flags)       the stamps
+//	| u16 n × u32                                  the discontinuity times
+//	| u32 n × (u64 series, uvarint value, u16 stamp, u16 disc or 0xFFFF)
+//
+// Version 1 (still read: state written before):
 //
 //	'R' 1 | u16 len + resource key | u32 n | n × (u64 series, u64 value,
 //	f64 at, u32 uptime, u32 disc, u8 flags)
 const (
 	stateMagic   = 'R'
-	stateVersion = 1
-	entrySize    = 8 + 8 + 8 + 4 + 4 + 1
+	stateVersion = 2
+	entrySize    = 8 + 8 + 8 + 4 + 4 + 1 // version 1
+	stampSize    = 8 + 4 + 1
 )
 
 // encodeState appends st's samples to b, dropping series older than the
 // resource's newest by more than evict (their interface is gone). Device
 // time, not the node's clock, decides, as rates use metric timestamps.
 func encodeState(b []byte, st *resState, evict time.Duration) []byte {
+	t := &st.series
 	newest := 0.0
-	st.series.each(func(_ uint64, s sample) { newest = max(newest, s.at) })
+	t.each(func(_ uint64, s sample) { newest = max(newest, s.at) })
 	cutoff := newest - evict.Seconds()
+	t.keep(func(_ uint64, s sample) bool { return s.at >= cutoff }) // and compacts: every stamp is used
 	b = append(b, stateMagic, stateVersion)
 	b = binary.BigEndian.AppendUint16(b, uint16(len(st.key)))
 	b = append(b, st.key...)
-	nAt := len(b)
-	b = binary.BigEndian.AppendUint32(b, 0)
-	st.series.keep(func(_ uint64, s sample) bool { return s.at >= cutoff })
-	n := uint32(0)
-	st.series.each(func(h uint64, s sample) {
-		b = binary.BigEndian.AppendUint64(b, h)
-		b = binary.BigEndian.AppendUint64(b, s.value)
+	b = binary.BigEndian.AppendUint16(b, uint16(len(t.times)))
+	for _, s := range t.times {
 		b = binary.BigEndian.AppendUint64(b, math.Float64bits(s.at))
 		b = binary.BigEndian.AppendUint32(b, s.uptime)
-		b = binary.BigEndian.AppendUint32(b, s.disc)
 		b = append(b, s.flags)
-		n++
-	})
-	binary.BigEndian.PutUint32(b[nAt:], n)
+	}
+	b = binary.BigEndian.AppendUint16(b, uint16(len(t.discs)))
+	for _, d := range t.discs {
+		b = binary.BigEndian.AppendUint32(b, d)
+	}
+	b = binary.BigEndian.AppendUint32(b, uint32(len(t.keys)))
+	for i, k := range t.keys {
+		b = binary.BigEndian.AppendUint64(b, k)
+		b = binary.AppendUvarint(b, t.vals[i])
+		b = binary.BigEndian.AppendUint16(b, t.ti[i])
+		b = binary.BigEndian.AppendUint16(b, t.di[i]) // noDisc: none
+	}
 	return b
 }
 
@@ -87,8 +103,8 @@ func decodeState(b []byte, st *resState) error {
 	if len(b) < 8 || b[0] != stateMagic {
 		return errors.New("not a rate state entry")
 	}
-	if b[1] != stateVersion {
-		return fmt.Errorf("rate state version %d, this build reads %d", b[1], stateVersion)
+	if b[1] != 1 && b[1] != stateVersion {
+		return fmt.Errorf("rate state version %d, this build reads 1 and %d", b[1], stateVersion)
 	}
 	kl := int(binary.BigEndian.Uint16(b[2:]))
 	if len(b) < 4+kl+4 {
@@ -97,7 +113,75 @@ func decodeState(b []byte, st *resState) error {
 	if string(b[4:4+kl]) != st.key {
 		return fmt.Errorf("entry holds resource %q (hash collision)", b[4:4+kl])
 	}
+	version := b[1]
 	b = b[4+kl:]
+	if version == 1 {
+		return decodeV1(b, st)
+	}
+	r := reader{b: b}
+	times := make([]stamp, r.u16())
+	for i := range times {
+		times[i] = stamp{at: math.Float64frombits(r.u64()), uptime: r.u32(), flags: r.u8()}
+	}
+	discs := make([]uint32, r.u16())
+	for i := range discs {
+		discs[i] = r.u32()
+	}
+	n := int(r.u32())
+	if r.bad || n > len(r.b)/12 { // 8 + at least 1 + 2 + 2 bytes a series
+		return errors.New("truncated rate state")
+	}
+	for range n {
+		key, value, ti, di := r.u64(), r.uvarint(), r.u16(), r.u16()
+		if r.bad || int(ti) >= len(times) || (di != noDisc && int(di) >= len(discs)) {
+			return errors.New("rate state: a series' stamp is out of range")
+		}
+		s := sample{value: value, at: times[ti].at, uptime: times[ti].uptime, flags: times[ti].flags}
+		if di != noDisc {
+			s.disc, s.flags = discs[di], s.flags|flagDisc
+		}
+		st.series.put(key, s)
+	}
+	if len(r.b) != 0 {
+		return fmt.Errorf("rate state: %d bytes after the last series", len(r.b))
+	}
+	st.series.merge()
+	return nil
+}
+
+// reader reads big-endian fields; bad once one ran past the end.
+type reader struct {
+	b   []byte
+	bad bool
+}
+
+func (r *reader) take(n int) []byte {
+	if r.bad || len(r.b) < n {
+		r.bad = true
+		return make([]byte, n)
+	}
+	v := r.b[:n]
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) u8() uint8   { return r.take(1)[0] }
+func (r *reader) u16() uint16 { return binary.BigEndian.Uint16(r.take(2)) }
+func (r *reader) u32() uint32 { return binary.BigEndian.Uint32(r.take(4)) }
+func (r *reader) u64() uint64 { return binary.BigEndian.Uint64(r.take(8)) }
+
+func (r *reader) uvarint() uint64 {
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.bad = true
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+// decodeV1 reads version 1's series (b is what follows the key).
+func decodeV1(b []byte, st *resState) error {
 	n := int(binary.BigEndian.Uint32(b))
 	b = b[4:]
 	if len(b) != n*entrySize {
