@@ -1,47 +1,99 @@
-// Package freeport picks loopback TCP ports for servers a test starts.
+// Package freeport picks loopback ports for servers a test starts.
 package freeport
 
 import (
+	"errors"
 	"math/rand/v2"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
+	"syscall"
 	"testing"
 )
 
-// TCP returns a loopback TCP port that was free a moment ago. It is chosen
-// below Linux's ephemeral range (32768+): a port the kernel hands out for
-// ":0" is soon handed out again to some other test's outgoing connection,
-// and a server that binds it a little later fails with "address in use".
+// TCP returns a loopback TCP port that was free a moment ago and that no
+// other test holds. It is chosen below Linux's ephemeral range (32768+): a
+// port the kernel hands out for ":0" is soon handed out again to some other
+// test's outgoing connection, and a server that binds it a little later
+// fails with "address in use".
 func TCP(t testing.TB) int {
 	t.Helper()
-	for range 100 {
-		port := 20000 + rand.IntN(12000)
+	return pick(t, "TCP", func(port int) bool {
 		l, err := net.Listen("tcp", Addr(port))
-		if err == nil {
-			l.Close()
-			return port
+		if err != nil {
+			return false
 		}
-	}
-	t.Fatal("no free loopback TCP port in 20000-31999 after 100 tries")
-	return 0
+		l.Close()
+		return true
+	})
 }
 
 // Addr is 127.0.0.1:port.
 func Addr(port int) string { return "127.0.0.1:" + strconv.Itoa(port) }
 
-// UDP returns a loopback UDP port that was free a moment ago, below the
-// ephemeral range for the same reason as TCP: a simulated agent that is
-// stopped and started again on it must find it still free.
+// UDP returns a loopback UDP port that was free a moment ago and that no
+// other test holds, below the ephemeral range for the same reason as TCP: a
+// simulated agent that is stopped and started again on it must find it
+// still free.
 func UDP(t testing.TB) int {
 	t.Helper()
-	for range 100 {
-		port := 20000 + rand.IntN(12000)
+	return pick(t, "UDP", func(port int) bool {
 		c, err := net.ListenPacket("udp", Addr(port))
-		if err == nil {
-			c.Close()
+		if err != nil {
+			return false
+		}
+		c.Close()
+		return true
+	})
+}
+
+// pick draws ports in 20000-31999 until one is reserved for t and free.
+func pick(t testing.TB, proto string, free func(port int) bool) int {
+	t.Helper()
+	for range 200 {
+		port := 20000 + rand.IntN(12000)
+		release, ok := reserve(t, port)
+		if !ok {
+			continue
+		}
+		if free(port) {
+			t.Cleanup(release)
 			return port
 		}
+		release()
 	}
-	t.Fatal("no free loopback UDP port in 20000-31999 after 100 tries")
+	t.Fatalf("no free loopback %s port in 20000-31999 after 200 tries", proto)
 	return 0
+}
+
+// reserve claims port until the test ends, across every test process of
+// the machine: between the check that a port is free and the server that
+// binds it, a parallel test (of this package or of another one that go
+// test runs beside it) could be handed the same port; each port has a lock
+// file, flock'ed while a test holds it. The kernel drops the lock when the
+// process exits, so a test killed mid-way leaves nothing held. Where the
+// directory cannot be used, ports are only checked, not reserved.
+func reserve(t testing.TB, port int) (release func(), ok bool) {
+	dir := filepath.Join(os.TempDir(), "panoptes-freeport")
+	if err := os.MkdirAll(dir, 0o1777); err != nil {
+		t.Logf("freeport: %v (ports are not reserved across tests)", err)
+		return func() {}, true
+	}
+	f, err := os.OpenFile(filepath.Join(dir, strconv.Itoa(port)), os.O_CREATE|os.O_RDWR, 0o666)
+	if err != nil {
+		t.Logf("freeport: %v (ports are not reserved across tests)", err)
+		return func() {}, true
+	}
+	// A flock belongs to the open file, so a second open in this process
+	// conflicts too: parallel tests of one package are kept apart as well.
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, false
+		}
+		t.Logf("freeport: lock %s: %v (ports are not reserved across tests)", f.Name(), err)
+		return func() {}, true
+	}
+	return func() { f.Close() }, true
 }

@@ -1,0 +1,33 @@
+package freeport
+
+import "testing"
+
+// While a test holds a port, no other test is handed it: 500 ports drawn
+// from 12,000 would repeat one with near certainty (birthday odds) if
+// the ports were only checked free.
+func TestHeldPortsAreNotHandedOutAgain(t *testing.T) {
+	seen := map[int]bool{}
+	for range 250 {
+		for _, p := range []int{TCP(t), UDP(t)} {
+			if seen[p] {
+				t.Fatalf("port %d handed out twice while held", p)
+			}
+			seen[p] = true
+		}
+	}
+	held := TCP(t)
+	if _, ok := reserve(t, held); ok {
+		t.Fatalf("port %d reserved twice", held)
+	}
+}
+
+// Once the test that held a port ends, the port can be reserved again.
+func TestPortReleasedAtTestEnd(t *testing.T) {
+	var p int
+	t.Run("holder", func(t *testing.T) { p = TCP(t) })
+	release, ok := reserve(t, p)
+	if !ok {
+		t.Fatalf("port %d still held after its test ended", p)
+	}
+	release()
+}
