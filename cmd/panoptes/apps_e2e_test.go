@@ -13,8 +13,10 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/panoptes-go/panoptes/internal/apps/tracker"
 	"github.com/panoptes-go/panoptes/internal/cluster"
 	"github.com/panoptes-go/panoptes/internal/event"
+	"github.com/panoptes-go/panoptes/internal/resource"
 	"github.com/panoptes-go/panoptes/internal/sim"
 	"github.com/panoptes-go/panoptes/internal/testutil/amserver"
 	"github.com/panoptes-go/panoptes/internal/testutil/freeport"
@@ -28,6 +30,7 @@ import (
 // take over. Alertmanager gets the alert and its resolution, and the
 // events stream holds the change and the return exactly once each.
 func TestAppsFailover(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs three panoptes processes, simulated routers and Alertmanager")
 	}
@@ -118,8 +121,12 @@ sinks:
 		return true
 	})
 	// The events app's consumer starts at what is published once it
-	// exists: let a few polls go by with the session established.
-	time.Sleep(6 * time.Second)
+	// exists, and its first sight of a session is recorded, not an event:
+	// the flap below has its events once the app holds the session as
+	// established (its state bucket's entry of the router's sessions).
+	waitFor(t, "the events app to hold the session as established", 60*time.Second, nil, func() bool {
+		return trackedState(ctx, js, session.Device, session.Peer) == "established"
+	})
 
 	sessionEvents := func() []*event.Event {
 		s, err := js.Stream(ctx, event.Stream)
@@ -199,6 +206,7 @@ sinks:
 // the simulated network's links, each seen from both ends; a link taken
 // down leaves the graph.
 func TestTopologyAppNode(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs panoptes and simulated devices")
 	}
@@ -308,4 +316,37 @@ apps:
 		got, _ := graph()
 		return slices.Equal(got, want)
 	})
+}
+
+// trackedState is the state the events app last recorded of a resource's
+// object (a BGP session by its peer), read from its state bucket; "" when
+// none is recorded yet.
+func trackedState(ctx context.Context, js jetstream.JetStream, resourceID, object string) string {
+	kv, err := js.KeyValue(ctx, tracker.Bucket)
+	if err != nil {
+		return ""
+	}
+	keys, err := kv.ListKeys(ctx)
+	if err != nil {
+		return ""
+	}
+	defer keys.Stop()
+	for k := range keys.Keys() {
+		e, err := kv.Get(ctx, k)
+		if err != nil {
+			continue
+		}
+		var rec struct {
+			Resource *resource.Resource `json:"resource"`
+			Objects  map[string]struct {
+				State string `json:"state"`
+			} `json:"objects"`
+		}
+		if json.Unmarshal(e.Value(), &rec) == nil && rec.Resource != nil && rec.Resource.ID == resourceID {
+			if o, ok := rec.Objects[object]; ok {
+				return o.State
+			}
+		}
+	}
+	return ""
 }

@@ -16,12 +16,13 @@ import (
 // --bus-process, the bus) as processes of its own, measures a window and
 // prints one JSON object whose accounting adds up.
 func TestBenchHarness(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs the harness: simulator, pipeline and bus processes")
 	}
 	for _, busProcess := range []bool{false, true} {
 		args := []string{"bench", "--devices", "20", "--checks-per-device", "2", "--plugin", "uptime",
-			"--interval", "1s", "--warmup", "3s", "--duration", "3s", "--base-port", strconv.Itoa(freeport.UDP(t))}
+			"--interval", "1s", "--warmup", "3s", "--duration", "3s", "--base-port", strconv.Itoa(freeport.UDPBlock(t, 20))}
 		if busProcess {
 			args = append(args, "--bus-process")
 		}
@@ -71,6 +72,7 @@ func TestBenchHarness(t *testing.T) {
 // cluster of its own, groups acknowledged and written, each server's CPU
 // and cost per group, the streams' leaders on the servers.
 func TestBenchPartitions(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs two 3-server clusters (six processes)")
 	}

@@ -14,7 +14,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/panoptes-go/panoptes/internal/cluster"
-	"github.com/panoptes-go/panoptes/internal/sim"
 	"github.com/panoptes-go/panoptes/internal/testutil/freeport"
 	"github.com/panoptes-go/panoptes/internal/wire"
 )
@@ -48,6 +47,7 @@ const (
 //   - kill -9 of the process whose server leads the membership bucket: its
 //     devices are polled again within 15 s, and none twice.
 func TestClusterProcesses(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs four panoptes processes (a 3-server NATS cluster) and 300 simulated devices for about a minute")
 	}
@@ -57,17 +57,7 @@ func TestClusterProcesses(t *testing.T) {
 	defer cancel()
 	dir := t.TempDir()
 
-	farm, err := sim.Start(ctx, sim.Options{Devices: e2eDevices, Seed: 1, Templates: []string{"switch48"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer farm.Close()
-	var inv strings.Builder
-	if err := farm.WriteInventory(&inv, "sim"); err != nil {
-		t.Fatal(err)
-	}
-	csvPath := filepath.Join(dir, "devices.csv")
-	writeFile(t, csvPath, inv.String())
+	csvPath := simFarm(t, dir, e2eDevices, "switch48")
 	sinkPath := filepath.Join(dir, "out", "metrics.jsonl")
 
 	// Three processes, each embedding a server routed to the other two.

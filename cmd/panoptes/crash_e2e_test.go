@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"github.com/panoptes-go/panoptes/internal/metric"
-	"github.com/panoptes-go/panoptes/internal/sim"
 )
 
 // The crash tests check the guarantees docs/DESIGN.md ("What a crash can
@@ -25,20 +23,7 @@ const (
 // crashFarm starts simulated switches and writes their inventory to dir.
 func crashFarm(t *testing.T, dir string) string {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	farm, err := sim.Start(ctx, sim.Options{Devices: crashDevices, Seed: 1, Templates: []string{"switch48"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { farm.Close() })
-	var inv strings.Builder
-	if err := farm.WriteInventory(&inv, "sim"); err != nil {
-		t.Fatal(err)
-	}
-	csvPath := filepath.Join(dir, "devices.csv")
-	writeFile(t, csvPath, inv.String())
-	return csvPath
+	return simFarm(t, dir, crashDevices, "switch48")
 }
 
 // polls is, per device, the creation times of its status groups in a file
@@ -86,6 +71,7 @@ func gapsOver(ts []float64, max float64) (gaps [][2]float64) {
 //   - rates resume at the first poll after the restart, from the state the
 //     node flushed to KV before it died (at most rates.flush_interval old).
 func TestKillNineLosesNothingAcked(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs panoptes twice against simulated switches")
 	}
@@ -183,6 +169,7 @@ sinks:
 // into its publish buffer and sends it when the server is back, so no poll
 // of any device is missing from the file sink.
 func TestKillNineBusServer(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs a bus server and a node against simulated switches")
 	}

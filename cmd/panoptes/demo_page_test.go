@@ -20,12 +20,13 @@ import (
 // devices, each polled successfully by this node, and a device's page holds
 // its interfaces read back from the bus.
 func TestDemoStatusPage(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs the panoptes binary")
 	}
 	const interval = 10 * time.Second
 	p := startPanoptes(t, "demo", "--dir", t.TempDir(), "--interval", interval.String(),
-		"--base-port", strconv.Itoa(freeport.UDP(t)), "--http", freeTCP(t))
+		"--base-port", strconv.Itoa(freeport.UDPBlock(t, 20)), "--http", freeTCP(t))
 	urlRE := regexp.MustCompile(`status page → (http://\S+/) `)
 	var page string
 	waitFor(t, "the status page's URL and the node running", time.Minute, p, func() bool {

@@ -18,12 +18,13 @@ import (
 // line, and Ctrl-C (SIGINT) stops it cleanly without failed checks (the
 // simulated devices outlive the node's last polls).
 func TestDemo(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs the panoptes binary")
 	}
 	dir := t.TempDir()
 	p := startPanoptes(t, "demo", "--dir", dir, "--devices", "3", "--interval", "2s",
-		"--base-port", strconv.Itoa(freeport.UDP(t)), "--http", freeTCP(t))
+		"--base-port", strconv.Itoa(freeport.UDPBlock(t, 3)), "--http", freeTCP(t))
 
 	out := filepath.Join(dir, "metrics.jsonl")
 	start := time.Now()

@@ -103,6 +103,7 @@ func compareInterfaces(t *testing.T, groups []*metric.Group, resourceID string, 
 }
 
 func TestPollMatchesBulkWalk(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("integration test: needs snmpsim and snmpd")
 	}
@@ -130,6 +131,7 @@ func TestPollMatchesBulkWalk(t *testing.T) {
 }
 
 func TestPollV3AndFailures(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("integration test: needs snmpd")
 	}
@@ -189,6 +191,7 @@ func httpGet(url string) (int, string) {
 // inventory survived and that every metric that reached the bus reached the
 // file sink.
 func TestRunEndToEnd(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("integration test: needs snmpsim, snmpd and the panoptes binary")
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -40,6 +39,7 @@ const (
 // file sink writes every group. The link is cut for 15 s and restored: the
 // hub's file must then hold every check of every device, once, with no gap.
 func TestFederationEdgeOutageE2E(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs a hub and an edge panoptes against a simulated farm (~45 s)")
 	}
@@ -48,26 +48,17 @@ func TestFederationEdgeOutageE2E(t *testing.T) {
 	t.Logf("panoptes binary ready in %s", time.Since(built).Round(time.Millisecond))
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	farm, err := sim.Start(ctx, sim.Options{Devices: fedDevices, Seed: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer farm.Close()
-
 	dir := t.TempDir()
-	var inv bytes.Buffer
-	if err := farm.WriteInventory(&inv, "sim"); err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, filepath.Join(dir, "devices.csv"), inv.String())
+	simFarm(t, dir, fedDevices)
 	leafAddr, hubBus, edgeBus, edgeHTTP := freeTCP(t), freeTCP(t), freeTCP(t), freeTCP(t)
 	link := tcpproxy.Start(t, leafAddr)
 	writeFederationConfigs(t, dir, leafAddr, link.Addr(), hubBus, edgeBus, edgeHTTP)
 	out := filepath.Join(dir, "out", "hub.jsonl")
 
 	start := time.Now()
-	hub := startRun(t, filepath.Join(dir, "hub.yaml"))
-	edge := startRun(t, filepath.Join(dir, "edge.yaml"))
+	pw := "PANOPTES_E2E_LEAF_PW=" + fedLeafPW // both configs read it
+	hub := startRun(t, filepath.Join(dir, "hub.yaml"), pw)
+	edge := startRun(t, filepath.Join(dir, "edge.yaml"), pw)
 	procs := []*proc{hub, edge}
 	waitFor(t, "the hub's file to hold a check of every edge device", 45*time.Second, edge, func() bool {
 		groups, _ := readGroups(t, out)
@@ -174,7 +165,6 @@ func writeFederationConfigs(t *testing.T, dir, leafAddr, linkAddr, hubBus, edgeB
 	ca := pki.New(t)
 	hubCert, hubKey := ca.Issue(t, "hub")
 	edgeCert, edgeKey := ca.Issue(t, "edge")
-	t.Setenv("PANOPTES_E2E_LEAF_PW", fedLeafPW) // inherited by both processes
 	writeFile(t, filepath.Join(dir, "hub.yaml"), fmt.Sprintf(`site: hub
 data_dir: hub-data
 http: {listen: ""}

@@ -30,6 +30,7 @@ const gnmiClusterTargets = 100
 //     is subscribed again (a new stream) within 15 s;
 //   - afterwards, every target has exactly one stream, sample after sample.
 func TestGNMIClusterFailover(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs three panoptes processes and 100 simulated gNMI targets")
 	}

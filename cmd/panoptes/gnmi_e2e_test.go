@@ -25,8 +25,7 @@ var gnmiTargetsRE = regexp.MustCompile(`gNMI targets on (\S+)`)
 func startGNMISim(t *testing.T, ca *pki.CA) (*proc, string) {
 	t.Helper()
 	cert, key := ca.Issue(t, "sim")
-	t.Setenv("PANOPTES_SIM_GNMI_PASSWORD", "sim-secret")
-	p := startPanoptes(t, "sim", "--devices", "2", "--template", "switch48", "--base-port", "0", "--gnmi", "--gnmi-base-port", "0",
+	p := startPanoptesEnv(t, []string{"PANOPTES_SIM_GNMI_PASSWORD=sim-secret"}, "sim", "--devices", "2", "--template", "switch48", "--base-port", "0", "--gnmi", "--gnmi-base-port", "0",
 		"--gnmi-tls-cert", cert, "--gnmi-tls-key", key, "--gnmi-client-ca", ca.CAFile, "--gnmi-username", "admin",
 		"--gnmi-update", "200ms")
 	deadline := time.Now().Add(30 * time.Second)
@@ -46,6 +45,7 @@ func startGNMISim(t *testing.T, ca *pki.CA) (*proc, string) {
 // long-lived subscription: a dropped stream (SIGUSR1) is re-subscribed, a
 // restart (SIGHUP) resets the counters and the rates stay right.
 func TestGNMISimProcess(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("end to end: builds and runs the binary")
 	}

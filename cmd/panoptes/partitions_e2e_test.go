@@ -16,7 +16,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/panoptes-go/panoptes/internal/metric"
-	"github.com/panoptes-go/panoptes/internal/sim"
 	"github.com/panoptes-go/panoptes/internal/testutil/freeport"
 	"github.com/panoptes-go/panoptes/internal/wire"
 )
@@ -39,6 +38,7 @@ const partitionsE2E = 9
 //     every group the streams hold is in the files (0 lost; a group written
 //     twice is at-least-once redelivery), each series in order in each file.
 func TestClusterPartitions(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs three panoptes processes (a 3-server NATS cluster, 9 partitions) and 300 simulated devices")
 	}
@@ -51,17 +51,7 @@ func TestClusterPartitions(t *testing.T) {
 		dir = keep // kept for a look after the test
 	}
 
-	farm, err := sim.Start(ctx, sim.Options{Devices: e2eDevices, Seed: 1, Templates: []string{"switch48"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer farm.Close()
-	var inv strings.Builder
-	if err := farm.WriteInventory(&inv, "sim"); err != nil {
-		t.Fatal(err)
-	}
-	csvPath := filepath.Join(dir, "devices.csv")
-	writeFile(t, csvPath, inv.String())
+	csvPath := simFarm(t, dir, e2eDevices, "switch48")
 
 	var clientListen, routeListen, routes []string
 	for range 3 {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"os"
@@ -11,8 +10,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/panoptes-go/panoptes/internal/sim"
 )
 
 const reloadDevices = 1000
@@ -27,23 +24,13 @@ const reloadDevices = 1000
 // the reload, the new sink receives the checks, and the node keeps
 // running on the config it had.
 func TestReloadWhilePolling(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs panoptes against 1,000 simulated devices for about 30 s")
 	}
 	binary(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	farm, err := sim.Start(ctx, sim.Options{Devices: reloadDevices, Seed: 1, Templates: []string{"switch48"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer farm.Close()
 	dir := t.TempDir()
-	var inv strings.Builder
-	if err := farm.WriteInventory(&inv, "sim"); err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, filepath.Join(dir, "devices.csv"), inv.String())
+	simFarm(t, dir, reloadDevices, "switch48")
 	httpAddr := freeTCP(t)
 	cfgPath := filepath.Join(dir, "panoptes.yaml")
 	config := func(interval string, sinks ...string) string {

@@ -16,6 +16,7 @@ import (
 // both. Status with a wrong password or a certificate from another CA
 // fails at once naming the keys to check, and no password shows anywhere.
 func TestStatusThroughSecuredListener(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds and runs panoptes processes")
 	}

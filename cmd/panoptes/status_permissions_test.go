@@ -33,6 +33,7 @@ var lockedDownPermissions = &server.Permissions{
 // inventory and its sink writes; nothing is refused (the server logs every
 // permissions violation, and the node's log would show the async error).
 func TestStatusWithDocumentedPermissions(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds and runs panoptes against a NATS server")
 	}

@@ -11,6 +11,7 @@ import (
 // panoptes status reaches a running node through its bus.listen and shows
 // it as its site's live leader owning every resource.
 func TestStatusShowsRunningNode(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds and runs panoptes")
 	}
@@ -58,6 +59,7 @@ polling:
 }
 
 func TestStatusNeedsABus(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "p.yaml")
 	writeFile(t, cfgPath, "site: lab\n")

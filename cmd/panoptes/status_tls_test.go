@@ -46,6 +46,7 @@ func startSecureNATS(t *testing.T, user, password string) (url, caFile string) {
 // without the CA it fails at once saying which keys to fix, and never
 // shows the password.
 func TestStatusOverTLSWithAuth(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds and runs panoptes against a NATS server")
 	}

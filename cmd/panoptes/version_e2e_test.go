@@ -36,6 +36,7 @@ func stampedBinary(t *testing.T) string {
 // `status` prints and panoptes_build_info; and a node under systemd
 // (Type=notify) says READY=1 once it runs and STOPPING=1 when it stops.
 func TestVersionEverywhereAndSystemdNotify(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds and runs panoptes")
 	}

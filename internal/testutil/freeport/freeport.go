@@ -38,14 +38,46 @@ func Addr(port int) string { return "127.0.0.1:" + strconv.Itoa(port) }
 // still free.
 func UDP(t testing.TB) int {
 	t.Helper()
-	return pick(t, "UDP", func(port int) bool {
-		c, err := net.ListenPacket("udp", Addr(port))
-		if err != nil {
-			return false
+	return pick(t, "UDP", udpFree)
+}
+
+// UDPBlock returns the first of n consecutive loopback UDP ports, each free
+// a moment ago and held for the test: a simulator whose device i listens on
+// base+i (panoptes demo, panoptes bench --base-port).
+func UDPBlock(t testing.TB, n int) int {
+	t.Helper()
+	for range 200 {
+		base := 20000 + rand.IntN(12000-n)
+		var releases []func()
+		ok := true
+		for port := base; ok && port < base+n; port++ {
+			var release func()
+			if release, ok = reserve(t, port); ok {
+				releases = append(releases, release)
+				ok = udpFree(port)
+			}
 		}
-		c.Close()
-		return true
-	})
+		if ok {
+			for _, r := range releases {
+				t.Cleanup(r)
+			}
+			return base
+		}
+		for _, r := range releases {
+			r()
+		}
+	}
+	t.Fatalf("no %d consecutive free loopback UDP ports in 20000-31999 after 200 tries", n)
+	return 0
+}
+
+func udpFree(port int) bool {
+	c, err := net.ListenPacket("udp", Addr(port))
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
 }
 
 // pick draws ports in 20000-31999 until one is reserved for t and free.

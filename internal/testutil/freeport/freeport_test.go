@@ -31,3 +31,23 @@ func TestPortReleasedAtTestEnd(t *testing.T) {
 	}
 	release()
 }
+
+// A block's ports are all held: none is handed out singly, and two blocks
+// do not overlap.
+func TestBlockHeld(t *testing.T) {
+	held := map[int]bool{}
+	for range 20 {
+		base := UDPBlock(t, 25)
+		for p := base; p < base+25; p++ {
+			if held[p] {
+				t.Fatalf("port %d in two blocks", p)
+			}
+			held[p] = true
+		}
+	}
+	for range 300 {
+		if p := UDP(t); held[p] {
+			t.Fatalf("port %d of a block handed out singly", p)
+		}
+	}
+}
