@@ -10,6 +10,7 @@ package checkstate
 
 import (
 	"hash/maphash"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -19,9 +20,18 @@ import (
 	"github.com/panoptes-go/panoptes/internal/wire"
 )
 
-// HistoryLen is how many past runs a check keeps (its status history on
-// the device page): an hour of one-minute checks, 16 minutes of 15 s ones.
+// HistoryLen is how many points a check's history keeps (its status strip
+// on the device page): an hour of one-minute checks, 16 minutes of 15 s
+// ones, 10 minutes of checks at SampleEvery or less.
 const HistoryLen = 64
+
+// SampleEvery is the least time one history point covers. A check with a
+// shorter interval (a light check every second) adds a point per
+// SampleEvery, summing up its runs there, instead of a point per run: 64
+// points then span 10 minutes rather than a minute, and a node at 50,000
+// light checks/s writes 5,000 points a second instead of 50,000, each
+// into memory that left the CPU's cache since the check's last run.
+const SampleEvery = 10 * time.Second
 
 // MessageRef locates one bus message: the stream that stored it and its
 // sequence there (what bus.PublishSetRefs returns).
@@ -42,11 +52,15 @@ type Run struct {
 	Messages []MessageRef
 }
 
-// Point is one past run in a check's history.
+// Point is a check's history at one time: one run or, for a check with an
+// interval under SampleEvery, the runs of up to SampleEvery.
 type Point struct {
-	End      time.Time     `json:"end"`
+	End time.Time `json:"end"` // the last run's end
+	// Status is the last failed run's status; 0 when every run succeeded.
 	Status   int           `json:"status"`
-	Duration time.Duration `json:"duration_ns"`
+	Duration time.Duration `json:"duration_ns"` // the longest run's
+	Runs     int           `json:"runs"`        // runs the point covers
+	Failed   int           `json:"failed"`      // of them failed
 }
 
 // Check is what is known of one (plugin, resource) check.
@@ -55,39 +69,99 @@ type Check struct {
 	History []Point // oldest first, at most HistoryLen
 }
 
-// Entry is one check's record, its history a ring. A collector keeps its
-// check's Entry (Book.Entry) and records each run into it: no lookup, and
-// only this check's lock, on the path every check run takes.
+// Entry is one check's record. A collector keeps its check's Entry
+// (Book.Entry) and records each run into it: no lookup, no allocation and
+// only this check's lock on the path every check run takes. The last run
+// is held in a few words (times as Unix nanoseconds) beside the history
+// point being filled, so that a record touches little memory besides the
+// ring, which it writes once per point.
 type Entry struct {
 	mu      sync.Mutex
 	removed atomic.Bool // dropped from the book: ask Book.Entry again
-	last    Run
-	ring    *[HistoryLen]point // apart and pointer-free: the GC never scans it
-	head    int                // next slot to write
-	n       int                // points held
+	head    uint8       // next ring slot to write
+	n       uint8       // closed points in the ring
+
+	// The last run; its Messages are the entry's own (reused).
+	plugin              string
+	interval            time.Duration
+	start, end, nextDue int64 // Unix nanoseconds; 0: none (a zero time)
+	status              int
+	reason              string
+	messages            []MessageRef
+	open                point              // the point being filled (open.runs > 0)
+	openFrom            int64              // the end of its first run
+	ring                *[HistoryLen]point // apart and pointer-free: the GC never scans it
 }
 
-// point is a Point held compactly. A node with 50,000 checks holds 3.2M of
+// point is a Point in 16 bytes. A node with 50,000 checks holds 3.2M of
 // them: as Points (a time.Time each, with its *Location) they were 130 MB
 // of heap the GC scanned every cycle, which cost a node at 50,000 light
 // checks/s enough CPU to fall behind.
 type point struct {
-	end    int64 // Unix nanoseconds
-	dur    int64 // nanoseconds
-	status int32
+	end    int64  // Unix nanoseconds
+	dur    uint32 // microseconds, at most ~71 minutes
+	status uint16
+	runs   uint8 // at most 255: counting stops there
+	failed uint8
 }
 
-// Record stores run as the entry's latest; the entry owns run.Messages
-// from then on.
-func (e *Entry) Record(run Run) {
-	e.mu.Lock()
-	e.last = run
-	if e.ring == nil {
-		e.ring = new([HistoryLen]point)
+func (p point) Point() Point {
+	return Point{End: time.Unix(0, p.end), Status: int(p.status), Duration: time.Duration(p.dur) * time.Microsecond,
+		Runs: int(p.runs), Failed: int(p.failed)}
+}
+
+// add merges one run into p.
+func (p *point) add(end int64, dur time.Duration, status int) {
+	p.end = end
+	p.dur = max(p.dur, uint32(min(max(dur/time.Microsecond, 0), math.MaxUint32)))
+	if p.runs < math.MaxUint8 {
+		p.runs++
 	}
-	e.ring[e.head] = point{end: run.End.UnixNano(), dur: int64(run.End.Sub(run.Start)), status: int32(run.Status)}
-	e.head = (e.head + 1) % HistoryLen
-	e.n = min(e.n+1, HistoryLen)
+	if status != 0 {
+		p.status = uint16(min(max(status, 0), math.MaxUint16))
+		if p.failed < math.MaxUint8 {
+			p.failed++
+		}
+	}
+}
+
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromUnixNano(ns int64) time.Time {
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns)
+}
+
+// Record stores run as the entry's latest, with a copy of run.Messages:
+// the caller may reuse their array.
+func (e *Entry) Record(run Run) {
+	end := unixNano(run.End)
+	e.mu.Lock()
+	e.plugin, e.interval, e.status, e.reason = run.Plugin, run.Interval, run.Status, run.Reason
+	e.start, e.end, e.nextDue = unixNano(run.Start), end, unixNano(run.NextDue)
+	e.messages = append(e.messages[:0], run.Messages...)
+	// A point is closed (into the ring) by the first run that does not
+	// fit in it: every run when the interval is SampleEvery or more.
+	if e.open.runs > 0 && (run.Interval >= SampleEvery || end-e.openFrom >= int64(SampleEvery)) {
+		if e.ring == nil {
+			e.ring = new([HistoryLen]point)
+		}
+		e.ring[e.head] = e.open
+		e.head = (e.head + 1) % HistoryLen
+		e.n = min(e.n+1, HistoryLen-1) // the open point is the history's newest
+		e.open = point{}
+	}
+	if e.open.runs == 0 {
+		e.openFrom = end
+	}
+	e.open.add(end, run.End.Sub(run.Start), run.Status)
 	e.mu.Unlock()
 }
 
@@ -95,21 +169,31 @@ func (e *Entry) Record(run Run) {
 // runs recorded into it are no longer seen.
 func (e *Entry) Removed() bool { return e.removed.Load() }
 
-func (e *Entry) lastRun() Run {
+// lastLocked is the last run, its Messages the entry's own (clone them to
+// keep them).
+func (e *Entry) lastLocked() Run {
+	return Run{Plugin: e.plugin, Interval: e.interval, Start: fromUnixNano(e.start), End: fromUnixNano(e.end),
+		Status: e.status, Reason: e.reason, NextDue: fromUnixNano(e.nextDue), Messages: e.messages}
+}
+
+// summary is what summarize needs of the last run.
+func (e *Entry) summary() (end, nextDue int64, status int, reason string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.last
+	return e.end, e.nextDue, e.status, e.reason
 }
 
 // check copies the entry out.
 func (e *Entry) check() Check {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	c := Check{Last: e.last, History: make([]Point, 0, e.n)}
-	c.Last.Messages = slices.Clone(e.last.Messages)
-	for i := range e.n {
-		p := e.ring[(e.head-e.n+i+HistoryLen)%HistoryLen]
-		c.History = append(c.History, Point{End: time.Unix(0, p.end), Status: int(p.status), Duration: time.Duration(p.dur)})
+	c := Check{Last: e.lastLocked(), History: make([]Point, 0, int(e.n)+1)}
+	c.Last.Messages = slices.Clone(e.messages)
+	for i := range int(e.n) {
+		c.History = append(c.History, e.ring[(int(e.head)-int(e.n)+i+HistoryLen)%HistoryLen].Point())
+	}
+	if e.open.runs > 0 {
+		c.History = append(c.History, e.open.Point())
 	}
 	return c
 }
@@ -164,7 +248,7 @@ func (b *Book) Entry(resKey, plugin string) *Entry {
 		sh.byRes[resKey] = plugins
 	}
 	if e = plugins[plugin]; e == nil {
-		e = &Entry{}
+		e = &Entry{plugin: plugin}
 		plugins[plugin] = e
 	}
 	return e
@@ -173,7 +257,6 @@ func (b *Book) Entry(resKey, plugin string) *Entry {
 // Record stores run as the latest of its check on resource resKey (a copy
 // of run.Messages).
 func (b *Book) Record(resKey string, run Run) {
-	run.Messages = slices.Clone(run.Messages)
 	b.Entry(resKey, run.Plugin).Record(run)
 }
 
@@ -290,19 +373,19 @@ func (b *Book) Len() int {
 
 func summarize(plugins map[string]*Entry) Summary {
 	s := Summary{Checks: len(plugins)}
+	var lastEnd, nextDue int64
 	failing := ""
 	for name, e := range plugins {
-		last := e.lastRun()
-		if last.End.After(s.LastEnd) {
-			s.LastEnd = last.End
+		end, due, status, reason := e.summary()
+		lastEnd = max(lastEnd, end)
+		if due != 0 && (nextDue == 0 || due < nextDue) {
+			nextDue = due
 		}
-		if !last.NextDue.IsZero() && (s.NextDue.IsZero() || last.NextDue.Before(s.NextDue)) {
-			s.NextDue = last.NextDue
-		}
-		if last.Status != 0 && (failing == "" || name < failing) {
+		if status != 0 && (failing == "" || name < failing) {
 			failing = name
-			s.Status, s.Plugin, s.Reason = last.Status, name, last.Reason
+			s.Status, s.Plugin, s.Reason = status, name, reason
 		}
 	}
+	s.LastEnd, s.NextDue = fromUnixNano(lastEnd), fromUnixNano(nextDue)
 	return s
 }

@@ -113,3 +113,74 @@ func TestEntryRemoved(t *testing.T) {
 		t.Fatal("Forget left the entry unmarked")
 	}
 }
+
+// A check with an interval under SampleEvery adds one point per
+// SampleEvery: the runs in it, how many failed, the last failure's status,
+// the longest duration and the last end. The point being filled is the
+// history's newest, and the history still holds HistoryLen points at most.
+func TestHistorySampled(t *testing.T) {
+	b := New()
+	e := b.Entry("r", "uptime")
+	t0 := time.Unix(1_800_000_000, 0)
+	run := func(i int, status int, dur time.Duration) Run {
+		end := t0.Add(time.Duration(i) * time.Second)
+		return Run{Plugin: "uptime", Interval: time.Second, Start: end.Add(-dur), End: end, Status: status, NextDue: end.Add(time.Second)}
+	}
+	for i := range 10 { // 0..9 s: one point
+		status := 0
+		if i == 3 || i == 6 {
+			status = 2 + i/6 // 2, then 3
+		}
+		e.Record(run(i, status, time.Duration(i+1)*time.Millisecond))
+	}
+	h := b.Checks("r")[0].History
+	if len(h) != 1 || h[0].Runs != 10 || h[0].Failed != 2 || h[0].Status != 3 || h[0].Duration != 10*time.Millisecond ||
+		!h[0].End.Equal(t0.Add(9*time.Second)) {
+		t.Fatalf("one sampled point: %+v", h)
+	}
+	e.Record(run(10, 0, time.Millisecond)) // 10 s after the point's first run: a new point
+	c := b.Checks("r")[0]
+	if h := c.History; len(h) != 2 || h[1].Runs != 1 || h[1].Status != 0 || h[1].Failed != 0 || h[0].Runs != 10 {
+		t.Fatalf("after the next point opened: %+v", h)
+	}
+	if c.Last.Status != 0 || !c.Last.End.Equal(t0.Add(10*time.Second)) || !c.Last.NextDue.Equal(t0.Add(11*time.Second)) || c.Last.Interval != time.Second {
+		t.Fatalf("last %+v", c.Last)
+	}
+	for i := 11; i < 11+10*HistoryLen; i++ {
+		e.Record(run(i, 0, time.Millisecond))
+	}
+	h = b.Checks("r")[0].History
+	if len(h) != HistoryLen || h[len(h)-1].Runs != 1 || h[len(h)-2].Runs != 10 {
+		t.Fatalf("full history: %d points, newest %+v", len(h), h[len(h)-1])
+	}
+	for i := 1; i < len(h); i++ {
+		if !h[i].End.After(h[i-1].End) {
+			t.Fatalf("history out of order at %d: %v then %v", i, h[i-1].End, h[i].End)
+		}
+	}
+}
+
+// A check at SampleEvery or longer adds a point per run; a run's Messages
+// are copied, so the caller may reuse the array; a zero NextDue stays zero.
+func TestHistoryPerRunAndMessagesCopied(t *testing.T) {
+	b := New()
+	e := b.Entry("r", "iface")
+	t0 := time.Unix(1_800_000_000, 0)
+	refs := []MessageRef{{Stream: "S", Seq: 1}}
+	e.Record(Run{Plugin: "iface", Interval: SampleEvery, Start: t0, End: t0.Add(time.Second), Messages: refs})
+	refs[0].Seq = 99
+	e.Record(Run{Plugin: "iface", Interval: SampleEvery, Start: t0.Add(time.Second), End: t0.Add(1500 * time.Millisecond), Status: 3, Messages: refs[:0]})
+	c := b.Checks("r")[0]
+	if len(c.History) != 2 || c.History[0].Runs != 1 || c.History[1].Status != 3 || c.History[1].Failed != 1 ||
+		c.History[1].Duration != 500*time.Millisecond {
+		t.Fatalf("history %+v", c.History)
+	}
+	if len(c.Last.Messages) != 0 || !c.Last.NextDue.IsZero() || c.Last.Status != 3 {
+		t.Fatalf("last %+v", c.Last)
+	}
+	e.Record(Run{Plugin: "iface", Interval: SampleEvery, Start: t0, End: t0.Add(time.Second), Messages: refs})
+	refs[0].Seq = 7
+	if got := b.Checks("r")[0].Last.Messages; len(got) != 1 || got[0].Seq != 99 {
+		t.Fatalf("messages %+v: the entry kept the caller's array", got)
+	}
+}

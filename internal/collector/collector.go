@@ -127,6 +127,9 @@ type Collector struct {
 	// Interval counts what was done since the last summary line (Swap
 	// it), Total since the start.
 	Interval, Total Activity
+	// publishWarn bounds the checks' "publish failed" lines (the counts
+	// above have every failure).
+	publishWarn warnLimit
 }
 
 // New makes a collector; nothing runs until the scheduler runs the checks
@@ -250,6 +253,10 @@ func (c *Collector) Reconcile() (int, Ownership) {
 func (c *Collector) CheckFunc(p *Plugin, res *resource.Resource, notBefore, until time.Time) func(context.Context) {
 	check := &poll.Check{Name: p.Name, Plugin: p.Plugin, Resource: res, Interval: p.Interval}
 	var entry atomic.Pointer[checkstate.Entry] // the check's record on the status page
+	// refs is where the last run's groups went, kept for its array: a
+	// check's runs never overlap (the scheduler skips a due time whose run
+	// is in flight), and the entry copies what it records.
+	var refs []wire.Ref
 	return func(ctx context.Context) {
 		if !c.mayPoll(ctx, p.Interval, notBefore, until) {
 			return
@@ -290,15 +297,21 @@ func (c *Collector) CheckFunc(p *Plugin, res *resource.Resource, notBefore, unti
 			pubDeadline = time.Now().Add(10 * time.Second)
 		}
 		var published int
-		var refs []wire.Ref
 		var err error
+		refs = refs[:0]
 		if rp, ok := c.o.Publisher.(RefPublisher); ok && c.o.Checks != nil {
-			published, refs, err = rp.PublishSetRefs(context.WithoutCancel(ctx), set, pubDeadline, nil)
+			published, refs, err = rp.PublishSetRefs(context.WithoutCancel(ctx), set, pubDeadline, refs)
 		} else {
 			published, err = c.o.Publisher.PublishSetUntil(context.WithoutCancel(ctx), set, pubDeadline)
 		}
 		if err != nil {
-			c.o.Logger.Warn("publish failed", "plugin", p.Name, "resource", res.ID, "err", err)
+			if ok, leftOut := c.publishWarn.allow(time.Now()); ok {
+				args := []any{"plugin", p.Name, "resource", res.ID, "err", err}
+				if leftOut > 0 {
+					args = append(args, "more_not_logged", leftOut)
+				}
+				c.o.Logger.Warn("publish failed", args...)
+			}
 		}
 		if c.o.Checks != nil {
 			var due time.Time

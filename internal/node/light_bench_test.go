@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/panoptes-go/panoptes/internal/bus"
+	"github.com/panoptes-go/panoptes/internal/checkstate"
 	"github.com/panoptes-go/panoptes/internal/cluster"
 	"github.com/panoptes-go/panoptes/internal/collector"
 	"github.com/panoptes-go/panoptes/internal/config"
@@ -73,8 +74,16 @@ func (benchLight) Poll(ctx context.Context, req *poll.Request) ([]*metric.Group,
 // CPU (the embedded NATS server storing the messages included) per check
 // started; allocs/check and B/check likewise.
 //
+// "book" records every run in the status page's checkstate.Book, as a
+// node does; "nobook" leaves it out (what the book costs is the difference).
+//
 //	go test -run '^$' -bench LightPath -benchtime 5x ./internal/node
 func BenchmarkLightPath(b *testing.B) {
+	b.Run("book", func(b *testing.B) { benchLightPath(b, true) })
+	b.Run("nobook", func(b *testing.B) { benchLightPath(b, false) })
+}
+
+func benchLightPath(b *testing.B, withBook bool) {
 	const (
 		devices   = 1000
 		perDevice = 10
@@ -101,7 +110,11 @@ func BenchmarkLightPath(b *testing.B) {
 	for i := range plugins {
 		plugins[i] = collector.Plugin{Name: fmt.Sprintf("uptime-%d", i), Interval: iv, Timeout: iv, Plugin: benchLight{}}
 	}
-	col := collector.New(collector.Options{Site: "bench", Plugins: plugins, Owner: cl, Publisher: bs, Poller: runner, Scheduler: sched, Logger: log})
+	co := collector.Options{Site: "bench", Plugins: plugins, Owner: cl, Publisher: bs, Poller: runner, Scheduler: sched, Logger: log}
+	if withBook {
+		co.Checks = checkstate.New()
+	}
+	col := collector.New(co)
 	var checks []schedule.Check
 	for d := range devices {
 		res := &resource.Resource{Site: "bench", Class: "network", Subclass: "switch", Type: "cisco",

@@ -72,7 +72,7 @@ func TestDevicesAcrossNodes(t *testing.T) {
 		t.Fatalf("device detail: owner %q status %q checks %d peers %+v", det.Owner, det.StatusName, len(det.Checks), det.Peers)
 	}
 	for _, c := range det.Checks {
-		if c.Node != "node-b" || c.StatusName != "success" || len(c.History) != 1 || c.NextDue == nil {
+		if c.Node != "node-b" || c.StatusName != "success" || len(c.History) != 1 || c.History[0].Runs != 1 || c.NextDue == nil {
 			t.Errorf("check %+v", c)
 		}
 	}

@@ -33,11 +33,15 @@ type CheckView struct {
 	History    []HistoryView `json:"history"`
 }
 
-// HistoryView is one past run.
+// HistoryView is one past run or, for a check with an interval under
+// checkstate.SampleEvery, the runs of up to that long: the last one's end,
+// the last failure's status (0: none failed), the longest duration.
 type HistoryView struct {
 	End      time.Time `json:"end"`
 	Status   int       `json:"status"`
 	Duration float64   `json:"duration_seconds"`
+	Runs     int       `json:"runs"`
+	Failed   int       `json:"failed"`
 }
 
 // GroupView is one metrics group without its resource (the device's).
@@ -113,7 +117,7 @@ func checkView(node string, c checkstate.Check) CheckView {
 		v.NextDue = &t
 	}
 	for i, p := range c.History {
-		v.History[i] = HistoryView{End: p.End, Status: p.Status, Duration: p.Duration.Seconds()}
+		v.History[i] = HistoryView{End: p.End, Status: p.Status, Duration: p.Duration.Seconds(), Runs: p.Runs, Failed: p.Failed}
 	}
 	return v
 }

@@ -146,13 +146,15 @@ function lineChart(title, points, fmt) {
   return svg;
 }
 
-// statusStrip draws a check's history: one cell per run, oldest left.
+// statusStrip draws a check's history: one cell per run (per 10 s of runs
+// for checks more frequent than that), oldest left.
 function statusStrip(history) {
   const n = history.length, cw = 8, W = Math.max(n * cw, cw);
   const svg = s("svg", { viewBox: `0 0 ${W} 14`, width: W, height: 14, class: "strip", role: "img", "aria-label": "status history" });
   history.forEach((p, i) => {
+    const runs = p.runs > 1 ? ` (${p.runs} runs, ${p.failed} failed)` : "";
     svg.append(s("rect", { x: i * cw, y: 0, width: cw - 1, height: 14, class: "cell " + (p.status === 0 ? "ok" : "bad") },
-      s("title", {}, fmtTime(p.end) + ": " + (p.status === 0 ? "ok" : "status " + p.status) + " in " + fmtDuration(p.duration_seconds))));
+      s("title", {}, fmtTime(p.end) + ": " + (p.status === 0 ? "ok" : "status " + p.status) + " in " + fmtDuration(p.duration_seconds) + runs)));
   });
   return svg;
 }
