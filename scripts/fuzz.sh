@@ -14,10 +14,21 @@
 #   FUZZ_PARALLEL     fuzzing workers per target (default: GOMAXPROCS)
 #   FUZZ_TARGETS      a regexp of targets to run (default: all)
 #   FUZZ_TABLE        also append the table, in Markdown, to this file
+#   FUZZ_BINDIR       keep each package's instrumented test binary here; one
+#                     found there is used as it is, so give a fresh directory
+#                     per tree (default: a temporary directory)
 #
 # scripts/fuzz.sh [package dir...]   (default: every package with a target)
+# scripts/fuzz.sh --build [package dir...]: only build the binaries into
+# FUZZ_BINDIR (make test does it at low priority while the tests run).
 set -uo pipefail
 cd "$(dirname "$0")/.."
+build_only=0
+if [ "${1:-}" = --build ]; then
+	build_only=1
+	shift
+	[ -n "${FUZZ_BINDIR:-}" ] || { echo "fuzz.sh --build needs FUZZ_BINDIR" >&2; exit 2; }
+fi
 GO=${GO:-go}
 FUZZTIME=${FUZZTIME:-5s}
 FUZZ_MINIMIZE=${FUZZ_MINIMIZE:-2s}
@@ -35,8 +46,12 @@ fi
 rows=()
 failed=0
 start=$SECONDS
-bin=$(mktemp -d)
-trap 'rm -rf "$bin"' EXIT
+bin=${FUZZ_BINDIR:-}
+if [ -z "$bin" ]; then
+	bin=$(mktemp -d)
+	trap 'rm -rf "$bin"' EXIT
+fi
+mkdir -p "$bin" && bin=$(cd "$bin" && pwd) # absolute: targets run in their package's directory
 cache=$("$GO" env GOCACHE)/fuzz
 for dir in "${dirs[@]}"; do
 	mapfile -t targets < <(grep -hoE '^func Fuzz[A-Za-z0-9_]*\(f \*testing\.F\)' "$dir"/*_test.go |
@@ -46,18 +61,23 @@ for dir in "${dirs[@]}"; do
 	# every target), run in the package's directory so that testdata/fuzz
 	# seeds are read and crashers written there, with go test's corpus cache.
 	t0=$SECONDS
-	if ! "$GO" test -c -fuzz . -o "$bin/pkg.test" "./$dir" >"$bin/build.log" 2>&1; then
+	pkgbin="$bin/${dir//\//_}.test"
+	if [ -x "$pkgbin" ]; then
+		echo "fuzz: $dir: built before"
+	elif "$GO" test -c -fuzz . -o "$pkgbin.tmp" "./$dir" >"$bin/build.log" 2>&1 && mv "$pkgbin.tmp" "$pkgbin"; then
+		echo "fuzz: $dir: built in $((SECONDS - t0)) s"
+	else
 		cat "$bin/build.log" >&2
 		rows+=("| $dir | (build) | $((SECONDS - t0)) s | 0 | 0 | FAIL: build |")
 		failed=1
 		continue
 	fi
-	echo "fuzz: $dir: built in $((SECONDS - t0)) s"
+	[ $build_only -eq 1 ] && continue
 	pkgcache="$cache/$("$GO" list "./$dir")"
 	for t in "${targets[@]}"; do
 		log="$bin/$t.log"
 		t0=$SECONDS
-		(cd "$dir" && "$bin/pkg.test" -test.run '^$' -test.fuzz "^${t}\$" -test.fuzztime "$FUZZTIME" \
+		(cd "$dir" && "$pkgbin" -test.run '^$' -test.fuzz "^${t}\$" -test.fuzztime "$FUZZTIME" \
 			-test.fuzzminimizetime "$FUZZ_MINIMIZE" -test.fuzzcachedir "$pkgcache" -test.timeout 15m "${par[@]}") >"$log" 2>&1
 		rc=$?
 		last=$(grep -E '^fuzz: elapsed: .*execs: ' "$log" | tail -1)
@@ -76,6 +96,7 @@ for dir in "${dirs[@]}"; do
 	done
 done
 
+[ $build_only -eq 1 ] && exit $failed
 table=$(printf '%s\n' "| package | target | wall time | executions | new corpus entries | result |" \
 	"| --- | --- | --- | --- | --- | --- |" "${rows[@]}")
 echo
