@@ -110,6 +110,7 @@ func benchGNMI(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.IntVar(&o.BasePort, "base-port", 20000, "first simulated device's port (SNMP on UDP, gNMI on TCP)")
 	fs.StringVar(&o.HeapProfile, "heap-profile", "", "write a heap profile here at the end of the window")
 	fs.StringVar(&o.CPUProfile, "cpu-profile", "", "write a CPU profile of the measured window here")
+	fs.StringVar(&o.SimCPUProfile, "sim-cpu-profile", "", "write the simulator process's CPU profile of the measured window here")
 	fs.DurationVar(&o.Silence, "silence", 0, "the gnmi input's silence (default its own: twice the sample interval, at least 30s)")
 	fs.BoolVar(&o.PerLeaf, "sim-per-leaf", false, "the simulator sends one notification per leaf (the reference server's way; default one\n"+
 		"per interface and sample, as devices send them)")

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"sort"
@@ -277,7 +278,9 @@ func serveControl(ctx context.Context, farm *sim.Farm, gsrv *gnmisim.Server, top
 	}
 	if gsrv != nil {
 		mux.Handle("/gnmi/streams", gsrv.StreamsHandler())
-		what = append(what, "GET /gnmi/streams")
+		// The harness's --sim-cpu-profile reads the simulator's profile here.
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		what = append(what, "GET /gnmi/streams", "GET /debug/pprof/profile")
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	done := make(chan struct{})

@@ -3,6 +3,9 @@ package bench
 import (
 	"context"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -33,6 +36,9 @@ type GNMIOptions struct {
 	// samples). 1,000 targets' first full dumps all at once take longer on
 	// a loaded machine, and each stream given up re-subscribes (another dump).
 	Silence time.Duration
+	// SimCPUProfile: write the simulator process's CPU profile of the
+	// measured window here (read from its --control /debug/pprof/profile).
+	SimCPUProfile string
 }
 
 // GNMIResult is the gNMI harness's JSON object.
@@ -151,6 +157,15 @@ func RunGNMI(ctx context.Context, o GNMIOptions) (*GNMIResult, error) {
 	if o.PerLeaf {
 		simArgs = append(simArgs, "--gnmi-per-leaf")
 	}
+	control := ""
+	if o.SimCPUProfile != "" {
+		port, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		control = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		simArgs = append(simArgs, "--control", control)
+	}
 	sim, err := startSimulator(ctx, o.Options, inventory, simArgs...)
 	if err != nil {
 		return nil, err
@@ -205,6 +220,10 @@ func RunGNMI(ctx context.Context, o GNMIOptions) (*GNMIResult, error) {
 			return nil, err
 		}
 	}
+	simProfile := make(chan error, 1)
+	if control != "" {
+		go func() { simProfile <- fetchProfile(ctx, control, o.Duration, o.SimCPUProfile) }()
+	}
 	g0, cpu0, simCPU0, t0 := gatherGNMI(n.Registry()), selfCPU(), sim.cpu(), time.Now()
 	tail.reset()
 	if err := sleep(ctx, o.Duration); err != nil {
@@ -213,6 +232,11 @@ func RunGNMI(ctx context.Context, o GNMIOptions) (*GNMIResult, error) {
 	g1, cpu1, simCPU1, t1 := gatherGNMI(n.Registry()), selfCPU(), sim.cpu(), time.Now()
 	if o.CPUProfile != "" {
 		pprof.StopCPUProfile()
+	}
+	if control != "" {
+		if err := <-simProfile; err != nil {
+			o.Logger.Warn("bench: simulator CPU profile", "err", err)
+		}
 	}
 	if o.HeapProfile != "" {
 		if err := writeHeapProfile(o.HeapProfile); err != nil {
@@ -294,4 +318,43 @@ inputs:
 sinks:
   - {type: file, path: metrics.jsonl, max_size: 4GiB, max_files: 1, batch_size: 2000, batch_timeout: 200ms}
 `, o.Interval, o.Encoding, maps, silence)
+}
+
+// freePort returns a TCP port free on 127.0.0.1 a moment ago.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// fetchProfile writes the CPU profile of the next d of the simulator
+// serving its controls on addr to file.
+func fetchProfile(ctx context.Context, addr string, d time.Duration, file string) error {
+	secs := max(1, int(d.Round(time.Second)/time.Second))
+	ctx, cancel := context.WithTimeout(ctx, d+30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, secs), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("simulator profile: %s", resp.Status)
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
 }

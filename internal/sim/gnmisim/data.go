@@ -61,8 +61,15 @@ func init() {
 	for _, c := range ifCounterLeaves {
 		leafPath("state/counters/" + c)
 	}
-	for _, c := range dot3Leaves {
-		leafPath("ethernet/state/counters/" + c.leaf)
+	for i := range dot3Leaves {
+		dot3Leaves[i].path = "ethernet/state/counters/" + dot3Leaves[i].leaf
+		leafPath(dot3Leaves[i].path)
+	}
+	for k, v := range ifTypeIdentities {
+		ifTypeIdentities[k] = "iana-if-type:" + v
+	}
+	for k, v := range portSpeeds {
+		portSpeeds[k] = "openconfig-if-ethernet:" + v
 	}
 }
 
@@ -89,15 +96,24 @@ var ifCounterLeaves = []string{
 // dot3Leaves are openconfig-if-ethernet's counters with the dot3StatsTable
 // column each is served from.
 var dot3Leaves = []struct {
-	leaf string
-	col  int
+	leaf, path string // path: relative to the interface
+	col        int
 }{
-	{"in-crc-errors", 3}, {"in-single-collision", 4}, {"in-late-collision", 8}, {"out-mac-errors-tx", 10},
-	{"in-carrier-errors", 11}, {"in-oversize-frames", 13}, {"in-mac-errors-rx", 16}, {"in-symbol-error", 18},
+	{"in-crc-errors", "", 3}, {"in-single-collision", "", 4}, {"in-late-collision", "", 8}, {"out-mac-errors-tx", "", 10},
+	{"in-carrier-errors", "", 11}, {"in-oversize-frames", "", 13}, {"in-mac-errors-rx", "", 16}, {"in-symbol-error", "", 18},
 }
 
+// ifCounterPaths are ifCounterLeaves' paths relative to the interface.
+var ifCounterPaths = func() []string {
+	out := make([]string, len(ifCounterLeaves))
+	for i, c := range ifCounterLeaves {
+		out[i] = "state/counters/" + c
+	}
+	return out
+}()
+
 // ifTypeIdentities are iana-if-type identities of the IANAifType numbers
-// the templates use.
+// the templates use (module-qualified by init).
 var ifTypeIdentities = map[uint64]string{
 	1: "other", 6: "ethernetCsmacd", 24: "softwareLoopback", 53: "propVirtual", 131: "tunnel",
 	135: "l2vlan", 136: "l3ipvlan", 161: "ieee8023adLag",
@@ -105,26 +121,44 @@ var ifTypeIdentities = map[uint64]string{
 
 var operStatus = map[int64]string{1: "UP", 2: "DOWN", 3: "TESTING", 4: "UNKNOWN", 5: "DORMANT", 6: "NOT_PRESENT", 7: "LOWER_LAYER_DOWN"}
 
-// portSpeeds are openconfig-if-ethernet's speed identities by bits/s.
+// portSpeeds are openconfig-if-ethernet's speed identities by bits/s
+// (module-qualified by init).
 var portSpeeds = map[uint64]string{
 	0: "SPEED_UNKNOWN", 10e6: "SPEED_10MB", 100e6: "SPEED_100MB", 1e9: "SPEED_1GB", 2.5e9: "SPEED_2500MB",
 	5e9: "SPEED_5GB", 10e9: "SPEED_10GB", 25e9: "SPEED_25GB", 40e9: "SPEED_40GB", 50e9: "SPEED_50GB",
 	100e9: "SPEED_100GB", 200e9: "SPEED_200GB", 400e9: "SPEED_400GB", 800e9: "SPEED_800GB",
 }
 
-// builder accumulates one tick's notifications. Without full, leaves that
-// do not change between ticks (names, types, statuses, MTUs: see static)
-// are left out: the target feeds them every staticEvery ticks, which
-// halves its cost per tick.
+// builder accumulates one tick's notifications: by default one atomic
+// notification per container (a builder prefix: an interface, a
+// component, a BGP neighbour's state), which the reference cache stores as
+// one leaf; with perLeaf one notification per leaf, as the reference
+// server's own targets are fed. Without full, perLeaf leaves that do not
+// change between ticks (names, types, statuses, MTUs: see static) are left
+// out: the target feeds them every staticEvery ticks. A container holds
+// them always, since each feed replaces the whole container in the cache.
+//
+// Prefixes are the target's (interned, the same *pb.Path every tick) and
+// relative leaf paths are interned too: the stream wrapper keys its
+// per-leaf state by the two pointers. The tick's updates and values come
+// from slabs, a few allocations a tick rather than five a leaf.
 type builder struct {
-	target string
-	ts     int64
-	full   bool
-	out    []*pb.Notification
+	t       *Target
+	target  string
+	ts      int64
+	full    bool
+	perLeaf bool
+	out     []*pb.Notification
+
+	cur   *pb.Notification // the container being filled
+	ups   []pb.Update
+	vals  []pb.TypedValue
+	uints []pb.TypedValue_UintVal
+	leafs int
 }
 
-// staticEvery is how often (in ticks) unchanging leaves are fed again, so
-// SAMPLE and heartbeat subscriptions still see them.
+// staticEvery is how often (in ticks) unchanging leaves are fed again in
+// per-leaf mode, so SAMPLE and heartbeat subscriptions still see them.
 const staticEvery = 10
 
 // staticNumbers are numeric leaves that do not move by themselves.
@@ -139,16 +173,72 @@ func static(leaf string, v *pb.TypedValue) bool {
 	return staticNumbers[leaf]
 }
 
-func (b *builder) prefix(elems ...*pb.PathElem) *pb.Path {
-	return &pb.Path{Target: b.target, Elem: elems}
+// slab sizes: a switch48 tick has about 1,400 leaves.
+const slabLeaves = 512
+
+// prefix returns the target's interned prefix for key, built by elems the
+// first time.
+func (b *builder) prefix(key string, elems func() []*pb.PathElem) *pb.Path {
+	return b.originPrefix("", key, elems)
+}
+
+func (b *builder) originPrefix(origin, key string, elems func() []*pb.PathElem) *pb.Path {
+	if p, ok := b.t.prefixes[key]; ok {
+		return p
+	}
+	p := &pb.Path{Target: b.target, Origin: origin, Elem: elems()}
+	b.t.prefixes[key] = p
+	return p
+}
+
+// u64 is an unsigned value from the tick's slabs.
+func (b *builder) u64(v uint64) *pb.TypedValue {
+	if len(b.uints) == 0 {
+		b.uints = make([]pb.TypedValue_UintVal, slabLeaves)
+	}
+	if len(b.vals) == 0 {
+		b.vals = make([]pb.TypedValue, slabLeaves)
+	}
+	w, tv := &b.uints[0], &b.vals[0]
+	b.uints, b.vals = b.uints[1:], b.vals[1:]
+	w.UintVal = v
+	tv.Value = w
+	return tv
+}
+
+// str is a string value, interned per target: such leaves rarely change,
+// and a fed value is never modified.
+func (b *builder) str(v string) *pb.TypedValue {
+	if tv, ok := b.t.strs[v]; ok {
+		return tv
+	}
+	tv := str(v)
+	b.t.strs[v] = tv
+	return tv
 }
 
 func (b *builder) add(prefix *pb.Path, leaf string, v *pb.TypedValue) {
-	if !b.full && static(leaf, v) {
+	if b.perLeaf {
+		if !b.full && static(leaf, v) {
+			return
+		}
+		b.out = append(b.out, &pb.Notification{Timestamp: b.ts, Prefix: prefix,
+			Update: []*pb.Update{{Path: leafPath(leaf), Val: v}}})
+		b.leafs++
 		return
 	}
-	b.out = append(b.out, &pb.Notification{Timestamp: b.ts, Prefix: prefix,
-		Update: []*pb.Update{{Path: leafPath(leaf), Val: v}}})
+	if b.cur == nil || b.cur.Prefix != prefix {
+		b.cur = &pb.Notification{Timestamp: b.ts, Prefix: prefix, Atomic: true, Update: make([]*pb.Update, 0, 32)}
+		b.out = append(b.out, b.cur)
+	}
+	if len(b.ups) == 0 {
+		b.ups = make([]pb.Update, slabLeaves)
+	}
+	u := &b.ups[0]
+	b.ups = b.ups[1:]
+	u.Path, u.Val = leafPath(leaf), v
+	b.cur.Update = append(b.cur.Update, u)
+	b.leafs++
 }
 
 // interfaces adds /interfaces/interface[name=*] leaves. Names are ifName
@@ -160,23 +250,25 @@ func (b *builder) interfaces(ifs []sim.Interface, epoch time.Time, removed map[s
 		if removed[f.Name] {
 			continue
 		}
-		p := b.prefix(elem("interfaces"), elem("interface", "name", f.Name))
-		b.add(p, "state/name", str(f.Name))
+		p := b.prefix("if\x00"+f.Name, func() []*pb.PathElem {
+			return []*pb.PathElem{elem("interfaces"), elem("interface", "name", f.Name)}
+		})
+		b.add(p, "state/name", b.str(f.Name))
 		if f.Alias != "" {
-			b.add(p, "state/description", str(f.Alias))
+			b.add(p, "state/description", b.str(f.Alias))
 		}
 		if t, ok := ifTypeIdentities[f.Type]; ok {
-			b.add(p, "state/type", str("iana-if-type:"+t))
+			b.add(p, "state/type", b.str(t))
 		}
 		if f.HasMTU {
-			b.add(p, "state/mtu", u64(uint64(f.MTU)))
+			b.add(p, "state/mtu", b.u64(uint64(f.MTU)))
 		}
-		b.add(p, "state/ifindex", u64(uint64(f.Index)))
+		b.add(p, "state/ifindex", b.u64(uint64(f.Index)))
 		if s, ok := operStatus[f.AdminStatus]; ok && f.AdminStatus <= 3 {
-			b.add(p, "state/admin-status", str(s))
+			b.add(p, "state/admin-status", b.str(s))
 		}
 		if s, ok := operStatus[f.OperStatus]; ok {
-			b.add(p, "state/oper-status", str(s))
+			b.add(p, "state/oper-status", b.str(s))
 		}
 		vals := [...]struct {
 			v    uint64
@@ -199,26 +291,26 @@ func (b *builder) interfaces(ifs []sim.Interface, epoch time.Time, removed map[s
 			{f.OutDiscards, f.Has&sim.HasOutDiscards != 0},
 			{f.OutErrors, f.Has&sim.HasOutErrors != 0},
 		}
-		for j, c := range ifCounterLeaves {
+		for j := range ifCounterLeaves {
 			if vals[j].have {
-				b.add(p, "state/counters/"+c, u64(vals[j].v))
+				b.add(p, ifCounterPaths[j], b.u64(vals[j].v))
 			}
 		}
-		b.add(p, "state/counters/last-clear", u64(uint64(epoch.UnixNano())))
+		b.add(p, "state/counters/last-clear", b.u64(uint64(epoch.UnixNano())))
 		if f.HasSpeed {
 			if s, ok := portSpeeds[f.Speed]; ok {
-				b.add(p, "ethernet/state/port-speed", str("openconfig-if-ethernet:"+s))
+				b.add(p, "ethernet/state/port-speed", b.str(s))
 			}
 		}
 		switch f.Duplex {
 		case 2:
-			b.add(p, "ethernet/state/duplex-mode", str("HALF"))
+			b.add(p, "ethernet/state/duplex-mode", b.str("HALF"))
 		case 3:
-			b.add(p, "ethernet/state/duplex-mode", str("FULL"))
+			b.add(p, "ethernet/state/duplex-mode", b.str("FULL"))
 		}
 		for _, c := range dot3Leaves {
 			if f.HasDot3&(1<<c.col) != 0 {
-				b.add(p, "ethernet/state/counters/"+c.leaf, u64(f.Dot3[c.col]))
+				b.add(p, c.path, b.u64(f.Dot3[c.col]))
 			}
 		}
 	}
@@ -242,50 +334,73 @@ func (b *builder) components(d *sim.Device, now time.Time) {
 	if strings.HasPrefix(d.Template, "router") {
 		cpus, fans, psus = 2, 6, 4
 	}
-	for i := 0; i < cpus; i++ {
-		name := fmt.Sprintf("CPU%d", i)
-		p := b.prefix(elem("components"), elem("component", "name", name))
-		b.add(p, "state/name", str(name))
-		b.add(p, "state/type", str("openconfig-platform-types:CPU"))
-		b.add(p, "cpu/utilization/state/instant", u64(5+mix(seed^uint64(i)^min)%40))
-		b.add(p, "cpu/utilization/state/avg", u64(5+mix(seed^uint64(i))%30))
-		total := uint64(2+mix(seed^0x11)%6) << 30
-		b.add(p, "state/memory/available", u64(total-total/(2+mix(seed^uint64(i)^min)%4)))
-		b.add(p, "state/memory/utilized", u64(total/(2+mix(seed^uint64(i)^min)%4)))
+	component := func(name string) *pb.Path {
+		return b.prefix("component\x00"+name, func() []*pb.PathElem {
+			return []*pb.PathElem{elem("components"), elem("component", "name", name)}
+		})
 	}
-	for i, s := range []string{"Inlet", "CPU", "Exhaust"} {
-		name := "Temp " + s
-		p := b.prefix(elem("components"), elem("component", "name", name))
-		b.add(p, "state/name", str(name))
-		b.add(p, "state/type", str("openconfig-platform-types:SENSOR"))
+	for i := 0; i < cpus; i++ {
+		name := cpuNames[i]
+		p := component(name)
+		b.add(p, "state/name", b.str(name))
+		b.add(p, "state/type", b.str("openconfig-platform-types:CPU"))
+		b.add(p, "cpu/utilization/state/instant", b.u64(5+mix(seed^uint64(i)^min)%40))
+		b.add(p, "cpu/utilization/state/avg", b.u64(5+mix(seed^uint64(i))%30))
+		total := uint64(2+mix(seed^0x11)%6) << 30
+		b.add(p, "state/memory/available", b.u64(total-total/(2+mix(seed^uint64(i)^min)%4)))
+		b.add(p, "state/memory/utilized", b.u64(total/(2+mix(seed^uint64(i)^min)%4)))
+	}
+	for i, name := range tempNames {
+		p := component(name)
+		b.add(p, "state/name", b.str(name))
+		b.add(p, "state/type", b.str("openconfig-platform-types:SENSOR"))
 		b.add(p, "state/temperature/instant", dbl(float64(22+10*i)+float64(mix(seed^uint64(i)^min)%50)/10))
 	}
 	for i := 1; i <= fans; i++ {
-		name := fmt.Sprintf("Fan%d", i)
-		p := b.prefix(elem("components"), elem("component", "name", name))
-		b.add(p, "state/name", str(name))
-		b.add(p, "state/type", str("openconfig-platform-types:FAN"))
-		st := "ACTIVE"
+		name := fanNames[i]
+		p := component(name)
+		b.add(p, "state/name", b.str(name))
+		b.add(p, "state/type", b.str("openconfig-platform-types:FAN"))
+		st := "openconfig-platform-types:ACTIVE"
 		if mix(seed^uint64(i)^0xfa)%8 == 0 {
-			st = "INACTIVE"
+			st = "openconfig-platform-types:INACTIVE"
 		}
-		b.add(p, "state/oper-status", str("openconfig-platform-types:"+st))
+		b.add(p, "state/oper-status", b.str(st))
 	}
 	for i := 1; i <= psus; i++ {
-		name := fmt.Sprintf("PSU%d", i)
-		p := b.prefix(elem("components"), elem("component", "name", name))
-		b.add(p, "state/name", str(name))
-		b.add(p, "state/type", str("openconfig-platform-types:POWER_SUPPLY"))
-		b.add(p, "state/oper-status", str("openconfig-platform-types:ACTIVE"))
-		b.add(p, "power-supply/state/enabled", boolean(true))
+		name := psuNames[i]
+		p := component(name)
+		b.add(p, "state/name", b.str(name))
+		b.add(p, "state/type", b.str("openconfig-platform-types:POWER_SUPPLY"))
+		b.add(p, "state/oper-status", b.str("openconfig-platform-types:ACTIVE"))
+		b.add(p, "power-supply/state/enabled", b.boolean(true))
 	}
 }
+
+var (
+	cpuNames  = []string{"CPU0", "CPU1"}
+	tempNames = []string{"Temp Inlet", "Temp CPU", "Temp Exhaust"}
+	fanNames  = []string{"", "Fan1", "Fan2", "Fan3", "Fan4", "Fan5", "Fan6"}
+	psuNames  = []string{"", "PSU1", "PSU2", "PSU3", "PSU4"}
+)
+
+// boolean is an interned boolean value.
+func (b *builder) boolean(v bool) *pb.TypedValue {
+	if v {
+		return trueValue
+	}
+	return falseValue
+}
+
+var trueValue, falseValue = boolean(true), boolean(false)
 
 var bgpStates = []string{"IDLE", "CONNECT", "ACTIVE", "OPENSENT", "OPENCONFIRM", "ESTABLISHED"}
 
 // bgp adds /network-instances/network-instance[name=default]/protocols/
 // protocol[identifier=BGP][name=BGP]/bgp/neighbors on router templates:
 // eight neighbours, one in eight not established, with message counters.
+// A neighbour's state and each of its AFI-SAFIs' state are containers of
+// their own (an atomic container cannot hold another).
 func (b *builder) bgp(d *sim.Device, now, epoch time.Time) {
 	if !strings.HasPrefix(d.Template, "router") {
 		return
@@ -294,36 +409,40 @@ func (b *builder) bgp(d *sim.Device, now, epoch time.Time) {
 	up := now.Sub(epoch).Seconds()
 	for i := 0; i < 8; i++ {
 		addr := fmt.Sprintf("192.0.2.%d", 1+i)
-		p := b.prefix(elem("network-instances"), elem("network-instance", "name", "default"),
-			elem("protocols"), elem("protocol", "identifier", "BGP", "name", "BGP"), elem("bgp"), elem("neighbors"),
-			elem("neighbor", "neighbor-address", addr))
+		neighbor := func() []*pb.PathElem {
+			return []*pb.PathElem{elem("network-instances"), elem("network-instance", "name", "default"),
+				elem("protocols"), elem("protocol", "identifier", "BGP", "name", "BGP"), elem("bgp"), elem("neighbors"),
+				elem("neighbor", "neighbor-address", addr)}
+		}
+		p := b.prefix("bgp\x00"+addr, func() []*pb.PathElem { return append(neighbor(), elem("state")) })
 		h := mix(seed ^ uint64(i) ^ 0xb9)
 		state := bgpStates[5]
 		if h%8 == 0 {
 			state = bgpStates[h%5]
 		}
-		b.add(p, "state/neighbor-address", str(addr))
-		b.add(p, "state/peer-as", u64(65000+uint64(i)))
-		b.add(p, "state/local-address", str("192.0.2.254"))
-		b.add(p, "state/enabled", boolean(true))
-		b.add(p, "state/session-state", str(state))
+		b.add(p, "neighbor-address", b.str(addr))
+		b.add(p, "peer-as", b.u64(65000+uint64(i)))
+		b.add(p, "local-address", b.str("192.0.2.254"))
+		b.add(p, "enabled", b.boolean(true))
+		b.add(p, "session-state", b.str(state))
 		if state == "ESTABLISHED" {
-			b.add(p, "state/last-established", u64(uint64(epoch.UnixNano())+h%60*1e9))
-			b.add(p, "state/established-transitions", u64(1))
+			b.add(p, "last-established", b.u64(uint64(epoch.UnixNano())+h%60*1e9))
+			b.add(p, "established-transitions", b.u64(1))
 		} else {
-			b.add(p, "state/established-transitions", u64(0))
+			b.add(p, "established-transitions", b.u64(0))
 		}
 		rate := 1 + h%20
 		msgs := uint64(up) * rate
-		b.add(p, "state/messages/received/UPDATE", u64(msgs))
-		b.add(p, "state/messages/sent/UPDATE", u64(msgs/2))
-		b.add(p, "state/messages/received/NOTIFICATION", u64(0))
-		b.add(p, "state/messages/sent/NOTIFICATION", u64(0))
+		b.add(p, "messages/received/UPDATE", b.u64(msgs))
+		b.add(p, "messages/sent/UPDATE", b.u64(msgs/2))
+		b.add(p, "messages/received/NOTIFICATION", b.u64(0))
+		b.add(p, "messages/sent/NOTIFICATION", b.u64(0))
 		for j, afi := range []string{"IPV4_UNICAST", "IPV6_UNICAST"} {
-			ap := b.prefix(append(append([]*pb.PathElem(nil), p.Elem...), elem("afi-safis"),
-				elem("afi-safi", "afi-safi-name", "openconfig-bgp-types:"+afi))...)
-			b.add(ap, "state/prefixes/received", u64(100+h%900+uint64(j)*10))
-			b.add(ap, "state/prefixes/sent", u64(10+h%90))
+			ap := b.prefix("bgp\x00"+addr+"\x00"+afi, func() []*pb.PathElem {
+				return append(neighbor(), elem("afi-safis"), elem("afi-safi", "afi-safi-name", "openconfig-bgp-types:"+afi), elem("state"))
+			})
+			b.add(ap, "prefixes/received", b.u64(100+h%900+uint64(j)*10))
+			b.add(ap, "prefixes/sent", b.u64(10+h%90))
 		}
 	}
 }
@@ -351,24 +470,26 @@ func (b *builder) lldp(ifs []sim.Interface, removed map[string]bool) {
 			port = w[1]
 		}
 		id := "1"
-		p := b.prefix(elem("lldp"), elem("interfaces"), elem("interface", "name", f.Name), elem("neighbors"),
-			elem("neighbor", "id", id))
-		b.add(p, "state/id", str(id))
-		b.add(p, "state/system-name", str(w[0]))
-		b.add(p, "state/port-id", str(port))
-		b.add(p, "state/port-description", str(port))
-		b.add(p, "state/chassis-id", str(fmt.Sprintf("00:1e:f6:%02x:%02x:%02x", byte(mix(uint64(len(w[0])))), byte(i>>8), byte(i))))
-		b.add(p, "state/management-address", str("192.0.2.100"))
+		p := b.prefix("lldp\x00"+f.Name, func() []*pb.PathElem {
+			return []*pb.PathElem{elem("lldp"), elem("interfaces"), elem("interface", "name", f.Name), elem("neighbors"),
+				elem("neighbor", "id", id)}
+		})
+		b.add(p, "state/id", b.str(id))
+		b.add(p, "state/system-name", b.str(w[0]))
+		b.add(p, "state/port-id", b.str(port))
+		b.add(p, "state/port-description", b.str(port))
+		b.add(p, "state/chassis-id", b.str(fmt.Sprintf("00:1e:f6:%02x:%02x:%02x", byte(mix(uint64(len(w[0])))), byte(i>>8), byte(i))))
+		b.add(p, "state/management-address", b.str("192.0.2.100"))
 	}
 }
 
 // system adds /system/state (hostname, boot-time) and a vendor-native leaf
 // under origin "sim" (the device's template), so origins can be tested.
 func (b *builder) system(d *sim.Device, epoch time.Time) {
-	p := b.prefix(elem("system"))
-	b.add(p, "state/hostname", str(d.Name))
-	b.add(p, "state/boot-time", u64(uint64(epoch.UnixNano())))
-	np := &pb.Path{Target: b.target, Origin: "sim", Elem: []*pb.PathElem{elem("device")}}
-	b.add(np, "template", str(d.Template))
+	p := b.prefix("system", func() []*pb.PathElem { return []*pb.PathElem{elem("system")} })
+	b.add(p, "state/hostname", b.str(d.Name))
+	b.add(p, "state/boot-time", b.u64(uint64(epoch.UnixNano())))
+	np := b.originPrefix("sim", "sim\x00device", func() []*pb.PathElem { return []*pb.PathElem{elem("device")} })
+	b.add(np, "template", b.str(d.Template))
 	b.add(np, "index", i64(int64(d.Index)))
 }

@@ -42,7 +42,7 @@ func (s *service) Capabilities(context.Context, *pb.CapabilityRequest) (*pb.Capa
 }
 
 // Get answers each path from the cache: with PROTO one notification per
-// leaf as the cache holds it; with JSON or JSON_IETF one update per path
+// leaf; with JSON or JSON_IETF one update per path
 // whose value is the subtree as a JSON tree (lists as arrays of objects
 // holding their keys). A path with no data is NotFound.
 func (s *service) Get(_ context.Context, req *pb.GetRequest) (*pb.GetResponse, error) {
@@ -63,13 +63,35 @@ func (s *service) Get(_ context.Context, req *pb.GetRequest) (*pb.GetResponse, e
 			p = &pb.Path{Elem: p.GetElem()}
 		}
 		p = completeKeys(p)
-		full, err := gpath.CompletePath(prefix, p)
+		if _, err := gpath.CompletePath(prefix, p); err != nil {
+			return nil, status.Error(codes.InvalidArgument, err.Error())
+		}
+		// The cache holds containers as single leaves: the query stops at
+		// the container, and its leaves are picked by the path.
+		origin := p.GetOrigin()
+		if origin == "" {
+			origin = prefix.GetOrigin()
+		}
+		want := append(append([]*pb.PathElem(nil), prefix.GetElem()...), p.GetElem()...)
+		q := &pb.Path{Origin: p.GetOrigin(), Elem: want[:containerDepth(origin, want)]}
+		full, err := gpath.CompletePath(&pb.Path{Origin: prefix.GetOrigin()}, q)
 		if err != nil {
 			return nil, status.Error(codes.InvalidArgument, err.Error())
 		}
 		var leaves []*pb.Notification
+		var elems []*pb.PathElem
 		err = s.t.cache.Query(s.t.Name, full, func(_ []string, _ *ctree.Leaf, v any) error {
-			if n, ok := v.(*pb.Notification); ok && len(n.GetUpdate()) == 1 {
+			n, ok := v.(*pb.Notification)
+			switch {
+			case !ok:
+			case n.GetAtomic():
+				for _, u := range n.GetUpdate() {
+					elems = append(append(elems[:0], n.GetPrefix().GetElem()...), u.GetPath().GetElem()...)
+					if matches(want, elems) {
+						leaves = append(leaves, &pb.Notification{Timestamp: n.GetTimestamp(), Prefix: n.GetPrefix(), Update: []*pb.Update{u}})
+					}
+				}
+			case len(n.GetUpdate()) == 1:
 				leaves = append(leaves, n)
 			}
 			return nil

@@ -13,7 +13,9 @@ import (
 )
 
 // subStream wraps a Subscribe stream of the reference server: it completes
-// the request (prefix target, the default origin), and for STREAM
+// the request (prefix target, the default origin, and, for the target's
+// atomic containers, query paths cut to the container: see RecvMsg), picks
+// from each container the leaves the subscriptions name, and for STREAM
 // subscriptions decides per leaf what is sent after the initial sync, by
 // the subscription's mode; it re-encodes values for JSON and JSON_IETF.
 type subStream struct {
@@ -32,31 +34,28 @@ type subStream struct {
 	enc     pb.Encoding
 	subs    []pattern
 	synced  bool
-	last    map[string]sent
-	keyBuf  []byte
+	leaves  map[leafKey]*leafState
 	elemBuf []*pb.PathElem
 
-	// The batch being gathered (see Options.PerLeaf): sent when a leaf of
-	// another container comes, before any other message, or batchWait
-	// after it began. sendMu serialises sends (the timer's and the
-	// server's).
-	sendMu  sync.Mutex
-	batch   *pb.Notification
-	timer   *time.Timer
-	sendErr error
+	// sendMu serialises sends; none after the handler returned.
+	sendMu sync.Mutex
+	done   bool
 }
 
 var errStreamDone = status.Error(codes.Canceled, "stream ended")
 
-// batchWait bounds how long a container's leaves wait for the next one.
-const batchWait = 2 * time.Millisecond
+// leafKey names a leaf by the target's interned prefix and relative path
+// (see builder): two pointers, no string built per leaf.
+type leafKey struct{ prefix, path *pb.Path }
 
-// maxBatch bounds the updates of one batched notification.
-const maxBatch = 256
-
-type sent struct {
-	at  time.Time
-	val *pb.TypedValue
+// leafState is what the stream knows of a leaf: the subscription that
+// names it (-1: none), whether it is a counter, and what was last sent.
+type leafState struct {
+	pattern int
+	counter bool
+	sent    bool
+	at      int64 // the sent value's timestamp (ns)
+	val     *pb.TypedValue
 }
 
 // pattern is one subscription's path with its mode.
@@ -74,7 +73,7 @@ func (t *Target) wrapStream(srv any, ss grpc.ServerStream, info *grpc.StreamServ
 		return h(srv, ss)
 	}
 	ctx, cancel := context.WithCancel(ss.Context())
-	s := &subStream{ServerStream: ss, t: t, ctx: ctx, cancel: cancel, last: map[string]sent{}}
+	s := &subStream{ServerStream: ss, t: t, ctx: ctx, cancel: cancel, leaves: map[leafKey]*leafState{}}
 	if p, ok := peer.FromContext(ss.Context()); ok && p.Addr != nil {
 		s.peer = p.Addr.String()
 	}
@@ -89,14 +88,8 @@ func (t *Target) wrapStream(srv any, ss grpc.ServerStream, info *grpc.StreamServ
 		cancel()
 	}()
 	err := h(srv, s)
-	s.sendMu.Lock() // no send after the handler returned
-	if s.timer != nil {
-		s.timer.Stop()
-	}
-	if s.sendErr == nil && s.batch != nil && err == nil {
-		s.sendErr = s.flushLocked()
-	}
-	s.batch, s.sendErr = nil, errStreamDone
+	s.sendMu.Lock()
+	s.done = true
 	s.sendMu.Unlock()
 	s.mu.Lock()
 	dropped := s.dropped
@@ -157,7 +150,72 @@ func (s *subStream) RecvMsg(m any) error {
 			suppress: sub.GetSuppressRedundant(),
 		})
 	}
+	if !s.t.perLeaf {
+		containerQueries(l)
+	}
 	return nil
+}
+
+// containerQueries rewrites l's paths for the reference server when the
+// cache holds atomic containers: it stores a container as one leaf at the
+// container's path, so a query below it (an interface's state/counters)
+// finds nothing; such a path is cut to its container, the same container
+// asked twice is asked once, and the stream picks the leaves the original
+// paths name (pattern).
+func containerQueries(l *pb.SubscriptionList) {
+	pre := l.GetPrefix().GetElem()
+	l.Prefix = &pb.Path{Target: l.Prefix.GetTarget(), Origin: l.Prefix.GetOrigin()}
+	seen := map[string]bool{}
+	subs := l.Subscription[:0:0]
+	for _, sub := range l.GetSubscription() {
+		origin := sub.GetPath().GetOrigin()
+		if origin == "" {
+			origin = l.Prefix.GetOrigin()
+		}
+		elems := append(append([]*pb.PathElem(nil), pre...), sub.GetPath().GetElem()...)
+		elems = elems[:containerDepth(origin, elems)]
+		k := string(appendKey(nil, origin, elems))
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		c := &pb.Subscription{Path: &pb.Path{Origin: sub.GetPath().GetOrigin(), Elem: elems}, Mode: sub.GetMode(),
+			SampleInterval: sub.GetSampleInterval(), HeartbeatInterval: sub.GetHeartbeatInterval(), SuppressRedundant: sub.GetSuppressRedundant()}
+		subs = append(subs, c)
+	}
+	l.Subscription = subs
+}
+
+// containers are the element names of the target's atomic containers (the
+// builder's prefixes), by origin.
+var containers = map[string][][]string{
+	"": {
+		{"interfaces", "interface"},
+		{"components", "component"},
+		{"network-instances", "network-instance", "protocols", "protocol", "bgp", "neighbors", "neighbor", "state"},
+		{"network-instances", "network-instance", "protocols", "protocol", "bgp", "neighbors", "neighbor", "afi-safis", "afi-safi", "state"},
+		{"lldp", "interfaces", "interface", "neighbors", "neighbor"},
+		{"system"},
+	},
+	"sim": {{"device"}},
+}
+
+// containerDepth is how many of elems a query keeps: all of them, or, when
+// elems go below a container, the container's.
+func containerDepth(origin string, elems []*pb.PathElem) int {
+next:
+	for _, c := range containers[origin] {
+		if len(elems) <= len(c) {
+			continue
+		}
+		for i, name := range c {
+			if n := elems[i].GetName(); n != name && n != "*" {
+				continue next
+			}
+		}
+		return len(c)
+	}
+	return len(elems)
 }
 
 func (s *subStream) SendMsg(m any) error {
@@ -170,128 +228,91 @@ func (s *subStream) SendMsg(m any) error {
 		return s.send(m)
 	}
 	n := resp.GetUpdate()
-	if n == nil {
+	if n == nil || len(n.GetUpdate()) == 0 {
 		return s.send(m)
 	}
-	if s.mode == pb.SubscriptionList_STREAM && len(n.GetUpdate()) == 1 && !s.pass(n) {
+	if n.GetAtomic() {
+		// A container: the leaves the subscriptions name and, streaming,
+		// whose mode has them due; sent as one notification (not atomic:
+		// devices send a container's leaves together, not as a transaction).
+		var ups []*pb.Update
+		for _, u := range n.GetUpdate() {
+			if s.pass(n, u, true) {
+				if ups == nil {
+					ups = make([]*pb.Update, 0, len(n.GetUpdate()))
+				}
+				ups = append(ups, u)
+			}
+		}
+		if len(ups) == 0 {
+			return nil
+		}
+		n = &pb.Notification{Timestamp: n.Timestamp, Prefix: n.Prefix, Update: ups}
+		resp = &pb.SubscribeResponse{Response: &pb.SubscribeResponse_Update{Update: n}}
+	} else if len(n.GetUpdate()) == 1 && !s.pass(n, n.GetUpdate()[0], false) {
 		return nil
 	}
-	if s.enc != pb.Encoding_PROTO && len(n.GetUpdate()) > 0 {
+	if s.enc != pb.Encoding_PROTO {
 		n = encodeJSON(n, s.enc)
 		resp = &pb.SubscribeResponse{Response: &pb.SubscribeResponse_Update{Update: n}}
 	}
-	if s.t.perLeaf || s.mode != pb.SubscriptionList_STREAM || len(n.GetDelete()) > 0 || len(n.GetUpdate()) == 0 {
-		return s.send(resp)
-	}
-	s.sendMu.Lock()
-	defer s.sendMu.Unlock()
-	if s.sendErr != nil {
-		return s.sendErr
-	}
-	if b := s.batch; b != nil && b.Timestamp == n.Timestamp && len(b.Update) < maxBatch && samePath(b.Prefix, n.Prefix) {
-		b.Update = append(b.Update, n.Update...)
-		return nil
-	}
-	if err := s.flushLocked(); err != nil {
-		return err
-	}
-	s.batch = &pb.Notification{Timestamp: n.Timestamp, Prefix: n.Prefix, Update: append(make([]*pb.Update, 0, 32), n.Update...)}
-	if s.timer == nil {
-		s.timer = time.AfterFunc(batchWait, s.flushTimer)
-	} else {
-		s.timer.Reset(batchWait)
-	}
-	return nil
+	return s.send(resp)
 }
 
-// send sends m after the batch being gathered.
 func (s *subStream) send(m any) error {
 	s.sendMu.Lock()
 	defer s.sendMu.Unlock()
-	if err := s.flushLocked(); err != nil {
-		return err
+	if s.done {
+		return errStreamDone
 	}
 	return s.ServerStream.SendMsg(m)
 }
 
-func (s *subStream) flushTimer() {
-	s.sendMu.Lock()
-	defer s.sendMu.Unlock()
-	_ = s.flushLocked() // kept in sendErr: the server's next send returns it
-}
-
-func (s *subStream) flushLocked() error {
-	if s.sendErr != nil {
-		return s.sendErr
-	}
-	b := s.batch
-	if b == nil {
-		return nil
-	}
-	s.batch = nil
-	s.sendErr = s.ServerStream.SendMsg(&pb.SubscribeResponse{Response: &pb.SubscribeResponse_Update{Update: b}})
-	return s.sendErr
-}
-
-// samePath compares two prefixes (the cache's leaves of one container
-// share theirs).
-func samePath(a, b *pb.Path) bool {
-	if a == b {
-		return true
-	}
-	if a.GetTarget() != b.GetTarget() || a.GetOrigin() != b.GetOrigin() || len(a.GetElem()) != len(b.GetElem()) {
-		return false
-	}
-	for i, e := range a.GetElem() {
-		f := b.GetElem()[i]
-		if e.GetName() != f.GetName() || len(e.GetKey()) != len(f.GetKey()) {
-			return false
-		}
-		for k, v := range e.GetKey() {
-			if w, ok := f.GetKey()[k]; !ok || w != v {
-				return false
+// pass decides whether the leaf u of n is sent, and records it. A leaf no
+// subscription names is sent only when it came alone (the reference
+// server matched it; a container holds leaves beside the named ones).
+func (s *subStream) pass(n *pb.Notification, u *pb.Update, inContainer bool) bool {
+	k := leafKey{n.GetPrefix(), u.GetPath()}
+	st := s.leaves[k]
+	if st == nil {
+		st = &leafState{pattern: -1}
+		s.elemBuf = append(append(s.elemBuf[:0], n.GetPrefix().GetElem()...), u.GetPath().GetElem()...)
+		origin := n.GetPrefix().GetOrigin()
+		for i := range s.subs {
+			if s.subs[i].origin == origin && matches(s.subs[i].elems, s.elemBuf) {
+				st.pattern = i
+				break
 			}
 		}
+		st.counter = isCounter(s.elemBuf)
+		s.leaves[k] = st
 	}
-	return true
-}
-
-// pass decides whether a one-leaf notification is sent, and records it.
-func (s *subStream) pass(n *pb.Notification) bool {
-	u := n.GetUpdate()[0]
-	s.elemBuf = append(append(s.elemBuf[:0], n.GetPrefix().GetElem()...), u.GetPath().GetElem()...)
-	origin := n.GetPrefix().GetOrigin()
-	var p *pattern
-	for i := range s.subs {
-		if s.subs[i].origin == origin && matches(s.subs[i].elems, s.elemBuf) {
-			p = &s.subs[i]
-			break
-		}
+	if st.pattern < 0 {
+		return !inContainer
 	}
-	if p == nil {
+	if s.mode != pb.SubscriptionList_STREAM {
 		return true
 	}
-	s.keyBuf = appendKey(s.keyBuf[:0], origin, s.elemBuf)
 	// Intervals count in the feeds' timestamps, not in when this stream
 	// got to a leaf: a feed's leaves are sent over hundreds of
 	// milliseconds on a loaded machine, and by the wall clock a leaf sent
 	// late in one feed and early in the next was not due (so every other
 	// sample of it was skipped).
-	now := time.Now()
-	if ts := n.GetTimestamp(); ts > 0 {
-		now = time.Unix(0, ts)
+	now := n.GetTimestamp()
+	if now <= 0 {
+		now = time.Now().UnixNano()
 	}
-	prev, seen := s.last[string(s.keyBuf)]
-	if s.synced && seen && !s.due(p, prev, u.GetVal(), now, isCounter(s.elemBuf)) {
+	if s.synced && st.sent && !s.due(&s.subs[st.pattern], st, u.GetVal(), time.Duration(now-st.at)) {
 		return false
 	}
-	s.last[string(s.keyBuf)] = sent{at: now, val: u.GetVal()}
+	st.sent, st.at, st.val = true, now, u.GetVal()
 	return true
 }
 
-// due applies the subscription mode to a leaf last sent as prev.
-func (s *subStream) due(p *pattern, prev sent, v *pb.TypedValue, now time.Time, counter bool) bool {
-	since := now.Sub(prev.at)
+// due applies the subscription mode to a leaf last sent as prev, since
+// before.
+func (s *subStream) due(p *pattern, prev *leafState, v *pb.TypedValue, since time.Duration) bool {
+	counter := prev.counter
 	elapsed := func(d time.Duration) bool { return d > 0 && (since >= d-d/20 || since < 0) } // < 0: the device's clock went back
 	mode := p.mode
 	sample := p.sample

@@ -15,10 +15,17 @@
 // JSON and JSON_IETF encodings (it sends what its cache holds: PROTO typed
 // values), and a default prefix target (it requires one; devices do not).
 //
-// Every UpdateInterval a target feeds its counters and gauges; leaves that
-// do not move by themselves (names, types, statuses, MTUs) are fed every
-// tenth tick and after a restart, which cuts the cost of a tick by a
-// third: a SAMPLE subscription finer than ten ticks sees them less often.
+// Every UpdateInterval a target feeds its whole tree, one atomic
+// notification per container (an interface, a component, a BGP
+// neighbour's state): the reference cache stores a container as one leaf
+// and its Subscribe server queues and sends it as one notification, so
+// their per-leaf work (path strings, tree lookups, queue entries, timers,
+// sends) is done once a container; the stream wrapper picks the leaves the
+// subscriptions name and sends them as one non-atomic notification, as
+// devices send a container's leaves. With PerLeaf the cache is fed one
+// notification per leaf (the reference server's way) and leaves that do
+// not move by themselves (names, types, statuses, MTUs) are fed every
+// tenth tick and after a restart.
 //
 // Faults: Drop ends every open stream (Unavailable), Silence stops updates
 // while streams stay open, Flood updates as fast as the target can, Restart
@@ -78,10 +85,10 @@ type Options struct {
 	// UpdateInterval is how often each target reads its device and feeds
 	// its cache: the finest sample interval it honours (default 1s).
 	UpdateInterval time.Duration
-	// PerLeaf sends one notification per leaf, as the reference server
-	// does; by default a STREAM's consecutive leaves of one container
-	// (one prefix and timestamp: an interface's state) go out as one
-	// notification with their updates, as devices send them.
+	// PerLeaf feeds the cache one notification per leaf and sends one per
+	// leaf, as the reference server does; by default the cache holds
+	// atomic containers and a container's leaves (an interface's) go out
+	// as one notification with their updates, as devices send them.
 	PerLeaf bool
 	Logger  *slog.Logger
 }
@@ -117,6 +124,12 @@ type Target struct {
 	subscribes    atomic.Uint64 // Subscribe streams opened
 	ticks         atomic.Uint64 // feeds; every staticEvery-th is full
 	forceFull     atomic.Bool   // the next feed is full (restart, removal)
+
+	// feedMu serialises feeds; the builder's interned prefixes and string
+	// values live here (a fed value is never modified).
+	feedMu   sync.Mutex
+	prefixes map[string]*pb.Path
+	strs     map[string]*pb.TypedValue
 
 	mu      sync.Mutex
 	streams map[*subStream]struct{}
@@ -195,7 +208,8 @@ func (s *Server) newTarget(d *sim.Device, addr string) (*Target, error) {
 		return nil, err
 	}
 	t := &Target{Device: d, Name: d.Name, Addr: lis.Addr().String(), lis: lis, every: s.opts.UpdateInterval, perLeaf: s.opts.PerLeaf,
-		streams: map[*subStream]struct{}{}, removed: map[string]bool{}, wake: make(chan struct{}, 1)}
+		streams: map[*subStream]struct{}{}, removed: map[string]bool{}, wake: make(chan struct{}, 1),
+		prefixes: map[string]*pb.Path{}, strs: map[string]*pb.TypedValue{}}
 	t.cache = cache.New([]string{t.Name}, cache.DisableEventDrivenEmulation())
 	t.sub, err = subscribe.NewServer(t.cache, subscribe.WithoutDupReport())
 	if err != nil {
@@ -256,7 +270,8 @@ func (t *Target) run(stop <-chan struct{}) {
 	}
 }
 
-// feed reads the device at now and writes every leaf into the cache.
+// feed reads the device at now and writes every leaf into the cache: one
+// atomic notification per container, or one per leaf with PerLeaf.
 func (t *Target) feed(now time.Time) {
 	t.mu.Lock()
 	removed := make(map[string]bool, len(t.removed))
@@ -264,10 +279,17 @@ func (t *Target) feed(now time.Time) {
 		removed[k] = true
 	}
 	t.mu.Unlock()
+	t.feedMu.Lock()
+	defer t.feedMu.Unlock()
 	epoch := t.Device.Epoch()
 	ifs := t.Device.Interfaces(now)
 	full := t.ticks.Add(1)%staticEvery == 1 || t.forceFull.Swap(false)
-	b := &builder{target: t.Name, ts: now.UnixNano(), full: full, out: make([]*pb.Notification, 0, len(ifs)*30+64)}
+	b := &builder{t: t, target: t.Name, ts: now.UnixNano(), full: full, perLeaf: t.perLeaf}
+	if t.perLeaf {
+		b.out = make([]*pb.Notification, 0, len(ifs)*30+64)
+	} else {
+		b.out = make([]*pb.Notification, 0, 2*len(ifs)+32)
+	}
 	b.system(t.Device, epoch)
 	b.interfaces(ifs, epoch, removed)
 	b.components(t.Device, now)
@@ -278,7 +300,7 @@ func (t *Target) feed(now time.Time) {
 		// keeps the newer value.
 		_ = t.cache.GnmiUpdate(n)
 	}
-	t.updates.Add(uint64(len(b.out)))
+	t.updates.Add(uint64(b.leafs))
 }
 
 // Updates is the number of leaf values fed to the target's cache.
