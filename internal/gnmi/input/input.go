@@ -123,7 +123,7 @@ func (t *Target) Run(ctx context.Context, emit func(*metric.GroupSet)) error {
 		}
 		publish(now, false)
 	}
-	return sub.Run(ctx, func(e gnmi.Event) {
+	err := sub.Run(ctx, func(e gnmi.Event) {
 		now := time.Now()
 		switch e.Kind {
 		case gnmi.Connected:
@@ -152,6 +152,12 @@ func (t *Target) Run(ctx context.Context, emit func(*metric.GroupSet)) error {
 			}
 		}
 	})
+	// The stream ended (the input stopped, or the target was handed over):
+	// rows held for the rest of their sample get no more of it here.
+	if groups := st.BuildHeld(t.Resource, t.Interval, time.Now()); len(groups) > 0 {
+		emit(&metric.GroupSet{Groups: groups})
+	}
+	return err
 }
 
 func (t *Target) statusGroup(now time.Time, status int) *metric.Group {

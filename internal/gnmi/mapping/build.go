@@ -10,6 +10,15 @@ import (
 	"github.com/panoptes-go/panoptes/internal/resource"
 )
 
+// BuildHeld is Build (not all) for a stream that ended (stopped or handed
+// over): rows held for the rest of their sample go out as they are, since
+// no more of it will come on this stream.
+func (st *State) BuildHeld(res *resource.Resource, interval time.Duration, now time.Time) []*metric.Group {
+	st.ending = true
+	defer func() { st.ending = false }()
+	return st.Build(res, interval, now, false)
+}
+
 // Build turns rows into groups. With all, every row with values; else the
 // rows updated since the last Build and the quiet ones: last built an
 // interval or more ago and not updated for a quarter interval more (so a
@@ -38,7 +47,7 @@ func (st *State) Build(res *resource.Resource, interval time.Duration, now time.
 			}
 			if r.dirty {
 				r.updated = at
-				if !all && r.held(at, iv) {
+				if !all && !st.ending && r.held(at, iv) {
 					held = true
 					continue
 				}

@@ -94,6 +94,45 @@ func TestBuildHoldsAPartialSample(t *testing.T) {
 	}
 }
 
+// TestBuildHeldAtTheEnd: when the stream ends (stop, handover) in the
+// middle of a sample, BuildHeld publishes the row waiting for the rest of
+// it, which will not come on this stream, and nothing else; a Build would
+// have held it.
+func TestBuildHeldAtTheEnd(t *testing.T) {
+	set := shipped(t).Select(func(g *mapping.Group) bool { return g.Type == "interface" })
+	st := set.NewState(mapping.Options{Name: "sw1"})
+	const iv = 10 * time.Second
+	t0 := time.Unix(1_800_000_000, 0)
+	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
+	for _, s := range []float64{0, 10} {
+		for _, n := range sampleTick(at(s).UnixNano()) {
+			st.Notification(n)
+		}
+		st.Build(testResource, iv, at(s+0.5), false)
+	}
+	tick := sampleTick(at(20).UnixNano())
+	cut := 27*(len(tick)/55) + 5 // the 28th interface cut after 5 leaves
+	for _, n := range tick[:cut] {
+		st.Notification(n)
+	}
+	if gs := st.Build(testResource, iv, at(20.5), false); len(gs) != 27 {
+		t.Fatalf("a Build in the middle of a sample: %d groups, want 27", len(gs))
+	}
+	if gs := st.Build(testResource, iv, at(20.6), false); len(gs) != 0 {
+		t.Fatalf("the next Build: %d groups, want 0 (the cut row held)", len(gs))
+	}
+	gs := st.BuildHeld(testResource, iv, at(20.7))
+	if len(gs) != 1 {
+		t.Fatalf("BuildHeld: %d groups, want the held row", len(gs))
+	}
+	if gs[0].Dimension("interface_name") == "" {
+		t.Errorf("held row without its name: %+v", gs[0])
+	}
+	if gs := st.BuildHeld(testResource, iv, at(20.8)); len(gs) != 0 {
+		t.Errorf("BuildHeld again: %d groups, want 0", len(gs))
+	}
+}
+
 // TestBuildQuietRow: a row updated once (an on-change leaf) is published
 // again an interval and a quarter later, and every interval after, while
 // the flush ticks between find nothing to publish.

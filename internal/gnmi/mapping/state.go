@@ -37,6 +37,7 @@ type State struct {
 	keyBuf []byte
 	vm     vm.VM
 	rowEnv map[string]any // Build's, reused row to row
+	ending bool           // BuildHeld: no row waits for the rest of its sample
 }
 
 type groupState struct {
