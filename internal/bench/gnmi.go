@@ -334,7 +334,7 @@ func freePort() (int, error) {
 // serving its controls on addr to file.
 func fetchProfile(ctx context.Context, addr string, d time.Duration, file string) error {
 	secs := max(1, int(d.Round(time.Second)/time.Second))
-	ctx, cancel := context.WithTimeout(ctx, d+30*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, d+2*time.Minute) // a loaded machine answers late
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, secs), nil)
 	if err != nil {
