@@ -343,3 +343,46 @@ func BenchmarkStateBytesPerSeries(b *testing.B) {
 	}
 	b.ReportMetric(perSeries, "B/series")
 }
+
+// Run spreads a flush over slots: each resource is written in exactly one
+// slot of a turn, and no slot holds them all (at 10,000 switches a flush of
+// all at once was a burst the JetStream store held in memory).
+func TestFlushSpread(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range []struct {
+		interval time.Duration
+		slots    int
+	}{{30 * time.Second, 30}, {3 * time.Second, 3}, {500 * time.Millisecond, 1}, {time.Hour, 30}} {
+		if got := New(Options{FlushInterval: c.interval}).slots(); got != c.slots {
+			t.Errorf("flush_interval %s: %d slots, want %d", c.interval, got, c.slots)
+		}
+	}
+	p := New(Options{FlushInterval: 3 * time.Second})
+	const resources, slots = 60, 3
+	for i := range resources {
+		p.Swap(ctx, fmt.Sprintf("r%d", i), 1, 10, 100)
+	}
+	dirty := func() int {
+		n := 0
+		for _, st := range p.res {
+			if st.dirty {
+				n++
+			}
+		}
+		return n
+	}
+	left := resources
+	for slot := range slots {
+		if err := p.flush(ctx, time.Now(), slot, slots); err != nil {
+			t.Fatal(err)
+		}
+		written := left - dirty()
+		if written == 0 || written == resources {
+			t.Errorf("slot %d wrote %d of %d resources", slot, written, resources)
+		}
+		left -= written
+	}
+	if left != 0 {
+		t.Errorf("%d resources not written in a turn of the slots", left)
+	}
+}
