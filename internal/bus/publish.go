@@ -242,7 +242,13 @@ func (b *Bus) publishSet(ctx context.Context, set *metric.GroupSet, until time.T
 	}
 	msgs := st.enc.Messages()
 	direct := b.buf.empty() && b.nc.Status() == nats.CONNECTED
-	if b.coalesce != nil && direct {
+	// Small messages are coalesced whether or not the bus takes them now:
+	// the batch goes to the buffer as one message when it does not (the
+	// coalescer keeps the order). Buffered one per set, a node that fell
+	// behind once (an ack stalled under load) put ~50,000 messages a
+	// second into the buffer at 50,000 light checks/s, which the drain,
+	// awaiting each message's ack, never caught up with.
+	if b.coalesce != nil {
 		for i := range msgs {
 			msgs[i].Plain = msgs[i].Size() < coalesceBelow // coalesced, compressed with its batch
 		}
