@@ -230,6 +230,10 @@ func RunGNMI(ctx context.Context, o GNMIOptions) (*GNMIResult, error) {
 		return nil, err
 	}
 	g1, cpu1, simCPU1, t1 := gatherGNMI(n.Registry()), selfCPU(), sim.cpu(), time.Now()
+	// Groups are the lines written in the window: counted at its end, not
+	// after the wait for its last latencies (which added up to half a
+	// second of lines: +0.8 % at 60 s, 5,639 groups/s where 5,600 were due).
+	_, _, lines := tail.quantiles()
 	if o.CPUProfile != "" {
 		pprof.StopCPUProfile()
 	}
@@ -253,7 +257,7 @@ func RunGNMI(ctx context.Context, o GNMIOptions) (*GNMIResult, error) {
 	runtime.ReadMemStats(&mem)
 	window := t1.Sub(t0).Seconds()
 	cpu := (cpu1 - cpu0).Seconds()
-	p50, p99, lines := tail.quantiles()
+	p50, p99, _ := tail.quantiles()
 	r := &GNMIResult{
 		Targets: o.Devices, Template: o.Template, Encoding: o.Encoding, Mappings: fmt.Sprint(o.Mappings), PerLeaf: o.PerLeaf,
 		IntervalSeconds: o.Interval.Seconds(), WindowSeconds: window,
