@@ -112,6 +112,7 @@ func benchGNMI(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.StringVar(&o.CPUProfile, "cpu-profile", "", "write a CPU profile of the measured window here")
 	fs.StringVar(&o.SimCPUProfile, "sim-cpu-profile", "", "write the simulator process's CPU profile of the measured window here")
 	fs.DurationVar(&o.Silence, "silence", 0, "the gnmi input's silence (default its own: twice the sample interval, at least 30s)")
+	fs.DurationVar(&o.Flush, "flush", 0, "the gnmi input's flush: a row is published at most once a flush (default its own, 1s)")
 	fs.BoolVar(&o.PerLeaf, "sim-per-leaf", false, "the simulator sends one notification per leaf (the reference server's way; default one\n"+
 		"per interface and sample, as devices send them)")
 	fs.Int64Var(&o.Seed, "seed", 1, "simulator seed")

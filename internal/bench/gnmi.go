@@ -36,6 +36,10 @@ type GNMIOptions struct {
 	// samples). 1,000 targets' first full dumps all at once take longer on
 	// a loaded machine, and each stream given up re-subscribes (another dump).
 	Silence time.Duration
+	// Flush: the input's flush option (0: its default, 1 s). A row is
+	// published at most once a flush, so with 1 s samples a flush of 1 s
+	// folds two samples of a row that land in one flush into one group.
+	Flush time.Duration
 	// SimCPUProfile: write the simulator process's CPU profile of the
 	// measured window here (read from its --control /debug/pprof/profile).
 	SimCPUProfile string
@@ -302,6 +306,9 @@ func gnmiConfigYAML(o GNMIOptions) string {
 	silence := ""
 	if o.Silence > 0 {
 		silence = ", silence: " + o.Silence.String()
+	}
+	if o.Flush > 0 {
+		silence += ", flush: " + o.Flush.String()
 	}
 	return fmt.Sprintf(`site: bench
 data_dir: data

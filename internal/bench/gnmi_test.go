@@ -14,7 +14,8 @@ import (
 // loader and the node's checks, with its encoding and mappings reaching
 // the gnmi input.
 func TestGNMIConfigYAMLLoads(t *testing.T) {
-	o := GNMIOptions{Options: Options{Interval: 10 * time.Second}, Encoding: "json_ietf", Mappings: []string{"openconfig-interfaces", "openconfig-platform"}}
+	o := GNMIOptions{Options: Options{Interval: 10 * time.Second}, Encoding: "json_ietf", Mappings: []string{"openconfig-interfaces", "openconfig-platform"},
+		Flush: 250 * time.Millisecond}
 	cfg, err := config.Parse("bench.yaml", []byte(gnmiConfigYAML(o)), func(string) (string, bool) { return "", false }, node.Check)
 	if err != nil {
 		t.Fatalf("generated config does not load: %v", err)
@@ -25,8 +26,9 @@ func TestGNMIConfigYAMLLoads(t *testing.T) {
 	var opts struct {
 		Encoding string   `yaml:"encoding"`
 		Mappings []string `yaml:"mappings"`
+		Flush    string   `yaml:"flush"`
 	}
-	if err := cfg.Inputs[0].Options.Decode(&opts); err != nil || opts.Encoding != "json_ietf" || len(opts.Mappings) != 2 {
+	if err := cfg.Inputs[0].Options.Decode(&opts); err != nil || opts.Encoding != "json_ietf" || len(opts.Mappings) != 2 || opts.Flush != "250ms" {
 		t.Errorf("options %+v (%v)", opts, err)
 	}
 	if _, err := input.Build("gnmi", cfg.Inputs[0].Options, input.Deps{Name: "gnmi", Interval: 10 * time.Second}); err != nil {
