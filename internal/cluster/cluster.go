@@ -160,10 +160,14 @@ func (c *Cluster) Start(ctx context.Context) error {
 	}
 	if c.joinAt.Load() != 0 {
 		c.mu.Lock()
-		c.self.JoinAt = time.Now().Add(drainDelay(c.hb))
+		c.self.JoinAt = c.joinTimeLocked(time.Now())
 		c.joinAt.Store(c.self.JoinAt.UnixNano())
 		c.mu.Unlock()
 	}
+	// The core heartbeat first: a bucket put can block for seconds while
+	// the bucket elects a leader, and the others must see the join time
+	// before it comes.
+	c.publishHeartbeat()
 	if err := c.beat(ctx); err != nil {
 		_ = sub.Unsubscribe()
 		return fmt.Errorf("cluster: publish membership: %w", err)
@@ -171,7 +175,6 @@ func (c *Cluster) Start(ctx context.Context) error {
 	c.mu.Lock()
 	c.hbSub = sub
 	c.mu.Unlock()
-	c.publishHeartbeat()
 	c.wg.Add(3)
 	go c.watch(c.wctx, c.w)
 	go c.loop(c.wctx)
@@ -321,6 +324,27 @@ func (c *Cluster) Handovers(owned map[string]bool) map[string]time.Time {
 		}
 	}
 	return out
+}
+
+// joinTimeLocked is this node's join time, announced at now: a moment
+// ahead (drainDelay), or the time of a member still joining if that is at
+// least half as far: joins close together then share one time, and a key
+// moves once. (Two join times apart, a key won by the later joiner is held
+// by the steady owners until the earlier time, and by a set that includes
+// the earlier joiner after it: it can change hands without a handover time
+// in between, polled twice or skipped once.)
+func (c *Cluster) joinTimeLocked(now time.Time) time.Time {
+	delay := drainDelay(c.hb)
+	var shared time.Time
+	for id, t := range c.joining {
+		if id != c.self.ID && !t.Before(now.Add(delay/2)) && !t.After(now.Add(2*delay)) && t.After(shared) {
+			shared = t
+		}
+	}
+	if shared.IsZero() {
+		return now.Add(delay)
+	}
+	return shared
 }
 
 // Joining returns the members of this node's site that joined live pollers

@@ -129,7 +129,8 @@ func (c *Cluster) recompute() {
 
 	c.m.setMembers(bySite)
 	if changed {
-		c.log.Info("cluster: pollers changed", "site", self.Site, "from", sortedIDs(old), "to", sortedIDs(pollers))
+		c.log.Info("cluster: pollers changed", "site", self.Site, "from", sortedIDs(old), "to", sortedIDs(pollers),
+			"joining", slices.Sorted(maps.Keys(joining)))
 		c.notify()
 	}
 }

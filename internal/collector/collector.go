@@ -305,13 +305,7 @@ func (c *Collector) CheckFunc(p *Plugin, res *resource.Resource, notBefore, unti
 			published, err = c.o.Publisher.PublishSetUntil(context.WithoutCancel(ctx), set, pubDeadline)
 		}
 		if err != nil {
-			if ok, leftOut := c.publishWarn.allow(time.Now()); ok {
-				args := []any{"plugin", p.Name, "resource", res.ID, "err", err}
-				if leftOut > 0 {
-					args = append(args, "more_not_logged", leftOut)
-				}
-				c.o.Logger.Warn("publish failed", args...)
-			}
+			c.warnPublish("plugin", p.Name, "resource", res.ID, "err", err)
 		}
 		if c.o.Checks != nil {
 			var due time.Time
@@ -343,10 +337,21 @@ func (c *Collector) Emit(name string, interval time.Duration, sel rate.Selector,
 	}
 	published, err := c.o.Publisher.PublishSetUntil(context.Background(), set, time.Now().Add(max(interval, 10*time.Second)))
 	if err != nil {
-		c.o.Logger.Warn("publish failed", "input", name, "err", err)
+		c.warnPublish("input", name, "err", err)
 	}
 	c.Interval.RecordPublished(len(set.Groups), published, err)
 	c.Total.RecordPublished(len(set.Groups), published, err)
+}
+
+// warnPublish logs a failed publish (checks' and streams'), at most
+// warnLimit's rate: with the bus buffer full every one fails.
+func (c *Collector) warnPublish(args ...any) {
+	if ok, leftOut := c.publishWarn.allow(time.Now()); ok {
+		if leftOut > 0 {
+			args = append(args, "more_not_logged", leftOut)
+		}
+		c.o.Logger.Warn("publish failed", args...)
+	}
 }
 
 // runOf is what the status page keeps of a check's run.
