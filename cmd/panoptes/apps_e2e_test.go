@@ -18,6 +18,7 @@ import (
 	"github.com/panoptes-go/panoptes/internal/event"
 	"github.com/panoptes-go/panoptes/internal/resource"
 	"github.com/panoptes-go/panoptes/internal/sim"
+	"github.com/panoptes-go/panoptes/internal/sink/alertmanager"
 	"github.com/panoptes-go/panoptes/internal/testutil/amserver"
 	"github.com/panoptes-go/panoptes/internal/testutil/freeport"
 )
@@ -127,6 +128,15 @@ sinks:
 	waitFor(t, "the events app to hold the session as established", 60*time.Second, nil, func() bool {
 		return trackedState(ctx, js, session.Device, session.Peer) == "established"
 	})
+	// The alerts bucket has the bus's 3 replicas: with 1, killing the
+	// server that holds it stops the alerts until it returns.
+	if kv, err := js.KeyValue(ctx, alertmanager.Bucket("alerts")); err != nil {
+		t.Fatalf("the alerts sink's bucket: %v", err)
+	} else if st, err := kv.Status(ctx); err != nil {
+		t.Fatal(err)
+	} else if r := st.(*jetstream.KeyValueBucketStatus).StreamInfo().Config.Replicas; r != 3 {
+		t.Fatalf("the alerts sink's bucket has %d replicas, want the bus's 3", r)
+	}
 
 	sessionEvents := func() []*event.Event {
 		s, err := js.Stream(ctx, event.Stream)

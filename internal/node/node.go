@@ -173,7 +173,7 @@ func (n *Node) reload(cfg *config.Config, d config.Diff) error {
 	if err != nil {
 		return err
 	}
-	sinks, err := parts.Sinks(cfg, sink.Deps{Logger: n.log.With("component", "sink"), Registerer: n.reg, Owner: n.cluster})
+	sinks, err := parts.Sinks(cfg, sink.Deps{Logger: n.log.With("component", "sink"), Registerer: n.reg, Owner: n.cluster, Replicas: cfg.Bus.Replicas})
 	if err != nil {
 		return err
 	}

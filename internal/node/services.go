@@ -126,7 +126,7 @@ func (n *Node) join(ctx context.Context) error {
 		return err
 	}
 	n.poller.Join(n.cluster, n.bus, n.index, n.pool)
-	consumers, err := parts.Sinks(n.cfg, sink.Deps{Logger: n.log.With("component", "sink"), Registerer: n.reg, Owner: n.cluster})
+	consumers, err := parts.Sinks(n.cfg, sink.Deps{Logger: n.log.With("component", "sink"), Registerer: n.reg, Owner: n.cluster, Replicas: n.cfg.Bus.Replicas})
 	for _, c := range consumers {
 		n.sinks.Put(c.Name(), c, n.runSink)
 	}

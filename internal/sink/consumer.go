@@ -68,6 +68,7 @@ type Consumer struct {
 	metrics  *sinkMetrics
 	dead     *deadLetters
 	owner    Owner               // nil: this process reads every partition
+	replicas int                 // of what it creates on the bus; 0: the metrics stream's
 	js       jetstream.JetStream // set by Run: the bus, also for dead letters
 	parts    partitions          // the partitions being read
 	// writeMu makes the partitions' readers write one batch at a time: a
@@ -114,7 +115,7 @@ func (c *Consumer) Run(ctx context.Context, js jetstream.JetStream) error {
 		return c.close(fmt.Errorf("sink %s: no bus to read from", c.name))
 	}
 	if bu, ok := c.sink.(BusUser); ok && js != nil {
-		if err := bu.UseBus(ctx, js); err != nil {
+		if err := bu.UseBus(ctx, js, replicasOr(ctx, js, c.replicas)); err != nil {
 			return c.close(fmt.Errorf("sink %s: %w", c.name, err))
 		}
 	}
@@ -422,13 +423,8 @@ func (c *Consumer) ensure(ctx context.Context, js jetstream.JetStream, stream st
 			filter = []string{wire.AllEvents}
 		}
 		if _, err := js.Stream(cctx, event.Stream); errors.Is(err, jetstream.ErrStreamNotFound) {
-			// No app has published yet: the sink makes the stream, with the
-			// replicas of the metrics stream.
-			replicas := 1
-			if ms, err := js.Stream(cctx, wire.MetricsStream); err == nil {
-				replicas = ms.CachedInfo().Config.Replicas
-			}
-			if err := event.EnsureStream(cctx, js, replicas); err != nil {
+			// No app has published yet: the sink makes the stream.
+			if err := event.EnsureStream(cctx, js, replicasOr(cctx, js, c.replicas)); err != nil {
 				return nil, fmt.Errorf("sink %s: %w", c.name, err)
 			}
 		}

@@ -43,15 +43,16 @@ func DeadLetterSubject(sinkName string) string {
 // deadLetters publishes one sink's poison messages to the dead-letter
 // stream, creating the stream on first use.
 type deadLetters struct {
-	sink    string
-	subject string
+	sink     string
+	subject  string
+	replicas int // of the stream it creates; 0: the metrics stream's
 
 	mu    sync.Mutex
 	ready bool // the stream exists
 }
 
-func newDeadLetters(sinkName string) *deadLetters {
-	return &deadLetters{sink: sinkName, subject: DeadLetterSubject(sinkName)}
+func newDeadLetters(sinkName string, replicas int) *deadLetters {
+	return &deadLetters{sink: sinkName, subject: DeadLetterSubject(sinkName), replicas: replicas}
 }
 
 // publish sets one message aside and returns once the stream stored it. id
@@ -80,7 +81,7 @@ func (d *deadLetters) publish(ctx context.Context, js jetstream.JetStream, rec R
 }
 
 // ensure creates the dead-letter stream unless it exists; an operator's
-// own settings for it are left alone. Replicas follow the metrics stream.
+// own settings for it are left alone.
 func (d *deadLetters) ensure(ctx context.Context, js jetstream.JetStream) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -89,10 +90,7 @@ func (d *deadLetters) ensure(ctx context.Context, js jetstream.JetStream) error 
 	}
 	_, err := js.Stream(ctx, DeadLetterStream)
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
-		replicas := 1
-		if s, serr := js.Stream(ctx, wire.MetricsStream); serr == nil {
-			replicas = max(s.CachedInfo().Config.Replicas, 1)
-		}
+		replicas := replicasOr(ctx, js, d.replicas)
 		_, err = js.CreateStream(ctx, jetstream.StreamConfig{
 			Name:        DeadLetterStream,
 			Description: "Panoptes poison messages set aside by sinks, with the reason in header " + HeaderReason,
@@ -133,4 +131,19 @@ func headerValue(s string, max int) string {
 		s = s[:cut] + "..."
 	}
 	return s
+}
+
+// replicasOr is what a stream or bucket a sink creates should have:
+// configured when set (the node passes bus.replicas), else the metrics
+// stream's, else 1. Only the configured value is sure: on a cluster still
+// forming, or with partitioned metrics streams, the lookup fails, and a
+// bucket of 1 replica is lost with the one server that holds it.
+func replicasOr(ctx context.Context, js jetstream.JetStream, configured int) int {
+	if configured > 0 {
+		return configured
+	}
+	if s, err := js.Stream(ctx, wire.MetricsStream); err == nil {
+		return max(s.CachedInfo().Config.Replicas, 1)
+	}
+	return 1
 }

@@ -25,14 +25,15 @@ type eventSink struct {
 	failFirst int
 	writes    int
 	bus       jetstream.JetStream
+	replicas  int
 }
 
 func (s *eventSink) ReadsEvents() {}
 
-func (s *eventSink) UseBus(_ context.Context, js jetstream.JetStream) error {
+func (s *eventSink) UseBus(_ context.Context, js jetstream.JetStream, replicas int) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.bus = js
+	s.bus, s.replicas = js, replicas
 	return nil
 }
 
@@ -176,5 +177,36 @@ func TestFromNow(t *testing.T) {
 	}
 	if got := strings.Join(seqs, " "); got != "3 4 5" {
 		t.Errorf("groups %q, want 3 4 5", got)
+	}
+}
+
+// TestBusUserReplicas: a BusUser's bucket gets the configured replicas
+// (bus.replicas) when set, whether or not the events stream exists yet,
+// and the metrics stream's otherwise. It took the events stream's before,
+// and 1 when that did not exist yet: an alerts bucket on one server of
+// three, lost with it (TestAppsFailover in CI).
+func TestBusUserReplicas(t *testing.T) {
+	b := openBus(t, t.TempDir())
+	js := b.JetStream()
+	ctx := context.Background()
+	if err := event.EnsureStream(ctx, js, 1); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ configured, want int }{{3, 3}, {0, 1}} {
+		s := &eventSink{}
+		c, err := NewFor(config.Sink{Name: fmt.Sprintf("alerts%d", tc.configured)}, s, Deps{Replicas: tc.configured})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stop := running(t, c, js)
+		eventually(t, "UseBus", func() bool {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			return s.bus != nil
+		})
+		stop()
+		if s.replicas != tc.want {
+			t.Errorf("Deps.Replicas %d: UseBus got %d replicas, want %d", tc.configured, s.replicas, tc.want)
+		}
 	}
 }

@@ -69,10 +69,10 @@ type EventReader interface {
 
 // BusUser is an optional interface of a sink that keeps state on the bus
 // (a KV bucket shared by the processes running it): Run hands it the bus
-// before anything else, and a failure stops the sink like a refused
-// consumer.
+// and the replicas its bucket must have before anything else, and a
+// failure stops the sink like a refused consumer.
 type BusUser interface {
-	UseBus(ctx context.Context, js jetstream.JetStream) error
+	UseBus(ctx context.Context, js jetstream.JetStream, replicas int) error
 }
 
 // FromNow is an optional interface of a sink whose durable consumer, when
@@ -131,6 +131,10 @@ type Deps struct {
 	// Owner decides which partitions this process reads when several run
 	// the sink (nil: all of them).
 	Owner Owner
+	// Replicas of what the consumer creates on the bus (the events stream
+	// when no app has yet, the dead-letter stream, a BusUser's bucket): the
+	// configured bus.replicas. 0 follows the metrics stream's replicas.
+	Replicas int
 }
 
 // Factory builds a sink from its block (the sink's keys other than the

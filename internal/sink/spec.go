@@ -163,9 +163,10 @@ func newConsumer(spec Spec, s Sink, src Reader, deps Deps) *Consumer {
 		sink:     s,
 		source:   src,
 		owner:    deps.Owner,
+		replicas: deps.Replicas,
 		logger:   deps.Logger,
 		metrics:  newSinkMetrics(deps.Registerer, spec.Name),
-		dead:     newDeadLetters(spec.Name),
+		dead:     newDeadLetters(spec.Name, deps.Replicas),
 		events:   isEventReader(s),
 	}
 }

@@ -47,7 +47,7 @@ func Run(ctx context.Context, js jetstream.JetStream, o RunOptions) error {
 		return fmt.Errorf("events app: %w", err)
 	}
 	consumer, err := sink.NewFor(config.Sink{Name: apps.ConsumerName(o.Name), Subjects: Subjects()}, New(tr, o.Logger),
-		sink.Deps{Logger: o.Logger, Registerer: o.Registerer, Owner: o.Owner})
+		sink.Deps{Logger: o.Logger, Registerer: o.Registerer, Owner: o.Owner, Replicas: o.Replicas})
 	if err != nil {
 		return fmt.Errorf("events app: %w", err)
 	}

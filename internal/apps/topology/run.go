@@ -78,7 +78,7 @@ func Run(ctx context.Context, js jetstream.JetStream, o RunOptions) error {
 	}
 	defer app.Close()
 	consumer, err := sink.NewFor(config.Sink{Name: apps.ConsumerName(o.Name), Subjects: Subjects()}, app,
-		sink.Deps{Logger: o.Logger, Registerer: o.Registerer, Owner: o.Owner})
+		sink.Deps{Logger: o.Logger, Registerer: o.Registerer, Owner: o.Owner, Replicas: o.Replicas})
 	if err != nil {
 		return fmt.Errorf("topology: %w", err)
 	}

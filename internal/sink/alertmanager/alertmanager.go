@@ -165,13 +165,9 @@ func Bucket(sinkName string) string {
 	}, sinkName)
 }
 
-// UseBus opens (or creates) the sink's alerts bucket, with the events
-// stream's replicas.
-func (s *Sink) UseBus(ctx context.Context, js jetstream.JetStream) error {
-	replicas := 1
-	if st, err := js.Stream(ctx, event.Stream); err == nil {
-		replicas = st.CachedInfo().Config.Replicas
-	}
+// UseBus opens (or creates) the sink's alerts bucket with replicas copies
+// (an existing bucket is brought to them).
+func (s *Sink) UseBus(ctx context.Context, js jetstream.JetStream, replicas int) error {
 	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket:      Bucket(s.name),
 		Description: "Panoptes alertmanager sink " + s.name + ": its firing and recently resolved alerts",

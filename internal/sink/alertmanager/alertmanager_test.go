@@ -221,7 +221,7 @@ func TestSharedState(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := s.UseBus(ctx, js); err != nil {
+		if err := s.UseBus(ctx, js, 1); err != nil {
 			t.Fatal(err)
 		}
 		return s
