@@ -92,7 +92,12 @@ func (s *service) Get(_ context.Context, req *pb.GetRequest) (*pb.GetResponse, e
 					}
 				}
 			case len(n.GetUpdate()) == 1:
-				leaves = append(leaves, n)
+				// A leaf kept alone (PerLeaf): the query stopped at its
+				// container, so it too is picked by the path.
+				elems = append(append(elems[:0], n.GetPrefix().GetElem()...), n.GetUpdate()[0].GetPath().GetElem()...)
+				if matches(want, elems) {
+					leaves = append(leaves, n)
+				}
 			}
 			return nil
 		})
