@@ -60,6 +60,9 @@ bus: {listen: %q}
 `, dataDir, addr)
 }
 
+// freeLoopbackPort is a loopback address free a moment ago, for a child
+// process to listen on (it may be taken meanwhile: the child then fails to
+// start and says so).
 func freeLoopbackPort() (string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

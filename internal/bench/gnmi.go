@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -163,11 +162,10 @@ func RunGNMI(ctx context.Context, o GNMIOptions) (*GNMIResult, error) {
 	}
 	control := ""
 	if o.SimCPUProfile != "" {
-		port, err := freePort()
-		if err != nil {
+		var err error
+		if control, err = freeLoopbackPort(); err != nil {
 			return nil, err
 		}
-		control = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 		simArgs = append(simArgs, "--control", control)
 	}
 	sim, err := startSimulator(ctx, o.Options, inventory, simArgs...)
@@ -332,15 +330,6 @@ sinks:
 }
 
 // freePort returns a TCP port free on 127.0.0.1 a moment ago.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
 // fetchProfile writes the CPU profile of the next d of the simulator
 // serving its controls on addr to file.
 func fetchProfile(ctx context.Context, addr string, d time.Duration, file string) error {

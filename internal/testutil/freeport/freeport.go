@@ -108,15 +108,20 @@ func pick(t testing.TB, proto string, free func(port int) bool) int {
 // directory cannot be used, ports are only checked, not reserved.
 func reserve(t testing.TB, port int) (release func(), ok bool) {
 	dir := filepath.Join(os.TempDir(), "panoptes-freeport")
-	if err := os.MkdirAll(dir, 0o1777); err != nil {
+	if err := os.MkdirAll(dir, 0o777|os.ModeSticky); err != nil {
 		t.Logf("freeport: %v (ports are not reserved across tests)", err)
 		return func() {}, true
 	}
-	f, err := os.OpenFile(filepath.Join(dir, strconv.Itoa(port)), os.O_CREATE|os.O_RDWR, 0o666)
+	// Shared by every user's tests (CI as root, then a developer): the
+	// umask took write access away; give it back where we may.
+	_ = os.Chmod(dir, 0o777|os.ModeSticky)
+	name := filepath.Join(dir, strconv.Itoa(port))
+	f, err := os.OpenFile(name, os.O_CREATE|os.O_RDWR, 0o666)
 	if err != nil {
 		t.Logf("freeport: %v (ports are not reserved across tests)", err)
 		return func() {}, true
 	}
+	_ = f.Chmod(0o666)
 	// A flock belongs to the open file, so a second open in this process
 	// conflicts too: parallel tests of one package are kept apart as well.
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
