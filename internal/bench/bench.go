@@ -70,7 +70,8 @@ type Options struct {
 	BusProcess bool
 	// Reference also measures net-snmp's snmpbulkwalk walking one device.
 	Reference bool
-	// HeapProfile, when set, receives a heap profile at the end of the window;
+	// HeapProfile, when set, receives a heap profile at the end of the window
+	// (and HeapProfile + ".goroutines" the goroutines grouped by stack);
 	// CPUProfile a CPU profile of the window.
 	HeapProfile string
 	CPUProfile  string
@@ -158,6 +159,9 @@ type Result struct {
 	// well batching amortises the system calls.
 	SNMPDatagramsPerSend float64 `json:"snmp_datagrams_per_sendmmsg,omitempty"`
 	SNMPDatagramsPerRecv float64 `json:"snmp_datagrams_per_recvmmsg,omitempty"`
+
+	// The collector process's memory by kind at the end of the window.
+	Memory *Memory `json:"memory,omitempty"`
 
 	Reference *Reference `json:"reference,omitempty"`
 }
@@ -272,6 +276,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bench config: %w", err)
 	}
+	if o.HeapProfile != "" {
+		// Finer than the default 512 KB, so that a node's per-device
+		// structures of tens of bytes each show by name, not by chance.
+		runtime.MemProfileRate = 64 << 10
+	}
 	baseRSS := rss()
 	n, err := node.New(cfg, o.Logger)
 	if err != nil {
@@ -336,9 +345,13 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	runtime.ReadMemStats(&mem)
 	live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/gc/gogc:percent"}}
 	metrics.Read(live)
+	memory := readMemory()
 	if o.HeapProfile != "" {
 		if err := writeHeapProfile(o.HeapProfile); err != nil {
 			o.Logger.Warn("bench: heap profile", "err", err)
+		}
+		if err := writeGoroutineProfile(o.HeapProfile + ".goroutines"); err != nil {
+			o.Logger.Warn("bench: goroutine profile", "err", err)
 		}
 	}
 	window := t1.Sub(t0).Seconds()
@@ -360,6 +373,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		ScheduleLatenessP50Ms:   ms(s1.LatenessP50),
 		ScheduleLatenessP99Ms:   ms(s1.LatenessP99),
 		FailedChecks:            s1.ChecksFailed - s0.ChecksFailed,
+		Memory:                  memory,
 	}
 	r.countChecks(want, o.Duration, o.Interval, a0, a1)
 	if bus != nil {
@@ -510,20 +524,7 @@ func selfSystemCPU() time.Duration {
 func rss() int64 { return statusRSS("/proc/self/status") }
 
 // statusRSS reads VmRSS from a /proc/<pid>/status file.
-func statusRSS(path string) int64 {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			var kb int64
-			fmt.Sscanf(strings.TrimSpace(v), "%d", &kb)
-			return kb << 10
-		}
-	}
-	return 0
-}
+func statusRSS(path string) int64 { return statusField(path, "VmRSS:") }
 
 // JSON renders the result as the harness prints it.
 func (r *Result) JSON() []byte {
