@@ -263,3 +263,29 @@ func BenchmarkConcurrentGets(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkHeldAnswers holds the answers of a switch48 ifTable walk as a
+// loaded node holds its delivered answers until their requests run
+// (deliver to decode), and reports the buffer bytes held per answer
+// (held-B/answer) and the answers' own size (answer-B).
+func BenchmarkHeldAnswers(b *testing.B) {
+	pkts := simIfTableResponses(b)
+	held := make([]*[]byte, len(pkts))
+	var size, bytes int
+	for _, p := range pkts {
+		size += len(p)
+	}
+	for b.Loop() {
+		bytes = 0
+		for i, p := range pkts {
+			held[i] = getAnswerBuf(len(p))
+			copy(*held[i], p)
+			bytes += cap(*held[i])
+		}
+		for _, bp := range held {
+			putAnswerBuf(bp)
+		}
+	}
+	b.ReportMetric(float64(bytes)/float64(len(pkts)), "held-B/answer")
+	b.ReportMetric(float64(size)/float64(len(pkts)), "answer-B")
+}

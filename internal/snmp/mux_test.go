@@ -161,3 +161,15 @@ func TestMuxOutlivesCloseForRequestsInFlight(t *testing.T) {
 		t.Fatal("a request after Close succeeded")
 	}
 }
+
+// An answer waits for its request in a buffer of its size class, which
+// takes it back.
+func TestAnswerBufClasses(t *testing.T) {
+	for _, c := range []struct{ n, size int }{{1, 2 << 10}, {2 << 10, 2 << 10}, {2<<10 + 1, 8 << 10}, {1500 * 4, 8 << 10}, {8<<10 + 1, maxDatagram}, {maxDatagram, maxDatagram}} {
+		bp := getAnswerBuf(c.n)
+		if len(*bp) != c.size || cap(*bp) != c.size {
+			t.Errorf("answer of %d bytes: buffer of %d (cap %d), want %d", c.n, len(*bp), cap(*bp), c.size)
+		}
+		putAnswerBuf(bp)
+	}
+}
