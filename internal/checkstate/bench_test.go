@@ -2,6 +2,7 @@ package checkstate
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -44,4 +45,33 @@ func BenchmarkRecord(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkBookBytesPerResource reports the heap a book keeps per
+// resource (book-B/resource) for 10,000 resources of one check each (an
+// interface poll per switch), before any run: the book's own structure,
+// without the entries' history rings.
+//
+//	go test -run '^$' -bench BookBytes -benchtime 5x ./internal/checkstate
+func BenchmarkBookBytesPerResource(b *testing.B) {
+	const n = 10_000
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("bench|network|switch|cisco|switch48-%05d", i)
+	}
+	var perRes float64
+	for b.Loop() {
+		var m0, m1 runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&m0)
+		book := New()
+		for _, k := range keys {
+			book.Entry(k, "interface-0")
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&m1)
+		perRes = float64(m1.HeapAlloc-m0.HeapAlloc) / n
+		runtime.KeepAlive(book)
+	}
+	b.ReportMetric(perRes, "book-B/resource")
 }

@@ -77,6 +77,7 @@ type Check struct {
 // ring, which it writes once per point.
 type Entry struct {
 	mu      sync.Mutex
+	name    string      // the plugin it is kept under in the book; never changes
 	removed atomic.Bool // dropped from the book: ask Book.Entry again
 	head    uint8       // next ring slot to write
 	n       uint8       // closed points in the ring
@@ -203,7 +204,9 @@ func (e *Entry) check() Check {
 // Every check run records here (50,000 a second on a busy node, from up
 // to max_concurrent_checks workers), into its own Entry; the maps, split
 // in shards by resource key, are touched when a check first runs and by
-// the page's readers.
+// the page's readers. A resource's entries are a slice sorted by plugin,
+// not a map: a resource has a few checks (one on most devices), and a map
+// of one cost ~250 bytes a resource where the slice costs 8.
 type Book struct {
 	seed   maphash.Seed
 	shards [bookShards]shard
@@ -213,15 +216,15 @@ const bookShards = 64
 
 type shard struct {
 	mu    sync.RWMutex
-	byRes map[string]map[string]*Entry // resource key → plugin → state
-	_     [32]byte                     // 64 bytes a shard: no false sharing between their locks
+	byRes map[string][]*Entry // resource key → its entries, by plugin name
+	_     [32]byte            // 64 bytes a shard: no false sharing between their locks
 }
 
 // New returns an empty book.
 func New() *Book {
 	b := &Book{seed: maphash.MakeSeed()}
 	for i := range b.shards {
-		b.shards[i].byRes = map[string]map[string]*Entry{}
+		b.shards[i].byRes = map[string][]*Entry{}
 	}
 	return b
 }
@@ -235,23 +238,26 @@ func (b *Book) shard(resKey string) *shard {
 func (b *Book) Entry(resKey, plugin string) *Entry {
 	sh := b.shard(resKey)
 	sh.mu.RLock()
-	e := sh.byRes[resKey][plugin]
+	entries := sh.byRes[resKey]
+	i, found := search(entries, plugin)
 	sh.mu.RUnlock()
-	if e != nil {
-		return e
+	if found {
+		return entries[i]
 	}
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	plugins := sh.byRes[resKey]
-	if plugins == nil {
-		plugins = map[string]*Entry{}
-		sh.byRes[resKey] = plugins
+	entries = sh.byRes[resKey]
+	if i, found = search(entries, plugin); found {
+		return entries[i]
 	}
-	if e = plugins[plugin]; e == nil {
-		e = &Entry{plugin: plugin}
-		plugins[plugin] = e
-	}
+	e := &Entry{name: plugin, plugin: plugin}
+	sh.byRes[resKey] = slices.Insert(slices.Clip(entries), i, e) // a new array: readers may hold the old
 	return e
+}
+
+// search finds plugin's place in entries (sorted by name).
+func search(entries []*Entry, plugin string) (int, bool) {
+	return slices.BinarySearchFunc(entries, plugin, func(e *Entry, name string) int { return strings.Compare(e.name, name) })
 }
 
 // Record stores run as the latest of its check on resource resKey (a copy
@@ -266,9 +272,9 @@ func (b *Book) Retain(keep func(resKey string) bool) {
 	for i := range b.shards {
 		sh := &b.shards[i]
 		sh.mu.Lock()
-		for k, plugins := range sh.byRes {
+		for k, entries := range sh.byRes {
 			if !keep(k) {
-				for _, e := range plugins {
+				for _, e := range entries {
 					e.removed.Store(true)
 				}
 				delete(sh.byRes, k)
@@ -284,15 +290,17 @@ func (b *Book) Forget(resKey, plugin string) {
 	sh := b.shard(resKey)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if plugins := sh.byRes[resKey]; plugins != nil {
-		if e := plugins[plugin]; e != nil {
-			e.removed.Store(true)
-		}
-		delete(plugins, plugin)
-		if len(plugins) == 0 {
-			delete(sh.byRes, resKey)
-		}
+	entries := sh.byRes[resKey]
+	i, found := search(entries, plugin)
+	if !found {
+		return
 	}
+	entries[i].removed.Store(true)
+	if len(entries) == 1 {
+		delete(sh.byRes, resKey)
+		return
+	}
+	sh.byRes[resKey] = slices.Delete(slices.Clone(entries), i, i+1) // a new array: readers may hold the old
 }
 
 // Checks returns copies of the resource's checks, by plugin name order;
@@ -301,12 +309,12 @@ func (b *Book) Checks(resKey string) []Check {
 	sh := b.shard(resKey)
 	sh.mu.RLock()
 	defer sh.mu.RUnlock()
-	plugins := sh.byRes[resKey]
-	if len(plugins) == 0 {
+	entries := sh.byRes[resKey]
+	if len(entries) == 0 {
 		return nil
 	}
-	out := make([]Check, 0, len(plugins))
-	for _, e := range plugins {
+	out := make([]Check, 0, len(entries))
+	for _, e := range entries {
 		out = append(out, e.check())
 	}
 	slices.SortFunc(out, func(a, b Check) int { return strings.Compare(a.Last.Plugin, b.Last.Plugin) })
@@ -337,8 +345,8 @@ func (b *Book) Each(fn func(resKey string, s Summary)) {
 	for i := range b.shards {
 		sh := &b.shards[i]
 		sh.mu.RLock()
-		for k, plugins := range sh.byRes {
-			all = append(all, entry{k, summarize(plugins)})
+		for k, entries := range sh.byRes {
+			all = append(all, entry{k, summarize(entries)})
 		}
 		sh.mu.RUnlock()
 	}
@@ -352,11 +360,11 @@ func (b *Book) Summary(resKey string) (Summary, bool) {
 	sh := b.shard(resKey)
 	sh.mu.RLock()
 	defer sh.mu.RUnlock()
-	plugins := sh.byRes[resKey]
-	if len(plugins) == 0 {
+	entries := sh.byRes[resKey]
+	if len(entries) == 0 {
 		return Summary{}, false
 	}
-	return summarize(plugins), true
+	return summarize(entries), true
 }
 
 // Len is the number of resources with a record.
@@ -371,11 +379,12 @@ func (b *Book) Len() int {
 	return n
 }
 
-func summarize(plugins map[string]*Entry) Summary {
-	s := Summary{Checks: len(plugins)}
+func summarize(entries []*Entry) Summary {
+	s := Summary{Checks: len(entries)}
 	var lastEnd, nextDue int64
 	failing := ""
-	for name, e := range plugins {
+	for _, e := range entries {
+		name := e.name
 		end, due, status, reason := e.summary()
 		lastEnd = max(lastEnd, end)
 		if due != 0 && (nextDue == 0 || due < nextDue) {
