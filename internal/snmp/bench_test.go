@@ -112,6 +112,7 @@ func BenchmarkDecodeSimIfTable(b *testing.B) {
 	pkts := simIfTableResponses(b)
 	b.Run("gosnmp", func(b *testing.B) { benchDecodeGosnmp(b, pkts) })
 	b.Run("native", func(b *testing.B) { benchDecodeNative(b, pkts) })
+	b.Run("native-walk", func(b *testing.B) { benchDecodeNativeWith(b, pkts, true) })
 }
 
 func benchDecodeGosnmp(b *testing.B, pkts [][]byte) {
@@ -132,16 +133,26 @@ func benchDecodeGosnmp(b *testing.B, pkts [][]byte) {
 }
 
 func benchDecodeNative(b *testing.B, pkts [][]byte) {
+	benchDecodeNativeWith(b, pkts, false)
+}
+
+// benchDecodeNativeWith decodes pkts as one walk's responses when walk
+// (one decoder for all, as session.walk), else each with its own decoder.
+func benchDecodeNativeWith(b *testing.B, pkts [][]byte, walk bool) {
 	b.ReportAllocs()
 	var n int
 	cpu0 := cpuTime()
 	for b.Loop() {
+		wd := decoder{walk: true}
 		for _, p := range pkts {
 			var h header
 			if !parseHeader(p, &h) {
 				b.Fatal("bad header")
 			}
-			var d decoder
+			d := &decoder{}
+			if walk {
+				d = &wd
+			}
 			vbs, err := d.varbinds(h.vbl, make([]Varbind, 0, 32))
 			if err != nil {
 				b.Fatal(err)
@@ -178,6 +189,26 @@ func BenchmarkWalkSim(b *testing.B) {
 			if err != nil {
 				return n, err
 			}
+			n += len(vbs)
+		}
+		return n, nil
+	})
+}
+
+// BenchmarkWalkSimSized is BenchmarkWalkSim as the interface plugin walks
+// at its second poll of a device on: each walk's result allocated for what
+// the last walk of its table returned (Pool.WalkSized).
+func BenchmarkWalkSimSized(b *testing.B) {
+	roots := []string{oidIfTable, oidIfXTable}
+	sizes := make([]int, len(roots))
+	benchSim(b, func(ctx context.Context, p *Pool, tg Target) (int, error) {
+		n := 0
+		for i, root := range roots {
+			vbs, err := p.WalkSized(ctx, tg, root, sizes[i])
+			if err != nil {
+				return n, err
+			}
+			sizes[i] = len(vbs)
 			n += len(vbs)
 		}
 		return n, nil

@@ -63,15 +63,35 @@ func (d *decoder) boxBytes(b []byte) any {
 }
 
 // slabSize sizes a new slab for the rest of the packet: about one slot per
-// varbind left (a varbind takes at least 12 bytes on the wire).
-func (d *decoder) slabSize() int { return min(max(d.left/12, 4), 256) }
+// varbind left (a varbind takes at least 12 bytes on the wire). A walk's
+// decoder, which serves the packets to come as well, takes more.
+func (d *decoder) slabSize() int {
+	if d.walk {
+		return walkSlab
+	}
+	return min(max(d.left/12, 4), walkSlab)
+}
+
+// A walk's decoder allocates its slabs and text arenas for several
+// packets at once: a 25-varbind response needs ~25 slots and ~700 bytes of
+// text, a walk of a 48-port ifTable ~1,000 slots and ~25 KB. At most the
+// unused tail of the last (under 2 KB of slots, 4 KB of text) outlives
+// the walk in its result.
+const (
+	walkSlab = 256
+	walkText = 4 << 10
+)
 
 // text returns room for n more bytes in the packet's text arena, where
 // names, octet strings and string values are stored. A full arena is not
 // grown (that would copy what earlier values point into) but replaced.
 func (d *decoder) room(n int) {
 	if cap(d.text)-len(d.text) < n {
-		d.text = make([]byte, 0, max(n, d.left+d.left/4+64))
+		size := max(n, d.left+d.left/4+64)
+		if d.walk {
+			size = max(size, walkText)
+		}
+		d.text = make([]byte, 0, size)
 	}
 }
 

@@ -139,7 +139,7 @@ func (c *v2conn) roundTrip(ctx context.Context, req *request, dst []Varbind) ([]
 	if err != nil {
 		return dst, response{}, fmt.Errorf("marshal: %w", err)
 	}
-	dst, resp, err := c.attempts(ctx, msg, dst)
+	dst, resp, err := c.attempts(ctx, msg, req.dec, dst)
 	if err != nil && ctx.Err() != nil { // the socket was closed under the wait
 		err = context.Cause(ctx)
 	}
@@ -152,7 +152,7 @@ var errAttemptTimeout = errors.New("timeout")
 // attempts sends msg up to 1+retries times, as gosnmp does: a read error or
 // an undecodable answer re-sends at once, a silent agent after the timeout;
 // the last error is returned, "request timeout" when every attempt timed out.
-func (c *v2conn) attempts(ctx context.Context, msg []byte, dst []Varbind) ([]Varbind, response, error) {
+func (c *v2conn) attempts(ctx context.Context, msg []byte, d *decoder, dst []Varbind) ([]Varbind, response, error) {
 	var err error
 	for attempt := 0; attempt <= c.retries; attempt++ {
 		if ctx.Err() != nil {
@@ -168,7 +168,7 @@ func (c *v2conn) attempts(ctx context.Context, msg []byte, dst []Varbind) ([]Var
 		}
 		var resp response
 		var sent bool
-		dst, resp, sent, err = c.await(dst, msg)
+		dst, resp, sent, err = c.await(d, dst, msg)
 		if !sent {
 			continue // err says why; the next attempt sends again
 		}
@@ -193,9 +193,9 @@ func (c *v2conn) attempts(ctx context.Context, msg []byte, dst []Varbind) ([]Var
 }
 
 // await sends msg, then reads datagrams until the response to request c.id
-// arrives, and decodes it into dst. sent is false when msg could not be
-// sent (err says why).
-func (c *v2conn) await(dst []Varbind, msg []byte) (_ []Varbind, _ response, sent bool, _ error) {
+// arrives, and decodes it into dst with d (nil: a new decoder). sent is
+// false when msg could not be sent (err says why).
+func (c *v2conn) await(d *decoder, dst []Varbind, msg []byte) (_ []Varbind, _ response, sent bool, _ error) {
 	pkt, err := c.rd.sendRead(c, msg)
 	if err != nil {
 		return dst, response{}, c.rd.sent, err
@@ -213,7 +213,9 @@ func (c *v2conn) await(dst []Varbind, msg []byte) (_ []Varbind, _ response, sent
 			pkt = nil
 			continue // not the answer to this request
 		}
-		var d decoder
+		if d == nil {
+			d = new(decoder)
+		}
 		mark := len(dst)
 		dst, err = d.varbinds(h.vbl, dst)
 		c.rd.done()

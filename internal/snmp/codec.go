@@ -26,6 +26,10 @@ type request struct {
 	pdu     byte     // ber.PDUGet, ber.PDUGetNext or ber.PDUGetBulk
 	oids    []string // numeric, with or without the leading dot
 	maxReps int      // GETBULK max-repetitions (non-repeaters is 0)
+	// dec, when set, decodes the response: a walk keeps one decoder for
+	// all its responses, so that their values share larger arenas (see
+	// box.go) instead of a few fresh ones per packet. nil: a new one.
+	dec *decoder
 }
 
 // response is a response PDU's outcome besides its varbinds.
@@ -131,6 +135,7 @@ func (h *header) outcome() response {
 // packet, whose buffer is reused.
 type decoder struct {
 	left     int    // bytes of the varbind list not yet decoded, to size slabs
+	walk     bool   // it decodes all of a walk's responses: larger slabs
 	prevOID  []byte // the last name's OID content and text
 	prevText string
 	text     []byte
@@ -143,6 +148,7 @@ var emptyBytes any = []byte{} // gosnmp gives a non-nil empty slice
 
 // varbinds appends the varbinds of a varbind list's content to dst.
 func (d *decoder) varbinds(vbl []byte, dst []Varbind) ([]Varbind, error) {
+	d.prevOID, d.prevText = nil, "" // the last packet's: its buffer is reused
 	for i := 0; i < len(vbl); {
 		d.left = len(vbl) - i
 		vs, ve, ok := ber.Expect(vbl, i, ber.TagSequence)

@@ -442,7 +442,8 @@ type muxConn struct {
 	retries int
 	m       *metrics
 	w       waiter
-	buf     []byte // the request's encoding; nil when the sender may still hold it
+	buf     []byte      // the request's encoding; nil when the sender may still hold it
+	timer   *time.Timer // an attempt's timeout, reused by the session's requests
 }
 
 func dialMux(ctx context.Context, mx *mux, t Target, v1 bool, m *metrics) (*muxConn, error) {
@@ -508,19 +509,19 @@ func (c *muxConn) roundTrip(ctx context.Context, req *request, dst []Varbind) ([
 		return dst, response{}, fmt.Errorf("marshal: %w", err)
 	}
 	w.msg = msg
-	dst, resp, err := c.attempts(ctx, dst)
+	dst, resp, err := c.attempts(ctx, req.dec, dst)
 	w.msg = nil
 	return dst, resp, err
 }
 
 // attempts sends the request up to 1+retries times, as v2conn.attempts.
-func (c *muxConn) attempts(ctx context.Context, dst []Varbind) ([]Varbind, response, error) {
+func (c *muxConn) attempts(ctx context.Context, d *decoder, dst []Varbind) ([]Varbind, response, error) {
 	w := &c.w
 	var err error
-	var timer *time.Timer
+	timer := c.timer
 	defer func() {
 		if timer != nil {
-			timer.Stop()
+			timer.Stop() // since Go 1.23 no stale tick is left for the next Reset
 		}
 	}()
 	for attempt := 0; attempt <= c.retries; attempt++ {
@@ -542,6 +543,7 @@ func (c *muxConn) attempts(ctx context.Context, dst []Varbind) ([]Varbind, respo
 		}
 		if timer == nil {
 			timer = time.NewTimer(wait)
+			c.timer = timer
 		} else {
 			timer.Reset(wait)
 		}
@@ -572,7 +574,7 @@ func (c *muxConn) attempts(ctx context.Context, dst []Varbind) ([]Varbind, respo
 			continue // as a read error on a connected socket: send again
 		}
 		var resp response
-		if dst, resp, err = c.decode(dst); err == nil {
+		if dst, resp, err = c.decode(d, dst); err == nil {
 			return dst, resp, nil
 		}
 	}
@@ -593,8 +595,9 @@ func (c *muxConn) abandonBuf() {
 	}
 }
 
-// decode appends the delivered answer's varbinds to dst.
-func (c *muxConn) decode(dst []Varbind) ([]Varbind, response, error) {
+// decode appends the delivered answer's varbinds to dst, decoded by d
+// (nil: a new decoder).
+func (c *muxConn) decode(d *decoder, dst []Varbind) ([]Varbind, response, error) {
 	w := &c.w
 	pkt := (*w.pkt)[:w.n]
 	defer func() { putAnswerBuf(w.pkt); w.pkt = nil }()
@@ -602,7 +605,9 @@ func (c *muxConn) decode(dst []Varbind) ([]Varbind, response, error) {
 	if !parseHeader(pkt, &h) { // checked by the reader; cannot fail
 		return dst, response{}, errors.New("malformed response")
 	}
-	var d decoder
+	if d == nil {
+		d = new(decoder)
+	}
 	mark := len(dst)
 	dst, err := d.varbinds(h.vbl, dst)
 	if err != nil {

@@ -128,8 +128,16 @@ func (p *Pool) Get(ctx context.Context, t Target, oids []string) ([]Varbind, err
 // an OID that does not increase (an agent loop). When the subtree is empty
 // but root itself is an instance, that instance is returned, as snmpwalk does.
 func (p *Pool) Walk(ctx context.Context, t Target, root string) ([]Varbind, error) {
+	return p.WalkSized(ctx, t, root, 0)
+}
+
+// WalkSized is Walk where the caller expects about size varbinds (what the
+// last walk of root on t returned; 0: unknown): the result is allocated
+// once for them instead of grown by doubling, which copies a large table
+// several times and leaves its discarded copies to the GC.
+func (p *Pool) WalkSized(ctx context.Context, t Target, root string, size int) ([]Varbind, error) {
 	return p.do(ctx, t, operation{kind: "walk", root: root}, func(s *session) ([]Varbind, error) {
-		return s.walk(ctx, root)
+		return s.walk(ctx, root, size)
 	})
 }
 
@@ -171,7 +179,8 @@ func (p *Pool) do(ctx context.Context, t Target, op operation, fn func(*session)
 	if !s.rt.unwatch() {
 		s.broken = true
 	}
-	s.req, s.root = request{}, [1]string{} // an idle session must not keep the last response alive
+	// An idle session must not keep the last response alive.
+	s.req, s.root, s.dec = request{}, [1]string{}, decoder{}
 	p.release(d, s, !s.broken && (err == nil || s.reusableAfter(err)), end)
 	p.varbinds.Add(uint64(len(vbs)))
 	p.m.varbinds.Add(float64(len(vbs)))

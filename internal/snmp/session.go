@@ -27,6 +27,7 @@ type session struct {
 	broken   bool      // a request failed: the session is not reused
 	req      request   // the request in flight, kept here not to allocate one
 	root     [1]string // a walk's OID or a single GET's in flight
+	dec      decoder   // a walk's decoder, for all its responses
 }
 
 // roundTripper sends one request PDU and appends its response's varbinds.
@@ -148,17 +149,23 @@ func (s *session) getChunk(ctx context.Context, oids []string, dst []Varbind) ([
 }
 
 // walk implements Walk on this session. Each response's varbinds are
-// decoded straight into the result, then cut back to the subtree.
-func (s *session) walk(ctx context.Context, root string) ([]Varbind, error) {
+// decoded straight into the result, then cut back to the subtree. size is
+// the caller's expectation (see Pool.WalkSized; 0: none): the result is
+// allocated once for it, then grown by doubling if the table is larger.
+func (s *session) walk(ctx context.Context, root string, size int) ([]Varbind, error) {
 	root = normOID(root)
 	s.root[0] = root
+	s.dec = decoder{walk: true}
 	req := &s.req
-	*req = request{pdu: ber.PDUGetBulk, oids: s.root[:], maxReps: s.maxReps}
+	*req = request{pdu: ber.PDUGetBulk, oids: s.root[:], maxReps: s.maxReps, dec: &s.dec}
 	if s.v1 {
 		req.pdu = ber.PDUGetNext
 	}
 	limit := walkLimitOf(ctx)
 	var out []Varbind
+	if size > 0 { // room for the last response, which may end past the subtree
+		out = make([]Varbind, 0, size+s.maxReps)
+	}
 	for {
 		if cap(out)-len(out) < s.maxReps { // grow by doubling: append's 1.25 copies a large table more
 			out = slices.Grow(out, max(len(out), s.maxReps))

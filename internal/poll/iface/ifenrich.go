@@ -59,16 +59,15 @@ const maxFitRepetitions = 64
 // is then one request, where the configured max-repetitions (25) takes
 // three for a 48-port switch and wastes up to a third of what it reads.
 // It never lowers the configured value.
-func (p *Interface) fitRepetitions(req *poll.Request) int {
-	configured := req.Target.MaxRepetitions
-	if req.Resource == nil {
+func fitRepetitions(configured int, seen *memo) int {
+	if seen == nil {
 		return configured
 	}
-	v, ok := p.rowCounts.Load(req.Resource.Key())
-	if !ok {
+	rows := int(seen.rows.Load())
+	if rows == 0 {
 		return configured
 	}
-	n := v.(int) + 1
+	n := rows + 1
 	if n > configured && n <= maxFitRepetitions {
 		return n
 	}

@@ -4,10 +4,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/panoptes-go/panoptes/internal/poll"
-
 	"github.com/panoptes-go/panoptes/internal/metric"
-	"github.com/panoptes-go/panoptes/internal/resource"
 )
 
 func TestCounterHints(t *testing.T) {
@@ -66,16 +63,16 @@ func TestCounterRoots(t *testing.T) {
 }
 
 func TestFitRepetitions(t *testing.T) {
-	p := &Interface{}
-	res := &resource.Resource{ID: "a"}
-	req := &poll.Request{Resource: res}
-	req.Target.MaxRepetitions = 25
-	if n := p.fitRepetitions(req); n != 25 {
+	if n := fitRepetitions(25, nil); n != 25 {
+		t.Errorf("no resource: %d, want the configured 25", n)
+	}
+	seen := new(memo)
+	if n := fitRepetitions(25, seen); n != 25 {
 		t.Errorf("unknown device: %d, want the configured 25", n)
 	}
-	for rows, want := range map[int]int{10: 25, 52: 53, 63: 64, 200: 25} {
-		p.rowCounts.Store(res.Key(), rows)
-		if n := p.fitRepetitions(req); n != want {
+	for rows, want := range map[int32]int{10: 25, 52: 53, 63: 64, 200: 25} {
+		seen.rows.Store(rows)
+		if n := fitRepetitions(25, seen); n != want {
 			t.Errorf("%d rows: %d, want %d", rows, n, want)
 		}
 	}

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"path"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/panoptes-go/panoptes/internal/poll"
@@ -37,9 +39,28 @@ type Interface struct {
 	// walker and now are replaced by tests; nil means req.SNMP and time.Now.
 	walker walker
 	now    func() time.Time
-	// rowCounts remembers, in enrichment mode, each resource's interface
-	// count (resource key → int) to size its column walks.
-	rowCounts sync.Map
+	// seen remembers what the last poll of each resource found (resource
+	// key → *memo), to size the next one's requests and results.
+	seen sync.Map
+}
+
+// memo is what the last poll of a device found.
+type memo struct {
+	rows  atomic.Int32    // interfaces, in enrichment mode: sizes its GETBULKs
+	walks [3]atomic.Int32 // varbinds each table's walks returned
+}
+
+// memoOf is the resource's memo, nil without a resource.
+func (p *Interface) memoOf(req *poll.Request) *memo {
+	if req.Resource == nil {
+		return nil
+	}
+	key := req.Resource.Key()
+	if m, ok := p.seen.Load(key); ok {
+		return m.(*memo)
+	}
+	m, _ := p.seen.LoadOrStore(key, new(memo))
+	return m.(*memo)
 }
 
 var _ poll.Plugin = (*Interface)(nil)
@@ -47,6 +68,12 @@ var _ poll.Plugin = (*Interface)(nil)
 // walker is the SNMP operation the plugin needs.
 type walker interface {
 	Walk(ctx context.Context, t snmp.Target, root string) ([]snmp.Varbind, error)
+}
+
+// sizedWalker is what a walker may also do: allocate a walk's result for
+// the varbinds the last walk of the same root returned (snmp.Pool).
+type sizedWalker interface {
+	WalkSized(ctx context.Context, t snmp.Target, root string, size int) ([]snmp.Varbind, error)
 }
 
 // getter is what a walker may also do: GET the rate hints (sysUpTime.0,
@@ -115,25 +142,30 @@ func (p *Interface) Poll(ctx context.Context, req *poll.Request) ([]*metric.Grou
 		tables = append(tables, dot3StatsTable)
 	}
 	target := req.Target
+	seen := p.memoOf(req)
 	if p.opts.enrichment && !v1 {
-		target.MaxRepetitions = p.fitRepetitions(req)
+		target.MaxRepetitions = fitRepetitions(req.Target.MaxRepetitions, seen)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	results := make([][]walked, len(tables))
 	errs := make([]error, len(tables))
 	var (
-		wg    sync.WaitGroup
-		once  sync.Once
-		cause error // the first essential failure, not the cancellations it causes
-		seen  enrich.Signals
+		wg      sync.WaitGroup
+		once    sync.Once
+		cause   error // the first essential failure, not the cancellations it causes
+		signals enrich.Signals
 	)
 	if g, ok := w.(getter); ok {
-		wg.Go(func() { seen = readSignals(ctx, g, target, p.opts.enrichment) })
+		wg.Go(func() { signals = readSignals(ctx, g, target, p.opts.enrichment) })
 	}
 	for i, t := range tables {
+		var size *atomic.Int32
+		if seen != nil {
+			size = &seen.walks[i]
+		}
 		wg.Go(func() {
-			results[i], errs[i] = walkTable(ctx, w, target, t, v1, p.opts.enrichment, now)
+			results[i], errs[i] = walkTable(ctx, w, target, t, v1, p.opts.enrichment, now, size)
 			if errs[i] != nil && t != dot3StatsTable {
 				once.Do(func() { cause = fmt.Errorf("walk %s: %w", t.name, errs[i]) })
 				cancel() // the check has failed: stop the other walks
@@ -146,7 +178,7 @@ func (p *Interface) Poll(ctx context.Context, req *poll.Request) ([]*metric.Grou
 	}
 
 	rs := newRows(estimateRows(results[0]))
-	rs.uptime, rs.haveUptime = seen.Uptime, seen.HaveUptime
+	rs.uptime, rs.haveUptime = signals.Uptime, signals.HaveUptime
 	for i, t := range tables {
 		for _, r := range results[i] {
 			rs.add(t, r.vbs, r.at, t != dot3StatsTable)
@@ -158,9 +190,9 @@ func (p *Interface) Poll(ctx context.Context, req *poll.Request) ([]*metric.Grou
 	}
 	var enrichErr error
 	if p.opts.enrichment {
-		enrichErr = rs.enrich(ctx, req, w, seen, now)
-		if req.Resource != nil {
-			p.rowCounts.Store(req.Resource.Key(), len(rs.slab))
+		enrichErr = rs.enrich(ctx, req, w, signals, now)
+		if seen != nil {
+			seen.rows.Store(int32(min(len(rs.slab), math.MaxInt32)))
 		}
 	}
 	groups := rs.build(req.Resource, int(req.Interval/time.Second), poll.Epoch(req.Now), &p.opts)
@@ -177,19 +209,37 @@ func (p *Interface) Poll(ctx context.Context, req *poll.Request) ([]*metric.Grou
 	return groups, nil
 }
 
-// walkTable walks t's roots one after the other.
-func walkTable(ctx context.Context, w walker, target snmp.Target, t *table, v1, countersOnly bool, now func() time.Time) ([]walked, error) {
+// walkTable walks t's roots one after the other. size, when not nil, holds
+// the varbinds the table's last walks returned, which sizes this one's
+// results, and is updated.
+func walkTable(ctx context.Context, w walker, target snmp.Target, t *table, v1, countersOnly bool, now func() time.Time, size *atomic.Int32) ([]walked, error) {
 	roots := t.walkRoots(v1)
 	if countersOnly {
 		roots = t.counterRoots(v1)
 	}
+	sw, sized := w.(sizedWalker)
+	each := 0 // the expected varbinds of one root: roots of a table are alike
+	if sized && size != nil {
+		each = int(size.Load()) / len(roots)
+	}
 	out := make([]walked, 0, len(roots))
+	total := 0
 	for _, root := range roots {
-		vbs, err := w.Walk(ctx, target, root)
+		var vbs []snmp.Varbind
+		var err error
+		if sized {
+			vbs, err = sw.WalkSized(ctx, target, root, each)
+		} else {
+			vbs, err = w.Walk(ctx, target, root)
+		}
 		if err != nil {
 			return nil, err
 		}
+		total += len(vbs)
 		out = append(out, walked{vbs: vbs, at: poll.Epoch(now())})
+	}
+	if size != nil {
+		size.Store(int32(min(total, math.MaxInt32)))
 	}
 	return out, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -388,4 +389,59 @@ func mustPollWalker(t *testing.T, w walker, version string, options map[string]a
 		t.Fatal(err)
 	}
 	return groups
+}
+
+// sizingWalker is a fakeWalker that also takes walks' expected sizes, and
+// records them by root.
+type sizingWalker struct {
+	*fakeWalker
+	sizes sync.Map // root → the size of its last WalkSized
+}
+
+func (w *sizingWalker) WalkSized(ctx context.Context, t snmp.Target, root string, size int) ([]snmp.Varbind, error) {
+	w.sizes.Store(root, size)
+	return w.Walk(ctx, t, root)
+}
+
+// TestWalksSizedFromLastPoll: a device's first poll expects nothing, the
+// next one, per table, what the last returned; the groups are the same.
+func TestWalksSizedFromLastPoll(t *testing.T) {
+	w := &sizingWalker{fakeWalker: &fakeWalker{walks: device(fastEth, stackPort)}}
+	p, err := poll.New("interface", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ip := p.(*Interface)
+	ip.walker = w
+	ip.now = func() time.Time { return polltest.Now.Add(time.Second) }
+	req := &poll.Request{Resource: polltest.Resource, Interval: time.Minute, Now: polltest.Now,
+		Target: snmp.Target{Host: "sw1", Credential: configCred("2c")}}
+	var first []*metric.Group
+	for i, tables := range []map[string]int{
+		{ifTable.root: 0, ifXTable.root: 0, dot3StatsTable.root: 0},
+		{ifTable.root: len(w.walks[ifTable.root]), ifXTable.root: len(w.walks[ifXTable.root]),
+			dot3StatsTable.root: len(w.walks[dot3StatsTable.root])},
+	} {
+		groups, err := ip.Poll(context.Background(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for root, want := range tables {
+			if got, _ := w.sizes.Load(root); got != want {
+				t.Errorf("poll %d: walk %s expected %v varbinds, want %d", i+1, root, got, want)
+			}
+		}
+		if i == 0 {
+			first = groups
+			continue
+		}
+		if len(groups) != len(first) {
+			t.Fatalf("poll 2: %d groups, poll 1 %d", len(groups), len(first))
+		}
+		for j := range groups {
+			if a, b := string(metric.AppendJSON(nil, groups[j])), string(metric.AppendJSON(nil, first[j])); a != b {
+				t.Errorf("group %d differs:\n%s\n%s", j, a, b)
+			}
+		}
+	}
 }
