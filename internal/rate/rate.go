@@ -13,7 +13,9 @@ import (
 	"errors"
 	"hash/fnv"
 	"log/slog"
+	"maps"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -50,8 +52,11 @@ type Processor struct {
 	mu  sync.Mutex
 	res map[string]*resState // by resource key
 
-	namesMu sync.RWMutex
-	names   map[string]string // counter → rate name, to not allocate per poll
+	// names maps counter → rate name, to not allocate per poll. It is
+	// copied on write (under namesMu), read without a lock: a read lock
+	// per series cost 17 % of Apply, its atomics contended across cores.
+	namesMu sync.Mutex
+	names   atomic.Pointer[map[string]string]
 }
 
 // resState is the previous samples of one resource's series.
@@ -80,8 +85,9 @@ func New(opts Options) *Processor {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Processor{opts: opts, log: log, m: newMetrics(opts.Registerer),
-		res: map[string]*resState{}, names: map[string]string{}}
+	p := &Processor{opts: opts, log: log, m: newMetrics(opts.Registerer), res: map[string]*resState{}}
+	p.names.Store(&map[string]string{})
+	return p
 }
 
 // Apply adds `<counter>_rate` gauges to the groups of set for the counters
@@ -208,18 +214,20 @@ func growAll(groups []*metric.Group, sel Selector) {
 
 // rateName is name + Suffix, interned.
 func (p *Processor) rateName(name string) string {
-	p.namesMu.RLock()
-	r, ok := p.names[name]
-	p.namesMu.RUnlock()
-	if ok {
+	if r, ok := (*p.names.Load())[name]; ok {
 		return r
 	}
-	r = name + Suffix
+	r := name + Suffix
 	p.namesMu.Lock()
-	if len(p.names) < 10000 { // bounded: names come from plugins, not devices
-		p.names[name] = r
+	defer p.namesMu.Unlock()
+	old := *p.names.Load()
+	if _, ok := old[name]; ok || len(old) >= 10000 { // bounded: names come from plugins, not devices
+		return r
 	}
-	p.namesMu.Unlock()
+	names := make(map[string]string, len(old)+1)
+	maps.Copy(names, old)
+	names[name] = r
+	p.names.Store(&names)
 	return r
 }
 

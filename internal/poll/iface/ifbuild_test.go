@@ -52,6 +52,7 @@ func BenchmarkInterfaceBuild(b *testing.B) {
 			rs.add(t, walks[t.root], 1535497113.5, t != dot3StatsTable)
 		}
 		groups = len(rs.build(polltest.Resource, 60, 1535497112.075, opts))
+		rs.release()
 	}
 	if groups != 56 {
 		b.Fatalf("built %d groups, want 56", groups)

@@ -1,8 +1,10 @@
 package iface
 
 import (
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/panoptes-go/panoptes/internal/snmp"
 )
@@ -167,10 +169,49 @@ type rows struct {
 	// uptime is sysUpTime.0 read with the walks: a rate hint on counters.
 	uptime     uint32
 	haveUptime bool
+	// next is where the row after the last one filed is: a column's rows
+	// come in the order of the first column's, so most varbinds find
+	// their row there without a map lookup.
+	next int
 }
 
+// rowsPool keeps rows between polls: a 48-port switch's are ~25 KB, built
+// and dropped at every poll.
+var rowsPool sync.Pool
+
+const maxPooledRows = 1024
+
+// newRows returns empty rows for about capacity interfaces; release gives
+// them back once the groups are built (which keep none of their memory:
+// only strings, which are immutable).
 func newRows(capacity int) *rows {
+	if rs, ok := rowsPool.Get().(*rows); ok {
+		rs.slab = slices.Grow(rs.slab, capacity)
+		return rs
+	}
 	return &rows{slab: make([]ifRow, 0, capacity), byIdx: make(map[uint32]int, capacity)}
+}
+
+// release empties rs and keeps it for another poll, unless it is large (a
+// device of thousands of interfaces is rare: its rows go to the GC).
+func (rs *rows) release() {
+	if cap(rs.slab) > maxPooledRows {
+		return
+	}
+	clear(rs.slab) // the strings: not to keep them alive
+	clear(rs.byIdx)
+	*rs = rows{slab: rs.slab[:0], byIdx: rs.byIdx}
+	rowsPool.Put(rs)
+}
+
+// find returns the position of idx's row, by way of rs.next when it is
+// there.
+func (rs *rows) find(idx uint32) (int, bool) {
+	if rs.next < len(rs.slab) && rs.slab[rs.next].index == idx {
+		return rs.next, true
+	}
+	pos, ok := rs.byIdx[idx]
+	return pos, ok
 }
 
 // add files the varbinds of one walk of t, which arrived at time at. Rows
@@ -186,7 +227,7 @@ func (rs *rows) add(t *table, vbs []snmp.Varbind, at float64, creates bool) {
 			continue
 		}
 		f := field(t.byCol[col] - 1)
-		pos, found := rs.byIdx[idx]
+		pos, found := rs.find(idx)
 		if !found {
 			if !creates {
 				continue
@@ -195,6 +236,7 @@ func (rs *rows) add(t *table, vbs []snmp.Varbind, at float64, creates bool) {
 			rs.slab = append(rs.slab, ifRow{index: idx})
 			rs.byIdx[idx] = pos
 		}
+		rs.next = pos + 1
 		r := &rs.slab[pos]
 		switch f {
 		case fDescr, fName, fAlias:

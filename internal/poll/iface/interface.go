@@ -185,6 +185,7 @@ func (p *Interface) Poll(ctx context.Context, req *poll.Request) ([]*metric.Grou
 		}
 	}
 	if len(rs.slab) == 0 {
+		rs.release()
 		return nil, poll.WithStatus(metric.StatusMissingMetrics,
 			errors.New("ifTable and ifXTable returned no interfaces"))
 	}
@@ -196,12 +197,14 @@ func (p *Interface) Poll(ctx context.Context, req *poll.Request) ([]*metric.Grou
 		}
 	}
 	groups := rs.build(req.Resource, int(req.Interval/time.Second), poll.Epoch(req.Now), &p.opts)
+	n := len(rs.slab)
+	rs.release()
 	if enrichErr != nil {
 		// Metrics with <not set> names beat no metrics: the check did not fail.
 		return groups, poll.WithStatus(metric.StatusEnrichFailure, enrichErr)
 	}
 	if req.Logger != nil {
-		req.Logger.Debug("interfaces polled", "interfaces", len(rs.slab), "groups", len(groups))
+		req.Logger.Debug("interfaces polled", "interfaces", n, "groups", len(groups))
 	}
 	if len(tables) > 2 && errs[2] != nil {
 		return groups, fmt.Errorf("walk %s: %w", dot3StatsTable.name, errs[2])
