@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/panoptes-go/panoptes/internal/metric"
+	"github.com/panoptes-go/panoptes/internal/resource"
 )
 
 // Options configure a Processor. Zero values take the defaults.
@@ -100,23 +101,36 @@ func (p *Processor) Apply(ctx context.Context, set *metric.GroupSet, sel Selecto
 		return
 	}
 	growAll(set.Groups, sel)
-	var st *resState
+	var (
+		st    *resState
+		last  *resource.Resource // st's: a set's groups share one (Key builds a string)
+		count [numOutcomes]int   // added to the counters once per set, not per series
+	)
 	for _, g := range set.Groups {
 		if g == nil || g.Resource == nil {
 			continue
 		}
-		if st == nil || st.key != g.Resource.Key() {
-			if st != nil {
-				st.series.merge()
-				st.mu.Unlock()
+		if g.Resource != last {
+			key := g.Resource.Key()
+			if st == nil || st.key != key {
+				if st != nil {
+					st.series.merge()
+					st.mu.Unlock()
+				}
+				st = p.state(ctx, key, now)
 			}
-			st = p.state(ctx, g.Resource.Key(), now)
+			last = g.Resource
 		}
-		p.applyGroup(st, g, sel)
+		p.applyGroup(st, g, sel, &count)
 	}
 	if st != nil {
 		st.series.merge()
 		st.mu.Unlock()
+	}
+	for out, n := range count {
+		if n > 0 {
+			p.m.outcomes[out].Add(float64(n))
+		}
 	}
 }
 
@@ -138,7 +152,7 @@ func (p *Processor) state(ctx context.Context, key string, now time.Time) *resSt
 	return st
 }
 
-func (p *Processor) applyGroup(st *resState, g *metric.Group, sel Selector) {
+func (p *Processor) applyGroup(st *resState, g *metric.Group, sel Selector, count *[numOutcomes]int) {
 	var speed float64
 	if m, ok := g.Metric("configured_speed"); ok {
 		speed = m.Value.Float64()
@@ -160,11 +174,11 @@ func (p *Processor) applyGroup(st *resState, g *metric.Group, sel Selector) {
 		if !seen {
 			st.series.update(at, h, cur)
 			st.dirty = true
-			p.m.outcomes[outFirst].Inc()
+			count[outFirst]++
 			continue
 		}
 		r, out := compute(prev, cur, m.Hint.Bits, maxGap, maxRateFor(m.Name, speed))
-		p.m.outcomes[out].Inc()
+		count[out]++
 		if out == outStale {
 			continue
 		}
