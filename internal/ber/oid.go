@@ -265,6 +265,9 @@ func appendArc(dst []byte, v uint64) []byte {
 	if v < 10 {
 		return append(dst, byte('0'+v))
 	}
+	if v < 100 { // a column or a small index: no copy of a scratch buffer
+		return append(dst, digitPairs[2*v], digitPairs[2*v+1])
+	}
 	var buf [20]byte
 	i := len(buf)
 	for v >= 100 {
