@@ -251,7 +251,8 @@ func (c *Collector) Reconcile() (int, Ownership) {
 // for due times from notBefore on and before until (zero: all) and,
 // once this node leaves, before the time it hands over.
 func (c *Collector) CheckFunc(p *Plugin, res *resource.Resource, notBefore, until time.Time) func(context.Context) {
-	check := &poll.Check{Name: p.Name, Plugin: p.Plugin, Resource: res, Interval: p.Interval}
+	check := &poll.Check{Name: p.Name, Plugin: p.Plugin, Resource: res, Interval: p.Interval,
+		Rates: c.o.Rates != nil && !p.Rates.Empty()}
 	var entry atomic.Pointer[checkstate.Entry] // the check's record on the status page
 	// refs is where the last run's groups went, kept for its array: a
 	// check's runs never overlap (the scheduler skips a due time whose run

@@ -36,6 +36,11 @@ type Request struct {
 	// from two of them; nil when the node keeps none (a plugin then keeps
 	// its own, in memory).
 	History History
+	// Rates says a <counter>_rate gauge may be appended to the groups'
+	// counters after the poll: a plugin may leave room for them in each
+	// group's Metrics (capacity beyond its length), which spares the rates
+	// a copy of every group's metrics.
+	Rates bool
 }
 
 // History keeps the previous value of counter series between checks, per

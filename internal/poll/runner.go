@@ -116,6 +116,9 @@ type Check struct {
 	Plugin   Plugin
 	Resource *resource.Resource
 	Interval time.Duration
+	// Rates says rate gauges will be appended to the groups (see
+	// Request.Rates).
+	Rates bool
 
 	once sync.Once
 	rv   resolved
@@ -130,6 +133,7 @@ type resolved struct {
 	// encoded is the resource's JSON for every poll's set (a Check's
 	// resource does not change: a changed one is a new Check).
 	encoded *metric.EncodedResource
+	rates   bool // Check.Rates
 }
 
 // resolve finds the target, unless the plugin does not talk SNMP.
@@ -151,6 +155,7 @@ func (r *Runner) RunCheck(ctx context.Context, k *Check) *metric.GroupSet {
 	k.once.Do(func() {
 		k.rv = r.resolve(k.Name, k.Plugin, k.Resource)
 		k.rv.encoded = metric.EncodeResource(k.Resource)
+		k.rv.rates = k.Rates
 	})
 	return r.run(ctx, k.Name, k.Plugin, k.Resource, k.Interval, &k.rv)
 }
@@ -247,7 +252,8 @@ func (r *Runner) check(ctx context.Context, c *checkRun, pluginName string, p Pl
 		return nil, metric.StatusInternalFailure, rv.targetErr
 	}
 	req := &c.req
-	*req = Request{Resource: res, Interval: interval, Target: rv.target, SNMP: r.pool, Enrich: r.enrich, History: r.history, Now: start, Logger: &c.log}
+	*req = Request{Resource: res, Interval: interval, Target: rv.target, SNMP: r.pool, Enrich: r.enrich, History: r.history,
+		Now: start, Logger: &c.log, Rates: rv.rates}
 
 	groups, err, panicked := r.poll(c.limit.Reset(ctx, r.limit), &c.log, pluginName, p, req)
 	if panicked {

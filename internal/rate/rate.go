@@ -154,8 +154,11 @@ func (p *Processor) state(ctx context.Context, key string, now time.Time) *resSt
 
 func (p *Processor) applyGroup(st *resState, g *metric.Group, sel Selector, count *[numOutcomes]int) {
 	var speed float64
-	if m, ok := g.Metric("configured_speed"); ok {
-		speed = m.Value.Float64()
+	for i := len(g.Metrics) - 1; i >= 0; i-- { // from the end: the interface plugin puts it last
+		if g.Metrics[i].Name == "configured_speed" {
+			speed = g.Metrics[i].Value.Float64()
+			break
+		}
 	}
 	maxGap := 0.0
 	if p.opts.MaxGap > 0 && g.Interval > 0 {

@@ -56,6 +56,10 @@ var fieldBits = func() (b [numFields]uint8) {
 // maxInterfaceMetrics bounds the metrics of one group, for preallocation.
 const maxInterfaceMetrics = 20 + len(dot3Counters)
 
+// maxInterfaceCounters bounds the counters among them (loosely): room for
+// their rate gauges when rates are on.
+const maxInterfaceCounters = maxInterfaceMetrics
+
 // interfaceDimensions is the number of dimensions of every interface group.
 const interfaceDimensions = 5
 
@@ -63,14 +67,20 @@ const interfaceDimensions = 5
 // in ifIndex order, skipping interfaces whose name matches an exclude
 // pattern. Groups, metrics and dimensions are carved from three slabs so
 // that a 48-port device costs a handful of allocations, not thousands.
-func (rs *rows) build(res *resource.Resource, interval int, created float64, o *interfaceOptions) []*metric.Group {
+// With rateRoom, each group's Metrics has room beyond its length for a
+// rate gauge per counter (poll.Request.Rates).
+func (rs *rows) build(res *resource.Resource, interval int, created float64, o *interfaceOptions, rateRoom bool) []*metric.Group {
 	if !slices.IsSortedFunc(rs.slab, cmpIndex) {
 		slices.SortFunc(rs.slab, cmpIndex)
 	}
 	n := len(rs.slab)
 	groups := make([]metric.Group, 0, n)
 	out := make([]*metric.Group, 0, n)
-	mslab := make([]metric.Metric, 0, n*maxInterfaceMetrics)
+	perGroup := maxInterfaceMetrics
+	if rateRoom {
+		perGroup += maxInterfaceCounters
+	}
+	mslab := make([]metric.Metric, 0, n*perGroup)
 	dslab := make([]metric.Dimension, 0, n*interfaceDimensions)
 	var speeds speedNames
 
@@ -109,6 +119,15 @@ func (rs *rows) build(res *resource.Resource, interval int, created float64, o *
 			metric.Dimension{Name: "media_type", Value: mediaType},
 			metric.Dimension{Name: "port_speed", Value: speedDim},
 		)
+		m1, room := len(mslab), 0
+		if rateRoom { // a rate gauge per counter, appended in place
+			for _, m := range mslab[m0:] {
+				if m.Type == metric.Counter {
+					room++
+				}
+			}
+			mslab = slices.Grow(mslab, room)[:m1+room]
+		}
 		groups = append(groups, metric.Group{
 			Resource:          res,
 			Type:              InterfaceGroupType,
@@ -117,7 +136,7 @@ func (rs *rows) build(res *resource.Resource, interval int, created float64, o *
 			SchemaVersion:     metric.SchemaVersion,
 			// Full slice expressions: a later append by a consumer must not
 			// overwrite the next group's metrics.
-			Metrics:    mslab[m0:len(mslab):len(mslab)],
+			Metrics:    mslab[m0 : m1 : m1+room],
 			Dimensions: dslab[d0:len(dslab):len(dslab)],
 		})
 		out = append(out, &groups[len(groups)-1])

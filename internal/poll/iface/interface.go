@@ -196,7 +196,7 @@ func (p *Interface) Poll(ctx context.Context, req *poll.Request) ([]*metric.Grou
 			seen.rows.Store(int32(min(len(rs.slab), math.MaxInt32)))
 		}
 	}
-	groups := rs.build(req.Resource, int(req.Interval/time.Second), poll.Epoch(req.Now), &p.opts)
+	groups := rs.build(req.Resource, int(req.Interval/time.Second), poll.Epoch(req.Now), &p.opts, req.Rates)
 	n := len(rs.slab)
 	rs.release()
 	if enrichErr != nil {

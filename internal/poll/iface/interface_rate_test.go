@@ -54,12 +54,21 @@ func (s *simPoller) poll(ctx context.Context) map[string]*metric.Group {
 	p := &Interface{opts: interfaceOptions{}, now: s.clock.Now}
 	res := polltest.Resource.Clone()
 	res.ID = s.dev.Name
-	req := &poll.Request{Resource: res, Interval: time.Minute, Target: s.target(), SNMP: s.pool, Now: s.clock.Now()}
+	req := &poll.Request{Resource: res, Interval: time.Minute, Target: s.target(), SNMP: s.pool, Now: s.clock.Now(), Rates: true}
 	groups, err := p.Poll(ctx, req)
 	if err != nil {
 		s.t.Fatal(err)
 	}
+	arrays := make([]*metric.Metric, len(groups))
+	for i, g := range groups {
+		arrays[i] = &g.Metrics[:cap(g.Metrics)][cap(g.Metrics)-1]
+	}
 	s.proc.Apply(ctx, &metric.GroupSet{Groups: groups}, rate.All(), s.clock.Now())
+	for i, g := range groups { // the rates went into the room the plugin left
+		if &g.Metrics[:cap(g.Metrics)][cap(g.Metrics)-1] != arrays[i] {
+			s.t.Fatalf("group %d: the rates copied its metrics (capacity %d, %d metrics)", i, cap(g.Metrics), len(g.Metrics))
+		}
+	}
 	return byName(s.t, groups)
 }
 
