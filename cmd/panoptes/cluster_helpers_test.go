@@ -113,6 +113,28 @@ func (n *clusterNode) gauge(name string) float64 {
 	return -1
 }
 
+// counter sums a self-metric's series over its labels from the node's
+// /metrics (-1 when it cannot be read).
+func (n *clusterNode) counter(name string) float64 {
+	code, body := httpGet("http://" + n.httpAddr + "/metrics")
+	if code != 200 {
+		return -1
+	}
+	sum := 0.0
+	for line := range strings.Lines(body) {
+		rest, ok := strings.CutPrefix(line, name)
+		if !ok || rest == "" || rest[0] != ' ' && rest[0] != '{' {
+			continue
+		}
+		if i := strings.LastIndexByte(rest, ' '); i >= 0 {
+			if v, err := strconv.ParseFloat(strings.TrimSpace(rest[i+1:]), 64); err == nil {
+				sum += v
+			}
+		}
+	}
+	return sum
+}
+
 // serverName is the embedded NATS server's name, kept in its data dir.
 func (n *clusterNode) serverName(t *testing.T) string {
 	t.Helper()
