@@ -12,7 +12,7 @@ import (
 
 // Interfaces are a device's interfaces by ifIndex, read-only once built;
 // the zero value has none. Thousands of devices are kept in memory, so
-// the layout is compact: one slice sorted by ifIndex (binary search), 48
+// the layout is compact: one slice sorted by ifIndex (binary search), 40
 // bytes an interface, strings shared between devices (texts). A map of
 // *Interface with strings of their own took about three times as much.
 //
@@ -25,19 +25,20 @@ type Interfaces struct {
 
 type ifRow struct {
 	descr, name, alias *string // interned; nil is ""
-	speed              uint64
+	speed, highSpeed   uint32  // ifSpeed and ifHighSpeed are Gauge32 in the MIB
 	index              uint32
-	typ, highSpeed     uint32 // ifType and ifHighSpeed are 32-bit in the MIB
+	typ                uint16 // IANAifType: a few hundred values
 	have               Column
 }
 
-// haveWide marks a row whose ifType or ifHighSpeed does not fit in 32 bits
-// (only a broken agent sends one): both are then in Interfaces.wide.
+// haveWide marks a row whose ifType, ifSpeed or ifHighSpeed does not fit
+// its field (only a broken agent sends one): all three are then in
+// Interfaces.wide.
 const haveWide Column = 1 << 7
 
 type wideRow struct {
-	index          uint32
-	typ, highSpeed uint64
+	index                 uint32
+	typ, speed, highSpeed uint64
 }
 
 // Len is the number of interfaces.
@@ -74,7 +75,7 @@ func NewInterfaces(m map[uint32]Interface) Interfaces {
 		r := &b.rows[i]
 		e := m[r.index]
 		r.descr, r.name, r.alias = texts.str(e.Descr), texts.str(e.Name), texts.str(e.Alias)
-		r.speed = e.Speed
+		b.setNumber(r, HaveSpeed, e.Speed)
 		b.setNumber(r, HaveType, e.Type)
 		b.setNumber(r, HaveHighSpeed, e.HighSpeed)
 		r.have |= e.Have &^ haveWide
@@ -127,11 +128,11 @@ func (s Interfaces) find(ifIndex uint32) (int, bool) {
 
 func (s Interfaces) view(r *ifRow) Interface {
 	e := Interface{Descr: deref(r.descr), Name: deref(r.name), Alias: deref(r.alias),
-		Type: uint64(r.typ), Speed: r.speed, HighSpeed: uint64(r.highSpeed), Have: r.have &^ haveWide}
+		Type: uint64(r.typ), Speed: uint64(r.speed), HighSpeed: uint64(r.highSpeed), Have: r.have &^ haveWide}
 	if r.have&haveWide != 0 {
 		for _, w := range s.wide {
 			if w.index == r.index {
-				e.Type, e.HighSpeed = w.typ, w.highSpeed
+				e.Type, e.Speed, e.HighSpeed = w.typ, w.speed, w.highSpeed
 				break
 			}
 		}
@@ -144,26 +145,32 @@ type ifBuilder struct{ Interfaces }
 
 // setNumber stores ifType, ifSpeed or ifHighSpeed (column c) of r.
 func (b *ifBuilder) setNumber(r *ifRow, c Column, v uint64) {
-	if c == HaveSpeed {
-		r.speed = v
-		return
+	limit := uint64(math.MaxUint32)
+	if c == HaveType {
+		limit = math.MaxUint16
 	}
-	if v > math.MaxUint32 && r.have&haveWide == 0 {
-		b.wide = append(b.wide, wideRow{index: r.index, typ: uint64(r.typ), highSpeed: uint64(r.highSpeed)})
+	if v > limit && r.have&haveWide == 0 {
+		b.wide = append(b.wide, wideRow{index: r.index, typ: uint64(r.typ), speed: uint64(r.speed), highSpeed: uint64(r.highSpeed)})
 		r.have |= haveWide
 	}
 	if r.have&haveWide != 0 {
 		w := &b.wide[slices.IndexFunc(b.wide, func(w wideRow) bool { return w.index == r.index })]
-		if c == HaveType {
+		switch c {
+		case HaveType:
 			w.typ = v
-		} else {
+		case HaveSpeed:
+			w.speed = v
+		default:
 			w.highSpeed = v
 		}
 		return
 	}
-	if c == HaveType {
-		r.typ = uint32(v)
-	} else {
+	switch c {
+	case HaveType:
+		r.typ = uint16(v)
+	case HaveSpeed:
+		r.speed = uint32(v)
+	default:
 		r.highSpeed = uint32(v)
 	}
 }

@@ -148,8 +148,8 @@ func TestRecordReadableByLegacyCode(t *testing.T) {
 // TestInterfacesLookup: Get finds every ifIndex, whatever the order they
 // came in, and nothing else; All yields them in ascending order.
 func TestInterfacesLookup(t *testing.T) {
-	if row, c := unsafe.Sizeof(ifRow{}), unsafe.Sizeof(cell{}); row != 48 || c != 32 {
-		t.Errorf("an interface takes %d bytes, a table cell %d: the layout grew (48 and 32)", row, c)
+	if row, c := unsafe.Sizeof(ifRow{}), unsafe.Sizeof(cell{}); row != 40 || c != 32 {
+		t.Errorf("an interface takes %d bytes, a table cell %d: the layout grew (40 and 32)", row, c)
 	}
 	var zero Interfaces
 	if _, ok := zero.Get(1); ok || zero.Len() != 0 {
@@ -283,5 +283,36 @@ func TestTableKeepsNoResponseBuffer(t *testing.T) {
 	got[0].Value.([]byte)[0] = 'X' // a poll's copy: the cache is not changed
 	if got, _ := d.Table(root); string(got[0].Value.([]byte)) != "Switch 1 - Power Supply A" || got[0].Name != root+".1001" {
 		t.Errorf("after a poll changed its varbinds: %+v", got)
+	}
+}
+
+// Values wider than a row's fields (a broken agent's ifType over 65,535,
+// ifSpeed or ifHighSpeed over 32 bits) come back whole, through Get and
+// through the KV's JSON, beside rows that fit.
+func TestInterfacesWideValues(t *testing.T) {
+	m := map[uint32]Interface{
+		1: {Name: "fits", Type: 6, Speed: math.MaxUint32, HighSpeed: 100000, Have: HaveName | HaveType | HaveSpeed | HaveHighSpeed},
+		2: {Name: "type", Type: math.MaxUint16 + 1, Speed: 1e9, HighSpeed: 1000, Have: HaveName | HaveType | HaveSpeed | HaveHighSpeed},
+		3: {Name: "speed", Type: 6, Speed: math.MaxUint32 + 1, Have: HaveName | HaveType | HaveSpeed},
+		4: {Name: "all", Type: math.MaxUint64, Speed: math.MaxUint64, HighSpeed: math.MaxUint64, Have: HaveType | HaveSpeed | HaveHighSpeed},
+	}
+	s := NewInterfaces(m)
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Interfaces
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	for idx, want := range m {
+		for name, got := range map[string]Interfaces{"built": s, "from JSON": back} {
+			if e, ok := got.Get(idx); !ok || e != want {
+				t.Errorf("%s: Get(%d) = %+v %v, want %+v", name, idx, e, ok, want)
+			}
+		}
+	}
+	if len(s.wide) != 3 {
+		t.Errorf("%d wide rows, want 3 (the rows that do not fit)", len(s.wide))
 	}
 }
