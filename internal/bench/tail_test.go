@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -157,5 +158,49 @@ func TestTailerSampler(t *testing.T) {
 	}
 	if got := taken(100); got != 100 {
 		t.Fatalf("after quiet polls: %d of 100 lines taken, want all", got)
+	}
+}
+
+// The tailer reads when the sink writes, not on a 20ms clock: idle, it reads
+// the file about once a second (its safety tick), and a line written is
+// read without waiting for that tick.
+func TestTailerReadsOnWrite(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("inotify: Linux only; elsewhere the tailer polls every 20ms")
+	}
+	path := filepath.Join(t.TempDir(), "m.jsonl")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	tl := newTailer(path)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go tl.run(ctx)
+	time.Sleep(100 * time.Millisecond) // started and read the empty file
+	p0 := tl.polls.Load()
+	time.Sleep(500 * time.Millisecond)
+	if idle := tl.polls.Load() - p0; idle > 2 {
+		t.Errorf("idle for 500ms, the tailer read the file %d times (a 20ms poll: ~25)", idle)
+	}
+	for i := range 3 {
+		fmt.Fprintln(f, `{"metrics_group_type":"interface"}`)
+		start := time.Now()
+		for {
+			if _, _, n := tl.quantiles(); n == uint64(i+1) {
+				break
+			}
+			if time.Since(start) > 5*time.Second {
+				t.Fatalf("line %d not read after 5s", i+1)
+			}
+			time.Sleep(time.Millisecond)
+		}
+		// The safety tick is 1s: reading sooner than that every time
+		// means the write woke the tailer.
+		if d := time.Since(start); d > 900*time.Millisecond {
+			t.Errorf("line %d read %v after its write: not woken by it", i+1, d)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -1,0 +1,8 @@
+//go:build !linux
+
+package bench
+
+import "context"
+
+// watchDir: no inotify here; the tailer polls.
+func watchDir(context.Context, string) <-chan struct{} { return nil }
