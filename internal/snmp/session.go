@@ -155,7 +155,11 @@ func (s *session) getChunk(ctx context.Context, oids []string, dst []Varbind) ([
 func (s *session) walk(ctx context.Context, root string, size int) ([]Varbind, error) {
 	root = normOID(root)
 	s.root[0] = root
-	s.dec = decoder{walk: true}
+	// A walk expected to take several responses decodes them into shared
+	// slabs and arenas sized for several packets; one expected to fit in a
+	// response (a counter column with max-repetitions fitted to it) or of
+	// unknown size sizes them per packet, which wastes nothing.
+	s.dec = decoder{walk: size > s.maxReps}
 	req := &s.req
 	*req = request{pdu: ber.PDUGetBulk, oids: s.root[:], maxReps: s.maxReps, dec: &s.dec}
 	if s.v1 {
@@ -163,8 +167,10 @@ func (s *session) walk(ctx context.Context, root string, size int) ([]Varbind, e
 	}
 	limit := walkLimitOf(ctx)
 	var out []Varbind
-	if size > 0 { // room for the last response, which may end past the subtree
-		out = make([]Varbind, 0, size+s.maxReps)
+	if size > 0 {
+		// Room for the responses as they come: whole ones until the last,
+		// which may end past the subtree.
+		out = make([]Varbind, 0, (size/s.maxReps+1)*s.maxReps)
 	}
 	for {
 		if cap(out)-len(out) < s.maxReps { // grow by doubling: append's 1.25 copies a large table more
