@@ -188,7 +188,7 @@ func runPartitions(ctx context.Context, o PartitionsOptions, n int, dir string) 
 	defer b.Close()
 
 	meter := &meterSink{}
-	cons, err := sink.NewConsumer(sink.Spec{Name: "bench"}, meter, sink.Deps{Logger: o.Logger})
+	cons, err := sink.NewConsumer(sink.Spec{Name: "bench"}, meter, sink.Deps{Logger: o.Logger, Replicas: b.Replicas()})
 	if err != nil {
 		return nil, err
 	}
