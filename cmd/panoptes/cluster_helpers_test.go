@@ -120,10 +120,17 @@ func (n *clusterNode) counter(name string) float64 {
 	if code != 200 {
 		return -1
 	}
+	// name may carry label matchers: metric{k="v",...} sums the series
+	// that have each of them.
+	name, matchers, _ := strings.Cut(name, "{")
 	sum := 0.0
 	for line := range strings.Lines(body) {
 		rest, ok := strings.CutPrefix(line, name)
 		if !ok || rest == "" || rest[0] != ' ' && rest[0] != '{' {
+			continue
+		}
+		labels, _, _ := strings.Cut(rest, "}")
+		if !hasLabels(labels, strings.TrimSuffix(matchers, "}")) {
 			continue
 		}
 		if i := strings.LastIndexByte(rest, ' '); i >= 0 {
@@ -133,6 +140,22 @@ func (n *clusterNode) counter(name string) float64 {
 		}
 	}
 	return sum
+}
+
+// hasLabels reports whether a series' labels (`{k="v",...`) hold every
+// matcher of matchers (`k="v",...`, or none).
+func hasLabels(labels, matchers string) bool {
+	if matchers == "" {
+		return true
+	}
+	labels = strings.TrimPrefix(labels, "{")
+	have := strings.Split(labels, ",")
+	for m := range strings.SplitSeq(matchers, ",") {
+		if !slices.Contains(have, m) {
+			return false
+		}
+	}
+	return true
 }
 
 // serverName is the embedded NATS server's name, kept in its data dir.

@@ -253,17 +253,21 @@ func skippedChecks(t *testing.T, httpAddr string) int {
 	if code != 200 {
 		t.Fatalf("edge /metrics: %d %s", code, body)
 	}
-	for l := range strings.Lines(body) {
-		if rest, ok := strings.CutPrefix(l, `panoptes_schedule_checks_skipped_total{plugin="uptime"} `); ok {
-			n, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)
+	total, found := 0, false
+	for l := range strings.Lines(body) { // one series per reason
+		if rest, ok := strings.CutPrefix(l, `panoptes_schedule_checks_skipped_total{plugin="uptime",`); ok {
+			_, value, _ := strings.Cut(rest, "} ")
+			n, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
 			if err != nil {
 				t.Fatalf("edge /metrics: %q: %v", l, err)
 			}
-			return int(n)
+			total, found = total+int(n), true
 		}
 	}
-	t.Fatalf("edge /metrics has no panoptes_schedule_checks_skipped_total for uptime")
-	return 0
+	if !found {
+		t.Fatalf("edge /metrics has no panoptes_schedule_checks_skipped_total for uptime")
+	}
+	return total
 }
 
 // sourceState describes the hub stream's sources, for a failure message.

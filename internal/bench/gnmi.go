@@ -329,7 +329,6 @@ sinks:
 `, o.Interval, o.Encoding, maps, silence)
 }
 
-// freePort returns a TCP port free on 127.0.0.1 a moment ago.
 // fetchProfile writes the CPU profile of the next d of the simulator
 // serving its controls on addr to file.
 func fetchProfile(ctx context.Context, addr string, d time.Duration, file string) error {

@@ -13,7 +13,7 @@ import (
 // given.
 type metrics struct {
 	started   *prometheus.CounterVec // plugin
-	skipped   *prometheus.CounterVec // plugin
+	skipped   *prometheus.CounterVec // plugin, reason
 	panicked  *prometheus.CounterVec // plugin
 	running   prometheus.Gauge
 	scheduled prometheus.Gauge
@@ -25,9 +25,24 @@ type metrics struct {
 type pluginMetrics struct {
 	name     string
 	started  prometheus.Counter
-	skipped  prometheus.Counter
+	skipped  prometheus.Counter // reason overrun
+	removed  prometheus.Counter // skipped, reason removed
+	stopped  prometheus.Counter // skipped, reason stopped
 	panicked prometheus.Counter
 }
+
+// Reasons a due time is skipped (the reason label of
+// panoptes_schedule_checks_skipped_total).
+const (
+	// SkipOverrun: the check's previous run was still in flight, or its
+	// run waited for a worker, past its next due time.
+	SkipOverrun = "overrun"
+	// SkipRemoved: the check was removed (a handover, a reload) while its
+	// run waited for a worker.
+	SkipRemoved = "removed"
+	// SkipStopped: the scheduler stopped while the run waited for a worker.
+	SkipStopped = "stopped"
+)
 
 func newMetrics(reg prometheus.Registerer, log *slog.Logger) *metrics {
 	m := &metrics{
@@ -37,8 +52,8 @@ func newMetrics(reg prometheus.Registerer, log *slog.Logger) *metrics {
 		}, []string{"plugin"}),
 		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "panoptes_schedule_checks_skipped_total",
-			Help: "Due times skipped because the check's previous run was still in flight or waited for a worker past its next due time, or dropped while waiting for a worker by the check's removal or shutdown, by polling plugin.",
-		}, []string{"plugin"}),
+			Help: "Due times skipped, by polling plugin and reason: overrun (the check's previous run was still in flight, or its run waited for a worker, past its next due time), removed (the check was removed while its run waited for a worker), stopped (shutdown while it waited).",
+		}, []string{"plugin", "reason"}),
 		panicked: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "panoptes_schedule_checks_panicked_total",
 			Help: "Check runs that panicked (recovered), by polling plugin.",
@@ -73,7 +88,9 @@ func (m *metrics) forPlugin(name string) *pluginMetrics {
 	return &pluginMetrics{
 		name:     name,
 		started:  m.started.WithLabelValues(name),
-		skipped:  m.skipped.WithLabelValues(name),
+		skipped:  m.skipped.WithLabelValues(name, SkipOverrun),
+		removed:  m.skipped.WithLabelValues(name, SkipRemoved),
+		stopped:  m.skipped.WithLabelValues(name, SkipStopped),
 		panicked: m.panicked.WithLabelValues(name),
 	}
 }

@@ -508,7 +508,7 @@ func (s *Scheduler) worker() {
 		}
 		if e.removed { // its due time was reached: it is skipped, not lost
 			s.skippedN.Add(1)
-			e.pm.skipped.Inc()
+			e.pm.removed.Inc()
 			s.settleLocked(e)
 			continue
 		}
@@ -558,7 +558,7 @@ func (s *Scheduler) stop() {
 	s.stopping = true
 	for e := s.ready.pop(); e != nil; e = s.ready.pop() {
 		s.skippedN.Add(1)
-		e.pm.skipped.Inc()
+		e.pm.stopped.Inc()
 		s.settleLocked(e)
 	}
 	var running []*runCtx

@@ -68,6 +68,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // counterValue reads a metric from reg: name with an optional plugin label.
 func counterValue(t *testing.T, reg *prometheus.Registry, name, plugin string) float64 {
 	t.Helper()
+	sum, counted := 0.0, false
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -88,13 +89,17 @@ func counterValue(t *testing.T, reg *prometheus.Registry, name, plugin string) f
 			}
 			switch {
 			case m.Counter != nil:
-				return m.Counter.GetValue()
+				sum, counted = sum+m.Counter.GetValue(), true // every series of the plugin (reasons)
+				continue
 			case m.Gauge != nil:
 				return m.Gauge.GetValue()
 			case m.Histogram != nil:
 				return float64(m.Histogram.GetSampleCount())
 			}
 		}
+	}
+	if counted {
+		return sum
 	}
 	return 0
 }
@@ -461,5 +466,48 @@ func TestShutdownCancelsAndWaitsForRuns(t *testing.T) {
 	}
 	if err := s.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "more than once") {
 		t.Fatalf("second Run: err = %v, want a 'called more than once' error", err)
+	}
+}
+
+// TestSkipReasons: a skipped due time is counted with its reason: overrun
+// while the run waits for a worker past its next due time, removed when
+// its check is removed before a worker takes it.
+func TestSkipReasons(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	s := New(Options{MaxConcurrent: 1, Registerer: reg})
+	const iv = 50 * time.Millisecond
+	release := make(chan struct{})
+	s.Add(Check{Key: "wedge", Plugin: "wedge", Interval: iv, Run: func(context.Context) { <-release }})
+	s.Add(Check{Key: "q", Plugin: "q", Interval: iv, Run: noop})
+	stop := runScheduler(t, s)
+	defer stop()
+	skipped := func(reason string) float64 {
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			if mf.GetName() != "panoptes_schedule_checks_skipped_total" {
+				continue
+			}
+			for _, m := range mf.GetMetric() {
+				labels := map[string]string{}
+				for _, l := range m.GetLabel() {
+					labels[l.GetName()] = l.GetValue()
+				}
+				if labels["plugin"] == "q" && labels["reason"] == reason {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+		return 0
+	}
+	// The one worker is wedged: q's run waits, its next due times pass.
+	waitFor(t, "q skipped as overrun", func() bool { return skipped(SkipOverrun) >= 2 })
+	s.Remove("q") // its queued run is still waiting for the worker
+	close(release)
+	waitFor(t, "q's waiting run dropped as removed", func() bool { return skipped(SkipRemoved) == 1 })
+	if got := skipped(SkipStopped); got != 0 {
+		t.Errorf("stopped: %v, want 0 (nothing was waiting at a stop)", got)
 	}
 }
