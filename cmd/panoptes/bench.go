@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -56,6 +57,9 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	groupsPerSet := fs.Int("groups-per-set", 49, "partitions mode: groups per published set (49: a 48-port switch's interface check)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if o.HeapProfile != "" {
+		runtime.MemProfileRate = bench.HeapProfileRate
 	}
 	if *partitions != "" {
 		po := bench.PartitionsOptions{Duration: o.Duration, Warmup: o.Warmup, Publishers: *publishers,

@@ -169,7 +169,7 @@ sinks:
 			t.Errorf("device %s: %d gaps in its polls, want at most the kill's: %v", id, len(gaps), gaps)
 		}
 		if last := before[id][len(before[id])-1]; killedAt-last > 2*crashInterval.Seconds() {
-			t.Errorf("device %s: its last poll in the file before the kill is %.1f s older than the kill", id, killedAt-last)
+			t.Errorf("device %s: its last poll timestamped before the kill (in the final file) is %.1f s older than the kill", id, killedAt-last)
 		}
 	}
 }

@@ -27,6 +27,7 @@ import (
 
 	"github.com/panoptes-go/panoptes/internal/bus"
 	"github.com/panoptes-go/panoptes/internal/metric"
+	filesink "github.com/panoptes-go/panoptes/internal/sink/file"
 	"github.com/panoptes-go/panoptes/internal/testutil/snmpagent"
 )
 
@@ -166,10 +167,12 @@ func (p *proc) alive() bool {
 }
 
 // readGroups decodes every line a file sink wrote: the files path was
-// rotated to, oldest first (path.N … path.1), then path. A line that does
-// not decode is skipped (one being written may be incomplete). The sink
-// rotates at 100 MiB, ~12,000 interface groups with rates: a test that ran
-// long under load read only the newest file and missed the rest.
+// rotated to, oldest first (path.N … path.1), then path. Only path's last
+// line may not decode (being written); any other line that does not fails
+// the test. The sink rotates at 100 MiB, ~12,000 interface groups with
+// rates: a test that ran long under load read only the newest file and
+// missed the rest. With the default max_files (5) all kept, the oldest may
+// have been deleted: the test fails rather than report a false loss.
 func readGroups(t *testing.T, path string) (groups []*metric.Group, lines []string) {
 	t.Helper()
 	files := []string{path}
@@ -180,16 +183,20 @@ func readGroups(t *testing.T, path string) (groups []*metric.Group, lines []stri
 		}
 		files = append(files, rotated)
 	}
+	if rotated := len(files) - 1; rotated >= filesink.DefaultMaxFiles {
+		t.Fatalf("%s was rotated %d times, the file sink's default max_files: its oldest file may be gone; raise max_files (or max_size) in this test's config", path, rotated)
+	}
 	slices.Reverse(files)
 	for _, p := range files {
-		groups, lines = appendGroups(t, p, groups, lines)
+		groups, lines = appendGroups(t, p, groups, lines, p == path)
 	}
 	return groups, lines
 }
 
 // appendGroups appends the groups and lines of one file (none when it
-// does not exist: rotated away meanwhile, or not written yet).
-func appendGroups(t *testing.T, path string, groups []*metric.Group, lines []string) ([]*metric.Group, []string) {
+// does not exist: rotated away meanwhile, or not written yet). Only the
+// last line of a file being written (current) may not decode.
+func appendGroups(t *testing.T, path string, groups []*metric.Group, lines []string, current bool) ([]*metric.Group, []string) {
 	t.Helper()
 	f, err := os.Open(path)
 	if os.IsNotExist(err) {
@@ -201,10 +208,15 @@ func appendGroups(t *testing.T, path string, groups []*metric.Group, lines []str
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
+	var bad error // an undecodable line, allowed only as current's last
+	for n := 1; sc.Scan(); n++ {
+		if bad != nil {
+			t.Fatalf("%s: %v (not the last line)", path, bad)
+		}
 		line := sc.Text()
 		g, err := metric.Decode([]byte(line))
 		if err != nil {
+			bad = fmt.Errorf("line %d does not decode: %w", n, err)
 			continue
 		}
 		groups = append(groups, g)
@@ -212,6 +224,9 @@ func appendGroups(t *testing.T, path string, groups []*metric.Group, lines []str
 	}
 	if err := sc.Err(); err != nil {
 		t.Fatalf("read %s: %v", path, err)
+	}
+	if bad != nil && !current {
+		t.Fatalf("%s (a rotated file, complete): %v", path, bad)
 	}
 	return groups, lines
 }

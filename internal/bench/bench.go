@@ -234,6 +234,13 @@ func (o *Options) defaults() error {
 	return nil
 }
 
+// HeapProfileRate is the heap profile's sampling rate the bench command
+// sets at its start when asked for a heap profile (runtime.MemProfileRate
+// is read by every allocation, so it is set before anything runs): finer
+// than the default 512 KB, so that a node's per-device structures of tens
+// of bytes each show by name, not by chance.
+const HeapProfileRate = 64 << 10
+
 // Run runs one benchmark and returns its figures.
 func Run(ctx context.Context, o Options) (*Result, error) {
 	if err := o.defaults(); err != nil {
@@ -275,11 +282,6 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	cfg, err := config.Load(cfgPath)
 	if err != nil {
 		return nil, fmt.Errorf("bench config: %w", err)
-	}
-	if o.HeapProfile != "" {
-		// Finer than the default 512 KB, so that a node's per-device
-		// structures of tens of bytes each show by name, not by chance.
-		runtime.MemProfileRate = 64 << 10
 	}
 	baseRSS := rss()
 	n, err := node.New(cfg, o.Logger)
@@ -480,13 +482,20 @@ polling:
 `, bus, o.SNMPTransport, o.MaxConcurrent, plugins.String())
 }
 
-func writeHeapProfile(path string) error {
+func writeHeapProfile(path string) error { return writeProfile("heap", path, 0) }
+
+// writeProfile writes the runtime profile name to path (debug as
+// pprof.Profile.WriteTo takes it: 0 the protobuf form).
+func writeProfile(name, path string, debug int) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	return pprof.Lookup("heap").WriteTo(f, 0)
+	if err := pprof.Lookup(name).WriteTo(f, debug); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

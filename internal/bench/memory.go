@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"runtime/metrics"
-	"runtime/pprof"
 	"strings"
 )
 
@@ -111,11 +110,4 @@ func statusField(path, field string) int64 {
 
 // writeGoroutineProfile writes the goroutines grouped by stack (the text
 // form, with counts) to path: which parts of the node hold how many.
-func writeGoroutineProfile(path string) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return pprof.Lookup("goroutine").WriteTo(f, 1)
-}
+func writeGoroutineProfile(path string) error { return writeProfile("goroutine", path, 1) }

@@ -21,9 +21,9 @@ import (
 // reads when the sink writes (see run), at most every minGap (20ms): its
 // resolution is 20ms while the sink writes more often than that, the
 // wake-up's (under a millisecond) otherwise. Above sampleAbove lines per
-// poll on average (5,000 lines/s; light checks write 100,000) it looks at every
-// sampleStride-th line only (an unbiased sample; every line is still
-// counted).
+// read on average (5,000 lines/s at a read every 20ms; light checks write
+// 100,000) it looks at every sampleStride-th line only (an unbiased
+// sample; every line is still counted).
 type tailer struct {
 	path  string
 	polls atomic.Uint64 // reads of the file, for tests

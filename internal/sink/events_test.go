@@ -182,31 +182,53 @@ func TestFromNow(t *testing.T) {
 
 // TestBusUserReplicas: a BusUser's bucket gets the configured replicas
 // (bus.replicas) when set, whether or not the events stream exists yet,
-// and the metrics stream's otherwise. It took the events stream's before,
-// and 1 when that did not exist yet: an alerts bucket on one server of
-// three, lost with it (TestAppsFailover in CI).
+// and so does the events stream the consumer makes when it does not;
+// unset (a consumer built in code), the metrics stream's. It took the
+// events stream's before, and 1 when that did not exist yet: an alerts
+// bucket on one server of three, lost with it (TestAppsFailover in CI).
 func TestBusUserReplicas(t *testing.T) {
-	b := openBus(t, t.TempDir())
-	js := b.JetStream()
 	ctx := context.Background()
-	if err := event.EnsureStream(ctx, js, 1); err != nil {
-		t.Fatal(err)
-	}
-	for _, tc := range []struct{ configured, want int }{{3, 3}, {0, 1}} {
+	for _, tc := range []struct {
+		name         string
+		configured   int
+		eventsStream bool
+		want         int
+		runErr       string // the single test server refuses 3 replicas
+	}{
+		{"configured, no events stream yet", 3, false, 3, "events stream PANOPTES_EVENTS: nats: API error: code=500 err_code=10074"},
+		{"configured, events stream of 1 replica", 3, true, 3, ""},
+		{"unset", 0, true, 1, ""},
+	} {
+		b := openBus(t, t.TempDir())
+		js := b.JetStream()
+		if tc.eventsStream {
+			if err := event.EnsureStream(ctx, js, 1); err != nil {
+				t.Fatal(err)
+			}
+		}
 		s := &eventSink{}
-		c, err := NewFor(config.Sink{Name: fmt.Sprintf("alerts%d", tc.configured)}, s, Deps{Replicas: tc.configured})
+		c, err := NewFor(config.Sink{Name: "alerts"}, s, Deps{Replicas: tc.configured})
 		if err != nil {
 			t.Fatal(err)
 		}
-		stop := running(t, c, js)
+		runCtx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- c.Run(runCtx, js) }()
 		eventually(t, "UseBus", func() bool {
 			s.mu.Lock()
 			defer s.mu.Unlock()
 			return s.bus != nil
 		})
-		stop()
+		cancel()
+		err = <-done
 		if s.replicas != tc.want {
-			t.Errorf("Deps.Replicas %d: UseBus got %d replicas, want %d", tc.configured, s.replicas, tc.want)
+			t.Errorf("%s: UseBus got %d replicas, want %d", tc.name, s.replicas, tc.want)
+		}
+		switch {
+		case tc.runErr == "" && err != nil:
+			t.Errorf("%s: Run: %v", tc.name, err)
+		case tc.runErr != "" && (err == nil || !strings.Contains(err.Error(), tc.runErr)):
+			t.Errorf("%s: Run: %v, want the events stream made with 3 replicas refused (%s)", tc.name, err, tc.runErr)
 		}
 	}
 }

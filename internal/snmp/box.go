@@ -9,8 +9,8 @@ import (
 // Varbind.Value is an interface, and putting a uint64 (or a string header,
 // or a slice header) into an interface normally allocates its own 8-24
 // bytes: gosnmp pays one allocation per value. The decoder instead keeps the
-// values of one packet in a few slabs (one []uint64, one []string, one
-// [][]byte) and makes each interface point at its slot, exactly as the
+// values of one packet (of a whole walk, for a walk's decoder) in a few
+// slabs (one []uint64, one []string, one [][]byte) and makes each interface point at its slot, exactly as the
 // runtime would point at its own allocation. The interface is a normal one
 // for every reader (type switches, ==, reflect, fmt): only where its data
 // lives differs. This is safe because a slot is written once, before its
@@ -75,8 +75,9 @@ func (d *decoder) slabSize() int {
 // A walk's decoder allocates its slabs and text arenas for several
 // packets at once: a 25-varbind response needs ~25 slots and ~700 bytes of
 // text, a walk of a 48-port ifTable ~1,000 slots and ~25 KB. At most the
-// unused tail of the last (under 2 KB of slots, 4 KB of text) outlives
-// the walk in its result.
+// unused tails of the last slabs (256 slots each: 2 KB of words, 4 KB of
+// strings, 6 KB of byte slices) and of the last 4 KB of text outlive the
+// walk in its result.
 const (
 	walkSlab = 256
 	walkText = 4 << 10

@@ -130,8 +130,9 @@ func (h *header) outcome() response {
 	return response{status: gosnmp.SNMPError(uint8(h.status)), index: int(uint8(h.index))}
 }
 
-// decoder turns one packet's varbinds into Varbinds. Everything it hands
-// out lives in a few per-packet allocations (see box.go), never in the
+// decoder turns a packet's varbinds into Varbinds. Everything it hands
+// out lives in a few allocations per packet, or per walk for a walk's
+// decoder, which serves all its responses (see box.go), never in the
 // packet, whose buffer is reused.
 type decoder struct {
 	left     int    // bytes of the varbind list not yet decoded, to size slabs

@@ -7,8 +7,8 @@ and snmpsim 0.4.5 by this package's tests.
 A Pool keeps sessions (one connected UDP socket each) per device and
 credential. SNMPv1 and v2c sessions use the package's own client (client.go,
 codec.go): it encodes requests and decodes responses in one pass straight
-into Varbinds, with the values of a response in a few allocations per packet
-(box.go), and reads into receive buffers shared through a sync.Pool, taken
+into Varbinds, with the values of a response in a few allocations per packet,
+or per walk when one decoder serves all of a walk's responses (box.go), and reads into receive buffers shared through a sync.Pool, taken
 only once a datagram has arrived. An idle v1/v2c session costs about 1 KiB
 besides its socket; SNMPv3 sessions use gosnmp (USM), whose sessions keep a
 64 KiB receive buffer each. Both give the same Varbinds (same names, types

@@ -530,8 +530,8 @@ func (c *muxConn) attempts(ctx context.Context, d *decoder, dst []Varbind) ([]Va
 		}
 		wait := c.timeout
 		ctxDeadline := false
-		if d, ok := ctx.Deadline(); ok {
-			if left := time.Until(d); left < wait {
+		if dl, ok := ctx.Deadline(); ok {
+			if left := time.Until(dl); left < wait {
 				wait, ctxDeadline = max(left, 0), true
 			}
 		}

@@ -41,26 +41,54 @@ type Interface struct {
 	now    func() time.Time
 	// seen remembers what the last poll of each resource found (resource
 	// key → *memo), to size the next one's requests and results.
-	seen sync.Map
+	seen  sync.Map
+	polls atomic.Uint64 // memoOf calls: every sweepEvery-th sweeps seen
 }
 
 // memo is what the last poll of a device found.
 type memo struct {
 	rows  atomic.Int32    // interfaces, in enrichment mode: sizes its GETBULKs
 	walks [3]atomic.Int32 // varbinds each table's walks returned
+	used  atomic.Int64    // Unix seconds of the last poll that used it
 }
+
+// A memo not used for forgetAfter is dropped (its device moved to another
+// node or left the inventory), so that seen does not grow with every device
+// a node ever polled; a sweep runs every sweepEvery polls. A device polled
+// less often than that merely loses the sizing hint.
+const (
+	forgetAfter = time.Hour
+	sweepEvery  = 4096
+)
 
 // memoOf is the resource's memo, nil without a resource.
 func (p *Interface) memoOf(req *poll.Request) *memo {
 	if req.Resource == nil {
 		return nil
 	}
-	key := req.Resource.Key()
-	if m, ok := p.seen.Load(key); ok {
-		return m.(*memo)
+	now := req.Now.Unix()
+	if p.polls.Add(1)%sweepEvery == 0 {
+		p.forgetIdle(now)
 	}
-	m, _ := p.seen.LoadOrStore(key, new(memo))
-	return m.(*memo)
+	key := req.Resource.Key()
+	m, ok := p.seen.Load(key)
+	if !ok {
+		m, _ = p.seen.LoadOrStore(key, new(memo))
+	}
+	mm := m.(*memo)
+	mm.used.Store(now)
+	return mm
+}
+
+// forgetIdle drops the memos not used since forgetAfter before now.
+func (p *Interface) forgetIdle(now int64) {
+	cutoff := now - int64(forgetAfter/time.Second)
+	p.seen.Range(func(k, m any) bool {
+		if m.(*memo).used.Load() < cutoff {
+			p.seen.Delete(k)
+		}
+		return true
+	})
 }
 
 var _ poll.Plugin = (*Interface)(nil)
