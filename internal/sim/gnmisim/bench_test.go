@@ -8,8 +8,6 @@ import (
 	"time"
 
 	pb "github.com/openconfig/gnmi/proto/gnmi"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/panoptes-go/panoptes/internal/sim"
 )
@@ -58,22 +56,8 @@ func BenchmarkServe(b *testing.B) {
 func benchmarkServe(b *testing.B, perLeaf bool) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	farm, err := sim.Start(ctx, sim.Options{Devices: 1, Templates: []string{"switch48"}, Seed: 1})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer farm.Close()
-	srv, err := Start(ctx, farm.Devices(), Options{UpdateInterval: time.Hour, PerLeaf: perLeaf})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer srv.Close()
+	srv, conn := startDialed(b, 1, Options{UpdateInterval: time.Hour, PerLeaf: perLeaf})
 	tg := srv.Targets()[0]
-	conn, err := grpc.NewClient("passthrough:///"+tg.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer conn.Close()
 	st, err := pb.NewGNMIClient(conn).Subscribe(ctx)
 	if err != nil {
 		b.Fatal(err)

@@ -6,10 +6,6 @@ import (
 	"time"
 
 	pb "github.com/openconfig/gnmi/proto/gnmi"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-
-	"github.com/panoptes-go/panoptes/internal/sim"
 )
 
 // TestGetOneLeaf: a Get of one leaf answers that leaf alone, whether the
@@ -17,26 +13,10 @@ import (
 // (PerLeaf, which once answered every leaf of the container).
 func TestGetOneLeaf(t *testing.T) {
 	for _, perLeaf := range []bool{false, true} {
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		farm, err := sim.Start(ctx, sim.Options{Devices: 1, Templates: []string{"switch48"}, Seed: 1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer farm.Close()
-		srv, err := Start(ctx, farm.Devices(), Options{UpdateInterval: time.Hour, PerLeaf: perLeaf})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer srv.Close()
-		conn, err := grpc.NewClient("passthrough:///"+srv.Targets()[0].Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
+		_, conn := startDialed(t, 1, Options{UpdateInterval: time.Hour, PerLeaf: perLeaf})
 		path := &pb.Path{Elem: []*pb.PathElem{{Name: "interfaces"}, {Name: "interface", Key: map[string]string{"name": "Gi1/0/1"}},
 			{Name: "state"}, {Name: "counters"}, {Name: "in-octets"}}}
-		resp, err := pb.NewGNMIClient(conn).Get(ctx, &pb.GetRequest{Path: []*pb.Path{path}, Encoding: pb.Encoding_PROTO})
+		resp, err := pb.NewGNMIClient(conn).Get(context.Background(), &pb.GetRequest{Path: []*pb.Path{path}, Encoding: pb.Encoding_PROTO})
 		if err != nil {
 			t.Fatalf("perLeaf %v: %v", perLeaf, err)
 		}

@@ -8,10 +8,6 @@ import (
 	"time"
 
 	pb "github.com/openconfig/gnmi/proto/gnmi"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-
-	"github.com/panoptes-go/panoptes/internal/sim"
 )
 
 // TestStreams: each open Subscribe stream is listed with its client's
@@ -20,22 +16,8 @@ import (
 func TestStreams(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	farm, err := sim.Start(ctx, sim.Options{Devices: 2, Templates: []string{"switch48"}, Seed: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer farm.Close()
-	srv, err := Start(ctx, farm.Devices(), Options{UpdateInterval: 200 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv, conn := startDialed(t, 2, Options{UpdateInterval: 200 * time.Millisecond})
 	tg := srv.Targets()[0]
-	conn, err := grpc.NewClient("passthrough:///"+tg.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
 	req := &pb.SubscribeRequest{Request: &pb.SubscribeRequest_Subscribe{Subscribe: &pb.SubscriptionList{
 		Subscription: []*pb.Subscription{{Path: &pb.Path{Elem: []*pb.PathElem{{Name: "system"}}}, Mode: pb.SubscriptionMode_SAMPLE, SampleInterval: uint64(time.Second)}}}}}
 	var stops []context.CancelFunc
