@@ -20,10 +20,7 @@ func TestTailerLatency(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	tl := newTailer(path)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go tl.run(ctx)
+	tl := runTailer(t, path)
 
 	now := float64(time.Now().UnixNano()) / 1e9
 	status := func(age float64) string {
@@ -73,10 +70,7 @@ func TestTailerLongLinesAndBacklog(t *testing.T) {
 	if err := os.WriteFile(path, []byte(backlog.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	tl := newTailer(path)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go tl.run(ctx)
+	tl := runTailer(t, path)
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		_, _, lines := tl.quantiles()
@@ -99,10 +93,7 @@ func TestTailerFollowsRotation(t *testing.T) {
 	if err := os.WriteFile(path, []byte(strings.Repeat(line, 10)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	tl := newTailer(path)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go tl.run(ctx)
+	tl := runTailer(t, path)
 	waitLines := func(want uint64) {
 		t.Helper()
 		deadline := time.Now().Add(5 * time.Second)
@@ -174,10 +165,7 @@ func TestTailerReadsOnWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	tl := newTailer(path)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go tl.run(ctx)
+	tl := runTailer(t, path)
 	time.Sleep(100 * time.Millisecond) // started and read the empty file
 	p0 := tl.polls.Load()
 	time.Sleep(500 * time.Millisecond)
@@ -203,4 +191,13 @@ func TestTailerReadsOnWrite(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// runTailer starts a tailer of path, stopped when the test ends.
+func runTailer(t *testing.T, path string) *tailer {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	tl := newTailer(path)
+	go tl.run(ctx)
+	return tl
 }

@@ -170,6 +170,14 @@ func (f *fakeWalker) asked() []string {
 // pollWith runs the interface plugin over w with options.
 func pollWith(t *testing.T, w walker, version string, options map[string]any) ([]*metric.Group, error) {
 	t.Helper()
+	ip, req := testPlugin(t, w, version, options)
+	return ip.Poll(context.Background(), req)
+}
+
+// testPlugin is the interface plugin with options, walking over w, and a
+// request for polltest's resource at sw1 with an SNMP version's credential.
+func testPlugin(t *testing.T, w walker, version string, options map[string]any) (*Interface, *poll.Request) {
+	t.Helper()
 	p, err := poll.New("interface", options)
 	if err != nil {
 		t.Fatal(err)
@@ -177,9 +185,8 @@ func pollWith(t *testing.T, w walker, version string, options map[string]any) ([
 	ip := p.(*Interface)
 	ip.walker = w
 	ip.now = func() time.Time { return polltest.Now.Add(time.Second) }
-	req := &poll.Request{Resource: polltest.Resource, Interval: time.Minute, Now: polltest.Now,
+	return ip, &poll.Request{Resource: polltest.Resource, Interval: time.Minute, Now: polltest.Now,
 		Target: snmp.Target{Host: "sw1", Credential: configCred(version)}}
-	return ip.Poll(context.Background(), req)
 }
 
 // byName indexes groups by interface_name.

@@ -407,15 +407,7 @@ func (w *sizingWalker) WalkSized(ctx context.Context, t snmp.Target, root string
 // next one, per table, what the last returned; the groups are the same.
 func TestWalksSizedFromLastPoll(t *testing.T) {
 	w := &sizingWalker{fakeWalker: &fakeWalker{walks: device(fastEth, stackPort)}}
-	p, err := poll.New("interface", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ip := p.(*Interface)
-	ip.walker = w
-	ip.now = func() time.Time { return polltest.Now.Add(time.Second) }
-	req := &poll.Request{Resource: polltest.Resource, Interval: time.Minute, Now: polltest.Now,
-		Target: snmp.Target{Host: "sw1", Credential: configCred("2c")}}
+	ip, req := testPlugin(t, w, "2c", nil)
 	var first []*metric.Group
 	for i, tables := range []map[string]int{
 		{ifTable.root: 0, ifXTable.root: 0, dot3StatsTable.root: 0},
