@@ -229,7 +229,9 @@ func (d *decoder) value(b []byte, i int, vb *Varbind) error {
 		// MikroTik overstates octet strings by one octet, and gosnmp reads
 		// them: try the value with one more (a copy: rare).
 		padded := append(b[i:len(b):len(b)], 0)
-		if _, ps, pe, pok := ber.ReadTLV(padded, 0); pok && pe == len(padded) {
+		// The added octet must be content, not header: "04 81" padded is
+		// a complete empty string whose header ends past b.
+		if _, ps, pe, pok := ber.ReadTLV(padded, 0); pok && pe == len(padded) && i+ps <= len(b) {
 			tag, s, e, ok = ber.TagOctetString, i+ps, len(b), true
 		}
 	}
