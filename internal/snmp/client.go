@@ -207,7 +207,7 @@ func (c *v2conn) await(d *decoder, dst []Varbind, msg []byte) (_ []Varbind, _ re
 			}
 		}
 		var h header
-		if !parseHeader(pkt, &h) || h.pdu != 0xA2 || h.id != int64(c.id) ||
+		if !parseHeaderSafely(pkt, &h) || h.pdu != 0xA2 || h.id != int64(c.id) ||
 			h.version != c.version || string(h.community) != string(c.community) {
 			c.rd.done()
 			pkt = nil
@@ -217,7 +217,7 @@ func (c *v2conn) await(d *decoder, dst []Varbind, msg []byte) (_ []Varbind, _ re
 			d = new(decoder)
 		}
 		mark := len(dst)
-		dst, err = d.varbinds(h.vbl, dst)
+		dst, err = d.decodeVarbinds(h.vbl, dst)
 		c.rd.done()
 		if err != nil {
 			return dst[:mark], response{}, true, fmt.Errorf("malformed response: %w", err)

@@ -147,6 +147,38 @@ type decoder struct {
 
 var emptyBytes any = []byte{} // gosnmp gives a non-nil empty slice
 
+// decodeVarbinds is varbinds for answers off the network: a decoder bug
+// that panics on some malformed answer (FuzzDecodeResponse has found such
+// inputs) becomes an error for that request, so a faulty or spoofed answer
+// yields a polling status, not a crashed node: walks decode in goroutines
+// of their own, beyond the runner's recover. The decoder is reset, since a
+// panic may have left its slabs half written. Fuzzing calls varbinds
+// itself, so that panics stay visible there.
+func (d *decoder) decodeVarbinds(vbl []byte, dst []Varbind) (out []Varbind, err error) {
+	defer d.recoverFault(dst, &out, &err)
+	return d.varbinds(vbl, dst)
+}
+
+// recoverFault, deferred, turns a panic while decoding into an error; out
+// is then dst as it was before the answer.
+func (d *decoder) recoverFault(dst []Varbind, out *[]Varbind, err *error) {
+	if v := recover(); v != nil {
+		*d = decoder{}
+		*out, *err = dst, fmt.Errorf("decoder fault: %v (please report this answer)", v)
+	}
+}
+
+// parseHeaderSafely is parseHeader for the shared socket's reader loop,
+// where a panic would stop every request on the socket: false on a panic.
+func parseHeaderSafely(pkt []byte, h *header) (ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	return parseHeader(pkt, h)
+}
+
 // varbinds appends the varbinds of a varbind list's content to dst.
 func (d *decoder) varbinds(vbl []byte, dst []Varbind) ([]Varbind, error) {
 	d.prevOID, d.prevText = nil, "" // the last packet's: its buffer is reused

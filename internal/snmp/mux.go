@@ -219,7 +219,7 @@ func (mx *mux) fail(w *waiter, id int32, err error) {
 // answers none (a late duplicate, another community, a stray datagram).
 func (mx *mux) deliver(pkt []byte, src netip.AddrPort) bool {
 	var h header
-	if !parseHeader(pkt, &h) || h.pdu != 0xA2 || h.id <= 0 || h.id >= 1<<31 {
+	if !parseHeaderSafely(pkt, &h) || h.pdu != 0xA2 || h.id <= 0 || h.id >= 1<<31 {
 		return false
 	}
 	mx.mu.Lock()
@@ -609,7 +609,7 @@ func (c *muxConn) decode(d *decoder, dst []Varbind) ([]Varbind, response, error)
 		d = new(decoder)
 	}
 	mark := len(dst)
-	dst, err := d.varbinds(h.vbl, dst)
+	dst, err := d.decodeVarbinds(h.vbl, dst)
 	if err != nil {
 		return dst[:mark], response{}, fmt.Errorf("malformed response: %w", err)
 	}
