@@ -14,6 +14,7 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -68,7 +69,8 @@ type resState struct {
 	dirty    bool   // changed since the last flush
 	lastUsed time.Time
 	slot     uint32 // its share of a spread flush (a hash of key)
-	series   table  // by series hash
+	pos      positional
+	series   table // by series hash: Swap's, and those pos does not hold (see positional)
 }
 
 // New returns a Processor.
@@ -106,6 +108,8 @@ func (p *Processor) Apply(ctx context.Context, set *metric.GroupSet, sel Selecto
 		last  *resource.Resource // st's: a set's groups share one (Key builds a string)
 		count [numOutcomes]int   // added to the counters once per set, not per series
 	)
+	run := runs.Get().(*applyRun)
+	defer runs.Put(run)
 	for _, g := range set.Groups {
 		if g == nil || g.Resource == nil {
 			continue
@@ -114,24 +118,74 @@ func (p *Processor) Apply(ctx context.Context, set *metric.GroupSet, sel Selecto
 			key := g.Resource.Key()
 			if st == nil || st.key != key {
 				if st != nil {
-					st.series.merge()
-					st.mu.Unlock()
+					st.finish(run)
 				}
 				st = p.state(ctx, key, now)
+				run.start()
 			}
 			last = g.Resource
 		}
-		p.applyGroup(st, g, sel, &count)
+		p.applyGroup(st, run, g, sel, &count)
 	}
 	if st != nil {
-		st.series.merge()
-		st.mu.Unlock()
+		st.finish(run)
 	}
 	for out, n := range count {
 		if n > 0 {
 			p.m.outcomes[out].Add(float64(n))
 		}
 	}
+}
+
+// applyRun is an Apply's work on one resource (pooled: an Apply
+// allocates nothing for it).
+type applyRun struct {
+	refs   []metricRef // a group's rated counters
+	order  []int       // the slots visited, in order
+	seen   []bool      // scratch of finish
+	missed bool        // a group was not in the slot expected
+	relaid bool        // a slot was added or reshaped
+	forgot bool        // a series moved from the table to its position
+}
+
+var runs = sync.Pool{New: func() any { return new(applyRun) }}
+
+func (r *applyRun) start() {
+	r.order, r.missed, r.relaid, r.forgot = r.order[:0], false, false, false
+}
+
+// finish ends an Apply's run on st and unlocks it: the slots take the
+// order of a poll that visited each once in another order, slices are
+// clipped after a layout change, unused stamps dropped.
+func (st *resState) finish(run *applyRun) {
+	ps := &st.pos
+	if run.missed && len(run.order) == len(ps.slots) {
+		seen := slices.Grow(run.seen[:0], len(ps.slots))[:len(ps.slots)]
+		clear(seen)
+		perm := true
+		for _, k := range run.order {
+			if seen[k] {
+				perm = false
+				break
+			}
+			seen[k] = true
+		}
+		run.seen = seen
+		if perm && !slices.IsSorted(run.order) {
+			ps.reorder(run.order)
+			run.relaid = true
+		}
+	}
+	if run.relaid {
+		ps.clip()
+	}
+	ps.tidy()
+	ps.next = 0
+	st.series.merge()
+	if run.forgot && st.series.stored() == 0 {
+		st.series.reset()
+	}
+	st.mu.Unlock()
 }
 
 // state returns the resource's state, locked, loading it on first use.
@@ -152,7 +206,7 @@ func (p *Processor) state(ctx context.Context, key string, now time.Time) *resSt
 	return st
 }
 
-func (p *Processor) applyGroup(st *resState, g *metric.Group, sel Selector, count *[numOutcomes]int) {
+func (p *Processor) applyGroup(st *resState, run *applyRun, g *metric.Group, sel Selector, count *[numOutcomes]int) {
 	var speed float64
 	for i := len(g.Metrics) - 1; i >= 0; i-- { // from the end: the interface plugin puts it last
 		if g.Metrics[i].Name == "configured_speed" {
@@ -164,32 +218,63 @@ func (p *Processor) applyGroup(st *resState, g *metric.Group, sel Selector, coun
 	if p.opts.MaxGap > 0 && g.Interval > 0 {
 		maxGap = float64(p.opts.MaxGap*g.Interval) + 0.5 // poll jitter
 	}
-	base := groupHash(g)
-	n := len(g.Metrics)
-	for i := 0; i < n; i++ {
+	ms := run.refs[:0]
+	for i := range g.Metrics {
 		m := &g.Metrics[i]
-		if m.Type != metric.Counter || !sel.selects(m.Name) || !m.Value.IsInteger() || m.Value.IsNegative() {
-			continue
+		if m.Type == metric.Counter && sel.selects(m.Name) && m.Value.IsInteger() && !m.Value.IsNegative() {
+			ms = append(ms, metricRef{i: i, name: m.Name})
 		}
-		h := seriesHash(base, m.Name)
+	}
+	run.refs = ms[:0]
+	if len(ms) == 0 {
+		return
+	}
+	h := groupHash(g)
+	ps := &st.pos
+	k, missed := ps.find(h)
+	run.missed = run.missed || missed
+	inOrder := k >= 0 && ps.match(k, ms)
+	if !inOrder {
+		k = ps.fit(k, h, ms)
+		run.relaid = true
+	}
+	run.order = append(run.order, k)
+	ps.next = k + 1
+	sl := ps.slots[k]
+	for j, ref := range ms {
+		pos := int(sl.off) + j
+		if !inOrder {
+			pos = int(sl.off) + slices.Index(sl.shape.names, ref.name)
+		}
+		m := &g.Metrics[ref.i]
 		cur := sampleOf(m)
-		prev, at, seen := st.series.find(h)
-		if !seen {
-			st.series.update(at, h, cur)
-			st.dirty = true
+		prev, seen := ps.get(pos)
+		loose := false
+		if !seen && st.series.len() > 0 { // read from a version 1 or 2 entry, or no room for its stamp
+			prev, _, seen = st.series.find(seriesHash(h, ref.name))
+			loose = seen
+		}
+		if seen {
+			r, out := compute(prev, cur, m.Hint.Bits, maxGap, maxRateFor(ref.name, speed))
+			count[out]++
+			if out == outStale {
+				continue
+			}
+			if out == outRate || out == outWrap {
+				g.Metrics = append(g.Metrics, metric.Metric{Name: p.rateName(ref.name), Value: metric.Float(r),
+					Type: metric.Gauge, Timestamp: cur.at})
+			}
+		} else {
 			count[outFirst]++
-			continue
 		}
-		r, out := compute(prev, cur, m.Hint.Bits, maxGap, maxRateFor(m.Name, speed))
-		count[out]++
-		if out == outStale {
-			continue
-		}
-		st.series.update(at, h, cur)
 		st.dirty = true
-		if out == outRate || out == outWrap {
-			g.Metrics = append(g.Metrics, metric.Metric{Name: p.rateName(m.Name), Value: metric.Float(r),
-				Type: metric.Gauge, Timestamp: cur.at})
+		if ps.set(pos, cur) {
+			if loose {
+				st.series.forget(seriesHash(h, ref.name))
+				run.forgot = true
+			}
+		} else {
+			st.series.put(seriesHash(h, ref.name), cur)
 		}
 	}
 }

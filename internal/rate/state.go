@@ -70,11 +70,20 @@ const (
 // resource's newest by more than evict (their interface is gone). Device
 // time, not the node's clock, decides, as rates use metric timestamps.
 func encodeState(b []byte, st *resState, evict time.Duration) []byte {
-	t := &st.series
 	newest := 0.0
-	t.each(func(_ uint64, s sample) { newest = max(newest, s.at) })
+	st.pos.each(func(_ uint64, s sample) { newest = max(newest, s.at) })
+	st.series.each(func(_ uint64, s sample) { newest = max(newest, s.at) })
 	cutoff := newest - evict.Seconds()
-	t.keep(func(_ uint64, s sample) bool { return s.at >= cutoff }) // and compacts: every stamp is used
+	st.pos.evict(cutoff)
+	st.series.keep(func(_ uint64, s sample) bool { return s.at >= cutoff }) // and compacts: every stamp is used
+	t := &st.series
+	if st.pos.len() > 0 { // version 2 holds series by hash: the positions' too
+		t = &table{}
+		st.pos.each(t.put)
+		st.series.each(t.put)
+		t.merge()
+		t.compact()
+	}
 	b = append(b, stateMagic, stateVersion)
 	b = binary.BigEndian.AppendUint16(b, uint16(len(st.key)))
 	b = append(b, st.key...)

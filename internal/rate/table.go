@@ -306,3 +306,23 @@ func (t *table) each(f func(key uint64, s sample)) {
 }
 
 func (t *table) reset() { *t = table{} }
+
+// forget drops the series (its sample moved to its position).
+func (t *table) forget(key uint64) {
+	if i, ok := t.index(key); ok {
+		t.ti[i] = noStamp // unseen; keep drops it
+		return
+	}
+	delete(t.fresh, key)
+}
+
+// stored is how many series the table holds a sample of.
+func (t *table) stored() int {
+	n := len(t.fresh)
+	for _, ti := range t.ti {
+		if ti != noStamp {
+			n++
+		}
+	}
+	return n
+}
