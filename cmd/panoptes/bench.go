@@ -47,6 +47,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.BoolVar(&o.Reference, "reference", false, "also measure snmpbulkwalk on one device (interface plugin)")
 	fs.StringVar(&o.HeapProfile, "heap-profile", "", "write a heap profile here at the end of the window")
 	fs.StringVar(&o.CPUProfile, "cpu-profile", "", "write a CPU profile of the measured window here")
+	fs.StringVar(&o.MaxProcs, "max-procs", "", "the node's runtime.max_procs: auto (the default) or a fixed GOMAXPROCS")
 	fs.StringVar(&o.Dir, "dir", "", "work directory (default a temporary one)")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the work directory")
 	partitions := fs.String("partitions", "", "partitions mode: comma-separated partition counts (e.g. 1,3,9), each measured on a fresh\n"+

@@ -5,6 +5,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -23,6 +24,7 @@ import (
 	"github.com/panoptes-go/panoptes/internal/config"
 	"github.com/panoptes-go/panoptes/internal/node"
 	_ "github.com/panoptes-go/panoptes/internal/plugins/all" // the node it runs uses the built-in plugins
+	"github.com/panoptes-go/panoptes/internal/procs"
 )
 
 // Options choose the load.
@@ -75,8 +77,11 @@ type Options struct {
 	// CPUProfile a CPU profile of the window.
 	HeapProfile string
 	CPUProfile  string
-	Logger      *slog.Logger
-	Progress    io.Writer // a line per phase; nil for none
+	// MaxProcs is the node's runtime.max_procs ("" its default, auto; a
+	// number fixes GOMAXPROCS, the simulator's process keeps its own).
+	MaxProcs string
+	Logger   *slog.Logger
+	Progress io.Writer // a line per phase; nil for none
 }
 
 // Result is the harness's one JSON object.
@@ -130,6 +135,11 @@ type Result struct {
 	GoHeapLiveBytes   uint64  `json:"go_heap_live_bytes"`
 	GoGCPercent       uint64  `json:"go_gc_percent"` // GOGC in effect
 	RSSBytesPerDevice float64 `json:"rss_bytes_per_device"`
+	// runtime.max_procs, GOMAXPROCS when the window closed, and the auto
+	// controller's changes of it in the window.
+	MaxProcs        string `json:"max_procs"`
+	GoMaxProcs      int    `json:"go_max_procs_at_end"`
+	MaxProcsChanges uint64 `json:"max_procs_changes"`
 
 	// With --bus-process: the bus server's process, and the RSS per
 	// device of collector and server together (the server's whole RSS,
@@ -326,14 +336,14 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if bus != nil {
 		busCPU0 = bus.cpu()
 	}
-	s0, cpu0, simCPU0, t0 := n.Stats(), selfCPU(), sim.cpu(), time.Now()
+	s0, cpu0, simCPU0, t0, procs0 := n.Stats(), selfCPU(), sim.cpu(), time.Now(), procs.Changes()
 	sys0, mux0 := selfSystemCPU(), gatherMux(n.Registry())
 	tail.reset()
 	a0 := settled(ctx, n, t0)
 	if err := sleep(ctx, o.Duration-time.Since(t0)); err != nil {
 		return nil, err
 	}
-	s1, cpu1, simCPU1, t1 := n.Stats(), selfCPU(), sim.cpu(), time.Now()
+	s1, cpu1, simCPU1, t1, procs1 := n.Stats(), selfCPU(), sim.cpu(), time.Now(), procs.Changes()
 	sys1, mux1 := selfSystemCPU(), gatherMux(n.Registry())
 	if bus != nil {
 		busCPU1 = bus.cpu()
@@ -372,6 +382,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		GoHeapLiveBytes:         live[0].Value.Uint64(),
 		GoGCPercent:             live[1].Value.Uint64(),
 		RSSBytesPerDevice:       float64(rssNow-baseRSS) / float64(o.Devices),
+		MaxProcs:                cmp.Or(o.MaxProcs, "auto"),
+		GoMaxProcs:              runtime.GOMAXPROCS(0),
+		MaxProcsChanges:         procs1 - procs0,
 		ScheduleLatenessP50Ms:   ms(s1.LatenessP50),
 		ScheduleLatenessP99Ms:   ms(s1.LatenessP99),
 		FailedChecks:            s1.ChecksFailed - s0.ChecksFailed,
@@ -458,6 +471,9 @@ func configYAML(o Options, busURL string) string {
 	bus := ""
 	if busURL != "" {
 		bus = fmt.Sprintf("bus: {url: %q}\n", busURL)
+	}
+	if o.MaxProcs != "" {
+		bus += fmt.Sprintf("runtime: {max_procs: %q}\n", o.MaxProcs)
 	}
 	return fmt.Sprintf(`site: bench
 data_dir: data

@@ -115,6 +115,18 @@ func TestRuntimeMemoryLimit(t *testing.T) {
 	}
 }
 
+func TestRuntimeMaxProcs(t *testing.T) {
+	for in, want := range map[string]int{"": 0, "max_procs: auto": 0, "max_procs: 1": 1, "max_procs: \"4\"": 4} {
+		c, err := Parse("r.yaml", []byte("runtime:\n  "+in+"\n"), env(nil))
+		if err != nil {
+			t.Fatalf("%q: %v", in, err)
+		}
+		if n := c.Runtime.FixedMaxProcs(); n != want {
+			t.Errorf("%q: %d, want %d (0: auto)", in, n, want)
+		}
+	}
+}
+
 func TestEmptyFileIsDefaults(t *testing.T) {
 	cfg, err := Parse("empty.yaml", nil, env(nil))
 	if err != nil {
@@ -158,6 +170,8 @@ func TestParseBad(t *testing.T) {
 		{"small memory limit", "runtime:\n  memory_limit: 10MiB\n", []string{"bad.yaml:2: runtime.memory_limit: 10MiB is below 64MiB"}},
 		{"bad memory limit", "runtime:\n  memory_limit: lots\n", []string{"bad.yaml:2: runtime.memory_limit:", "not a size", "auto or off"}},
 		{"bad gc percent", "runtime:\n  gc_percent: -5\n", []string{"bad.yaml:2: runtime.gc_percent: -5 is out of range"}},
+		{"bad max procs", "runtime:\n  max_procs: some\n", []string{"bad.yaml:2: runtime.max_procs:", `"some" is not auto or a number of Ps`}},
+		{"zero max procs", "runtime:\n  max_procs: 0\n", []string{"bad.yaml:2: runtime.max_procs:", `"0" is not auto`}},
 		{"syntax error", "site: a\n  b: c\n", []string{"bad.yaml:2:"}},
 		{"empty source plugin", "discovery:\n  sources:\n    - path: x.csv\n", []string{"bad.yaml:3: discovery.sources[0].plugin: is empty"}},
 		{"several errors at once", "snmp:\n  port: 0\n  retries: 99\n", []string{"bad.yaml:2: snmp.port", "bad.yaml:3: snmp.retries"}},

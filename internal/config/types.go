@@ -3,6 +3,8 @@
 package config
 
 import (
+	"strconv"
+
 	"github.com/panoptes-go/panoptes/internal/plugin"
 	"github.com/panoptes-go/panoptes/internal/websec"
 )
@@ -326,8 +328,8 @@ type Rates struct {
 	EvictAfter Duration `yaml:"evict_after"`
 }
 
-// Runtime tunes the Go runtime's memory use (GOMEMLIMIT and GOGC in the
-// environment win over both keys).
+// Runtime tunes the Go runtime's memory use and parallelism (GOMEMLIMIT,
+// GOGC and GOMAXPROCS in the environment win over their keys).
 type Runtime struct {
 	// MemoryLimit is the soft limit of the process's memory: "auto" (the
 	// default) is 90% of the cgroup's memory.max when one is set (a
@@ -338,6 +340,12 @@ type Runtime struct {
 	// (50: about a quarter less memory for 5-10% more CPU, measured).
 	// 0 keeps Go's default, 100.
 	GCPercent int `yaml:"gc_percent"`
+	// MaxProcs is GOMAXPROCS, the Ps running Go code at once: "auto" (the
+	// default) runs a node using well under a core on one P, which saves
+	// the idle Ps' wake-ups at low density, and gives a busy one every
+	// core the runtime's default allows (the cgroup's CPU limit); a number
+	// fixes it.
+	MaxProcs string `yaml:"max_procs"`
 }
 
 // MemoryLimitBytes is MemoryLimit in bytes, or auto when it is "auto" or
@@ -351,6 +359,13 @@ func (r Runtime) MemoryLimitBytes() (limit int64, auto bool) {
 	}
 	n, _ := plugin.ParseByteSize(r.MemoryLimit)
 	return int64(n), false
+}
+
+// FixedMaxProcs is MaxProcs as a number, or 0 for auto (or empty).
+// Validate checked it.
+func (r Runtime) FixedMaxProcs() int {
+	n, _ := strconv.Atoi(r.MaxProcs) // 0 for auto
+	return n
 }
 
 // Enrichment configures the shared cache of slow-changing device data.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -253,6 +254,9 @@ func (v *validator) hostPort(path, val string) {
 // fixed heap (the embedded bus alone holds tens of MB).
 const minMemoryLimit = 64 << 20
 
+// maxMaxProcs bounds runtime.max_procs: a typo, not a machine.
+const maxMaxProcs = 1024
+
 func (v *validator) validateRuntime(r *Runtime) {
 	switch r.MemoryLimit {
 	case "", "auto", "off":
@@ -266,5 +270,10 @@ func (v *validator) validateRuntime(r *Runtime) {
 	}
 	if r.GCPercent < 0 || r.GCPercent > 1000 {
 		v.errf("runtime.gc_percent", "%d is out of range 0..1000 (0: Go's default, 100)", r.GCPercent)
+	}
+	if r.MaxProcs != "" && r.MaxProcs != "auto" {
+		if n, err := strconv.Atoi(r.MaxProcs); err != nil || n < 1 || n > maxMaxProcs {
+			v.errf("runtime.max_procs", "%q is not auto or a number of Ps from 1 to %d", r.MaxProcs, maxMaxProcs)
+		}
 	}
 }

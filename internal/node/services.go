@@ -11,6 +11,7 @@ import (
 	"github.com/panoptes-go/panoptes/internal/discovery"
 	"github.com/panoptes-go/panoptes/internal/inventory"
 	"github.com/panoptes-go/panoptes/internal/parts"
+	"github.com/panoptes-go/panoptes/internal/procs"
 	"github.com/panoptes-go/panoptes/internal/service"
 	"github.com/panoptes-go/panoptes/internal/sink"
 	"github.com/panoptes-go/panoptes/internal/snmp"
@@ -21,19 +22,18 @@ import (
 // handoverTimeout bounds the graceful handover (and the leaving) on shutdown.
 const handoverTimeout = 5 * time.Second
 
-// services are the node's components in start order. They stop in the
-// reverse order, each completely before the one above it: readiness turns
-// false first (the group) as the early ones (enrichment refresh,
-// discovery, summary line) begin to wind down; reconciling stops; the
-// handover (the others take this node's resources over while it polls
-// on); the streams stop; the running checks finish and publish; the
-// scheduler stops (it outlived the group's ctx by the handover); the sinks
-// drain; the early ones are waited for, then rates, apps, the status page
-// and sinks stop; the cluster records go, then the HTTP listener, the
-// sessions, the inventory; the bus closes last.
+// services are the node's components in start order. They stop in the reverse order, each
+// completely before the one above it: readiness turns false first (the group) as the early ones
+// (enrichment refresh, discovery, summary line) begin to wind down; reconciling stops; the
+// handover (the others take this node's resources over while it polls on); the streams stop;
+// the running checks finish and publish; the scheduler stops (it outlived the group's ctx by the
+// handover); the sinks drain; the early ones are waited for, then rates, apps, the status page
+// and sinks stop; the cluster records go, then the HTTP listener, the sessions, the inventory;
+// the bus closes last, and GOMAXPROCS is the runtime's default again.
 func (n *Node) services() []service.Service {
 	cfg, log := n.cfg, n.log
 	return []service.Service{
+		{Name: "max procs", Run: procs.Runner(cfg.Runtime.FixedMaxProcs(), n.reg, log.With("component", "procs"))},
 		{Name: "bus", Start: func(ctx context.Context) (err error) {
 			opts := bus.FromConfig(cfg.Bus, cfg.DataDir)
 			opts.Name, opts.Logger, opts.Registerer = "panoptes-"+cfg.Site, log.With("component", "bus"), n.reg

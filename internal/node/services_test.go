@@ -23,7 +23,7 @@ func TestServiceOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"bus", "inventory", "snmp", "device state", "http", "cluster", "sinks", "status page", "apps", "rates",
+	want := []string{"max procs", "bus", "inventory", "snmp", "device state", "http", "cluster", "sinks", "status page", "apps", "rates",
 		"enrichment removals", "enrichment", "discovery", "summary", "sinks drain", "scheduler", "running checks", "streams",
 		"handover", "reconcile"}
 	if got := n.group.Names(); !slices.Equal(got, want) {
