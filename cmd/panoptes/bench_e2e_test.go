@@ -23,8 +23,11 @@ func TestBenchHarness(t *testing.T) {
 	for _, busProcess := range []bool{false, true} {
 		args := []string{"bench", "--devices", "20", "--checks-per-device", "2", "--plugin", "uptime",
 			"--interval", "1s", "--warmup", "3s", "--duration", "3s", "--base-port", strconv.Itoa(freeport.UDPBlock(t, 20))}
+		maxProcs := "1" // a fixed runtime.max_procs reaches the in-process node
 		if busProcess {
-			args = append(args, "--bus-process")
+			args, maxProcs = append(args, "--bus-process"), "auto"
+		} else {
+			args = append(args, "--max-procs", maxProcs)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		cmd := exec.CommandContext(ctx, binary(t), args...)
@@ -48,6 +51,8 @@ func TestBenchHarness(t *testing.T) {
 			BusProcess      bool    `json:"bus_process"`
 			BusRSS          int64   `json:"bus_rss_bytes"`
 			BothRSSPerDev   float64 `json:"collector_and_bus_rss_bytes_per_device"`
+			MaxProcs        string  `json:"max_procs"`
+			GoMaxProcs      int     `json:"go_max_procs_at_end"`
 		}
 		if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
 			t.Fatalf("bus process %v: output is not one JSON object: %v\n%s", busProcess, err, stdout.String())
@@ -60,6 +65,9 @@ func TestBenchHarness(t *testing.T) {
 		}
 		if r.ChecksPerSecond < 30 || r.Groups < 2*100 || r.PollToSinkP99 <= 0 || r.CollectorCPU <= 0 || r.GCPercent == 0 {
 			t.Errorf("bus process %v: %+v", busProcess, r)
+		}
+		if r.MaxProcs != maxProcs || r.GoMaxProcs < 1 || (maxProcs == "1" && r.GoMaxProcs != 1) {
+			t.Errorf("bus process %v: max_procs %q, GOMAXPROCS %d; want %q", busProcess, r.MaxProcs, r.GoMaxProcs, maxProcs)
 		}
 		if r.BusProcess != busProcess || (busProcess && (r.BusRSS <= 0 || r.BothRSSPerDev <= 0)) || (!busProcess && r.BusRSS != 0) {
 			t.Errorf("bus process %v: bus_process %v, bus_rss_bytes %d, collector_and_bus_rss_bytes_per_device %v",
