@@ -2,6 +2,7 @@ package rate
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -320,5 +321,84 @@ func TestLayoutRandom(t *testing.T) {
 				check(t, fmt.Sprintf("step %d", step), p, o, d.poll(dt, skip...))
 			}
 		})
+	}
+}
+
+// Version 3 holds the state by position in about half version 2's bytes;
+// a node reading it, or a version 2 entry of the previous release (a
+// rolling upgrade), rates the next poll as if it had not restarted. Every
+// truncation of an entry is an error, not a panic or a wrong sample.
+func TestStateEncodingV3(t *testing.T) {
+	ctx := context.Background()
+	res := *testRes
+	p := New(Options{})
+	p.Apply(ctx, realisticSet(&res, 1), All(), time.Now())
+	p.Apply(ctx, realisticSet(&res, 2), All(), time.Now())
+	p.Swap(ctx, res.Key(), 42, 7, 1.7e9) // a series by hash beside them
+	st := p.res[res.Key()]
+	want := map[uint64]sample{}
+	st.pos.each(func(k uint64, s sample) { want[k] = s })
+	st.series.each(func(k uint64, s sample) { want[k] = s })
+	v3 := encodeState(nil, st, time.Hour)
+
+	v2 := []byte{stateMagic, 2}
+	v2 = binary.BigEndian.AppendUint16(v2, uint16(len(st.key)))
+	v2 = append(v2, st.key...)
+	var all table
+	for k, s := range want {
+		all.put(k, s)
+	}
+	all.merge()
+	all.compact()
+	v2 = encodeTable(v2, &all)
+	if per3, per2 := float64(len(v3))/float64(len(want)), float64(len(v2))/float64(len(want)); per3 > 10 || per3 > per2*0.6 {
+		t.Errorf("version 3: %.1f bytes a series, version 2 %.1f; want under 10 and 0.6 × version 2", per3, per2)
+	}
+
+	for _, c := range []struct {
+		version string
+		b       []byte
+	}{{"3", v3}, {"2", v2}} {
+		got := &resState{key: st.key, loaded: true}
+		if err := decodeState(c.b, got); err != nil {
+			t.Fatalf("version %s: %v", c.version, err)
+		}
+		n := 0
+		each := func(k uint64, s sample) {
+			if s != want[k] {
+				t.Errorf("version %s: series %x = %+v, want %+v", c.version, k, s, want[k])
+			}
+			n++
+		}
+		got.pos.each(each)
+		got.series.each(each)
+		if n != len(want) {
+			t.Errorf("version %s: %d series, want %d", c.version, n, len(want))
+		}
+		// The next poll: every series rated, from the decoded state.
+		q := New(Options{})
+		q.res[st.key] = got
+		set := realisticSet(&res, 3)
+		q.Apply(ctx, set, All(), time.Now())
+		if rates, series := len(ratesOf(set)), len(want)-1; rates != series {
+			t.Errorf("version %s: %d rates after the restart, want %d", c.version, rates, series)
+		}
+		if prev, _, ok := q.Swap(ctx, res.Key(), 42, 8, 1.7e9+60); !ok || prev != 7 {
+			t.Errorf("version %s: Swap's series = %d, %v; want 7", c.version, prev, ok)
+		}
+	}
+
+	for n := range len(v3) {
+		if err := decodeState(v3[:n], &resState{key: st.key}); err == nil {
+			t.Fatalf("version 3 cut to %d of %d bytes decoded", n, len(v3))
+		}
+	}
+	if err := decodeState(append(slices.Clone(v3), 0), &resState{key: st.key}); err == nil {
+		t.Error("a version 3 entry with a byte too many decoded")
+	}
+	bad := slices.Clone(v3)
+	bad[1] = 4
+	if err := decodeState(bad, &resState{key: st.key}); err == nil {
+		t.Error("version 4 decoded")
 	}
 }

@@ -484,5 +484,6 @@ func (p *Processor) load(ctx context.Context, st *resState) {
 		p.m.kvErrors.WithLabelValues("decode").Inc()
 		p.log.Warn("rate state unreadable; rates of this resource restart", "resource", st.key, "err", err)
 		st.series.reset()
+		st.pos = positional{}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
+	"slices"
 	"strconv"
 	"time"
 
@@ -45,10 +46,23 @@ func kvKey(resourceKey string) string {
 	return "r" + strconv.FormatUint(h.Sum64(), 16)
 }
 
-// State encoding, big endian. Version 2 (written) follows the table's
-// layout, ~17 bytes a series instead of version 1's 33: at 10,000 switches
-// with rates on, every flush wrote 460 MB into the bucket's stream, whose
-// recently written blocks the JetStream store holds in memory.
+// State encoding, big endian. Version 3 (written) follows the state by
+// position: the layout (shapes, then slots: group hash and shape), then per
+// position a stamp index and the value, ~1 + 7 bytes a series of a switch
+// instead of version 2's ~17 (no series hash, no 16-bit indexes). The
+// layout is in every entry (~10 % of a switch48's): an entry stands alone,
+// so a node that reads it after a crash or a move either has all it needs
+// or starts the resource over; a layout in an entry of its own would need
+// its own expiry and write order.
+//
+//	'R' 3 | u16 len + resource key
+//	| u8 n × (f64 at, u32 uptime, u32 disc, u8 flags)   the positions' stamps
+//	| uvarint n × (uvarint n × (uvarint len + name))     the shapes
+//	| uvarint n × (u64 group hash, uvarint shape)        the slots, in order
+//	| per position: u8 stamp (0xFF: no sample, nothing follows), uvarint value
+//	| the series by hash (table), as version 2 after its key
+//
+// Version 2 (still read: a node of the previous release, a rolling upgrade):
 //
 //	'R' 2 | u16 len + resource key
 //	| u16 n × (f64 at, u32 uptime, u8 flags)       the stamps
@@ -61,9 +75,8 @@ func kvKey(resourceKey string) string {
 //	f64 at, u32 uptime, u32 disc, u8 flags)
 const (
 	stateMagic   = 'R'
-	stateVersion = 2
+	stateVersion = 3
 	entrySize    = 8 + 8 + 8 + 4 + 4 + 1 // version 1
-	stampSize    = 8 + 4 + 1
 )
 
 // encodeState appends st's samples to b, dropping series older than the
@@ -71,22 +84,54 @@ const (
 // time, not the node's clock, decides, as rates use metric timestamps.
 func encodeState(b []byte, st *resState, evict time.Duration) []byte {
 	newest := 0.0
-	st.pos.each(func(_ uint64, s sample) { newest = max(newest, s.at) })
+	for _, s := range st.pos.stamps {
+		newest = max(newest, s.at)
+	}
 	st.series.each(func(_ uint64, s sample) { newest = max(newest, s.at) })
 	cutoff := newest - evict.Seconds()
-	st.pos.evict(cutoff)
-	st.series.keep(func(_ uint64, s sample) bool { return s.at >= cutoff }) // and compacts: every stamp is used
-	t := &st.series
-	if st.pos.len() > 0 { // version 2 holds series by hash: the positions' too
-		t = &table{}
-		st.pos.each(t.put)
-		st.series.each(t.put)
-		t.merge()
-		t.compact()
-	}
+	st.pos.evict(cutoff)                                                    // and compacts: every stamp is used
+	st.series.keep(func(_ uint64, s sample) bool { return s.at >= cutoff }) // likewise
 	b = append(b, stateMagic, stateVersion)
 	b = binary.BigEndian.AppendUint16(b, uint16(len(st.key)))
 	b = append(b, st.key...)
+	ps := &st.pos
+	b = append(b, uint8(len(ps.stamps)))
+	for _, s := range ps.stamps {
+		b = binary.BigEndian.AppendUint64(b, math.Float64bits(s.at))
+		b = binary.BigEndian.AppendUint32(b, s.uptime)
+		b = binary.BigEndian.AppendUint32(b, s.disc)
+		b = append(b, s.flags)
+	}
+	var shapes []*shape // a resource has a few: a search beats a map
+	for _, sl := range ps.slots {
+		if !slices.Contains(shapes, sl.shape) {
+			shapes = append(shapes, sl.shape)
+		}
+	}
+	b = binary.AppendUvarint(b, uint64(len(shapes)))
+	for _, sh := range shapes {
+		b = binary.AppendUvarint(b, uint64(len(sh.names)))
+		for _, n := range sh.names {
+			b = binary.AppendUvarint(b, uint64(len(n)))
+			b = append(b, n...)
+		}
+	}
+	b = binary.AppendUvarint(b, uint64(len(ps.slots)))
+	for _, sl := range ps.slots {
+		b = binary.BigEndian.AppendUint64(b, sl.hash)
+		b = binary.AppendUvarint(b, uint64(slices.Index(shapes, sl.shape)))
+	}
+	for i, x := range ps.si {
+		b = append(b, x)
+		if x != absent {
+			b = binary.AppendUvarint(b, ps.vals[i])
+		}
+	}
+	return encodeTable(b, &st.series)
+}
+
+// encodeTable appends t as version 2 does after the key.
+func encodeTable(b []byte, t *table) []byte {
 	b = binary.BigEndian.AppendUint16(b, uint16(len(t.times)))
 	for _, s := range t.times {
 		b = binary.BigEndian.AppendUint64(b, math.Float64bits(s.at))
@@ -107,13 +152,13 @@ func encodeState(b []byte, st *resState, evict time.Duration) []byte {
 	return b
 }
 
-// decodeState fills st.series from b.
+// decodeState fills st from b (any version).
 func decodeState(b []byte, st *resState) error {
 	if len(b) < 8 || b[0] != stateMagic {
 		return errors.New("not a rate state entry")
 	}
-	if b[1] != 1 && b[1] != stateVersion {
-		return fmt.Errorf("rate state version %d, this build reads 1 and %d", b[1], stateVersion)
+	if b[1] < 1 || b[1] > stateVersion {
+		return fmt.Errorf("rate state version %d, this build reads 1 to %d", b[1], stateVersion)
 	}
 	kl := int(binary.BigEndian.Uint16(b[2:]))
 	if len(b) < 4+kl+4 {
@@ -128,6 +173,79 @@ func decodeState(b []byte, st *resState) error {
 		return decodeV1(b, st)
 	}
 	r := reader{b: b}
+	if version == 3 {
+		if err := decodePositions(&r, &st.pos); err != nil {
+			st.pos = positional{}
+			return err
+		}
+	}
+	return decodeTable(&r, st)
+}
+
+// decodePositions reads version 3's state by position into ps.
+func decodePositions(r *reader, ps *positional) error {
+	stamps := make([]pstamp, r.u8())
+	for i := range stamps {
+		stamps[i] = pstamp{at: math.Float64frombits(r.u64()), uptime: r.u32(), disc: r.u32(), flags: r.u8()}
+	}
+	n := r.uvarint()
+	if r.bad || n > uint64(len(r.b)) {
+		return errors.New("truncated rate state")
+	}
+	shapes := make([]*shape, n)
+	var names []string
+	for i := range shapes {
+		k := r.uvarint()
+		if r.bad || k == 0 || k > uint64(len(r.b)) {
+			return errors.New("rate state: a shape is truncated or empty")
+		}
+		names = names[:0]
+		for range k {
+			l := r.uvarint()
+			if r.bad || l > uint64(len(r.b)) {
+				return errors.New("truncated rate state")
+			}
+			names = append(names, string(r.take(int(l))))
+		}
+		shapes[i] = internShape(names)
+	}
+	n = r.uvarint()
+	if r.bad || n > uint64(len(r.b)/9) { // 8 + at least 1 bytes a slot
+		return errors.New("truncated rate state")
+	}
+	ps.slots = make([]slot, n)
+	total := 0
+	for i := range ps.slots {
+		h, k := r.u64(), r.uvarint()
+		if r.bad || k >= uint64(len(shapes)) {
+			return errors.New("rate state: a slot's shape is out of range")
+		}
+		ps.slots[i] = slot{hash: h, shape: shapes[k], off: uint32(total)}
+		total += len(shapes[k].names)
+	}
+	if total > len(r.b) { // at least 1 byte a position
+		return errors.New("truncated rate state")
+	}
+	ps.vals, ps.si = make([]uint64, total), make([]uint8, total)
+	for i := range total {
+		x := r.u8()
+		if x != absent {
+			if int(x) >= len(stamps) {
+				return errors.New("rate state: a series' stamp is out of range")
+			}
+			ps.vals[i] = r.uvarint()
+		}
+		ps.si[i] = x
+	}
+	if r.bad {
+		return errors.New("truncated rate state")
+	}
+	ps.stamps, ps.live = stamps, len(stamps)
+	return nil
+}
+
+// decodeTable reads the series by hash (version 2's body) into st.series.
+func decodeTable(r *reader, st *resState) error {
 	times := make([]stamp, r.u16())
 	for i := range times {
 		times[i] = stamp{at: math.Float64frombits(r.u64()), uptime: r.u32(), flags: r.u8()}

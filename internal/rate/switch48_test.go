@@ -104,3 +104,25 @@ func BenchmarkApplyRealSwitch48(b *testing.B) {
 		p.Apply(ctx, set, All(), time.Now())
 	}
 }
+
+// BenchmarkEncodeRealSwitch48 is a flush's KV entry of a realisticSet
+// resource: its bytes a series and the time to encode it.
+func BenchmarkEncodeRealSwitch48(b *testing.B) {
+	ctx := context.Background()
+	res := *testRes
+	p := New(Options{})
+	p.Apply(ctx, realisticSet(&res, 1), All(), time.Now())
+	p.Apply(ctx, realisticSet(&res, 2), All(), time.Now())
+	st := p.res[res.Key()]
+	series := 0
+	for _, g := range realisticSet(&res, 1).Groups {
+		series += len(g.Metrics) - 1
+	}
+	var buf []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = encodeState(buf[:0], st, time.Hour)
+	}
+	b.ReportMetric(float64(len(buf)), "state-bytes")
+	b.ReportMetric(float64(len(buf))/float64(series), "state-B/series")
+}
