@@ -30,21 +30,22 @@ import (
 // indexes) live in the resource's table by hash instead, as do the series
 // read from a version 1 or 2 KV entry until their group is next polled.
 type positional struct {
-	slots  []slot
-	vals   []uint64 // by position: slots[k].off + the counter's index in the shape
-	si     []uint8  // index in stamps of each position's sample; absent: none
-	stamps []pstamp
-	live   int // len(stamps) after the last compaction
-	hot    [stampCache]uint8
-	next   int // the slot an Apply expects next
+	slots   []slot
+	vals    []uint64 // by position: a slot's series follow the previous slots' (slotOff), in its shape's order
+	si      []uint8  // index in stamps of each position's sample; absent: none
+	stamps  []pstamp
+	live    int // len(stamps) after the last compaction
+	hot     [stampCache]uint8
+	next    int // the slot an Apply expects next
+	nextOff int // where its series start
 }
 
-// slot is one group of a resource: its identity (groupHash), its shape
-// and where its series start in vals.
+// slot is one group of a resource: its identity (groupHash) and its
+// shape. Where its series start in vals is the sum of the previous slots'
+// shapes' lengths: an Apply walking the slots in order carries it along.
 type slot struct {
 	hash  uint64
 	shape *shape
-	off   uint32
 }
 
 // shape is the names of a group's rated counters in order, interned (see
@@ -70,18 +71,20 @@ var maxStamps = absent
 
 func (p *positional) len() int { return len(p.vals) }
 
-// find returns the slot of the group with hash h: the one expected next,
-// else a search (-1: none). It sets missed when it had to search.
-func (p *positional) find(h uint64) (k int, missed bool) {
+// find returns the slot of the group with hash h and where its series
+// start: the one expected next, else a search (-1: none, off the end). It
+// sets missed when it had to search.
+func (p *positional) find(h uint64) (k, off int, missed bool) {
 	if p.next < len(p.slots) && p.slots[p.next].hash == h {
-		return p.next, false
+		return p.next, p.nextOff, false
 	}
 	for i := range p.slots {
 		if p.slots[i].hash == h {
-			return i, true
+			return i, off, true
 		}
+		off += len(p.slots[i].shape.names)
 	}
-	return -1, true
+	return -1, off, true
 }
 
 // get returns the sample at position i.
@@ -144,11 +147,11 @@ func (p *positional) intern(s sample) (uint8, bool) {
 	return uint8(len(p.stamps) - 1), true
 }
 
-// tidy drops unused stamps once they have grown well past what the
-// positions used at the last compaction (each poll stamps its series
-// anew, so the previous poll's stamps go unused).
+// tidy drops the stamps no position uses any more (each poll stamps its
+// series anew, so the previous poll's go unused): at the end of an Apply
+// that added some.
 func (p *positional) tidy() {
-	if len(p.stamps) >= 2*p.live+8 {
+	if len(p.stamps) > p.live {
 		p.compact()
 	}
 }
@@ -177,7 +180,10 @@ func (p *positional) compact() {
 			}
 		}
 	}
-	p.stamps = shrink(p.stamps[:n])
+	p.stamps = p.stamps[:n]
+	if cap(p.stamps) > n+n/4 { // a poll's stamps, then the next's: held at their number
+		p.stamps = slices.Clip(slices.Clone(p.stamps))
+	}
 	p.hot = [stampCache]uint8{}
 	p.live = n
 }
@@ -204,25 +210,26 @@ type metricRef struct {
 	name string
 }
 
-// fit makes slot k (-1: a new slot for a group with hash h) hold every
-// counter of ms, and returns the slot: a new group's shape is its
+// fit makes slot k at off (-1: a new slot for a group with hash h) hold
+// every counter of ms, and returns the slot and where its series start: a
+// new group's shape is its
 // counters; a group with a counter its shape lacks gets the group's
 // counters in order, then those of the old shape it lacks (which keep
 // their samples). A group missing some of its shape's counters keeps
 // the shape.
-func (p *positional) fit(k int, h uint64, ms []metricRef) int {
+func (p *positional) fit(k, off int, h uint64, ms []metricRef) (int, int) {
 	if k < 0 {
 		names := make([]string, len(ms))
 		for j, m := range ms {
 			names[j] = m.name
 		}
 		off := len(p.vals)
-		p.slots = append(p.slots, slot{hash: h, shape: internShape(names), off: uint32(off)})
+		p.slots = append(p.slots, slot{hash: h, shape: internShape(names)})
 		p.vals = append(p.vals, make([]uint64, len(ms))...)
 		for range ms {
 			p.si = append(p.si, absent)
 		}
-		return len(p.slots) - 1
+		return len(p.slots) - 1, off
 	}
 	old := p.slots[k].shape.names
 	grow := false
@@ -233,7 +240,7 @@ func (p *positional) fit(k int, h uint64, ms []metricRef) int {
 		}
 	}
 	if !grow {
-		return k
+		return k, off
 	}
 	names := make([]string, 0, len(ms)+len(old))
 	for _, m := range ms {
@@ -244,46 +251,47 @@ func (p *positional) fit(k int, h uint64, ms []metricRef) int {
 			names = append(names, n)
 		}
 	}
-	p.reshape(k, internShape(names))
-	return k
+	p.reshape(k, off, internShape(names))
+	return k, off
 }
 
-// reshape gives slot k the shape sh, whose names include every name of
-// its current shape: each series moves to its name's new position.
-func (p *positional) reshape(k int, sh *shape) {
-	old := p.slots[k]
-	oldNames := old.shape.names
+// reshape gives slot k, whose series start at off, the shape sh, whose
+// names include every name of its current shape: each series moves to its
+// name's new position.
+func (p *positional) reshape(k, off int, sh *shape) {
+	oldNames := p.slots[k].shape.names
 	n := len(p.vals) - len(oldNames) + len(sh.names)
 	vals, si := make([]uint64, 0, n), make([]uint8, 0, n)
-	vals, si = append(vals, p.vals[:old.off]...), append(si, p.si[:old.off]...)
+	vals, si = append(vals, p.vals[:off]...), append(si, p.si[:off]...)
 	for _, name := range sh.names {
 		if j := slices.Index(oldNames, name); j >= 0 {
-			vals, si = append(vals, p.vals[int(old.off)+j]), append(si, p.si[int(old.off)+j])
+			vals, si = append(vals, p.vals[off+j]), append(si, p.si[off+j])
 		} else {
 			vals, si = append(vals, 0), append(si, absent)
 		}
 	}
-	end := int(old.off) + len(oldNames)
+	end := off + len(oldNames)
 	vals, si = append(vals, p.vals[end:]...), append(si, p.si[end:]...)
 	p.vals, p.si = vals, si
 	p.slots[k].shape = sh
-	d := len(sh.names) - len(oldNames)
-	for i := k + 1; i < len(p.slots); i++ {
-		p.slots[i].off = uint32(int(p.slots[i].off) + d)
-	}
 }
 
 // reorder puts the slots in order (a permutation of their indexes: the
 // order a poll visited them), so the next poll in that order finds each
 // group where it is expected.
 func (p *positional) reorder(order []int) {
+	offs := make([]int, len(p.slots))
+	off := 0
+	for k, s := range p.slots {
+		offs[k] = off
+		off += len(s.shape.names)
+	}
 	slots := make([]slot, 0, len(p.slots))
 	vals, si := make([]uint64, 0, len(p.vals)), make([]uint8, 0, len(p.si))
 	for _, k := range order {
-		s := p.slots[k]
+		s, off := p.slots[k], offs[k]
 		n := len(s.shape.names)
-		vals, si = append(vals, p.vals[s.off:int(s.off)+n]...), append(si, p.si[s.off:int(s.off)+n]...)
-		s.off = uint32(len(vals) - n)
+		vals, si = append(vals, p.vals[off:off+n]...), append(si, p.si[off:off+n]...)
 		slots = append(slots, s)
 	}
 	p.slots, p.vals, p.si = slots, vals, si
@@ -304,27 +312,29 @@ func (p *positional) evict(cutoff float64) {
 	if gone {
 		slots := p.slots[:0]
 		vals, si := p.vals[:0], p.si[:0] // in place: writes never pass reads
+		off := 0
 		for _, s := range p.slots {
+			n := len(s.shape.names)
 			var names []string
 			for j, name := range s.shape.names {
-				if p.si[int(s.off)+j] != absent {
+				if p.si[off+j] != absent {
 					names = append(names, name)
 				}
 			}
-			if len(names) == 0 {
-				continue
-			}
-			off := len(vals)
-			for j := range s.shape.names {
-				if x := p.si[int(s.off)+j]; x != absent {
-					vals, si = append(vals, p.vals[int(s.off)+j]), append(si, x)
+			if len(names) > 0 {
+				for j := range s.shape.names {
+					if x := p.si[off+j]; x != absent {
+						vals, si = append(vals, p.vals[off+j]), append(si, x)
+					}
+				}
+				if len(names) != len(s.shape.names) {
+					s.shape = internShape(names)
 				}
 			}
-			if len(names) != len(s.shape.names) {
-				s.shape = internShape(names)
+			off += n
+			if len(names) > 0 {
+				slots = append(slots, s)
 			}
-			s.off = uint32(off)
-			slots = append(slots, s)
 		}
 		p.slots, p.vals, p.si = shrink(slots), shrink(vals), shrink(si)
 	}
@@ -347,12 +357,14 @@ func (p *positional) clip() {
 
 // each calls f for every stored sample with its series hash.
 func (p *positional) each(f func(key uint64, s sample)) {
+	off := 0
 	for _, sl := range p.slots {
 		for j, name := range sl.shape.names {
-			if s, ok := p.get(int(sl.off) + j); ok {
+			if s, ok := p.get(off + j); ok {
 				f(seriesHash(sl.hash, name), s)
 			}
 		}
+		off += len(sl.shape.names)
 	}
 }
 

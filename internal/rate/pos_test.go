@@ -260,15 +260,17 @@ func TestLayoutChanges(t *testing.T) {
 }
 
 // The same, at random: layout changes, missed counters, stale polls,
-// restarts of the processor from its encoded state, and a stamp table too
-// small for a poll (series then kept by hash).
+// flushes (which evict), restarts of the processor from its encoded state,
+// and a stamp table too small for a poll (series then kept by hash).
 func TestLayoutRandom(t *testing.T) {
 	for _, stamps := range []int{absent, 4} {
 		t.Run(fmt.Sprintf("stamps=%d", stamps), func(t *testing.T) {
 			defer func(m int) { maxStamps = m }(maxStamps)
 			maxStamps = stamps
 			rng := rand.New(rand.NewPCG(uint64(stamps), 3))
-			p := New(Options{})
+			// Eviction after 4 minutes (of device time) drops only series a
+			// gap of max_gap intervals (3 minutes) already gives no rate.
+			p := New(Options{EvictAfter: 4 * time.Minute})
 			o := &oracle{maxGap: 3}
 			d := newDevice(2, 6, 8)
 			next := 10
@@ -302,12 +304,16 @@ func TestLayoutRandom(t *testing.T) {
 					key := testRes.Key()
 					st := p.res[key]
 					b := encodeState(nil, st, 24*time.Hour)
-					p = New(Options{})
+					p = New(Options{EvictAfter: 4 * time.Minute})
 					st2 := &resState{key: key, loaded: true, slot: slotOf(key)}
 					if err := decodeState(b, st2); err != nil {
 						t.Fatalf("step %d: %v", step, err)
 					}
 					p.res[key] = st2
+				case 9, 10:
+					if err := p.Flush(context.Background(), time.Unix(int64(d.at), 0)); err != nil {
+						t.Fatal(err)
+					}
 				}
 				dt := 60.0
 				switch rng.IntN(10) {

@@ -180,7 +180,7 @@ func (st *resState) finish(run *applyRun) {
 		ps.clip()
 	}
 	ps.tidy()
-	ps.next = 0
+	ps.next, ps.nextOff = 0, 0
 	st.series.merge()
 	if run.forgot && st.series.stored() == 0 {
 		st.series.reset()
@@ -231,20 +231,20 @@ func (p *Processor) applyGroup(st *resState, run *applyRun, g *metric.Group, sel
 	}
 	h := groupHash(g)
 	ps := &st.pos
-	k, missed := ps.find(h)
+	k, off, missed := ps.find(h)
 	run.missed = run.missed || missed
 	inOrder := k >= 0 && ps.match(k, ms)
 	if !inOrder {
-		k = ps.fit(k, h, ms)
+		k, off = ps.fit(k, off, h, ms)
 		run.relaid = true
 	}
 	run.order = append(run.order, k)
-	ps.next = k + 1
-	sl := ps.slots[k]
+	names := ps.slots[k].shape.names
+	ps.next, ps.nextOff = k+1, off+len(names)
 	for j, ref := range ms {
-		pos := int(sl.off) + j
+		pos := off + j
 		if !inOrder {
-			pos = int(sl.off) + slices.Index(sl.shape.names, ref.name)
+			pos = off + slices.Index(names, ref.name)
 		}
 		m := &g.Metrics[ref.i]
 		cur := sampleOf(m)

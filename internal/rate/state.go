@@ -220,7 +220,7 @@ func decodePositions(r *reader, ps *positional) error {
 		if r.bad || k >= uint64(len(shapes)) {
 			return errors.New("rate state: a slot's shape is out of range")
 		}
-		ps.slots[i] = slot{hash: h, shape: shapes[k], off: uint32(total)}
+		ps.slots[i] = slot{hash: h, shape: shapes[k]}
 		total += len(shapes[k].names)
 	}
 	if total > len(r.b) { // at least 1 byte a position
