@@ -8,18 +8,19 @@ import (
 	"weak"
 )
 
-// positional is one resource's previous samples by position, ~9 bytes a
+// positional is one resource's previous samples by position, ~8 bytes a
 // series: a poll of a device produces the same groups in the same order
 // with the same counters each time, so the state is the groups' order
 // (slots: a group's identity and its shape, the names of its rated
 // counters in order, shared by every group and device with the same
-// ones) and, per series in that order, the previous value and a one-byte
-// index into the resource's few distinct stamps (timestamp, sysUpTime,
-// discontinuity time, flags: a poll stamps a column with one time and a
-// device with one sysUpTime). A poll whose groups match walks the values
-// by index: no series hash, no search. The sorted table by series hash
-// it replaced as the main store (issue 15) held 20.6 bytes a series, most
-// of it the 8-byte hash.
+// ones), the previous value of each series in that order, and for each
+// slot a row: the index of each of its series' stamp among the resource's
+// few distinct ones (timestamp, sysUpTime, discontinuity time, flags). A
+// poll stamps a column with one time and a device with one sysUpTime, so
+// the slots of one shape mostly have the same row, held once. A poll
+// whose groups match walks the values by index: no series hash, no
+// search. The sorted table by series hash it replaced as the main store
+// (issue 15) held 20.6 bytes a series, most of it the 8-byte hash.
 //
 // A group not where the slots expect it is searched for among them (a
 // reordered poll; the slots then take the poll's order), a new group gets
@@ -30,14 +31,17 @@ import (
 // indexes) live in the resource's table by hash instead, as do the series
 // read from a version 1 or 2 KV entry until their group is next polled.
 type positional struct {
-	slots   []slot
-	vals    []uint64 // by position: a slot's series follow the previous slots' (slotOff), in its shape's order
-	si      []uint8  // index in stamps of each position's sample; absent: none
-	stamps  []pstamp
-	live    int // len(stamps) after the last compaction
-	hot     [stampCache]uint8
-	next    int // the slot an Apply expects next
-	nextOff int // where its series start
+	slots    []slot
+	ri       []uint32 // where slot k's row starts in rows (its length is its shape's)
+	rows     []uint8  // the rows: index in stamps of each series' sample (absent: none)
+	vals     []uint64 // by position: a slot's series follow the previous slots', in its shape's order
+	stamps   []pstamp
+	live     int // len(stamps) after the last compaction
+	liveRows int // len(rows) likewise
+	hot      [stampCache]uint8
+	lastRow  int // where the row interned last starts (-1: none)
+	next     int // the slot an Apply expects next
+	nextOff  int // where its series start
 }
 
 // slot is one group of a resource: its identity (groupHash) and its
@@ -62,14 +66,18 @@ type pstamp struct {
 	flags  uint8
 }
 
-// absent marks a position with no sample (never stored, evicted, stale
+// absent marks a series with no sample (never stored, evicted, stale
 // since its slot was added, or kept in the table by hash).
 const absent = math.MaxUint8
 
 // maxStamps bounds stamps (a variable so a test can make it small).
 var maxStamps = absent
 
-func (p *positional) len() int { return len(p.vals) }
+// row is slot k's row (in rows: read only; copy it to change it).
+func (p *positional) row(k int) []uint8 {
+	o := int(p.ri[k])
+	return p.rows[o : o+len(p.slots[k].shape.names) : o+len(p.slots[k].shape.names)]
+}
 
 // find returns the slot of the group with hash h and where its series
 // start: the one expected next, else a search (-1: none, off the end). It
@@ -87,26 +95,47 @@ func (p *positional) find(h uint64) (k, off int, missed bool) {
 	return -1, off, true
 }
 
-// get returns the sample at position i.
-func (p *positional) get(i int) (sample, bool) {
-	x := p.si[i]
+// get returns the sample of series j of a slot (row: its row, or a copy
+// being changed) at position pos.
+func (p *positional) get(row []uint8, j, pos int) (sample, bool) {
+	x := row[j]
 	if x == absent {
 		return sample{}, false
 	}
 	st := &p.stamps[x]
-	return sample{value: p.vals[i], at: st.at, uptime: st.uptime, disc: st.disc, flags: st.flags}, true
+	return sample{value: p.vals[pos], at: st.at, uptime: st.uptime, disc: st.disc, flags: st.flags}, true
 }
 
-// set stores s at position i; false when its stamp does not fit (the
-// position is then absent: the caller keeps s by hash).
-func (p *positional) set(i int, s sample) bool {
-	p.si[i] = absent // its old stamp is free for a compaction in intern
-	x, ok := p.intern(s)
+// set stores s as series j of a slot at position pos, row being a copy of
+// the slot's row that commit then puts in place; false when its stamp
+// does not fit (the series is then absent: the caller keeps s by hash).
+func (p *positional) set(row []uint8, j, pos int, s sample) bool {
+	row[j] = absent // its old stamp is free for a compaction in intern
+	x, ok := p.intern(s, row)
 	if !ok {
 		return false
 	}
-	p.vals[i], p.si[i] = s.value, x
+	p.vals[pos], row[j] = s.value, x
 	return true
+}
+
+// commit makes row (changed by set) slot k's row.
+func (p *positional) commit(k int, row []uint8) {
+	if !slices.Equal(p.row(k), row) {
+		p.ri[k] = p.internRow(row)
+	}
+}
+
+// internRow returns where a row equal to row starts in rows: the one
+// interned last (the slots of a shape mostly share it), else a new one.
+// Rows no slot uses any more go at the next compaction.
+func (p *positional) internRow(row []uint8) uint32 {
+	if o := p.lastRow; o >= 0 && o+len(row) <= len(p.rows) && slices.Equal(p.rows[o:o+len(row)], row) {
+		return uint32(o)
+	}
+	p.lastRow = len(p.rows)
+	p.rows = append(p.rows, row...)
+	return uint32(p.lastRow)
 }
 
 func pstampOf(s sample) pstamp {
@@ -123,8 +152,9 @@ func (st pstamp) slot() int {
 }
 
 // intern returns the index of s's stamp, adding it when new (compacting
-// first when the stamps are full; false when they are full even then).
-func (p *positional) intern(s sample) (uint8, bool) {
+// first when the stamps are full, editing being a row not yet committed;
+// false when they are full even then).
+func (p *positional) intern(s sample, editing []uint8) (uint8, bool) {
 	st := pstampOf(s)
 	slot := st.slot()
 	if h := p.hot[slot]; h != 0 && p.stamps[h-1] == st {
@@ -137,7 +167,7 @@ func (p *positional) intern(s sample) (uint8, bool) {
 		}
 	}
 	if len(p.stamps) >= maxStamps {
-		p.compact()
+		p.compact(editing)
 		if len(p.stamps) >= maxStamps {
 			return absent, false
 		}
@@ -147,20 +177,39 @@ func (p *positional) intern(s sample) (uint8, bool) {
 	return uint8(len(p.stamps) - 1), true
 }
 
-// tidy drops the stamps no position uses any more (each poll stamps its
-// series anew, so the previous poll's go unused): at the end of an Apply
-// that added some.
+// tidy drops the rows and stamps no slot uses any more (each poll stamps
+// its series anew, so the previous poll's go unused): at the end of an
+// Apply that added some.
 func (p *positional) tidy() {
-	if len(p.stamps) > p.live {
-		p.compact()
+	if len(p.stamps) > p.live || len(p.rows) > p.liveRows {
+		p.compact(nil)
 	}
 }
 
-// compact drops the stamps no position uses, keeping the order of the
-// rest.
-func (p *positional) compact() {
+// compact keeps only the rows the slots use (a row equal to the previous
+// slot's is shared), then only the stamps those rows and editing use.
+func (p *positional) compact(editing []uint8) {
+	rows := make([]uint8, 0, len(p.rows)/2+8)
+	prev, prevLen := -1, 0
+	for k := range p.slots {
+		r := p.row(k)
+		if prev >= 0 && prevLen == len(r) && slices.Equal(rows[prev:prev+prevLen], r) {
+			p.ri[k] = uint32(prev)
+			continue
+		}
+		prev, prevLen = len(rows), len(r)
+		p.ri[k] = uint32(prev)
+		rows = append(rows, r...)
+	}
+	p.rows, p.liveRows, p.lastRow = slices.Clip(rows), len(rows), -1
+
 	var used [absent]uint8 // new index + 1
-	for _, x := range p.si {
+	for _, x := range p.rows {
+		if x != absent {
+			used[x] = 1
+		}
+	}
+	for _, x := range editing {
 		if x != absent {
 			used[x] = 1
 		}
@@ -174,9 +223,11 @@ func (p *positional) compact() {
 		}
 	}
 	if n != len(p.stamps) {
-		for i, x := range p.si {
-			if x != absent {
-				p.si[i] = used[x] - 1
+		for _, r := range [][]uint8{p.rows, editing} {
+			for i, x := range r {
+				if x != absent {
+					r[i] = used[x] - 1
+				}
 			}
 		}
 	}
@@ -212,23 +263,21 @@ type metricRef struct {
 
 // fit makes slot k at off (-1: a new slot for a group with hash h) hold
 // every counter of ms, and returns the slot and where its series start: a
-// new group's shape is its
-// counters; a group with a counter its shape lacks gets the group's
-// counters in order, then those of the old shape it lacks (which keep
-// their samples). A group missing some of its shape's counters keeps
-// the shape.
+// new group's shape is its counters; a group with a counter its shape
+// lacks gets the group's counters in order, then those of the old shape
+// it lacks (which keep their samples). A group missing some of its
+// shape's counters keeps the shape.
 func (p *positional) fit(k, off int, h uint64, ms []metricRef) (int, int) {
 	if k < 0 {
 		names := make([]string, len(ms))
+		row := make([]uint8, len(ms))
 		for j, m := range ms {
-			names[j] = m.name
+			names[j], row[j] = m.name, absent
 		}
 		off := len(p.vals)
 		p.slots = append(p.slots, slot{hash: h, shape: internShape(names)})
+		p.ri = append(p.ri, p.internRow(row))
 		p.vals = append(p.vals, make([]uint64, len(ms))...)
-		for range ms {
-			p.si = append(p.si, absent)
-		}
 		return len(p.slots) - 1, off
 	}
 	old := p.slots[k].shape.names
@@ -259,21 +308,20 @@ func (p *positional) fit(k, off int, h uint64, ms []metricRef) (int, int) {
 // names include every name of its current shape: each series moves to its
 // name's new position.
 func (p *positional) reshape(k, off int, sh *shape) {
-	oldNames := p.slots[k].shape.names
-	n := len(p.vals) - len(oldNames) + len(sh.names)
-	vals, si := make([]uint64, 0, n), make([]uint8, 0, n)
-	vals, si = append(vals, p.vals[:off]...), append(si, p.si[:off]...)
+	oldNames, oldRow := p.slots[k].shape.names, p.row(k)
+	vals := make([]uint64, 0, len(p.vals)-len(oldNames)+len(sh.names))
+	vals = append(vals, p.vals[:off]...)
+	row := make([]uint8, 0, len(sh.names))
 	for _, name := range sh.names {
 		if j := slices.Index(oldNames, name); j >= 0 {
-			vals, si = append(vals, p.vals[off+j]), append(si, p.si[off+j])
+			vals, row = append(vals, p.vals[off+j]), append(row, oldRow[j])
 		} else {
-			vals, si = append(vals, 0), append(si, absent)
+			vals, row = append(vals, 0), append(row, absent)
 		}
 	}
-	end := off + len(oldNames)
-	vals, si = append(vals, p.vals[end:]...), append(si, p.si[end:]...)
-	p.vals, p.si = vals, si
+	p.vals = append(vals, p.vals[off+len(oldNames):]...)
 	p.slots[k].shape = sh
+	p.ri[k] = p.internRow(row)
 }
 
 // reorder puts the slots in order (a permutation of their indexes: the
@@ -286,59 +334,55 @@ func (p *positional) reorder(order []int) {
 		offs[k] = off
 		off += len(s.shape.names)
 	}
-	slots := make([]slot, 0, len(p.slots))
-	vals, si := make([]uint64, 0, len(p.vals)), make([]uint8, 0, len(p.si))
+	slots, ri := make([]slot, 0, len(p.slots)), make([]uint32, 0, len(p.ri))
+	vals := make([]uint64, 0, len(p.vals))
 	for _, k := range order {
 		s, off := p.slots[k], offs[k]
-		n := len(s.shape.names)
-		vals, si = append(vals, p.vals[off:off+n]...), append(si, p.si[off:off+n]...)
-		slots = append(slots, s)
+		vals = append(vals, p.vals[off:off+len(s.shape.names)]...)
+		slots, ri = append(slots, s), append(ri, p.ri[k])
 	}
-	p.slots, p.vals, p.si = slots, vals, si
+	p.slots, p.ri, p.vals = slots, ri, vals
 }
 
 // evict makes the samples older than cutoff absent, drops the counters
 // absent from a shape (and the slots with none left), and compacts.
 func (p *positional) evict(cutoff float64) {
 	gone := false
-	for i, x := range p.si {
-		if x != absent && p.stamps[x].at < cutoff {
-			p.si[i] = absent
-		}
-		if p.si[i] == absent {
+	for _, x := range p.rows {
+		if x == absent || p.stamps[x].at < cutoff {
 			gone = true
+			break
 		}
 	}
 	if gone {
-		slots := p.slots[:0]
-		vals, si := p.vals[:0], p.si[:0] // in place: writes never pass reads
+		var slots []slot
+		var ri []uint32
+		var vals []uint64
+		var names []string
+		var row []uint8
 		off := 0
-		for _, s := range p.slots {
-			n := len(s.shape.names)
-			var names []string
-			for j, name := range s.shape.names {
-				if p.si[off+j] != absent {
-					names = append(names, name)
+		for k, s := range p.slots {
+			old := p.row(k)
+			names, row = names[:0], row[:0]
+			for j, x := range old {
+				if x != absent && p.stamps[x].at >= cutoff {
+					names, row = append(names, s.shape.names[j]), append(row, x)
+					vals = append(vals, p.vals[off+j])
 				}
 			}
-			if len(names) > 0 {
-				for j := range s.shape.names {
-					if x := p.si[off+j]; x != absent {
-						vals, si = append(vals, p.vals[off+j]), append(si, x)
-					}
-				}
-				if len(names) != len(s.shape.names) {
-					s.shape = internShape(names)
-				}
+			off += len(old)
+			if len(names) == 0 {
+				continue
 			}
-			off += n
-			if len(names) > 0 {
-				slots = append(slots, s)
+			if len(names) != len(s.shape.names) {
+				s.shape = internShape(names)
 			}
+			slots, ri = append(slots, s), append(ri, p.internRow(row))
 		}
-		p.slots, p.vals, p.si = shrink(slots), shrink(vals), shrink(si)
+		p.slots, p.ri, p.vals = slots, ri, vals
+		p.clip()
 	}
-	p.compact()
+	p.compact(nil)
 }
 
 // clip gives the slices back the room appends left (after a layout
@@ -347,20 +391,21 @@ func (p *positional) clip() {
 	if cap(p.vals) > len(p.vals) {
 		p.vals = slices.Clip(slices.Clone(p.vals))
 	}
-	if cap(p.si) > len(p.si) {
-		p.si = slices.Clip(slices.Clone(p.si))
-	}
 	if cap(p.slots) > len(p.slots) {
 		p.slots = slices.Clip(slices.Clone(p.slots))
+	}
+	if cap(p.ri) > len(p.ri) {
+		p.ri = slices.Clip(slices.Clone(p.ri))
 	}
 }
 
 // each calls f for every stored sample with its series hash.
 func (p *positional) each(f func(key uint64, s sample)) {
 	off := 0
-	for _, sl := range p.slots {
+	for k, sl := range p.slots {
+		row := p.row(k)
 		for j, name := range sl.shape.names {
-			if s, ok := p.get(off + j); ok {
+			if s, ok := p.get(row, j, off+j); ok {
 				f(seriesHash(sl.hash, name), s)
 			}
 		}

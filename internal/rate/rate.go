@@ -141,6 +141,7 @@ func (p *Processor) Apply(ctx context.Context, set *metric.GroupSet, sel Selecto
 // allocates nothing for it).
 type applyRun struct {
 	refs   []metricRef // a group's rated counters
+	row    []uint8     // a slot's row being changed
 	order  []int       // the slots visited, in order
 	seen   []bool      // scratch of finish
 	missed bool        // a group was not in the slot expected
@@ -241,14 +242,15 @@ func (p *Processor) applyGroup(st *resState, run *applyRun, g *metric.Group, sel
 	run.order = append(run.order, k)
 	names := ps.slots[k].shape.names
 	ps.next, ps.nextOff = k+1, off+len(names)
+	row := append(run.row[:0], ps.row(k)...) // set changes it, commit puts it in place
 	for j, ref := range ms {
-		pos := off + j
 		if !inOrder {
-			pos = off + slices.Index(names, ref.name)
+			j = slices.Index(names, ref.name)
 		}
+		pos := off + j
 		m := &g.Metrics[ref.i]
 		cur := sampleOf(m)
-		prev, seen := ps.get(pos)
+		prev, seen := ps.get(row, j, pos)
 		loose := false
 		if !seen && st.series.len() > 0 { // read from a version 1 or 2 entry, or no room for its stamp
 			prev, _, seen = st.series.find(seriesHash(h, ref.name))
@@ -268,7 +270,7 @@ func (p *Processor) applyGroup(st *resState, run *applyRun, g *metric.Group, sel
 			count[outFirst]++
 		}
 		st.dirty = true
-		if ps.set(pos, cur) {
+		if ps.set(row, j, pos, cur) {
 			if loose {
 				st.series.forget(seriesHash(h, ref.name))
 				run.forgot = true
@@ -277,6 +279,8 @@ func (p *Processor) applyGroup(st *resState, run *applyRun, g *metric.Group, sel
 			st.series.put(seriesHash(h, ref.name), cur)
 		}
 	}
+	ps.commit(k, row)
+	run.row = row[:0]
 }
 
 // growAll makes room for every group's rates in one allocation: one slab

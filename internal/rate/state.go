@@ -121,10 +121,14 @@ func encodeState(b []byte, st *resState, evict time.Duration) []byte {
 		b = binary.BigEndian.AppendUint64(b, sl.hash)
 		b = binary.AppendUvarint(b, uint64(slices.Index(shapes, sl.shape)))
 	}
-	for i, x := range ps.si {
-		b = append(b, x)
-		if x != absent {
-			b = binary.AppendUvarint(b, ps.vals[i])
+	pos := 0
+	for k := range ps.slots {
+		for _, x := range ps.row(k) {
+			b = append(b, x)
+			if x != absent {
+				b = binary.AppendUvarint(b, ps.vals[pos])
+			}
+			pos++
 		}
 	}
 	return encodeTable(b, &st.series)
@@ -213,7 +217,7 @@ func decodePositions(r *reader, ps *positional) error {
 	if r.bad || n > uint64(len(r.b)/9) { // 8 + at least 1 bytes a slot
 		return errors.New("truncated rate state")
 	}
-	ps.slots = make([]slot, n)
+	ps.slots, ps.ri = make([]slot, n), make([]uint32, n)
 	total := 0
 	for i := range ps.slots {
 		h, k := r.u64(), r.uvarint()
@@ -226,21 +230,29 @@ func decodePositions(r *reader, ps *positional) error {
 	if total > len(r.b) { // at least 1 byte a position
 		return errors.New("truncated rate state")
 	}
-	ps.vals, ps.si = make([]uint64, total), make([]uint8, total)
-	for i := range total {
-		x := r.u8()
-		if x != absent {
-			if int(x) >= len(stamps) {
-				return errors.New("rate state: a series' stamp is out of range")
+	ps.vals = make([]uint64, total)
+	var row []uint8
+	pos := 0
+	for k, sl := range ps.slots {
+		row = row[:0]
+		for range sl.shape.names {
+			x := r.u8()
+			if x != absent {
+				if int(x) >= len(stamps) {
+					return errors.New("rate state: a series' stamp is out of range")
+				}
+				ps.vals[pos] = r.uvarint()
 			}
-			ps.vals[i] = r.uvarint()
+			row = append(row, x)
+			pos++
 		}
-		ps.si[i] = x
+		ps.ri[k] = ps.internRow(row)
 	}
 	if r.bad {
 		return errors.New("truncated rate state")
 	}
-	ps.stamps, ps.live = stamps, len(stamps)
+	ps.stamps = stamps
+	ps.compact(nil) // the rows shared, exactly sized
 	return nil
 }
 
