@@ -40,9 +40,13 @@ type Policy struct {
 	High float64
 	// MaxLatency: below the ceiling, a p99 scheduling latency (runnable to
 	// running) above this in a tick of at least MinEvents goroutine
-	// wake-ups goes back to the ceiling: goroutines wait for the P.
+	// wake-ups, while the process used at least MinBusy cores, goes back
+	// to the ceiling: goroutines wait for the P. A wait while the process
+	// is nearly idle is the machine's (other processes hold the cores:
+	// measured on a shared machine), which more Ps would not cure.
 	MaxLatency time.Duration
 	MinEvents  uint64
+	MinBusy    float64
 	// Hold is the number of quiet ticks before going down; it doubles, up
 	// to MaxHold, each time the node goes back up within two holds of going
 	// down (so a load at the edge does not flap), and is Hold again after a
@@ -51,8 +55,10 @@ type Policy struct {
 }
 
 // DefaultPolicy: down after 30 s under 0.4 cores; up the next second at
-// 0.7 cores on one P or a p99 wait above 5 ms. A variable for tests.
-var DefaultPolicy = Policy{Tick: time.Second, Low: 0.4, High: 0.7, MaxLatency: 5 * time.Millisecond, MinEvents: 100, Hold: 30, MaxHold: 600}
+// 0.7 cores on one P, or a p99 wait above 5 ms at 0.25 cores or more. A
+// variable for tests.
+var DefaultPolicy = Policy{Tick: time.Second, Low: 0.4, High: 0.7, MaxLatency: 5 * time.Millisecond, MinEvents: 100, MinBusy: 0.25,
+	Hold: 30, MaxHold: 600}
 
 // State is what the controller knows between ticks.
 type State struct {
@@ -79,7 +85,7 @@ func Decide(p Policy, st State, x Sample) State {
 	st.SinceDown++
 	if st.Procs < st.Ceiling {
 		busy := x.Cores >= p.High*float64(st.Procs)
-		waiting := x.Events >= p.MinEvents && x.LatencyP99 > p.MaxLatency
+		waiting := x.Events >= p.MinEvents && x.LatencyP99 > p.MaxLatency && x.Cores >= p.MinBusy
 		if busy || waiting {
 			if st.SinceDown <= 2*st.Hold {
 				st.Hold = min(2*st.Hold, p.MaxHold)

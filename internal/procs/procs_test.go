@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-var testPolicy = Policy{Tick: time.Second, Low: 0.4, High: 0.7, MaxLatency: 5 * time.Millisecond, MinEvents: 100, Hold: 3, MaxHold: 12}
+var testPolicy = Policy{Tick: time.Second, Low: 0.4, High: 0.7, MaxLatency: 5 * time.Millisecond, MinEvents: 100, MinBusy: 0.25, Hold: 3, MaxHold: 12}
 
 func TestDecide(t *testing.T) {
 	ms := time.Millisecond
@@ -36,6 +36,8 @@ func TestDecide(t *testing.T) {
 			Sample{Cores: 0.9}, State{Procs: 8, Ceiling: 8, Hold: 3, SinceDown: 51}},
 		{"goroutines waiting go up", State{Procs: 1, Ceiling: 2, Hold: 3, SinceDown: 50},
 			Sample{Cores: 0.3, LatencyP99: 8 * ms, Events: 500}, State{Procs: 2, Ceiling: 2, Hold: 3, SinceDown: 51}},
+		{"a wait while nearly idle is the machine's", State{Procs: 1, Ceiling: 2, Hold: 3, SinceDown: 50},
+			Sample{Cores: 0.1, LatencyP99: 50 * ms, Events: 500}, State{Procs: 1, Ceiling: 2, Hold: 3, SinceDown: 51}},
 		{"a wait over too few wake-ups is not judged", State{Procs: 1, Ceiling: 2, Hold: 3, SinceDown: 50},
 			Sample{Cores: 0.3, LatencyP99: 8 * ms, Events: 20}, State{Procs: 1, Ceiling: 2, Hold: 3, SinceDown: 51}},
 		{"between low and high one P stays", State{Procs: 1, Ceiling: 2, Hold: 3, SinceDown: 50},
