@@ -138,10 +138,11 @@ func TestRotatingFileRollback(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Simulate a failure after part of a batch reached the file.
-	if _, err := r.w.Write(bytes.Repeat([]byte("x"), 70<<10)); err != nil { // > buffer: hits the file
+	part := r.bufferSize + 6<<10
+	if _, err := r.w.Write(bytes.Repeat([]byte("x"), part)); err != nil { // > buffer: hits the file
 		t.Fatal(err)
 	}
-	r.written += 70 << 10
+	r.written += int64(part)
 	r.rollback()
 	if err := r.WriteLines(numbered(2, 3)); err != nil {
 		t.Fatal(err)
