@@ -367,9 +367,10 @@ func seriesHash(base uint64, name string) uint64 {
 // flushSlots spreads the flush: Run writes a 1/flushSlots share of the
 // resources every FlushInterval/flushSlots, each resource still once per
 // FlushInterval. Written all at once, a flush was a burst of every
-// resource's state (~17 bytes a series: ~240 MB at 10,000 switches with
-// every counter rated), and the JetStream store keeps what it wrote in the
-// last 10 s in memory: spread over 30 s, a third of it.
+// resource's state (~17 bytes a series in version 2: 240 MB at 10,000
+// switches with every counter rated; ~9 in version 3), and the JetStream
+// store keeps what it wrote in the last 10 s in memory: spread over 30 s,
+// a third of it.
 const flushSlots = 30
 
 // slotOf is a resource's flush slot: a hash of its key.

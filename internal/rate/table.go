@@ -5,8 +5,10 @@ import (
 	"slices"
 )
 
-// table is one resource's previous samples, held compactly: 20 bytes a
-// series. Rows are sorted by series hash and found by binary search; a
+// table is previous samples by series hash, held compactly: 20 bytes a
+// series. It holds what the state by position (positional) does not:
+// Swap's series, series read from a version 1 or 2 KV entry until their
+// group is polled, and series whose stamp did not fit. Rows are sorted by series hash and found by binary search; a
 // row holds its hash, its value and two 16-bit indexes into small tables
 // of the resource's distinct stamps (timestamp, sysUpTime, flag) and
 // discontinuity times. A poll stamps each column of a table with one time
