@@ -266,18 +266,26 @@ type metricRef struct {
 // new group's shape is its counters; a group with a counter its shape
 // lacks gets the group's counters in order, then those of the old shape
 // it lacks (which keep their samples). A group missing some of its
-// shape's counters keeps the shape.
+// shape's counters keeps the shape. A name is in a shape once: a group
+// with a counter twice (which no plugin should emit) never matches in
+// order, and both go to the name's one position, the second rated
+// against the first as by series hash.
 func (p *positional) fit(k, off int, h uint64, ms []metricRef) (int, int) {
 	if k < 0 {
-		names := make([]string, len(ms))
-		row := make([]uint8, len(ms))
-		for j, m := range ms {
-			names[j], row[j] = m.name, absent
+		names := make([]string, 0, len(ms))
+		for _, m := range ms {
+			if !slices.Contains(names, m.name) {
+				names = append(names, m.name)
+			}
+		}
+		row := make([]uint8, len(names))
+		for j := range row {
+			row[j] = absent
 		}
 		off := len(p.vals)
 		p.slots = append(p.slots, slot{hash: h, shape: internShape(names)})
 		p.ri = append(p.ri, p.internRow(row))
-		p.vals = append(p.vals, make([]uint64, len(ms))...)
+		p.vals = append(p.vals, make([]uint64, len(names))...)
 		return len(p.slots) - 1, off
 	}
 	old := p.slots[k].shape.names
@@ -293,7 +301,9 @@ func (p *positional) fit(k, off int, h uint64, ms []metricRef) (int, int) {
 	}
 	names := make([]string, 0, len(ms)+len(old))
 	for _, m := range ms {
-		names = append(names, m.name)
+		if !slices.Contains(names, m.name) {
+			names = append(names, m.name)
+		}
 	}
 	for _, n := range old {
 		if !slices.Contains(names, n) {

@@ -408,3 +408,20 @@ func TestStateEncodingV3(t *testing.T) {
 		t.Error("version 4 decoded")
 	}
 }
+
+// A group with a counter twice is rated as by series hash: the second
+// against the first (the same stamp: stale), poll after poll.
+func TestLayoutDuplicateCounter(t *testing.T) {
+	p := New(Options{})
+	o := &oracle{maxGap: 3}
+	for poll := range 4 {
+		at := float64(100 + 60*poll)
+		g := ifGroup("Gi0/1", at, uint64(1000*poll), metric.Hint{Bits: 64}, 0)
+		g.Metrics = append(g.Metrics, metric.Metric{Name: "bits_in", Value: metric.Uint(uint64(3000 * poll)),
+			Type: metric.Counter, Timestamp: at, Hint: metric.Hint{Bits: 64}})
+		check(t, fmt.Sprintf("poll %d", poll), p, o, &metric.GroupSet{Groups: []*metric.Group{g}})
+	}
+	if names := p.res[testRes.Key()].pos.slots[0].shape.names; len(names) != 1 {
+		t.Errorf("shape %v, want bits_in once", names)
+	}
+}
