@@ -263,18 +263,19 @@ func TestLayoutChanges(t *testing.T) {
 // flushes (which evict), restarts of the processor from its encoded state,
 // and a stamp table too small for a poll (series then kept by hash).
 func TestLayoutRandom(t *testing.T) {
-	for _, stamps := range []int{absent, 4} {
-		t.Run(fmt.Sprintf("stamps=%d", stamps), func(t *testing.T) {
+	for _, c := range []struct{ stamps, ports, steps int }{{absent, 6, 400}, {4, 6, 400}, {absent, 150, 60}} {
+		// 150 ports of 8 counters: values in more than one chunk
+		t.Run(fmt.Sprintf("stamps=%d,ports=%d", c.stamps, c.ports), func(t *testing.T) {
 			defer func(m int) { maxStamps = m }(maxStamps)
-			maxStamps = stamps
-			rng := rand.New(rand.NewPCG(uint64(stamps), 3))
+			maxStamps = c.stamps
+			rng := rand.New(rand.NewPCG(uint64(c.stamps), 3))
 			// Eviction after 4 minutes (of device time) drops only series a
 			// gap of max_gap intervals (3 minutes) already gives no rate.
 			p := New(Options{EvictAfter: 4 * time.Minute})
 			o := &oracle{maxGap: 3}
-			d := newDevice(2, 6, 8)
-			next := 10
-			for step := range 400 {
+			d := newDevice(2, c.ports, 8)
+			next := 1000
+			for step := range c.steps {
 				var skip []string
 				switch r := rng.IntN(20); r {
 				case 0:

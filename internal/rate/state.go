@@ -126,7 +126,7 @@ func encodeState(b []byte, st *resState, evict time.Duration) []byte {
 		for _, x := range ps.row(k) {
 			b = append(b, x)
 			if x != absent {
-				b = binary.AppendUvarint(b, ps.vals[pos])
+				b = binary.AppendUvarint(b, ps.vals.at(pos))
 			}
 			pos++
 		}
@@ -230,7 +230,7 @@ func decodePositions(r *reader, ps *positional) error {
 	if total > len(r.b) { // at least 1 byte a position
 		return errors.New("truncated rate state")
 	}
-	ps.vals = make([]uint64, total)
+	vals := make([]uint64, total)
 	var row []uint8
 	pos := 0
 	for k, sl := range ps.slots {
@@ -241,7 +241,7 @@ func decodePositions(r *reader, ps *positional) error {
 				if int(x) >= len(stamps) {
 					return errors.New("rate state: a series' stamp is out of range")
 				}
-				ps.vals[pos] = r.uvarint()
+				vals[pos] = r.uvarint()
 			}
 			row = append(row, x)
 			pos++
@@ -251,7 +251,7 @@ func decodePositions(r *reader, ps *positional) error {
 	if r.bad {
 		return errors.New("truncated rate state")
 	}
-	ps.stamps = stamps
+	ps.stamps, ps.vals = stamps, valuesOf(vals)
 	ps.compact(nil) // the rows shared, exactly sized
 	return nil
 }
