@@ -137,7 +137,10 @@ func TestRunFixedAndEnvironment(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() { Run(ctx, fixed, env, DefaultPolicy, slog.New(slog.DiscardHandler)); close(done) }()
-		time.Sleep(50 * time.Millisecond)
+		deadline := time.Now().Add(200 * time.Millisecond) // a busy machine may start Run late
+		for runtime.GOMAXPROCS(0) != fixed && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
 		during = runtime.GOMAXPROCS(0)
 		cancel()
 		<-done
