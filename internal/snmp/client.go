@@ -220,6 +220,9 @@ func (c *v2conn) await(d *decoder, dst []Varbind, msg []byte) (_ []Varbind, _ re
 		dst, err = d.decodeVarbinds(h.vbl, dst)
 		c.rd.done()
 		if err != nil {
+			if errors.Is(err, errDecoderFault) {
+				c.m.decoderFaults.Inc()
+			}
 			return dst[:mark], response{}, true, fmt.Errorf("malformed response: %w", err)
 		}
 		return dst, h.outcome(), true, nil

@@ -8,6 +8,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/gosnmp/gosnmp"
 
@@ -90,6 +91,9 @@ type header struct {
 
 // parseHeader reads a message's header; it fails unless every length agrees.
 func parseHeader(pkt []byte, h *header) bool {
+	if f := faultForTest.Load(); f != nil {
+		(*f)("header", pkt)
+	}
 	s, e, ok := ber.Expect(pkt, 0, ber.TagSequence)
 	if !ok || e != len(pkt) {
 		return false
@@ -147,12 +151,14 @@ type decoder struct {
 
 var emptyBytes any = []byte{} // gosnmp gives a non-nil empty slice
 
+// errDecoderFault marks the error of an answer whose decoding panicked.
+var errDecoderFault = errors.New("decoder fault")
+
 // decodeVarbinds is varbinds for answers off the network: a decoder bug
 // that panics on some malformed answer (FuzzDecodeResponse has found such
 // inputs) becomes an error for that request, so a faulty or spoofed answer
 // yields a polling status, not a crashed node: walks decode in goroutines
-// of their own, beyond the runner's recover. The decoder is reset, since a
-// panic may have left its slabs half written. Fuzzing calls varbinds
+// of their own, beyond the runner's recover. Fuzzing calls varbinds
 // itself, so that panics stay visible there.
 func (d *decoder) decodeVarbinds(vbl []byte, dst []Varbind) (out []Varbind, err error) {
 	defer d.recoverFault(dst, &out, &err)
@@ -160,13 +166,20 @@ func (d *decoder) decodeVarbinds(vbl []byte, dst []Varbind) (out []Varbind, err 
 }
 
 // recoverFault, deferred, turns a panic while decoding into an error; out
-// is then dst as it was before the answer.
+// is then dst as it was before the answer. The decoder is reset (keeping
+// its kind), since a panic may have left its slabs half written.
 func (d *decoder) recoverFault(dst []Varbind, out *[]Varbind, err *error) {
 	if v := recover(); v != nil {
-		*d = decoder{}
-		*out, *err = dst, fmt.Errorf("decoder fault: %v (please report this answer)", v)
+		*d = decoder{walk: d.walk}
+		*out, *err = dst, fmt.Errorf("%w: %v (a bug in Panoptes' SNMP decoder: please report it with the device's model; panoptes_snmp_decoder_faults_total counts them)", errDecoderFault, v)
 	}
 }
+
+// faultForTest, when set by a test, runs first in parseHeader ("header")
+// and varbinds ("varbinds"): it stands for a decoder bug, so that tests can
+// prove the guards above on the real paths (no input is known to make the
+// decoder panic).
+var faultForTest atomic.Pointer[func(stage string, b []byte)]
 
 // parseHeaderSafely is parseHeader for the shared socket's reader loop,
 // where a panic would stop every request on the socket: false on a panic.
@@ -181,6 +194,9 @@ func parseHeaderSafely(pkt []byte, h *header) (ok bool) {
 
 // varbinds appends the varbinds of a varbind list's content to dst.
 func (d *decoder) varbinds(vbl []byte, dst []Varbind) ([]Varbind, error) {
+	if f := faultForTest.Load(); f != nil {
+		(*f)("varbinds", vbl)
+	}
 	d.prevOID, d.prevText = nil, "" // the last packet's: its buffer is reused
 	for i := 0; i < len(vbl); {
 		d.left = len(vbl) - i

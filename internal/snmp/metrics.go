@@ -20,6 +20,7 @@ type metrics struct {
 	varbinds       prometheus.Counter
 	retries        prometheus.Counter
 	strays         prometheus.Counter
+	decoderFaults  prometheus.Counter
 	// Shared socket: system calls by kind (sendmmsg, recvmmsg) and the
 	// datagrams they moved; datagrams per call is how well batching works.
 	muxCalls    *prometheus.CounterVec
@@ -73,6 +74,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Namespace: "panoptes", Subsystem: "snmp", Name: "stray_datagrams_total",
 			Help: "Datagrams on the shared socket that answer no request in flight: late answers after a timeout, duplicates, another community or source.",
 		}),
+		decoderFaults: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "panoptes", Subsystem: "snmp", Name: "decoder_faults_total",
+			Help: "Answers whose decoding panicked (a decoder bug on malformed input), turned into an error for their request: report them with the device's model and a packet capture.",
+		}),
 		muxCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "panoptes", Subsystem: "snmp", Name: "shared_socket_syscalls_total",
 			Help: "sendmmsg and recvmmsg calls on the shared socket (snmp.transport: shared); packets_sent_total or shared_socket_datagrams_received_total divided by these is the batch size.",
@@ -95,6 +100,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		m.varbinds = selfmetric.Register(reg, m.varbinds)
 		m.retries = selfmetric.Register(reg, m.retries)
 		m.strays = selfmetric.Register(reg, m.strays)
+		m.decoderFaults = selfmetric.Register(reg, m.decoderFaults)
 		m.muxCalls = selfmetric.Register(reg, m.muxCalls)
 		m.muxReceived = selfmetric.Register(reg, m.muxReceived)
 	}

@@ -611,6 +611,9 @@ func (c *muxConn) decode(d *decoder, dst []Varbind) ([]Varbind, response, error)
 	mark := len(dst)
 	dst, err := d.decodeVarbinds(h.vbl, dst)
 	if err != nil {
+		if errors.Is(err, errDecoderFault) {
+			c.m.decoderFaults.Inc()
+		}
 		return dst[:mark], response{}, fmt.Errorf("malformed response: %w", err)
 	}
 	return dst, h.outcome(), nil
