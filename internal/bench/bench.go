@@ -336,14 +336,14 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if bus != nil {
 		busCPU0 = bus.cpu()
 	}
-	s0, cpu0, simCPU0, t0, procs0 := n.Stats(), selfCPU(), sim.cpu(), time.Now(), procs.Changes()
+	s0, cpu0, simCPU0, t0, procs0 := n.Stats(), procs.CPUTime(), sim.cpu(), time.Now(), procs.Changes()
 	sys0, mux0 := selfSystemCPU(), gatherMux(n.Registry())
 	tail.reset()
 	a0 := settled(ctx, n, t0)
 	if err := sleep(ctx, o.Duration-time.Since(t0)); err != nil {
 		return nil, err
 	}
-	s1, cpu1, simCPU1, t1, procs1 := n.Stats(), selfCPU(), sim.cpu(), time.Now(), procs.Changes()
+	s1, cpu1, simCPU1, t1, procs1 := n.Stats(), procs.CPUTime(), sim.cpu(), time.Now(), procs.Changes()
 	sys1, mux1 := selfSystemCPU(), gatherMux(n.Registry())
 	if bus != nil {
 		busCPU1 = bus.cpu()
@@ -525,15 +525,6 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
-}
-
-// selfCPU is this process's user+system CPU time.
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // selfSystemCPU is this process's system CPU time.

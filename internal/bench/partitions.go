@@ -21,6 +21,7 @@ import (
 	"github.com/panoptes-go/panoptes/internal/bus"
 	"github.com/panoptes-go/panoptes/internal/latency"
 	"github.com/panoptes-go/panoptes/internal/metric"
+	"github.com/panoptes-go/panoptes/internal/procs"
 	"github.com/panoptes-go/panoptes/internal/resource"
 	"github.com/panoptes-go/panoptes/internal/sink"
 	"github.com/panoptes-go/panoptes/internal/wire"
@@ -218,7 +219,7 @@ func runPartitions(ctx context.Context, o PartitionsOptions, n int, dir string) 
 	if err := sleep(ctx, o.Warmup); err != nil {
 		return nil, err
 	}
-	cpu0, self0 := serverCPU(servers), selfCPU()
+	cpu0, self0 := serverCPU(servers), procs.CPUTime()
 	pub0, sink0 := gathered(reg, "panoptes_bus_published_total"), meter.groups.Load()
 	meter.hist.Store(&latency.Hist{})
 	start := time.Now()
@@ -226,7 +227,7 @@ func runPartitions(ctx context.Context, o PartitionsOptions, n int, dir string) 
 		return nil, err
 	}
 	window := time.Since(start).Seconds()
-	cpu1, self1 := serverCPU(servers), selfCPU()
+	cpu1, self1 := serverCPU(servers), procs.CPUTime()
 	groups := gathered(reg, "panoptes_bus_published_total") - pub0
 	run := &PartitionsRun{
 		Partitions:          n,

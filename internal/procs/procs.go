@@ -219,13 +219,13 @@ const latencyMetric = "/sched/latencies:seconds"
 
 func newMeter() *meter {
 	m := &meter{hist: []metrics.Sample{{Name: latencyMetric}}}
-	m.at, m.cpu = time.Now(), cpuTime()
+	m.at, m.cpu = time.Now(), CPUTime()
 	m.readLatency()
 	return m
 }
 
 func (m *meter) sample() Sample {
-	now, cpu := time.Now(), cpuTime()
+	now, cpu := time.Now(), CPUTime()
 	var x Sample
 	if wall := now.Sub(m.at); wall > 0 {
 		x.Cores = float64(cpu-m.cpu) / float64(wall)
@@ -273,7 +273,8 @@ func p99(prev, cur []uint64, buckets []float64) (time.Duration, uint64) {
 	return 0, total
 }
 
-func cpuTime() time.Duration {
+// CPUTime is the CPU time (user and system) this process has used.
+func CPUTime() time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0

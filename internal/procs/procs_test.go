@@ -103,7 +103,7 @@ func TestRunFollowsTheLoad(t *testing.T) {
 	if ceiling < 2 {
 		t.Skipf("the runtime's default here is %d P: nothing to go down from", ceiling)
 	}
-	p := Policy{Tick: 50 * time.Millisecond, Low: 0.4, High: 0.7, MaxLatency: 5 * time.Millisecond, MinEvents: 1, Hold: 4, MaxHold: 8}
+	p := Policy{Tick: 50 * time.Millisecond, Low: 0.4, High: 0.7, MaxLatency: 5 * time.Millisecond, MinEvents: 1, MinBusy: 0.25, Hold: 4, MaxHold: 8}
 	before := Changes()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -137,7 +137,13 @@ func TestRunFixedAndEnvironment(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() { Run(ctx, fixed, env, DefaultPolicy, slog.New(slog.DiscardHandler)); close(done) }()
-		deadline := time.Now().Add(200 * time.Millisecond) // a busy machine may start Run late
+		// A busy machine may start Run late: the fixed case waits up to 5 s
+		// for the change; the environment's, which expects none, 200 ms.
+		wait := 5 * time.Second
+		if env {
+			wait = 200 * time.Millisecond
+		}
+		deadline := time.Now().Add(wait)
 		for runtime.GOMAXPROCS(0) != fixed && time.Now().Before(deadline) {
 			time.Sleep(5 * time.Millisecond)
 		}
