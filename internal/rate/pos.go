@@ -15,7 +15,7 @@ import (
 // counters in order, shared by every group and device with the same
 // ones), the previous value of each series in that order, and for each
 // slot a row: the index of each of its series' stamp among the resource's
-// few distinct ones (timestamp, sysUpTime, discontinuity time, flags). A
+// few distinct ones (timestamp, sysUpTime, flags). A
 // poll stamps a column with one time and a device with one sysUpTime, so
 // the slots of one shape mostly have the same row, held once. A poll
 // whose groups match walks the values by index: no series hash, no
@@ -27,21 +27,27 @@ import (
 // a slot at the end, a group with a counter its shape lacks gets a wider
 // shape (the missing counters keep their samples, at the end), and a
 // group missing some counters of its shape updates the others by name.
-// Series whose stamp cannot be held (more distinct stamps than a byte
-// indexes) live in the resource's table by hash instead, as do the series
-// read from a version 1 or 2 KV entry until their group is next polled.
+// The discontinuity time is the slot's (one per interface: in the stamps,
+// a device with a counter discontinuity time per port had stamps ×
+// ports). A stamp index is 16 bits: a gNMI target stamps each interface
+// with its own time, hundreds of stamps a poll. Series whose stamp cannot
+// be held (more than 65,534 distinct ones) or whose discontinuity time is
+// not their group's live in the resource's table by hash instead, as do
+// the series read from a version 1 or 2 KV entry until their group is
+// next polled.
 type positional struct {
 	slots    []slot
 	ri       []uint32 // where slot k's row starts in rows (its length is its shape's)
-	rows     []uint8  // the rows: index in stamps of each series' sample (absent: none)
+	rows     []sidx   // the rows: index in stamps of each series' sample (absent: none)
 	vals     values   // by position: a slot's series follow the previous slots', in its shape's order
 	stamps   []pstamp
 	live     int // len(stamps) after the last compaction
 	liveRows int // len(rows) likewise
-	hot      [stampCache]uint8
-	lastRow  int // where the row interned last starts (-1: none)
-	next     int // the slot an Apply expects next
-	nextOff  int // where its series start
+	hot      [stampCache]sidx
+	full     bool // a compaction freed no stamp: until tidy, new stamps go to the table
+	lastRow  int  // where the row interned last starts (-1: none)
+	next     int  // the slot an Apply expects next
+	nextOff  int  // where its series start
 }
 
 // slot is one group of a resource: its identity (groupHash) and its
@@ -50,6 +56,7 @@ type positional struct {
 type slot struct {
 	hash  uint64
 	shape *shape
+	disc  uint32 // the group's discontinuity time (read only with flagDisc)
 }
 
 // shape is the names of a group's rated counters in order, interned (see
@@ -57,24 +64,25 @@ type slot struct {
 type shape struct{ names []string }
 
 // pstamp is what a poll's series share: a column's timestamp, the
-// device's sysUpTime, the interface's discontinuity time (0 without
-// flagDisc) and the sample's flags.
+// device's sysUpTime and the sample's flags.
 type pstamp struct {
 	at     float64
 	uptime uint32
-	disc   uint32
 	flags  uint8
 }
 
+// sidx is the index of a stamp.
+type sidx = uint16
+
 // absent marks a series with no sample (never stored, evicted, stale
 // since its slot was added, or kept in the table by hash).
-const absent = math.MaxUint8
+const absent = math.MaxUint16
 
 // maxStamps bounds stamps (a variable so a test can make it small).
 var maxStamps = absent
 
 // row is slot k's row (in rows: read only; copy it to change it).
-func (p *positional) row(k int) []uint8 {
+func (p *positional) row(k int) []sidx {
 	o := int(p.ri[k])
 	return p.rows[o : o+len(p.slots[k].shape.names) : o+len(p.slots[k].shape.names)]
 }
@@ -96,20 +104,26 @@ func (p *positional) find(h uint64) (k, off int, missed bool) {
 }
 
 // get returns the sample of series j of a slot (row: its row, or a copy
-// being changed) at position pos.
-func (p *positional) get(row []uint8, j, pos int) (sample, bool) {
+// being changed) at position pos, disc being the slot's discontinuity
+// time.
+func (p *positional) get(row []sidx, j, pos int, disc uint32) (sample, bool) {
 	x := row[j]
 	if x == absent {
 		return sample{}, false
 	}
 	st := &p.stamps[x]
-	return sample{value: p.vals.at(pos), at: st.at, uptime: st.uptime, disc: st.disc, flags: st.flags}, true
+	s := sample{value: p.vals.at(pos), at: st.at, uptime: st.uptime, flags: st.flags}
+	if st.flags&flagDisc != 0 {
+		s.disc = disc
+	}
+	return s, true
 }
 
 // set stores s as series j of a slot at position pos, row being a copy of
 // the slot's row that commit then puts in place; false when its stamp
 // does not fit (the series is then absent: the caller keeps s by hash).
-func (p *positional) set(row []uint8, j, pos int, s sample) bool {
+// s's discontinuity time is the caller's to put in the slot.
+func (p *positional) set(row []sidx, j, pos int, s sample) bool {
 	row[j] = absent // its old stamp is free for a compaction in intern
 	x, ok := p.intern(s, row)
 	if !ok {
@@ -121,7 +135,7 @@ func (p *positional) set(row []uint8, j, pos int, s sample) bool {
 }
 
 // commit makes row (changed by set) slot k's row.
-func (p *positional) commit(k int, row []uint8) {
+func (p *positional) commit(k int, row []sidx) {
 	if !slices.Equal(p.row(k), row) {
 		p.ri[k] = p.internRow(row)
 	}
@@ -130,7 +144,7 @@ func (p *positional) commit(k int, row []uint8) {
 // internRow returns where a row equal to row starts in rows: the one
 // interned last (the slots of a shape mostly share it), else a new one.
 // Rows no slot uses any more go at the next compaction.
-func (p *positional) internRow(row []uint8) uint32 {
+func (p *positional) internRow(row []sidx) uint32 {
 	if o := p.lastRow; o >= 0 && o+len(row) <= len(p.rows) && slices.Equal(p.rows[o:o+len(row)], row) {
 		return uint32(o)
 	}
@@ -140,22 +154,20 @@ func (p *positional) internRow(row []uint8) uint32 {
 }
 
 func pstampOf(s sample) pstamp {
-	st := pstamp{at: s.at, uptime: s.uptime, flags: s.flags}
-	if s.flags&flagDisc != 0 {
-		st.disc = s.disc // compute reads it only with the flag
-	}
-	return st
+	return pstamp{at: s.at, uptime: s.uptime, flags: s.flags}
 }
 
 func (st pstamp) slot() int {
-	h := math.Float64bits(st.at) ^ uint64(st.uptime)<<7 ^ uint64(st.disc)<<29
+	h := math.Float64bits(st.at) ^ uint64(st.uptime)<<7 ^ uint64(st.flags)<<29
 	return int((h ^ h>>17 ^ h>>31) % stampCache)
 }
 
 // intern returns the index of s's stamp, adding it when new (compacting
 // first when the stamps are full, editing being a row not yet committed;
-// false when they are full even then).
-func (p *positional) intern(s sample, editing []uint8) (uint8, bool) {
+// false when they are full even then, and until tidy: a compaction that
+// frees nothing would free nothing for the next series either, and each
+// walks every row).
+func (p *positional) intern(s sample, editing []sidx) (sidx, bool) {
 	st := pstampOf(s)
 	slot := st.slot()
 	if h := p.hot[slot]; h != 0 && p.stamps[h-1] == st {
@@ -163,25 +175,30 @@ func (p *positional) intern(s sample, editing []uint8) (uint8, bool) {
 	}
 	for i := len(p.stamps) - 1; i >= 0; i-- {
 		if p.stamps[i] == st {
-			p.hot[slot] = uint8(i + 1)
-			return uint8(i), true
+			p.hot[slot] = sidx(i + 1)
+			return sidx(i), true
 		}
 	}
 	if len(p.stamps) >= maxStamps {
+		if p.full {
+			return absent, false
+		}
 		p.compact(editing)
 		if len(p.stamps) >= maxStamps {
+			p.full = true
 			return absent, false
 		}
 	}
 	p.stamps = append(p.stamps, st)
-	p.hot[slot] = uint8(len(p.stamps))
-	return uint8(len(p.stamps) - 1), true
+	p.hot[slot] = sidx(len(p.stamps))
+	return sidx(len(p.stamps) - 1), true
 }
 
 // tidy drops the rows and stamps no slot uses any more (each poll stamps
 // its series anew, so the previous poll's go unused): at the end of an
 // Apply that added some.
 func (p *positional) tidy() {
+	p.full = false
 	if len(p.stamps) > p.live || len(p.rows) > p.liveRows {
 		p.compact(nil)
 	}
@@ -189,8 +206,8 @@ func (p *positional) tidy() {
 
 // compact keeps only the rows the slots use (a row equal to the previous
 // slot's is shared), then only the stamps those rows and editing use.
-func (p *positional) compact(editing []uint8) {
-	rows := make([]uint8, 0, len(p.rows)/2+8)
+func (p *positional) compact(editing []sidx) {
+	rows := make([]sidx, 0, len(p.rows)/2+8)
 	prev, prevLen := -1, 0
 	for k := range p.slots {
 		r := p.row(k)
@@ -204,7 +221,13 @@ func (p *positional) compact(editing []uint8) {
 	}
 	p.rows, p.liveRows, p.lastRow = slices.Clip(rows), len(rows), -1
 
-	var used [absent]uint8 // new index + 1
+	var buf [256]sidx // new index + 1 (on the stack for a switch's few stamps)
+	used := buf[:]
+	if len(p.stamps) > len(buf) {
+		used = make([]sidx, len(p.stamps))
+	} else {
+		used = used[:len(p.stamps)]
+	}
 	for _, x := range p.rows {
 		if x != absent {
 			used[x] = 1
@@ -219,12 +242,12 @@ func (p *positional) compact(editing []uint8) {
 	for i := range p.stamps {
 		if used[i] != 0 {
 			p.stamps[n] = p.stamps[i]
-			used[i] = uint8(n + 1)
+			used[i] = sidx(n + 1)
 			n++
 		}
 	}
 	if n != len(p.stamps) {
-		for _, r := range [][]uint8{p.rows, editing} {
+		for _, r := range [][]sidx{p.rows, editing} {
 			for i, x := range r {
 				if x != absent {
 					r[i] = used[x] - 1
@@ -236,7 +259,7 @@ func (p *positional) compact(editing []uint8) {
 	if cap(p.stamps) > n+n/4 { // a poll's stamps, then the next's: held at their number
 		p.stamps = slices.Clip(slices.Clone(p.stamps))
 	}
-	p.hot = [stampCache]uint8{}
+	p.hot = [stampCache]sidx{}
 	p.live = n
 }
 
@@ -279,7 +302,7 @@ func (p *positional) fit(k, off int, h uint64, ms []metricRef) (int, int) {
 				names = append(names, m.name)
 			}
 		}
-		row := make([]uint8, len(names))
+		row := make([]sidx, len(names))
 		for j := range row {
 			row[j] = absent
 		}
@@ -323,7 +346,7 @@ func (p *positional) reshape(k, off int, sh *shape) {
 	flat := p.vals.flat()
 	vals := make([]uint64, 0, len(flat)-len(oldNames)+len(sh.names))
 	vals = append(vals, flat[:off]...)
-	row := make([]uint8, 0, len(sh.names))
+	row := make([]sidx, 0, len(sh.names))
 	for _, name := range sh.names {
 		if j := slices.Index(oldNames, name); j >= 0 {
 			vals, row = append(vals, flat[off+j]), append(row, oldRow[j])
@@ -372,7 +395,7 @@ func (p *positional) evict(cutoff float64) {
 		var ri []uint32
 		var vals []uint64
 		var names []string
-		var row []uint8
+		var row []sidx
 		off := 0
 		for k, s := range p.slots {
 			old := p.row(k)
@@ -416,7 +439,7 @@ func (p *positional) each(f func(key uint64, s sample)) {
 	for k, sl := range p.slots {
 		row := p.row(k)
 		for j, name := range sl.shape.names {
-			if s, ok := p.get(row, j, off+j); ok {
+			if s, ok := p.get(row, j, off+j, sl.disc); ok {
 				f(seriesHash(sl.hash, name), s)
 			}
 		}

@@ -141,7 +141,8 @@ func (p *Processor) Apply(ctx context.Context, set *metric.GroupSet, sel Selecto
 // allocates nothing for it).
 type applyRun struct {
 	refs   []metricRef // a group's rated counters
-	row    []uint8     // a slot's row being changed
+	row    []sidx      // a slot's row being changed
+	done   []bool      // the slot's series set by this poll
 	order  []int       // the slots visited, in order
 	seen   []bool      // scratch of finish
 	missed bool        // a group was not in the slot expected
@@ -243,6 +244,12 @@ func (p *Processor) applyGroup(st *resState, run *applyRun, g *metric.Group, sel
 	names := ps.slots[k].shape.names
 	ps.next, ps.nextOff = k+1, off+len(names)
 	row := append(run.row[:0], ps.row(k)...) // set changes it, commit puts it in place
+	done := slices.Grow(run.done[:0], len(names))[:len(names)]
+	clear(done)
+	// The slot's discontinuity time is the previous poll's until every
+	// series of the group is rated; disc is the group's (the first
+	// series' with one: the others with another go to the table).
+	oldDisc, disc, haveDisc := ps.slots[k].disc, uint32(0), false
 	for j, ref := range ms {
 		if !inOrder {
 			j = slices.Index(names, ref.name)
@@ -250,7 +257,11 @@ func (p *Processor) applyGroup(st *resState, run *applyRun, g *metric.Group, sel
 		pos := off + j
 		m := &g.Metrics[ref.i]
 		cur := sampleOf(m)
-		prev, seen := ps.get(row, j, pos)
+		prevDisc := oldDisc
+		if done[j] { // a counter twice in the group: rated against the first
+			prevDisc = disc
+		}
+		prev, seen := ps.get(row, j, pos, prevDisc)
 		loose := false
 		if !seen && st.series.len() > 0 { // read from a version 1 or 2 entry, or no room for its stamp
 			prev, _, seen = st.series.find(seriesHash(h, ref.name))
@@ -270,7 +281,19 @@ func (p *Processor) applyGroup(st *resState, run *applyRun, g *metric.Group, sel
 			count[outFirst]++
 		}
 		st.dirty = true
-		if ps.set(row, j, pos, cur) {
+		fits := true
+		if cur.flags&flagDisc != 0 {
+			if !haveDisc {
+				disc, haveDisc = cur.disc, true
+			} else {
+				fits = cur.disc == disc
+			}
+		}
+		if !fits {
+			row[j] = absent
+		}
+		if fits && ps.set(row, j, pos, cur) {
+			done[j] = true
 			if loose {
 				st.series.forget(seriesHash(h, ref.name))
 				run.forgot = true
@@ -279,8 +302,19 @@ func (p *Processor) applyGroup(st *resState, run *applyRun, g *metric.Group, sel
 			st.series.put(seriesHash(h, ref.name), cur)
 		}
 	}
+	if haveDisc && disc != oldDisc {
+		// A series of the slot this poll did not set keeps a sample of
+		// the old discontinuity time: dropped, the next rates it as a
+		// first instead of across a discontinuity unseen.
+		for j, x := range row {
+			if !done[j] && x != absent && ps.stamps[x].flags&flagDisc != 0 {
+				row[j] = absent
+			}
+		}
+		ps.slots[k].disc = disc
+	}
 	ps.commit(k, row)
-	run.row = row[:0]
+	run.row, run.done = row[:0], done[:0]
 }
 
 // growAll makes room for every group's rates in one allocation: one slab
@@ -368,7 +402,7 @@ func seriesHash(base uint64, name string) uint64 {
 // resources every FlushInterval/flushSlots, each resource still once per
 // FlushInterval. Written all at once, a flush was a burst of every
 // resource's state (~17 bytes a series in version 2: 240 MB at 10,000
-// switches with every counter rated; ~9 in version 3), and the JetStream
+// switches with every counter rated; ~9 in versions 3 and 4), and the JetStream
 // store keeps what it wrote in the last 10 s in memory: spread over 30 s,
 // a third of it.
 const flushSlots = 30

@@ -46,18 +46,30 @@ func kvKey(resourceKey string) string {
 	return "r" + strconv.FormatUint(h.Sum64(), 16)
 }
 
-// State encoding, big endian. Version 3 (written) follows the state by
-// position: the layout (shapes, then slots: group hash and shape), then per
-// position a stamp index and the value, ~1 + 7 bytes a series of a switch
-// instead of version 2's ~17 (no series hash, no 16-bit indexes). The
+// State encoding, big endian. Version 4 (written) follows the state by
+// position: the layout (shapes, then slots: group hash, shape and
+// discontinuity time), then per position a stamp index and the value,
+// ~1 + 7 bytes a series of a switch instead of version 2's ~17 (no series
+// hash; 16-bit indexes only past 255 stamps). The
 // layout is in every entry (~10 % of a switch48's): an entry stands alone,
 // so a node that reads it after a crash or a move either has all it needs
 // or starts the resource over; a layout in an entry of its own would need
 // its own expiry and write order.
 //
+//	'R' 4 | u16 len + resource key
+//	| u16 n × (f64 at, u32 uptime, u8 flags)              the positions' stamps
+//	| uvarint n × (uvarint n × (uvarint len + name))     the shapes
+//	| uvarint n × (u64 group hash, uvarint shape, uvarint disc)   the slots, in order
+//	| per position: stamp (u8 for up to 255 stamps, 0xFF: no sample; else
+//	  u16, 0xFFFF: no sample; nothing follows no sample), uvarint value
+//	| the series by hash (table), as version 2 after its key
+//
+// Version 3 (still read: written from 2026-12-07 until version 4) held
+// the discontinuity time in each stamp, so stamps × interfaces:
+//
 //	'R' 3 | u16 len + resource key
 //	| u8 n × (f64 at, u32 uptime, u32 disc, u8 flags)   the positions' stamps
-//	| uvarint n × (uvarint n × (uvarint len + name))     the shapes
+//	| the shapes, as version 4
 //	| uvarint n × (u64 group hash, uvarint shape)        the slots, in order
 //	| per position: u8 stamp (0xFF: no sample, nothing follows), uvarint value
 //	| the series by hash (table), as version 2 after its key
@@ -75,7 +87,7 @@ func kvKey(resourceKey string) string {
 //	f64 at, u32 uptime, u32 disc, u8 flags)
 const (
 	stateMagic   = 'R'
-	stateVersion = 3
+	stateVersion = 4
 	entrySize    = 8 + 8 + 8 + 4 + 4 + 1 // version 1
 )
 
@@ -95,11 +107,10 @@ func encodeState(b []byte, st *resState, evict time.Duration) []byte {
 	b = binary.BigEndian.AppendUint16(b, uint16(len(st.key)))
 	b = append(b, st.key...)
 	ps := &st.pos
-	b = append(b, uint8(len(ps.stamps)))
+	b = binary.BigEndian.AppendUint16(b, uint16(len(ps.stamps)))
 	for _, s := range ps.stamps {
 		b = binary.BigEndian.AppendUint64(b, math.Float64bits(s.at))
 		b = binary.BigEndian.AppendUint32(b, s.uptime)
-		b = binary.BigEndian.AppendUint32(b, s.disc)
 		b = append(b, s.flags)
 	}
 	var shapes []*shape // a resource has a few: a search beats a map
@@ -120,11 +131,17 @@ func encodeState(b []byte, st *resState, evict time.Duration) []byte {
 	for _, sl := range ps.slots {
 		b = binary.BigEndian.AppendUint64(b, sl.hash)
 		b = binary.AppendUvarint(b, uint64(slices.Index(shapes, sl.shape)))
+		b = binary.AppendUvarint(b, uint64(sl.disc))
 	}
+	wide := len(ps.stamps) > 255
 	pos := 0
 	for k := range ps.slots {
 		for _, x := range ps.row(k) {
-			b = append(b, x)
+			if wide {
+				b = binary.BigEndian.AppendUint16(b, x)
+			} else {
+				b = append(b, uint8(x)) // absent: 0xFF
+			}
 			if x != absent {
 				b = binary.AppendUvarint(b, ps.vals.at(pos))
 			}
@@ -177,21 +194,41 @@ func decodeState(b []byte, st *resState) error {
 		return decodeV1(b, st)
 	}
 	r := reader{b: b}
-	if version == 3 {
-		if err := decodePositions(&r, &st.pos); err != nil {
+	if version >= 3 {
+		if err := decodePositions(&r, st, version); err != nil {
 			st.pos = positional{}
+			st.series.reset()
 			return err
 		}
 	}
 	return decodeTable(&r, st)
 }
 
-// decodePositions reads version 3's state by position into ps.
-func decodePositions(r *reader, ps *positional) error {
-	stamps := make([]pstamp, r.u8())
-	for i := range stamps {
-		stamps[i] = pstamp{at: math.Float64frombits(r.u64()), uptime: r.u32(), disc: r.u32(), flags: r.u8()}
+// decodePositions reads version 3's or 4's state by position into
+// st.pos. A version 3 slot takes the discontinuity time of its first
+// series with one; a series with another goes to st.series.
+func decodePositions(r *reader, st *resState, version uint8) error {
+	ps := &st.pos
+	var stamps []pstamp
+	var discs []uint32 // version 3: the stamps'
+	if version == 3 {
+		stamps, discs = make([]pstamp, r.u8()), make([]uint32, 0, 8)
+		for i := range stamps {
+			stamps[i] = pstamp{at: math.Float64frombits(r.u64()), uptime: r.u32()}
+			discs = append(discs, r.u32())
+			stamps[i].flags = r.u8()
+		}
+	} else {
+		n := int(r.u16())
+		if n > len(r.b)/13 {
+			return errors.New("truncated rate state")
+		}
+		stamps = make([]pstamp, n)
+		for i := range stamps {
+			stamps[i] = pstamp{at: math.Float64frombits(r.u64()), uptime: r.u32(), flags: r.u8()}
+		}
 	}
+	wide := version >= 4 && len(stamps) > 255
 	n := r.uvarint()
 	if r.bad || n > uint64(len(r.b)) {
 		return errors.New("truncated rate state")
@@ -221,27 +258,47 @@ func decodePositions(r *reader, ps *positional) error {
 	total := 0
 	for i := range ps.slots {
 		h, k := r.u64(), r.uvarint()
-		if r.bad || k >= uint64(len(shapes)) {
-			return errors.New("rate state: a slot's shape is out of range")
+		var disc uint64
+		if version >= 4 {
+			disc = r.uvarint()
 		}
-		ps.slots[i] = slot{hash: h, shape: shapes[k]}
+		if r.bad || k >= uint64(len(shapes)) || disc > math.MaxUint32 {
+			return errors.New("rate state: a slot's shape or discontinuity time is out of range")
+		}
+		ps.slots[i] = slot{hash: h, shape: shapes[k], disc: uint32(disc)}
 		total += len(shapes[k].names)
 	}
 	if total > len(r.b) { // at least 1 byte a position
 		return errors.New("truncated rate state")
 	}
 	vals := make([]uint64, total)
-	var row []uint8
+	var row []sidx
 	pos := 0
 	for k, sl := range ps.slots {
 		row = row[:0]
-		for range sl.shape.names {
-			x := r.u8()
+		haveDisc := false
+		for _, name := range sl.shape.names {
+			x := sidx(r.u8())
+			if wide {
+				x = x<<8 | sidx(r.u8())
+			} else if x == 0xFF {
+				x = absent
+			}
 			if x != absent {
 				if int(x) >= len(stamps) {
 					return errors.New("rate state: a series' stamp is out of range")
 				}
 				vals[pos] = r.uvarint()
+				if discs != nil && stamps[x].flags&flagDisc != 0 {
+					switch d := discs[x]; {
+					case !haveDisc:
+						ps.slots[k].disc, haveDisc = d, true
+					case d != ps.slots[k].disc:
+						s := sample{value: vals[pos], at: stamps[x].at, uptime: stamps[x].uptime, disc: d, flags: stamps[x].flags}
+						st.series.put(seriesHash(sl.hash, name), s)
+						x = absent
+					}
+				}
 			}
 			row = append(row, x)
 			pos++
