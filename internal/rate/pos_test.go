@@ -335,11 +335,11 @@ func TestLayoutRandom(t *testing.T) {
 	}
 }
 
-// Version 3 holds the state by position in about half version 2's bytes;
+// Version 4 holds the state by position in about half version 2's bytes;
 // a node reading it, or a version 2 entry of the previous release (a
 // rolling upgrade), rates the next poll as if it had not restarted. Every
 // truncation of an entry is an error, not a panic or a wrong sample.
-func TestStateEncodingV3(t *testing.T) {
+func TestStateEncodingV4(t *testing.T) {
 	ctx := context.Background()
 	res := *testRes
 	p := New(Options{})
@@ -350,7 +350,7 @@ func TestStateEncodingV3(t *testing.T) {
 	want := map[uint64]sample{}
 	st.pos.each(func(k uint64, s sample) { want[k] = s })
 	st.series.each(func(k uint64, s sample) { want[k] = s })
-	v3 := encodeState(nil, st, time.Hour)
+	v4 := encodeState(nil, st, time.Hour)
 
 	v2 := []byte{stateMagic, 2}
 	v2 = binary.BigEndian.AppendUint16(v2, uint16(len(st.key)))
@@ -362,14 +362,14 @@ func TestStateEncodingV3(t *testing.T) {
 	all.merge()
 	all.compact()
 	v2 = encodeTable(v2, &all)
-	if per3, per2 := float64(len(v3))/float64(len(want)), float64(len(v2))/float64(len(want)); per3 > 10 || per3 > per2*0.6 {
-		t.Errorf("version 3: %.1f bytes a series, version 2 %.1f; want under 10 and 0.6 × version 2", per3, per2)
+	if per4, per2 := float64(len(v4))/float64(len(want)), float64(len(v2))/float64(len(want)); per4 > 10 || per4 > per2*0.6 {
+		t.Errorf("version 4: %.1f bytes a series, version 2 %.1f; want under 10 and 0.6 × version 2", per4, per2)
 	}
 
 	for _, c := range []struct {
 		version string
 		b       []byte
-	}{{"3", v3}, {"2", v2}} {
+	}{{"4", v4}, {"2", v2}} {
 		got := &resState{key: st.key, loaded: true}
 		if err := decodeState(c.b, got); err != nil {
 			t.Fatalf("version %s: %v", c.version, err)
@@ -399,15 +399,15 @@ func TestStateEncodingV3(t *testing.T) {
 		}
 	}
 
-	for n := range len(v3) {
-		if err := decodeState(v3[:n], &resState{key: st.key}); err == nil {
-			t.Fatalf("version 3 cut to %d of %d bytes decoded", n, len(v3))
+	for n := range len(v4) {
+		if err := decodeState(v4[:n], &resState{key: st.key}); err == nil {
+			t.Fatalf("version 4 cut to %d of %d bytes decoded", n, len(v4))
 		}
 	}
-	if err := decodeState(append(slices.Clone(v3), 0), &resState{key: st.key}); err == nil {
-		t.Error("a version 3 entry with a byte too many decoded")
+	if err := decodeState(append(slices.Clone(v4), 0), &resState{key: st.key}); err == nil {
+		t.Error("a version 4 entry with a byte too many decoded")
 	}
-	bad := slices.Clone(v3)
+	bad := slices.Clone(v4)
 	bad[1] = 5
 	if err := decodeState(bad, &resState{key: st.key}); err == nil {
 		t.Error("version 5 decoded")
