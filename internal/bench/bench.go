@@ -135,6 +135,10 @@ type Result struct {
 	GoHeapLiveBytes   uint64  `json:"go_heap_live_bytes"`
 	GoGCPercent       uint64  `json:"go_gc_percent"` // GOGC in effect
 	RSSBytesPerDevice float64 `json:"rss_bytes_per_device"`
+	// Heap bytes allocated in the window per check completed, and the GC
+	// cycles a minute: what allocation cuts change (issue 15).
+	AllocatedBytesPerCheck float64 `json:"allocated_bytes_per_check"`
+	GCCyclesPerMinute      float64 `json:"gc_cycles_per_minute"`
 	// runtime.max_procs, GOMAXPROCS when the window closed, and the auto
 	// controller's changes of it in the window.
 	MaxProcs        string `json:"max_procs"`
@@ -339,6 +343,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	s0, cpu0, simCPU0, t0, procs0 := n.Stats(), procs.CPUTime(), sim.cpu(), time.Now(), procs.Changes()
 	sys0, mux0 := selfSystemCPU(), gatherMux(n.Registry())
 	tail.reset()
+	gc0 := allocAndGC()
 	a0 := settled(ctx, n, t0)
 	if err := sleep(ctx, o.Duration-time.Since(t0)); err != nil {
 		return nil, err
@@ -348,6 +353,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if bus != nil {
 		busCPU1 = bus.cpu()
 	}
+	gc1 := allocAndGC()
 	a1 := settled(ctx, n, t1)
 	if o.CPUProfile != "" {
 		pprof.StopCPUProfile()
@@ -391,6 +397,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		Memory:                  memory,
 	}
 	r.countChecks(want, o.Duration, o.Interval, a0, a1)
+	if c := s1.Completed - s0.Completed; c > 0 {
+		r.AllocatedBytesPerCheck = float64(gc1[0]-gc0[0]) / float64(c)
+	}
+	r.GCCyclesPerMinute = float64(gc1[1]-gc0[1]) / window * 60
 	if bus != nil {
 		r.BusProcess = true
 		r.BusCPUCores = (busCPU1 - busCPU0).Seconds() / window

@@ -59,6 +59,14 @@ var memorySamples = []string{
 	"/gc/cycles/total:gc-cycles",
 }
 
+// allocAndGC reads the bytes allocated on the heap since the process
+// started and the GC cycles completed.
+func allocAndGC() [2]uint64 {
+	s := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}, {Name: "/gc/cycles/total:gc-cycles"}}
+	metrics.Read(s)
+	return [2]uint64{s[0].Value.Uint64(), s[1].Value.Uint64()}
+}
+
 // readMemory reads the process's memory account now.
 func readMemory() *Memory {
 	s := make([]metrics.Sample, len(memorySamples))

@@ -3,6 +3,7 @@ package bench
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -44,4 +45,22 @@ func TestWriteGoroutineProfile(t *testing.T) {
 	if !strings.Contains(string(b), "TestWriteGoroutineProfile") {
 		t.Errorf("profile lacks this test's goroutine:\n%.500s", b)
 	}
+}
+
+// allocAndGC counts what is allocated and collected between two reads.
+func TestAllocAndGC(t *testing.T) {
+	before := allocAndGC()
+	var keep [][]byte
+	for range 64 {
+		keep = append(keep, make([]byte, 64<<10))
+	}
+	runtime.GC()
+	after := allocAndGC()
+	if got := after[0] - before[0]; got < uint64(len(keep))*64<<10 {
+		t.Errorf("allocated %d bytes between the reads, want at least %d", got, len(keep)*64<<10)
+	}
+	if after[1] <= before[1] {
+		t.Errorf("GC cycles %d then %d, want more after runtime.GC", before[1], after[1])
+	}
+	runtime.KeepAlive(keep)
 }
