@@ -215,6 +215,27 @@ func BenchmarkWalkSimSized(b *testing.B) {
 	})
 }
 
+// BenchmarkWalkSimInto is BenchmarkWalkSimSized with each walk's result in
+// the array of the last one (Pool.WalkSizedInto), as the interface plugin
+// walks once its pool of results is warm.
+func BenchmarkWalkSimInto(b *testing.B) {
+	roots := []string{oidIfTable, oidIfXTable}
+	sizes := make([]int, len(roots))
+	bufs := make([][]Varbind, len(roots))
+	benchSim(b, func(ctx context.Context, p *Pool, tg Target) (int, error) {
+		n := 0
+		for i, root := range roots {
+			vbs, err := p.WalkSizedInto(ctx, tg, root, sizes[i], bufs[i])
+			if err != nil {
+				return n, err
+			}
+			sizes[i], bufs[i] = len(vbs), vbs
+			n += len(vbs)
+		}
+		return n, nil
+	})
+}
+
 // BenchmarkGetSim is a light check: GET sysUpTime.0.
 func BenchmarkGetSim(b *testing.B) {
 	oids := []string{".1.3.6.1.2.1.1.3.0"}

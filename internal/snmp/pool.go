@@ -136,8 +136,16 @@ func (p *Pool) Walk(ctx context.Context, t Target, root string) ([]Varbind, erro
 // once for them instead of grown by doubling, which copies a large table
 // several times and leaves its discarded copies to the GC.
 func (p *Pool) WalkSized(ctx context.Context, t Target, root string, size int) ([]Varbind, error) {
+	return p.WalkSizedInto(ctx, t, root, size, nil)
+}
+
+// WalkSizedInto is WalkSized with the result in buf's array when it has
+// room for it: a caller done with an earlier result (its values read; the
+// strings and byte slices they hold are not in buf) hands it back here
+// instead of leaving it to the GC. buf's contents are overwritten.
+func (p *Pool) WalkSizedInto(ctx context.Context, t Target, root string, size int, buf []Varbind) ([]Varbind, error) {
 	return p.do(ctx, t, operation{kind: "walk", root: root}, func(s *session) ([]Varbind, error) {
-		return s.walk(ctx, root, size)
+		return s.walk(ctx, root, size, buf)
 	})
 }
 

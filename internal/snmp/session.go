@@ -152,7 +152,8 @@ func (s *session) getChunk(ctx context.Context, oids []string, dst []Varbind) ([
 // decoded straight into the result, then cut back to the subtree. size is
 // the caller's expectation (see Pool.WalkSized; 0: none): the result is
 // allocated once for it, then grown by doubling if the table is larger.
-func (s *session) walk(ctx context.Context, root string, size int) ([]Varbind, error) {
+// The result is appended to buf[:0] when buf has room for it.
+func (s *session) walk(ctx context.Context, root string, size int, buf []Varbind) ([]Varbind, error) {
 	root = normOID(root)
 	s.root[0] = root
 	// A walk expected to take several responses decodes them into shared
@@ -166,11 +167,11 @@ func (s *session) walk(ctx context.Context, root string, size int) ([]Varbind, e
 		req.pdu = ber.PDUGetNext
 	}
 	limit := walkLimitOf(ctx)
-	var out []Varbind
-	if size > 0 {
-		// Room for the responses as they come: whole ones until the last,
-		// which may end past the subtree.
-		out = make([]Varbind, 0, (size/s.maxReps+1)*s.maxReps)
+	out := buf[:0]
+	// Room for the responses as they come: whole ones until the last,
+	// which may end past the subtree.
+	if need := (size/s.maxReps + 1) * s.maxReps; size > 0 && cap(out) < need {
+		out = make([]Varbind, 0, need)
 	}
 	for {
 		if cap(out)-len(out) < s.maxReps { // grow by doubling: append's 1.25 copies a large table more

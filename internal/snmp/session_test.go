@@ -33,6 +33,18 @@ func TestWalkSized(t *testing.T) {
 					if r := tg.MaxRepetitions; size == len(want) && cap(got) != (size/r+1)*r {
 						t.Errorf("walk %s sized %d: capacity %d, want %d (allocated once)", root, size, cap(got), (size/r+1)*r)
 					}
+					// The same walk into the earlier result's array (a
+					// caller that is done with it), and into one too small.
+					for _, buf := range [][]Varbind{got, got[:0:1]} {
+						into, err := p.WalkSizedInto(ctx, tg, root, size, buf)
+						if err != nil {
+							t.Fatal(err)
+						}
+						sameNames(t, root, into, want)
+						if reused := &buf[:1][0] == &into[0]; reused != (cap(buf) >= cap(got)) {
+							t.Errorf("walk %s sized %d into a buffer of %d: in its array %v", root, size, cap(buf), reused)
+						}
+					}
 				}
 			}
 		})

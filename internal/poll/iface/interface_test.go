@@ -437,3 +437,98 @@ func TestWalksSizedFromLastPoll(t *testing.T) {
 		}
 	}
 }
+
+// intoWalker is a walker that returns each walk in the buffer Poll hands
+// it (snmp.Pool.WalkSizedInto), and records what it was handed.
+type intoWalker struct {
+	*fakeWalker
+	mu            sync.Mutex
+	reused, stale int // buffers with room handed back; with values left in them
+}
+
+func (w *intoWalker) WalkSizedInto(ctx context.Context, t snmp.Target, root string, _ int, buf []snmp.Varbind) ([]snmp.Varbind, error) {
+	vbs, err := w.Walk(ctx, t, root)
+	if err != nil {
+		return nil, err
+	}
+	w.mu.Lock()
+	if cap(buf) > 0 {
+		w.reused++
+	}
+	for _, vb := range buf[:cap(buf)] {
+		if vb != (snmp.Varbind{}) {
+			w.stale++
+			break
+		}
+	}
+	w.mu.Unlock()
+	return append(buf[:0], vbs...), nil
+}
+
+func (w *intoWalker) WalkSized(ctx context.Context, t snmp.Target, root string, size int) ([]snmp.Varbind, error) {
+	return w.WalkSizedInto(ctx, t, root, size, nil)
+}
+
+// TestWalkResultsReused: a poll hands its walks' results back, emptied,
+// and the next polls walk into them; the groups are the same.
+func TestWalkResultsReused(t *testing.T) {
+	w := &intoWalker{fakeWalker: &fakeWalker{walks: device(fastEth, stackPort)}}
+	ip, req := testPlugin(t, w, "2c", nil)
+	var first []*metric.Group
+	for i := range 5 {
+		groups, err := ip.Poll(context.Background(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			first = groups
+			continue
+		}
+		if len(groups) != len(first) || len(groups) == 0 {
+			t.Fatalf("poll %d: %d groups, poll 1 %d", i+1, len(groups), len(first))
+		}
+		for j := range groups {
+			if a, b := string(metric.AppendJSON(nil, groups[j])), string(metric.AppendJSON(nil, first[j])); a != b {
+				t.Errorf("poll %d: group %d differs:\n%s\n%s", i+1, j, a, b)
+			}
+		}
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.reused == 0 { // the walks of a poll run concurrently: not every one finds a result free
+		t.Error("no walk was handed an earlier result to fill")
+	}
+	if w.stale != 0 {
+		t.Errorf("%d walks were handed a result still holding values", w.stale)
+	}
+}
+
+// TestWalkFreeBudget: the free list keeps results emptied and within its
+// byte budget, whatever is handed back.
+func TestWalkFreeBudget(t *testing.T) {
+	f := walkFree{ch: make(chan []snmp.Varbind, 1024)}
+	big := int(walkBufsBudget / varbindSize / 4) // four of these fill the budget
+	for range 10 {
+		b := make([]snmp.Varbind, 3, big)
+		b[2] = snmp.Varbind{Name: ".1.3.6", Value: uint(1)}
+		f.put(b)
+		if h := f.held.Load(); h > walkBufsBudget {
+			t.Fatalf("holds %d bytes, budget %d", h, walkBufsBudget)
+		}
+	}
+	if n := len(f.ch); n != 4 {
+		t.Errorf("kept %d results of %d bytes, want 4 within %d", n, int64(big)*varbindSize, walkBufsBudget)
+	}
+	for b := f.get(); b != nil; b = f.get() {
+		if len(b) != 0 || b[:3][2] != (snmp.Varbind{}) {
+			t.Fatalf("got %d values, %v at 2: want an emptied result", len(b), b[:3][2])
+		}
+	}
+	if h := f.held.Load(); h != 0 {
+		t.Errorf("empty list holds %d bytes", h)
+	}
+	f.put(make([]snmp.Varbind, 0, 2*walkBufsBudget/varbindSize)) // larger than the budget
+	if len(f.ch) != 0 || f.held.Load() != 0 {
+		t.Errorf("kept a result larger than the budget")
+	}
+}
