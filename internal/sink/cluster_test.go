@@ -198,10 +198,14 @@ func TestClusterConsumerLeaderKilled(t *testing.T) {
 		t.Fatalf("a backlog of %d messages: %v", devices*n, err)
 	}
 
+	// Armed before the publishing, so that the first batch of the new
+	// messages kills the leader: armed after it, a quick sink could have
+	// written them all already, and the kill would wait for a batch that
+	// never comes (a clean-clone CI run failed so).
+	kill.Store(victim)
 	for ; n < 24; n++ {
 		publishDevices(t, publisher, devices, n)
 	}
-	kill.Store(victim)
 	select {
 	case <-killed:
 	case <-time.After(20 * time.Second):
