@@ -89,21 +89,7 @@ func BenchmarkStateBytesPerSeriesSwitch48(b *testing.B) {
 
 // BenchmarkApplyRealSwitch48 is one realisticSet poll rated (~1,400
 // series).
-func BenchmarkApplyRealSwitch48(b *testing.B) {
-	p := New(Options{})
-	ctx := context.Background()
-	res := *testRes
-	p.Apply(ctx, realisticSet(&res, 0), All(), time.Now())
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		i++
-		b.StopTimer()
-		set := realisticSet(&res, i)
-		b.StartTimer()
-		p.Apply(ctx, set, All(), time.Now())
-	}
-}
+func BenchmarkApplyRealSwitch48(b *testing.B) { benchApply(b, realisticSet) }
 
 // BenchmarkEncodeRealSwitch48 is a flush's KV entry of a realisticSet
 // resource: its bytes a series and the time to encode it.
