@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"os/exec"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/panoptes-go/panoptes/internal/memlimit"
 	"github.com/panoptes-go/panoptes/internal/testutil/freeport"
 )
 
@@ -65,6 +67,10 @@ func TestBenchHarness(t *testing.T) {
 		}
 		if r.ChecksPerSecond < 30 || r.Groups < 2*100 || r.PollToSinkP99 <= 0 || r.CollectorCPU <= 0 || r.GCPercent == 0 {
 			t.Errorf("bus process %v: %+v", busProcess, r)
+		}
+		// The bench applies a node's runtime defaults, as `panoptes run` does.
+		if _, set := os.LookupEnv("GOGC"); !set && r.GCPercent != uint64(memlimit.DefaultGCPercent) {
+			t.Errorf("bus process %v: go_gc_percent %d, want the node's default %d", busProcess, r.GCPercent, memlimit.DefaultGCPercent)
 		}
 		if r.MaxProcs != maxProcs || r.GoMaxProcs < 1 || (maxProcs == "1" && r.GoMaxProcs != 1) {
 			t.Errorf("bus process %v: max_procs %q, GOMAXPROCS %d; want %q", busProcess, r.MaxProcs, r.GoMaxProcs, maxProcs)

@@ -94,7 +94,6 @@ func newLogger(lc config.Log, lvl *slog.LevelVar, w io.Writer) (*slog.Logger, er
 // applyRuntime sets the Go memory limit and GC target (runtime.*) before
 // the node allocates anything, and logs what was chosen and why.
 func applyRuntime(rc config.Runtime, logger *slog.Logger) {
-	limit, auto := rc.MemoryLimitBytes()
-	mem := memlimit.Apply(limit, auto, rc.GCPercent, os.LookupEnv, "/sys/fs/cgroup")
+	mem := memlimit.FromConfig(rc)
 	logger.Info("go runtime: "+mem.String(), "memory_limit_bytes", mem.Limit, "gc_percent", mem.GCPercent)
 }

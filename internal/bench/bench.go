@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/panoptes-go/panoptes/internal/config"
+	"github.com/panoptes-go/panoptes/internal/memlimit"
 	"github.com/panoptes-go/panoptes/internal/node"
 	_ "github.com/panoptes-go/panoptes/internal/plugins/all" // the node it runs uses the built-in plugins
 	"github.com/panoptes-go/panoptes/internal/procs"
@@ -297,6 +298,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bench config: %w", err)
 	}
+	// The node's runtime defaults, as `panoptes run` sets them, so the
+	// figures are a real node's (GOGC in the environment still wins).
+	goRuntime := memlimit.FromConfig(cfg.Runtime)
+	o.Logger.Info("go runtime: "+goRuntime.String(), "gc_percent", goRuntime.GCPercent)
 	baseRSS := rss()
 	n, err := node.New(cfg, o.Logger)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/panoptes-go/panoptes/internal/config"
+	"github.com/panoptes-go/panoptes/internal/memlimit"
 	"github.com/panoptes-go/panoptes/internal/node"
 	"github.com/panoptes-go/panoptes/internal/procs"
 )
@@ -183,6 +184,10 @@ func RunGNMI(ctx context.Context, o GNMIOptions) (*GNMIResult, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bench config: %w", err)
 	}
+	// The node's runtime defaults, as `panoptes run` sets them, so the
+	// figures are a real node's (GOGC in the environment still wins).
+	goRuntime := memlimit.FromConfig(cfg.Runtime)
+	o.Logger.Info("go runtime: "+goRuntime.String(), "gc_percent", goRuntime.GCPercent)
 	baseRSS := rss()
 	n, err := node.New(cfg, o.Logger)
 	if err != nil {

@@ -336,9 +336,9 @@ type Runtime struct {
 	// container, a systemd MemoryMax=) and none otherwise; "off" is none;
 	// a size such as 2GiB sets it. It must sit well above the live heap.
 	MemoryLimit string `yaml:"memory_limit"`
-	// GCPercent is the GC target (GOGC): lower trades CPU for memory
-	// (50: about a quarter less memory for 5-10% more CPU, measured).
-	// 0 keeps Go's default, 100.
+	// GCPercent is the GC target (GOGC): lower trades CPU for memory.
+	// 0 (unset) is 80: measured at 10,000 devices, 10 % less RSS than
+	// Go's 100 for 2 % more CPU; 50 saves about a quarter for 5-11 %.
 	GCPercent int `yaml:"gc_percent"`
 	// MaxProcs is GOMAXPROCS, the Ps running Go code at once: "auto" (the
 	// default) runs a node using well under a core on one P, which saves

@@ -32,11 +32,12 @@ func TestApply(t *testing.T) {
 		wantSource string
 		wantGC     int
 	}{
-		{"auto in a cgroup", 0, true, 0, noEnv, cg, 966367641, "cgroup", 100},
-		{"auto without a limit", 0, true, 0, noEnv, unlimited, math.MaxInt64, "none", 100},
-		{"auto without cgroup files", 0, true, 0, noEnv, t.TempDir(), math.MaxInt64, "none", 100},
+		{"auto in a cgroup", 0, true, 0, noEnv, cg, 966367641, "cgroup", DefaultGCPercent},
+		{"auto without a limit", 0, true, 0, noEnv, unlimited, math.MaxInt64, "none", DefaultGCPercent},
+		{"auto without cgroup files", 0, true, 0, noEnv, t.TempDir(), math.MaxInt64, "none", DefaultGCPercent},
 		{"off", 0, false, 50, noEnv, cg, math.MaxInt64, "none", 50},
-		{"a size", 512 << 20, false, 0, noEnv, cg, 512 << 20, "config", 100},
+		{"Go's own target by config", 0, false, 100, noEnv, cg, math.MaxInt64, "none", 100},
+		{"a size", 512 << 20, false, 0, noEnv, cg, 512 << 20, "config", DefaultGCPercent},
 		{"GOMEMLIMIT wins", 512 << 20, false, 80, func(k string) (string, bool) {
 			return map[string]string{"GOMEMLIMIT": "300MiB", "GOGC": "70"}[k], k == "GOMEMLIMIT" || k == "GOGC"
 		}, cg, math.MaxInt64, "GOMEMLIMIT", 100},
