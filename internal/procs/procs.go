@@ -161,6 +161,11 @@ func Run(ctx context.Context, fixed int, envSet bool, p Policy, log *slog.Logger
 	defer running.Store(false)
 	defer runtime.SetDefaultGOMAXPROCS()
 	if fixed > 0 {
+		runtime.SetDefaultGOMAXPROCS() // the CPUs this process may use, cgroup limit included
+		if limit := runtime.GOMAXPROCS(0); fixed > limit {
+			log.Warn("go runtime: runtime.max_procs is above the CPUs this process may use (its cgroup's CPU limit or the machine's CPUs); the extra Ps only contend for them: lower it, or use auto",
+				"max_procs", fixed, "cpu_limit", limit)
+		}
 		runtime.GOMAXPROCS(fixed)
 		log.Info("go runtime: max procs fixed", "max_procs", fixed)
 		<-ctx.Done()

@@ -1,10 +1,12 @@
 package procs
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
 	"math"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -133,10 +135,12 @@ func TestRunFollowsTheLoad(t *testing.T) {
 func TestRunFixedAndEnvironment(t *testing.T) {
 	runtime.SetDefaultGOMAXPROCS()
 	def := runtime.GOMAXPROCS(0)
+	var logs bytes.Buffer
 	run := func(fixed int, env bool) (during int) {
+		logs.Reset()
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
-		go func() { Run(ctx, fixed, env, DefaultPolicy, slog.New(slog.DiscardHandler)); close(done) }()
+		go func() { Run(ctx, fixed, env, DefaultPolicy, slog.New(slog.NewTextHandler(&logs, nil))); close(done) }()
 		// A busy machine may start Run late: the fixed case waits up to 5 s
 		// for the change; the environment's, which expects none, 200 ms.
 		wait := 5 * time.Second
@@ -152,8 +156,15 @@ func TestRunFixedAndEnvironment(t *testing.T) {
 		<-done
 		return during
 	}
+	const above = "above the CPUs this process may use"
 	if got := run(def+1, false); got != def+1 {
 		t.Errorf("max_procs %d: GOMAXPROCS %d", def+1, got)
+	}
+	if !strings.Contains(logs.String(), above) {
+		t.Errorf("max_procs %d above the %d CPUs: no warning in %q", def+1, def, logs.String())
+	}
+	if got := run(def, false); got != def || strings.Contains(logs.String(), above) {
+		t.Errorf("max_procs %d, the CPUs this process may use: GOMAXPROCS %d, log %q", def, got, logs.String())
 	}
 	if got := run(def+1, true); got != def {
 		t.Errorf("GOMAXPROCS in the environment: the config changed it to %d", got)
