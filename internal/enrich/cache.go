@@ -70,6 +70,8 @@ type Cache struct {
 	mu        sync.Mutex
 	entries   map[string]*entry // by resource key
 	scheduled map[string]bool   // keys a Refresher of this node visits
+
+	revs kvRevisions // what the bucket's watch saw written (WatchKV)
 }
 
 type entry struct {
@@ -80,6 +82,10 @@ type entry struct {
 	failing   bool      // the last collection failed (logged once)
 	lastErr   error     // why, while failing
 	oversize  bool      // the last collection was too large for KV (logged once)
+	// rev is the newest KV revision of the key this node has read or
+	// written (0: none there), known while the watch of epoch revEpoch
+	// runs: while the watch shows nothing newer, a KV read is skipped.
+	rev, revEpoch uint64
 	// gone: Forget or Remove dropped the entry while a collection ran; its
 	// end then leaves the failing gauge alone, and after Remove (removed)
 	// does not store the data in KV again.
@@ -156,8 +162,12 @@ func (c *Cache) Lookup(ctx context.Context, res *resource.Resource, t snmp.Targe
 	}
 	// The KV read is a network call: not under the entry's lock, which the
 	// other polls of the device and the Refresher take.
+	read, epoch, newest := c.kvNewer(key, e)
 	e.mu.Unlock()
-	kd := c.fromKV(ctx, key)
+	var kd *Device
+	if read {
+		kd = c.readKV(ctx, key, e, epoch, newest)
+	}
 	e.mu.Lock()
 	c.await(ctx, e, seen, want) // one the Refresher started meanwhile
 	if kd != nil && c.usable(kd, now, seen, want) && (e.dev == nil || kd.CollectedAt.After(e.dev.CollectedAt)) {
@@ -241,8 +251,12 @@ func (c *Cache) refresh(ctx context.Context, res *resource.Resource, t snmp.Targ
 		e.mu.Unlock()
 		return true, nil
 	}
+	read, epoch, newest := c.kvNewer(key, e)
 	e.mu.Unlock()
-	kd := c.fromKV(ctx, key) // not under the entry's lock: polls take it
+	var kd *Device
+	if read {
+		kd = c.readKV(ctx, key, e, epoch, newest) // not under the entry's lock: polls take it
+	}
 	e.mu.Lock()
 	if e.flight != nil {
 		e.mu.Unlock()
@@ -326,6 +340,7 @@ func (c *Cache) Invalidate(resourceKey string) {
 	e := c.entry(resourceKey)
 	e.mu.Lock()
 	e.dev, e.attempted = nil, time.Time{}
+	e.rev, e.revEpoch = 0, 0
 	e.mu.Unlock()
 	if c.opts.KV != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -438,30 +453,35 @@ func (c *Cache) usable(d *Device, now time.Time, seen Signals, want Need) bool {
 	return now.Before(c.freshUntil(d)) && d.Covers(want) && !d.changed(seen)
 }
 
-func (c *Cache) fromKV(ctx context.Context, key string) *Device {
+// fromKV reads key's data from KV. rev is the revision read (0: the key
+// is not there); ok is false when the read failed. d is nil unless the
+// value decoded.
+func (c *Cache) fromKV(ctx context.Context, key string) (d *Device, rev uint64, ok bool) {
 	if c.opts.KV == nil {
-		return nil
+		return nil, 0, false
 	}
 	ctx, cancel := context.WithTimeout(ctx, kvTimeout)
 	defer cancel()
+	c.m.kvReads[kvRead].Inc()
 	kve, err := c.opts.KV.Get(ctx, kvKey(key))
 	if err != nil {
 		if !errors.Is(err, jetstream.ErrKeyNotFound) {
 			c.m.kvErrors.WithLabelValues("get").Inc()
 			c.log.Warn("enrichment KV read failed", "resource", key, "err", err)
+			return nil, 0, false
 		}
-		return nil
+		return nil, 0, true
 	}
 	plain, err := s2frame.Decode(nil, kve.Value()) // plain JSON from older versions passes through
-	d := &Device{}
+	d = &Device{}
 	if err == nil {
 		err = json.Unmarshal(plain, d)
 	}
 	if err != nil || d.Resource != key {
 		c.m.kvErrors.WithLabelValues("decode").Inc()
-		return nil
+		return nil, kve.Revision(), true
 	}
-	return d
+	return d, kve.Revision(), true
 }
 
 // toKV shares d, e's data. Data too large for a KV value stays in memory:
@@ -495,7 +515,13 @@ func (c *Cache) toKV(ctx context.Context, e *entry, key string, d *Device) {
 		if was {
 			c.log.Info("enrichment fits the KV bucket again", "resource", key, "bytes", len(b))
 		}
-		_, err = c.opts.KV.Put(ctx, kvKey(key), b)
+		epoch := c.revs.current()
+		var rev uint64
+		if rev, err = c.opts.KV.Put(ctx, kvKey(key), b); err == nil {
+			e.mu.Lock()
+			e.sawRevision(rev, epoch)
+			e.mu.Unlock()
+		}
 	}
 	if err != nil {
 		c.m.kvErrors.WithLabelValues("put").Inc()
@@ -506,7 +532,11 @@ func (c *Cache) toKV(ctx context.Context, e *entry, key string, d *Device) {
 // kvKey hashes the resource key (it holds characters KV keys may not);
 // the value repeats the resource key to catch a collision.
 func kvKey(resourceKey string) string {
+	return "e" + strconv.FormatUint(kvHash(resourceKey), 16)
+}
+
+func kvHash(resourceKey string) uint64 {
 	h := fnv.New64a()
 	_, _ = h.Write([]byte(resourceKey))
-	return "e" + strconv.FormatUint(h.Sum64(), 16)
+	return h.Sum64()
 }

@@ -22,12 +22,18 @@ const (
 	resultFailed
 )
 
+const (
+	kvRead = iota
+	kvSkipped
+)
+
 type metrics struct {
 	lookups        [numSources]prometheus.Counter
 	collections    map[string][2]prometheus.Counter // by trigger
 	collectSeconds prometheus.Histogram
 	changes        prometheus.Counter
 	kvErrors       *prometheus.CounterVec
+	kvReads        [2]prometheus.Counter // kvRead, kvSkipped
 	failing        prometheus.Gauge
 	age            prometheus.Histogram
 	// The Refresher's.
@@ -45,6 +51,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		Name: "panoptes_enrichment_collections_total",
 		Help: "Enrichment collections (walks of the slow columns) by trigger (scheduled: the enrichment role; inline: a poll found no usable data) and result.",
 	}, []string{"trigger", "result"})
+	kvReads := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "panoptes_enrichment_kv_reads_total",
+		Help: "Enrichment KV reads by visits and lookups (read), and those skipped because the bucket's watch showed no value newer than this node's copy (skipped).",
+	}, []string{"result"})
 	m := &metrics{
 		collections: map[string][2]prometheus.Counter{},
 		collectSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
@@ -87,6 +97,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m.collectSeconds = selfmetric.Register(reg, m.collectSeconds)
 	m.changes = selfmetric.Register(reg, m.changes)
 	m.kvErrors = selfmetric.Register(reg, m.kvErrors)
+	kvReads = selfmetric.Register(reg, kvReads)
+	m.kvReads = [2]prometheus.Counter{kvReads.WithLabelValues("read"), kvReads.WithLabelValues("skipped")}
 	m.failing = selfmetric.Register(reg, m.failing)
 	m.age = selfmetric.Register(reg, m.age)
 	m.scheduled = selfmetric.Register(reg, m.scheduled)

@@ -115,6 +115,16 @@ func (r *Refresher) Len() int {
 func (r *Refresher) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	// The bucket's watch, so that visits read KV only for what another
+	// node wrote since; the first visits wait for its start (bounded).
+	ready := make(chan struct{})
+	wg.Go(func() { r.c.WatchKV(ctx, ready) })
+	select {
+	case <-ready:
+	case <-time.After(kvTimeout):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {

@@ -103,7 +103,7 @@ func TestKVReadBounded(t *testing.T) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if d := c.fromKV(ctx, "k"); d != nil || time.Since(start) > kvTimeout+5*time.Second {
+	if d, _, _ := c.fromKV(ctx, "k"); d != nil || time.Since(start) > kvTimeout+5*time.Second {
 		t.Errorf("hanging KV read: %v after %v", d, time.Since(start))
 	}
 }
@@ -286,7 +286,7 @@ func TestKVValuesCompressed(t *testing.T) {
 		t.Fatal(err)
 	}
 	fresh := New(Options{KV: kv, Refresh: time.Hour, MinInterval: time.Hour})
-	if d := fresh.fromKV(ctx, res.Key()); d == nil || d.Interfaces.Len() != 48 {
+	if d, _, _ := fresh.fromKV(ctx, res.Key()); d == nil || d.Interfaces.Len() != 48 {
 		t.Fatalf("plain JSON value not read back: %+v", d)
 	}
 }

@@ -127,6 +127,11 @@ func TestScheduleRefreshesAheadOfPolls(t *testing.T) {
 	if n := labelled(t, reg, "panoptes_enrichment_lookups_total", "source", "collected"); n != 0 {
 		t.Errorf("%v inline collections on the enrichment node", n)
 	}
+	// The Refresher runs the bucket's watch: its visits skip the KV reads
+	// of values this node wrote itself.
+	if n := labelled(t, reg, "panoptes_enrichment_kv_reads_total", "result", "skipped"); n < 2 {
+		t.Errorf("%v KV reads skipped by the enrichment node's visits, want at least one a device", n)
+	}
 	t.Logf("%d polls, %v scheduled collections, no inline walk", polls, scheduled())
 }
 
