@@ -125,7 +125,7 @@ func interfaces(walks [][]snmp.Varbind) Interfaces {
 	}
 	slices.Sort(idx)
 	idx = slices.Compact(idx)
-	b := ifBuilder{Interfaces{rows: make([]ifRow, len(idx))}}
+	b := ifBuilder{rows: make([]ifRow, len(idx))}
 	for i, n := range idx {
 		b.rows[i].index = n
 	}
@@ -142,7 +142,7 @@ func interfaces(walks [][]snmp.Varbind) Interfaces {
 			}
 		}
 	}
-	return b.Interfaces
+	return b.done()
 }
 
 // fill stores vb, column c of r (zero when vb is not of the column's type).

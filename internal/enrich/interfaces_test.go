@@ -2,6 +2,7 @@ package enrich
 
 import (
 	"encoding/json"
+	"hash/maphash"
 	"maps"
 	"math"
 	"reflect"
@@ -148,8 +149,8 @@ func TestRecordReadableByLegacyCode(t *testing.T) {
 // TestInterfacesLookup: Get finds every ifIndex, whatever the order they
 // came in, and nothing else; All yields them in ascending order.
 func TestInterfacesLookup(t *testing.T) {
-	if row, c := unsafe.Sizeof(ifRow{}), unsafe.Sizeof(cell{}); row != 40 || c != 32 {
-		t.Errorf("an interface takes %d bytes, a table cell %d: the layout grew (40 and 32)", row, c)
+	if key, val, c := unsafe.Sizeof(ifKey{}), unsafe.Sizeof(ifVals{}), unsafe.Sizeof(cell{}); key != 24 || val != 16 || c != 32 {
+		t.Errorf("an interface takes %d bytes shared and %d its own, a table cell %d: the layout grew (24, 16 and 32)", key, val, c)
 	}
 	var zero Interfaces
 	if _, ok := zero.Get(1); ok || zero.Len() != 0 {
@@ -219,6 +220,49 @@ func TestCollectedInterfaces(t *testing.T) {
 	eb, _ := b.Get(3)
 	if unsafe.StringData(ea.Name) != unsafe.StringData(eb.Name) || unsafe.StringData(ea.Descr) != unsafe.StringData(eb.Descr) {
 		t.Error("two devices' equal interface names are separate copies")
+	}
+	// Devices that differ only in aliases (and speeds) share the rest;
+	// each keeps its own values.
+	c := interfaces(walks("core"))
+	if a.shape != b.shape || a.shape != c.shape {
+		t.Error("devices of the same shape hold separate copies of it")
+	}
+	if ea, ec := must(a.Get(1)), must(c.Get(1)); ea.Alias != "uplink" || ec.Alias != "core" {
+		t.Errorf("aliases %q and %q, want uplink and core", ea.Alias, ec.Alias)
+	}
+	other := walks("uplink")
+	other[3][0].Value = []byte("Te1/0/1") // another name: another shape
+	if d := interfaces(other); d.shape == a.shape || must(d.Get(1)).Name != "Te1/0/1" || must(a.Get(1)).Name != "Gi1/0/1" {
+		t.Error("a device with another interface name shares the shape of the others")
+	}
+}
+
+func must(e Interface, ok bool) Interface {
+	if !ok {
+		panic("no such interface")
+	}
+	return e
+}
+
+// TestShapesBounded: a full shape table starts again; the devices keep
+// the shapes they hold, and equal shapes are shared again after.
+func TestShapesBounded(t *testing.T) {
+	tab := &shapeTable{maxEntries: 2, seed: maphash.MakeSeed(), m: map[uint64]*ifShape{}}
+	keys := func(idx uint32) []ifKey { return []ifKey{{index: idx, name: texts.str("Gi1/0/1"), have: HaveName}} }
+	first := tab.get(keys(1))
+	if tab.get(keys(1)) != first {
+		t.Fatal("an equal shape not shared")
+	}
+	tab.get(keys(2))
+	tab.get(keys(3))
+	if tab.len() != 1 {
+		t.Errorf("%d shapes after the third, want a new generation of 1", tab.len())
+	}
+	if first.rows[0].index != 1 {
+		t.Error("a shape of an older generation changed")
+	}
+	if again := tab.get(keys(1)); again == first || tab.get(keys(1)) != again {
+		t.Error("not shared within the new generation")
 	}
 }
 

@@ -1,6 +1,8 @@
 package enrich
 
 import (
+	"hash/maphash"
+	"slices"
 	"strings"
 	"sync"
 
@@ -101,4 +103,48 @@ func textRef(vb *snmp.Varbind) (*string, bool) {
 		return nil, false
 	}
 	return texts.bytes(b), true
+}
+
+// shapes interns the shared part of devices' interfaces (Interfaces): the
+// devices of a model report the same ifIndexes, descriptions, names and
+// types. Bounded like texts: when full it starts again empty, and devices
+// keep the shapes they hold.
+var shapes = &shapeTable{maxEntries: 1 << 12, seed: maphash.MakeSeed(), m: map[uint64]*ifShape{}}
+
+type shapeTable struct {
+	maxEntries int
+	seed       maphash.Seed
+
+	mu sync.Mutex
+	m  map[uint64]*ifShape // by hash of the rows; one shape a hash
+}
+
+// get returns the shared shape whose rows equal keys (keys themselves
+// when none is kept yet).
+func (t *shapeTable) get(keys []ifKey) *ifShape {
+	var h maphash.Hash
+	h.SetSeed(t.seed)
+	for i := range keys {
+		k := &keys[i]
+		maphash.WriteComparable(&h, *k) // the texts' pointers: interned, equal texts are one pointer
+	}
+	sum := h.Sum64()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if s, ok := t.m[sum]; ok && slices.Equal(s.rows, keys) {
+		return s
+	}
+	if len(t.m) >= t.maxEntries {
+		clear(t.m)
+	}
+	s := &ifShape{rows: keys}
+	t.m[sum] = s // a collision replaces the older shape; its devices keep it
+	return s
+}
+
+// len is the number of shapes in the current generation.
+func (t *shapeTable) len() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.m)
 }
