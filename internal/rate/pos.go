@@ -6,10 +6,12 @@ import (
 	"strings"
 	"sync"
 	"weak"
+
+	"github.com/panoptes-go/panoptes/internal/metric"
 )
 
-// positional is one resource's previous samples by position, ~8 bytes a
-// series: a poll of a device produces the same groups in the same order
+// positional is one resource's previous samples by position, 4 or 8
+// bytes a series (a counter of up to 32 bits, or wider): a poll of a device produces the same groups in the same order
 // with the same counters each time, so the state is the groups' order
 // (slots: a group's identity and its shape, the names of its rated
 // counters in order, shared by every group and device with the same
@@ -51,17 +53,54 @@ type positional struct {
 }
 
 // slot is one group of a resource: its identity (groupHash) and its
-// shape. Where its series start in vals is the sum of the previous slots'
-// shapes' lengths: an Apply walking the slots in order carries it along.
+// shape. Where its values start in vals is the sum of the previous slots'
+// shapes' words: an Apply walking the slots in order carries it along.
 type slot struct {
 	hash  uint64
 	shape *shape
 	disc  uint32 // the group's discontinuity time (read only with flagDisc)
 }
 
-// shape is the names of a group's rated counters in order, interned (see
-// internShape): immutable once made.
-type shape struct{ names []string }
+// shape is the names of a group's rated counters in order and the width
+// of each one's value, interned (see internShape): immutable once made. A
+// counter of up to 32 bits (Counter32: a switch's errors, discards and
+// dot3 counters, ~60 % of its series) is held in one 4-byte word, a wider
+// one in two, so a resource's values are words, not uint64s.
+type shape struct {
+	names []string
+	wide  []bool   // the value takes two words
+	woff  []uint32 // where each name's value starts among the slot's words
+	words int      // the slot's words
+}
+
+// narrowMax is the largest value a narrow (one-word) series holds.
+const narrowMax = math.MaxUint32
+
+// value is series j of a slot of shape sh whose words start at off.
+func (p *positional) value(sh *shape, j, off int) uint64 {
+	w := off + int(sh.woff[j])
+	if sh.wide[j] {
+		return uint64(p.vals.at(w))<<32 | uint64(p.vals.at(w+1))
+	}
+	return uint64(p.vals.at(w))
+}
+
+// appendValue appends v to words as a series of width wide holds it.
+func appendValue(words []uint32, wide bool, v uint64) []uint32 {
+	if wide {
+		return append(words, uint32(v>>32), uint32(v))
+	}
+	return append(words, uint32(v))
+}
+
+// flatValue is series j of a slot of shape sh at off in flat (words).
+func flatValue(flat []uint32, sh *shape, j, off int) uint64 {
+	w := off + int(sh.woff[j])
+	if sh.wide[j] {
+		return uint64(flat[w])<<32 | uint64(flat[w+1])
+	}
+	return uint64(flat[w])
+}
 
 // pstamp is what a poll's series share: a column's timestamp, the
 // device's sysUpTime and the sample's flags.
@@ -98,38 +137,47 @@ func (p *positional) find(h uint64) (k, off int, missed bool) {
 		if p.slots[i].hash == h {
 			return i, off, true
 		}
-		off += len(p.slots[i].shape.names)
+		off += p.slots[i].shape.words
 	}
 	return -1, off, true
 }
 
-// get returns the sample of series j of a slot (row: its row, or a copy
-// being changed) at position pos, disc being the slot's discontinuity
-// time.
-func (p *positional) get(row []sidx, j, pos int, disc uint32) (sample, bool) {
+// get returns the sample of series j of a slot of shape sh (row: its row,
+// or a copy being changed) whose values start at off, disc being the
+// slot's discontinuity time.
+func (p *positional) get(row []sidx, sh *shape, j, off int, disc uint32) (sample, bool) {
 	x := row[j]
 	if x == absent {
 		return sample{}, false
 	}
 	st := &p.stamps[x]
-	s := sample{value: p.vals.at(pos), at: st.at, uptime: st.uptime, flags: st.flags}
+	s := sample{value: p.value(sh, j, off), at: st.at, uptime: st.uptime, flags: st.flags}
 	if st.flags&flagDisc != 0 {
 		s.disc = disc
 	}
 	return s, true
 }
 
-// set stores s as series j of a slot at position pos, row being a copy of
-// the slot's row that commit then puts in place; false when its stamp
-// does not fit (the series is then absent: the caller keeps s by hash).
-// s's discontinuity time is the caller's to put in the slot.
-func (p *positional) set(row []sidx, j, pos int, s sample) bool {
-	row[j] = absent // its old stamp is free for a compaction in intern
+// set stores s as series j of a slot of shape sh whose values start at
+// off, row being a copy of the slot's row that commit then puts in place;
+// false when its stamp or its value does not fit (the series is then
+// absent: the caller keeps s by hash). s's discontinuity time is the
+// caller's to put in the slot.
+func (p *positional) set(row []sidx, sh *shape, j, off int, s sample) bool {
+	row[j] = absent                         // its old stamp is free for a compaction in intern
+	if !sh.wide[j] && s.value > narrowMax { // fit widens the shape first: never, but exact if so
+		return false
+	}
 	x, ok := p.intern(s, row)
 	if !ok {
 		return false
 	}
-	p.vals.put(pos, s.value)
+	w := off + int(sh.woff[j])
+	if sh.wide[j] {
+		p.vals.put(w, uint32(s.value>>32))
+		w++
+	}
+	p.vals.put(w, uint32(s.value))
 	row[j] = x
 	return true
 }
@@ -264,14 +312,14 @@ func (p *positional) compact(editing []sidx) {
 }
 
 // match reports whether the rated counters of g (by rated) are slot k's
-// shape, in order.
+// shape, in order, each with room for its value.
 func (p *positional) match(k int, ms []metricRef) bool {
-	names := p.slots[k].shape.names
-	if len(names) != len(ms) {
+	sh := p.slots[k].shape
+	if len(sh.names) != len(ms) {
 		return false
 	}
 	for j, m := range ms {
-		if names[j] != m.name {
+		if sh.names[j] != m.name || m.wide && !sh.wide[j] {
 			return false
 		}
 	}
@@ -279,10 +327,17 @@ func (p *positional) match(k int, ms []metricRef) bool {
 }
 
 // metricRef is a rated counter of a group being applied: its index in the
-// group's metrics and its name.
+// group's metrics, its name, and whether its value needs two words (a
+// counter wider than 32 bits or of unknown width, or a value above 2^32).
 type metricRef struct {
 	i    int
 	name string
+	wide bool
+}
+
+// needsWide reports whether m's value is held in two words.
+func needsWide(m *metric.Metric) bool {
+	return m.Hint.Bits == 0 || m.Hint.Bits > 32 || m.Value.Uint64() > narrowMax
 }
 
 // fit makes slot k at off (-1: a new slot for a group with hash h) hold
@@ -294,28 +349,38 @@ type metricRef struct {
 // with a counter twice (which no plugin should emit) never matches in
 // order, and both go to the name's one position, the second rated
 // against the first as by series hash.
+//
+// A counter's value is wide (two words) when any of the group's series of
+// its name needs it, or it was wide: a shape only widens.
 func (p *positional) fit(k, off int, h uint64, ms []metricRef) (int, int) {
-	if k < 0 {
-		names := make([]string, 0, len(ms))
-		for _, m := range ms {
-			if !slices.Contains(names, m.name) {
-				names = append(names, m.name)
-			}
+	names, wide := make([]string, 0, len(ms)), make([]bool, 0, len(ms))
+	add := func(name string, w bool) {
+		if j := slices.Index(names, name); j >= 0 {
+			wide[j] = wide[j] || w
+			return
 		}
+		names, wide = append(names, name), append(wide, w)
+	}
+	for _, m := range ms {
+		add(m.name, m.wide)
+	}
+	if k < 0 {
 		row := make([]sidx, len(names))
 		for j := range row {
 			row[j] = absent
 		}
+		sh := internShape(names, wide)
 		off := p.vals.len()
-		p.slots = append(p.slots, slot{hash: h, shape: internShape(names)})
+		p.slots = append(p.slots, slot{hash: h, shape: sh})
 		p.ri = append(p.ri, p.internRow(row))
-		p.vals.grow(len(names))
+		p.vals.grow(sh.words)
 		return len(p.slots) - 1, off
 	}
-	old := p.slots[k].shape.names
+	old := p.slots[k].shape
 	grow := false
-	for _, m := range ms {
-		if !slices.Contains(old, m.name) {
+	for j, n := range names {
+		o := slices.Index(old.names, n)
+		if o < 0 || wide[j] && !old.wide[o] {
 			grow = true
 			break
 		}
@@ -323,38 +388,35 @@ func (p *positional) fit(k, off int, h uint64, ms []metricRef) (int, int) {
 	if !grow {
 		return k, off
 	}
-	names := make([]string, 0, len(ms)+len(old))
-	for _, m := range ms {
-		if !slices.Contains(names, m.name) {
-			names = append(names, m.name)
+	for j, n := range names {
+		if o := slices.Index(old.names, n); o >= 0 {
+			wide[j] = wide[j] || old.wide[o]
 		}
 	}
-	for _, n := range old {
-		if !slices.Contains(names, n) {
-			names = append(names, n)
-		}
+	for o, n := range old.names {
+		add(n, old.wide[o])
 	}
-	p.reshape(k, off, internShape(names))
+	p.reshape(k, off, internShape(names, wide))
 	return k, off
 }
 
-// reshape gives slot k, whose series start at off, the shape sh, whose
-// names include every name of its current shape: each series moves to its
-// name's new position.
+// reshape gives slot k, whose values start at off, the shape sh, whose
+// names include every name of its current shape, each at least as wide:
+// each series moves to its name's new position.
 func (p *positional) reshape(k, off int, sh *shape) {
-	oldNames, oldRow := p.slots[k].shape.names, p.row(k)
+	old, oldRow := p.slots[k].shape, p.row(k)
 	flat := p.vals.flat()
-	vals := make([]uint64, 0, len(flat)-len(oldNames)+len(sh.names))
+	vals := make([]uint32, 0, len(flat)-old.words+sh.words)
 	vals = append(vals, flat[:off]...)
 	row := make([]sidx, 0, len(sh.names))
-	for _, name := range sh.names {
-		if j := slices.Index(oldNames, name); j >= 0 {
-			vals, row = append(vals, flat[off+j]), append(row, oldRow[j])
+	for i, name := range sh.names {
+		if j := slices.Index(old.names, name); j >= 0 {
+			vals, row = appendValue(vals, sh.wide[i], flatValue(flat, old, j, off)), append(row, oldRow[j])
 		} else {
-			vals, row = append(vals, 0), append(row, absent)
+			vals, row = appendValue(vals, sh.wide[i], 0), append(row, absent)
 		}
 	}
-	p.vals = valuesOf(append(vals, flat[off+len(oldNames):]...))
+	p.vals = valuesOf(append(vals, flat[off+old.words:]...))
 	p.slots[k].shape = sh
 	p.ri[k] = p.internRow(row)
 }
@@ -367,14 +429,14 @@ func (p *positional) reorder(order []int) {
 	off := 0
 	for k, s := range p.slots {
 		offs[k] = off
-		off += len(s.shape.names)
+		off += s.shape.words
 	}
 	slots, ri := make([]slot, 0, len(p.slots)), make([]uint32, 0, len(p.ri))
 	flat := p.vals.flat()
-	vals := make([]uint64, 0, len(flat))
+	vals := make([]uint32, 0, len(flat))
 	for _, k := range order {
 		s, off := p.slots[k], offs[k]
-		vals = append(vals, flat[off:off+len(s.shape.names)]...)
+		vals = append(vals, flat[off:off+s.shape.words]...)
 		slots, ri = append(slots, s), append(ri, p.ri[k])
 	}
 	p.slots, p.ri, p.vals = slots, ri, valuesOf(vals)
@@ -393,25 +455,26 @@ func (p *positional) evict(cutoff float64) {
 	if gone {
 		var slots []slot
 		var ri []uint32
-		var vals []uint64
+		var vals []uint32
 		var names []string
+		var wide []bool
 		var row []sidx
 		off := 0
 		for k, s := range p.slots {
 			old := p.row(k)
-			names, row = names[:0], row[:0]
+			names, wide, row = names[:0], wide[:0], row[:0]
 			for j, x := range old {
 				if x != absent && p.stamps[x].at >= cutoff {
-					names, row = append(names, s.shape.names[j]), append(row, x)
-					vals = append(vals, p.vals.at(off+j))
+					names, wide, row = append(names, s.shape.names[j]), append(wide, s.shape.wide[j]), append(row, x)
+					vals = appendValue(vals, s.shape.wide[j], p.value(s.shape, j, off))
 				}
 			}
-			off += len(old)
+			off += s.shape.words
 			if len(names) == 0 {
 				continue
 			}
 			if len(names) != len(s.shape.names) {
-				s.shape = internShape(names)
+				s.shape = internShape(names, wide)
 			}
 			slots, ri = append(slots, s), append(ri, p.internRow(row))
 		}
@@ -439,21 +502,22 @@ func (p *positional) each(f func(key uint64, s sample)) {
 	for k, sl := range p.slots {
 		row := p.row(k)
 		for j, name := range sl.shape.names {
-			if s, ok := p.get(row, j, off+j, sl.disc); ok {
+			if s, ok := p.get(row, sl.shape, j, off, sl.disc); ok {
 				f(seriesHash(sl.hash, name), s)
 			}
 		}
-		off += len(sl.shape.names)
+		off += sl.shape.words
 	}
 }
 
-// values holds a resource's previous values in chunks of chunkLen (8 KB,
-// a size class of its own) and a last one of what remains: one slice of a
-// switch48's 1,400 values (11,200 bytes) took a 12,288-byte size class.
-type values struct{ c [][]uint64 }
+// values holds a resource's previous values, as words (see shape), in
+// chunks of chunkLen (8 KB, a size class of its own) and a last one of
+// what remains: one slice of a switch48's 1,400 values (11,200 bytes as
+// uint64s) took a 12,288-byte size class.
+type values struct{ c [][]uint32 }
 
 const (
-	chunkBits = 10
+	chunkBits = 11
 	chunkLen  = 1 << chunkBits
 )
 
@@ -464,10 +528,10 @@ func (v *values) len() int {
 	return (len(v.c)-1)<<chunkBits + len(v.c[len(v.c)-1])
 }
 
-func (v *values) at(i int) uint64     { return v.c[i>>chunkBits][i&(chunkLen-1)] }
-func (v *values) put(i int, x uint64) { v.c[i>>chunkBits][i&(chunkLen-1)] = x }
+func (v *values) at(i int) uint32     { return v.c[i>>chunkBits][i&(chunkLen-1)] }
+func (v *values) put(i int, x uint32) { v.c[i>>chunkBits][i&(chunkLen-1)] = x }
 
-// grow appends n zero values.
+// grow appends n zero words.
 func (v *values) grow(n int) {
 	for n > 0 {
 		if len(v.c) == 0 || len(v.c[len(v.c)-1]) == chunkLen {
@@ -475,14 +539,14 @@ func (v *values) grow(n int) {
 		}
 		last := &v.c[len(v.c)-1]
 		k := min(n, chunkLen-len(*last))
-		*last = append(*last, make([]uint64, k)...)
+		*last = append(*last, make([]uint32, k)...)
 		n -= k
 	}
 }
 
 // flat is a copy of the values in one slice.
-func (v *values) flat() []uint64 {
-	out := make([]uint64, 0, v.len())
+func (v *values) flat() []uint32 {
+	out := make([]uint32, 0, v.len())
 	for _, c := range v.c {
 		out = append(out, c...)
 	}
@@ -490,7 +554,7 @@ func (v *values) flat() []uint64 {
 }
 
 // valuesOf chunks flat, each chunk exactly sized.
-func valuesOf(flat []uint64) values {
+func valuesOf(flat []uint32) values {
 	var v values
 	for len(flat) > 0 {
 		k := min(len(flat), chunkLen)
@@ -521,9 +585,19 @@ var shapes struct {
 	sweepAt int
 }
 
-// internShape returns the shape of names (copied when new).
-func internShape(names []string) *shape {
-	key := strings.Join(names, "\x00")
+// internShape returns the shape of names and their widths (copied when
+// new).
+func internShape(names []string, wide []bool) *shape {
+	var kb strings.Builder
+	for j, n := range names {
+		kb.WriteString(n)
+		if wide[j] {
+			kb.WriteByte(1)
+		} else {
+			kb.WriteByte(0)
+		}
+	}
+	key := kb.String()
 	shapes.Lock()
 	defer shapes.Unlock()
 	if wp, ok := shapes.m[key]; ok {
@@ -542,9 +616,14 @@ func internShape(names []string) *shape {
 		}
 		shapes.sweepAt = max(64, 2*len(shapes.m))
 	}
-	s := &shape{names: make([]string, len(names))}
+	s := &shape{names: make([]string, len(names)), wide: slices.Clone(wide), woff: make([]uint32, len(names))}
 	for i, n := range names {
 		s.names[i] = strings.Clone(n)
+		s.woff[i] = uint32(s.words)
+		s.words++
+		if wide[i] {
+			s.words++
+		}
 	}
 	shapes.m[key] = weak.Make(s)
 	return s

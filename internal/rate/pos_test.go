@@ -430,3 +430,58 @@ func TestLayoutDuplicateCounter(t *testing.T) {
 		t.Errorf("shape %v, want bits_in once", names)
 	}
 }
+
+// A Counter32's value is held in one word, a wider counter's in two: the
+// width follows the hint and the value, a shape only widens, and state
+// read back from a KV entry (which has no widths: they follow from its
+// values) rates exactly as by series hash, a 64-bit counter whose values
+// were still small widening at its next poll.
+func TestNarrowValues(t *testing.T) {
+	p := New(Options{})
+	o := &oracle{maxGap: 3}
+	names := []string{"c32", "c64", "odd", "unknown"}
+	poll := func(step int) *metric.GroupSet {
+		at := float64(1000 + 60*step)
+		vals := []uint64{
+			(4294967000 + 100*uint64(step)) & (1<<32 - 1), // wraps at step 3
+			4294967000 + 100*uint64(step),                 // crosses 2^32 at step 3
+			1<<33 + 100*uint64(step),                      // a Counter32's hint with a wider value
+			10 * uint64(step),                             // no width known
+		}
+		bits := []uint8{32, 64, 32, 0}
+		g := &metric.Group{Resource: testRes, Type: "interface", Interval: 60,
+			Dimensions: []metric.Dimension{{Name: "interface_name", Value: "Gi0/1"}}}
+		for i, n := range names {
+			g.Metrics = append(g.Metrics, metric.Metric{Name: n, Value: metric.Uint(vals[i]), Type: metric.Counter,
+				Timestamp: at, Hint: metric.Hint{Bits: bits[i]}})
+		}
+		return &metric.GroupSet{Groups: []*metric.Group{g}}
+	}
+	widths := func() []bool { return p.res[testRes.Key()].pos.slots[0].shape.wide }
+	for step := range 6 {
+		if step == 2 { // a restart from the flushed entry
+			key := testRes.Key()
+			b := encodeState(nil, p.res[key], time.Hour)
+			p = New(Options{})
+			st := &resState{key: key, loaded: true, slot: slotOf(key)}
+			if err := decodeState(b, st); err != nil {
+				t.Fatal(err)
+			}
+			p.res[key] = st
+			if got, want := widths(), []bool{false, false, true, false}; !slices.Equal(got, want) {
+				t.Errorf("widths read from the entry %v, want %v (narrow where every value fits)", got, want)
+			}
+		}
+		set := poll(step)
+		check(t, fmt.Sprintf("step %d", step), p, o, set)
+		if n := len(ratesOf(set)); step >= 1 && n < 3 {
+			t.Errorf("step %d: %d rates, want at least 3", step, n)
+		}
+	}
+	if got, want := widths(), []bool{false, true, true, true}; !slices.Equal(got, want) {
+		t.Errorf("widths %v, want %v", got, want)
+	}
+	if sh := p.res[testRes.Key()].pos.slots[0].shape; sh.words != 7 {
+		t.Errorf("the slot holds %d words, want 7 (1 + 2 + 2 + 2)", sh.words)
+	}
+}

@@ -224,7 +224,7 @@ func (p *Processor) applyGroup(st *resState, run *applyRun, g *metric.Group, sel
 	for i := range g.Metrics {
 		m := &g.Metrics[i]
 		if m.Type == metric.Counter && sel.selects(m.Name) && m.Value.IsInteger() && !m.Value.IsNegative() {
-			ms = append(ms, metricRef{i: i, name: m.Name})
+			ms = append(ms, metricRef{i: i, name: m.Name, wide: needsWide(m)})
 		}
 	}
 	run.refs = ms[:0]
@@ -241,8 +241,9 @@ func (p *Processor) applyGroup(st *resState, run *applyRun, g *metric.Group, sel
 		run.relaid = true
 	}
 	run.order = append(run.order, k)
-	names := ps.slots[k].shape.names
-	ps.next, ps.nextOff = k+1, off+len(names)
+	sh := ps.slots[k].shape
+	names := sh.names
+	ps.next, ps.nextOff = k+1, off+sh.words
 	row := append(run.row[:0], ps.row(k)...) // set changes it, commit puts it in place
 	done := slices.Grow(run.done[:0], len(names))[:len(names)]
 	clear(done)
@@ -254,14 +255,13 @@ func (p *Processor) applyGroup(st *resState, run *applyRun, g *metric.Group, sel
 		if !inOrder {
 			j = slices.Index(names, ref.name)
 		}
-		pos := off + j
 		m := &g.Metrics[ref.i]
 		cur := sampleOf(m)
 		prevDisc := oldDisc
 		if done[j] { // a counter twice in the group: rated against the first
 			prevDisc = disc
 		}
-		prev, seen := ps.get(row, j, pos, prevDisc)
+		prev, seen := ps.get(row, sh, j, off, prevDisc)
 		loose := false
 		if !seen && st.series.len() > 0 { // read from a version 1 or 2 entry, or no room for its stamp
 			prev, _, seen = st.series.find(seriesHash(h, ref.name))
@@ -292,7 +292,7 @@ func (p *Processor) applyGroup(st *resState, run *applyRun, g *metric.Group, sel
 		if !fits {
 			row[j] = absent
 		}
-		if fits && ps.set(row, j, pos, cur) {
+		if fits && ps.set(row, sh, j, off, cur) {
 			done[j] = true
 			if loose {
 				st.series.forget(seriesHash(h, ref.name))

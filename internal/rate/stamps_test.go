@@ -219,7 +219,7 @@ func encodeV3(t *testing.T, st *resState, disc func(k, j int) (uint32, bool)) []
 			}
 		}
 	}
-	pos := 0
+	off := 0
 	for k, sl := range ps.slots {
 		for j, x := range ps.row(k) {
 			if x == absent {
@@ -233,10 +233,10 @@ func encodeV3(t *testing.T, st *resState, disc func(k, j int) (uint32, bool)) []
 					}
 				}
 				body = append(body, idx(s))
-				body = binary.AppendUvarint(body, ps.vals.at(pos))
+				body = binary.AppendUvarint(body, ps.value(sl.shape, j, off))
 			}
-			pos++
 		}
+		off += sl.shape.words
 	}
 	b := []byte{stateMagic, 3}
 	b = binary.BigEndian.AppendUint16(b, uint16(len(st.key)))

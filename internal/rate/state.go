@@ -134,19 +134,19 @@ func encodeState(b []byte, st *resState, evict time.Duration) []byte {
 		b = binary.AppendUvarint(b, uint64(sl.disc))
 	}
 	wide := len(ps.stamps) > 255
-	pos := 0
-	for k := range ps.slots {
-		for _, x := range ps.row(k) {
+	off := 0
+	for k, sl := range ps.slots {
+		for j, x := range ps.row(k) {
 			if wide {
 				b = binary.BigEndian.AppendUint16(b, x)
 			} else {
 				b = append(b, uint8(x)) // absent: 0xFF
 			}
 			if x != absent {
-				b = binary.AppendUvarint(b, ps.vals.at(pos))
+				b = binary.AppendUvarint(b, ps.value(sl.shape, j, off))
 			}
-			pos++
 		}
+		off += sl.shape.words
 	}
 	return encodeTable(b, &st.series)
 }
@@ -233,14 +233,13 @@ func decodePositions(r *reader, st *resState, version uint8) error {
 	if r.bad || n > uint64(len(r.b)) {
 		return errors.New("truncated rate state")
 	}
-	shapes := make([]*shape, n)
-	var names []string
+	shapes := make([][]string, n) // the names; their widths follow from the values
 	for i := range shapes {
 		k := r.uvarint()
 		if r.bad || k == 0 || k > uint64(len(r.b)) {
 			return errors.New("rate state: a shape is truncated or empty")
 		}
-		names = names[:0]
+		names := make([]string, 0, k)
 		for range k {
 			l := r.uvarint()
 			if r.bad || l > uint64(len(r.b)) {
@@ -248,13 +247,14 @@ func decodePositions(r *reader, st *resState, version uint8) error {
 			}
 			names = append(names, string(r.take(int(l))))
 		}
-		shapes[i] = internShape(names)
+		shapes[i] = names
 	}
 	n = r.uvarint()
 	if r.bad || n > uint64(len(r.b)/9) { // 8 + at least 1 bytes a slot
 		return errors.New("truncated rate state")
 	}
 	ps.slots, ps.ri = make([]slot, n), make([]uint32, n)
+	shapeOf := make([]int, n)
 	total := 0
 	for i := range ps.slots {
 		h, k := r.u64(), r.uvarint()
@@ -265,8 +265,9 @@ func decodePositions(r *reader, st *resState, version uint8) error {
 		if r.bad || k >= uint64(len(shapes)) || disc > math.MaxUint32 {
 			return errors.New("rate state: a slot's shape or discontinuity time is out of range")
 		}
-		ps.slots[i] = slot{hash: h, shape: shapes[k], disc: uint32(disc)}
-		total += len(shapes[k].names)
+		ps.slots[i] = slot{hash: h, disc: uint32(disc)}
+		shapeOf[i] = int(k)
+		total += len(shapes[k])
 	}
 	if total > len(r.b) { // at least 1 byte a position
 		return errors.New("truncated rate state")
@@ -277,7 +278,7 @@ func decodePositions(r *reader, st *resState, version uint8) error {
 	for k, sl := range ps.slots {
 		row = row[:0]
 		haveDisc := false
-		for _, name := range sl.shape.names {
+		for _, name := range shapes[shapeOf[k]] {
 			x := sidx(r.u8())
 			if wide {
 				x = x<<8 | sidx(r.u8())
@@ -308,7 +309,37 @@ func decodePositions(r *reader, st *resState, version uint8) error {
 	if r.bad {
 		return errors.New("truncated rate state")
 	}
-	ps.stamps, ps.vals = stamps, valuesOf(vals)
+	// A counter's value is narrow where every slot of its shape holds one
+	// of up to 32 bits: the next poll widens the shape of a 64-bit counter
+	// whose values were still small (needsWide), and a narrow one stays.
+	widths := make([][]bool, len(shapes))
+	for i, names := range shapes {
+		widths[i] = make([]bool, len(names))
+	}
+	pos = 0
+	for k := range ps.slots {
+		w := widths[shapeOf[k]]
+		row := ps.rows[ps.ri[k]:] // ps.row needs the shape
+		for j := range w {
+			w[j] = w[j] || row[j] != absent && vals[pos] > narrowMax
+			pos++
+		}
+	}
+	interned := make([]*shape, len(shapes))
+	for i, names := range shapes {
+		interned[i] = internShape(names, widths[i])
+	}
+	words := make([]uint32, 0, total)
+	pos = 0
+	for k := range ps.slots {
+		sh := interned[shapeOf[k]]
+		ps.slots[k].shape = sh
+		for j := range sh.names {
+			words = appendValue(words, sh.wide[j], vals[pos])
+			pos++
+		}
+	}
+	ps.stamps, ps.vals = stamps, valuesOf(words)
 	ps.compact(nil) // the rows shared, exactly sized
 	return nil
 }
