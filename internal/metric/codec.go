@@ -73,21 +73,24 @@ func appendGroup(b []byte, g *Group, e *Encoder) []byte {
 	b = append(b, `],"metrics_group_type":`...)
 	b = appendString(b, g.Type)
 	b = append(b, `,"metrics":[`...)
-	// A poll's metrics mostly share one timestamp: its text, once written,
-	// is copied (formatting a float was half of the metrics' encoding).
-	tsStart, tsEnd, tsBits, tsSet := 0, 0, uint64(0), false
+	// A poll's metrics share a few timestamps (one per column walked; a
+	// rate gauge has its counter's): each one's text, once written, is
+	// copied (formatting a float was half of the metrics' encoding, and a
+	// third of what rates added to it while only the last was kept).
+	var seen tsCache
 	for i := range g.Metrics {
 		m := &g.Metrics[i]
 		if i > 0 {
 			b = append(b, ',')
 		}
 		b = append(b, `{"metric_creation_timestamp":`...)
-		if bits := math.Float64bits(m.Timestamp); tsSet && bits == tsBits {
-			b = append(b, b[tsStart:tsEnd]...)
+		bits := math.Float64bits(m.Timestamp)
+		if e := seen.at(bits); e.end != 0 && e.bits == bits {
+			b = append(b, b[e.start:e.end]...)
 		} else {
-			tsStart = len(b)
+			start := len(b)
 			b = appendTimestamp(b, m.Timestamp)
-			tsEnd, tsBits, tsSet = len(b), bits, true
+			*e = tsText{bits: bits, start: start, end: len(b)}
 		}
 		switch m.Type {
 		case Counter:
@@ -159,6 +162,20 @@ func appendResource(b []byte, r *resource.Resource) []byte {
 // A timestamp too large to scale (|ts| above ~1.8e305, which a decoded
 // message may hold) has no millisecond digits anyway and is written as is:
 // scaling it would overflow to an infinity, which is not JSON.
+// tsCache holds where a group's timestamps were written (direct-mapped:
+// a group has a few; one overwritten is written again).
+type tsCache [32]tsText
+
+// tsText is a timestamp's bits and where its text is (end 0: none).
+type tsText struct {
+	bits       uint64
+	start, end int
+}
+
+func (c *tsCache) at(bits uint64) *tsText {
+	return &c[(bits*0x9E3779B97F4A7C15)>>59]
+}
+
 func appendTimestamp(b []byte, ts float64) []byte {
 	if math.IsNaN(ts) || math.IsInf(ts, 0) {
 		return append(b, '0')
