@@ -12,10 +12,13 @@ import (
 func TestConfigYAMLLoads(t *testing.T) {
 	for i, enrich := range []bool{false, true} {
 		transport := []string{config.SNMPTransportShared, config.SNMPTransportConnected}[i]
-		o := Options{Plugin: "interface", ChecksPerDevice: 2, Interval: time.Minute, MaxConcurrent: 64, Enrichment: enrich, Rates: enrich, SNMPTransport: transport}
+		o := Options{Plugin: "interface", ChecksPerDevice: 2, Interval: time.Minute, MaxConcurrent: 64, Enrichment: enrich, Rates: enrich, SNMPTransport: transport, SinkBatchTimeout: time.Second}
 		cfg, err := config.Parse("bench.yaml", []byte(configYAML(o, "")), func(string) (string, bool) { return "", false })
 		if err != nil {
 			t.Fatalf("enrichment=%v: generated config does not load: %v", enrich, err)
+		}
+		if got := time.Duration(cfg.Sinks[0].BatchTimeout); got != time.Second {
+			t.Fatalf("the file sink's batch_timeout %v, want the option's 1s", got)
 		}
 		if cfg.SNMP.Transport != transport {
 			t.Fatalf("snmp.transport %q, want %q", cfg.SNMP.Transport, transport)
