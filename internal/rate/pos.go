@@ -68,6 +68,7 @@ type slot struct {
 // one in two, so a resource's values are words, not uint64s.
 type shape struct {
 	names []string
+	rates []string // each name's rate gauge: name + Suffix
 	wide  []bool   // the value takes two words
 	woff  []uint32 // where each name's value starts among the slot's words
 	words int      // the slot's words
@@ -616,9 +617,9 @@ func internShape(names []string, wide []bool) *shape {
 		}
 		shapes.sweepAt = max(64, 2*len(shapes.m))
 	}
-	s := &shape{names: make([]string, len(names)), wide: slices.Clone(wide), woff: make([]uint32, len(names))}
+	s := &shape{names: make([]string, len(names)), rates: make([]string, len(names)), wide: slices.Clone(wide), woff: make([]uint32, len(names))}
 	for i, n := range names {
-		s.names[i] = strings.Clone(n)
+		s.names[i], s.rates[i] = strings.Clone(n), n+Suffix
 		s.woff[i] = uint32(s.words)
 		s.words++
 		if wide[i] {

@@ -13,10 +13,8 @@ import (
 	"errors"
 	"hash/fnv"
 	"log/slog"
-	"maps"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -53,12 +51,6 @@ type Processor struct {
 
 	mu  sync.Mutex
 	res map[string]*resState // by resource key
-
-	// names maps counter → rate name, to not allocate per poll. It is
-	// copied on write (under namesMu), read without a lock: a read lock
-	// per series cost 17 % of Apply, its atomics contended across cores.
-	namesMu sync.Mutex
-	names   atomic.Pointer[map[string]string]
 }
 
 // resState is the previous samples of one resource's series.
@@ -88,9 +80,7 @@ func New(opts Options) *Processor {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	p := &Processor{opts: opts, log: log, m: newMetrics(opts.Registerer), res: map[string]*resState{}}
-	p.names.Store(&map[string]string{})
-	return p
+	return &Processor{opts: opts, log: log, m: newMetrics(opts.Registerer), res: map[string]*resState{}}
 }
 
 // Apply adds `<counter>_rate` gauges to the groups of set for the counters
@@ -274,7 +264,7 @@ func (p *Processor) applyGroup(st *resState, run *applyRun, g *metric.Group, sel
 				continue
 			}
 			if out == outRate || out == outWrap {
-				g.Metrics = append(g.Metrics, metric.Metric{Name: p.rateName(ref.name), Value: metric.Float(r),
+				g.Metrics = append(g.Metrics, metric.Metric{Name: sh.rates[j], Value: metric.Float(r),
 					Type: metric.Gauge, Timestamp: cur.at})
 			}
 		} else {
@@ -321,7 +311,12 @@ func (p *Processor) applyGroup(st *resState, run *applyRun, g *metric.Group, sel
 // carved into full-capacity segments, rather than one growth per group
 // (which was half the cost of Apply on a 48-port switch).
 func growAll(groups []*metric.Group, sel Selector) {
-	wants := make([]int, len(groups))
+	var buf [64]int // on the stack for a switch's groups
+	wants := buf[:]
+	if len(groups) > len(buf) {
+		wants = make([]int, len(groups))
+	}
+	wants = wants[:len(groups)]
 	total := 0
 	for gi, g := range groups {
 		if g == nil {
@@ -352,50 +347,35 @@ func growAll(groups []*metric.Group, sel Selector) {
 	}
 }
 
-// rateName is name + Suffix, interned.
-func (p *Processor) rateName(name string) string {
-	if r, ok := (*p.names.Load())[name]; ok {
-		return r
+// groupHash identifies a group's series within its resource: type and
+// dimensions, in order (plugins emit them in a fixed order). FNV-1a of
+// the type, then of 0, name, 1, value for each dimension, inline (it is
+// in every KV entry: the same as hash/fnv's).
+func groupHash(g *metric.Group) uint64 {
+	const offset, prime = 14695981039346656037, 1099511628211
+	h := fnvString(offset, g.Type)
+	for _, d := range g.Dimensions {
+		h = fnvString((h^0)*prime, d.Name)
+		h = fnvString((h^1)*prime, d.Value)
 	}
-	r := name + Suffix
-	p.namesMu.Lock()
-	defer p.namesMu.Unlock()
-	old := *p.names.Load()
-	if _, ok := old[name]; ok || len(old) >= 10000 { // bounded: names come from plugins, not devices
-		return r
-	}
-	names := make(map[string]string, len(old)+1)
-	maps.Copy(names, old)
-	names[name] = r
-	p.names.Store(&names)
-	return r
+	return h
 }
 
-// groupHash identifies a group's series within its resource: type and
-// dimensions, in order (plugins emit them in a fixed order).
-func groupHash(g *metric.Group) uint64 {
-	h := fnv.New64a()
-	_, _ = h.Write([]byte(g.Type))
-	for _, d := range g.Dimensions {
-		_, _ = h.Write([]byte{0})
-		_, _ = h.Write([]byte(d.Name))
-		_, _ = h.Write([]byte{1})
-		_, _ = h.Write([]byte(d.Value))
+// fnvString adds s to the FNV-1a hash h.
+func fnvString(h uint64, s string) uint64 {
+	const prime = 1099511628211
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= prime
 	}
-	return h.Sum64()
+	return h
 }
 
 // seriesHash adds the metric name to a group hash (FNV-1a, inline: this
 // runs for every counter of every poll).
 func seriesHash(base uint64, name string) uint64 {
 	const prime = 1099511628211
-	h := base ^ 0xff
-	h *= prime
-	for i := 0; i < len(name); i++ {
-		h ^= uint64(name[i])
-		h *= prime
-	}
-	return h
+	return fnvString((base^0xff)*prime, name)
 }
 
 // flushSlots spreads the flush: Run writes a 1/flushSlots share of the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"runtime"
 	"strconv"
@@ -384,5 +385,36 @@ func TestFlushSpread(t *testing.T) {
 	}
 	if left != 0 {
 		t.Errorf("%d resources not written in a turn of the slots", left)
+	}
+}
+
+// groupHash is FNV-1a as hash/fnv computes it, and seriesHash continues
+// it: KV entries hold them, so an entry written by an earlier build finds
+// its groups and series.
+func TestGroupHashIsFNV(t *testing.T) {
+	for _, g := range []*metric.Group{
+		{Type: "interface"},
+		{Type: "", Dimensions: []metric.Dimension{{}}},
+		{Type: "interface", Dimensions: []metric.Dimension{{Name: "interface_name", Value: "Gi1/0/1"}, {Name: "alias", Value: "désk\x00"}}},
+	} {
+		h := fnv.New64a()
+		_, _ = h.Write([]byte(g.Type))
+		for _, d := range g.Dimensions {
+			_, _ = h.Write([]byte{0})
+			_, _ = h.Write([]byte(d.Name))
+			_, _ = h.Write([]byte{1})
+			_, _ = h.Write([]byte(d.Value))
+		}
+		if got, want := groupHash(g), h.Sum64(); got != want {
+			t.Errorf("groupHash(%+v) = %x, want %x", g, got, want)
+		}
+		// seriesHash continues FNV-1a from the group's hash with 0xff, then the name
+		want := (groupHash(g) ^ 0xff) * 1099511628211
+		for _, c := range []byte("bits_in") {
+			want = (want ^ uint64(c)) * 1099511628211
+		}
+		if got := seriesHash(groupHash(g), "bits_in"); got != want {
+			t.Errorf("seriesHash = %x, want %x", got, want)
+		}
 	}
 }
