@@ -75,3 +75,39 @@ func BenchmarkBookBytesPerResource(b *testing.B) {
 	}
 	b.ReportMetric(perRes, "book-B/resource")
 }
+
+// BenchmarkEntryBytesPerCheck reports the heap a book keeps per check
+// (book-B/check) once each check's history is full: 10,000 resources of
+// one one-minute check each (an interface poll per switch), HistoryLen
+// runs recorded into each.
+//
+//	go test -run '^$' -bench EntryBytes -benchtime 3x ./internal/checkstate
+func BenchmarkEntryBytesPerCheck(b *testing.B) {
+	const n = 10_000
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("bench|network|switch|cisco|switch48-%05d", i)
+	}
+	t0 := time.Unix(1_800_000_000, 0)
+	refs := []MessageRef{{Stream: "PANOPTES", Seq: 1}}
+	var perCheck float64
+	for b.Loop() {
+		var m0, m1 runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&m0)
+		book := New()
+		for _, k := range keys {
+			e := book.Entry(k, "interface-0")
+			for i := range HistoryLen {
+				start := t0.Add(time.Duration(i) * time.Minute)
+				e.Record(Run{Plugin: "interface-0", Interval: time.Minute, Start: start, End: start.Add(800 * time.Millisecond),
+					NextDue: start.Add(time.Minute), Messages: refs})
+			}
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&m1)
+		perCheck = float64(m1.HeapAlloc-m0.HeapAlloc) / n
+		runtime.KeepAlive(book)
+	}
+	b.ReportMetric(perCheck, "book-B/check")
+}

@@ -4,6 +4,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 func TestRecordHistoryAndSummary(t *testing.T) {
@@ -182,5 +183,47 @@ func TestHistoryPerRunAndMessagesCopied(t *testing.T) {
 	refs[0].Seq = 7
 	if got := b.Checks("r")[0].Last.Messages; len(got) != 1 || got[0].Seq != 99 {
 		t.Fatalf("messages %+v: the entry kept the caller's array", got)
+	}
+}
+
+// TestRingCompact: the closed points take 9 bytes each; their durations
+// come back exact to the microsecond up to 4 ms and to three digits
+// beyond, their ends to the millisecond, also after the clock went back
+// or jumped by more than the ring's 49 days.
+func TestRingCompact(t *testing.T) {
+	if n := unsafe.Sizeof(ring{}); n != 9*HistoryLen {
+		t.Errorf("ring of %d bytes, want %d", n, 9*HistoryLen)
+	}
+	for d, want := range map[time.Duration]time.Duration{
+		0: 0, -time.Second: 0, 999 * time.Nanosecond: 0, 4095 * time.Microsecond: 4095 * time.Microsecond,
+		time.Second: time.Second, 500 * time.Millisecond: 500 * time.Millisecond,
+		1234567 * time.Microsecond: 1234 * time.Millisecond, 2 * time.Hour: 2 * time.Hour,
+		71 * time.Minute: 71 * time.Minute, 1 << 62: 4095 * 1e9 * time.Microsecond,
+	} {
+		if got := durOf(durCode(d)); got != want {
+			t.Errorf("duration %v comes back %v, want %v", d, got, want)
+		}
+	}
+
+	b := New()
+	e := b.Entry("r", "p")
+	t0 := time.Unix(1_800_000_000, 123_456_789)
+	ends := []time.Time{t0, t0.Add(time.Minute), t0.Add(-time.Hour), t0.Add(60 * 24 * time.Hour), t0.Add(61 * 24 * time.Hour)}
+	for i, end := range ends {
+		e.Record(Run{Plugin: "p", Interval: time.Minute, Start: end.Add(-time.Second), End: end, Status: i})
+	}
+	e.Record(Run{Plugin: "p", Interval: time.Minute, Start: t0, End: t0.Add(62 * 24 * time.Hour)})
+	h := b.Checks("r")[0].History
+	if len(h) != len(ends)+1 {
+		t.Fatalf("%d points, want %d", len(h), len(ends)+1)
+	}
+	for i, end := range ends {
+		want := end.Truncate(time.Millisecond)
+		if i < 3 { // more than 49 days before the newest: at the range's start
+			want = ends[4].Add(-(1<<32 - 1) * time.Millisecond).Truncate(time.Millisecond)
+		}
+		if !h[i].End.Equal(want) || h[i].Status != i || h[i].Duration != time.Second || h[i].Runs != 1 {
+			t.Errorf("point %d: %+v, want end %v, status %d, 1s, 1 run", i, h[i], want, i)
+		}
 	}
 }

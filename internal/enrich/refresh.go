@@ -77,11 +77,12 @@ func (r *Refresher) Update(targets []Target) {
 	r.mu.Lock()
 	for _, t := range targets {
 		key := t.Resource.Key()
-		keys[key] = true
 		if v, ok := r.items[key]; ok {
+			keys[v.key] = true // the string kept already, not a copy of it per update
 			v.target = t
 			continue
 		}
+		keys[key] = true
 		v := &visit{key: key, target: t, phase: phase.Of("enrichment|"+key, r.interval), due: now}
 		r.items[key] = v
 		heap.Push(&r.queue, v)
