@@ -40,6 +40,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&o.Template, "template", "switch48", "simulator template")
 	fs.IntVar(&o.BasePort, "base-port", 20000, "first simulated device's UDP port")
 	fs.IntVar(&o.MaxConcurrent, "max-concurrent", 512, "polling.max_concurrent_checks")
+	fs.IntVar(&o.SimMaxMsgSize, "sim-max-msg-size", 0, "the simulated agents' largest response in bytes (default 65507, as net-snmp; Cisco IOS's default is 1500)")
 	fs.DurationVar(&o.SinkBatchTimeout, "sink-batch-timeout", 0, "the file sink's batch_timeout (default 200ms; the sink's own default is 1s)")
 	fs.StringVar(&o.SNMPTransport, "snmp-transport", "shared", "the collector's snmp.transport: shared or connected")
 	fs.BoolVar(&o.SharedPort, "sim-shared-port", true, "simulated devices on one port at their own 127.x addresses, served in batches (false: a port each)")

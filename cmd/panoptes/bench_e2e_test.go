@@ -29,7 +29,7 @@ func TestBenchHarness(t *testing.T) {
 		if busProcess {
 			args, maxProcs = append(args, "--bus-process"), "auto"
 		} else {
-			args = append(args, "--max-procs", maxProcs)
+			args = append(args, "--max-procs", maxProcs, "--sim-max-msg-size", "1500")
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		cmd := exec.CommandContext(ctx, binary(t), args...)
@@ -50,6 +50,7 @@ func TestBenchHarness(t *testing.T) {
 			PollToSinkP99   float64 `json:"poll_to_sink_latency_p99_ms"`
 			CollectorCPU    float64 `json:"collector_cpu_cores"`
 			GCPercent       uint64  `json:"go_gc_percent"`
+			SimMaxMsgSize   int     `json:"simulator_max_msg_size"`
 			BusProcess      bool    `json:"bus_process"`
 			BusRSS          int64   `json:"bus_rss_bytes"`
 			BothRSSPerDev   float64 `json:"collector_and_bus_rss_bytes_per_device"`
@@ -67,6 +68,9 @@ func TestBenchHarness(t *testing.T) {
 		}
 		if r.ChecksPerSecond < 30 || r.Groups < 2*100 || r.PollToSinkP99 <= 0 || r.CollectorCPU <= 0 || r.GCPercent == 0 {
 			t.Errorf("bus process %v: %+v", busProcess, r)
+		}
+		if want := map[bool]int{false: 1500, true: 65507}[busProcess]; r.SimMaxMsgSize != want {
+			t.Errorf("bus process %v: simulator_max_msg_size %d, want %d", busProcess, r.SimMaxMsgSize, want)
 		}
 		// The bench applies a node's runtime defaults, as `panoptes run` does.
 		if _, set := os.LookupEnv("GOGC"); !set && r.GCPercent != uint64(memlimit.DefaultGCPercent) {

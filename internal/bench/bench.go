@@ -26,6 +26,7 @@ import (
 	"github.com/panoptes-go/panoptes/internal/node"
 	_ "github.com/panoptes-go/panoptes/internal/plugins/all" // the node it runs uses the built-in plugins
 	"github.com/panoptes-go/panoptes/internal/procs"
+	simfarm "github.com/panoptes-go/panoptes/internal/sim"
 )
 
 // Options choose the load.
@@ -56,6 +57,10 @@ type Options struct {
 	// 127.x address, served in batches by one socket per CPU: the simulator
 	// then costs a fraction of the collector (see sim.Options.SharedPort).
 	SharedPort bool
+	// SimMaxMsgSize is the simulated agents' largest response in bytes (0:
+	// the simulator's default, 65,507, as net-snmp; 1,500 is Cisco IOS's
+	// default). A GETBULK answer holds as many varbinds as fit.
+	SimMaxMsgSize int
 	// SNMPTransport is the collector's snmp.transport: shared or connected.
 	SNMPTransport string
 	MaxConcurrent int
@@ -122,6 +127,7 @@ type Result struct {
 	SNMPTransport   string  `json:"snmp_transport"`
 	SinkBatchMs     int64   `json:"sink_batch_timeout_ms"`
 	SimSharedPort   bool    `json:"simulator_shared_port"`
+	SimMaxMsgSize   int     `json:"simulator_max_msg_size"`
 	IntervalSeconds float64 `json:"interval_seconds"`
 	WindowSeconds   float64 `json:"window_seconds"`
 
@@ -179,6 +185,7 @@ type Result struct {
 	// well batching amortises the system calls.
 	SNMPDatagramsPerSend float64 `json:"snmp_datagrams_per_sendmmsg,omitempty"`
 	SNMPDatagramsPerRecv float64 `json:"snmp_datagrams_per_recvmmsg,omitempty"`
+	SNMPVarbindsPerReq   float64 `json:"snmp_varbinds_per_request,omitempty"`
 
 	// The collector process's memory by kind at the end of the window.
 	Memory *Memory `json:"memory,omitempty"`
@@ -389,7 +396,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 
 	r := &Result{
 		Devices: o.Devices, Plugin: o.Plugin, ChecksPerDevice: o.ChecksPerDevice, Enrichment: o.Enrichment, Rates: o.Rates,
-		SNMPTransport: o.SNMPTransport, SimSharedPort: o.SharedPort, SinkBatchMs: o.SinkBatchTimeout.Milliseconds(),
+		SNMPTransport: o.SNMPTransport, SimSharedPort: o.SharedPort, SimMaxMsgSize: cmp.Or(o.SimMaxMsgSize, simfarm.DefaultMaxMsgSize), SinkBatchMs: o.SinkBatchTimeout.Milliseconds(),
 		IntervalSeconds: o.Interval.Seconds(), WindowSeconds: window,
 		ChecksPerSecond:         float64(s1.Completed-s0.Completed) / window,
 		VarbindsPerSecond:       float64(s1.Varbinds-s0.Varbinds) / window,
@@ -424,6 +431,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 	}
 	r.SNMPDatagramsPerSend, r.SNMPDatagramsPerRecv = mux1.perCall(mux0)
+	r.SNMPVarbindsPerReq = mux1.varbindsPerRequest(mux0)
 	if vb := s1.Varbinds - s0.Varbinds; vb > 0 {
 		r.CollectorCPUSecondsPer1MVarbinds = (cpu1 - cpu0).Seconds() / float64(vb) * 1e6
 	}

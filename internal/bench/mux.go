@@ -4,7 +4,7 @@ import "github.com/prometheus/client_golang/prometheus"
 
 // muxCounts are the node's shared-socket counters (internal/snmp).
 type muxCounts struct {
-	sent, received, sends, recvs float64
+	sent, received, sends, recvs, varbinds float64
 }
 
 func gatherMux(g prometheus.Gatherer) muxCounts {
@@ -19,6 +19,8 @@ func gatherMux(g prometheus.Gatherer) muxCounts {
 			switch mf.GetName() {
 			case "panoptes_snmp_packets_sent_total":
 				c.sent += v
+			case "panoptes_snmp_varbinds_received_total":
+				c.varbinds += v
 			case "panoptes_snmp_shared_socket_datagrams_received_total":
 				c.received += v
 			case "panoptes_snmp_shared_socket_syscalls_total":
@@ -48,4 +50,13 @@ func (c muxCounts) perCall(before muxCounts) (perSend, perRecv float64) {
 		perRecv = (c.received - before.received) / d
 	}
 	return perSend, perRecv
+}
+
+// varbindsPerRequest is how many varbinds an SNMP request brought back
+// (retries count as requests): what a GETBULK's answer held.
+func (c muxCounts) varbindsPerRequest(before muxCounts) float64 {
+	if d := c.sent - before.sent; d > 0 {
+		return (c.varbinds - before.varbinds) / d
+	}
+	return 0
 }

@@ -53,6 +53,9 @@ func startSimulator(ctx context.Context, o Options, inventory string, extra ...s
 	} else {
 		args = append(args, "--ports-per-addr", strconv.Itoa(o.PortsPerAddr))
 	}
+	if o.SimMaxMsgSize > 0 {
+		args = append(args, "--max-msg-size", strconv.Itoa(o.SimMaxMsgSize))
+	}
 	args = append(args, extra...)
 	c, err := startChild(o.Binary, args...)
 	if err != nil {
