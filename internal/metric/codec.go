@@ -85,12 +85,12 @@ func appendGroup(b []byte, g *Group, e *Encoder) []byte {
 		}
 		b = append(b, `{"metric_creation_timestamp":`...)
 		bits := math.Float64bits(m.Timestamp)
-		if e := seen.at(bits); e.end != 0 && e.bits == bits {
+		if e, ok := seen.find(bits); ok {
 			b = append(b, b[e.start:e.end]...)
 		} else {
 			start := len(b)
 			b = appendTimestamp(b, m.Timestamp)
-			*e = tsText{bits: bits, start: start, end: len(b)}
+			seen.add(e, tsText{bits: bits, start: start, end: len(b)})
 		}
 		switch m.Type {
 		case Counter:
@@ -162,9 +162,15 @@ func appendResource(b []byte, r *resource.Resource) []byte {
 // A timestamp too large to scale (|ts| above ~1.8e305, which a decoded
 // message may hold) has no millisecond digits anyway and is written as is:
 // scaling it would overflow to an infinity, which is not JSON.
-// tsCache holds where a group's timestamps were written (direct-mapped:
-// a group has a few; one overwritten is written again).
-type tsCache [32]tsText
+// tsCache holds where a group's timestamps were written: an open-addressed
+// table of up to tsCacheMax (an interface group has ~30, one per column
+// walked); beyond that a timestamp not in it is written again.
+type tsCache struct {
+	e [64]tsText
+	n int
+}
+
+const tsCacheMax = 48 // of 64: a search always ends at an empty entry
 
 // tsText is a timestamp's bits and where its text is (end 0: none).
 type tsText struct {
@@ -172,8 +178,24 @@ type tsText struct {
 	start, end int
 }
 
-func (c *tsCache) at(bits uint64) *tsText {
-	return &c[(bits*0x9E3779B97F4A7C15)>>59]
+// find returns the entry of bits and true, or where to add it and false.
+func (c *tsCache) find(bits uint64) (*tsText, bool) {
+	for i := (bits * 0x9E3779B97F4A7C15) >> 58; ; i = (i + 1) % uint64(len(c.e)) {
+		e := &c.e[i]
+		if e.end == 0 {
+			return e, false
+		}
+		if e.bits == bits {
+			return e, true
+		}
+	}
+}
+
+// add puts t at e (from find) while there is room.
+func (c *tsCache) add(e *tsText, t tsText) {
+	if c.n < tsCacheMax {
+		*e, c.n = t, c.n+1
+	}
 }
 
 func appendTimestamp(b []byte, ts float64) []byte {
