@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"runtime"
+	"strconv"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -340,4 +341,59 @@ func BenchmarkHeldAnswers(b *testing.B) {
 	}
 	b.ReportMetric(float64(bytes)/float64(len(pkts)), "held-B/answer")
 	b.ReportMetric(float64(size)/float64(len(pkts)), "answer-B")
+}
+
+// BenchmarkWalkCountersSim walks the counter columns of ifTable (10) and
+// ifXTable (12) of a simulated switch48 on the shared socket, as the
+// interface plugin does with enrichment (max-repetitions fitted to the
+// rows: a column in one answer): "each" one walk per column
+// (WalkSizedInto), "columns" one column walk per table (WalkColumns).
+// requests/op is what the simulated device received.
+func BenchmarkWalkCountersSim(b *testing.B) {
+	var tables [2][]string
+	for _, c := range []int{10, 11, 12, 13, 14, 16, 17, 18, 19, 20} {
+		tables[0] = append(tables[0], oidIfTable+".1."+strconv.Itoa(c))
+	}
+	for c := 2; c <= 13; c++ {
+		tables[1] = append(tables[1], oidIfXTable+".1."+strconv.Itoa(c))
+	}
+	d := startSim(b, 1).Devices()[0]
+	tg := simTarget(d)
+	tg.MaxRepetitions, tg.Retries = 56, 1
+	for _, mode := range []string{"each", "columns"} {
+		b.Run(mode, func(b *testing.B) {
+			p := NewPool(PoolOptions{})
+			defer p.Close()
+			var bufs [2][][]Varbind
+			for i, roots := range tables {
+				bufs[i] = make([][]Varbind, len(roots))
+			}
+			b.ReportAllocs()
+			n := 0
+			req0, cpu0 := d.Stats().Requests, cpuTime()
+			for b.Loop() {
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				for i, roots := range tables {
+					if mode == "columns" {
+						if err := p.WalkColumns(ctx, tg, roots, 55, bufs[i]); err != nil {
+							b.Fatal(err)
+						}
+					}
+					for j, root := range roots {
+						if mode == "each" {
+							vbs, err := p.WalkSizedInto(ctx, tg, root, 55, bufs[i][j])
+							if err != nil {
+								b.Fatal(err)
+							}
+							bufs[i][j] = vbs
+						}
+						n += len(bufs[i][j])
+					}
+				}
+				cancel()
+			}
+			reportPerVarbind(b, n, 0, cpuTime()-cpu0)
+			b.ReportMetric(float64(d.Stats().Requests-req0)/float64(b.N), "requests/op")
+		})
+	}
 }

@@ -52,6 +52,19 @@ rows or one that never ends costs bounded memory. An answer with another
 request id, or one cut short, is dropped and the request times out; an
 answer is at most one datagram (64 KiB), whatever max-repetitions asked.
 
+# Column walks
+
+WalkColumns walks several roots (a table's columns) as one operation: each
+GETBULK names the next instance of up to 512 ÷ max-repetitions columns not
+yet ended, and the answer's varbinds are dealt to their columns row by row
+(RFC 3416 4.2.3: the i-th varbind of each row answers the i-th name). Each
+column's result is what Walk of it returns, checked as a walk is (order,
+end of subtree, endOfMibView, the walk limit, the scalar fallback); an
+answer cut to the agent's message size continues from where each column
+got, and an agent that answers tooBig instead is asked for fewer columns,
+down to one. SNMPv1 walks the columns one by one (GETNEXT, where a
+noSuchName fails the whole PDU). SNMPv3 takes the same path through gosnmp.
+
 # SNMPv3 privacy protocols and key extension
 
 AES-192 and AES-256 need longer keys than MD5 or SHA-1 digests give, and two

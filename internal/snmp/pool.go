@@ -2,6 +2,7 @@ package snmp
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strconv"
@@ -117,9 +118,15 @@ func (p *Pool) Get(ctx context.Context, t Target, oids []string) ([]Varbind, err
 	if len(oids) == 0 {
 		return nil, nil
 	}
-	return p.do(ctx, t, operation{kind: "get", oids: oids}, func(s *session) ([]Varbind, error) {
-		return s.get(ctx, oids)
+	var vbs []Varbind
+	err := p.do(ctx, t, operation{kind: "get", oids: oids}, func(s *session) (n int, err error) {
+		vbs, err = s.get(ctx, oids)
+		return len(vbs), err
 	})
+	if err != nil {
+		return nil, err
+	}
+	return vbs, nil
 }
 
 // Walk returns every varbind under root, in agent order: GETBULK with
@@ -144,15 +151,43 @@ func (p *Pool) WalkSized(ctx context.Context, t Target, root string, size int) (
 // strings and byte slices they hold are not in buf) hands it back here
 // instead of leaving it to the GC. buf's contents are overwritten.
 func (p *Pool) WalkSizedInto(ctx context.Context, t Target, root string, size int, buf []Varbind) ([]Varbind, error) {
-	return p.do(ctx, t, operation{kind: "walk", root: root}, func(s *session) ([]Varbind, error) {
-		return s.walk(ctx, root, size, buf)
+	var vbs []Varbind
+	err := p.do(ctx, t, operation{kind: "walk", root: root}, func(s *session) (n int, err error) {
+		vbs, err = s.walk(ctx, root, size, buf)
+		return len(vbs), err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return vbs, nil
+}
+
+// WalkColumns walks roots, the columns of a table say, as one operation:
+// the result of roots[i] is out[i], the same varbinds as
+// WalkSizedInto(ctx, t, roots[i], size, out[i]) returns, but each GETBULK
+// asks for the next rows of several columns, so that a table's counters
+// take a few round trips instead of one or more per column (see
+// session.walkColumns). out must have len(roots) entries; each is used as
+// the buffer of its result and replaced by it. size is the varbinds
+// expected per column (0: unknown). The walk holds one of the device's
+// request slots throughout, as a walk does; on failure out's entries are
+// undefined and the error names the first root.
+func (p *Pool) WalkColumns(ctx context.Context, t Target, roots []string, size int, out [][]Varbind) error {
+	if len(out) != len(roots) {
+		return fmt.Errorf("WalkColumns: %d results for %d roots", len(out), len(roots))
+	}
+	if len(roots) == 0 {
+		return nil
+	}
+	return p.do(ctx, t, operation{kind: "walk", root: roots[0]}, func(s *session) (int, error) {
+		return s.walkColumns(ctx, roots, size, out)
 	})
 }
 
 // do runs fn on a pooled session of t within the per-device limit, and
 // accounts for it. A session whose request failed is closed, not reused,
 // unless it only timed out (see session.reusableAfter).
-func (p *Pool) do(ctx context.Context, t Target, op operation, fn func(*session) ([]Varbind, error)) (vbs []Varbind, err error) {
+func (p *Pool) do(ctx context.Context, t Target, op operation, fn func(*session) (int, error)) (err error) {
 	start := time.Now()
 	var end time.Time // when fn returned
 	var buf [64]byte
@@ -170,32 +205,33 @@ func (p *Pool) do(ctx context.Context, t Target, op operation, fn func(*session)
 		}
 	}()
 	if ctx.Err() != nil {
-		return nil, wrap(t.Addr(), op.String(), context.Cause(ctx))
+		return wrap(t.Addr(), op.String(), context.Cause(ctx))
 	}
 	d, err := p.acquire(ctx, key)
 	if err != nil {
-		return nil, wrap(t.Addr(), op.String(), err)
+		return wrap(t.Addr(), op.String(), err)
 	}
 	s, err := p.session(ctx, d, t)
 	if err != nil {
 		p.release(d, nil, false, time.Time{})
-		return nil, wrap(d.addr, op.String(), err)
+		return wrap(d.addr, op.String(), err)
 	}
 	s.rt.watch(ctx)
-	vbs, err = fn(s)
+	n, err := fn(s)
 	end = time.Now()
 	if !s.rt.unwatch() {
 		s.broken = true
 	}
 	// An idle session must not keep the last response alive.
 	s.req, s.root, s.dec = request{}, [1]string{}, decoder{}
+	s.cols.reset()
 	p.release(d, s, !s.broken && (err == nil || s.reusableAfter(err)), end)
-	p.varbinds.Add(uint64(len(vbs)))
-	p.m.varbinds.Add(float64(len(vbs)))
 	if err != nil {
-		return nil, wrap(d.addr, op.String(), err)
+		return wrap(d.addr, op.String(), err)
 	}
-	return vbs, nil
+	p.varbinds.Add(uint64(n))
+	p.m.varbinds.Add(float64(n))
+	return nil
 }
 
 // appendAddr appends host:port as net.JoinHostPort writes it.

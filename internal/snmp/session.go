@@ -28,6 +28,7 @@ type session struct {
 	req      request   // the request in flight, kept here not to allocate one
 	root     [1]string // a walk's OID or a single GET's in flight
 	dec      decoder   // a walk's decoder, for all its responses
+	cols     columns   // a column walk's state, kept between walks
 }
 
 // roundTripper sends one request PDU and appends its response's varbinds.

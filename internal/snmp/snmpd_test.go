@@ -37,6 +37,17 @@ func TestSnmpd(t *testing.T) {
 
 	t.Run("SameAsGosnmp", func(t *testing.T) { sameAsGosnmpOnSnmpd(t, a) })
 
+	t.Run("WalkColumnsMatchesSnmpbulkwalk", func(t *testing.T) {
+		p, _, _ := testPool(t, 2)
+		for _, reps := range []int{1, 3, 25} {
+			tg := v2cTarget(a, a.Community)
+			tg.MaxRepetitions = reps
+			columnsMatchBulkwalk(t, p, tg, a, interfaceColumns, false)
+		}
+		columnsMatchBulkwalk(t, p, v1Target(a, a.Community), a, interfaceColumns, false)
+		columnsMatchBulkwalk(t, p, v3Target(a, a.V3["panoptes-sha-aes"]), a, interfaceColumns, false)
+	})
+
 	t.Run("GetMatchesSnmpbulkwalk", func(t *testing.T) {
 		p, _, _ := testPool(t, 2)
 		want := append(snmpagent.BulkWalk(t, v2c, a.Addr(), oidIfTable), snmpagent.BulkWalk(t, v2c, a.Addr(), oidIfXTable)...)

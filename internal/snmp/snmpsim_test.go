@@ -52,6 +52,19 @@ func TestSnmpsim(t *testing.T) {
 		sameRows(t, "get ifXTable", rowsOf(vbs), want)
 	})
 
+	t.Run("WalkColumnsMatchesSnmpbulkwalk", func(t *testing.T) {
+		t.Parallel()
+		p, _, _ := testPool(t, 2)
+		for _, reps := range []int{5, 40} {
+			tg := v2cTarget(a, a.Community)
+			tg.MaxRepetitions = reps
+			columnsMatchBulkwalk(t, p, tg, a, interfaceColumns, true)
+		}
+		tg := v3Target(a, snmpagent.SnmpsimUser)
+		tg.Credential.ContextName = a.Community
+		columnsMatchBulkwalk(t, p, tg, a, interfaceColumns, true)
+	})
+
 	t.Run("SameAsGosnmp", func(t *testing.T) {
 		t.Parallel()
 		sameAsGosnmpOnSnmpsim(t, a)

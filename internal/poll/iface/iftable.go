@@ -84,12 +84,18 @@ type table struct {
 	cols []column
 	// byCol[n] is the field of column n plus one; 0 means a column we skip.
 	byCol [32]uint8
+	// counterCols are the roots of the columns enrichment does not supply,
+	// for a column walk (see walkTable).
+	counterCols []string
 }
 
 func newTable(name, root string, cols ...column) *table {
 	t := &table{name: name, root: root, cols: cols}
 	for _, c := range cols {
 		t.byCol[c.num] = uint8(c.field) + 1
+		if slowFields&(1<<c.field) == 0 {
+			t.counterCols = append(t.counterCols, root+"."+strconv.Itoa(c.num))
+		}
 	}
 	return t
 }

@@ -112,6 +112,14 @@ type bufWalker interface {
 	WalkSizedInto(ctx context.Context, t snmp.Target, root string, size int, buf []snmp.Varbind) ([]snmp.Varbind, error)
 }
 
+// columnWalker is what a walker may also do: walk several roots in one
+// operation, asking for the next rows of all of them in each request
+// (snmp.Pool). A table's counter columns then take a few round trips
+// instead of one each; the results are those of walking each root.
+type columnWalker interface {
+	WalkColumns(ctx context.Context, t snmp.Target, roots []string, size int, out [][]snmp.Varbind) error
+}
+
 // walkBufs keeps walk results between polls: with enrichment a poll walks
 // ~45 counter columns of a few KB each, the largest share of the bytes a
 // poll allocates after the decoder's. A free list bounded in bytes, not a
@@ -313,16 +321,29 @@ func (p *Interface) Poll(ctx context.Context, req *poll.Request) ([]*metric.Grou
 // walkTable walks t's roots one after the other. size, when not nil, holds
 // the varbinds the table's last walks returned, which sizes this one's
 // results, and is updated.
+//
+// With enrichment (countersOnly: max-repetitions fitted to the rows, so a
+// column fits an answer) a walker that walks columns together walks the
+// needed columns of t (those of a table enrichment has nothing of too,
+// instead of the whole table) in one column walk: a few GETBULKs for the
+// table instead of one per column, or one per max-repetitions varbinds.
 func walkTable(ctx context.Context, w walker, target snmp.Target, t *table, v1, countersOnly bool, now func() time.Time, size *atomic.Int32) ([]walked, error) {
 	roots := t.walkRoots(v1)
 	if countersOnly {
 		roots = t.counterRoots(v1)
+	}
+	cw, columnar := w.(columnWalker)
+	if columnar = columnar && countersOnly && !v1; columnar {
+		roots = t.counterCols
 	}
 	sw, sized := w.(sizedWalker)
 	bw, _ := w.(bufWalker)
 	each := 0 // the expected varbinds of one root: roots of a table are alike
 	if sized && size != nil {
 		each = int(size.Load()) / len(roots)
+	}
+	if columnar {
+		return walkColumns(ctx, cw, target, roots, each, now, size)
 	}
 	out := make([]walked, 0, len(roots))
 	total := 0
@@ -344,6 +365,32 @@ func walkTable(ctx context.Context, w walker, target snmp.Target, t *table, v1, 
 		}
 		total += len(vbs)
 		out = append(out, walked{vbs: vbs, reusable: reusable, at: poll.Epoch(now())})
+	}
+	if size != nil {
+		size.Store(int32(min(total, math.MaxInt32)))
+	}
+	return out, nil
+}
+
+// walkColumns is walkTable's walk of roots together (columnWalker). Each
+// result is walked into an array from walkBufs.
+func walkColumns(ctx context.Context, cw columnWalker, target snmp.Target, roots []string, each int, now func() time.Time, size *atomic.Int32) ([]walked, error) {
+	vbs := make([][]snmp.Varbind, len(roots))
+	for i := range vbs {
+		vbs[i] = walkBufs.get()
+	}
+	if err := cw.WalkColumns(ctx, target, roots, each, vbs); err != nil {
+		for _, b := range vbs {
+			walkBufs.put(b)
+		}
+		return nil, err
+	}
+	at := poll.Epoch(now())
+	out := make([]walked, len(roots))
+	total := 0
+	for i, v := range vbs {
+		out[i] = walked{vbs: v, reusable: true, at: at}
+		total += len(v)
 	}
 	if size != nil {
 		size.Store(int32(min(total, math.MaxInt32)))
