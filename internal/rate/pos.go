@@ -6,13 +6,12 @@ import (
 	"strings"
 	"sync"
 	"weak"
-
-	"github.com/panoptes-go/panoptes/internal/metric"
 )
 
-// positional is one resource's previous samples by position, 4 or 8
-// bytes a series (a counter of up to 32 bits, or wider): a poll of a device produces the same groups in the same order
-// with the same counters each time, so the state is the groups' order
+// positional is one resource's previous samples by position, 2, 4 or 8
+// bytes a series (as its values need): a poll of a device produces the
+// same groups in the same order with the same counters each time, so the
+// state is the groups' order
 // (slots: a group's identity and its shape, the names of its rated
 // counters in order, shared by every group and device with the same
 // ones), the previous value of each series in that order, and for each
@@ -54,7 +53,7 @@ type positional struct {
 
 // slot is one group of a resource: its identity (groupHash) and its
 // shape. Where its values start in vals is the sum of the previous slots'
-// shapes' words: an Apply walking the slots in order carries it along.
+// shapes' units: an Apply walking the slots in order carries it along.
 type slot struct {
 	hash  uint64
 	shape *shape
@@ -63,44 +62,56 @@ type slot struct {
 
 // shape is the names of a group's rated counters in order and the width
 // of each one's value, interned (see internShape): immutable once made. A
-// counter of up to 32 bits (Counter32: a switch's errors, discards and
-// dot3 counters, ~60 % of its series) is held in one 4-byte word, a wider
-// one in two, so a resource's values are words, not uint64s.
+// value is held in as many 2-byte units as it needs, 1, 2 or 4: a
+// switch's errors, discards and dot3 counters (~60 % of its series) are
+// mostly small, its octets and packets large. A counter's width is the
+// widest its values needed in that group: a shape only widens.
 type shape struct {
 	names []string
 	rates []string // each name's rate gauge: name + Suffix
-	wide  []bool   // the value takes two words
-	woff  []uint32 // where each name's value starts among the slot's words
-	words int      // the slot's words
+	width []uint8  // each name's value's units: 1, 2 or 4
+	uoff  []uint32 // where each name's value starts among the slot's units
+	units int      // the slot's units
 }
 
-// narrowMax is the largest value a narrow (one-word) series holds.
-const narrowMax = math.MaxUint32
+// widthOf is the units v needs.
+func widthOf(v uint64) uint8 {
+	switch {
+	case v <= math.MaxUint16:
+		return 1
+	case v <= math.MaxUint32:
+		return 2
+	}
+	return 4
+}
 
-// value is series j of a slot of shape sh whose words start at off.
+// value is series j of a slot of shape sh whose units start at off.
 func (p *positional) value(sh *shape, j, off int) uint64 {
-	w := off + int(sh.woff[j])
-	if sh.wide[j] {
-		return uint64(p.vals.at(w))<<32 | uint64(p.vals.at(w+1))
+	u := off + int(sh.uoff[j])
+	switch sh.width[j] {
+	case 1:
+		return uint64(p.vals.at(u))
+	case 2:
+		return uint64(p.vals.at(u))<<16 | uint64(p.vals.at(u+1))
 	}
-	return uint64(p.vals.at(w))
+	return uint64(p.vals.at(u))<<48 | uint64(p.vals.at(u+1))<<32 | uint64(p.vals.at(u+2))<<16 | uint64(p.vals.at(u+3))
 }
 
-// appendValue appends v to words as a series of width wide holds it.
-func appendValue(words []uint32, wide bool, v uint64) []uint32 {
-	if wide {
-		return append(words, uint32(v>>32), uint32(v))
+// appendValue appends v to units as a series of width w holds it.
+func appendValue(units []uint16, w uint8, v uint64) []uint16 {
+	for i := int(w) - 1; i >= 0; i-- {
+		units = append(units, uint16(v>>(16*i)))
 	}
-	return append(words, uint32(v))
+	return units
 }
 
-// flatValue is series j of a slot of shape sh at off in flat (words).
-func flatValue(flat []uint32, sh *shape, j, off int) uint64 {
-	w := off + int(sh.woff[j])
-	if sh.wide[j] {
-		return uint64(flat[w])<<32 | uint64(flat[w+1])
+// flatValue is series j of a slot of shape sh at off in flat (units).
+func flatValue(flat []uint16, sh *shape, j, off int) uint64 {
+	u, v := off+int(sh.uoff[j]), uint64(0)
+	for _, x := range flat[u : u+int(sh.width[j])] {
+		v = v<<16 | uint64(x)
 	}
-	return uint64(flat[w])
+	return v
 }
 
 // pstamp is what a poll's series share: a column's timestamp, the
@@ -138,7 +149,7 @@ func (p *positional) find(h uint64) (k, off int, missed bool) {
 		if p.slots[i].hash == h {
 			return i, off, true
 		}
-		off += p.slots[i].shape.words
+		off += p.slots[i].shape.units
 	}
 	return -1, off, true
 }
@@ -165,20 +176,27 @@ func (p *positional) get(row []sidx, sh *shape, j, off int, disc uint32) (sample
 // absent: the caller keeps s by hash). s's discontinuity time is the
 // caller's to put in the slot.
 func (p *positional) set(row []sidx, sh *shape, j, off int, s sample) bool {
-	row[j] = absent                         // its old stamp is free for a compaction in intern
-	if !sh.wide[j] && s.value > narrowMax { // fit widens the shape first: never, but exact if so
+	row[j] = absent                     // its old stamp is free for a compaction in intern
+	if widthOf(s.value) > sh.width[j] { // fit widens the shape first: never, but exact if so
 		return false
 	}
 	x, ok := p.intern(s, row)
 	if !ok {
 		return false
 	}
-	w := off + int(sh.woff[j])
-	if sh.wide[j] {
-		p.vals.put(w, uint32(s.value>>32))
-		w++
+	u, v := off+int(sh.uoff[j]), s.value
+	switch sh.width[j] {
+	case 1:
+		p.vals.put(u, uint16(v))
+	case 2:
+		p.vals.put(u, uint16(v>>16))
+		p.vals.put(u+1, uint16(v))
+	default:
+		p.vals.put(u, uint16(v>>48))
+		p.vals.put(u+1, uint16(v>>32))
+		p.vals.put(u+2, uint16(v>>16))
+		p.vals.put(u+3, uint16(v))
 	}
-	p.vals.put(w, uint32(s.value))
 	row[j] = x
 	return true
 }
@@ -320,7 +338,7 @@ func (p *positional) match(k int, ms []metricRef) bool {
 		return false
 	}
 	for j, m := range ms {
-		if sh.names[j] != m.name || m.wide && !sh.wide[j] {
+		if sh.names[j] != m.name || m.width > sh.width[j] {
 			return false
 		}
 	}
@@ -328,17 +346,11 @@ func (p *positional) match(k int, ms []metricRef) bool {
 }
 
 // metricRef is a rated counter of a group being applied: its index in the
-// group's metrics, its name, and whether its value needs two words (a
-// counter wider than 32 bits or of unknown width, or a value above 2^32).
+// group's metrics, its name, and the units its value needs.
 type metricRef struct {
-	i    int
-	name string
-	wide bool
-}
-
-// needsWide reports whether m's value is held in two words.
-func needsWide(m *metric.Metric) bool {
-	return m.Hint.Bits == 0 || m.Hint.Bits > 32 || m.Value.Uint64() > narrowMax
+	i     int
+	name  string
+	width uint8
 }
 
 // fit makes slot k at off (-1: a new slot for a group with hash h) hold
@@ -351,37 +363,37 @@ func needsWide(m *metric.Metric) bool {
 // order, and both go to the name's one position, the second rated
 // against the first as by series hash.
 //
-// A counter's value is wide (two words) when any of the group's series of
-// its name needs it, or it was wide: a shape only widens.
+// A counter's width is the widest its values need, or had: a shape only
+// widens.
 func (p *positional) fit(k, off int, h uint64, ms []metricRef) (int, int) {
-	names, wide := make([]string, 0, len(ms)), make([]bool, 0, len(ms))
-	add := func(name string, w bool) {
+	names, width := make([]string, 0, len(ms)), make([]uint8, 0, len(ms))
+	add := func(name string, w uint8) {
 		if j := slices.Index(names, name); j >= 0 {
-			wide[j] = wide[j] || w
+			width[j] = max(width[j], w)
 			return
 		}
-		names, wide = append(names, name), append(wide, w)
+		names, width = append(names, name), append(width, w)
 	}
 	for _, m := range ms {
-		add(m.name, m.wide)
+		add(m.name, m.width)
 	}
 	if k < 0 {
 		row := make([]sidx, len(names))
 		for j := range row {
 			row[j] = absent
 		}
-		sh := internShape(names, wide)
+		sh := internShape(names, width)
 		off := p.vals.len()
 		p.slots = append(p.slots, slot{hash: h, shape: sh})
 		p.ri = append(p.ri, p.internRow(row))
-		p.vals.grow(sh.words)
+		p.vals.grow(sh.units)
 		return len(p.slots) - 1, off
 	}
 	old := p.slots[k].shape
 	grow := false
 	for j, n := range names {
 		o := slices.Index(old.names, n)
-		if o < 0 || wide[j] && !old.wide[o] {
+		if o < 0 || width[j] > old.width[o] {
 			grow = true
 			break
 		}
@@ -389,15 +401,10 @@ func (p *positional) fit(k, off int, h uint64, ms []metricRef) (int, int) {
 	if !grow {
 		return k, off
 	}
-	for j, n := range names {
-		if o := slices.Index(old.names, n); o >= 0 {
-			wide[j] = wide[j] || old.wide[o]
-		}
-	}
 	for o, n := range old.names {
-		add(n, old.wide[o])
+		add(n, old.width[o])
 	}
-	p.reshape(k, off, internShape(names, wide))
+	p.reshape(k, off, internShape(names, width))
 	return k, off
 }
 
@@ -407,17 +414,17 @@ func (p *positional) fit(k, off int, h uint64, ms []metricRef) (int, int) {
 func (p *positional) reshape(k, off int, sh *shape) {
 	old, oldRow := p.slots[k].shape, p.row(k)
 	flat := p.vals.flat()
-	vals := make([]uint32, 0, len(flat)-old.words+sh.words)
+	vals := make([]uint16, 0, len(flat)-old.units+sh.units)
 	vals = append(vals, flat[:off]...)
 	row := make([]sidx, 0, len(sh.names))
 	for i, name := range sh.names {
 		if j := slices.Index(old.names, name); j >= 0 {
-			vals, row = appendValue(vals, sh.wide[i], flatValue(flat, old, j, off)), append(row, oldRow[j])
+			vals, row = appendValue(vals, sh.width[i], flatValue(flat, old, j, off)), append(row, oldRow[j])
 		} else {
-			vals, row = appendValue(vals, sh.wide[i], 0), append(row, absent)
+			vals, row = appendValue(vals, sh.width[i], 0), append(row, absent)
 		}
 	}
-	p.vals = valuesOf(append(vals, flat[off+old.words:]...))
+	p.vals = valuesOf(append(vals, flat[off+old.units:]...))
 	p.slots[k].shape = sh
 	p.ri[k] = p.internRow(row)
 }
@@ -430,14 +437,14 @@ func (p *positional) reorder(order []int) {
 	off := 0
 	for k, s := range p.slots {
 		offs[k] = off
-		off += s.shape.words
+		off += s.shape.units
 	}
 	slots, ri := make([]slot, 0, len(p.slots)), make([]uint32, 0, len(p.ri))
 	flat := p.vals.flat()
-	vals := make([]uint32, 0, len(flat))
+	vals := make([]uint16, 0, len(flat))
 	for _, k := range order {
 		s, off := p.slots[k], offs[k]
-		vals = append(vals, flat[off:off+s.shape.words]...)
+		vals = append(vals, flat[off:off+s.shape.units]...)
 		slots, ri = append(slots, s), append(ri, p.ri[k])
 	}
 	p.slots, p.ri, p.vals = slots, ri, valuesOf(vals)
@@ -456,26 +463,26 @@ func (p *positional) evict(cutoff float64) {
 	if gone {
 		var slots []slot
 		var ri []uint32
-		var vals []uint32
+		var vals []uint16
 		var names []string
-		var wide []bool
+		var width []uint8
 		var row []sidx
 		off := 0
 		for k, s := range p.slots {
 			old := p.row(k)
-			names, wide, row = names[:0], wide[:0], row[:0]
+			names, width, row = names[:0], width[:0], row[:0]
 			for j, x := range old {
 				if x != absent && p.stamps[x].at >= cutoff {
-					names, wide, row = append(names, s.shape.names[j]), append(wide, s.shape.wide[j]), append(row, x)
-					vals = appendValue(vals, s.shape.wide[j], p.value(s.shape, j, off))
+					names, width, row = append(names, s.shape.names[j]), append(width, s.shape.width[j]), append(row, x)
+					vals = appendValue(vals, s.shape.width[j], p.value(s.shape, j, off))
 				}
 			}
-			off += s.shape.words
+			off += s.shape.units
 			if len(names) == 0 {
 				continue
 			}
 			if len(names) != len(s.shape.names) {
-				s.shape = internShape(names, wide)
+				s.shape = internShape(names, width)
 			}
 			slots, ri = append(slots, s), append(ri, p.internRow(row))
 		}
@@ -507,18 +514,18 @@ func (p *positional) each(f func(key uint64, s sample)) {
 				f(seriesHash(sl.hash, name), s)
 			}
 		}
-		off += sl.shape.words
+		off += sl.shape.units
 	}
 }
 
-// values holds a resource's previous values, as words (see shape), in
-// chunks of chunkLen (8 KB, a size class of its own) and a last one of
-// what remains: one slice of a switch48's 1,400 values (11,200 bytes as
-// uint64s) took a 12,288-byte size class.
-type values struct{ c [][]uint32 }
+// values holds a resource's previous values, as 2-byte units (see
+// shape), in chunks of chunkLen (8 KB, a size class of its own) and a
+// last one of what remains: one slice of a switch48's 1,400 values (11,200
+// bytes as uint64s) took a 12,288-byte size class.
+type values struct{ c [][]uint16 }
 
 const (
-	chunkBits = 11
+	chunkBits = 12
 	chunkLen  = 1 << chunkBits
 )
 
@@ -529,10 +536,10 @@ func (v *values) len() int {
 	return (len(v.c)-1)<<chunkBits + len(v.c[len(v.c)-1])
 }
 
-func (v *values) at(i int) uint32     { return v.c[i>>chunkBits][i&(chunkLen-1)] }
-func (v *values) put(i int, x uint32) { v.c[i>>chunkBits][i&(chunkLen-1)] = x }
+func (v *values) at(i int) uint16     { return v.c[i>>chunkBits][i&(chunkLen-1)] }
+func (v *values) put(i int, x uint16) { v.c[i>>chunkBits][i&(chunkLen-1)] = x }
 
-// grow appends n zero words.
+// grow appends n zero units.
 func (v *values) grow(n int) {
 	for n > 0 {
 		if len(v.c) == 0 || len(v.c[len(v.c)-1]) == chunkLen {
@@ -540,14 +547,14 @@ func (v *values) grow(n int) {
 		}
 		last := &v.c[len(v.c)-1]
 		k := min(n, chunkLen-len(*last))
-		*last = append(*last, make([]uint32, k)...)
+		*last = append(*last, make([]uint16, k)...)
 		n -= k
 	}
 }
 
 // flat is a copy of the values in one slice.
-func (v *values) flat() []uint32 {
-	out := make([]uint32, 0, v.len())
+func (v *values) flat() []uint16 {
+	out := make([]uint16, 0, v.len())
 	for _, c := range v.c {
 		out = append(out, c...)
 	}
@@ -555,7 +562,7 @@ func (v *values) flat() []uint32 {
 }
 
 // valuesOf chunks flat, each chunk exactly sized.
-func valuesOf(flat []uint32) values {
+func valuesOf(flat []uint16) values {
 	var v values
 	for len(flat) > 0 {
 		k := min(len(flat), chunkLen)
@@ -588,15 +595,11 @@ var shapes struct {
 
 // internShape returns the shape of names and their widths (copied when
 // new).
-func internShape(names []string, wide []bool) *shape {
+func internShape(names []string, width []uint8) *shape {
 	var kb strings.Builder
 	for j, n := range names {
 		kb.WriteString(n)
-		if wide[j] {
-			kb.WriteByte(1)
-		} else {
-			kb.WriteByte(0)
-		}
+		kb.WriteByte(width[j]) // 1, 2 or 4: never in a name
 	}
 	key := kb.String()
 	shapes.Lock()
@@ -617,14 +620,11 @@ func internShape(names []string, wide []bool) *shape {
 		}
 		shapes.sweepAt = max(64, 2*len(shapes.m))
 	}
-	s := &shape{names: make([]string, len(names)), rates: make([]string, len(names)), wide: slices.Clone(wide), woff: make([]uint32, len(names))}
+	s := &shape{names: make([]string, len(names)), rates: make([]string, len(names)), width: slices.Clone(width), uoff: make([]uint32, len(names))}
 	for i, n := range names {
 		s.names[i], s.rates[i] = strings.Clone(n), n+Suffix
-		s.woff[i] = uint32(s.words)
-		s.words++
-		if wide[i] {
-			s.words++
-		}
+		s.uoff[i] = uint32(s.units)
+		s.units += int(width[i])
 	}
 	shapes.m[key] = weak.Make(s)
 	return s

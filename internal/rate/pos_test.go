@@ -431,11 +431,10 @@ func TestLayoutDuplicateCounter(t *testing.T) {
 	}
 }
 
-// A Counter32's value is held in one word, a wider counter's in two: the
-// width follows the hint and the value, a shape only widens, and state
-// read back from a KV entry (which has no widths: they follow from its
-// values) rates exactly as by series hash, a 64-bit counter whose values
-// were still small widening at its next poll.
+// A value is held in the 2-byte units it needs (1, 2 or 4), a shape only
+// widens, and state read back from a KV entry (which has no widths: they
+// follow from its values) rates exactly as by series hash, a counter
+// crossing 2^32 after the restart widening at that poll.
 func TestNarrowValues(t *testing.T) {
 	p := New(Options{})
 	o := &oracle{maxGap: 3}
@@ -457,7 +456,7 @@ func TestNarrowValues(t *testing.T) {
 		}
 		return &metric.GroupSet{Groups: []*metric.Group{g}}
 	}
-	widths := func() []bool { return p.res[testRes.Key()].pos.slots[0].shape.wide }
+	widths := func() []uint8 { return p.res[testRes.Key()].pos.slots[0].shape.width }
 	for step := range 6 {
 		if step == 2 { // a restart from the flushed entry
 			key := testRes.Key()
@@ -468,8 +467,8 @@ func TestNarrowValues(t *testing.T) {
 				t.Fatal(err)
 			}
 			p.res[key] = st
-			if got, want := widths(), []bool{false, false, true, false}; !slices.Equal(got, want) {
-				t.Errorf("widths read from the entry %v, want %v (narrow where every value fits)", got, want)
+			if got, want := widths(), []uint8{2, 2, 4, 1}; !slices.Equal(got, want) {
+				t.Errorf("widths read from the entry %v, want %v (what the values need)", got, want)
 			}
 		}
 		set := poll(step)
@@ -478,10 +477,10 @@ func TestNarrowValues(t *testing.T) {
 			t.Errorf("step %d: %d rates, want at least 3", step, n)
 		}
 	}
-	if got, want := widths(), []bool{false, true, true, true}; !slices.Equal(got, want) {
+	if got, want := widths(), []uint8{2, 4, 4, 1}; !slices.Equal(got, want) { // c32 wrapped: still 2
 		t.Errorf("widths %v, want %v", got, want)
 	}
-	if sh := p.res[testRes.Key()].pos.slots[0].shape; sh.words != 7 {
-		t.Errorf("the slot holds %d words, want 7 (1 + 2 + 2 + 2)", sh.words)
+	if sh := p.res[testRes.Key()].pos.slots[0].shape; sh.units != 11 {
+		t.Errorf("the slot holds %d units, want 11 (2 + 4 + 4 + 1)", sh.units)
 	}
 }

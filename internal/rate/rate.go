@@ -214,7 +214,7 @@ func (p *Processor) applyGroup(st *resState, run *applyRun, g *metric.Group, sel
 	for i := range g.Metrics {
 		m := &g.Metrics[i]
 		if m.Type == metric.Counter && sel.selects(m.Name) && m.Value.IsInteger() && !m.Value.IsNegative() {
-			ms = append(ms, metricRef{i: i, name: m.Name, wide: needsWide(m)})
+			ms = append(ms, metricRef{i: i, name: m.Name, width: widthOf(m.Value.Uint64())})
 		}
 	}
 	run.refs = ms[:0]
@@ -233,7 +233,7 @@ func (p *Processor) applyGroup(st *resState, run *applyRun, g *metric.Group, sel
 	run.order = append(run.order, k)
 	sh := ps.slots[k].shape
 	names := sh.names
-	ps.next, ps.nextOff = k+1, off+sh.words
+	ps.next, ps.nextOff = k+1, off+sh.units
 	row := append(run.row[:0], ps.row(k)...) // set changes it, commit puts it in place
 	done := slices.Grow(run.done[:0], len(names))[:len(names)]
 	clear(done)

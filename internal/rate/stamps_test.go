@@ -236,7 +236,7 @@ func encodeV3(t *testing.T, st *resState, disc func(k, j int) (uint32, bool)) []
 				body = binary.AppendUvarint(body, ps.value(sl.shape, j, off))
 			}
 		}
-		off += sl.shape.words
+		off += sl.shape.units
 	}
 	b := []byte{stateMagic, 3}
 	b = binary.BigEndian.AppendUint16(b, uint16(len(st.key)))

@@ -115,7 +115,7 @@ func encodeState(b []byte, st *resState, evict time.Duration) []byte {
 	}
 	var shapes []*shape // a resource has a few: a search beats a map
 	for _, sl := range ps.slots {
-		if !slices.Contains(shapes, sl.shape) {
+		if shapeIndex(shapes, sl.shape) < 0 {
 			shapes = append(shapes, sl.shape)
 		}
 	}
@@ -130,7 +130,7 @@ func encodeState(b []byte, st *resState, evict time.Duration) []byte {
 	b = binary.AppendUvarint(b, uint64(len(ps.slots)))
 	for _, sl := range ps.slots {
 		b = binary.BigEndian.AppendUint64(b, sl.hash)
-		b = binary.AppendUvarint(b, uint64(slices.Index(shapes, sl.shape)))
+		b = binary.AppendUvarint(b, uint64(shapeIndex(shapes, sl.shape)))
 		b = binary.AppendUvarint(b, uint64(sl.disc))
 	}
 	wide := len(ps.stamps) > 255
@@ -146,9 +146,19 @@ func encodeState(b []byte, st *resState, evict time.Duration) []byte {
 				b = binary.AppendUvarint(b, ps.value(sl.shape, j, off))
 			}
 		}
-		off += sl.shape.words
+		off += sl.shape.units
 	}
 	return encodeTable(b, &st.series)
+}
+
+// shapeIndex is the index of the shape in shapes with sh's names (-1:
+// none): the entry holds names, not widths, so shapes that differ only in
+// widths are one.
+func shapeIndex(shapes []*shape, sh *shape) int {
+	if i := slices.Index(shapes, sh); i >= 0 {
+		return i
+	}
+	return slices.IndexFunc(shapes, func(s *shape) bool { return slices.Equal(s.names, sh.names) })
 }
 
 // encodeTable appends t as version 2 does after the key.
@@ -309,19 +319,20 @@ func decodePositions(r *reader, st *resState, version uint8) error {
 	if r.bad {
 		return errors.New("truncated rate state")
 	}
-	// A counter's value is narrow where every slot of its shape holds one
-	// of up to 32 bits: the next poll widens the shape of a 64-bit counter
-	// whose values were still small (needsWide), and a narrow one stays.
-	widths := make([][]bool, len(shapes))
+	// A counter's width is the widest its values in the slots of the
+	// shape need (the entry holds no widths: they follow from the values).
+	widths := make([][]uint8, len(shapes))
 	for i, names := range shapes {
-		widths[i] = make([]bool, len(names))
+		widths[i] = slices.Repeat([]uint8{1}, len(names))
 	}
 	pos = 0
 	for k := range ps.slots {
 		w := widths[shapeOf[k]]
 		row := ps.rows[ps.ri[k]:] // ps.row needs the shape
 		for j := range w {
-			w[j] = w[j] || row[j] != absent && vals[pos] > narrowMax
+			if row[j] != absent {
+				w[j] = max(w[j], widthOf(vals[pos]))
+			}
 			pos++
 		}
 	}
@@ -329,17 +340,17 @@ func decodePositions(r *reader, st *resState, version uint8) error {
 	for i, names := range shapes {
 		interned[i] = internShape(names, widths[i])
 	}
-	words := make([]uint32, 0, total)
+	units := make([]uint16, 0, total)
 	pos = 0
 	for k := range ps.slots {
 		sh := interned[shapeOf[k]]
 		ps.slots[k].shape = sh
 		for j := range sh.names {
-			words = appendValue(words, sh.wide[j], vals[pos])
+			units = appendValue(units, sh.width[j], vals[pos])
 			pos++
 		}
 	}
-	ps.stamps, ps.vals = stamps, valuesOf(words)
+	ps.stamps, ps.vals = stamps, valuesOf(units)
 	ps.compact(nil) // the rows shared, exactly sized
 	return nil
 }

@@ -13,9 +13,9 @@ import (
 
 // realisticSet is a switch48's interface poll with every counter rated: 55
 // interfaces (Vlan1, 52 ports, management, Null0) of ~25 counters (10
-// Counter64, the others Counter32), each column read at its own time,
-// sysUpTime and a discontinuity time on each, the interface plugin's five
-// dimensions: ~1,400 series, as in the harness.
+// Counter64, the others Counter32 and mostly zero), each column read at
+// its own time, sysUpTime and a discontinuity time on each, the interface
+// plugin's five dimensions: ~1,400 series, as in the harness.
 func realisticSet(res *resource.Resource, poll int) *metric.GroupSet {
 	names := []string{"bits_in", "bits_out", "unicast_packets_in", "unicast_packets_out", "multicast_packets_in",
 		"multicast_packets_out", "broadcast_packets_in", "broadcast_packets_out", "total_packets_in", "total_packets_out",
@@ -41,8 +41,11 @@ func realisticSet(res *resource.Resource, poll int) *metric.GroupSet {
 		}
 		for c, name := range names[:n] {
 			bits, v := uint8(64), uint64(poll*(1000+c*i))+uint64(c)<<40 // ifXTable's HC columns, and their totals
-			if c >= 10 {                                                // ifTable's errors, discards, unknown protocols; dot3: Counter32
-				bits, v = 32, uint64(poll*(1000+c*i))+uint64(c)<<24
+			if c >= 10 {                                                // ifTable's errors, discards, unknown protocols; dot3: Counter32, mostly zero
+				bits, v = 32, 0
+				if (c+i)%8 == 0 { // one in eight at 1-4/s, as the simulator's
+					v = uint64(60 * poll * (1 + c%4))
+				}
 			}
 			g.Metrics = append(g.Metrics, metric.Metric{Name: name, Value: metric.Uint(v),
 				Type: metric.Counter, Timestamp: at + float64(c%10)*0.013,
