@@ -38,9 +38,8 @@ import (
 // next polled.
 type positional struct {
 	slots    []slot
-	ri       []uint32 // where slot k's row starts in rows (its length is its shape's)
-	rows     []sidx   // the rows: index in stamps of each series' sample (absent: none)
-	vals     values   // by position: a slot's series follow the previous slots', in its shape's order
+	rows     []sidx // the rows: index in stamps of each series' sample (absent: none)
+	vals     values // by position: a slot's series follow the previous slots', in its shape's order
 	stamps   []pstamp
 	live     int // len(stamps) after the last compaction
 	liveRows int // len(rows) likewise
@@ -58,6 +57,7 @@ type slot struct {
 	hash  uint64
 	shape *shape
 	disc  uint32 // the group's discontinuity time (read only with flagDisc)
+	ri    uint32 // where its row starts in rows (its length is its shape's)
 }
 
 // shape is the names of a group's rated counters in order and the width
@@ -134,7 +134,7 @@ var maxStamps = absent
 
 // row is slot k's row (in rows: read only; copy it to change it).
 func (p *positional) row(k int) []sidx {
-	o := int(p.ri[k])
+	o := int(p.slots[k].ri)
 	return p.rows[o : o+len(p.slots[k].shape.names) : o+len(p.slots[k].shape.names)]
 }
 
@@ -204,7 +204,7 @@ func (p *positional) set(row []sidx, sh *shape, j, off int, s sample) bool {
 // commit makes row (changed by set) slot k's row.
 func (p *positional) commit(k int, row []sidx) {
 	if !slices.Equal(p.row(k), row) {
-		p.ri[k] = p.internRow(row)
+		p.slots[k].ri = p.internRow(row)
 	}
 }
 
@@ -279,11 +279,11 @@ func (p *positional) compact(editing []sidx) {
 	for k := range p.slots {
 		r := p.row(k)
 		if prev >= 0 && prevLen == len(r) && slices.Equal(rows[prev:prev+prevLen], r) {
-			p.ri[k] = uint32(prev)
+			p.slots[k].ri = uint32(prev)
 			continue
 		}
 		prev, prevLen = len(rows), len(r)
-		p.ri[k] = uint32(prev)
+		p.slots[k].ri = uint32(prev)
 		rows = append(rows, r...)
 	}
 	p.rows, p.liveRows, p.lastRow = slices.Clip(rows), len(rows), -1
@@ -384,8 +384,7 @@ func (p *positional) fit(k, off int, h uint64, ms []metricRef) (int, int) {
 		}
 		sh := internShape(names, width)
 		off := p.vals.len()
-		p.slots = append(p.slots, slot{hash: h, shape: sh})
-		p.ri = append(p.ri, p.internRow(row))
+		p.slots = append(p.slots, slot{hash: h, shape: sh, ri: p.internRow(row)})
 		p.vals.grow(sh.units)
 		return len(p.slots) - 1, off
 	}
@@ -426,7 +425,7 @@ func (p *positional) reshape(k, off int, sh *shape) {
 	}
 	p.vals = valuesOf(append(vals, flat[off+old.units:]...))
 	p.slots[k].shape = sh
-	p.ri[k] = p.internRow(row)
+	p.slots[k].ri = p.internRow(row)
 }
 
 // reorder puts the slots in order (a permutation of their indexes: the
@@ -439,15 +438,15 @@ func (p *positional) reorder(order []int) {
 		offs[k] = off
 		off += s.shape.units
 	}
-	slots, ri := make([]slot, 0, len(p.slots)), make([]uint32, 0, len(p.ri))
+	slots := make([]slot, 0, len(p.slots))
 	flat := p.vals.flat()
 	vals := make([]uint16, 0, len(flat))
 	for _, k := range order {
 		s, off := p.slots[k], offs[k]
 		vals = append(vals, flat[off:off+s.shape.units]...)
-		slots, ri = append(slots, s), append(ri, p.ri[k])
+		slots = append(slots, s)
 	}
-	p.slots, p.ri, p.vals = slots, ri, valuesOf(vals)
+	p.slots, p.vals = slots, valuesOf(vals)
 }
 
 // evict makes the samples older than cutoff absent, drops the counters
@@ -462,7 +461,6 @@ func (p *positional) evict(cutoff float64) {
 	}
 	if gone {
 		var slots []slot
-		var ri []uint32
 		var vals []uint16
 		var names []string
 		var width []uint8
@@ -484,9 +482,10 @@ func (p *positional) evict(cutoff float64) {
 			if len(names) != len(s.shape.names) {
 				s.shape = internShape(names, width)
 			}
-			slots, ri = append(slots, s), append(ri, p.internRow(row))
+			s.ri = p.internRow(row)
+			slots = append(slots, s)
 		}
-		p.slots, p.ri, p.vals = slots, ri, valuesOf(vals)
+		p.slots, p.vals = slots, valuesOf(vals)
 		p.clip()
 	}
 	p.compact(nil)
@@ -498,9 +497,6 @@ func (p *positional) clip() {
 	p.vals.clip()
 	if cap(p.slots) > len(p.slots) {
 		p.slots = slices.Clip(slices.Clone(p.slots))
-	}
-	if cap(p.ri) > len(p.ri) {
-		p.ri = slices.Clip(slices.Clone(p.ri))
 	}
 }
 

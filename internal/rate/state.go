@@ -263,7 +263,7 @@ func decodePositions(r *reader, st *resState, version uint8) error {
 	if r.bad || n > uint64(len(r.b)/9) { // 8 + at least 1 bytes a slot
 		return errors.New("truncated rate state")
 	}
-	ps.slots, ps.ri = make([]slot, n), make([]uint32, n)
+	ps.slots = make([]slot, n)
 	shapeOf := make([]int, n)
 	total := 0
 	for i := range ps.slots {
@@ -314,7 +314,7 @@ func decodePositions(r *reader, st *resState, version uint8) error {
 			row = append(row, x)
 			pos++
 		}
-		ps.ri[k] = ps.internRow(row)
+		ps.slots[k].ri = ps.internRow(row)
 	}
 	if r.bad {
 		return errors.New("truncated rate state")
@@ -328,7 +328,7 @@ func decodePositions(r *reader, st *resState, version uint8) error {
 	pos = 0
 	for k := range ps.slots {
 		w := widths[shapeOf[k]]
-		row := ps.rows[ps.ri[k]:] // ps.row needs the shape
+		row := ps.rows[ps.slots[k].ri:] // ps.row needs the shape
 		for j := range w {
 			if row[j] != absent {
 				w[j] = max(w[j], widthOf(vals[pos]))
