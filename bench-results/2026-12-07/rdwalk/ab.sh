@@ -1,0 +1,10 @@
+#!/bin/sh
+# A/B at once: A and B on their own ports, the same minutes. ab.sh A-binary B-binary devices tag [extra bench flags]
+A=$1; B=$2; N=$3; TAG=$4; shift 4
+uptime > ab-$TAG.load
+$A bench --devices $N --enrichment --interval 60s --duration 120s --warmup 65s --base-port 31000 "$@" > A-$TAG.json 2> A-$TAG.err &
+PA=$!
+$B bench --devices $N --enrichment --interval 60s --duration 120s --warmup 65s --base-port 41000 "$@" > B-$TAG.json 2> B-$TAG.err &
+PB=$!
+wait $PA $PB
+uptime >> ab-$TAG.load
