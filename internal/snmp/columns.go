@@ -160,18 +160,24 @@ func (s *session) walkColumns(ctx context.Context, roots []string, size int, out
 				ErrWalkLimit, limit.limit, c.cur[c.asked[0]])
 		}
 	}
+	// Like snmpwalk: an empty subtree may be a scalar instance itself. One
+	// GET asks for every empty root (a table the device lacks is a dozen).
+	c.oids, c.asked = c.oids[:0], c.asked[:0]
 	for i, root := range c.roots {
-		if len(out[i]) > 0 {
-			continue
+		if len(out[i]) == 0 {
+			c.oids, c.asked = append(c.oids, root), append(c.asked, i)
 		}
-		// Like snmpwalk: an empty subtree may be a scalar instance itself.
-		vbs, err := s.getChunk(ctx, []string{root}, nil)
+	}
+	if len(c.oids) > 0 {
+		vbs, err := s.get(ctx, c.oids)
 		if err != nil {
 			return 0, err
 		}
-		if len(vbs) == 1 && isValue(vbs[0]) {
-			out[i] = append(out[i], vbs[0])
-			total++
+		for j, i := range c.asked {
+			if j < len(vbs) && isValue(vbs[j]) {
+				out[i] = append(out[i], vbs[j])
+				total++
+			}
 		}
 	}
 	return total, nil

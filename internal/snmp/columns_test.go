@@ -376,3 +376,33 @@ func TestWalkColumnsTooBig(t *testing.T) {
 		}
 	}
 }
+
+// TestWalkColumnsMissingTable: the columns of a table the device lacks
+// end at the first answer, and their scalar fallback (snmpwalk's: an
+// empty subtree may be an instance itself) is one GET for all of them:
+// two requests, not one GET a column.
+func TestWalkColumnsMissingTable(t *testing.T) {
+	d := startSim(t, 1).Devices()[0]
+	p, _, _ := testPool(t, 1)
+	tg := simTarget(d)
+	var roots []string
+	for c := 1; c <= 14; c++ {
+		roots = append(roots, ".1.3.6.1.2.1.10.99.2.1."+strconv.Itoa(c))
+	}
+	roots = append(roots, oidSysName)
+	want := walkEach(t, p, tg, roots)
+	before := d.Stats().Requests
+	got, err := walkColumns(context.Background(), p, tg, roots, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, root := range roots {
+		sameNames(t, root, got[i], want[i])
+	}
+	if len(got[14]) != 1 || len(got[0]) != 0 {
+		t.Fatalf("got %d varbinds for sysName.0 and %d for a missing column", len(got[14]), len(got[0]))
+	}
+	if asked := d.Stats().Requests - before; asked != 2 {
+		t.Errorf("%d requests, want a GETBULK and a GET", asked)
+	}
+}

@@ -59,7 +59,8 @@ GETBULK names the next instance of up to 512 ÷ max-repetitions columns not
 yet ended, and the answer's varbinds are dealt to their columns row by row
 (RFC 3416 4.2.3: the i-th varbind of each row answers the i-th name). Each
 column's result is what Walk of it returns, checked as a walk is (order,
-end of subtree, endOfMibView, the walk limit, the scalar fallback); an
+end of subtree, endOfMibView, the walk limit; the scalar fallback of the
+empty ones is one GET for all of them, not one each); an
 answer cut to the agent's message size continues from where each column
 got, and an agent that answers tooBig instead is asked for fewer columns,
 down to one. SNMPv1 walks the columns one by one (GETNEXT, where a
