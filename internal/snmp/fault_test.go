@@ -15,7 +15,7 @@ import (
 // TestDecoderFaultIsAnError proves the guards on the real paths, the shared
 // socket's and a socket of the session's own: a decoder bug that panics on
 // an answer (faultForTest stands for one: no input is known to) is an
-// error for that request, counted, and the node goes on; one that panics
+// error for that request (a column walk's too), counted, and the node goes on; one that panics
 // while the shared socket's reader parses a datagram's header loses only
 // that datagram, and the request's retry gets its answer.
 func TestDecoderFaultIsAnError(t *testing.T) {
@@ -44,6 +44,10 @@ func TestDecoderFaultIsAnError(t *testing.T) {
 			_, err := p.Get(context.Background(), target, oids)
 			if !errors.Is(err, errDecoderFault) || faults.Load() == 0 {
 				t.Fatalf("Get with a faulting decoder: %v (faults %d), want a decoder fault", err, faults.Load())
+			}
+			cols := []string{".1.3.6.1.2.1.31.1.1.1.6", ".1.3.6.1.2.1.31.1.1.1.10"}
+			if err := p.WalkColumns(context.Background(), target, cols, 0, make([][]Varbind, len(cols))); !errors.Is(err, errDecoderFault) {
+				t.Fatalf("WalkColumns with a faulting decoder: %v, want a decoder fault", err)
 			}
 			if got := promtest.ToFloat64(p.m.decoderFaults); got < 1 {
 				t.Errorf("panoptes_snmp_decoder_faults_total = %v, want ≥ 1", got)
