@@ -31,7 +31,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "panoptes", Subsystem: "snmp", Name: "requests_total",
-			Help: "SNMP operations (get, walk) by outcome (a polling status name).",
+			Help: "SNMP operations (get, walk; a walk of several columns together is one walk) by outcome (a polling status name).",
 		}, []string{"operation", "outcome"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: "panoptes", Subsystem: "snmp", Name: "request_duration_seconds",
