@@ -24,7 +24,7 @@ func (p *Processor) Swap(ctx context.Context, resourceKey string, series uint64,
 	if seen && at <= old.at {
 		return old.value, old.at, true
 	}
-	st.series.update(i, series, sample{value: value, at: at})
+	st.table().update(i, series, sample{value: value, at: at})
 	st.dirty = true
 	return old.value, old.at, seen
 }

@@ -484,3 +484,27 @@ func TestNarrowValues(t *testing.T) {
 		t.Errorf("the slot holds %d units, want 11 (2 + 4 + 4 + 1)", sh.units)
 	}
 }
+
+// A resource whose series are all held by position has no table by hash
+// (232 bytes of an empty one per resource before); Swap's series make one.
+func TestTableOnlyWhenNeeded(t *testing.T) {
+	ctx := context.Background()
+	res := *testRes
+	p := New(Options{})
+	for poll := range 3 {
+		p.Apply(ctx, realisticSet(&res, poll+1), All(), time.Now())
+	}
+	st := p.res[res.Key()]
+	if st.series != nil {
+		t.Errorf("a table of %d series for a resource held by position", st.series.len())
+	}
+	if b := encodeState(nil, st, time.Hour); decodeState(b, &resState{key: st.key}) != nil {
+		t.Error("an entry without a table does not decode")
+	}
+	if _, _, ok := p.Swap(ctx, res.Key(), 42, 7, 1.7e9); ok {
+		t.Error("Swap's first sample had a previous one")
+	}
+	if prev, _, ok := p.Swap(ctx, res.Key(), 42, 8, 1.7e9+60); !ok || prev != 7 || st.series.len() != 1 {
+		t.Errorf("Swap's series = %d, %v; table of %d, want 7, true, 1", prev, ok, st.series.len())
+	}
+}

@@ -62,7 +62,15 @@ type resState struct {
 	lastUsed time.Time
 	slot     uint32 // its share of a spread flush (a hash of key)
 	pos      positional
-	series   table // by series hash: Swap's, and those pos does not hold (see positional)
+	series   *table // by series hash: Swap's, and those pos does not hold (see positional); nil: none
+}
+
+// table returns st.series, made when st has none.
+func (st *resState) table() *table {
+	if st.series == nil {
+		st.series = &table{}
+	}
+	return st.series
 }
 
 // New returns a Processor.
@@ -175,7 +183,7 @@ func (st *resState) finish(run *applyRun) {
 	ps.next, ps.nextOff = 0, 0
 	st.series.merge()
 	if run.forgot && st.series.stored() == 0 {
-		st.series.reset()
+		st.series = nil
 	}
 	st.mu.Unlock()
 }
@@ -289,7 +297,7 @@ func (p *Processor) applyGroup(st *resState, run *applyRun, g *metric.Group, sel
 				run.forgot = true
 			}
 		} else {
-			st.series.put(seriesHash(h, ref.name), cur)
+			st.table().put(seriesHash(h, ref.name), cur)
 		}
 	}
 	if haveDisc && disc != oldDisc {
@@ -502,7 +510,7 @@ func (p *Processor) load(ctx context.Context, st *resState) {
 	if err := decodeState(e.Value(), st); err != nil {
 		p.m.kvErrors.WithLabelValues("decode").Inc()
 		p.log.Warn("rate state unreadable; rates of this resource restart", "resource", st.key, "err", err)
-		st.series.reset()
+		st.series = nil
 		st.pos = positional{}
 	}
 }

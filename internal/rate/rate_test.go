@@ -116,7 +116,7 @@ func TestStateSurvivesProcessorRestart(t *testing.T) {
 
 func TestCorruptStateStartsOver(t *testing.T) {
 	st := &resState{key: testRes.Key()}
-	st.series.put(1, sample{value: 5, at: 100})
+	st.table().put(1, sample{value: 5, at: 100})
 	b := encodeState(nil, st, time.Hour)
 	for _, bad := range [][]byte{nil, b[:len(b)-1], append([]byte{'X'}, b[1:]...)} {
 		if err := decodeState(bad, &resState{key: testRes.Key()}); err == nil {
@@ -148,7 +148,7 @@ func TestStateEncoding(t *testing.T) {
 		if k%50 == 0 {
 			s.at, s.flags = 2000+float64(k), 0 // a stamp of its own
 		}
-		st.series.put(k*0x9E3779B97F4A7C15, s)
+		st.table().put(k*0x9E3779B97F4A7C15, s)
 		want[k*0x9E3779B97F4A7C15] = s
 	}
 	b := encodeState(nil, st, time.Hour*24*365)

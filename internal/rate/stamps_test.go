@@ -249,7 +249,7 @@ func encodeV3(t *testing.T, st *resState, disc func(k, j int) (uint32, bool)) []
 		b = append(b, s.flags)
 	}
 	b = append(b, body...)
-	return encodeTable(b, &st.series)
+	return encodeTable(b, st.series)
 }
 
 func containsShape(shapes []*shape, s *shape) bool {

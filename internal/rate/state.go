@@ -148,7 +148,7 @@ func encodeState(b []byte, st *resState, evict time.Duration) []byte {
 		}
 		off += sl.shape.units
 	}
-	return encodeTable(b, &st.series)
+	return encodeTable(b, st.series)
 }
 
 // shapeIndex is the index of the shape in shapes with sh's names (-1:
@@ -161,8 +161,11 @@ func shapeIndex(shapes []*shape, sh *shape) int {
 	return slices.IndexFunc(shapes, func(s *shape) bool { return slices.Equal(s.names, sh.names) })
 }
 
-// encodeTable appends t as version 2 does after the key.
+// encodeTable appends t (nil: none) as version 2 does after the key.
 func encodeTable(b []byte, t *table) []byte {
+	if t == nil {
+		t = &table{}
+	}
 	b = binary.BigEndian.AppendUint16(b, uint16(len(t.times)))
 	for _, s := range t.times {
 		b = binary.BigEndian.AppendUint64(b, math.Float64bits(s.at))
@@ -207,7 +210,7 @@ func decodeState(b []byte, st *resState) error {
 	if version >= 3 {
 		if err := decodePositions(&r, st, version); err != nil {
 			st.pos = positional{}
-			st.series.reset()
+			st.series = nil
 			return err
 		}
 	}
@@ -306,7 +309,7 @@ func decodePositions(r *reader, st *resState, version uint8) error {
 						ps.slots[k].disc, haveDisc = d, true
 					case d != ps.slots[k].disc:
 						s := sample{value: vals[pos], at: stamps[x].at, uptime: stamps[x].uptime, disc: d, flags: stamps[x].flags}
-						st.series.put(seriesHash(sl.hash, name), s)
+						st.table().put(seriesHash(sl.hash, name), s)
 						x = absent
 					}
 				}
@@ -378,7 +381,7 @@ func decodeTable(r *reader, st *resState) error {
 		if di != noDisc {
 			s.disc, s.flags = discs[di], s.flags|flagDisc
 		}
-		st.series.put(key, s)
+		st.table().put(key, s)
 	}
 	if len(r.b) != 0 {
 		return fmt.Errorf("rate state: %d bytes after the last series", len(r.b))
@@ -427,7 +430,7 @@ func decodeV1(b []byte, st *resState) error {
 	}
 	for i := 0; i < n; i++ {
 		e := b[i*entrySize:]
-		st.series.put(binary.BigEndian.Uint64(e), sample{
+		st.table().put(binary.BigEndian.Uint64(e), sample{
 			value:  binary.BigEndian.Uint64(e[8:]),
 			at:     math.Float64frombits(binary.BigEndian.Uint64(e[16:])),
 			uptime: binary.BigEndian.Uint32(e[24:]),

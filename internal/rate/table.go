@@ -64,10 +64,21 @@ var maxIndex = noDisc - 1
 // (Swap has no end of a poll to merge at).
 const mergeAt = 256
 
-func (t *table) len() int { return len(t.keys) + len(t.fresh) }
+// The methods that only read, merge or drop take a nil table as an empty
+// one: a resource whose series are all held by position has none.
+
+func (t *table) len() int {
+	if t == nil {
+		return 0
+	}
+	return len(t.keys) + len(t.fresh)
+}
 
 // find returns the series' sample and where it is (for update).
 func (t *table) find(key uint64) (sample, int, bool) {
+	if t == nil {
+		return sample{}, -1, false
+	}
 	if i, ok := t.index(key); ok {
 		if t.ti[i] == noStamp {
 			return sample{}, i, false
@@ -249,7 +260,7 @@ func shrink[T any](s []T) []T {
 // merge moves the added series into the rows, allocating exactly what the
 // rows then hold.
 func (t *table) merge() {
-	if len(t.fresh) == 0 {
+	if t == nil || len(t.fresh) == 0 {
 		return
 	}
 	if len(t.times)+len(t.fresh) >= maxIndex || len(t.discs)+len(t.fresh) >= maxIndex {
@@ -285,6 +296,9 @@ func (t *table) merge() {
 
 // keep drops the rows for which keep is false (in place, order kept).
 func (t *table) keep(keep func(key uint64, s sample) bool) {
+	if t == nil {
+		return
+	}
 	t.merge()
 	j := 0
 	for i := range t.keys {
@@ -299,6 +313,9 @@ func (t *table) keep(keep func(key uint64, s sample) bool) {
 
 // each calls f for every stored series, in key order.
 func (t *table) each(f func(key uint64, s sample)) {
+	if t == nil {
+		return
+	}
 	t.merge()
 	for i := range t.keys {
 		if t.ti[i] != noStamp {
@@ -307,10 +324,11 @@ func (t *table) each(f func(key uint64, s sample)) {
 	}
 }
 
-func (t *table) reset() { *t = table{} }
-
 // forget drops the series (its sample moved to its position).
 func (t *table) forget(key uint64) {
+	if t == nil {
+		return
+	}
 	if i, ok := t.index(key); ok {
 		t.ti[i] = noStamp // unseen; keep drops it
 		return
@@ -320,6 +338,9 @@ func (t *table) forget(key uint64) {
 
 // stored is how many series the table holds a sample of.
 func (t *table) stored() int {
+	if t == nil {
+		return 0
+	}
 	n := len(t.fresh)
 	for _, ti := range t.ti {
 		if ti != noStamp {
