@@ -132,8 +132,9 @@ func (ix *Index) apply(e jetstream.KeyValueEntry) {
 			ix.mu.Unlock()
 			return
 		}
+		r.Freeze() // read-only from here: one key string for all its holders
 		ix.mu.Lock()
-		ix.byKey[key] = r
+		ix.byKey[r.Key()] = r
 		ix.snapshot = nil
 		ix.mu.Unlock()
 	}

@@ -21,12 +21,29 @@ type Resource struct {
 	Metadata          map[string]string `json:"resource_metadata"`
 	CreationTimestamp float64           `json:"resource_creation_timestamp"`
 	Plugin            string            `json:"resource_plugin"`
+
+	// key is Key's result once Freeze recorded it; "" computes it at
+	// each call.
+	key string
 }
 
 // Key is the resource's identity, stable across discovery runs. Its parts are
 // joined with '|' which cannot occur in a KV key made by KVKey.
 func (r *Resource) Key() string {
+	if r.key != "" {
+		return r.key
+	}
 	return r.Site + "|" + r.Class + "|" + r.Subclass + "|" + r.Type + "|" + r.ID
+}
+
+// Freeze records the resource's key, so that what keeps it (the book, the
+// enrichment cache, schedules, ownership: a node holds each key several
+// times) shares one string instead of a copy each. Call it before the
+// resource is shared; a frozen resource must not change (Clone makes a
+// copy that may).
+func (r *Resource) Freeze() {
+	r.key = ""
+	r.key = r.Key()
 }
 
 // Validate reports the first required field that is empty.
@@ -62,6 +79,7 @@ func (r *Resource) SameContent(o *Resource) bool {
 // Clone returns a deep copy.
 func (r *Resource) Clone() *Resource {
 	c := *r
+	c.key = "" // the copy may change
 	if r.Metadata != nil {
 		c.Metadata = make(map[string]string, len(r.Metadata))
 		for k, v := range r.Metadata {
