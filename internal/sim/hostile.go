@@ -36,6 +36,10 @@ type Hostile struct {
 	// (all 22 columns, plausible values), generated per request: a table
 	// of any size that costs the simulator no memory.
 	TableRows int
+	// DropAbove drops every answer longer than DropAbove octets, counted as
+	// Lost: a path that drops fragmented UDP (a firewall, a tunnel) never
+	// delivers an answer larger than its MTU.
+	DropAbove int
 }
 
 // SetHostile sets the device's hostile behaviour; the zero Hostile restores

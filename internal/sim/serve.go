@@ -115,6 +115,10 @@ func (f *Farm) serveOne(d *Device, s *scratch, rng *rand.Rand, req []byte, trunc
 	}
 	switch why {
 	case answered:
+		if h := d.hostile.Load(); h != nil && h.DropAbove > 0 && len(resp) > h.DropAbove {
+			d.stats.lost.Add(1)
+			return
+		}
 		d.stats.varbinds.Add(uint64(nvb))
 		if lat := d.latency.Load(); lat > 0 {
 			f.delay(d, resp, from, time.Duration(lat))

@@ -82,6 +82,10 @@ func (s *session) walkColumns(ctx context.Context, roots []string, size int, out
 		}
 	}
 	perRequest := max(1, maxColumnVarbinds/s.maxReps)
+	if s.narrow {
+		perRequest = 1
+	}
+	fellBack := false
 	// One decoder for every answer, with slabs for several packets when
 	// the walk expects more than one.
 	s.dec = decoder{walk: size*len(roots) > s.maxReps*min(perRequest, len(roots))}
@@ -112,7 +116,19 @@ func (s *session) walkColumns(ctx context.Context, roots []string, size int, out
 		var resp response
 		var err error
 		if scratch, resp, err = s.roundTrip(ctx, req, scratch[:0]); err != nil {
+			if len(c.asked) > 1 && s.answered && ctx.Err() == nil && KindOf(err) == KindTimeout {
+				// The device answered before (this check's GET, an earlier
+				// poll) but not a request of several columns: most often
+				// an answer larger than the path's MTU whose fragments a
+				// firewall or tunnel drops. One column a request, as a
+				// walk of one column; a device really gone fails it too.
+				perRequest, fellBack = 1, true
+				continue
+			}
 			return 0, err
+		}
+		if fellBack {
+			s.narrow = true // the narrow request was answered: the pool remembers the device
 		}
 		if resp.status == gosnmp.TooBig && len(c.asked) > 1 {
 			// An agent that does not cut a GETBULK's answer to its size

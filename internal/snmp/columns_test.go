@@ -406,3 +406,61 @@ func TestWalkColumnsMissingTable(t *testing.T) {
 		t.Errorf("%d requests, want a GETBULK and a GET", asked)
 	}
 }
+
+// TestWalkColumnsNarrowsWhenBigAnswersAreLost: a path that drops answers
+// over its MTU (fragmented UDP behind a firewall; the simulator's
+// DropAbove) never delivers a GETBULK of many columns. A device that
+// answered before is then walked one column a request: the results are
+// whole, the pool counts and logs it once, and its next walks go narrow
+// at once, with no timeout. A device that answers nothing at all keeps
+// its timeout, and is not remembered.
+func TestWalkColumnsNarrowsWhenBigAnswersAreLost(t *testing.T) {
+	d := startSim(t, 1).Devices()[0]
+	p, logs, _ := testPool(t, 1)
+	tg := simTarget(d)
+	tg.MaxRepetitions, tg.Timeout, tg.Retries = 25, 150*time.Millisecond, 0
+	want := walkEach(t, p, tg, columnRoots)
+
+	d.SetHostile(sim.Hostile{DropAbove: 1400})
+	if _, err := p.Get(context.Background(), tg, []string{oidSysName}); err != nil {
+		t.Fatal(err)
+	}
+	for pass := range 2 {
+		lost := d.Stats().Lost
+		got, err := walkColumns(context.Background(), p, tg, columnRoots, 0)
+		if err != nil {
+			t.Fatalf("pass %d: %v", pass, err)
+		}
+		for i, root := range columnRoots {
+			sameNames(t, root, got[i], want[i])
+		}
+		dropped := d.Stats().Lost - lost
+		if pass == 0 && dropped == 0 {
+			t.Fatal("no answer was too large for the path: the test shows nothing")
+		}
+		if pass == 1 && dropped != 0 {
+			t.Errorf("the remembered device: %d answers lost, want none (one column a request)", dropped)
+		}
+		if n := promtest.ToFloat64(p.m.narrowed); n != 1 {
+			t.Errorf("pass %d: column_walks_narrowed_total %v, want 1", pass, n)
+		}
+	}
+	if n := strings.Count(logs.String(), "one column a request for the next hour"); n != 1 {
+		t.Errorf("%d warnings, want 1:\n%s", n, logs.String())
+	}
+
+	// A device gone silent after its answer: the narrow walk fails too.
+	d2 := startSim(t, 1).Devices()[0]
+	tg2 := simTarget(d2)
+	tg2.MaxRepetitions, tg2.Timeout, tg2.Retries = 25, 100*time.Millisecond, 0
+	if _, err := p.Get(context.Background(), tg2, []string{oidSysName}); err != nil {
+		t.Fatal(err)
+	}
+	d2.SetHostile(sim.Hostile{DropAbove: 1})
+	if _, err := walkColumns(context.Background(), p, tg2, columnRoots, 0); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("a silent device: %v, want a timeout", err)
+	}
+	if n := promtest.ToFloat64(p.m.narrowed); n != 1 {
+		t.Errorf("a silent device was remembered as narrow: column_walks_narrowed_total %v", n)
+	}
+}

@@ -21,6 +21,7 @@ type metrics struct {
 	retries        prometheus.Counter
 	strays         prometheus.Counter
 	decoderFaults  prometheus.Counter
+	narrowed       prometheus.Counter
 	// Shared socket: system calls by kind (sendmmsg, recvmmsg) and the
 	// datagrams they moved; datagrams per call is how well batching works.
 	muxCalls    *prometheus.CounterVec
@@ -78,6 +79,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Namespace: "panoptes", Subsystem: "snmp", Name: "decoder_faults_total",
 			Help: "Answers whose decoding panicked (a decoder bug on malformed input), turned into an error for their request: report them with the device's model and a packet capture.",
 		}),
+		narrowed: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "panoptes", Subsystem: "snmp", Name: "column_walks_narrowed_total",
+			Help: "Devices that answered a GETBULK of one column but not of several (answers too large for the path: dropped IP fragments), walked a column a request for the next hour.",
+		}),
 		muxCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "panoptes", Subsystem: "snmp", Name: "shared_socket_syscalls_total",
 			Help: "sendmmsg and recvmmsg calls on the shared socket (snmp.transport: shared); packets_sent_total or shared_socket_datagrams_received_total divided by these is the batch size.",
@@ -101,6 +106,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		m.retries = selfmetric.Register(reg, m.retries)
 		m.strays = selfmetric.Register(reg, m.strays)
 		m.decoderFaults = selfmetric.Register(reg, m.decoderFaults)
+		m.narrowed = selfmetric.Register(reg, m.narrowed)
 		m.muxCalls = selfmetric.Register(reg, m.muxCalls)
 		m.muxReceived = selfmetric.Register(reg, m.muxReceived)
 	}

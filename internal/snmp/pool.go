@@ -54,9 +54,12 @@ type Pool struct {
 
 	mu      sync.Mutex
 	devices map[string]*device // by Target.Addr()
-	lru     idleList           // idle sessions, least recently released first
-	closed  bool
-	active  int // requests holding a slot: the mux outlives them
+	// narrow: devices whose column walks go a column a request until then
+	// (they answered one column but not several; see walkColumns).
+	narrow map[string]time.Time
+	lru    idleList // idle sessions, least recently released first
+	closed bool
+	active int // requests holding a slot: the mux outlives them
 
 	getM, walkM opMetrics
 
@@ -88,6 +91,7 @@ func NewPool(opts PoolOptions) *Pool {
 		log:     opts.Logger,
 		m:       newMetrics(opts.Registerer),
 		devices: make(map[string]*device),
+		narrow:  make(map[string]time.Time),
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
 	}
@@ -179,9 +183,48 @@ func (p *Pool) WalkColumns(ctx context.Context, t Target, roots []string, size i
 	if len(roots) == 0 {
 		return nil
 	}
+	addr := t.Addr()
+	narrow := p.narrowed(addr)
 	return p.do(ctx, t, operation{kind: "walk", root: roots[0]}, func(s *session) (int, error) {
-		return s.walkColumns(ctx, roots, size, out)
+		s.narrow = narrow
+		n, err := s.walkColumns(ctx, roots, size, out)
+		if s.narrow && !narrow {
+			p.rememberNarrow(addr, t.CredentialName, len(roots))
+		}
+		s.narrow = false
+		return n, err
 	})
+}
+
+// narrowFor is how long a device that needed one column a request keeps
+// it before a column walk tries several again (a path's MTU or firewall
+// rarely changes; a transient loss should not cost its requests forever).
+const narrowFor = time.Hour
+
+// maxNarrow bounds the devices remembered: beyond it, a device falls back
+// again at its next poll (one timeout) instead of growing the map.
+const maxNarrow = 100_000
+
+func (p *Pool) narrowed(addr string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	until, ok := p.narrow[addr]
+	if ok && time.Now().After(until) {
+		delete(p.narrow, addr)
+		return false
+	}
+	return ok
+}
+
+func (p *Pool) rememberNarrow(addr, credential string, columns int) {
+	p.mu.Lock()
+	if len(p.narrow) < maxNarrow {
+		p.narrow[addr] = time.Now().Add(narrowFor)
+	}
+	p.mu.Unlock()
+	p.m.narrowed.Inc()
+	p.log.Warn("snmp: the device answers a GETBULK of one column but not of several; walking its tables one column a request for the next hour. Likely its answers outgrow the path's MTU and a firewall or tunnel drops the IP fragments: allow fragments, or lower snmp.max_repetitions",
+		"device", addr, "credential", credential, "columns", columns, "for", narrowFor)
 }
 
 // do runs fn on a pooled session of t within the per-device limit, and
