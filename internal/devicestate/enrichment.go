@@ -15,6 +15,7 @@ import (
 	"github.com/panoptes-go/panoptes/internal/enrich"
 	"github.com/panoptes-go/panoptes/internal/poll"
 	"github.com/panoptes-go/panoptes/internal/resource"
+	"github.com/panoptes-go/panoptes/internal/snmp"
 )
 
 // The enrichment role. Which node refreshes a resource's enrichment is the
@@ -68,7 +69,9 @@ func NewEnrichment(o EnrichmentOptions) *Enrichment {
 	}
 	e := &Enrichment{o: o, changes: make(chan struct{}, 1)}
 	if o.Config != nil && o.Config.HasRole(config.RoleEnrichment) {
-		e.refresher = enrich.NewRefresher(enrich.RefresherOptions{Cache: o.Cache, SNMP: o.Pool, MaxConcurrent: o.Config.Enrichment.MaxConcurrent})
+		e.refresher = enrich.NewRefresher(enrich.RefresherOptions{Cache: o.Cache, SNMP: o.Pool, MaxConcurrent: o.Config.Enrichment.MaxConcurrent,
+			// Built at each visit rather than kept per device.
+			Resolve: func(res *resource.Resource) (snmp.Target, error) { return poll.TargetFor(res, o.SNMP) }})
 	}
 	return e
 }

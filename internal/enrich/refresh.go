@@ -27,6 +27,12 @@ type RefresherOptions struct {
 	// Timeout bounds one collection (default the smaller of the Cache's
 	// Refresh and 2m).
 	Timeout time.Duration
+	// Resolve, when set, builds a target's SNMP target at each visit
+	// (Target.SNMP is then not kept): a node refreshing thousands of
+	// devices would otherwise hold one, 208 bytes with its credential,
+	// per device beside its checks' own. A target it fails for is not
+	// collected (its polls report why).
+	Resolve func(*resource.Resource) (snmp.Target, error)
 }
 
 // Refresher is the enrichment role: it visits each of its targets once per
@@ -37,6 +43,7 @@ type RefresherOptions struct {
 type Refresher struct {
 	c        *Cache
 	s        SNMP
+	resolve  func(*resource.Resource) (snmp.Target, error)
 	interval time.Duration
 	timeout  time.Duration
 	sem      chan struct{}
@@ -49,7 +56,8 @@ type Refresher struct {
 
 type visit struct {
 	key     string
-	target  Target
+	res     *resource.Resource
+	snmp    *snmp.Target // nil with Resolve
 	phase   time.Duration
 	due     time.Time
 	index   int  // in queue; -1 when out
@@ -65,7 +73,7 @@ func NewRefresher(opts RefresherOptions) *Refresher {
 	if opts.Timeout <= 0 {
 		opts.Timeout = min(interval, 2*time.Minute)
 	}
-	return &Refresher{c: opts.Cache, s: opts.SNMP, interval: interval, timeout: opts.Timeout,
+	return &Refresher{c: opts.Cache, s: opts.SNMP, resolve: opts.Resolve, interval: interval, timeout: opts.Timeout,
 		sem: make(chan struct{}, opts.MaxConcurrent), items: map[string]*visit{}, wake: make(chan struct{}, 1)}
 }
 
@@ -79,11 +87,14 @@ func (r *Refresher) Update(targets []Target) {
 		key := t.Resource.Key()
 		if v, ok := r.items[key]; ok {
 			keys[v.key] = true // the string kept already, not a copy of it per update
-			v.target = t
+			v.res = t.Resource
+			if v.snmp != nil {
+				*v.snmp = t.SNMP
+			}
 			continue
 		}
 		keys[key] = true
-		v := &visit{key: key, target: t, phase: phase.Of("enrichment|"+key, r.interval), due: now}
+		v := &visit{key: key, res: t.Resource, snmp: r.keptSNMP(t), phase: phase.Of("enrichment|"+key, r.interval), due: now}
 		r.items[key] = v
 		heap.Push(&r.queue, v)
 	}
@@ -137,7 +148,10 @@ func (r *Refresher) Run(ctx context.Context) error {
 				return ctx.Err()
 			}
 			r.mu.Lock()
-			t, next, current := v.target, v.due, r.items[v.key] == v
+			t, next, current := Target{Resource: v.res}, v.due, r.items[v.key] == v
+			if v.snmp != nil {
+				t.SNMP = *v.snmp
+			}
 			if current {
 				v.running = true
 			}
@@ -185,6 +199,15 @@ func (r *Refresher) due(now time.Time) ([]*visit, time.Duration) {
 }
 
 func (r *Refresher) visit(ctx context.Context, v *visit, t Target, next time.Time) {
+	if r.resolve != nil {
+		var err error
+		if t.SNMP, err = r.resolve(t.Resource); err != nil {
+			r.mu.Lock()
+			v.running = false
+			r.mu.Unlock()
+			return
+		}
+	}
 	cctx, cancel := context.WithTimeout(ctx, r.timeout)
 	skipped, _ := r.c.refresh(cctx, t.Resource, t.SNMP, r.s, next)
 	cancel()
@@ -194,6 +217,14 @@ func (r *Refresher) visit(ctx context.Context, v *visit, t Target, next time.Tim
 	r.mu.Lock()
 	v.running = false
 	r.mu.Unlock()
+}
+
+// keptSNMP is what a visit keeps of t's SNMP target: nothing with Resolve.
+func (r *Refresher) keptSNMP(t Target) *snmp.Target {
+	if r.resolve != nil {
+		return nil
+	}
+	return &t.SNMP
 }
 
 // nextVisit is the first time after now at phase + k×interval (wall clock).

@@ -2,12 +2,16 @@ package enrich
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
@@ -255,4 +259,91 @@ func TestForgetAndRemove(t *testing.T) {
 		t.Errorf("after Remove: failing %v, entries %d", g, c.Len())
 	}
 	c.Forget("never seen") // no effect, no panic
+}
+
+// targetSeen records the SNMP targets a collection walked.
+type targetSeen struct {
+	scripted
+	mu    sync.Mutex
+	hosts map[string]int
+}
+
+func (s *targetSeen) Walk(ctx context.Context, t snmp.Target, root string) ([]snmp.Varbind, error) {
+	s.mu.Lock()
+	s.hosts[t.Host]++
+	s.mu.Unlock()
+	return s.scripted.Walk(ctx, t, root)
+}
+
+// TestRefresherResolvesAtVisit: with Resolve a visit builds its target's
+// SNMP target then (none is kept per device: a visit is a few words), and
+// a target it fails for is not collected.
+func TestRefresherResolvesAtVisit(t *testing.T) {
+	if n := unsafe.Sizeof(visit{}); n > 96 {
+		t.Errorf("a visit takes %d bytes, want at most 96 (no SNMP target in it)", n)
+	}
+	c := New(Options{Refresh: time.Hour})
+	dev := &targetSeen{scripted: scripted{uptime: 1000, alias: "a"}, hosts: map[string]int{}}
+	r := NewRefresher(RefresherOptions{Cache: c, SNMP: dev, Resolve: func(res *resource.Resource) (snmp.Target, error) {
+		if res.ID == "bad" {
+			return snmp.Target{}, errors.New("no credential")
+		}
+		return snmp.Target{Host: "resolved-" + res.ID}, nil
+	}})
+	good, bad := &resource.Resource{ID: "sw1"}, &resource.Resource{ID: "bad"}
+	r.Update([]Target{{Resource: good, SNMP: snmp.Target{Host: "given"}}, {Resource: bad}})
+	for _, v := range r.items {
+		if v.snmp != nil {
+			t.Errorf("visit of %s keeps an SNMP target", v.key)
+		}
+	}
+	runRefresher(t, r)
+	waitFor(t, "the collection of sw1", func() bool { return c.Has(good.Key()) })
+	time.Sleep(50 * time.Millisecond) // bad's visit ran too
+	dev.mu.Lock()
+	defer dev.mu.Unlock()
+	if dev.hosts["resolved-sw1"] == 0 || dev.hosts["given"] != 0 || len(dev.hosts) != 1 {
+		t.Errorf("walked targets %v, want only resolved-sw1", dev.hosts)
+	}
+	if c.Has(bad.Key()) {
+		t.Error("a target Resolve failed for was collected")
+	}
+}
+
+// BenchmarkRefresherBytesPerTarget reports the heap a Refresher keeps per
+// target (refresher-B/target) for 10,000 targets, keeping their SNMP
+// targets ("kept") or building them at each visit ("resolve").
+//
+//	go test -run '^$' -bench RefresherBytes -benchtime 3x ./internal/enrich
+func BenchmarkRefresherBytesPerTarget(b *testing.B) {
+	const n = 10_000
+	targets := make([]Target, n)
+	for i := range targets {
+		res := &resource.Resource{Site: "bench", Class: "network", Subclass: "switch", Type: "cisco", ID: fmt.Sprintf("switch48-%05d", i)}
+		res.Freeze() // as the inventory's index hands them out
+		targets[i] = Target{Resource: res, SNMP: snmp.Target{Host: "127.1.0.1", Port: 161,
+			Credential: snmp.Credential{Version: "2c", Community: "public"}, CredentialName: "lab", Timeout: time.Second}}
+	}
+	resolve := func(*resource.Resource) (snmp.Target, error) { return snmp.Target{}, nil }
+	for _, mode := range []string{"kept", "resolve"} {
+		b.Run(mode, func(b *testing.B) {
+			var per float64
+			for b.Loop() {
+				var m0, m1 runtime.MemStats
+				runtime.GC()
+				runtime.ReadMemStats(&m0)
+				opts := RefresherOptions{Cache: New(Options{}), SNMP: &scripted{}}
+				if mode == "resolve" {
+					opts.Resolve = resolve
+				}
+				r := NewRefresher(opts)
+				r.Update(targets)
+				runtime.GC()
+				runtime.ReadMemStats(&m1)
+				per = float64(m1.HeapAlloc-m0.HeapAlloc) / n
+				runtime.KeepAlive(r)
+			}
+			b.ReportMetric(per, "refresher-B/target")
+		})
+	}
 }
