@@ -116,12 +116,13 @@ func (s *session) walkColumns(ctx context.Context, roots []string, size int, out
 		var resp response
 		var err error
 		if scratch, resp, err = s.roundTrip(ctx, req, scratch[:0]); err != nil {
-			if len(c.asked) > 1 && s.answered && ctx.Err() == nil && KindOf(err) == KindTimeout {
-				// The device answered before (this check's GET, an earlier
-				// poll) but not a request of several columns: most often
-				// an answer larger than the path's MTU whose fragments a
+			if len(c.asked) > 1 && ctx.Err() == nil && KindOf(err) == KindTimeout {
+				// No answer to a request of several columns: most often an
+				// answer larger than the path's MTU whose fragments a
 				// firewall or tunnel drops. One column a request, as a
-				// walk of one column; a device really gone fails it too.
+				// walk of one column. A device really gone fails that too
+				// (and is not remembered); its check's GET, timing out at
+				// the same time, has usually ended the check already.
 				perRequest, fellBack = 1, true
 				continue
 			}

@@ -409,30 +409,43 @@ func TestWalkColumnsMissingTable(t *testing.T) {
 
 // TestWalkColumnsNarrowsWhenBigAnswersAreLost: a path that drops answers
 // over its MTU (fragmented UDP behind a firewall; the simulator's
-// DropAbove) never delivers a GETBULK of many columns. A device that
-// answered before is then walked one column a request: the results are
-// whole, the pool counts and logs it once, and its next walks go narrow
-// at once, with no timeout. A device that answers nothing at all keeps
-// its timeout, and is not remembered.
+// DropAbove) never delivers a GETBULK of many columns. As the interface
+// plugin runs a check, a GET and two column walks at once on two slots of
+// a fresh pool (new sessions: the node closes idle ones between polls):
+// each walk goes on one column a request; the results are whole, the pool
+// counts and logs the device once, and its next walks go narrow at once,
+// losing no answer. A device gone silent keeps its timeout and is not
+// remembered.
 func TestWalkColumnsNarrowsWhenBigAnswersAreLost(t *testing.T) {
 	d := startSim(t, 1).Devices()[0]
-	p, logs, _ := testPool(t, 1)
 	tg := simTarget(d)
-	tg.MaxRepetitions, tg.Timeout, tg.Retries = 25, 150*time.Millisecond, 0
-	want := walkEach(t, p, tg, columnRoots)
+	tg.MaxRepetitions, tg.Timeout, tg.Retries = 25, 150*time.Millisecond, 2
+	base, _, _ := testPool(t, 2)
+	tables := [][]string{columnRoots[:4], columnRoots[4:7]}
+	want := [][][]Varbind{walkEach(t, base, tg, tables[0]), walkEach(t, base, tg, tables[1])}
 
+	p, logs, _ := testPool(t, 2)
 	d.SetHostile(sim.Hostile{DropAbove: 1400})
-	if _, err := p.Get(context.Background(), tg, []string{oidSysName}); err != nil {
-		t.Fatal(err)
-	}
 	for pass := range 2 {
 		lost := d.Stats().Lost
-		got, err := walkColumns(context.Background(), p, tg, columnRoots, 0)
-		if err != nil {
-			t.Fatalf("pass %d: %v", pass, err)
+		var wg sync.WaitGroup
+		errs := make([]error, 3)
+		got := make([][][]Varbind, 2)
+		wg.Add(3)
+		go func() { defer wg.Done(); _, errs[2] = p.Get(context.Background(), tg, []string{oidSysName}) }()
+		for i, roots := range tables {
+			go func() { defer wg.Done(); got[i], errs[i] = walkColumns(context.Background(), p, tg, roots, 0) }()
 		}
-		for i, root := range columnRoots {
-			sameNames(t, root, got[i], want[i])
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("pass %d, request %d: %v", pass, i, err)
+			}
+		}
+		for i, roots := range tables {
+			for j, root := range roots {
+				sameNames(t, root, got[i][j], want[i][j])
+			}
 		}
 		dropped := d.Stats().Lost - lost
 		if pass == 0 && dropped == 0 {

@@ -65,11 +65,11 @@ answer cut to the agent's message size continues from where each column
 got, and an agent that answers tooBig instead is asked for fewer columns,
 down to one. An answer of many columns can outgrow the path's MTU (~14 KB
 at 512 counters: IP fragments), and a firewall or tunnel that drops
-fragments turns it into silence: when a device that answered before (the
-session's earlier request) does not answer a request of several columns,
-the walk goes on one column a request, and the pool walks that device so
-for an hour (panoptes_snmp_column_walks_narrowed_total, one warning). A
-device gone silent fails the narrow request too and is not remembered.
+fragments turns it into silence: when a request of several columns is not
+answered, the walk goes on one column a request, and once that is answered
+the pool walks the device so for an hour
+(panoptes_snmp_column_walks_narrowed_total, one warning). A device gone
+silent fails the narrow request too and is not remembered.
 SNMPv1 walks the columns one by one (GETNEXT, where a noSuchName fails the
 whole PDU). SNMPv3 takes the same path through gosnmp.
 

@@ -184,8 +184,10 @@ func (p *Pool) WalkColumns(ctx context.Context, t Target, roots []string, size i
 		return nil
 	}
 	addr := t.Addr()
-	narrow := p.narrowed(addr)
 	return p.do(ctx, t, operation{kind: "walk", root: roots[0]}, func(s *session) (int, error) {
+		// Read once the slot is held: a walk that waited behind one that
+		// just fell back starts narrow.
+		narrow := p.narrowed(addr)
 		s.narrow = narrow
 		n, err := s.walkColumns(ctx, roots, size, out)
 		if s.narrow && !narrow {
@@ -216,12 +218,18 @@ func (p *Pool) narrowed(addr string) bool {
 	return ok
 }
 
+// rememberNarrow records addr as narrow, counted and logged once however
+// many of its walks fell back at the same time.
 func (p *Pool) rememberNarrow(addr, credential string, columns int) {
 	p.mu.Lock()
-	if len(p.narrow) < maxNarrow {
+	_, known := p.narrow[addr]
+	if !known && len(p.narrow) < maxNarrow {
 		p.narrow[addr] = time.Now().Add(narrowFor)
 	}
 	p.mu.Unlock()
+	if known {
+		return
+	}
 	p.m.narrowed.Inc()
 	p.log.Warn("snmp: the device answers a GETBULK of one column but not of several; walking its tables one column a request for the next hour. Likely its answers outgrow the path's MTU and a firewall or tunnel drops the IP fragments: allow fragments, or lower snmp.max_repetitions",
 		"device", addr, "credential", credential, "columns", columns, "for", narrowFor)

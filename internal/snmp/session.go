@@ -29,7 +29,6 @@ type session struct {
 	root     [1]string // a walk's OID or a single GET's in flight
 	dec      decoder   // a walk's decoder, for all its responses
 	cols     columns   // a column walk's state, kept between walks
-	answered bool      // an answer came on this session: its device is up
 	// narrow walks columns one a request (the pool knows the device needs
 	// it); a column walk sets it when it had to fall back to that.
 	narrow bool
@@ -75,9 +74,7 @@ func (s *session) close() { s.rt.close() }
 
 func (s *session) roundTrip(ctx context.Context, req *request, dst []Varbind) ([]Varbind, response, error) {
 	dst, resp, err := s.rt.roundTrip(ctx, req, dst)
-	if err == nil {
-		s.answered = true
-	} else if !s.reusableAfter(err) {
+	if err != nil && !s.reusableAfter(err) {
 		s.broken = true
 	}
 	return dst, resp, err
