@@ -85,12 +85,12 @@ func appendGroup(b []byte, g *Group, e *Encoder) []byte {
 		}
 		b = append(b, `{"metric_creation_timestamp":`...)
 		bits := math.Float64bits(m.Timestamp)
-		if e, ok := seen.find(bits); ok {
-			b = append(b, b[e.start:e.end]...)
+		if ts, ok := seen.find(bits); ok {
+			b = append(b, b[ts.start:ts.end]...)
 		} else {
 			start := len(b)
 			b = appendTimestamp(b, m.Timestamp)
-			seen.add(e, tsText{bits: bits, start: start, end: len(b)})
+			seen.add(ts, tsText{bits: bits, start: start, end: len(b)})
 		}
 		switch m.Type {
 		case Counter:
@@ -158,10 +158,6 @@ func appendResource(b []byte, r *resource.Resource) []byte {
 	return append(b, '}')
 }
 
-// appendTimestamp writes epoch seconds with millisecond precision, as Panoptes did.
-// A timestamp too large to scale (|ts| above ~1.8e305, which a decoded
-// message may hold) has no millisecond digits anyway and is written as is:
-// scaling it would overflow to an infinity, which is not JSON.
 // tsCache holds where a group's timestamps were written: an open-addressed
 // table of up to tsCacheMax (an interface group has ~30, one per column
 // walked); beyond that a timestamp not in it is written again.
@@ -198,6 +194,10 @@ func (c *tsCache) add(e *tsText, t tsText) {
 	}
 }
 
+// appendTimestamp writes epoch seconds with millisecond precision, as Panoptes did.
+// A timestamp too large to scale (|ts| above ~1.8e305, which a decoded
+// message may hold) has no millisecond digits anyway and is written as is:
+// scaling it would overflow to an infinity, which is not JSON.
 func appendTimestamp(b []byte, ts float64) []byte {
 	if math.IsNaN(ts) || math.IsInf(ts, 0) {
 		return append(b, '0')

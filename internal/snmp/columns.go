@@ -52,10 +52,10 @@ var answers = sync.Pool{New: func() any { b := make([]Varbind, 0, maxColumnVarbi
 // order, the subtree's end, endOfMibView, the walk limit, the scalar
 // fallback). One request carries many columns, so the 13 counter columns
 // of a 48-port ifTable take 2 round trips instead of 13. An agent that
-// answers tooBig instead of fewer varbinds is asked for fewer columns. SNMPv1 (GETNEXT, whose
-// noSuchName fails the whole PDU) and a single root walk one root at a
-// time. size is the varbinds expected per column (0: unknown). It returns
-// the varbinds walked in all.
+// answers tooBig instead of fewer varbinds is asked for fewer columns.
+// SNMPv1 (GETNEXT, whose noSuchName fails the whole PDU) and a single root
+// walk one root at a time. size is the varbinds expected per column (0:
+// unknown). It returns the varbinds walked in all.
 func (s *session) walkColumns(ctx context.Context, roots []string, size int, out [][]Varbind) (int, error) {
 	total := 0
 	if s.v1 || len(roots) == 1 {
@@ -81,7 +81,7 @@ func (s *session) walkColumns(ctx context.Context, roots []string, size int, out
 			out[i] = make([]Varbind, 0, size+1)
 		}
 	}
-	perRequest := max(1, maxColumnVarbinds/s.maxReps)
+	perRequest := min(max(1, maxColumnVarbinds/s.maxReps), MaxOIDsPerGet) // gosnmp's (v3) limit on names
 	if s.narrow {
 		perRequest = 1
 	}
