@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/panoptes-go/panoptes/internal/cluster"
@@ -43,7 +44,8 @@ type EnrichmentOptions struct {
 	// enrichment.max_concurrent and cluster.heartbeat (how often Run
 	// compares the site's enrichers).
 	Config *config.Config
-	// Pool collects (the node's sessions); SNMP builds the targets.
+	// Pool collects (the node's sessions); SNMP builds the targets (until
+	// SetSNMP replaces it).
 	Pool    enrich.SNMP
 	SNMP    poll.SNMPOptions
 	Members Members
@@ -55,7 +57,11 @@ type EnrichmentOptions struct {
 // Enrichment keeps the cache to what this node polls or enriches, and
 // with the role refreshes the resources it enriches.
 type Enrichment struct {
-	o         EnrichmentOptions
+	o EnrichmentOptions
+	// snmp is what targets are built from, replaced by a reload (SetSNMP)
+	// while the Refresher's visits resolve theirs: never o.SNMP, the
+	// options at the start.
+	snmp      atomic.Pointer[poll.SNMPOptions]
 	refresher *enrich.Refresher // nil without the role
 	mine      map[string]bool   // the resources whose entries this node keeps
 	changes   chan struct{}
@@ -68,10 +74,13 @@ func NewEnrichment(o EnrichmentOptions) *Enrichment {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	e := &Enrichment{o: o, changes: make(chan struct{}, 1)}
+	e.SetSNMP(o.SNMP)
+	e.o.SNMP = poll.SNMPOptions{} // not kept twice: e.snmp holds it
 	if o.Config != nil && o.Config.HasRole(config.RoleEnrichment) {
 		e.refresher = enrich.NewRefresher(enrich.RefresherOptions{Cache: o.Cache, SNMP: o.Pool, MaxConcurrent: o.Config.Enrichment.MaxConcurrent,
-			// Built at each visit rather than kept per device.
-			Resolve: func(res *resource.Resource) (snmp.Target, error) { return poll.TargetFor(res, o.SNMP) }})
+			// Built at each visit rather than kept per device, with the
+			// options of the latest reload.
+			Resolve: func(res *resource.Resource) (snmp.Target, error) { return poll.TargetFor(res, *e.snmp.Load()) }})
 	}
 	return e
 }
@@ -155,6 +164,7 @@ func (e *Enrichment) Reconcile(snap []*resource.Resource, pollOwned map[string]b
 		members = e.o.Members.Sharing(config.RoleEnrichment)
 	}
 	var targets []enrich.Target
+	snmpOpts := e.snmp.Load()
 	for _, res := range snap {
 		if res.Site != e.o.Config.Site {
 			continue
@@ -164,7 +174,7 @@ func (e *Enrichment) Reconcile(snap []*resource.Resource, pollOwned map[string]b
 		if e.refresher == nil || !e.o.Uses(res) || cluster.Owner(members, key) != e.o.Members.ID() {
 			continue
 		}
-		t, err := poll.TargetFor(res, e.o.SNMP)
+		t, err := poll.TargetFor(res, *snmpOpts)
 		if err != nil {
 			continue // its polls report it (internal failure)
 		}
@@ -231,7 +241,7 @@ func departures(prev, now, inventory map[string]bool) (forget, remove []string) 
 	return forget, remove
 }
 
-// SetSNMP replaces what targets are built from (a config reload): the next
-// Reconcile uses it. Calls must not overlap a Reconcile (the poller holds
-// its reconcile lock).
-func (e *Enrichment) SetSNMP(o poll.SNMPOptions) { e.o.SNMP = o }
+// SetSNMP replaces what targets are built from (a config reload): the
+// Refresher's next visits and the next Reconcile use it (a rotated
+// credential reaches the scheduled collections too).
+func (e *Enrichment) SetSNMP(o poll.SNMPOptions) { e.snmp.Store(&o) }
