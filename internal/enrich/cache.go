@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -71,7 +72,10 @@ type Cache struct {
 	entries   map[string]*entry // by resource key
 	scheduled map[string]bool   // keys a Refresher of this node visits
 
-	revs kvRevisions // what the bucket's watch saw written (WatchKV)
+	revs       kvRevisions   // what the bucket's watch saw written (WatchKV)
+	rewatch    chan struct{} // restarts the watch: the bucket went back
+	lastCheck  atomic.Int64  // unix ns of the last checkBucket a read asked for
+	checkEvery time.Duration // bucketCheckEvery
 }
 
 type entry struct {
@@ -90,6 +94,7 @@ type entry struct {
 	// end then leaves the failing gauge alone, and after Remove (removed)
 	// does not store the data in KV again.
 	gone, removed bool
+	skips         uint8 // KV reads skipped in a row (kvMaxSkips)
 }
 
 // flight is one collection in progress; done closes when it has ended and
@@ -120,7 +125,8 @@ func New(opts Options) *Cache {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Cache{opts: opts, log: log, m: newMetrics(opts.Registerer), entries: map[string]*entry{}, scheduled: map[string]bool{}}
+	return &Cache{opts: opts, log: log, m: newMetrics(opts.Registerer), entries: map[string]*entry{}, scheduled: map[string]bool{},
+		rewatch: make(chan struct{}, 1), checkEvery: bucketCheckEvery}
 }
 
 // OpenBucket creates or opens the enrichment bucket; ttl (default 1h)
@@ -359,6 +365,9 @@ func (c *Cache) drop(resourceKey string, removed bool) {
 	c.mu.Lock()
 	e, ok := c.entries[resourceKey]
 	delete(c.entries, resourceKey)
+	if ok {
+		c.revs.release(kvHash(resourceKey))
+	}
 	c.mu.Unlock()
 	if !ok {
 		return
@@ -415,6 +424,7 @@ func (c *Cache) entry(key string) *entry {
 	if !ok {
 		e = &entry{}
 		c.entries[key] = e
+		c.revs.hold(kvHash(key))
 	}
 	return e
 }
@@ -519,8 +529,11 @@ func (c *Cache) toKV(ctx context.Context, e *entry, key string, d *Device) {
 		var rev uint64
 		if rev, err = c.opts.KV.Put(ctx, kvKey(key), b); err == nil {
 			e.mu.Lock()
-			e.sawRevision(rev, epoch)
+			before := e.sawRevision(rev, epoch)
 			e.mu.Unlock()
+			if before > rev && epoch != 0 { // a write numbered below an earlier one
+				c.checkBucket(ctx, before, true)
+			}
 		}
 	}
 	if err != nil {
