@@ -94,7 +94,6 @@ type entry struct {
 	// end then leaves the failing gauge alone, and after Remove (removed)
 	// does not store the data in KV again.
 	gone, removed bool
-	skips         uint8 // KV reads skipped in a row (kvMaxSkips)
 }
 
 // flight is one collection in progress; done closes when it has ended and
@@ -532,7 +531,7 @@ func (c *Cache) toKV(ctx context.Context, e *entry, key string, d *Device) {
 			before := e.sawRevision(rev, epoch)
 			e.mu.Unlock()
 			if before > rev && epoch != 0 { // a write numbered below an earlier one
-				c.checkBucket(ctx, before, true)
+				c.checkBucket(ctx, epoch, before, true)
 			}
 		}
 	}

@@ -29,11 +29,6 @@ type kvRevisions struct {
 	created time.Time // the bucket's stream's creation, when the watch began (zero: unknown)
 }
 
-// Reads skipped in a row at most: every kvMaxSkips+1-th visit or stale
-// lookup reads KV even when the watch saw nothing newer, which bounds what
-// a watch that missed writes (a bucket whose server lost them) can hide.
-const kvMaxSkips = 15
-
 // bucketCheckEvery is how often a watch and, at most, reads that returned
 // an older revision than seen compare the bucket's last revision and
 // creation with what the watch saw (Cache.checkEvery: tests shorten it).
@@ -96,10 +91,19 @@ func (r *kvRevisions) lookup(h uint64) (epoch, newest uint64) {
 	return r.epoch, r.newest[h]
 }
 
-func (r *kvRevisions) bucketCreated() time.Time {
+// bucketCreated is the bucket's creation when the watch of epoch began,
+// learnt now (created) if it was not known then; ok is false once another
+// watch runs.
+func (r *kvRevisions) bucketCreated(epoch uint64, created time.Time) (t time.Time, ok bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.created
+	if epoch == 0 || r.epoch != epoch {
+		return time.Time{}, false
+	}
+	if r.created.IsZero() {
+		r.created = created
+	}
+	return r.created, true
 }
 
 // sawRevision records, e locked, that this node read or wrote revision
@@ -110,7 +114,7 @@ func (e *entry) sawRevision(rev, epoch uint64) (before uint64) {
 	if e.revEpoch == epoch {
 		before = e.rev
 	}
-	e.rev, e.revEpoch, e.skips = rev, epoch, 0
+	e.rev, e.revEpoch = rev, epoch
 	if epoch == 0 {
 		e.rev = 0
 	}
@@ -119,13 +123,18 @@ func (e *entry) sawRevision(rev, epoch uint64) (before uint64) {
 
 // kvNewer reports, e locked, whether KV may hold a value of key newer
 // than what this node read or wrote: always, unless a watch runs that
-// began before this node's last read or write of the key, has seen
-// nothing newer since, and fewer than kvMaxSkips reads were skipped in a
-// row. epoch and newest go to readKV.
+// began before this node's last read or write of the key and has seen
+// nothing newer since. epoch and newest go to readKV.
+//
+// A skip that should have read costs at most a collection this node did
+// not need, or another node's newer alias seen one refresh later: a copy
+// older than the refresh policy allows is collected again whatever KV
+// holds. No read is forced at a count of skips: a Get of a value written
+// an interval ago loads its block (the reason for the watch), and a few
+// such reads a second keep every recent block in memory.
 func (c *Cache) kvNewer(key string, e *entry) (read bool, epoch, newest uint64) {
 	epoch, newest = c.revs.lookup(kvHash(key))
-	if c.opts.KV != nil && epoch != 0 && e.revEpoch == epoch && newest <= e.rev && e.skips < kvMaxSkips {
-		e.skips++
+	if c.opts.KV != nil && epoch != 0 && e.revEpoch == epoch && newest <= e.rev {
 		c.m.kvReads[kvSkipped].Inc()
 		return false, epoch, newest
 	}
@@ -147,7 +156,7 @@ func (c *Cache) readKV(ctx context.Context, key string, e *entry, epoch, newest 
 	before := e.sawRevision(rev, epoch)
 	e.mu.Unlock()
 	if rev != 0 && epoch != 0 && (rev < newest || rev < before) {
-		c.checkBucket(ctx, max(newest, before), true)
+		c.checkBucket(ctx, epoch, max(newest, before), true)
 	}
 	return d
 }
@@ -156,9 +165,15 @@ func (c *Cache) readKV(ctx context.Context, key string, e *entry, epoch, newest 
 // a revision this node saw written, and the creation when the watch
 // began: when the bucket went back (deleted and created again, or a bus
 // server lost writes) the watch follows sequences that no longer come,
-// so it is restarted (a new epoch: each key is read again once). limited:
-// at most once per checkEvery (a read that met a lagging replica).
-func (c *Cache) checkBucket(ctx context.Context, seen uint64, limited bool) {
+// so it is restarted (a new epoch: each key is read again once). Only
+// the watch of epoch is restarted (a read made under an earlier one asks
+// nothing). limited: at most once per checkEvery (a read that met an
+// older revision than seen).
+//
+// Writes lost and then written over (LastSeq past seen again by the next
+// check) are not detected: such a key is read again when a later write
+// of it is seen, or collected when its copy is older than the refresh.
+func (c *Cache) checkBucket(ctx context.Context, epoch, seen uint64, limited bool) {
 	if limited {
 		now, last := time.Now().UnixNano(), c.lastCheck.Load()
 		if now-last < int64(c.checkEvery) || !c.lastCheck.CompareAndSwap(last, now) {
@@ -169,10 +184,13 @@ func (c *Cache) checkBucket(ctx context.Context, seen uint64, limited bool) {
 	if info == nil {
 		return
 	}
-	created := c.revs.bucketCreated()
-	if info.State.LastSeq >= seen && (created.IsZero() || info.Created.Equal(created)) {
+	created, ok := c.revs.bucketCreated(epoch, info.Created)
+	if !ok {
+		return
+	}
+	if info.State.LastSeq >= seen && info.Created.Equal(created) {
 		if limited {
-			c.log.Debug("enrichment KV answered an older revision than seen (a lagging replica); the next visit reads again",
+			c.log.Debug("enrichment KV answered an older revision than seen (a lagging replica, or writes lost); the next visit reads again",
 				"seen_revision", seen, "last_revision", info.State.LastSeq)
 		}
 		return
@@ -204,12 +222,9 @@ func (c *Cache) bucketInfo(ctx context.Context) *jetstream.StreamInfo {
 	return nil
 }
 
-// beginWatch starts the epoch of a watch that just began.
-func (c *Cache) beginWatch(ctx context.Context) {
-	var created time.Time
-	if info := c.bucketInfo(ctx); info != nil {
-		created = info.Created
-	}
+// beginWatch starts the epoch of a watch that just began, on the bucket
+// created at created (zero: unknown; the first check learns it).
+func (c *Cache) beginWatch(created time.Time) {
 	c.mu.Lock()
 	held := make([]uint64, 0, len(c.entries))
 	for k := range c.entries {
@@ -238,10 +253,17 @@ func (c *Cache) WatchKV(ctx context.Context, ready chan<- struct{}) {
 		case <-c.rewatch: // asked of an earlier watch
 		default:
 		}
+		// The creation before the watch: a bucket created again in between
+		// is then seen as new by the first check (one restart too many at
+		// worst), not taken for the watched one.
+		var created time.Time
+		if info := c.bucketInfo(ctx); info != nil {
+			created = info.Created
+		}
 		w, err := c.opts.KV.WatchAll(ctx, jetstream.MetaOnly(), jetstream.UpdatesOnly())
 		if err == nil {
 			wait = time.Second
-			c.beginWatch(ctx)
+			c.beginWatch(created)
 			signal()
 			c.follow(ctx, w)
 			c.revs.end()
@@ -263,6 +285,7 @@ func (c *Cache) WatchKV(ctx context.Context, ready chan<- struct{}) {
 func (c *Cache) follow(ctx context.Context, w jetstream.KeyWatcher) {
 	check := time.NewTicker(c.checkEvery)
 	defer check.Stop()
+	epoch := c.revs.current()
 	var seen uint64 // the newest revision the watch delivered
 	for {
 		select {
@@ -271,7 +294,7 @@ func (c *Cache) follow(ctx context.Context, w jetstream.KeyWatcher) {
 		case <-c.rewatch:
 			return
 		case <-check.C:
-			c.checkBucket(ctx, seen, false)
+			c.checkBucket(ctx, epoch, seen, false)
 		case u, ok := <-w.Updates():
 			if !ok {
 				if ctx.Err() == nil {

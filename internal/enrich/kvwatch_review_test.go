@@ -235,3 +235,41 @@ func TestWatchKeepsOnlyHeldKeys(t *testing.T) {
 		t.Errorf("%d keys in the watch's revisions after the entry was forgotten, want 0", n)
 	}
 }
+
+// TestSkipsHaveNoForcedRead: a node that wrote the newest value of its
+// device visits it many times while nothing else writes it; none of the
+// visits reads KV (a read forced every so many skips would load an old
+// block of the bucket a few times a second at 10,000 devices).
+func TestSkipsHaveNoForcedRead(t *testing.T) {
+	if testing.Short() {
+		t.Skip("embedded NATS")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	bucket, err := OpenBucket(ctx, natstest.JetStream(t, ""), time.Hour, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kvA := &countingKV{KeyValue: bucket}
+	a := New(Options{KV: kvA, Refresh: time.Hour, MinInterval: time.Nanosecond})
+	watching(t, ctx, a)
+	res := &resource.Resource{ID: "sw1"}
+	dev := &scripted{uptime: 100000, alias: "a"}
+	if _, err := a.refresh(ctx, res, snmp.Target{}, dev, time.Now().Add(2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	mine, err := bucket.Get(ctx, kvKey(res.Key()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitSaw(t, a, res.Key(), mine.Revision())
+	reads := kvA.gets.Load()
+	for i := range 40 {
+		if skipped, err := a.refresh(ctx, res, snmp.Target{}, dev, time.Now()); !skipped || err != nil {
+			t.Fatalf("visit %d: skipped %v, %v; want its fresh copy served", i, skipped, err)
+		}
+	}
+	if n := kvA.gets.Load() - reads; n != 0 {
+		t.Errorf("%d KV reads in 40 visits of a device whose newest value this node wrote, want 0", n)
+	}
+}

@@ -53,7 +53,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	}, []string{"trigger", "result"})
 	kvReads := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "panoptes_enrichment_kv_reads_total",
-		Help: "Enrichment KV reads by visits and lookups (read), and those skipped because the bucket's watch showed no value newer than this node's copy (skipped).",
+		Help: "Enrichment KV reads by visits and lookups (read), and those skipped because the bucket's watch saw no value newer than this node's copy (skipped).",
 	}, []string{"result"})
 	m := &metrics{
 		collections: map[string][2]prometheus.Counter{},
