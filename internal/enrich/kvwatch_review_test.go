@@ -34,6 +34,24 @@ func (k *laggingKV) Get(ctx context.Context, key string) (jetstream.KeyValueEntr
 	return k.KeyValue.Get(ctx, key)
 }
 
+// kvTest is a test's context (30 s) and an enrichment bucket on an
+// embedded JetStream server.
+func kvTest(t *testing.T) (context.Context, jetstream.JetStream, jetstream.KeyValue) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("embedded NATS")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	js := natstest.JetStream(t, "")
+	bucket, err := OpenBucket(ctx, js, time.Hour, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ctx, js, bucket
+}
+
+// watching starts c's watch of its bucket and waits for it to run.
 func watching(t *testing.T, ctx context.Context, c *Cache) {
 	t.Helper()
 	ready := make(chan struct{})
@@ -62,15 +80,7 @@ func waitSaw(t *testing.T, c *Cache, key string, rev uint64) {
 // visit reads again (and gets the newer value once the replica caught up)
 // instead of skipping reads of the key until its next write.
 func TestLaggingReadReadsAgain(t *testing.T) {
-	if testing.Short() {
-		t.Skip("embedded NATS")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	bucket, err := OpenBucket(ctx, natstest.JetStream(t, ""), time.Hour, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, _, bucket := kvTest(t)
 	kvA := &laggingKV{KeyValue: bucket}
 	a := New(Options{KV: kvA, Refresh: time.Hour, MinInterval: time.Nanosecond})
 	b := New(Options{KV: bucket, Refresh: time.Hour, MinInterval: time.Nanosecond})
@@ -134,16 +144,7 @@ func TestLaggingReadReadsAgain(t *testing.T) {
 // its watch, and reads the value another node then writes instead of
 // skipping the read because its own old revision is above the new ones.
 func TestBucketCreatedAgainRestartsWatch(t *testing.T) {
-	if testing.Short() {
-		t.Skip("embedded NATS")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	js := natstest.JetStream(t, "")
-	bucket, err := OpenBucket(ctx, js, time.Hour, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, js, bucket := kvTest(t)
 	for i := range 20 { // revisions above those of the bucket created again
 		if _, err := bucket.Put(ctx, "filler", []byte{byte(i)}); err != nil {
 			t.Fatal(err)
@@ -195,15 +196,7 @@ func TestBucketCreatedAgainRestartsWatch(t *testing.T) {
 // holds no entry for leaves nothing in the watch's revisions; one of a
 // held device is recorded, and is dropped with the entry.
 func TestWatchKeepsOnlyHeldKeys(t *testing.T) {
-	if testing.Short() {
-		t.Skip("embedded NATS")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	bucket, err := OpenBucket(ctx, natstest.JetStream(t, ""), time.Hour, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, _, bucket := kvTest(t)
 	a := New(Options{KV: bucket, Refresh: time.Hour})
 	b := New(Options{KV: bucket, Refresh: time.Hour})
 	held, other := &resource.Resource{ID: "held"}, &resource.Resource{ID: "other"}
@@ -241,15 +234,7 @@ func TestWatchKeepsOnlyHeldKeys(t *testing.T) {
 // visits reads KV (a read forced every so many skips would load an old
 // block of the bucket a few times a second at 10,000 devices).
 func TestSkipsHaveNoForcedRead(t *testing.T) {
-	if testing.Short() {
-		t.Skip("embedded NATS")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	bucket, err := OpenBucket(ctx, natstest.JetStream(t, ""), time.Hour, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, _, bucket := kvTest(t)
 	kvA := &countingKV{KeyValue: bucket}
 	a := New(Options{KV: kvA, Refresh: time.Hour, MinInterval: time.Nanosecond})
 	watching(t, ctx, a)

@@ -11,7 +11,6 @@ import (
 
 	"github.com/panoptes-go/panoptes/internal/resource"
 	"github.com/panoptes-go/panoptes/internal/snmp"
-	"github.com/panoptes-go/panoptes/internal/testutil/natstest"
 )
 
 // countingKV counts a real bucket's Gets.
@@ -31,24 +30,11 @@ func (k *countingKV) Get(ctx context.Context, key string) (jetstream.KeyValueEnt
 // 4 MiB block); once the other node wrote newer data, the next visit reads
 // it and serves it instead of collecting.
 func TestVisitReadsKVOnlyWhenNewer(t *testing.T) {
-	if testing.Short() {
-		t.Skip("embedded NATS")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	bucket, err := OpenBucket(ctx, natstest.JetStream(t, ""), time.Hour, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, _, bucket := kvTest(t)
 	kvA := &countingKV{KeyValue: bucket}
 	a := New(Options{KV: kvA, Refresh: time.Hour, MinInterval: time.Nanosecond})
 	b := New(Options{KV: bucket, Refresh: time.Hour, MinInterval: time.Nanosecond})
-	ready := make(chan struct{})
-	go a.WatchKV(ctx, ready)
-	<-ready
-	if a.revs.current() == 0 {
-		t.Fatal("the watch did not start")
-	}
+	watching(t, ctx, a)
 	res := &resource.Resource{ID: "sw1"}
 	h := kvHash(res.Key())
 	devA, devB := &scripted{uptime: 100000, alias: "from A"}, &scripted{uptime: 100000, alias: "from B"}
