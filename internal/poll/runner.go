@@ -65,6 +65,7 @@ type Runner struct {
 	failingMu sync.Mutex
 	failing   map[string]int
 	failingN  atomic.Int64 // len(failing), read without the lock
+	statusLog statusLogLimit
 
 	plugins sync.Map // plugin instance name → *pluginCounters
 }
@@ -286,7 +287,8 @@ func (r *Runner) poll(ctx context.Context, log *slog.Logger, pluginName string, 
 func Epoch(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
 
 // logStatus logs a check's status at warn when it changes to a failure, at
-// info when it recovers, and at debug while it stays the same.
+// info when it recovers, and at debug while it stays the same; changes past
+// the runner's budget are summed in one line (statusLogLimit).
 func (r *Runner) logStatus(log *slog.Logger, pluginName string, res *resource.Resource, status int, err error) {
 	if status == metric.StatusSuccess && r.failingN.Load() == 0 {
 		return // nothing is failing, so nothing recovers
@@ -307,11 +309,15 @@ func (r *Runner) logStatus(log *slog.Logger, pluginName string, res *resource.Re
 	r.failingMu.Unlock()
 	switch {
 	case status != metric.StatusSuccess && (!wasFailing || prev != status):
-		log.Warn("check failed", "status", metric.StatusName(status), "error", err)
+		if name := metric.StatusName(status); r.statusLog.allow(r.log, name) {
+			log.Warn("check failed", "status", name, "error", err)
+		}
 	case status != metric.StatusSuccess:
 		log.Debug("check still failing", "status", metric.StatusName(status), "error", err)
 	case wasFailing:
-		log.Info("check recovered", "was", metric.StatusName(prev))
+		if r.statusLog.allow(r.log, "") {
+			log.Info("check recovered", "was", metric.StatusName(prev))
+		}
 	}
 }
 

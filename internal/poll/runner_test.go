@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -344,5 +345,53 @@ func TestRunnerSetSNMP(t *testing.T) {
 	r.RunCheck(context.Background(), &Check{Name: "p", Plugin: p, Resource: testResource, Interval: time.Minute})
 	if len(targets) != 3 || targets[1].Credential.Community != secret || targets[2].Credential.Community != "rotated" || targets[2].Port != 1161 {
 		t.Fatalf("targets %d: a prepared check must keep its target, a new one take the new credentials", len(targets))
+	}
+}
+
+// Many checks changing status at once (a site unreachable, a node
+// overloaded) are logged one by one up to the window's budget, then summed
+// in one line at the window's end; the next window logs one by one again.
+func TestRunSummarizesStatusChangesPastBudget(t *testing.T) {
+	r, logs, _ := newTestRunner(t)
+	r.statusLog.window = 300 * time.Millisecond
+	var fail error = &snmp.Error{Device: "sw:161", Op: "get .1.3", Kind: snmp.KindTimeout, Err: snmp.ErrTimeout}
+	p := pluginFunc(func(context.Context, *Request) ([]*metric.Group, error) {
+		if fail != nil {
+			return nil, fail
+		}
+		return []*metric.Group{group("a")}, nil
+	})
+	devices := make([]*resource.Resource, statusLogBurst+30)
+	for i := range devices {
+		devices[i] = &resource.Resource{Site: "site1", Class: "network", Subclass: "switch", Type: "cisco",
+			ID: fmt.Sprintf("sw%d", i), Endpoint: "127.0.0.1"}
+		r.Run(context.Background(), "p", p, devices[i], time.Minute)
+	}
+	fail = nil
+	for _, res := range devices[:5] {
+		r.Run(context.Background(), "p", p, res, time.Minute)
+	}
+	if n := strings.Count(logs.String(), `msg="check failed"`); n != statusLogBurst {
+		t.Fatalf("%d lines for %d checks failing at once, want the budget of %d", n, len(devices), statusLogBurst)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(logs.String(), "not logged one by one") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no summary of the changes past the budget:\n%s", logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	out := logs.String()
+	if !strings.Contains(out, "changes=35 failed.timeout=30 recovered=5") {
+		t.Errorf("summary does not count 30 failures and 5 recoveries:\n%s", out[strings.LastIndex(out, "level=WARN"):])
+	}
+	if n := strings.Count(out, `msg="check recovered"`); n != 0 {
+		t.Errorf("%d recovery lines past the budget, want 0", n)
+	}
+	time.Sleep(r.statusLog.window) // the next window
+	fail = &snmp.Error{Device: "sw:161", Op: "get .1.3", Kind: snmp.KindAuth, Err: snmp.ErrAuth}
+	r.Run(context.Background(), "p", p, devices[0], time.Minute)
+	if n := strings.Count(logs.String(), "status=auth_failure"); n != 1 {
+		t.Errorf("%d lines for a failure in the next window, want 1", n)
 	}
 }
