@@ -189,6 +189,7 @@ func (w *Web) serve(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("web: subscribe to page requests: %w", err)
 	}
+	w.answeringOnce.Do(func() { close(w.answering) })
 	// Answers run concurrently (a device request reads the stream), a
 	// few at a time.
 	var wg sync.WaitGroup

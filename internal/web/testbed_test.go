@@ -153,6 +153,11 @@ func (tb *testbed) addNode(id string, serve bool) *testNode {
 	done := make(chan error, 1)
 	go func() { done <- n.web.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
+	select { // a request before then would wait PeerTimeout for this node (TestDeviceWithoutRefs, once in CI)
+	case <-n.web.Answering():
+	case <-time.After(10 * time.Second):
+		t.Fatalf("node %s does not answer page requests", id)
+	}
 	mux := http.NewServeMux()
 	if tb.mount != nil {
 		tb.mount(mux)

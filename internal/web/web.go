@@ -94,6 +94,9 @@ type Web struct {
 	// partSize caps the parts of an answer (0: the bus's max payload less
 	// room for headers); tests set it to see answers split.
 	partSize int
+	// answering is closed once Run answers peers' requests (Answering).
+	answering     chan struct{}
+	answeringOnce sync.Once
 }
 
 // New returns a Web; Run answers peers and samples self-metrics, Handler
@@ -133,7 +136,7 @@ func New(opts Options) (*Web, error) {
 	if opts.Events == nil && opts.JS != nil {
 		opts.Events = &StreamEvents{JS: opts.JS}
 	}
-	w := &Web{opts: opts, log: opts.Logger, history: newHistory(opts.Gatherer, opts.History)}
+	w := &Web{opts: opts, log: opts.Logger, history: newHistory(opts.Gatherer, opts.History), answering: make(chan struct{})}
 	w.routes()
 	return w, nil
 }
@@ -152,6 +155,11 @@ func (w *Web) Run(ctx context.Context) error {
 	}
 	return w.serve(ctx)
 }
+
+// Answering is closed once Run has subscribed to the peers' requests: a
+// page request before that finds this node missing (it says so, and the
+// next request finds it).
+func (w *Web) Answering() <-chan struct{} { return w.answering }
 
 // Handler serves the page (GET /...) and the API (GET /api/v1/...).
 func (w *Web) Handler() http.Handler { return w.mux }
