@@ -55,25 +55,39 @@ func BenchmarkRecord(b *testing.B) {
 //	go test -run '^$' -bench BookBytes -benchtime 5x ./internal/checkstate
 func BenchmarkBookBytesPerResource(b *testing.B) {
 	const n = 10_000
+	keys := benchKeys(n)
+	var perRes float64
+	for b.Loop() {
+		perRes = heapGrowth(func() any {
+			book := New()
+			for _, k := range keys {
+				book.Entry(k, "interface-0")
+			}
+			return book
+		}) / n
+	}
+	b.ReportMetric(perRes, "book-B/resource")
+}
+
+// benchKeys is n switch48 resource keys, as the harness names them.
+func benchKeys(n int) []string {
 	keys := make([]string, n)
 	for i := range keys {
 		keys[i] = fmt.Sprintf("bench|network|switch|cisco|switch48-%05d", i)
 	}
-	var perRes float64
-	for b.Loop() {
-		var m0, m1 runtime.MemStats
-		runtime.GC()
-		runtime.ReadMemStats(&m0)
-		book := New()
-		for _, k := range keys {
-			book.Entry(k, "interface-0")
-		}
-		runtime.GC()
-		runtime.ReadMemStats(&m1)
-		perRes = float64(m1.HeapAlloc-m0.HeapAlloc) / n
-		runtime.KeepAlive(book)
-	}
-	b.ReportMetric(perRes, "book-B/resource")
+	return keys
+}
+
+// heapGrowth is the heap, in bytes, that what build returns keeps.
+func heapGrowth(build func() any) float64 {
+	var m0, m1 runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m0)
+	kept := build()
+	runtime.GC()
+	runtime.ReadMemStats(&m1)
+	runtime.KeepAlive(kept)
+	return float64(m1.HeapAlloc) - float64(m0.HeapAlloc)
 }
 
 // BenchmarkEntryBytesPerCheck reports the heap a book keeps per check
@@ -84,30 +98,23 @@ func BenchmarkBookBytesPerResource(b *testing.B) {
 //	go test -run '^$' -bench EntryBytes -benchtime 3x ./internal/checkstate
 func BenchmarkEntryBytesPerCheck(b *testing.B) {
 	const n = 10_000
-	keys := make([]string, n)
-	for i := range keys {
-		keys[i] = fmt.Sprintf("bench|network|switch|cisco|switch48-%05d", i)
-	}
+	keys := benchKeys(n)
 	t0 := time.Unix(1_800_000_000, 0)
 	refs := []MessageRef{{Stream: "PANOPTES", Seq: 1}}
 	var perCheck float64
 	for b.Loop() {
-		var m0, m1 runtime.MemStats
-		runtime.GC()
-		runtime.ReadMemStats(&m0)
-		book := New()
-		for _, k := range keys {
-			e := book.Entry(k, "interface-0")
-			for i := range HistoryLen {
-				start := t0.Add(time.Duration(i) * time.Minute)
-				e.Record(Run{Plugin: "interface-0", Interval: time.Minute, Start: start, End: start.Add(800 * time.Millisecond),
-					NextDue: start.Add(time.Minute), Messages: refs})
+		perCheck = heapGrowth(func() any {
+			book := New()
+			for _, k := range keys {
+				e := book.Entry(k, "interface-0")
+				for i := range HistoryLen {
+					start := t0.Add(time.Duration(i) * time.Minute)
+					e.Record(Run{Plugin: "interface-0", Interval: time.Minute, Start: start, End: start.Add(800 * time.Millisecond),
+						NextDue: start.Add(time.Minute), Messages: refs})
+				}
 			}
-		}
-		runtime.GC()
-		runtime.ReadMemStats(&m1)
-		perCheck = float64(m1.HeapAlloc-m0.HeapAlloc) / n
-		runtime.KeepAlive(book)
+			return book
+		}) / n
 	}
 	b.ReportMetric(perCheck, "book-B/check")
 }
