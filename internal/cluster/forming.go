@@ -37,7 +37,7 @@ func WhileForming(ctx context.Context, retry time.Duration, log *slog.Logger, wh
 		if err == nil {
 			return nil
 		}
-		if !clusterNotReady(err) || ctx.Err() != nil {
+		if !NotReady(err) || ctx.Err() != nil {
 			return err
 		}
 		delay := bo.Next()
@@ -51,9 +51,9 @@ func WhileForming(ctx context.Context, retry time.Duration, log *slog.Logger, wh
 	}
 }
 
-// clusterNotReady: the request was not answered, or refused only because
-// the cluster has no leader or not enough peers yet.
-func clusterNotReady(err error) bool {
+// NotReady: the request was not answered, or refused only because the
+// cluster has no leader or not enough peers yet; waiting can fix it.
+func NotReady(err error) bool {
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) || errors.Is(err, nats.ErrNoResponders) {
 		return true
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/panoptes-go/panoptes/internal/backoff"
+	"github.com/panoptes-go/panoptes/internal/cluster"
 	"github.com/panoptes-go/panoptes/internal/event"
 	"github.com/panoptes-go/panoptes/internal/wire"
 )
@@ -115,8 +116,8 @@ func (c *Consumer) Run(ctx context.Context, js jetstream.JetStream) error {
 		return c.close(fmt.Errorf("sink %s: no bus to read from", c.name))
 	}
 	if bu, ok := c.sink.(BusUser); ok && js != nil {
-		if err := bu.UseBus(ctx, js, replicasOr(ctx, js, c.replicas)); err != nil {
-			return c.close(fmt.Errorf("sink %s: %w", c.name, err))
+		if err := c.useBus(ctx, js, bu); err != nil || ctx.Err() != nil {
+			return c.close(err)
 		}
 	}
 	runCtx, cancel := context.WithCancel(ctx)
@@ -148,6 +149,27 @@ func (c *Consumer) Run(ctx context.Context, js jetstream.JetStream) error {
 	cancel()
 	wg.Wait()
 	return c.close(errors.Join(err, serveErr))
+}
+
+// useBus gives the sink its state on the bus (BusUser.UseBus), retrying
+// with backoff until it works, ctx ends (nil) or the server refuses the
+// request for a reason waiting cannot fix. A JetStream cluster whose
+// servers start together answers such a request late or not at all for
+// seconds: an alertmanager sink that gave up then stayed stopped until
+// its process restarted, and its alerts never fired.
+func (c *Consumer) useBus(ctx context.Context, js jetstream.JetStream, bu BusUser) error {
+	bo := c.newBackoff()
+	for attempt := 1; ; attempt++ {
+		err := bu.UseBus(ctx, js, replicasOr(ctx, js, c.replicas))
+		if err == nil || ctx.Err() != nil {
+			return nil
+		}
+		if refused(err) && !cluster.NotReady(err) {
+			return fmt.Errorf("sink %s: %w", c.name, err)
+		}
+		c.logger.Warn("sink: cannot set its state up on the bus yet (JetStream cluster forming?); retrying", "attempt", attempt, "err", err)
+		backoff.Sleep(ctx, bo.Next())
+	}
 }
 
 func (c *Consumer) close(err error) error {

@@ -18,14 +18,17 @@ import (
 )
 
 // eventSink records the events it is given; it fails the first failFirst
-// writes and notes UseBus.
+// writes and notes UseBus, which returns useBusErrs' errors first, one a
+// call.
 type eventSink struct {
-	mu        sync.Mutex
-	ids       []string
-	failFirst int
-	writes    int
-	bus       jetstream.JetStream
-	replicas  int
+	mu         sync.Mutex
+	ids        []string
+	failFirst  int
+	writes     int
+	bus        jetstream.JetStream
+	replicas   int
+	useBusErrs []error
+	useBusRuns int
 }
 
 func (s *eventSink) ReadsEvents() {}
@@ -33,6 +36,11 @@ func (s *eventSink) ReadsEvents() {}
 func (s *eventSink) UseBus(_ context.Context, js jetstream.JetStream, replicas int) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.useBusRuns++; len(s.useBusErrs) > 0 {
+		err := s.useBusErrs[0]
+		s.useBusErrs = s.useBusErrs[1:]
+		return err
+	}
 	s.bus, s.replicas = js, replicas
 	return nil
 }
@@ -230,5 +238,58 @@ func TestBusUserReplicas(t *testing.T) {
 		case tc.runErr != "" && (err == nil || !strings.Contains(err.Error(), tc.runErr)):
 			t.Errorf("%s: Run: %v, want the events stream made with 3 replicas refused (%s)", tc.name, err, tc.runErr)
 		}
+	}
+}
+
+// TestBusUserRetried: a sink whose state on the bus cannot be set up yet
+// (requests unanswered, or refused for want of peers, while a JetStream
+// cluster forms) is retried until it can, then reads; one the server
+// refuses for good stops the sink with that error. A sink stopped at its
+// first timeout left a cluster started together without alerts
+// (TestAppsFailover in CI, 2026-12-07).
+func TestBusUserRetried(t *testing.T) {
+	ctx := context.Background()
+	b := openBus(t, t.TempDir())
+	js := b.JetStream()
+	noPeers := &jetstream.APIError{Code: 400, ErrorCode: 10005, Description: "insufficient resources"}
+	s := &eventSink{useBusErrs: []error{context.DeadlineExceeded, fmt.Errorf("alerts bucket: %w", noPeers)}}
+	c, err := NewFor(config.Sink{Name: "alerts"}, s, Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.pace.MaxWait = 50 * time.Millisecond
+	c.pace.BackoffMin, c.pace.BackoffMax = 10*time.Millisecond, 50*time.Millisecond
+	stop := running(t, c, js)
+	eventually(t, "the events stream", func() bool {
+		_, err := js.Stream(ctx, event.Stream)
+		return err == nil
+	})
+	if err := event.Publish(ctx, js, testEvent(1, event.KindBGPSession)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the event written", func() bool { return len(s.got()) == 1 })
+	stop()
+	if s.useBusRuns != 3 {
+		t.Errorf("UseBus called %d times, want 3 (two failures retried)", s.useBusRuns)
+	}
+
+	refusedForGood := &jetstream.APIError{Code: 400, ErrorCode: 10058, Description: "stream name already in use with a different configuration"}
+	s = &eventSink{useBusErrs: []error{refusedForGood}}
+	c, err = NewFor(config.Sink{Name: "alerts"}, s, Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx, js) }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, refusedForGood) {
+			t.Errorf("Run: %v, want the refusal", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not stop on a refusal waiting cannot fix")
+	}
+	if s.useBusRuns != 1 {
+		t.Errorf("UseBus called %d times after a refusal, want 1", s.useBusRuns)
 	}
 }

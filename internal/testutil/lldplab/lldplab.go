@@ -155,7 +155,27 @@ func Start(t testing.TB, n int, links [][2]int) *Lab {
 	for _, nd := range lab.Nodes {
 		lab.startAgents(nd, block)
 	}
+	for _, nd := range lab.Nodes {
+		lab.awaitName(nd)
+	}
 	return lab
+}
+
+// awaitName waits until nd's lldpd names itself nd.Name. It starts with
+// the machine's hostname and takes its configuration (lldpcli -c) a moment
+// later: a test that polled then saw the LLDP-MIB's local system name
+// "vm" (TestPollLLDPD in CI, 2026-12-07).
+func (lab *Lab) awaitName(nd *Node) {
+	lab.t.Helper()
+	want := "local-chassis.chassis.name=" + nd.Name + "\n"
+	var out []byte
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		out, _ = exec.Command(lookPath("lldpcli"), "-u", filepath.Join(nd.dir, "lldpd.socket"), "-f", "keyvalue", "show", "chassis").CombinedOutput()
+		if strings.Contains(string(out), want) {
+			return
+		}
+	}
+	lab.t.Fatalf("lldplab: lldpd of %s did not name itself %s in 15 s; lldpcli show chassis:\n%s", nd.NS, nd.Name, out)
 }
 
 func (lab *Lab) ip(args ...string) {
