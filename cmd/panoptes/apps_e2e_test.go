@@ -129,10 +129,14 @@ sinks:
 		return trackedState(ctx, js, session.Device, session.Peer) == "established"
 	})
 	// The alerts bucket has the bus's 3 replicas: with 1, killing the
-	// server that holds it stops the alerts until it returns.
-	if kv, err := js.KeyValue(ctx, alertmanager.Bucket("alerts")); err != nil {
-		t.Fatalf("the alerts sink's bucket: %v", err)
-	} else if st, err := kv.Status(ctx); err != nil {
+	// server that holds it stops the alerts until it returns. The sinks
+	// make it in the background (retried while the cluster forms).
+	var kv jetstream.KeyValue
+	waitFor(t, "the alerts sink's bucket", 30*time.Second, nil, func() bool {
+		kv, err = js.KeyValue(ctx, alertmanager.Bucket("alerts"))
+		return err == nil
+	})
+	if st, err := kv.Status(ctx); err != nil {
 		t.Fatal(err)
 	} else if r := st.(*jetstream.KeyValueBucketStatus).StreamInfo().Config.Replicas; r != 3 {
 		t.Fatalf("the alerts sink's bucket has %d replicas, want the bus's 3", r)

@@ -45,9 +45,12 @@ type Options struct {
 	Replicas int    // for the buckets (default 1)
 	// Heartbeat is how often Self is refreshed (default 2s); others drop it
 	// after three silent heartbeats.
-	Heartbeat  time.Duration
-	Logger     *slog.Logger
-	Registerer prometheus.Registerer
+	Heartbeat time.Duration
+	// FormingRetry is how long Start retries its first membership put
+	// while the JetStream cluster forms (bus.connect_retry; 0: once).
+	FormingRetry time.Duration
+	Logger       *slog.Logger
+	Registerer   prometheus.Registerer
 }
 
 // Cluster is this node's view of the membership and its own leadership.
@@ -59,6 +62,7 @@ type Cluster struct {
 	log     *slog.Logger
 	m       *metrics
 	hb      time.Duration
+	forming time.Duration // Options.FormingRetry
 	changes chan struct{}
 
 	mu          sync.Mutex
@@ -110,7 +114,7 @@ func Join(ctx context.Context, opts Options) (*Cluster, error) {
 		opts.Self.Capacity = 1
 	}
 	c := &Cluster{
-		js: opts.JS, nc: opts.JS.Conn(), log: opts.Logger, m: newMetrics(opts.Registerer), hb: opts.Heartbeat,
+		js: opts.JS, nc: opts.JS.Conn(), log: opts.Logger, m: newMetrics(opts.Registerer), hb: opts.Heartbeat, forming: opts.FormingRetry,
 		changes: make(chan struct{}, 1), view: map[string]*Member{}, self: opts.Self,
 	}
 	// Started tells one life of a node id from the next (Seq restarts at 1):
@@ -168,7 +172,7 @@ func (c *Cluster) Start(ctx context.Context) error {
 	// the bucket elects a leader, and the others must see the join time
 	// before it comes.
 	c.publishHeartbeat()
-	if err := c.beat(ctx); err != nil {
+	if err := WhileForming(ctx, c.forming, c.log, "announce membership", c.beat); err != nil {
 		_ = sub.Unsubscribe()
 		return fmt.Errorf("cluster: publish membership: %w", err)
 	}
@@ -395,7 +399,7 @@ func (c *Cluster) Leave(ctx context.Context) error {
 	c.mu.Unlock()
 	c.releaseLeader(ctx)
 	c.publishHeartbeat()
-	if err := c.beat(ctx); err != nil {
+	if err := WhileForming(ctx, c.forming, c.log, "announce membership", c.beat); err != nil {
 		// The core heartbeat may still have told the others.
 		c.log.Warn("cluster: draining record not stored in the membership bucket", "err", err)
 	}

@@ -61,7 +61,7 @@ func NodeOptions(cfg *config.Config, js jetstream.JetStream, version string, con
 			return Options{}, err
 		}
 	}
-	return Options{JS: js, Replicas: cfg.Bus.Replicas, Heartbeat: cfg.Cluster.Heartbeat.D(),
+	return Options{JS: js, Replicas: cfg.Bus.Replicas, Heartbeat: cfg.Cluster.Heartbeat.D(), FormingRetry: cfg.Bus.ConnectRetry.D(),
 		Self: Member{ID: id, Site: cfg.Site, Roles: cfg.Roles, Capacity: cfg.Cluster.Capacity, Version: version, Consumers: consumers}}, nil
 }
 

@@ -2,15 +2,12 @@ package cluster
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/panoptes-go/panoptes/internal/backoff"
+	"github.com/panoptes-go/panoptes/internal/jserr"
 )
 
 const (
@@ -37,7 +34,7 @@ func WhileForming(ctx context.Context, retry time.Duration, log *slog.Logger, wh
 		if err == nil {
 			return nil
 		}
-		if !NotReady(err) || ctx.Err() != nil {
+		if !jserr.NotReady(err) || ctx.Err() != nil {
 			return err
 		}
 		delay := bo.Next()
@@ -49,21 +46,4 @@ func WhileForming(ctx context.Context, retry time.Duration, log *slog.Logger, wh
 			return err
 		}
 	}
-}
-
-// NotReady: the request was not answered, or refused only because the
-// cluster has no leader or not enough peers yet; waiting can fix it.
-func NotReady(err error) bool {
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) || errors.Is(err, nats.ErrNoResponders) {
-		return true
-	}
-	var apiErr *jetstream.APIError
-	if !errors.As(err, &apiErr) {
-		return false
-	}
-	switch apiErr.ErrorCode {
-	case 10005, 10006, 10008, 10009, 10023, 10118: // no peers, not clustered yet, unavailable, not leader, resources, offline
-		return true
-	}
-	return false
 }

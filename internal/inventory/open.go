@@ -23,7 +23,13 @@ func OpenIndex(ctx context.Context, js jetstream.JetStream, replicas int, formin
 	if err != nil {
 		return nil, nil, err
 	}
-	ix, err := s.Watch(ctx, logger)
+	// The watch's consumer is created through the meta leader too, as
+	// busy as for the bucket. It lives as long as ctx, not the attempt's.
+	var ix *Index
+	err = forming(ctx, "watch inventory", func(context.Context) (err error) {
+		ix, err = s.Watch(ctx, logger)
+		return err
+	})
 	if err != nil {
 		return nil, nil, err
 	}

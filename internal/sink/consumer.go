@@ -18,8 +18,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/panoptes-go/panoptes/internal/backoff"
-	"github.com/panoptes-go/panoptes/internal/cluster"
 	"github.com/panoptes-go/panoptes/internal/event"
+	"github.com/panoptes-go/panoptes/internal/jserr"
 	"github.com/panoptes-go/panoptes/internal/wire"
 )
 
@@ -164,7 +164,7 @@ func (c *Consumer) useBus(ctx context.Context, js jetstream.JetStream, bu BusUse
 		if err == nil || ctx.Err() != nil {
 			return nil
 		}
-		if refused(err) && !cluster.NotReady(err) {
+		if refused(err) {
 			return fmt.Errorf("sink %s: %w", c.name, err)
 		}
 		c.logger.Warn("sink: cannot set its state up on the bus yet (JetStream cluster forming?); retrying", "attempt", attempt, "err", err)
@@ -475,6 +475,9 @@ func (c *Consumer) ensure(ctx context.Context, js jetstream.JetStream, stream st
 // which no retry fixes; a missing stream or an unavailable JetStream may be
 // temporary (the bus is starting, a cluster is electing a leader).
 func refused(err error) bool {
+	if jserr.NotReady(err) {
+		return false
+	}
 	var apiErr *jetstream.APIError
 	if !errors.As(err, &apiErr) {
 		return false
