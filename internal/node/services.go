@@ -23,13 +23,12 @@ import (
 const handoverTimeout = 5 * time.Second
 
 // services are the node's components in start order. They stop in the reverse order, each
-// completely before the one above it: readiness turns false first (the group) as the early ones
-// (enrichment refresh, discovery, summary line) begin to wind down; reconciling stops; the
-// handover (the others take this node's resources over while it polls on); the streams stop;
-// the running checks finish and publish; the scheduler stops (it outlived the group's ctx by the
-// handover); the sinks drain; the early ones are waited for, then rates, apps, the status page
-// and sinks stop; the cluster records go, then the HTTP listener, the sessions, the inventory;
-// the bus closes last, and GOMAXPROCS is the runtime's default again.
+// completely before the one above it: readiness turns false (the group) as the early ones
+// (enrichment refresh, discovery, summary line) wind down; reconciling stops; the handover (the
+// others take this node's resources while it polls on); the streams stop; the running checks
+// finish and publish; the scheduler (outliving the group's ctx by the handover) stops; the sinks
+// drain; the early ones end, then rates, apps, the status page, sinks; the cluster records go, the
+// HTTP listener, the sessions, the inventory; the bus closes last; GOMAXPROCS is the default again.
 func (n *Node) services() []service.Service {
 	cfg, log := n.cfg, n.log
 	return []service.Service{
@@ -45,9 +44,7 @@ func (n *Node) services() []service.Service {
 			return err
 		}, Stop: func(context.Context) error { n.index.Stop(); return nil }},
 		{Name: "snmp", Start: func(context.Context) error {
-			o := parts.PoolOptions(cfg.SNMP)
-			o.Logger, o.Registerer = log.With("component", "snmp"), n.reg
-			n.pool = snmp.NewPool(o)
+			n.pool = snmp.NewPool(parts.PoolOptions(cfg.SNMP, log.With("component", "snmp"), n.reg))
 			return nil
 		}, Stop: func(context.Context) error { n.pool.Close(); return nil }},
 		{Name: "device state", Start: func(ctx context.Context) error { return n.poller.Open(ctx, n.bus.JetStream(), n.pool, n.forming) }},
@@ -136,6 +133,9 @@ func (n *Node) join(ctx context.Context) error {
 func (n *Node) runSink(ctx context.Context, c *sink.Consumer) error {
 	return c.Run(ctx, n.bus.JetStream())
 }
+
+// DueBefore is the scheduler's exact count of due times before t (schedule.Scheduler.DueBefore).
+func (n *Node) DueBefore(t time.Time) <-chan uint64               { return n.poller.Scheduler().DueBefore(t) }
 func (n *Node) runApp(ctx context.Context, a apps.Instance) error { return n.host.Run(ctx, a) }
 
 // page builds this node's side of the status page, which every node runs:

@@ -162,13 +162,14 @@ func (p *Parts) Classify(cfg *config.Config, prober discovery.Prober, logger *sl
 	}
 }
 
-// PoolOptions are the SNMP session pool's settings from the snmp block.
-func PoolOptions(c config.SNMP) snmp.PoolOptions {
+// PoolOptions are the SNMP session pool's settings from the snmp block,
+// logging to logger and registering its metrics on reg.
+func PoolOptions(c config.SNMP, logger *slog.Logger, reg prometheus.Registerer) snmp.PoolOptions {
 	// Sessions are kept for reuse within a check and between frequent polls;
 	// a device polled once a minute reopens its session (64 KiB of gosnmp
 	// buffer each, so keeping 10,000 idle would cost 640 MiB).
 	return snmp.PoolOptions{MaxRequestsPerDevice: c.MaxRequestsPerDevice, IdleTimeout: 10 * time.Second, MaxIdleSessions: 4096,
-		ConnectedSockets: c.Transport == config.SNMPTransportConnected}
+		ConnectedSockets: c.Transport == config.SNMPTransportConnected, Logger: logger, Registerer: reg}
 }
 
 // Sinks builds the sinks of cfg with deps: a node's consumers, none

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -115,6 +116,7 @@ type Scheduler struct {
 	expired    []*runCtx       // runs tick found past their deadline, ended after unlocking
 	sleepUntil int64           // due time the timer goroutine sleeps until
 	lastNow    int64
+	marks      []*dueMark // DueBefore's, by time
 }
 
 // New returns a Scheduler with no checks. It starts nothing: call Run.
@@ -440,6 +442,9 @@ func (s *Scheduler) dispatchLocked(now int64, limit int) int {
 			due += k * iv
 			skips = uint64(k)
 		}
+		if len(s.marks) > 0 && s.marks[0].at <= due {
+			s.passMarksLocked(top.next, due, iv)
+		}
 		s.dueN.Add(skips + 1)       // before the run is queued or counted skipped
 		if due > s.reached.Load() { // under mu: no other writer
 			s.reached.Store(due)
@@ -471,6 +476,13 @@ func (s *Scheduler) dispatchLocked(now int64, limit int) int {
 			e.pm.skipped.Add(float64(skips))
 		}
 		n++
+	}
+	if len(s.marks) > 0 {
+		next := int64(math.MaxInt64) // no checks: nothing more is due
+		if s.heap.len() > 0 {
+			next = s.heap.top().next
+		}
+		s.settleMarksLocked(next)
 	}
 	return n
 }
