@@ -1,6 +1,8 @@
 package poll
 
 import (
+	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -96,4 +98,40 @@ func TestTargetForDefaults(t *testing.T) {
 	if _, err := TargetFor(&resource.Resource{ID: "d", Endpoint: "h"}, cfg); err == nil || !strings.Contains(err.Error(), "snmp.retries") {
 		t.Fatalf("negative retries: got %v", err)
 	}
+}
+
+// BenchmarkTargetBytesPerCheck reports the heap the resolved SNMP targets
+// of 10,000 checks keep (target-B/check): one target a check, built by
+// TargetFor for 10,000 devices of one named credential, as each check's
+// resolved keeps its own.
+//
+//	go test -run '^$' -bench TargetBytes -benchtime 3x ./internal/poll
+func BenchmarkTargetBytesPerCheck(b *testing.B) {
+	const n = 10_000
+	opts := snmpOptions()
+	res := make([]*resource.Resource, n)
+	for i := range res {
+		res[i] = &resource.Resource{Site: "bench", Class: "network", Subclass: "switch", Type: "cisco",
+			ID: fmt.Sprintf("switch48-%05d", i), Endpoint: fmt.Sprintf("10.1.%d.%d", i/256, i%256)}
+		res[i].Freeze()
+	}
+	var perCheck float64
+	for b.Loop() {
+		var m0, m1 runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&m0)
+		targets := make([]snmp.Target, n)
+		for i, r := range res {
+			t, err := TargetFor(r, opts)
+			if err != nil {
+				b.Fatal(err)
+			}
+			targets[i] = t
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&m1)
+		perCheck = (float64(m1.HeapAlloc) - float64(m0.HeapAlloc)) / n
+		runtime.KeepAlive(targets)
+	}
+	b.ReportMetric(perCheck, "target-B/check")
 }
