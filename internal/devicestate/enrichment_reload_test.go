@@ -38,7 +38,7 @@ func TestEnrichmentReloadReachesVisits(t *testing.T) {
 	t.Cleanup(func() { _ = pool.Close() })
 	opts := func(community string) poll.SNMPOptions {
 		return poll.SNMPOptions{Timeout: 2 * time.Second, Retries: 1, Credential: "lab", // one slow answer on a busy machine is no failure
-			Credentials: map[string]snmp.Credential{"lab": {Version: "2c", Community: community}}}
+			Credentials: map[string]*snmp.Credential{"lab": {Version: "2c", Community: community}}}
 	}
 	cache := enrich.New(enrich.Options{Refresh: time.Hour})
 	cfg := &config.Config{Site: "s1", Roles: []string{config.RoleEnrichment}}

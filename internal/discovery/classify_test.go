@@ -210,7 +210,7 @@ func TestClassifyRealAgents(t *testing.T) {
 	// snmpsimd (Python) can take over half a second for its first answer
 	// on a loaded machine; the closed port is refused at once either way.
 	cfg := poll.SNMPOptions{Timeout: 2 * time.Second, Retries: 1, Credential: "sim",
-		Credentials: map[string]snmp.Credential{
+		Credentials: map[string]*snmp.Credential{
 			"sim":  {Version: "2c", Community: sim.Community},
 			"host": {Version: "2c", Community: host.Community},
 		}}

@@ -20,7 +20,7 @@ var baseRes = &resource.Resource{Site: "dc1", Class: "network", Subclass: "switc
 	ID: "sw1", Endpoint: "127.0.0.1", Plugin: "test"}
 
 func v2c(host string, port int, community string) snmp.Target {
-	return snmp.Target{Host: host, Port: port, Credential: snmp.Credential{Version: "2c", Community: community},
+	return snmp.Target{Host: host, Port: port, Credential: &snmp.Credential{Version: "2c", Community: community},
 		Timeout: 2 * time.Second, Retries: 1, MaxRepetitions: snmp.DefaultMaxRepetitions}
 }
 

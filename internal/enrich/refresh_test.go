@@ -322,7 +322,7 @@ func BenchmarkRefresherBytesPerTarget(b *testing.B) {
 		res := &resource.Resource{Site: "bench", Class: "network", Subclass: "switch", Type: "cisco", ID: fmt.Sprintf("switch48-%05d", i)}
 		res.Freeze() // as the inventory's index hands them out
 		targets[i] = Target{Resource: res, SNMP: snmp.Target{Host: "127.1.0.1", Port: 161,
-			Credential: snmp.Credential{Version: "2c", Community: "public"}, CredentialName: "lab", Timeout: time.Second}}
+			Credential: &snmp.Credential{Version: "2c", Community: "public"}, CredentialName: "lab", Timeout: time.Second}}
 	}
 	resolve := func(*resource.Resource) (snmp.Target, error) { return snmp.Target{}, nil }
 	for _, mode := range []string{"kept", "resolve"} {

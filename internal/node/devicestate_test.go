@@ -111,7 +111,7 @@ func ifIndexes(t *testing.T, dev *sim.Device) map[string]int {
 	t.Helper()
 	pool := snmp.NewPool(snmp.PoolOptions{})
 	defer pool.Close()
-	tg := snmp.Target{Host: dev.Host, Port: dev.Port, Credential: snmp.Credential{Version: "2c", Community: "public"},
+	tg := snmp.Target{Host: dev.Host, Port: dev.Port, Credential: &snmp.Credential{Version: "2c", Community: "public"},
 		Timeout: 2 * time.Second, MaxRepetitions: 25}
 	vbs, err := pool.Walk(context.Background(), tg, ".1.3.6.1.2.1.31.1.1.1.1")
 	if err != nil {

@@ -141,10 +141,11 @@ func filterAndRates(cfg *config.Config, path, filter string, rates any) (*resour
 func SNMPOptions(c config.SNMP) poll.SNMPOptions {
 	o := poll.SNMPOptions{
 		Port: c.Port, Timeout: c.Timeout.D(), Retries: c.Retries, MaxRepetitions: c.MaxRepetitions,
-		Credential: c.Credential, Credentials: make(map[string]snmp.Credential, len(c.Credentials)),
+		Credential: c.Credential, Credentials: make(map[string]*snmp.Credential, len(c.Credentials)),
 	}
 	for name, cred := range c.Credentials {
-		o.Credentials[name] = cred.SNMP()
+		sc := cred.SNMP() // one per name, shared by its targets
+		o.Credentials[name] = &sc
 	}
 	return o
 }

@@ -71,3 +71,17 @@ func TestConsumersFollowRoles(t *testing.T) {
 		t.Errorf("no consumer role: Sinks = %v, %v", cs, err)
 	}
 }
+
+// SNMPOptions converts each named credential once: the targets of a name
+// share one *snmp.Credential, and a reload's options hold new ones.
+func TestSNMPOptionsOneCredentialPerName(t *testing.T) {
+	cfg := parse(t, lab)
+	o := SNMPOptions(cfg.SNMP)
+	c := o.Credentials["c"]
+	if c == nil || c.Version != "2c" || c.Community != "x" {
+		t.Fatalf("credential c: %v", c)
+	}
+	if again := SNMPOptions(cfg.SNMP); again.Credentials["c"] == c || *again.Credentials["c"] != *c {
+		t.Error("a reload's options share the credentials of the options before it")
+	}
+}

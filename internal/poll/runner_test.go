@@ -21,7 +21,7 @@ import (
 
 const secret = "s3cret-community"
 
-var labSNMP = SNMPOptions{Credential: "lab", Credentials: map[string]snmp.Credential{
+var labSNMP = SNMPOptions{Credential: "lab", Credentials: map[string]*snmp.Credential{
 	"lab": {Version: "2c", Community: secret},
 }}
 
@@ -336,7 +336,7 @@ func TestRunnerSetSNMP(t *testing.T) {
 	})
 	old := &Check{Name: "p", Plugin: p, Resource: testResource, Interval: time.Minute}
 	r.RunCheck(context.Background(), old)
-	rotated := SNMPOptions{Credential: "lab", Port: 1161, Credentials: map[string]snmp.Credential{"lab": {Version: "2c", Community: "rotated"}}}
+	rotated := SNMPOptions{Credential: "lab", Port: 1161, Credentials: map[string]*snmp.Credential{"lab": {Version: "2c", Community: "rotated"}}}
 	r.SetSNMP(rotated)
 	if got := r.SNMP(); got.Port != 1161 {
 		t.Fatalf("SNMP() = %+v after SetSNMP", got)

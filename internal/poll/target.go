@@ -27,8 +27,10 @@ type SNMPOptions struct {
 	Retries        int
 	MaxRepetitions int
 	// Credential names the credential of resources whose metadata names none.
-	Credential  string
-	Credentials map[string]snmp.Credential
+	Credential string
+	// Credentials by name. The targets of one share its *snmp.Credential:
+	// it must not be modified once in use (a reload passes new options).
+	Credentials map[string]*snmp.Credential
 }
 
 // TargetFor resolves a resource's target. The host comes from
@@ -75,6 +77,9 @@ func TargetFor(r *resource.Resource, o SNMPOptions) (snmp.Target, error) {
 	cred, ok := o.Credentials[credName]
 	if !ok {
 		return fail("%s names unknown credential %q (known: %s)", key, credName, knownCredentials(o))
+	}
+	if cred == nil {
+		return fail("credential %q: %w", credName, snmp.ErrNoCredential)
 	}
 	if err := cred.Validate(); err != nil {
 		return fail("credential %q: %v", credName, err)

@@ -1,6 +1,7 @@
 package poll
 
 import (
+	"errors"
 	"fmt"
 	"runtime"
 	"strings"
@@ -15,7 +16,7 @@ func snmpOptions() SNMPOptions {
 	return SNMPOptions{
 		Timeout: 2 * time.Second, Retries: 2, MaxRepetitions: 10,
 		Credential: "default",
-		Credentials: map[string]snmp.Credential{
+		Credentials: map[string]*snmp.Credential{
 			"default": {Version: "2c", Community: secret},
 			"v3":      {Version: "3", Username: "u", SecurityLevel: "authPriv", AuthProtocol: "SHA", AuthPassphrase: secret, PrivProtocol: "AES", PrivPassphrase: secret},
 			"broken":  {Version: "3", Username: "u", SecurityLevel: "authPriv", AuthProtocol: "SHA", AuthPassphrase: secret, PrivProtocol: "3DES", PrivPassphrase: secret},
@@ -78,7 +79,7 @@ func TestTargetFor(t *testing.T) {
 }
 
 func TestTargetForDefaults(t *testing.T) {
-	cfg := SNMPOptions{Credential: "c", Credentials: map[string]snmp.Credential{"c": {Version: "1", Community: "x"}}}
+	cfg := SNMPOptions{Credential: "c", Credentials: map[string]*snmp.Credential{"c": {Version: "1", Community: "x"}}}
 	tg, err := TargetFor(&resource.Resource{ID: "d", Endpoint: "h"}, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -97,6 +98,41 @@ func TestTargetForDefaults(t *testing.T) {
 	cfg.Credential, cfg.Retries = "c", -1
 	if _, err := TargetFor(&resource.Resource{ID: "d", Endpoint: "h"}, cfg); err == nil || !strings.Contains(err.Error(), "snmp.retries") {
 		t.Fatalf("negative retries: got %v", err)
+	}
+}
+
+// The targets of one named credential share its *snmp.Credential (issue
+// 15: no copy of it per device); options with a changed credential (a
+// reload) give targets another. A name with no credential is an error.
+func TestTargetForSharesCredential(t *testing.T) {
+	o := snmpOptions()
+	sw1, err1 := TargetFor(&resource.Resource{ID: "sw1", Endpoint: "10.0.0.1"}, o)
+	sw2, err2 := TargetFor(&resource.Resource{ID: "sw2", Endpoint: "10.0.0.2"}, o)
+	v3, err3 := TargetFor(&resource.Resource{ID: "sw3", Endpoint: "10.0.0.3", Metadata: map[string]string{MetaCredential: "v3"}}, o)
+	if err := errors.Join(err1, err2, err3); err != nil {
+		t.Fatal(err)
+	}
+	if sw1.Credential != o.Credentials["default"] || sw2.Credential != sw1.Credential {
+		t.Error("two targets of one named credential do not share its *Credential")
+	}
+	if v3.Credential != o.Credentials["v3"] {
+		t.Error("a target of credential v3 does not hold it")
+	}
+
+	reloaded := snmpOptions()
+	reloaded.Credentials["default"].Community = "rotated"
+	again, err := TargetFor(&resource.Resource{ID: "sw1", Endpoint: "10.0.0.1"}, reloaded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Credential == sw1.Credential || again.Credential.Community != "rotated" || sw1.Credential.Community != secret {
+		t.Error("a reloaded credential changed the targets resolved before it")
+	}
+
+	o.Credentials["empty"] = nil
+	_, err = TargetFor(&resource.Resource{ID: "sw1", Endpoint: "10.0.0.1", Metadata: map[string]string{MetaCredential: "empty"}}, o)
+	if !errors.Is(err, snmp.ErrNoCredential) || !strings.Contains(err.Error(), `credential "empty"`) {
+		t.Errorf("a nil credential: %v, want ErrNoCredential naming it", err)
 	}
 }
 

@@ -130,7 +130,7 @@ func checkEnriched(t *testing.T, p poll.Plugin, res *resource.Resource, communit
 	r := poll.NewRunner(poll.RunnerOptions{
 		SNMP: poll.SNMPOptions{
 			Timeout: 2 * time.Second, Retries: 1, MaxRepetitions: 25, Credential: "test",
-			Credentials: map[string]snmp.Credential{"test": {Version: "2c", Community: community}},
+			Credentials: map[string]*snmp.Credential{"test": {Version: "2c", Community: community}},
 		},
 		Pool: testPool(t), Enrich: src,
 	})

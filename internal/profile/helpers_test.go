@@ -50,7 +50,7 @@ func check(t *testing.T, p poll.Plugin, res *resource.Resource, community string
 		SNMP: poll.SNMPOptions{
 			Timeout: 2 * time.Second, Retries: 1, MaxRepetitions: 25,
 			Credential:  "test",
-			Credentials: map[string]snmp.Credential{"test": {Version: "2c", Community: community}},
+			Credentials: map[string]*snmp.Credential{"test": {Version: "2c", Community: community}},
 		},
 		Pool: pool,
 	})
@@ -76,7 +76,7 @@ func testPool(t *testing.T) *snmp.Pool {
 // target is a v2c target on a test agent.
 func target(a *snmpagent.Agent, community string) snmp.Target {
 	return snmp.Target{Host: a.Host, Port: a.Port, CredentialName: "test",
-		Credential: snmp.Credential{Version: "2c", Community: community},
+		Credential: &snmp.Credential{Version: "2c", Community: community},
 		Timeout:    2 * time.Second, Retries: 1, MaxRepetitions: 25}
 }
 

@@ -10,7 +10,7 @@ import (
 )
 
 func target(d *Device, cred snmp.Credential) snmp.Target {
-	return snmp.Target{Host: d.Host, Port: d.Port, Credential: cred, CredentialName: "sim",
+	return snmp.Target{Host: d.Host, Port: d.Port, Credential: &cred, CredentialName: "sim",
 		Timeout: time.Second, Retries: 1, MaxRepetitions: 25}
 }
 

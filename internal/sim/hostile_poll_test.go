@@ -80,7 +80,7 @@ func TestHostileAgents(t *testing.T) {
 	defer pool.Close()
 	runner := poll.NewRunner(poll.RunnerOptions{
 		SNMP: poll.SNMPOptions{Timeout: 2 * time.Second, Retries: 1, MaxRepetitions: 25, Credential: "sim",
-			Credentials: map[string]snmp.Credential{"sim": {Version: "2c", Community: sim.DefaultCommunity}}},
+			Credentials: map[string]*snmp.Credential{"sim": {Version: "2c", Community: sim.DefaultCommunity}}},
 		Pool:      pool,
 		WalkLimit: walkLimit,
 	})

@@ -165,6 +165,9 @@ func quote(s string) string { return `"` + s + `"` }
 // newGoSNMP builds an unconnected gosnmp session for t. The credential must
 // be valid (Credential.Validate).
 func newGoSNMP(t Target) (*gosnmp.GoSNMP, error) {
+	if t.Credential == nil {
+		return nil, fmt.Errorf("credential %q: %w", t.CredentialName, ErrNoCredential)
+	}
 	if err := t.Credential.Validate(); err != nil {
 		return nil, fmt.Errorf("credential %q: %w", t.CredentialName, err)
 	}
@@ -185,7 +188,7 @@ func newGoSNMP(t Target) (*gosnmp.GoSNMP, error) {
 		MaxOids:        MaxOIDsPerGet,
 		MaxRepetitions: uint32(maxReps),
 	}
-	c := t.Credential
+	c := *t.Credential
 	switch c.Version {
 	case "1":
 		g.Version, g.Community = gosnmp.Version1, c.Community

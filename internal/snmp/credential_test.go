@@ -83,9 +83,11 @@ func TestCredentialHidesSecrets(t *testing.T) {
 		{Version: "2c", Community: secret},
 		{Version: "3", Username: "u", SecurityLevel: "authPriv", AuthProtocol: "SHA", AuthPassphrase: secret, PrivProtocol: "AES", PrivPassphrase: secret},
 	} {
-		tg := Target{Host: "sw1", Port: 161, Credential: c, CredentialName: "lab"}
-		log.Info("x", "cred", c, "target", tg)
-		for _, s := range []string{c.String(), fmt.Sprintf("%v %+v %#v %s", c, c, c, c), fmt.Sprintf("%v %+v %s", tg, tg, tg), logs.String()} {
+		tg := Target{Host: "sw1", Port: 161, Credential: &c, CredentialName: "lab"}
+		log.Info("x", "cred", c, "credptr", tg.Credential, "target", tg)
+		for _, s := range []string{c.String(), fmt.Sprintf("%v %+v %#v %s", c, c, c, c),
+			fmt.Sprintf("%v %+v %#v %s", tg.Credential, tg.Credential, tg.Credential, tg.Credential),
+			fmt.Sprintf("%v %+v %#v %s", tg, tg, tg, tg), fmt.Sprint([]Target{tg}), logs.String()} {
 			if strings.Contains(s, secret) {
 				t.Errorf("a secret in %q", s)
 			}

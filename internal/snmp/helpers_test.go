@@ -63,14 +63,14 @@ func startSim(tb testing.TB, n int) *sim.Farm {
 
 // simTarget is the v2c target of a simulated device.
 func simTarget(d *sim.Device) Target {
-	return Target{Host: d.Host, Port: d.Port, Credential: Credential{Version: "2c", Community: "public"},
+	return Target{Host: d.Host, Port: d.Port, Credential: &Credential{Version: "2c", Community: "public"},
 		Timeout: 2 * time.Second, MaxRepetitions: 25}
 }
 
 func v2cTarget(a *snmpagent.Agent, community string) Target {
 	return Target{
 		Host: a.Host, Port: a.Port, CredentialName: "test-v2c",
-		Credential: Credential{Version: "2c", Community: community},
+		Credential: &Credential{Version: "2c", Community: community},
 		Timeout:    time.Second, Retries: 1, MaxRepetitions: 20,
 	}
 }
@@ -84,7 +84,7 @@ func v1Target(a *snmpagent.Agent, community string) Target {
 func v3Target(a *snmpagent.Agent, u snmpagent.V3User) Target {
 	return Target{
 		Host: a.Host, Port: a.Port, CredentialName: u.Name,
-		Credential: Credential{
+		Credential: &Credential{
 			Version: "3", Username: u.Name, SecurityLevel: u.Level,
 			AuthProtocol: u.AuthProto, AuthPassphrase: u.AuthPass,
 			PrivProtocol: u.PrivProto, PrivPassphrase: u.PrivPass,

@@ -389,7 +389,7 @@ func (p *Pool) acquire(ctx context.Context, addr []byte) (*device, error) {
 func (p *Pool) session(ctx context.Context, d *device, t Target) (*session, error) {
 	p.mu.Lock()
 	for i := len(d.idle) - 1; i >= 0; i-- {
-		if s := d.idle[i]; s.target == t {
+		if s := d.idle[i]; s.target.sameSession(t) {
 			d.idle = append(d.idle[:i], d.idle[i+1:]...)
 			p.lru.remove(s)
 			p.mu.Unlock()

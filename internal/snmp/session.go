@@ -47,10 +47,18 @@ type roundTripper interface {
 // openSession connects to t: natively for v1/v2c unless useGosnmp, on mx's
 // shared socket when mx is not nil.
 func openSession(ctx context.Context, t Target, m *metrics, useGosnmp bool, mx *mux) (*session, error) {
+	if t.Credential == nil {
+		return nil, fmt.Errorf("credential %q: %w", t.CredentialName, ErrNoCredential)
+	}
 	if err := t.Credential.Validate(); err != nil {
 		return nil, fmt.Errorf("credential %q: %w", t.CredentialName, err)
 	}
-	v := t.Credential.Version
+	// The session keeps a copy of the credential it authenticates with, so
+	// that the pool matches later targets against what it was opened with
+	// (sameSession) even if the caller's Credential were changed in place.
+	cred := *t.Credential
+	t.Credential = &cred
+	v := cred.Version
 	s := &session{target: t, v1: v == "1", maxReps: t.MaxRepetitions}
 	if s.maxReps <= 0 {
 		s.maxReps = DefaultMaxRepetitions

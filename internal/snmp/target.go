@@ -6,6 +6,7 @@
 package snmp
 
 import (
+	"errors"
 	"net"
 	"strconv"
 	"time"
@@ -23,11 +24,14 @@ const (
 	MaxOIDsPerGet = 60
 )
 
-// Target is one device to poll, fully resolved.
+// Target is one device to poll, fully resolved. Its credential is held by
+// pointer: the targets of one named credential share one Credential, which
+// must not be modified once a Target holds it (a reload makes new ones).
+// A Target without a credential fails its requests with ErrNoCredential.
 type Target struct {
 	Host           string
 	Port           int
-	Credential     Credential
+	Credential     *Credential
 	CredentialName string // for logs (never the secret)
 	Timeout        time.Duration
 	Retries        int
@@ -36,6 +40,21 @@ type Target struct {
 
 // Addr is host:port, with an IPv6 host bracketed.
 func (t Target) Addr() string { return net.JoinHostPort(t.Host, strconv.Itoa(t.Port)) }
+
+// ErrNoCredential is the failure of a request to a Target with no
+// Credential.
+var ErrNoCredential = errors.New("no SNMP credential")
+
+// sameSession reports whether a session opened for t serves u: the same
+// device, timeouts and credential name, and credentials of equal contents.
+// Credentials compare by value, as when a Target embedded its Credential:
+// a reload's new *Credential with the same contents keeps the sessions, a
+// changed one opens new ones.
+func (t Target) sameSession(u Target) bool {
+	tc, uc := t.Credential, u.Credential
+	t.Credential, u.Credential = nil, nil
+	return t == u && (tc == uc || tc != nil && uc != nil && *tc == *uc)
+}
 
 // String names the target for logs: address and credential name, no secrets.
 func (t Target) String() string {

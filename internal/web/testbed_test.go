@@ -136,7 +136,7 @@ func (tb *testbed) addNode(id string, serve bool) *testNode {
 	n.runner = poll.NewRunner(poll.RunnerOptions{
 		// Generous: the machine running the tests may be busy.
 		SNMP: poll.SNMPOptions{Timeout: time.Second, Retries: 2, Credential: "lab",
-			Credentials: map[string]snmp.Credential{"lab": {Version: "2c", Community: "public"}}},
+			Credentials: map[string]*snmp.Credential{"lab": {Version: "2c", Community: "public"}}},
 		Pool:       snmp.NewPool(snmp.PoolOptions{}),
 		Registerer: n.reg,
 	})

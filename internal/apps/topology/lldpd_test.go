@@ -39,7 +39,7 @@ func TestLLDPDNamespaces(t *testing.T) {
 	pool := snmp.NewPool(snmp.PoolOptions{MaxRequestsPerDevice: 2})
 	t.Cleanup(func() { _ = pool.Close() })
 	runner := poll.NewRunner(poll.RunnerOptions{Pool: pool, SNMP: poll.SNMPOptions{Timeout: time.Second, Retries: 1,
-		Credential: "lab", Credentials: map[string]snmp.Credential{"lab": {Version: "2c", Community: lldplab.Community}}}})
+		Credential: "lab", Credentials: map[string]*snmp.Credential{"lab": {Version: "2c", Community: lldplab.Community}}}})
 	plugin, err := poll.New("lldp", nil)
 	if err != nil {
 		t.Fatal(err)

@@ -48,7 +48,7 @@ func newSimSite(t *testing.T, devices int, templates ...string) *simSite {
 	pool := snmp.NewPool(snmp.PoolOptions{MaxRequestsPerDevice: 2})
 	t.Cleanup(func() { _ = pool.Close() })
 	s.runner = poll.NewRunner(poll.RunnerOptions{Pool: pool, SNMP: poll.SNMPOptions{Timeout: 3 * time.Second, Retries: 2,
-		Credential: "sim", Credentials: map[string]snmp.Credential{"sim": {Version: "2c", Community: sim.DefaultCommunity}}}})
+		Credential: "sim", Credentials: map[string]*snmp.Credential{"sim": {Version: "2c", Community: sim.DefaultCommunity}}}})
 	if s.plugin, err = poll.New("lldp", nil); err != nil {
 		t.Fatal(err)
 	}

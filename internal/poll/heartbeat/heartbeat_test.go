@@ -66,7 +66,7 @@ func TestHeartbeatUnit(t *testing.T) {
 func TestHeartbeatSnmpd(t *testing.T) {
 	polltest.Integration(t, "snmpd")
 	a := snmpagent.StartSnmpd(t)
-	cfg := poll.SNMPOptions{Credential: "test", Credentials: map[string]snmp.Credential{"test": {Version: "2c", Community: a.Community}}}
+	cfg := poll.SNMPOptions{Credential: "test", Credentials: map[string]*snmp.Credential{"test": {Version: "2c", Community: a.Community}}}
 	pool := snmp.NewPool(snmp.PoolOptions{})
 	t.Cleanup(func() { _ = pool.Close() })
 	r := poll.NewRunner(poll.RunnerOptions{SNMP: cfg, Pool: pool})

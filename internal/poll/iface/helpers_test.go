@@ -225,6 +225,6 @@ func absent(t *testing.T, g *metric.Group, names ...string) {
 	}
 }
 
-func configCred(version string) snmp.Credential {
-	return snmp.Credential{Version: version, Community: "public"}
+func configCred(version string) *snmp.Credential {
+	return &snmp.Credential{Version: version, Community: "public"}
 }

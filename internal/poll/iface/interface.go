@@ -240,7 +240,8 @@ func (p *Interface) Poll(ctx context.Context, req *poll.Request) ([]*metric.Grou
 	if now == nil {
 		now = time.Now
 	}
-	v1 := req.Target.Credential.Version == "1"
+	// No credential: the walks fail with snmp.ErrNoCredential.
+	v1 := req.Target.Credential != nil && req.Target.Credential.Version == "1"
 
 	tables := []*table{ifTable, ifXTable}
 	if p.opts.includeDot3 {

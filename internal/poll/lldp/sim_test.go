@@ -37,7 +37,7 @@ func newSimPoller(t *testing.T, devices int, templates ...string) *simPoller {
 	t.Cleanup(func() { _ = pool.Close() })
 	runner := poll.NewRunner(poll.RunnerOptions{Pool: pool, SNMP: poll.SNMPOptions{
 		Timeout: 2 * time.Second, Retries: 2, Credential: "sim",
-		Credentials: map[string]snmp.Credential{"sim": {Version: "2c", Community: sim.DefaultCommunity}}}})
+		Credentials: map[string]*snmp.Credential{"sim": {Version: "2c", Community: sim.DefaultCommunity}}}})
 	p, err := poll.New("lldp", nil)
 	if err != nil {
 		t.Fatal(err)

@@ -45,7 +45,7 @@ func Integration(t *testing.T, binaries ...string) {
 func RunCheck(t *testing.T, plugin, addr string, cred snmp.Credential, snmpCfg poll.SNMPOptions) (int, []*metric.Group) {
 	t.Helper()
 	snmpCfg.Credential = "test"
-	snmpCfg.Credentials = map[string]snmp.Credential{"test": cred}
+	snmpCfg.Credentials = map[string]*snmp.Credential{"test": &cred}
 	pool := snmp.NewPool(snmp.PoolOptions{})
 	t.Cleanup(func() { _ = pool.Close() })
 	r := poll.NewRunner(poll.RunnerOptions{SNMP: snmpCfg, Pool: pool, Logger: slog.New(slog.NewTextHandler(LogWriter{t}, nil))})

@@ -54,7 +54,7 @@ func benchLightCheck(b *testing.B, devices, parallelism int) {
 	defer pool.Close()
 	r := poll.NewRunner(poll.RunnerOptions{
 		SNMP: poll.SNMPOptions{Credential: "sim", Timeout: 5 * time.Second, Retries: 1,
-			Credentials: map[string]snmp.Credential{"sim": {Version: "2c", Community: "public"}}},
+			Credentials: map[string]*snmp.Credential{"sim": {Version: "2c", Community: "public"}}},
 		Pool: pool, Logger: log, Registerer: reg,
 	})
 	plug, err := poll.New("uptime", nil)
@@ -97,7 +97,7 @@ func benchLightCheck(b *testing.B, devices, parallelism int) {
 
 func benchLightRunner(b *testing.B, prepared bool) {
 	log := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	r := poll.NewRunner(poll.RunnerOptions{SNMP: poll.SNMPOptions{Credential: "lab", Credentials: map[string]snmp.Credential{"lab": {Version: "2c", Community: "public"}}}, Logger: log, Registerer: prometheus.NewRegistry()})
+	r := poll.NewRunner(poll.RunnerOptions{SNMP: poll.SNMPOptions{Credential: "lab", Credentials: map[string]*snmp.Credential{"lab": {Version: "2c", Community: "public"}}}, Logger: log, Registerer: prometheus.NewRegistry()})
 	vbs := []snmp.Varbind{{Name: oidSysUpTime, Type: gosnmp.TimeTicks, Value: uint32(123456)}}
 	plug := &Uptime{getter: polltest.GetFunc(func(context.Context, snmp.Target, []string) ([]snmp.Varbind, error) { return vbs, nil })}
 	k := &poll.Check{Name: "uptime-0", Plugin: plug, Resource: polltest.Resource, Interval: time.Second}

@@ -74,7 +74,7 @@ func TestSimulatedBGPFlap(t *testing.T) {
 	pool := snmp.NewPool(snmp.PoolOptions{MaxRequestsPerDevice: 2})
 	t.Cleanup(func() { _ = pool.Close() })
 	runner := poll.NewRunner(poll.RunnerOptions{Pool: pool, SNMP: poll.SNMPOptions{Timeout: 3 * time.Second, Retries: 2,
-		Credential: "sim", Credentials: map[string]snmp.Credential{"sim": {Version: "2c", Community: sim.DefaultCommunity}}}})
+		Credential: "sim", Credentials: map[string]*snmp.Credential{"sim": {Version: "2c", Community: sim.DefaultCommunity}}}})
 	plugin, err := poll.New("bgp", nil)
 	if err != nil {
 		t.Fatal(err)
