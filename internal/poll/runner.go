@@ -87,7 +87,9 @@ func (r *Runner) SNMP() SNMPOptions { return *r.snmp.Load() }
 // SetSNMP replaces the SNMP defaults and credentials (a config reload).
 // Checks resolve their target at their first run: those prepared after
 // (the node's next reconcile prepares every check again) use o; sessions
-// are matched by their whole target, so a new credential opens new ones.
+// are matched by their whole target (the credential by its contents, not
+// its pointer), so a changed credential opens new ones. o must not be
+// modified after: its credentials are shared by the targets built from it.
 func (r *Runner) SetSNMP(o SNMPOptions) { r.snmp.Store(&o) }
 
 // Run runs one check and returns its groups followed by the `status` group
