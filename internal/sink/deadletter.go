@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -45,15 +46,23 @@ func DeadLetterSubject(sinkName string) string {
 type deadLetters struct {
 	sink     string
 	subject  string
-	replicas int // of the stream it creates; 0: the metrics stream's
+	replicas int // of the stream it creates or scales up to; 0: the metrics stream's
+	logger   *slog.Logger
 
 	mu    sync.Mutex
 	ready bool // the stream exists
 }
 
-func newDeadLetters(sinkName string, replicas int) *deadLetters {
-	return &deadLetters{sink: sinkName, subject: DeadLetterSubject(sinkName), replicas: replicas}
+func newDeadLetters(sinkName string, replicas int, logger *slog.Logger) *deadLetters {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &deadLetters{sink: sinkName, subject: DeadLetterSubject(sinkName), replicas: replicas, logger: logger}
 }
+
+// deadLetterDescription marks the dead-letter stream as the one a sink
+// made (and may scale up), not an operator's.
+const deadLetterDescription = "Panoptes poison messages set aside by sinks, with the reason in header " + HeaderReason
 
 // publish sets one message aside and returns once the stream stored it. id
 // (may be "") deduplicates a message set aside twice (redelivered before
@@ -80,20 +89,25 @@ func (d *deadLetters) publish(ctx context.Context, js jetstream.JetStream, rec R
 	return nil
 }
 
-// ensure creates the dead-letter stream unless it exists; an operator's
-// own settings for it are left alone.
+// ensure creates the dead-letter stream unless it exists. One a sink made
+// with fewer replicas than bus.replicas (a node that ran alone before its
+// cluster grew) is scaled up to them; an operator's own stream is left
+// alone.
 func (d *deadLetters) ensure(ctx context.Context, js jetstream.JetStream) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.ready {
 		return nil
 	}
-	_, err := js.Stream(ctx, DeadLetterStream)
+	s, err := js.Stream(ctx, DeadLetterStream)
+	if err == nil {
+		d.scaleUp(ctx, js, s.CachedInfo().Config)
+	}
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
 		replicas := replicasOr(ctx, js, d.replicas)
 		_, err = js.CreateStream(ctx, jetstream.StreamConfig{
 			Name:        DeadLetterStream,
-			Description: "Panoptes poison messages set aside by sinks, with the reason in header " + HeaderReason,
+			Description: deadLetterDescription,
 			Subjects:    []string{DeadLetterPrefix + ">"},
 			Storage:     jetstream.FileStorage,
 			Retention:   jetstream.LimitsPolicy,
@@ -112,6 +126,23 @@ func (d *deadLetters) ensure(ctx context.Context, js jetstream.JetStream) error 
 	}
 	d.ready = true
 	return nil
+}
+
+// scaleUp raises the replicas of the sinks' own dead-letter stream to the
+// configured ones. A failure is logged, not returned: poison messages go on
+// to the stream as it is (the next process start tries again).
+func (d *deadLetters) scaleUp(ctx context.Context, js jetstream.JetStream, cfg jetstream.StreamConfig) {
+	if d.replicas <= cfg.Replicas || cfg.Description != deadLetterDescription {
+		return
+	}
+	from := cfg.Replicas
+	cfg.Replicas = d.replicas
+	if _, err := js.UpdateStream(ctx, cfg); err != nil {
+		d.logger.Warn("sink: cannot scale the dead-letter stream up to bus.replicas; it keeps its replicas", "stream", DeadLetterStream,
+			"replicas", from, "want", d.replicas, "err", err)
+		return
+	}
+	d.logger.Info("sink: dead-letter stream scaled up to bus.replicas", "stream", DeadLetterStream, "from", from, "to", d.replicas)
 }
 
 // headerValue makes s safe as one header value: control characters (a

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -238,5 +239,62 @@ func TestCompressedMessages(t *testing.T) {
 	}
 	if !bytes.Equal(dl[0].Data, damaged) {
 		t.Errorf("dead letter holds %d bytes, want the damaged message's %d as received", len(dl[0].Data), len(damaged))
+	}
+}
+
+// TestDeadLetterStreamScaledUp: the sinks' dead-letter stream, made with
+// one replica (a node that ran alone before its cluster grew), is scaled
+// up to bus.replicas by the next sink that uses it; an operator's own
+// stream is left alone; on a server too small for the replicas the scale-up
+// is logged and poison messages still go to the stream as it is.
+func TestDeadLetterStreamScaledUp(t *testing.T) {
+	ctx := context.Background()
+	replicas := func(js jetstream.JetStream) int {
+		t.Helper()
+		s, err := js.Stream(ctx, DeadLetterStream)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.CachedInfo().Config.Replicas
+	}
+	js := startCluster(t, 1)[0].JetStream()
+	if err := newDeadLetters("old", 1, nil).ensure(ctx, js); err != nil {
+		t.Fatal(err)
+	}
+	if r := replicas(js); r != 1 {
+		t.Fatalf("made with %d replicas, want 1", r)
+	}
+	if err := newDeadLetters("new", 3, nil).ensure(ctx, js); err != nil {
+		t.Fatal(err)
+	}
+	if r := replicas(js); r != 3 {
+		t.Errorf("after a sink of bus.replicas 3: %d replicas, want 3", r)
+	}
+
+	if err := js.DeleteStream(ctx, DeadLetterStream); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: DeadLetterStream, Description: "ours, with our settings",
+		Subjects: []string{DeadLetterPrefix + ">"}, Replicas: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := newDeadLetters("new", 3, nil).ensure(ctx, js); err != nil {
+		t.Fatal(err)
+	}
+	if r := replicas(js); r != 1 {
+		t.Errorf("an operator's stream: %d replicas, want its own 1", r)
+	}
+
+	single := openBus(t, t.TempDir()).JetStream()
+	if err := newDeadLetters("old", 1, nil).ensure(ctx, single); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	d := newDeadLetters("new", 3, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err := d.publish(ctx, single, Record{Subject: "panoptes.metrics.x", Data: []byte("poison")}, "", "test"); err != nil {
+		t.Fatalf("publish after a failed scale-up: %v", err)
+	}
+	if r := replicas(single); r != 1 || !strings.Contains(logs.String(), "cannot scale the dead-letter stream up") {
+		t.Errorf("one server: %d replicas, logs %q; want 1 and the warning", r, logs.String())
 	}
 }

@@ -166,7 +166,7 @@ func newConsumer(spec Spec, s Sink, src Reader, deps Deps) *Consumer {
 		replicas: deps.Replicas,
 		logger:   deps.Logger,
 		metrics:  newSinkMetrics(deps.Registerer, spec.Name),
-		dead:     newDeadLetters(spec.Name, deps.Replicas),
+		dead:     newDeadLetters(spec.Name, deps.Replicas, deps.Logger),
 		events:   isEventReader(s),
 	}
 }
