@@ -40,12 +40,12 @@ func (c Changes) Touched(name string) bool {
 }
 
 // live reports whether a reload applies key (besides the plugin
-// instances) without a restart: log.level, and the SNMP defaults and
-// credentials targets are resolved with (not the session pool's
-// transport and per-device limit).
+// instances) without a restart: log.level, the checks running at once,
+// discovery's interval, and the SNMP defaults and credentials targets are
+// resolved with (not the session pool's transport and per-device limit).
 func live(key string) bool {
 	switch {
-	case key == "log.level":
+	case key == "log.level", key == "polling.max_concurrent_checks", key == "discovery.interval":
 		return true
 	case key == "snmp.transport", key == "snmp.max_requests_per_device":
 		return false
@@ -113,7 +113,7 @@ func (d Diff) Err() error {
 	if len(d.Restart) == 0 {
 		return nil
 	}
-	return fmt.Errorf("restart needed for %s: a reload applies polling.plugins, sinks, inputs, apps, discovery.sources, snmp (but its transport and max_requests_per_device) and log.level; the running config is kept",
+	return fmt.Errorf("restart needed for %s: a reload applies polling.plugins, polling.max_concurrent_checks, sinks, inputs, apps, discovery.sources, discovery.interval, snmp (but its transport and max_requests_per_device) and log.level; the running config is kept",
 		strings.Join(d.Restart, ", "))
 }
 

@@ -84,6 +84,10 @@ func TestCompare(t *testing.T) {
 			func(d Diff) bool {
 				return slices.Equal(d.Live, []string{"snmp.credentials.default.community"}) && d.LiveChanged("snmp") && !d.LiveChanged("log.level") && d.Err() == nil
 			}, "snmp.credentials.default.community"},
+		{"checks at once", edit("polling:\n", "polling:\n  max_concurrent_checks: 64\n"),
+			func(d Diff) bool { return d.Err() == nil && d.LiveChanged("polling.max_concurrent_checks") }, "polling.max_concurrent_checks"},
+		{"discovery interval", edit("discovery:\n", "discovery:\n  interval: 90s\n"),
+			func(d Diff) bool { return d.Err() == nil && slices.Equal(d.Live, []string{"discovery.interval"}) }, "discovery.interval"},
 		{"snmp transport", edit("snmp:\n", "snmp:\n  transport: connected\n"),
 			func(d Diff) bool { return slices.Equal(d.Restart, []string{"snmp.transport"}) }, "restart needed for snmp.transport"},
 	}

@@ -177,13 +177,13 @@ func (n *Node) reload(cfg *config.Config, d config.Diff) error {
 	if err != nil {
 		return err
 	}
-	if err := n.poller.Reload(p.Plugins, p.Inputs, parts.SNMPOptions(cfg.SNMP), d); err != nil {
+	if err := n.poller.Reload(p.Plugins, p.Inputs, parts.SNMPOptions(cfg.SNMP), cfg.Polling, d); err != nil {
 		return err
 	}
 	n.cluster.SetConsumers(parts.ConsumerNames(cfg)) // before a new sink looks for its partitions
 	reload.Swap(n.sinks, d.Sinks, sinks, func(c *sink.Consumer) (string, bool) { return c.Name(), true }, n.runSink)
 	reload.Swap(n.apps, d.Apps, p.Apps, func(a apps.Instance) (string, bool) { return a.Name, cfg.HasRole(a.Type) }, n.runApp)
-	if !d.Sources.Empty() || d.LiveChanged("snmp") {
+	if !d.Sources.Empty() || d.LiveChanged("snmp") || d.LiveChanged("discovery.interval") {
 		n.putDiscovery(cfg, p)
 	}
 	return nil

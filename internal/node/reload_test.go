@@ -175,4 +175,14 @@ sinks:
 	if got := n.poller.Scheduler().Len(); got != devices {
 		t.Errorf("%d checks scheduled with uptime removed, want %d", got, devices)
 	}
+
+	// The checks running at once and discovery's interval need no restart.
+	live := strings.Replace(text("{name: up2, plugin: uptime, interval: 1s}", "a", "b"), "polling:\n", "polling:\n  max_concurrent_checks: 7\n", 1)
+	reload(load(strings.Replace(live, "discovery:\n", "discovery:\n  interval: 90s\n", 1)))
+	if got := n.poller.Scheduler().MaxConcurrent(); got != 7 {
+		t.Errorf("max concurrent checks %d after the reload, want 7", got)
+	}
+	if plans := n.discovery.All(); len(plans) != 1 || plans[0].Interval != 90*time.Second {
+		t.Errorf("discovery plans %+v after the reload, want one of interval 90s", plans)
+	}
 }

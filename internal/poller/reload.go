@@ -18,7 +18,8 @@ import (
 // reconciles: a check keeps its schedule and phase unless its plugin's
 // interval changed (collector.SetPlugins), a stream runs on unless its
 // input changed (input.Runner keeps a stream whose instance is the same).
-func (p *Poller) Reload(plugins []collector.Plugin, inputs []*input.Instance, snmp poll.SNMPOptions, d config.Diff) error {
+// A changed polling.max_concurrent_checks is the scheduler's limit at once.
+func (p *Poller) Reload(plugins []collector.Plugin, inputs []*input.Instance, snmp poll.SNMPOptions, polling config.Polling, d config.Diff) error {
 	old := map[string]collector.Plugin{}
 	for _, pl := range p.col.Plugins() {
 		old[pl.Name] = pl
@@ -49,6 +50,9 @@ func (p *Poller) Reload(plugins []collector.Plugin, inputs []*input.Instance, sn
 	if d.LiveChanged("snmp") {
 		p.runner.SetSNMP(snmp)
 		p.enrichment.SetSNMP(snmp)
+	}
+	if d.LiveChanged("polling.max_concurrent_checks") {
+		p.sched.SetMaxConcurrent(polling.MaxConcurrentChecks)
 	}
 	p.col.SetPlugins(plugins)
 	p.mu.Unlock()

@@ -487,6 +487,40 @@ func (s *Scheduler) dispatchLocked(now int64, limit int) int {
 	return n
 }
 
+// SetMaxConcurrent changes how many checks may run at once (a config
+// reload of polling.max_concurrent_checks). Raised, queued runs get
+// workers at once; lowered, workers beyond it end after their run.
+func (s *Scheduler) SetMaxConcurrent(n int) {
+	if n <= 0 {
+		n = DefaultMaxConcurrent
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n == s.max {
+		return
+	}
+	s.max = n
+	if s.idleW > 0 { // idle workers check the new limit
+		s.idleW = 0
+		s.workerCond.Broadcast()
+	}
+	if !s.started || s.stopping {
+		return
+	}
+	for q := s.ready.size; q > 0 && s.workers < s.max; q-- {
+		s.workers++
+		s.wg.Add(1)
+		go s.worker()
+	}
+}
+
+// MaxConcurrent is how many checks may run at once.
+func (s *Scheduler) MaxConcurrent() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.max
+}
+
 // enqueueLocked hands e to an idle worker, or starts a worker while the pool
 // is below its limit; otherwise e waits for the first worker to free up.
 func (s *Scheduler) enqueueLocked(e *entry) {
@@ -507,6 +541,11 @@ func (s *Scheduler) worker() {
 	rc := new(runCtx) // the next run's, allocated outside the lock
 	s.mu.Lock()
 	for {
+		if s.workers > s.max { // SetMaxConcurrent lowered the limit
+			s.workers--
+			s.mu.Unlock()
+			return
+		}
 		e := s.ready.pop()
 		if e == nil {
 			if s.stopping {

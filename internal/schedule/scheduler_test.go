@@ -512,3 +512,49 @@ func TestSkipReasons(t *testing.T) {
 		t.Errorf("stopped: %v, want 0 (nothing was waiting at a stop)", got)
 	}
 }
+
+// TestSetMaxConcurrent: the limit follows a reload: raised from 2 to 6,
+// checks that need 10 workers run 6 at once; lowered to 3, never more than
+// 3 once the runs under the old limit ended, and the workers beyond it end.
+func TestSetMaxConcurrent(t *testing.T) {
+	const checks, iv = 40, 100 * time.Millisecond
+	s := New(Options{MaxConcurrent: 2})
+	var running, maxRunning atomic.Int32
+	for i := 0; i < checks; i++ {
+		s.Add(Check{Key: fmt.Sprintf("c%d", i), Interval: iv, Run: func(context.Context) {
+			n := running.Add(1)
+			for m := maxRunning.Load(); n > m && !maxRunning.CompareAndSwap(m, n); m = maxRunning.Load() {
+			}
+			time.Sleep(25 * time.Millisecond)
+			running.Add(-1)
+		}})
+	}
+	stop := runScheduler(t, s)
+	defer stop()
+	completed := func(more uint64) func() bool {
+		from := s.Stats().Completed
+		return func() bool { return s.Stats().Completed >= from+more }
+	}
+	waitFor(t, "runs at the first limit", completed(40))
+	if m := maxRunning.Load(); m != 2 {
+		t.Fatalf("max concurrent runs = %d, want the limit 2", m)
+	}
+	s.SetMaxConcurrent(6)
+	waitFor(t, "runs at the raised limit", completed(80))
+	if m := maxRunning.Load(); m != 6 {
+		t.Fatalf("after raising to 6: max concurrent runs = %d, want 6", m)
+	}
+	s.SetMaxConcurrent(3)
+	waitFor(t, "the old runs to end", completed(12)) // beyond the 6 running at the change
+	maxRunning.Store(running.Load())
+	waitFor(t, "runs at the lowered limit", completed(80))
+	if m := maxRunning.Load(); m > 3 {
+		t.Fatalf("after lowering to 3: max concurrent runs = %d, want at most 3", m)
+	}
+	s.mu.Lock()
+	workers := s.workers
+	s.mu.Unlock()
+	if workers > 3 {
+		t.Errorf("%d workers after lowering the limit to 3", workers)
+	}
+}
