@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -346,15 +345,17 @@ func duplicates(groups []*metric.Group) int {
 }
 
 // checkGaps counts, per device, the intervals from its first check to its
-// last check before `until` that have no status group. Checks start on a
-// fixed phase; each is put in the interval nearest to it relative to the
-// device's median phase, so a check that started late still counts for its
-// own interval. It also returns how many checks there were and how many
-// did not succeed.
+// last check before `until` that have no status group. Checks are due at
+// the scheduler's phase of the check plus whole intervals (slot): each
+// counts for the due time at or before its start, so a check that started
+// late, by up to an interval, still counts for its own interval. (Rounding
+// to the interval nearest the device's median start counted a start over
+// half an interval late as the next interval's, and its own as a gap.) It
+// also returns how many checks there were and how many did not succeed.
 func checkGaps(t *testing.T, groups []*metric.Group, until float64) (gaps, checks, failed int) {
 	t.Helper()
-	iv := fedInterval.Seconds()
 	byDevice := map[string][]float64{}
+	keyOf := map[string]string{} // device → its resource key (the check's phase)
 	uptime := map[string]bool{}
 	for _, g := range groups {
 		switch g.Type {
@@ -363,6 +364,7 @@ func checkGaps(t *testing.T, groups []*metric.Group, until float64) (gaps, check
 				continue
 			}
 			byDevice[g.Resource.ID] = append(byDevice[g.Resource.ID], g.CreationTimestamp)
+			keyOf[g.Resource.ID] = g.Resource.Key()
 			if m, _ := g.Metric("polling_status"); m.Value.Int64() != metric.StatusSuccess {
 				failed++
 			}
@@ -377,19 +379,12 @@ func checkGaps(t *testing.T, groups []*metric.Group, until float64) (gaps, check
 	}
 	for id, ts := range byDevice {
 		slices.Sort(ts)
-		offsets := make([]float64, len(ts))
-		for i, x := range ts {
-			k := (x - ts[0]) / iv
-			offsets[i] = k - math.Round(k)
-		}
-		slices.Sort(offsets)
-		phase := ts[0] + offsets[len(offsets)/2]*iv
-		slots := map[int]bool{}
+		slots := map[int64]bool{}
 		for _, x := range ts {
-			slots[int(math.Round((x-phase)/iv))] = true
+			slots[slot(keyOf[id], epochTime(x), fedInterval)] = true
 		}
-		first, last := int(math.Round((ts[0]-phase)/iv)), int(math.Round((ts[len(ts)-1]-phase)/iv))
-		var missing []int
+		first, last := slot(keyOf[id], epochTime(ts[0]), fedInterval), slot(keyOf[id], epochTime(ts[len(ts)-1]), fedInterval)
+		var missing []int64
 		for s := first; s <= last; s++ {
 			if !slots[s] {
 				missing = append(missing, s-first)
