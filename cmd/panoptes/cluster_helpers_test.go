@@ -262,7 +262,12 @@ func (l *pollLog) keys() []string {
 // (a twentieth of an interval of slack for clocks): one started late on a
 // starved machine still counts for its own due time, up to the next one.
 func slot(key string, at time.Time, interval time.Duration) int64 {
-	phase := int64(phase.Of("uptime|"+key, interval))
+	return checkSlot("uptime|"+key, at, interval)
+}
+
+// checkSlot is slot for the scheduler's check key (plugin|resource key).
+func checkSlot(check string, at time.Time, interval time.Duration) int64 {
+	phase := int64(phase.Of(check, interval))
 	return (at.UnixNano() - phase + int64(interval)/20) / int64(interval)
 }
 

@@ -26,9 +26,9 @@ func crashFarm(t *testing.T, dir string) string {
 	return simFarm(t, dir, crashDevices, "switch48")
 }
 
-// polls is, per device, the creation times of its status groups in a file
-// sink's output (each poll once, however often it was written), sorted;
-// and how many lines were written more than once.
+// polls is, per device (its resource key), the creation times of its
+// status groups in a file sink's output (each poll once, however often it
+// was written), sorted; and how many lines were written more than once.
 func polls(t *testing.T, path string) (byDevice map[string][]float64, repeats int) {
 	t.Helper()
 	groups, lines := readGroups(t, path)
@@ -41,7 +41,7 @@ func polls(t *testing.T, path string) (byDevice map[string][]float64, repeats in
 		}
 		seen[lines[i]] = true
 		if g.Type == "status" {
-			byDevice[g.Resource.ID] = append(byDevice[g.Resource.ID], g.CreationTimestamp)
+			byDevice[g.Resource.Key()] = append(byDevice[g.Resource.Key()], g.CreationTimestamp)
 		}
 	}
 	for _, ts := range byDevice {
@@ -50,14 +50,19 @@ func polls(t *testing.T, path string) (byDevice map[string][]float64, repeats in
 	return byDevice, repeats
 }
 
-// gapsOver are the gaps between consecutive polls longer than max seconds.
-func gapsOver(ts []float64, max float64) (gaps [][2]float64) {
+// pollGaps are the consecutive polls of check (plugin|resource key) sorted ts
+// between which a due time has no poll. A poll counts for the due time at
+// or before its start (checkSlot): one started late, by up to an interval,
+// is still its own due time's, so two polls up to two intervals apart can
+// be consecutive due times. (A bound of 1.5 intervals between starts
+// counted a poll started over half an interval late as a gap.)
+func pollGaps(check string, ts []float64, interval time.Duration) (out [][2]float64) {
 	for i := 1; i < len(ts); i++ {
-		if ts[i]-ts[i-1] > max {
-			gaps = append(gaps, [2]float64{ts[i-1], ts[i]})
+		if checkSlot(check, epochTime(ts[i]), interval)-checkSlot(check, epochTime(ts[i-1]), interval) > 1 {
+			out = append(out, [2]float64{ts[i-1], ts[i]})
 		}
 	}
-	return gaps
+	return out
 }
 
 // TestKillNineLosesNothingAcked: kill -9 of a node (embedded bus, file sink,
@@ -158,8 +163,8 @@ sinks:
 			continue
 		}
 		// One gap per device, from its last poll before the kill to its
-		// first after the restart; none elsewhere (1.5 intervals of slack).
-		gaps := gapsOver(ts, 1.5*crashInterval.Seconds())
+		// first after the restart; none elsewhere.
+		gaps := pollGaps("interface|"+id, ts, crashInterval)
 		for _, g := range gaps {
 			if g[0] > killedAt || g[1] < restartedAt {
 				t.Errorf("device %s: no poll between %.3f and %.3f, away from the kill (%.3f) and restart (%.3f)", id, g[0], g[1], killedAt, restartedAt)
@@ -253,7 +258,7 @@ sinks:
 	byDevice, repeats := polls(t, out)
 	t.Logf("server killed at %.3f, back at %.3f; %d lines written twice", killedAt, backAt, repeats)
 	for id, ts := range byDevice {
-		for _, g := range gapsOver(ts, 1.5*crashInterval.Seconds()) {
+		for _, g := range pollGaps("interface|"+id, ts, crashInterval) {
 			t.Errorf("device %s: no poll in the file between %.3f and %.3f (server killed at %.3f, back at %.3f)", id, g[0], g[1], killedAt, backAt)
 		}
 	}
