@@ -261,8 +261,11 @@ func TestClusterProcesses(t *testing.T) {
 	slots, missed, twice = obs.tally(keys, restartFrom, restartTo)
 	t.Logf("graceful restart of %s (stream leader): stopped in %s, polling again %s after SIGTERM; on the bus %d device-intervals, %d missed, %d polled twice",
 		restarted.id, stoppedIn.Round(10*time.Millisecond), back.Sub(restartFrom).Round(10*time.Millisecond), slots, missed, twice)
-	if newLeader := streamLeader(ctx, js, wire.MetricsStream); newLeader == "" {
-		t.Errorf("the metrics stream has no leader after the restart")
+	// streamLeader is "" as well when the stream's info request fails or
+	// times out (3 s), as it can on a loaded machine while the restarted
+	// server catches up: a stream left without a leader stays so.
+	if !waitUntil(15*time.Second, func() bool { return streamLeader(ctx, js, wire.MetricsStream) != "" }) {
+		t.Errorf("the metrics stream has no leader 15 s after the restart")
 	}
 	var sinkMissed, sinkTwice, lines, repeats int
 	waitUntil(30*time.Second, func() bool {
