@@ -149,10 +149,39 @@ func Join(ctx context.Context, opts Options) (*Cluster, error) {
 	}
 	c.w, c.wctx = w, wctx
 	c.recompute()
-	if c.self.Polls() && len(c.Pollers()) > 1 {
+	if c.self.Polls() && (len(c.Pollers()) > 1 || c.othersStored(ctx)) {
 		c.joinAt.Store(math.MaxInt64)
 	}
 	return c, nil
+}
+
+// othersStored reports whether the members bucket holds a record (or its
+// deletion) of another node, as its stream's leader counts them: a node
+// live within a TTL, or true when the count cannot be read. The watch's
+// initial values alone are not enough to decide that this node joins
+// nobody: a node restarting (its server too) into a live cluster saw its
+// watch report its initial values done before any had come, polled at
+// once with no join time, and its share was polled twice until the others
+// saw it (TestClusterProcesses' graceful restart: pollers [n2] at Join,
+// [n1 n2 n3] 17 ms later).
+func (c *Cluster) othersStored(ctx context.Context) bool {
+	ctx, cancel := context.WithTimeout(ctx, opTimeout)
+	defer cancel()
+	s, err := c.js.Stream(ctx, "KV_"+MembersBucket)
+	if err != nil {
+		return true
+	}
+	info, err := s.Info(ctx, jetstream.WithSubjectFilter("$KV."+MembersBucket+".>"))
+	if err != nil {
+		return true
+	}
+	for subj := range info.State.Subjects {
+		if subj != "$KV."+MembersBucket+"."+c.self.ID {
+			return true
+		}
+	}
+	c.log.Debug("cluster: no other member's record in the bucket: joining nobody", "records_loaded", len(c.view))
+	return false
 }
 
 // Start announces this node (the others take it into account from now on)
