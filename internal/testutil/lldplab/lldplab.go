@@ -102,14 +102,7 @@ func Start(t testing.TB, n int, links [][2]int) *Lab {
 	}
 	// One lab at a time on a machine (go test runs packages in parallel):
 	// their addresses and routes must not meet. Labs take seconds.
-	lock, err := os.OpenFile(filepath.Join(os.TempDir(), "panoptes-lldplab.lock"), os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		t.Fatalf("lldplab: lock: %v", err)
-	}
-	t.Cleanup(func() { _ = lock.Close() }) // runs last: after the lab is gone
+	lockLabs(t) // its cleanup runs last: after the lab is gone
 	pid := os.Getpid()
 	tag := strconv.Itoa(pid % 100000)
 	block := pid % 250 // third octet
@@ -176,6 +169,30 @@ func (lab *Lab) awaitName(nd *Node) {
 		}
 	}
 	lab.t.Fatalf("lldplab: lldpd of %s did not name itself %s in 15 s; lldpcli show chassis:\n%s", nd.NS, nd.Name, out)
+}
+
+// Exclude keeps labs from starting, after waiting for a running one to
+// end, until t ends. A lab adds interfaces to this host's namespace (its
+// management veths): a test that compares this host's interface table
+// over seconds (an snmpd agent's ifTable polled against snmpbulkwalk's)
+// saw them come and go (TestRunEndToEnd in CI: 10 interface groups,
+// snmpbulkwalk had 4).
+func Exclude(t testing.TB) {
+	t.Helper()
+	lockLabs(t)
+}
+
+// lockLabs takes the machine's lab lock until t ends.
+func lockLabs(t testing.TB) {
+	t.Helper()
+	lock, err := os.OpenFile(filepath.Join(os.TempDir(), "panoptes-lldplab.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatalf("lldplab: lock: %v", err)
+	}
+	t.Cleanup(func() { _ = lock.Close() })
 }
 
 func (lab *Lab) ip(args ...string) {
