@@ -2,13 +2,17 @@ package apps
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
-	"sync/atomic"
+	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/panoptes-go/panoptes/internal/backoff"
 	"github.com/panoptes-go/panoptes/internal/event"
+	"github.com/panoptes-go/panoptes/internal/jserr"
 	"github.com/panoptes-go/panoptes/internal/sink"
 )
 
@@ -27,15 +31,45 @@ type Host struct {
 	Owner    sink.Owner // which metrics partitions this node's instances read
 	Logger   *slog.Logger
 	// Forming retries the events stream's creation while the JetStream
-	// cluster forms (nil: once).
+	// cluster forms (nil: once); Prepare goes on retrying after it.
 	Forming func(ctx context.Context, what string, op func(context.Context) error) error
 
-	prepared atomic.Bool
+	retry    backoff.Backoff // after Forming gave up; zero: retryMin to retryMax
+	once     sync.Once
+	turn     chan struct{} // one Prepare at a time
+	prepared bool          // under turn
 }
 
-// Prepare creates the events stream the apps write to: before the first
-// app runs.
+const (
+	retryMin     = time.Second
+	retryMax     = 30 * time.Second
+	retryAttempt = 10 * time.Second // one stream request
+)
+
+// Prepare creates the events stream the apps write to, before the first
+// app runs; concurrent calls wait for the one at work. While the JetStream
+// cluster cannot take the request (no quorum, fewer servers than
+// bus.replicas) it retries for as long as ctx lives, not only for
+// bus.connect_retry: an operator can fix the cluster without restarting
+// panoptes, and the apps must start then. A request the server refuses
+// will not succeed by waiting: Prepare returns that error.
 func (h *Host) Prepare(ctx context.Context) error {
+	h.once.Do(func() { h.turn = make(chan struct{}, 1) })
+	select { // not a mutex: a removed app's Run must not wait for another's Prepare
+	case h.turn <- struct{}{}:
+		defer func() { <-h.turn }()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if h.prepared {
+		return nil
+	}
+	err := h.create(ctx)
+	h.prepared = err == nil
+	return err
+}
+
+func (h *Host) create(ctx context.Context) error {
 	create := func(ctx context.Context) error { return event.EnsureStream(ctx, h.JS, h.Replicas) }
 	var err error
 	if h.Forming == nil {
@@ -43,17 +77,38 @@ func (h *Host) Prepare(ctx context.Context) error {
 	} else {
 		err = h.Forming(ctx, "create the events stream", create)
 	}
-	h.prepared.Store(err == nil)
-	return err
-}
-
-// Run runs inst until ctx ends (App.Run), after Prepare: it prepares
-// itself when nothing did (a config reload added the node's first app).
-func (h *Host) Run(ctx context.Context, inst Instance) error {
-	if !h.prepared.Load() {
-		if err := h.Prepare(ctx); err != nil {
+	bo := h.retry
+	if bo.Min == 0 {
+		bo = backoff.Backoff{Min: retryMin, Max: retryMax}
+	}
+	for attempt := 1; err != nil; attempt++ {
+		if ctx.Err() != nil {
 			return err
 		}
+		if !jserr.NotReady(err) {
+			return fmt.Errorf("apps not started: %w (the server refused the stream: check bus.replicas against the JetStream cluster's size, "+
+				"and an existing %s stream's configuration; a reload that adds or changes an app tries again)", err, event.Stream)
+		}
+		wait := bo.Next()
+		h.Logger.Warn("apps not started yet: the events stream cannot be created; retrying", "attempt", attempt,
+			"retry_in", wait.Round(time.Millisecond), "err", err,
+			"check", "the JetStream cluster has a quorum (a majority of its servers up) and at least bus.replicas servers")
+		if backoff.Sleep(ctx, wait) != nil {
+			return err
+		}
+		actx, cancel := context.WithTimeout(ctx, retryAttempt)
+		if err = create(actx); err == nil {
+			h.Logger.Info("events stream created: the apps start", "attempts", attempt+1)
+		}
+		cancel()
+	}
+	return nil
+}
+
+// Run runs inst until ctx ends (App.Run), after Prepare.
+func (h *Host) Run(ctx context.Context, inst Instance) error {
+	if err := h.Prepare(ctx); err != nil {
+		return err
 	}
 	return inst.App.Run(ctx, &Env{Name: inst.Name, Site: h.Site, JS: h.JS, Replicas: h.Replicas, Handle: h.Handle, Owner: h.Owner,
 		Logger: h.Logger.With("app", inst.Name, "type", inst.Type)})

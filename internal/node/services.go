@@ -151,17 +151,12 @@ func (n *Node) page(context.Context) (err error) {
 	return err
 }
 
-// runApps runs the apps until ctx ends, after creating the events stream
-// they write to. An app that fails is logged; the others and the node go on.
+// runApps runs the apps until ctx ends. Each first waits for the events
+// stream they write to (apps.Host.Prepare retries it while the JetStream
+// cluster cannot create it); one that fails is logged, the others go on.
 func (n *Node) runApps(ctx context.Context) error {
 	n.host = &apps.Host{Site: n.cfg.Site, JS: n.bus.JetStream(), Replicas: n.cfg.Bus.Replicas, Handle: n.http.Handle,
 		Owner: n.cluster, Logger: n.log, Forming: n.forming}
-	if len(n.apps.Names()) > 0 {
-		if err := n.host.Prepare(ctx); err != nil {
-			n.log.Error("apps not started", "err", err)
-			return nil
-		}
-	}
 	return n.apps.Run(ctx)
 }
 
