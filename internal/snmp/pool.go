@@ -60,6 +60,10 @@ type Pool struct {
 	lru    idleList // idle sessions, least recently released first
 	closed bool
 	active int // requests holding a slot: the mux outlives them
+	// retain: the credentials a session may have to be kept (Retain; all
+	// before the first call), in its version retainGen.
+	retain    []Credential
+	retainGen uint64
 
 	getM, walkM opMetrics
 
@@ -415,7 +419,7 @@ func (p *Pool) release(d *device, s *session, reusable bool, now time.Time) {
 	d.refs--
 	p.active--
 	lastAfterClose := p.closed && p.active == 0
-	keep := s != nil && reusable && !p.closed
+	keep := s != nil && reusable && !p.closed && p.retainedLocked(s)
 	var evicted []*session
 	if keep {
 		s.lastUsed = now
@@ -477,14 +481,65 @@ func (p *Pool) janitor() {
 }
 
 func (p *Pool) expire(now time.Time) {
-	var stale []*session
 	p.mu.Lock()
+	stale := p.dropIdleLocked(func(s *session) bool { return now.Sub(s.lastUsed) >= p.idleTTL })
+	p.mu.Unlock()
+	for _, s := range stale {
+		p.closeSession(s)
+	}
+}
+
+// Retain keeps only the sessions whose credential equals one of creds
+// (by contents, as sessions are matched): it closes the others that are
+// idle, and a session in use, or opened later for a target resolved
+// before, is closed when its request ends instead of kept. A reload calls
+// it with the new credentials, so that a rotated community or v3 key (and
+// the sessions holding it) does not outlive the reload by the idle
+// timeout.
+func (p *Pool) Retain(creds []*Credential) {
+	keep := make([]Credential, 0, len(creds))
+	for _, c := range creds {
+		if c != nil {
+			keep = append(keep, *c)
+		}
+	}
+	p.mu.Lock()
+	p.retain, p.retainGen = keep, p.retainGen+1
+	stale := p.dropIdleLocked(func(s *session) bool { return !p.retainedLocked(s) })
+	p.mu.Unlock()
+	for _, s := range stale {
+		p.closeSession(s)
+	}
+	if len(stale) > 0 { // never a secret: how many, not which
+		p.log.Info("snmp: closed the idle sessions of credentials no longer configured", "sessions", len(stale))
+	}
+}
+
+// retainedLocked reports whether s's credential is one Retain keeps; a
+// session is checked once per Retain, not on every release.
+func (p *Pool) retainedLocked(s *session) bool {
+	if s.retainGen == p.retainGen {
+		return true
+	}
+	c := s.target.Credential
+	if c == nil || !slices.Contains(p.retain, *c) {
+		return false
+	}
+	s.retainGen = p.retainGen
+	return true
+}
+
+// dropIdleLocked takes the idle sessions stale reports out of the pool,
+// forgetting devices left with no sessions and no requests; the caller
+// closes them outside the lock.
+func (p *Pool) dropIdleLocked(stale func(*session) bool) []*session {
+	var out []*session
 	for addr, d := range p.devices {
 		keep := d.idle[:0]
 		for _, s := range d.idle {
-			if now.Sub(s.lastUsed) >= p.idleTTL {
+			if stale(s) {
 				p.lru.remove(s)
-				stale = append(stale, s)
+				out = append(out, s)
 			} else {
 				keep = append(keep, s)
 			}
@@ -495,10 +550,7 @@ func (p *Pool) expire(now time.Time) {
 			delete(p.devices, addr)
 		}
 	}
-	p.mu.Unlock()
-	for _, s := range stale {
-		p.closeSession(s)
-	}
+	return out
 }
 
 // Close closes idle sessions and stops the janitor. Requests in flight finish

@@ -32,6 +32,8 @@ type session struct {
 	// narrow walks columns one a request (the pool knows the device needs
 	// it); a column walk sets it when it had to fall back to that.
 	narrow bool
+	// retainGen is the Pool.Retain whose credentials it was last found in.
+	retainGen uint64
 }
 
 // roundTripper sends one request PDU and appends its response's varbinds.
