@@ -185,4 +185,34 @@ sinks:
 	if plans := n.discovery.All(); len(plans) != 1 || plans[0].Interval != 90*time.Second {
 		t.Errorf("discovery plans %+v after the reload, want one of interval 90s", plans)
 	}
+
+	// A credential changed (its version: the simulated devices know one
+	// community): the old one's sessions close at the reload, not at their
+	// idle timeout (10 s), so once every device has a session with the new
+	// one, those are all the pool holds.
+	snmpMetric := func(name string) float64 {
+		mfs, err := n.Registry().Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			if mf.GetName() == name {
+				m := mf.GetMetric()[0]
+				if g := m.GetGauge(); g != nil {
+					return g.GetValue()
+				}
+				return m.GetCounter().GetValue()
+			}
+		}
+		t.Fatalf("no %s", name)
+		return 0
+	}
+	opened := snmpMetric("panoptes_snmp_sessions_opened_total")
+	reload(load(strings.Replace(strings.Replace(live, "discovery:\n", "discovery:\n  interval: 90s\n", 1), "version: 2c", `version: "1"`, 1)))
+	waitUntil("a session with the new credential for every device", func() bool {
+		return snmpMetric("panoptes_snmp_sessions_opened_total") >= opened+devices
+	})
+	if open := snmpMetric("panoptes_snmp_sessions_open"); open > devices {
+		t.Errorf("%v SNMP sessions open after the credential changed, want at most the %d of the new one", open, devices)
+	}
 }

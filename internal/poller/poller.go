@@ -48,6 +48,7 @@ type Poller struct {
 	streams    *input.Runner
 	state      *devicestate.State
 	runner     *poll.Runner
+	pool       *snmp.Pool
 	col        *collector.Collector
 	enrichment *devicestate.Enrichment
 
@@ -79,7 +80,7 @@ func (p *Poller) Open(ctx context.Context, js jetstream.JetStream, pool *snmp.Po
 	if p.state.Rates != nil { // a nil *rate.Processor must not become a non-nil History
 		ropts.History = p.state.Rates // delta()'s previous values, persisted with the rates
 	}
-	p.runner = poll.NewRunner(ropts)
+	p.runner, p.pool = poll.NewRunner(ropts), pool
 	return nil
 }
 

@@ -2,6 +2,8 @@ package poller
 
 import (
 	"errors"
+	"maps"
+	"slices"
 
 	"github.com/panoptes-go/panoptes/internal/collector"
 	"github.com/panoptes-go/panoptes/internal/config"
@@ -14,7 +16,8 @@ import (
 // inputs (the new config's, built), the others keep their running
 // instances (and whatever state those hold) unless the files one read
 // changed (a profile edited: Fingerprint), removed ones go; with new
-// SNMP settings, targets are resolved with snmp from now on. Then it
+// SNMP settings, targets are resolved with snmp from now on and the
+// sessions of credentials it no longer has are closed. Then it
 // reconciles: a check keeps its schedule and phase unless its plugin's
 // interval changed (collector.SetPlugins), a stream runs on unless its
 // input changed (input.Runner keeps a stream whose instance is the same).
@@ -50,6 +53,8 @@ func (p *Poller) Reload(plugins []collector.Plugin, inputs []*input.Instance, sn
 	if d.LiveChanged("snmp") {
 		p.runner.SetSNMP(snmp)
 		p.enrichment.SetSNMP(snmp)
+		// No session (nor its secret) of a rotated credential outlives the reload.
+		p.pool.Retain(slices.Collect(maps.Values(snmp.Credentials)))
 	}
 	if d.LiveChanged("polling.max_concurrent_checks") {
 		p.sched.SetMaxConcurrent(polling.MaxConcurrentChecks)
