@@ -268,9 +268,10 @@ func TestClusterProcesses(t *testing.T) {
 		t.Errorf("the metrics stream has no leader 15 s after the restart")
 	}
 	var sinkMissed, sinkTwice, lines, repeats int
+	sink := newSinkReader(t, sinkPath)
 	waitUntil(30*time.Second, func() bool {
 		var count map[string]map[int64]int
-		count, lines, repeats = sinkSlots(t, sinkPath, e2eInterval)
+		count, lines, repeats = sinkSlots(t, sink, e2eInterval)
 		slots, sinkMissed, sinkTwice = tallySlots(keys, count, restartFrom, restartTo, e2eInterval)
 		return sinkMissed == 0
 	})

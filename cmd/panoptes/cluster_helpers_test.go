@@ -396,9 +396,9 @@ func (l *pollLog) firstAfter(key string, t time.Time) (pollEvent, bool) {
 // sinkSlots reads the file sink's status groups: how many times each
 // (key, slot) was written, and how many lines were exact repeats (a batch
 // delivered again).
-func sinkSlots(t *testing.T, path string, interval time.Duration) (count map[string]map[int64]int, lines, repeats int) {
+func sinkSlots(t *testing.T, sink *sinkReader, interval time.Duration) (count map[string]map[int64]int, lines, repeats int) {
 	t.Helper()
-	groups, ls := readGroups(t, path)
+	groups, ls := sink.read(t)
 	count = map[string]map[int64]int{}
 	seen := map[string]bool{}
 	for i, g := range groups {

@@ -29,9 +29,9 @@ func crashFarm(t *testing.T, dir string) string {
 // polls is, per device (its resource key), the creation times of its
 // status groups in a file sink's output (each poll once, however often it
 // was written), sorted; and how many lines were written more than once.
-func polls(t *testing.T, path string) (byDevice map[string][]float64, repeats int) {
+func polls(t *testing.T, sink *sinkReader) (byDevice map[string][]float64, repeats int) {
 	t.Helper()
-	groups, lines := readGroups(t, path)
+	groups, lines := sink.read(t)
 	byDevice = map[string][]float64{}
 	seen := map[string]bool{}
 	for i, g := range groups {
@@ -105,14 +105,16 @@ sinks:
 	hasRates := func(g *metric.Group) bool {
 		return slices.ContainsFunc(g.Metrics, func(m metric.Metric) bool { return strings.HasSuffix(m.Name, "_rate") })
 	}
+	sink := newSinkReader(t, out)
+	seen, read := map[string]bool{}, 0 // the groups looked at so far
 	waitFor(t, "rates of every device", 30*time.Second, p, func() bool {
-		groups, _ := readGroups(t, out)
-		seen := map[string]bool{}
-		for _, g := range groups {
+		groups, _ := sink.read(t)
+		for _, g := range groups[read:] {
 			if g.Type == "interface" && hasRates(g) {
 				seen[g.Resource.ID] = true
 			}
 		}
+		read = len(groups)
 		return len(seen) == crashDevices
 	})
 	time.Sleep(1500 * time.Millisecond) // a rate state flush, and polls in flight
@@ -127,8 +129,8 @@ sinks:
 	restartedAt := float64(time.Now().UnixMilli()) / 1000
 	firstAfter := map[string]*metric.Group{} // each device's first interface group after the restart
 	waitFor(t, "polls of every device after the restart", 30*time.Second, p2, func() bool {
-		groups, _ := readGroups(t, out)
-		for _, g := range groups {
+		groups, _ := sink.read(t)
+		for _, g := range groups[read:] {
 			if g.Type != "interface" || g.CreationTimestamp < restartedAt {
 				continue
 			}
@@ -136,6 +138,7 @@ sinks:
 				firstAfter[g.Resource.ID] = g
 			}
 		}
+		read = len(groups)
 		return len(firstAfter) == crashDevices
 	})
 	time.Sleep(2 * crashInterval) // a few polls more, to see none is missing after the restart
@@ -147,7 +150,7 @@ sinks:
 			t.Errorf("device %s: its first interface group after the restart (%.3f) has no rate: the rate state was not read back from KV", id, g.CreationTimestamp)
 		}
 	}
-	after, repeats := polls(t, out)
+	after, repeats := polls(t, sink)
 	before := map[string][]float64{} // each device's polls before the kill
 	for id, ts := range after {
 		for _, at := range ts {
@@ -227,8 +230,9 @@ sinks:
 		return err == nil
 	})
 	node := startRun(t, cfg)
+	sink := newSinkReader(t, out)
 	waitFor(t, "3 polls of every device in the file", 30*time.Second, node, func() bool {
-		byDevice, _ := polls(t, out)
+		byDevice, _ := polls(t, sink)
 		n := 0
 		for _, ts := range byDevice {
 			if len(ts) >= 3 {
@@ -243,7 +247,7 @@ sinks:
 	server2 := startRun(t, busCfg)
 	backAt := float64(time.Now().UnixMilli()) / 1000
 	waitFor(t, "polls made after the server came back, in the file", 30*time.Second, node, func() bool {
-		byDevice, _ := polls(t, out)
+		byDevice, _ := polls(t, sink)
 		n := 0
 		for _, ts := range byDevice {
 			if len(ts) > 0 && ts[len(ts)-1] > backAt+2 {
@@ -255,7 +259,7 @@ sinks:
 	node.stop(t)
 	server2.stop(t)
 
-	byDevice, repeats := polls(t, out)
+	byDevice, repeats := polls(t, sink)
 	t.Logf("server killed at %.3f, back at %.3f; %d lines written twice", killedAt, backAt, repeats)
 	for id, ts := range byDevice {
 		for _, g := range pollGaps("interface|"+id, ts, crashInterval) {

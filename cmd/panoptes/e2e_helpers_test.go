@@ -1,17 +1,17 @@
 package main
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -166,69 +166,242 @@ func (p *proc) alive() bool {
 	}
 }
 
-// readGroups decodes every line a file sink wrote: the files path was
-// rotated to, oldest first (path.N … path.1), then path. Only path's last
-// line may not decode (being written); any other line that does not fails
-// the test. The sink rotates at 100 MiB, ~12,000 interface groups with
-// rates: a test that ran long under load read only the newest file and
-// missed the rest. With the default max_files (5) all kept, the oldest may
-// have been deleted: the test fails rather than report a false loss.
-func readGroups(t *testing.T, path string) (groups []*metric.Group, lines []string) {
+// readGroups decodes every line a file sink wrote so far, once (see
+// sinkReader): a wait that reads the file again and again follows it with
+// a sinkReader instead.
+func readGroups(t testing.TB, path string) (groups []*metric.Group, lines []string) {
 	t.Helper()
-	files := []string{path}
-	for i := 1; ; i++ {
-		rotated := path + "." + strconv.Itoa(i)
-		if _, err := os.Stat(rotated); err != nil {
-			break
-		}
-		files = append(files, rotated)
-	}
-	if rotated := len(files) - 1; rotated >= filesink.DefaultMaxFiles {
-		t.Fatalf("%s was rotated %d times, the file sink's default max_files: its oldest file may be gone; raise max_files (or max_size) in this test's config", path, rotated)
-	}
-	slices.Reverse(files)
-	for _, p := range files {
-		groups, lines = appendGroups(t, p, groups, lines, p == path)
-	}
-	return groups, lines
+	r := &sinkReader{path: path}
+	defer r.close()
+	return r.read(t)
 }
 
-// appendGroups appends the groups and lines of one file (none when it
-// does not exist: rotated away meanwhile, or not written yet). Only the
-// last line of a file being written (current) may not decode.
-func appendGroups(t *testing.T, path string, groups []*metric.Group, lines []string, current bool) ([]*metric.Group, []string) {
+// sinkReader follows a file sink's output: each read decodes only what was
+// appended since the last one, so a wait that reads the file every few
+// hundred milliseconds costs the file once over a test, not once per poll
+// (readGroups per poll decoded the whole growing file each time: O(n²)
+// over a test, on a CI machine already loaded by the processes under
+// test). It keeps every group and line read, in file order: the files
+// path was rotated to, oldest first (path.N … path.1), then path.
+//
+// A line counts once its newline is in the file (the sink writes each
+// line and its newline in one flush): a cut last line of the file being
+// written is read again at the next read. Any line that ends and does not
+// decode fails the test, as does a cut last line of a rotated (complete)
+// file. Rotation is followed by file identity: the file read so far is
+// found again among path.1 …, its rest and the files rotated after it
+// are read, then the new path. If it is no longer there (rotated past
+// max_files and deleted), or the first read finds max_files rotated files
+// (the oldest may be gone), the test fails rather than report a false
+// loss. The sink cuts a failed batch off the file again: a file shorter
+// than what was read of it is read again from its start.
+type sinkReader struct {
+	path   string
+	groups []*metric.Group
+	lines  []string
+
+	f      *os.File    // the newest file read, nil before the first
+	info   os.FileInfo // f's, to find it again after a rotation
+	off    int64       // bytes of f read: whole lines
+	lineNo int         // lines of f read
+	start  int         // index in groups of f's first group
+	buf    []byte
+}
+
+// newSinkReader follows path; its files are closed when the test ends.
+func newSinkReader(t *testing.T, path string) *sinkReader {
+	r := &sinkReader{path: path}
+	t.Cleanup(r.close)
+	return r
+}
+
+func (r *sinkReader) close() {
+	if r.f != nil {
+		_ = r.f.Close()
+		r.f = nil
+	}
+}
+
+// read reads what was appended since the last read and returns every group
+// and line read so far (not to be modified).
+func (r *sinkReader) read(t testing.TB) (groups []*metric.Group, lines []string) {
 	t.Helper()
-	f, err := os.Open(path)
-	if os.IsNotExist(err) {
-		return groups, lines
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	var bad error // an undecodable line, allowed only as current's last
-	for n := 1; sc.Scan(); n++ {
-		if bad != nil {
-			t.Fatalf("%s: %v (not the last line)", path, bad)
+	for attempt := 0; ; attempt++ {
+		if r.f != nil {
+			r.drain(t, false)
+			if st, err := os.Stat(r.path); err == nil && os.SameFile(st, r.info) {
+				break // still the file being written
+			}
 		}
-		line := sc.Text()
-		g, err := metric.Decode([]byte(line))
-		if err != nil {
-			bad = fmt.Errorf("line %d does not decode: %w", n, err)
+		// path is a new file (or none, for a moment while the sink
+		// rotates): open it and the rotated files newer than f, then check
+		// that no rotation moved them meanwhile.
+		cur, rotated, found, ok := r.openNewer(t)
+		if !ok {
+			if attempt > 100 {
+				t.Fatalf("%s: its files kept moving while being opened", r.path)
+			}
 			continue
 		}
-		groups = append(groups, g)
-		lines = append(lines, line)
+		defer func() { // those not followed, when the test fails
+			for _, f := range append(rotated, cur) {
+				if f != nil && f != r.f {
+					_ = f.Close()
+				}
+			}
+		}()
+		if r.f != nil && !found {
+			t.Fatalf("%s: the file read so far was rotated past the file sink's default max_files (%d) and deleted, unread; raise max_files (or max_size) in this test's config", r.path, filesink.DefaultMaxFiles)
+		}
+		if r.f == nil && len(rotated) >= filesink.DefaultMaxFiles {
+			t.Fatalf("%s was rotated %d times, the file sink's default max_files: its oldest file may be gone; raise max_files (or max_size) in this test's config", r.path, len(rotated))
+		}
+		if r.f != nil {
+			r.drain(t, true) // complete: it was rotated
+		}
+		for i := len(rotated) - 1; i >= 0; i-- { // oldest first
+			r.follow(rotated[i])
+			r.drain(t, true)
+		}
+		if cur == nil {
+			break // read again once the sink opened path
+		}
+		r.follow(cur)
 	}
-	if err := sc.Err(); err != nil {
-		t.Fatalf("read %s: %v", path, err)
+	n := len(r.groups)
+	return r.groups[:n:n], r.lines[:n:n]
+}
+
+// openNewer opens path (cur, nil when there is none) and the rotated files
+// newer than f (all of them before the first read), newest first; found
+// when f was among the rotated ones. ok is false when the names moved
+// while they were opened (a rotation): nothing is left open then.
+func (r *sinkReader) openNewer(t testing.TB) (cur *os.File, rotated []*os.File, found, ok bool) {
+	t.Helper()
+	open := func(p string) *os.File {
+		f, err := os.Open(p)
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		return f
 	}
-	if bad != nil && !current {
-		t.Fatalf("%s (a rotated file, complete): %v", path, bad)
+	names := []string{r.path}
+	cur = open(r.path)
+	for i := 1; ; i++ {
+		p := r.path + "." + strconv.Itoa(i)
+		f := open(p)
+		if f == nil {
+			break
+		}
+		if r.f != nil && sameFile(f, r.info) {
+			_ = f.Close()
+			names = append(names, p)
+			found = true
+			break
+		}
+		rotated = append(rotated, f)
+		names = append(names, p)
 	}
-	return groups, lines
+	// Unchanged names: each still names the file opened (or none).
+	files := append([]*os.File{cur}, rotated...)
+	for i, p := range names {
+		st, err := os.Stat(p)
+		switch {
+		case i == len(files): // f's name
+			ok = err == nil && os.SameFile(st, r.info)
+		case files[i] == nil:
+			ok = os.IsNotExist(err)
+		default:
+			ok = err == nil && sameFile(files[i], st)
+		}
+		if !ok {
+			closeAll(cur, rotated)
+			return nil, nil, false, false
+		}
+	}
+	return cur, rotated, found, true
+}
+
+func sameFile(f *os.File, info os.FileInfo) bool {
+	st, err := f.Stat()
+	return err == nil && os.SameFile(st, info)
+}
+
+func closeAll(cur *os.File, rotated []*os.File) {
+	for _, f := range append(rotated, cur) {
+		if f != nil {
+			_ = f.Close()
+		}
+	}
+}
+
+// follow makes f the file read from now on, from its start.
+func (r *sinkReader) follow(f *os.File) {
+	st, err := f.Stat()
+	if err != nil {
+		panic(err) // an open file: cannot happen
+	}
+	r.close()
+	r.f, r.info, r.off, r.lineNo, r.start = f, st, 0, 0, len(r.groups)
+}
+
+// drain reads f from where the last read of it stopped. A complete file
+// (rotated) is read to its end: a last line without a newline must
+// decode; otherwise that line is left for the next read.
+func (r *sinkReader) drain(t testing.TB, complete bool) {
+	t.Helper()
+	st, err := r.f.Stat()
+	if err != nil {
+		t.Fatalf("stat %s: %v", r.f.Name(), err)
+	}
+	if st.Size() < r.off { // a batch cut off again: read the file anew
+		clear(r.groups[r.start:])
+		r.groups, r.lines = r.groups[:r.start], r.lines[:r.start]
+		r.off, r.lineNo = 0, 0
+	}
+	for r.off < st.Size() {
+		// Up to what the file holds now, in pieces of at least 1 MiB.
+		n := int(min(st.Size()-r.off, max(1<<20, int64(cap(r.buf)))))
+		if cap(r.buf) < n {
+			r.buf = make([]byte, n)
+		}
+		b := r.buf[:n]
+		m, err := r.f.ReadAt(b, r.off)
+		if err != nil && !errors.Is(err, io.EOF) {
+			t.Fatalf("read %s: %v", r.f.Name(), err)
+		}
+		b = b[:m]
+		end := bytes.LastIndexByte(b, '\n') + 1
+		if end == 0 {
+			switch {
+			case int64(m) < st.Size()-r.off: // a line longer than the buffer
+				r.buf = make([]byte, 2*cap(r.buf))
+				continue
+			case complete:
+				end = m // the cut last line of a complete file
+			default:
+				return // a cut last line: read it again next time
+			}
+		}
+		for line := range bytes.Lines(b[:end]) {
+			r.lineNo++
+			line = bytes.TrimSuffix(line, []byte("\n"))
+			g, err := metric.Decode(line)
+			if err != nil {
+				what := "not the last line"
+				if complete {
+					what = "a rotated file, complete"
+				}
+				t.Fatalf("%s: line %d does not decode (%s): %v", r.f.Name(), r.lineNo, what, err)
+			}
+			r.groups = append(r.groups, g)
+			r.lines = append(r.lines, string(line))
+		}
+		r.off += int64(end)
+		if m < n {
+			return // the file is shorter than its stat said: cut off again, read next time
+		}
+	}
 }
 
 // statusOf returns the latest polling status per resource id.

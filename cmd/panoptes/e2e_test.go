@@ -253,11 +253,12 @@ sinks:
 	// time out): wait for that, then say what differs.
 	var groups []*metric.Group
 	var st map[string]int64
+	sink := newSinkReader(t, out)
 	waitUntil(60*time.Second, func() bool {
 		if !p.alive() {
 			t.Fatalf("panoptes run exited: %v", p.err)
 		}
-		groups, _ = readGroups(t, out)
+		groups, _ = sink.read(t)
 		st = statusOf(groups)
 		for id, w := range want {
 			if s, ok := st[id]; !ok || s != w {
@@ -316,13 +317,15 @@ sinks:
 	p.kill()
 	killedAt := time.Now()
 	p2 := startRun(t, filepath.Join(dir, "no-discovery.yaml"))
+	read := len(groups) // before the kill: looked at already
 	waitFor(t, "polls after the restart", 30*time.Second, p2, func() bool {
-		groups, _ := readGroups(t, out)
-		for _, g := range groups {
+		groups, _ := sink.read(t)
+		for _, g := range groups[read:] {
 			if g.Type == "status" && g.Resource.ID == "cisco" && g.CreationTimestamp > float64(killedAt.UnixMilli())/1000+1 {
 				return true
 			}
 		}
+		read = len(groups)
 		return false
 	})
 	p2.stop(t)

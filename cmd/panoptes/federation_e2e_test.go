@@ -59,8 +59,9 @@ func TestFederationEdgeOutageE2E(t *testing.T) {
 	hub := startRun(t, filepath.Join(dir, "hub.yaml"), pw)
 	edge := startRun(t, filepath.Join(dir, "edge.yaml"), pw)
 	procs := []*proc{hub, edge}
+	sink := newSinkReader(t, out)
 	waitFor(t, "the hub's file to hold a check of every edge device", 45*time.Second, edge, func() bool {
-		groups, _ := readGroups(t, out)
+		groups, _ := sink.read(t)
 		return len(statusOf(groups)) == fedDevices && hub.alive()
 	})
 	t.Logf("hub and edge up, every device's checks reach the hub's file: %s", time.Since(start).Round(time.Millisecond))
@@ -87,12 +88,13 @@ func TestFederationEdgeOutageE2E(t *testing.T) {
 		t.Fatal(err)
 	}
 	restoredAt := time.Now()
+	have, read := map[string]bool{}, 0
 	for {
-		groups, _ := readGroups(t, out)
-		have := map[string]bool{}
-		for _, g := range groups {
+		groups, _ := sink.read(t)
+		for _, g := range groups[read:] {
 			have[groupKey(g)] = true
 		}
+		read = len(groups)
 		missing := 0
 		for k := range want {
 			if !have[k] {
@@ -110,7 +112,7 @@ func TestFederationEdgeOutageE2E(t *testing.T) {
 	}
 	caughtUp := time.Since(restoredAt)
 
-	groups, _ := readGroups(t, out)
+	groups, _ := sink.read(t)
 	gaps, checks, failed := checkGaps(t, groups, float64(snapAt.UnixMilli())/1000)
 	dups := duplicates(groups)
 	skipped := skippedChecks(t, edgeHTTP)

@@ -75,6 +75,10 @@ func TestClusterPartitions(t *testing.T) {
 		urls = append(urls, n.clientURL)
 	}
 	n1, n2 := nodes[0], nodes[1]
+	var sinks []*sinkReader // the files, followed
+	for _, f := range files {
+		sinks = append(sinks, newSinkReader(t, f))
+	}
 	// The test's client prefers n1's server, the survivor's.
 	nc, err := nats.Connect(strings.Join(urls, ","), nats.DontRandomize(), nats.MaxReconnects(-1),
 		nats.ReconnectWait(100*time.Millisecond), nats.RetryOnFailedConnect(true))
@@ -96,7 +100,7 @@ func TestClusterPartitions(t *testing.T) {
 				return false
 			}
 		}
-		return len(devicesIn(t, files...)) == e2eDevices
+		return len(devicesIn(t, sinks...)) == e2eDevices
 	})
 	t.Logf("3 processes clustered, every device in the files %s after start", time.Since(began).Round(100*time.Millisecond))
 
@@ -121,7 +125,7 @@ func TestClusterPartitions(t *testing.T) {
 	// it, then hands theirs over).
 	settled := time.Now().Add(e2eInterval)
 	time.Sleep(3 * e2eInterval)
-	in1, in2 := devicesSince(t, files[0], settled), devicesSince(t, files[1], settled)
+	in1, in2 := devicesSince(t, sinks[0], settled), devicesSince(t, sinks[1], settled)
 	both := 0
 	for k := range in1 {
 		if _, ok := in2[k]; ok {
@@ -136,8 +140,8 @@ func TestClusterPartitions(t *testing.T) {
 	// kill -9 of n2: a server of the cluster and a sink instance.
 	lastBefore := lastSeqs(ctx, t, js, streams)
 	var linesAtKill []int // what each file had before the kill
-	for _, f := range files {
-		_, lines := readGroups(t, f)
+	for _, s := range sinks {
+		_, lines := s.read(t)
 		linesAtKill = append(linesAtKill, len(lines))
 	}
 	leaderAtKill := map[string]string{}
@@ -159,7 +163,7 @@ func TestClusterPartitions(t *testing.T) {
 	ledAt := time.Now()
 	t.Logf("every partition led and taking messages %s after the kill", ledAt.Sub(killedAt).Round(10*time.Millisecond))
 	waitFor(t, "n1 to take n2's partitions over", 30*time.Second, n1.p, func() bool {
-		after := devicesIn(t, files[0])
+		after := devicesIn(t, sinks[0])
 		for k := range in2 {
 			if after[k].Before(killedAt) {
 				return false
@@ -177,7 +181,7 @@ func TestClusterPartitions(t *testing.T) {
 	var lines, distinct int
 	waitUntil(30*time.Second, func() bool {
 		var inFiles map[string]bool
-		lines, inFiles = fileLines(t, files...)
+		lines, inFiles = fileLines(t, sinks...)
 		distinct = len(inFiles)
 		missing = missing[:0]
 		for g := range stored {
@@ -202,8 +206,8 @@ func TestClusterPartitions(t *testing.T) {
 		}
 	}
 	count := map[string]map[int64]int{}
-	for _, f := range files {
-		c, _, _ := sinkSlots(t, f, e2eInterval)
+	for _, s := range sinks {
+		c, _, _ := sinkSlots(t, s, e2eInterval)
 		for k, m := range c {
 			if count[k] == nil {
 				count[k] = map[int64]int{}
@@ -226,15 +230,15 @@ func TestClusterPartitions(t *testing.T) {
 	// leader, which delivers those messages again).
 	for i, f := range files {
 		written := map[string]bool{}
-		for j, other := range files {
+		for j, other := range sinks {
 			if j != i {
-				_, lines := readGroups(t, other)
+				_, lines := other.read(t)
 				for _, l := range lines[:min(len(lines), linesAtKill[j])] {
 					written[l] = true
 				}
 			}
 		}
-		before, after, err := seriesInStreamOrder(t, f, stored, written, linesAtKill[i])
+		before, after, err := seriesInStreamOrder(t, sinks[i], stored, written, linesAtKill[i])
 		if err != nil {
 			t.Errorf("%s: %v", filepath.Base(f), err)
 		}
@@ -386,11 +390,11 @@ func readStream(ctx context.Context, js jetstream.JetStream, name string, upTo u
 
 // devicesIn is every device with a status group in the files, and the
 // creation time of its latest.
-func devicesIn(t *testing.T, paths ...string) map[string]time.Time {
+func devicesIn(t *testing.T, sinks ...*sinkReader) map[string]time.Time {
 	t.Helper()
 	out := map[string]time.Time{}
-	for _, p := range paths {
-		groups, _ := readGroups(t, p)
+	for _, s := range sinks {
+		groups, _ := s.read(t)
 		for _, g := range groups {
 			if g.Type == "status" {
 				at := epochTime(g.CreationTimestamp)
@@ -405,9 +409,9 @@ func devicesIn(t *testing.T, paths ...string) map[string]time.Time {
 
 // devicesSince is every device with a status group created since from in
 // the file.
-func devicesSince(t *testing.T, path string, from time.Time) map[string]time.Time {
+func devicesSince(t *testing.T, sink *sinkReader, from time.Time) map[string]time.Time {
 	t.Helper()
-	out := devicesIn(t, path)
+	out := devicesIn(t, sink)
 	for k, at := range out {
 		if at.Before(from) {
 			delete(out, k)
@@ -417,11 +421,11 @@ func devicesSince(t *testing.T, path string, from time.Time) map[string]time.Tim
 }
 
 // fileLines counts the files' lines and returns the distinct ones.
-func fileLines(t *testing.T, paths ...string) (int, map[string]bool) {
+func fileLines(t *testing.T, sinks ...*sinkReader) (int, map[string]bool) {
 	t.Helper()
 	n, distinct := 0, map[string]bool{}
-	for _, p := range paths {
-		_, lines := readGroups(t, p)
+	for _, s := range sinks {
+		_, lines := s.read(t)
 		n += len(lines)
 		for _, l := range lines {
 			distinct[l] = true
@@ -436,9 +440,9 @@ func fileLines(t *testing.T, paths ...string) (int, map[string]bool) {
 // split lines and after: a line may come again (redelivery; written holds
 // what other instances wrote), a new one should never come after one
 // stored later. Lines stored after the snapshot are not judged.
-func seriesInStreamOrder(t *testing.T, path string, stored map[string]streamPos, written map[string]bool, split int) (before, after []string, err error) {
+func seriesInStreamOrder(t *testing.T, sink *sinkReader, stored map[string]streamPos, written map[string]bool, split int) (before, after []string, err error) {
 	t.Helper()
-	groups, lines := readGroups(t, path)
+	groups, lines := sink.read(t)
 	seen := maps.Clone(written)
 	last := map[string]streamPos{}
 	for i, g := range groups {

@@ -58,8 +58,9 @@ sinks:
 	mainOut, twoOut := filepath.Join(dir, "out", "main.jsonl"), filepath.Join(dir, "out", "two.jsonl")
 
 	p := startRun(t, cfgPath)
+	mainSink, twoSink := newSinkReader(t, mainOut), newSinkReader(t, twoOut)
 	waitFor(t, "a check of every device in the sink", 60*time.Second, p, func() bool {
-		groups, _ := readGroups(t, mainOut)
+		groups, _ := mainSink.read(t)
 		return len(statusOf(groups)) == reloadDevices
 	})
 	steady := time.Now()
@@ -78,7 +79,7 @@ sinks:
 		}
 	}
 	waitFor(t, "checks in the added sink", 20*time.Second, p, func() bool {
-		groups, _ := readGroups(t, twoOut)
+		groups, _ := twoSink.read(t)
 		return len(statusOf(groups)) == reloadDevices
 	})
 	time.Sleep(4 * time.Second)
@@ -114,7 +115,7 @@ sinks:
 	// No check missed: consecutive checks of a device less than 2 intervals
 	// apart (2 s before the reload, 1 s after); after the reload, a check
 	// every second.
-	groups, _ := readGroups(t, mainOut)
+	groups, _ := mainSink.read(t)
 	checks := map[string][]time.Time{}
 	for _, g := range groups {
 		if g.Type == "status" {
