@@ -142,3 +142,39 @@ func seq(n int) []int {
 	}
 	return out
 }
+
+// TestSinkReaderAllowCut: a reader allowed one cut line (a test that kills
+// the sink's process) skips the first line that does not decode, which
+// the restarted sink ended with a newline, and fails on a second one.
+func TestSinkReaderAllowCut(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out.jsonl")
+	var data []byte
+	data = append(append(data, testLine(1000)...), '\n')
+	cut := testLine(1001)
+	data = append(append(data, cut[:len(cut)/2]...), '\n') // the kill's cut line, ended on restart
+	data = append(append(data, testLine(1001)...), '\n')   // written again after the restart
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := newSinkReader(t, path)
+	r.allowCut = 1
+	if groups, _ := r.read(t); len(groups) != 2 || groups[1].CreationTimestamp != 1001 || len(r.cut) != 1 {
+		t.Fatalf("read %d groups, %d cut (%v); want 2 and the one cut line skipped", len(groups), len(r.cut), r.cut)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write(append(cut[:len(cut)/3:len(cut)/3], '\n')); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	ft := &fatalTB{TB: t}
+	func() {
+		defer func() { _ = recover() }()
+		r.read(ft)
+	}()
+	if ft.failed == "" {
+		t.Errorf("a second line that does not decode did not fail the test")
+	}
+}
