@@ -199,7 +199,12 @@ func TestRetriedAndCounted(t *testing.T) {
 	if err := event.Publish(context.Background(), js, bgpEvent("e1", 1000, "established", "active", event.StatusProblem)); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the alert to fire through the failures", 15*time.Second, func() bool { return firing(t, am) != nil })
+	// The sink counts the 200 once the answer is back, which can be after
+	// Alertmanager shows the alert: wait for both (a loaded CI machine
+	// looked in between and saw 0).
+	eventually(t, "the alert to fire through the failures", 15*time.Second, func() bool {
+		return firing(t, am) != nil && testutil.ToFloat64(s.m.posts.WithLabelValues("200")) >= 1
+	})
 	for _, code := range []string{"503", "500", "429", "200"} {
 		if got := testutil.ToFloat64(s.m.posts.WithLabelValues(code)); got != 1 {
 			t.Errorf("posts answered %s: %v, want 1", code, got)
