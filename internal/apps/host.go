@@ -1,7 +1,9 @@
 package apps
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -31,20 +33,31 @@ type Host struct {
 	Owner    sink.Owner // which metrics partitions this node's instances read
 	Logger   *slog.Logger
 	// Forming retries the events stream's creation while the JetStream
-	// cluster forms (nil: once); Prepare goes on retrying after it.
+	// cluster forms (nil: none); Prepare goes on retrying after it.
 	Forming func(ctx context.Context, what string, op func(context.Context) error) error
 
-	retry    backoff.Backoff // after Forming gave up; zero: retryMin to retryMax
-	once     sync.Once
-	turn     chan struct{} // one Prepare at a time
-	prepared bool          // under turn
+	retry backoff.Backoff // after Forming gave up; zero: retryMin to retryMax
+	// refusedWait is the least wait after a refusal; zero: refusedRetry.
+	refusedWait time.Duration
+	once        sync.Once
+	turn        chan struct{} // one Prepare at a time
+	prepared    bool          // under turn
 }
 
 const (
 	retryMin     = time.Second
 	retryMax     = 30 * time.Second
 	retryAttempt = 10 * time.Second // one stream request
+	refusedRetry = time.Minute      // after the server refused the stream
 )
+
+// refused reports whether the server answered the request with an error
+// waiting does not fix (a configuration it does not take); others (no
+// quorum, timeouts, a closed connection) are the cluster not being ready.
+func refused(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && !jserr.NotReady(err)
+}
 
 // Prepare creates the events stream the apps write to, before the first
 // app runs; concurrent calls wait for the one at work. While the JetStream
@@ -52,7 +65,9 @@ const (
 // bus.replicas) it retries for as long as ctx lives, not only for
 // bus.connect_retry: an operator can fix the cluster without restarting
 // panoptes, and the apps must start then. A request the server refuses
-// will not succeed by waiting: Prepare returns that error.
+// is retried too, every minute with an error logged: an operator can fix
+// that as well (a conflicting stream deleted). All apps wait together, so
+// none starts without the others.
 func (h *Host) Prepare(ctx context.Context) error {
 	h.once.Do(func() { h.turn = make(chan struct{}, 1) })
 	select { // not a mutex: a removed app's Run must not wait for another's Prepare
@@ -85,14 +100,20 @@ func (h *Host) create(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return err
 		}
-		if !jserr.NotReady(err) {
-			return fmt.Errorf("apps not started: %w (the server refused the stream: check bus.replicas against the JetStream cluster's size, "+
-				"and an existing %s stream's configuration; a reload that adds or changes an app tries again)", err, event.Stream)
-		}
 		wait := bo.Next()
-		h.Logger.Warn("apps not started yet: the events stream cannot be created; retrying", "attempt", attempt,
-			"retry_in", wait.Round(time.Millisecond), "err", err,
-			"check", "the JetStream cluster has a quorum (a majority of its servers up) and at least bus.replicas servers")
+		if refused(err) {
+			// Waiting alone will not fix it, but an operator can (delete a
+			// conflicting stream, add servers) without restarting panoptes:
+			// retried, slowly and loudly.
+			wait = max(wait, cmp.Or(h.refusedWait, refusedRetry))
+			h.Logger.Error("apps not started: the server refused the events stream; retrying", "attempt", attempt,
+				"retry_in", wait.Round(time.Millisecond), "err", err,
+				"check", fmt.Sprintf("bus.replicas against the JetStream cluster's size, and an existing %s stream's configuration", event.Stream))
+		} else {
+			h.Logger.Warn("apps not started yet: the events stream cannot be created; retrying", "attempt", attempt,
+				"retry_in", wait.Round(time.Millisecond), "err", err,
+				"check", "the JetStream cluster has a quorum (a majority of its servers up) and at least bus.replicas servers")
+		}
 		if backoff.Sleep(ctx, wait) != nil {
 			return err
 		}

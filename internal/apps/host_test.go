@@ -197,22 +197,59 @@ func TestHostWaitsForQuorum(t *testing.T) {
 	}
 }
 
-// A stream configuration the server refuses is not retried: Run returns at
-// once, saying what to check, and the app does not run.
+// A Host whose events stream the server refuses (here: a stream of that
+// name already exists in memory, and a stream's storage cannot change)
+// logs the refusal as an error, runs no app, and tries again: once an
+// operator removed the conflicting stream, the app runs, without a
+// restart.
 func TestHostRefusedStream(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs an embedded NATS server")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	// Replicas 3 on a lone server: refused (not clustered), not "not ready".
-	h := &Host{Site: "lab", JS: natstest.JetStream(t, ""), Replicas: 3, Logger: slog.New(slog.DiscardHandler)}
-	app := ranApp{ran: make(chan error, 1)}
-	err := h.Run(ctx, Instance{Name: "a", Type: "test", App: app})
-	if err == nil || !strings.Contains(err.Error(), "bus.replicas") {
-		t.Errorf("Run = %v, want the refusal and what to check", err)
+	js := natstest.JetStream(t, "")
+	conflicting := event.StreamConfig(1)
+	conflicting.Storage = jetstream.MemoryStorage
+	if _, err := js.CreateStream(ctx, conflicting); err != nil {
+		t.Fatal(err)
 	}
-	if len(app.ran) > 0 {
-		t.Error("the app ran without the events stream")
+	var logs logbuf.Buffer
+	h := &Host{Site: "lab", JS: js, Replicas: 1, Logger: logs.Logger(slog.LevelInfo),
+		retry: backoff.Backoff{Min: 50 * time.Millisecond, Max: 100 * time.Millisecond}, refusedWait: 300 * time.Millisecond}
+	app := ranApp{ran: make(chan error, 1)}
+	done := make(chan error, 1)
+	go func() { done <- h.Run(ctx, Instance{Name: "a", Type: "test", App: app}) }()
+
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(logs.String(), "refused the events stream") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no refusal logged in 10 s; logs:\n%s", logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if l := logs.String(); !strings.Contains(l, "level=ERROR") || !strings.Contains(l, "bus.replicas") {
+		t.Errorf("the refusal is not an error saying what to check:\n%s", l)
+	}
+	select {
+	case <-app.ran:
+		t.Fatal("the app ran without the events stream")
+	case err := <-done:
+		t.Fatalf("Run returned %v on a refusal: the apps would stay down until a restart", err)
+	default:
+	}
+
+	if err := js.DeleteStream(ctx, event.Stream); err != nil { // the operator's fix
+		t.Fatal(err)
+	}
+	select {
+	case <-app.ran:
+	case err := <-done:
+		t.Fatalf("Run returned %v before the app ran", err)
+	case <-time.After(15 * time.Second):
+		t.Fatalf("the app did not run within 15 s of the conflicting stream's removal; logs:\n%s", logs.String())
+	}
+	if info, err := js.Stream(ctx, event.Stream); err != nil || info.CachedInfo().Config.Storage != jetstream.FileStorage {
+		t.Errorf("events stream after the retry: %v %v, want it created on file", info, err)
 	}
 }
