@@ -53,8 +53,6 @@ func (p *Poller) Reload(plugins []collector.Plugin, inputs []*input.Instance, sn
 	if d.LiveChanged("snmp") {
 		p.runner.SetSNMP(snmp)
 		p.enrichment.SetSNMP(snmp)
-		// No session (nor its secret) of a rotated credential outlives the reload.
-		p.pool.Retain(slices.Collect(maps.Values(snmp.Credentials)))
 	}
 	if d.LiveChanged("polling.max_concurrent_checks") {
 		p.sched.SetMaxConcurrent(polling.MaxConcurrentChecks)
@@ -62,6 +60,12 @@ func (p *Poller) Reload(plugins []collector.Plugin, inputs []*input.Instance, sn
 	p.col.SetPlugins(plugins)
 	p.mu.Unlock()
 	p.Reconcile()
+	if d.LiveChanged("snmp") {
+		// No session (nor its secret) of a rotated credential outlives the
+		// reload. After Reconcile: checks resolved with the old credential
+		// no longer start, so only runs in flight close their sessions.
+		p.pool.Retain(slices.Collect(maps.Values(snmp.Credentials)))
+	}
 	return nil
 }
 
