@@ -107,3 +107,25 @@ func TestStartSnmpsim(t *testing.T) {
 		t.Errorf("v3 context beta: %v", rows)
 	}
 }
+
+// TestSnmpdPasswd: a user the admin creates answers with its passphrases,
+// and after Passwd with the new ones.
+func TestSnmpdPasswd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts snmpd")
+	}
+	Need(t, "snmpd", "snmpbulkwalk", "snmpusm")
+	admin := V3User{Name: "admin", Level: "authPriv", AuthProto: "SHA", AuthPass: "admin-auth", PrivProto: "AES", PrivPass: "admin-priv"}
+	a := StartSnmpdWith(t, SnmpdOptions{Admin: admin, Managed: []string{"poller"}})
+	u := a.CreateUser(t, admin, V3User{Name: "poller", AuthPass: "poller-auth-1", PrivPass: "poller-priv-1"})
+	if u.Level != "authPriv" || u.AuthProto != "SHA" || u.PrivProto != "AES" || u.AuthPass != "poller-auth-1" {
+		t.Fatalf("created %+v", u)
+	}
+	if rows := BulkWalk(t, u.Args(), a.Addr(), ".1.3.6.1.2.1.1.5"); len(rows) != 1 {
+		t.Fatalf("created user: %v", rows)
+	}
+	u = a.Passwd(t, admin, u, "poller-auth-2", "poller-priv-2")
+	if rows := BulkWalk(t, u.Args(), a.Addr(), ".1.3.6.1.2.1.1.5"); len(rows) != 1 || a.V3["poller"] != u {
+		t.Fatalf("after passwd: %v", rows)
+	}
+}

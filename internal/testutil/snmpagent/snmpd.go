@@ -1,10 +1,12 @@
 package snmpagent
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -51,6 +53,15 @@ type SnmpdOptions struct {
 	// interfaces, HOST-RESOURCES-MIB, ...), no enterprise MIBs such as
 	// UCD-SNMP-MIB: a host whose agent is not net-snmp.
 	MIB2Only bool
+	// Admin, when it has a Name, is configured besides SnmpdUsers with
+	// read-write access (rwuser): it manages the users named in Managed
+	// with snmpusm (Agent.CreateUser, Agent.Passwd), as an operator
+	// rotating a polling user's passphrases does. Managed users have
+	// Admin's level and protocols (they are its clones).
+	Admin V3User
+	// Managed are the names of the users Admin creates later; they get
+	// read-only access at Admin's level now (access needs no user).
+	Managed []string
 }
 
 // StartSnmpdWith is StartSnmpd with o applied to the agent's config.
@@ -65,6 +76,9 @@ func StartSnmpdWith(t testing.TB, o SnmpdOptions) *Agent {
 	a := &Agent{Host: "127.0.0.1", Community: Community, V3: map[string]V3User{}, LogFile: filepath.Join(dir, "snmpd.log")}
 	for _, u := range SnmpdUsers {
 		a.V3[u.Name] = u
+	}
+	if o.Admin.Name != "" {
+		a.V3[o.Admin.Name] = o.Admin
 	}
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ { // a free port can be taken between probe and bind
@@ -101,7 +115,12 @@ func snmpdConfig(o SnmpdOptions) string {
 	} else {
 		b.WriteString("rocommunity " + Community + " 127.0.0.1\n")
 	}
-	for _, u := range SnmpdUsers {
+	users := slices.Clip(SnmpdUsers)
+	if o.Admin.Name != "" {
+		users = append(users, o.Admin)
+	}
+	level := map[string]string{"noAuthNoPriv": "noauth", "authNoPriv": "auth", "authPriv": "priv"}
+	for _, u := range users {
 		line := "createUser " + u.Name
 		if u.AuthProto != "" {
 			line += " " + netsnmpProto(u.AuthProto) + " \"" + u.AuthPass + "\""
@@ -110,8 +129,14 @@ func snmpdConfig(o SnmpdOptions) string {
 			line += " " + netsnmpProto(u.PrivProto) + " \"" + u.PrivPass + "\""
 		}
 		b.WriteString(line + "\n")
-		level := map[string]string{"noAuthNoPriv": "noauth", "authNoPriv": "auth", "authPriv": "priv"}[u.Level]
-		b.WriteString("rouser " + u.Name + " " + level + "\n")
+		access := "rouser "
+		if u.Name == o.Admin.Name {
+			access = "rwuser "
+		}
+		b.WriteString(access + u.Name + " " + level[u.Level] + "\n")
+	}
+	for _, name := range o.Managed {
+		b.WriteString("rouser " + name + " " + level[o.Admin.Level] + "\n")
 	}
 	return b.String()
 }
@@ -165,4 +190,55 @@ func tail(paths ...string) string {
 		fmt.Fprintf(&b, "--- %s:\n%s\n", p, data)
 	}
 	return b.String()
+}
+
+// CreateUser creates u on the agent as its Admin (SnmpdOptions.Admin) would
+// with net-snmp's snmpusm: a clone of admin whose passphrases are then set
+// to u's. u's name must be one of SnmpdOptions.Managed and its level and
+// protocols admin's. (snmpd cannot change the keys of a user of its config
+// file, a createUser line: hence a user created at run time.)
+func (a *Agent) CreateUser(t testing.TB, admin, u V3User) V3User {
+	t.Helper()
+	a.usm(t, admin, "User successfully created", "create", u.Name, admin.Name)
+	clone := admin
+	clone.Name = u.Name
+	a.V3[u.Name] = clone
+	return a.Passwd(t, admin, clone, u.AuthPass, u.PrivPass)
+}
+
+// Passwd changes u's passphrases on the agent as an operator rotating them
+// does, with snmpusm passwd authenticated as admin: the authentication key,
+// then the privacy key (when u has one). It returns u with the new
+// passphrases; from then on the agent refuses the old ones.
+func (a *Agent) Passwd(t testing.TB, admin, u V3User, authPass, privPass string) V3User {
+	t.Helper()
+	a.usm(t, admin, "successfully changed", "-Ca", "passwd", u.AuthPass, authPass, u.Name)
+	u.AuthPass = authPass
+	if u.PrivProto != "" {
+		a.usm(t, admin, "successfully changed", "-Cx", "passwd", u.PrivPass, privPass, u.Name)
+		u.PrivPass = privPass
+	}
+	a.V3[u.Name] = u
+	return u
+}
+
+// usm runs snmpusm as admin and fails the test unless its output has want
+// (snmpusm exits 0 when the agent refuses a change). Its output names no
+// passphrase, only the objects it set.
+func (a *Agent) usm(t testing.TB, admin V3User, want string, args ...string) {
+	t.Helper()
+	Need(t, "snmpusm")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var opts []string
+	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
+		opts, args = append(opts, args[0]), args[1:]
+	}
+	full := slices.Concat([]string{"-t", "2", "-r", "2"}, admin.Args(), opts, []string{a.Addr()}, args)
+	cmd := exec.CommandContext(ctx, "snmpusm", full...)
+	cmd.Env = append(os.Environ(), "MIBS=")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), want) {
+		t.Fatalf("snmpusm %s %s on %s: %v\n%s", args[0], args[len(args)-1], a.Addr(), err, out)
+	}
 }
