@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -207,13 +208,46 @@ type sinkReader struct {
 	start  int         // index in groups of f's first group
 	buf    []byte
 
-	// allowCut is how many lines that do not decode are skipped rather
-	// than failing the test: a test that kills the sink's process with
-	// SIGKILL may cut the line being written, which the restarted sink
-	// ends with a newline (docs/DESIGN.md, the guarantees), once a kill.
-	allowCut int
+	// kills are where the sink's process was killed (killed): a SIGKILL
+	// may cut the line being written, which the restarted sink ends with
+	// a newline (docs/DESIGN.md, the guarantees). A line that does not
+	// decode is skipped rather than failing the test only when it is such
+	// a line: in the file written at a kill, starting before its size then
+	// and ended by the newline at that size. Any other fails the test.
+	kills    []killMark
 	cut      []string // the lines skipped, for the test's log
 	cutStart int      // len(cut) at f's start
+}
+
+// killMark is the file a sink was writing when its process was killed,
+// and the file's size then.
+type killMark struct {
+	info os.FileInfo
+	size int64
+}
+
+// killed records that the sink's process was killed: call it once the
+// process has exited, before it is restarted. With no file at path (the
+// kill fell between a rotation's rename and the new file's open) nothing
+// was cut: a file is synced before it is rotated.
+func (r *sinkReader) killed(t testing.TB) {
+	t.Helper()
+	st, err := os.Stat(r.path)
+	if os.IsNotExist(err) {
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.kills = append(r.kills, killMark{st, st.Size()})
+}
+
+// cutByKill reports whether the line of f from start to its newline at
+// nl is the one a kill cut (see kills).
+func (r *sinkReader) cutByKill(start, nl int64) bool {
+	return slices.ContainsFunc(r.kills, func(k killMark) bool {
+		return os.SameFile(r.info, k.info) && start < k.size && nl == k.size
+	})
 }
 
 // newSinkReader follows path; its files are closed when the test ends.
@@ -394,12 +428,15 @@ func (r *sinkReader) drain(t testing.TB, complete bool) {
 				return // a cut last line: read it again next time
 			}
 		}
+		start := r.off // of the line
 		for line := range bytes.Lines(b[:end]) {
 			r.lineNo++
-			line = bytes.TrimSuffix(line, []byte("\n"))
+			whole := len(line)
+			line, ended := bytes.CutSuffix(line, []byte("\n"))
 			g, err := metric.Decode(line)
-			if err != nil && len(r.cut) < r.allowCut {
-				r.cut = append(r.cut, fmt.Sprintf("%s line %d: %v", r.f.Name(), r.lineNo, err))
+			if err != nil && ended && r.cutByKill(start, start+int64(len(line))) {
+				r.cut = append(r.cut, fmt.Sprintf("%s line %d (bytes %d-%d): %v", r.f.Name(), r.lineNo, start, start+int64(len(line)), err))
+				start += int64(whole)
 				continue
 			}
 			if err != nil {
@@ -407,8 +444,10 @@ func (r *sinkReader) drain(t testing.TB, complete bool) {
 				if complete {
 					what = "a rotated file, complete"
 				}
-				t.Fatalf("%s: line %d does not decode (%s): %v", r.f.Name(), r.lineNo, what, err)
+				t.Fatalf("%s: line %d (bytes %d-%d) does not decode (%s, nor the line a kill cut: %d kills marked): %v",
+					r.f.Name(), r.lineNo, start, start+int64(len(line)), what, len(r.kills), err)
 			}
+			start += int64(whole)
 			r.groups = append(r.groups, g)
 			r.lines = append(r.lines, string(line))
 		}
@@ -555,10 +594,11 @@ func waitFor(t *testing.T, what string, d time.Duration, p *proc, cond func() bo
 
 // checkNothingLost opens the stopped node's bus and checks that every message
 // in the metrics stream was written by the file sink (at least once) and the
-// sink's consumer has nothing pending.
-func checkNothingLost(t *testing.T, dataDir, out string, allowCut int) {
+// sink's consumer has nothing pending. kills are the follower's of the file
+// (sinkReader.killed): the only lines that may not decode are those cut there.
+func checkNothingLost(t *testing.T, dataDir, out string, kills []killMark) {
 	t.Helper()
-	r := &sinkReader{path: out, allowCut: allowCut}
+	r := &sinkReader{path: out, kills: kills}
 	defer r.close()
 	_, lines := r.read(t)
 	distinct := map[[32]byte]bool{}

@@ -254,7 +254,6 @@ sinks:
 	var groups []*metric.Group
 	var st map[string]int64
 	sink := newSinkReader(t, out)
-	sink.allowCut = 1 // the SIGKILL below may cut the line the sink was writing
 	waitUntil(60*time.Second, func() bool {
 		if !p.alive() {
 			t.Fatalf("panoptes run exited: %v", p.err)
@@ -316,6 +315,7 @@ sinks:
 	// SIGKILL: no clean shutdown. Restart without any discovery source: the
 	// inventory must come back from the bus, and polling resume.
 	p.kill()
+	sink.killed(t) // the SIGKILL may cut the line the sink was writing
 	killedAt := time.Now()
 	p2 := startRun(t, filepath.Join(dir, "no-discovery.yaml"))
 	read := len(groups) // before the kill: looked at already
@@ -330,5 +330,5 @@ sinks:
 		return false
 	})
 	p2.stop(t)
-	checkNothingLost(t, filepath.Join(dir, "data"), out, 1)
+	checkNothingLost(t, filepath.Join(dir, "data"), out, sink.kills)
 }

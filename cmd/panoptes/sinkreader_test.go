@@ -106,32 +106,46 @@ func TestSinkReader(t *testing.T) {
 
 	// Six rotations between two reads: the file followed is deleted.
 	write(60)
-	ft := &fatalTB{TB: t}
-	func() {
-		defer func() { _ = recover() }()
-		r.read(ft)
-	}()
-	if ft.failed == "" {
+	if failed := fatalOf(t, func(tb testing.TB) { r.read(tb) }); failed == "" {
 		t.Errorf("a read after its file was rotated away did not fail the test")
+	} else {
+		t.Logf("the read failed: %s", failed)
 	}
-	t.Logf("the read failed: %s", ft.failed)
 }
 
-// fatalTB records a fatal failure instead of failing the test (and stops
-// the caller by a panic).
+// fatalOf runs f with a testing.TB whose Fatal and Fatalf record the
+// failure and stop f instead of failing t; it returns the failure ("" if
+// none).
+func fatalOf(t testing.TB, f func(testing.TB)) (failed string) {
+	ft := &fatalTB{TB: t}
+	defer func() {
+		if v := recover(); v != nil && v != fatalStop {
+			panic(v)
+		}
+		failed = ft.failed
+	}()
+	f(ft)
+	return ""
+}
+
+// fatalTB records a fatal failure instead of failing the test, and stops
+// the caller by a panic (fatalStop) that fatalOf recovers.
 type fatalTB struct {
 	testing.TB
 	failed string
 }
 
+// fatalStop is fatalTB's panic value.
+var fatalStop = new(int)
+
 func (f *fatalTB) Fatalf(format string, a ...any) {
 	f.failed = fmt.Sprintf(format, a...)
-	panic(f.failed)
+	panic(fatalStop)
 }
 
 func (f *fatalTB) Fatal(a ...any) {
 	f.failed = fmt.Sprint(a...)
-	panic(f.failed)
+	panic(fatalStop)
 }
 
 // seq is 1000, 1001, … n of them.
@@ -143,38 +157,93 @@ func seq(n int) []int {
 	return out
 }
 
-// TestSinkReaderAllowCut: a reader allowed one cut line (a test that kills
-// the sink's process) skips the first line that does not decode, which
-// the restarted sink ended with a newline, and fails on a second one.
+// TestSinkReaderAllowCut: a reader skips a line that does not decode only
+// when a kill of the sink's process cut it: the line that reaches the size
+// the file had at the kill (sinkReader.killed), ended by the newline the
+// restarted sink writes at that size, also once that file is rotated. A
+// line that does not decode anywhere else fails the test: before the kill
+// point, after it, or with no kill at all.
 func TestSinkReaderAllowCut(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "out.jsonl")
-	var data []byte
-	data = append(append(data, testLine(1000)...), '\n')
+	line := func(i int) []byte { return append(testLine(i), '\n') }
 	cut := testLine(1001)
-	data = append(append(data, cut[:len(cut)/2]...), '\n') // the kill's cut line, ended on restart
-	data = append(append(data, testLine(1001)...), '\n')   // written again after the restart
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		t.Fatal(err)
+	cut = cut[: len(cut)/2 : len(cut)/2]
+	bad := append(slices.Clip(cut), '\n') // a line that does not decode
+	appendTo := func(path string, parts ...[]byte) {
+		t.Helper()
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		for _, p := range parts {
+			if _, err := f.Write(p); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
+	timestamps := func(groups []*metric.Group) (out []int) {
+		for _, g := range groups {
+			out = append(out, int(g.CreationTimestamp))
+		}
+		return out
+	}
+
+	// Killed while writing 1001: the restart ends the cut line and writes
+	// 1001 again, then more.
+	path := filepath.Join(t.TempDir(), "out.jsonl")
+	appendTo(path, line(1000), cut)
 	r := newSinkReader(t, path)
-	r.allowCut = 1
-	if groups, _ := r.read(t); len(groups) != 2 || groups[1].CreationTimestamp != 1001 || len(r.cut) != 1 {
-		t.Fatalf("read %d groups, %d cut (%v); want 2 and the one cut line skipped", len(groups), len(r.cut), r.cut)
+	r.killed(t)
+	if groups, _ := r.read(t); len(groups) != 1 || len(r.cut) != 0 {
+		t.Fatalf("before the restart: %d groups, %v cut; want 1000 and the cut line left for later", len(groups), r.cut)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
-	if err != nil {
+	appendTo(path, []byte("\n"), line(1001), line(1002))
+	if groups, _ := r.read(t); !slices.Equal(timestamps(groups), []int{1000, 1001, 1002}) || len(r.cut) != 1 {
+		t.Fatalf("read %v, %d cut (%v); want 1000-1002 and the cut line skipped", timestamps(groups), len(r.cut), r.cut)
+	}
+	// A fresh reader with the kill mark, after the killed file was rotated.
+	if err := os.Rename(path, path+".1"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.Write(append(cut[:len(cut)/3:len(cut)/3], '\n')); err != nil {
-		t.Fatal(err)
+	appendTo(path, line(1003))
+	fresh := &sinkReader{path: path, kills: r.kills}
+	defer fresh.close()
+	if groups, _ := fresh.read(t); !slices.Equal(timestamps(groups), []int{1000, 1001, 1002, 1003}) || len(fresh.cut) != 1 {
+		t.Fatalf("over the rotation: read %v, %d cut; want 1000-1003 and the cut line skipped", timestamps(groups), len(fresh.cut))
 	}
-	f.Close()
-	ft := &fatalTB{TB: t}
-	func() {
-		defer func() { _ = recover() }()
-		r.read(ft)
-	}()
-	if ft.failed == "" {
-		t.Errorf("a second line that does not decode did not fail the test")
+	// A line that does not decode after the kill point fails.
+	appendTo(path, bad)
+	if failed := fatalOf(t, func(tb testing.TB) { r.read(tb) }); failed == "" {
+		t.Errorf("a line that does not decode after the kill point did not fail the test")
+	}
+
+	for _, c := range []struct {
+		what  string
+		parts [][]byte // before the kill (marked when kill), then after it
+		kill  bool
+	}{
+		// The old allowance (one bad line anywhere) passed these.
+		{"a bad line before the kill point", [][]byte{line(1000), bad, line(1001), nil, line(1002)}, true},
+		{"a bad line, no kill", [][]byte{line(1000), bad, line(1001)}, false},
+		// Ends at the kill point but was whole then: not cut by the kill.
+		{"a bad line ended before the kill", [][]byte{line(1000), bad, nil, line(1001)}, true},
+	} {
+		path := filepath.Join(t.TempDir(), "out.jsonl")
+		r := newSinkReader(t, path)
+		for _, p := range c.parts {
+			if p == nil {
+				r.killed(t)
+				continue
+			}
+			appendTo(path, p)
+		}
+		if !c.kill {
+			r.kills = nil
+		}
+		if failed := fatalOf(t, func(tb testing.TB) { r.read(tb) }); failed == "" {
+			t.Errorf("%s did not fail the test (cut %v)", c.what, r.cut)
+		} else {
+			t.Logf("%s: %s", c.what, failed)
+		}
 	}
 }
