@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the tests need from Debian's packages: net-snmp's agent and
-# tools (snmpd, snmpbulkwalk), snmpsim with its device recordings, and the
+# tools (snmpd, snmpbulkwalk, snmpusm), snmpsim with its device recordings, and the
 # real sinks InfluxDB 1.x and Prometheus (with promtool), systemd for
 # systemd-analyze, which checks the Debian package's unit (scripts/test-deb.sh;
 # systemd need not run), lldpd (real LLDP neighbours), Alertmanager (the
@@ -12,7 +12,7 @@ PATH="$PATH:/usr/sbin:/sbin"
 
 need=()
 command -v snmpd >/dev/null 2>&1 || need+=(snmpd)
-command -v snmpbulkwalk >/dev/null 2>&1 || need+=(snmp)
+command -v snmpbulkwalk >/dev/null 2>&1 && command -v snmpusm >/dev/null 2>&1 || need+=(snmp)
 command -v snmpsimd >/dev/null 2>&1 || need+=(snmpsim)
 command -v influxd >/dev/null 2>&1 || need+=(influxdb)
 command -v prometheus >/dev/null 2>&1 || need+=(prometheus)

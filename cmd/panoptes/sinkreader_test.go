@@ -227,6 +227,8 @@ func TestSinkReaderAllowCut(t *testing.T) {
 		{"a bad line, no kill", [][]byte{line(1000), bad, line(1001)}, false},
 		// Ends at the kill point but was whole then: not cut by the kill.
 		{"a bad line ended before the kill", [][]byte{line(1000), bad, nil, line(1001)}, true},
+		// In the killed file itself, after the restarted sink's newline.
+		{"a bad line after the kill point, same file", [][]byte{line(1000), cut, nil, []byte("\n"), line(1001), bad, line(1002)}, true},
 	} {
 		path := filepath.Join(t.TempDir(), "out.jsonl")
 		r := newSinkReader(t, path)

@@ -13,8 +13,11 @@ import (
 
 	"github.com/panoptes-go/panoptes/internal/config"
 	"github.com/panoptes-go/panoptes/internal/metric"
+	"github.com/panoptes-go/panoptes/internal/parts"
+	"github.com/panoptes-go/panoptes/internal/snmp"
 	"github.com/panoptes-go/panoptes/internal/testutil/logbuf"
 	"github.com/panoptes-go/panoptes/internal/testutil/snmpagent"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // polled is one status group of a file sink's output.
@@ -51,8 +54,8 @@ func statuses(t *testing.T, path string) map[string][]polled {
 // TestReloadRotatedV3 rotates an SNMPv3 user's passphrases on a running
 // node polling two real net-snmp agents, as an operator does: the config
 // first (a reload), then the agents (snmpusm passwd). At the reload the
-// sessions of the old passphrases close (the pool's idle timeout, 10 s,
-// would keep them otherwise), although user, level and protocols are
+// sessions of the old passphrases close (idle, they would otherwise stay
+// until the pool's idle timeout, set to an hour here), although user, level and protocols are
 // unchanged; until the agents change, each device's polls end in the
 // auth_failure status (refused, not hung); then they succeed, and the
 // sessions open are those of the new passphrases only. No passphrase
@@ -104,6 +107,14 @@ sinks:
 	}
 	cur := load(user)
 	logs := &logbuf.Buffer{}
+	// Idle sessions would otherwise close after 10 s (parts.PoolOptions),
+	// soon enough to pass the wait below without Retain on a slow machine.
+	defer func(f func(config.SNMP, *slog.Logger, prometheus.Registerer) snmp.PoolOptions) { poolOptions = f }(poolOptions)
+	poolOptions = func(c config.SNMP, l *slog.Logger, r prometheus.Registerer) snmp.PoolOptions {
+		o := parts.PoolOptions(c, l, r)
+		o.IdleTimeout = time.Hour
+		return o
+	}
 	n, err := New(cur, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	if err != nil {
 		t.Fatal(err)
@@ -178,7 +189,8 @@ sinks:
 	// Polls with the new passphrases fail at once and keep no session, so
 	// what stays open is the old passphrases' sessions, idle, unless the
 	// reload closed them.
-	waitUntil("the old passphrases' sessions closed, before their idle timeout", 6*time.Second, func() bool { return sessionsOpen() == 0 })
+	waitUntil("the old passphrases' sessions closed at the reload (the idle timeout is an hour here)", 20*time.Second, func() bool { return sessionsOpen() == 0 })
+	t.Logf("old sessions closed %v after the reload", time.Since(reloaded).Round(time.Millisecond))
 	waitUntil("every device's polls refused: auth_failure", 20*time.Second, func() bool { return every(reloaded, metric.StatusAuthFailure) })
 
 	// Then the agents.

@@ -29,6 +29,9 @@ const handoverTimeout = 5 * time.Second
 // finish and publish; the scheduler (outliving the group's ctx by the handover) stops; the sinks
 // drain; the early ones end, then rates, apps, the status page, sinks; the cluster records go, the
 // HTTP listener, the sessions, the inventory; the bus closes last; GOMAXPROCS is the default again.
+// poolOptions builds the SNMP pool's options; a test lengthens the idle timeout.
+var poolOptions = parts.PoolOptions
+
 func (n *Node) services() []service.Service {
 	cfg, log := n.cfg, n.log
 	return []service.Service{
@@ -44,7 +47,7 @@ func (n *Node) services() []service.Service {
 			return err
 		}, Stop: func(context.Context) error { n.index.Stop(); return nil }},
 		{Name: "snmp", Start: func(context.Context) error {
-			n.pool = snmp.NewPool(parts.PoolOptions(cfg.SNMP, log.With("component", "snmp"), n.reg))
+			n.pool = snmp.NewPool(poolOptions(cfg.SNMP, log.With("component", "snmp"), n.reg))
 			return nil
 		}, Stop: func(context.Context) error { n.pool.Close(); return nil }},
 		{Name: "device state", Start: func(ctx context.Context) error { return n.poller.Open(ctx, n.bus.JetStream(), n.pool, n.forming) }},
