@@ -53,12 +53,8 @@ var fieldBits = func() (b [numFields]uint8) {
 	return b
 }()
 
-// maxInterfaceMetrics bounds the metrics of one group, for preallocation.
+// maxInterfaceMetrics bounds the metrics of one group.
 const maxInterfaceMetrics = 20 + len(dot3Counters)
-
-// maxInterfaceCounters bounds the counters among them (loosely): room for
-// their rate gauges when rates are on.
-const maxInterfaceCounters = maxInterfaceMetrics
 
 // interfaceDimensions is the number of dimensions of every interface group.
 const interfaceDimensions = 5
@@ -69,39 +65,58 @@ const interfaceDimensions = 5
 // that a 48-port device costs a handful of allocations, not thousands.
 // With rateRoom, each group's Metrics has room beyond its length for a
 // rate gauge per counter (poll.Request.Rates).
+//
+// The slabs are sized exactly: a first pass counts what each row will
+// emit (countMetrics, from the fields it holds), so that a poll allocates
+// the metrics it sends and the rate gauges of its counters, not a group's
+// maximum (33 metrics, twice that with rates) for every interface. Were a
+// count short, append would move the slab's tail elsewhere: the groups
+// would still be right (each keeps its own part), only one more
+// allocation made.
 func (rs *rows) build(res *resource.Resource, interval int, created float64, o *interfaceOptions, rateRoom bool) []*metric.Group {
 	if !slices.IsSortedFunc(rs.slab, cmpIndex) {
 		slices.SortFunc(rs.slab, cmpIndex)
 	}
 	n := len(rs.slab)
-	groups := make([]metric.Group, 0, n)
-	out := make([]*metric.Group, 0, n)
-	perGroup := maxInterfaceMetrics
-	if rateRoom {
-		perGroup += maxInterfaceCounters
+	// Pass 1: which rows make a group, and how many metrics (and rate
+	// gauges) each takes. emits[i] is 0 for a row without a group.
+	rs.emits = slices.Grow(rs.emits[:0], n)[:n]
+	total, kept := 0, 0
+	for i := range rs.slab {
+		r := &rs.slab[i]
+		rs.emits[i] = 0
+		if o.excluded(r.displayName()) {
+			continue
+		}
+		metrics, counters := countMetrics(r, o.includeDot3)
+		if metrics == 0 {
+			continue // nothing measured (a row with only a name): no group
+		}
+		if rateRoom {
+			metrics += counters
+		}
+		rs.emits[i] = int32(metrics)
+		total += metrics
+		kept++
 	}
-	mslab := make([]metric.Metric, 0, n*perGroup)
-	dslab := make([]metric.Dimension, 0, n*interfaceDimensions)
+	groups := make([]metric.Group, 0, kept)
+	out := make([]*metric.Group, 0, kept)
+	mslab := make([]metric.Metric, 0, total)
+	dslab := make([]metric.Dimension, 0, kept*interfaceDimensions)
 	var speeds speedNames
 
 	for i := range rs.slab {
-		r := &rs.slab[i]
-		name := r.name
-		if isBlank(name) {
-			name = r.descr
-		}
-		if o.excluded(name) {
+		if rs.emits[i] == 0 {
 			continue
 		}
+		r := &rs.slab[i]
+		name := r.displayName()
 		m0 := len(mslab)
 		mslab = rs.appendMetrics(mslab, r, o.includeDot3)
 		speed, speedField, haveSpeed := configuredSpeed(r)
 		if haveSpeed {
 			mslab = append(mslab, metric.Metric{Name: "configured_speed", Value: metric.Uint(speed),
 				Type: metric.Gauge, Timestamp: rs.at[speedField]})
-		}
-		if len(mslab) == m0 {
-			continue // nothing measured (a row with only a name): no group
 		}
 		d0 := len(dslab)
 		speedDim := NotSet
@@ -144,6 +159,87 @@ func (rs *rows) build(res *resource.Resource, interval int, created float64, o *
 	return out
 }
 
+// displayName is the name exclude patterns match and interface_name
+// shows: ifName, or ifDescr when ifName is blank.
+func (r *ifRow) displayName() string {
+	if isBlank(r.name) {
+		return r.descr
+	}
+	return r.name
+}
+
+// countMetrics is how many metrics build emits for r (appendMetrics' and
+// configured_speed), and how many of them are counters: it follows
+// appendMetrics field for field (TestCountMetricsMatchesAppend holds it to
+// that for every combination of present fields that matters).
+func countMetrics(r *ifRow, dot3 bool) (metrics, counters int) {
+	for _, c := range wideCounters {
+		if r.has(c.hc) || r.has(c.narrow) {
+			counters++
+		}
+	}
+	if r.has(fHCInUcast) && r.has(fHCInMcast) && r.has(fHCInBcast) ||
+		r.has(fInUcast) && r.has(fInMcast) && r.has(fInBcast) ||
+		r.has(fInUcast) && r.has(fInNUcast) {
+		counters++
+	}
+	if r.has(fHCOutUcast) && r.has(fHCOutMcast) && r.has(fHCOutBcast) ||
+		r.has(fOutUcast) && r.has(fOutMcast) && r.has(fOutBcast) ||
+		r.has(fOutUcast) && r.has(fOutNUcast) {
+		counters++
+	}
+	for _, f := range [...]field{fInErrors, fOutErrors, fInDiscards, fOutDiscards} {
+		if r.has(f) {
+			counters++
+		}
+	}
+	gauges := 0
+	if dot3 {
+		for _, c := range dot3Counters {
+			if r.has(c.field) {
+				counters++
+			}
+		}
+		if r.has(fDuplexStatus) {
+			gauges++
+		}
+	}
+	if r.has(fAdminStatus) {
+		gauges++
+	}
+	if r.has(fOperStatus) {
+		gauges++
+	}
+	if r.has(fAdminStatus) && r.has(fOperStatus) {
+		gauges++ // oper_admin_state_mismatch
+	}
+	if r.has(fMtu) {
+		gauges++
+	}
+	if r.has(fSpeed) || r.has(fHighSpeed) {
+		gauges++ // configured_speed
+	}
+	return counters + gauges, counters
+}
+
+// wideCounters are appendMetrics' counters read from a 64-bit column, or
+// its 32-bit twin when the device has no HC value.
+var wideCounters = [...]struct {
+	name       string
+	hc, narrow field
+	mul        uint64
+}{
+	// bits = octets × 8
+	{"bits_in", fHCInOctets, fInOctets, 8},
+	{"bits_out", fHCOutOctets, fOutOctets, 8},
+	{"unicast_packets_in", fHCInUcast, fInUcast, 1},
+	{"unicast_packets_out", fHCOutUcast, fOutUcast, 1},
+	{"multicast_packets_in", fHCInMcast, fInMcast, 1},
+	{"multicast_packets_out", fHCOutMcast, fOutMcast, 1},
+	{"broadcast_packets_in", fHCInBcast, fInBcast, 1},
+	{"broadcast_packets_out", fHCOutBcast, fOutBcast, 1},
+}
+
 // appendMetrics appends r's counters and state gauges (all but
 // configured_speed). A metric whose source the device did not return is
 // omitted rather than sent as a made-up value.
@@ -178,14 +274,9 @@ func (rs *rows) appendMetrics(ms []metric.Metric, r *ifRow, dot3 bool) []metric.
 	// bits = octets × 8 in uint64: exact up to 2^61 octets (2 EiB), which
 	// no interface counter reaches before the device reboots. From 32-bit
 	// octets the product wraps at 2^35 instead of 2^32.
-	wideOr("bits_in", fHCInOctets, fInOctets, 8)
-	wideOr("bits_out", fHCOutOctets, fOutOctets, 8)
-	wideOr("unicast_packets_in", fHCInUcast, fInUcast, 1)
-	wideOr("unicast_packets_out", fHCOutUcast, fOutUcast, 1)
-	wideOr("multicast_packets_in", fHCInMcast, fInMcast, 1)
-	wideOr("multicast_packets_out", fHCOutMcast, fOutMcast, 1)
-	wideOr("broadcast_packets_in", fHCInBcast, fInBcast, 1)
-	wideOr("broadcast_packets_out", fHCOutBcast, fOutBcast, 1)
+	for _, c := range wideCounters {
+		wideOr(c.name, c.hc, c.narrow, c.mul)
+	}
 	if v, f, ok := total(r, fHCInUcast, fHCInMcast, fHCInBcast, fInUcast, fInMcast, fInBcast, fInNUcast); ok {
 		counter("total_packets_in", v, f)
 	}

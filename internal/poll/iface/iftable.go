@@ -179,6 +179,9 @@ type rows struct {
 	// come in the order of the first column's, so most varbinds find
 	// their row there without a map lookup.
 	next int
+	// emits is build's scratch: the metrics each row's group takes (0: no
+	// group), kept with the rows between polls.
+	emits []int32
 }
 
 // rowsPool keeps rows between polls: a 48-port switch's are ~25 KB, built
@@ -206,7 +209,7 @@ func (rs *rows) release() {
 	}
 	clear(rs.slab) // the strings: not to keep them alive
 	clear(rs.byIdx)
-	*rs = rows{slab: rs.slab[:0], byIdx: rs.byIdx}
+	*rs = rows{slab: rs.slab[:0], byIdx: rs.byIdx, emits: rs.emits[:0]}
 	rowsPool.Put(rs)
 }
 
