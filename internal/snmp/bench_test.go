@@ -347,8 +347,9 @@ func BenchmarkHeldAnswers(b *testing.B) {
 // ifXTable (12) of a simulated switch48 on the shared socket, as the
 // interface plugin does with enrichment (max-repetitions fitted to the
 // rows: a column in one answer): "each" one walk per column
-// (WalkSizedInto), "columns" one column walk per table (WalkColumns).
-// requests/op is what the simulated device received.
+// (WalkSizedInto), "columns" one column walk per table (WalkColumns),
+// "arena" the same into an Arena per table (WalkColumnsIn). The simulator
+// is in the process: its allocations are in B/op too. requests/op is what the simulated device received.
 func BenchmarkWalkCountersSim(b *testing.B) {
 	var tables [2][]string
 	for _, c := range []int{10, 11, 12, 13, 14, 16, 17, 18, 19, 20} {
@@ -360,11 +361,12 @@ func BenchmarkWalkCountersSim(b *testing.B) {
 	d := startSim(b, 1).Devices()[0]
 	tg := simTarget(d)
 	tg.MaxRepetitions, tg.Retries = 56, 1
-	for _, mode := range []string{"each", "columns"} {
+	for _, mode := range []string{"each", "columns", "arena"} {
 		b.Run(mode, func(b *testing.B) {
 			p := NewPool(PoolOptions{})
 			defer p.Close()
 			var bufs [2][][]Varbind
+			var arenas [2]Arena
 			for i, roots := range tables {
 				bufs[i] = make([][]Varbind, len(roots))
 			}
@@ -374,8 +376,13 @@ func BenchmarkWalkCountersSim(b *testing.B) {
 			for b.Loop() {
 				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 				for i, roots := range tables {
-					if mode == "columns" {
+					switch mode {
+					case "columns":
 						if err := p.WalkColumns(ctx, tg, roots, 55, bufs[i]); err != nil {
+							b.Fatal(err)
+						}
+					case "arena":
+						if err := p.WalkColumnsIn(ctx, tg, roots, 55, bufs[i], &arenas[i]); err != nil {
 							b.Fatal(err)
 						}
 					}

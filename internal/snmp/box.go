@@ -36,6 +36,7 @@ func boxWord[T int | uint | uint32 | uint64](d *decoder, v T) any {
 		return v // the runtime boxes small values without allocating
 	}
 	if len(d.words) == cap(d.words) {
+		d.spentWords += len(d.words)
 		d.words = make([]uint64, 0, d.slabSize())
 	}
 	d.words = d.words[:len(d.words)+1]
@@ -92,6 +93,7 @@ func (d *decoder) room(n int) {
 		if d.walk {
 			size = max(size, walkText)
 		}
+		d.spentText += len(d.text)
 		d.text = make([]byte, 0, size)
 	}
 }
@@ -104,3 +106,57 @@ func (d *decoder) str(start int) string {
 	}
 	return unsafe.String(&d.text[start], len(d.text)-start)
 }
+
+// Arena is memory a column walk decodes its answers' names and numbers
+// into, owned by the caller and reused by its next walk
+// (Pool.WalkColumnsIn): a poll's walks then allocate no text arenas and
+// no word slabs once the arena has the size they take.
+//
+// The contract is the caller's: what a walk into a returns (the Name of
+// each varbind, a Counter's or Integer's boxed value, an OctetString's
+// bytes) lives in a until its next use, which overwrites it. A caller
+// copies what it keeps (snmp.Text copies; snmp.Uint returns the number)
+// and drops the varbinds before it walks into a again or hands a on.
+// An Arena is used by one walk at a time.
+type Arena struct {
+	text  []byte
+	words []uint64
+	// wantText and wantWords are what the last walk took, when its arena
+	// was too small: the next walk's allocates that much once.
+	wantText, wantWords int
+}
+
+// arenaSlack is added to an arena's size: room reserves the longest text
+// an OID could take (4 characters an octet), more than it uses.
+const arenaSlack = 512
+
+// lend starts d, a walk's decoder, in a's memory.
+func (a *Arena) lend(d *decoder) {
+	if a.wantText > cap(a.text) {
+		a.text = make([]byte, 0, a.wantText)
+	}
+	if a.wantWords > cap(a.words) {
+		a.words = make([]uint64, 0, a.wantWords)
+	}
+	a.wantText, a.wantWords = 0, 0
+	d.text, d.words = a.text[:0], a.words[:0]
+}
+
+// take keeps d's memory for the next walk once d is done: the current
+// arena and slab when they held all of the walk, else the size to
+// allocate next time.
+func (a *Arena) take(d *decoder) {
+	if d.spentText > 0 {
+		a.text, a.wantText = nil, d.spentText+len(d.text)+arenaSlack
+	} else {
+		a.text = d.text[:0]
+	}
+	if d.spentWords > 0 {
+		a.words, a.wantWords = nil, d.spentWords+len(d.words)+walkSlab/4
+	} else {
+		a.words = d.words[:0]
+	}
+}
+
+// Size is the bytes a holds, for a caller's budget.
+func (a *Arena) Size() int { return cap(a.text) + 8*cap(a.words) }

@@ -147,6 +147,10 @@ type decoder struct {
 	words    []uint64
 	strs     []string
 	bytes    [][]byte
+	// spentText and spentWords count the text bytes and words of the
+	// arenas and slabs this decoder filled and replaced: with the current
+	// ones', what its answers took (an Arena's next size).
+	spentText, spentWords int
 }
 
 var emptyBytes any = []byte{} // gosnmp gives a non-nil empty slice
@@ -170,7 +174,7 @@ func (d *decoder) decodeVarbinds(vbl []byte, dst []Varbind) (out []Varbind, err 
 // its kind), since a panic may have left its slabs half written.
 func (d *decoder) recoverFault(dst []Varbind, out *[]Varbind, err *error) {
 	if v := recover(); v != nil {
-		*d = decoder{walk: d.walk}
+		*d = decoder{walk: d.walk, spentText: d.spentText + len(d.text), spentWords: d.spentWords + len(d.words)}
 		*out, *err = dst, fmt.Errorf("%w: %v (a bug in Panoptes' SNMP decoder: please report it with the device's model; panoptes_snmp_decoder_faults_total counts them)", errDecoderFault, v)
 	}
 }

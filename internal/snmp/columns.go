@@ -56,7 +56,9 @@ var answers = sync.Pool{New: func() any { b := make([]Varbind, 0, maxColumnVarbi
 // SNMPv1 (GETNEXT, whose noSuchName fails the whole PDU) and a single root
 // walk one root at a time. size is the varbinds expected per column (0:
 // unknown). It returns the varbinds walked in all.
-func (s *session) walkColumns(ctx context.Context, roots []string, size int, out [][]Varbind) (int, error) {
+//
+// With a, the answers are decoded into a's memory (see Arena).
+func (s *session) walkColumns(ctx context.Context, roots []string, size int, out [][]Varbind, a *Arena) (int, error) {
 	total := 0
 	if s.v1 || len(roots) == 1 {
 		for i, root := range roots {
@@ -89,6 +91,10 @@ func (s *session) walkColumns(ctx context.Context, roots []string, size int, out
 	// One decoder for every answer, with slabs for several packets when
 	// the walk expects more than one.
 	s.dec = decoder{walk: size*len(roots) > s.maxReps*min(perRequest, len(roots))}
+	if a != nil {
+		a.lend(&s.dec)
+		defer a.take(&s.dec)
+	}
 	req := &s.req
 	limit := walkLimitOf(ctx)
 	bp := answers.Get().(*[]Varbind)

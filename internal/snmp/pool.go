@@ -181,6 +181,13 @@ func (p *Pool) WalkSizedInto(ctx context.Context, t Target, root string, size in
 // request slots throughout, as a walk does; on failure out's entries are
 // undefined and the error names the first root.
 func (p *Pool) WalkColumns(ctx context.Context, t Target, roots []string, size int, out [][]Varbind) error {
+	return p.WalkColumnsIn(ctx, t, roots, size, out, nil)
+}
+
+// WalkColumnsIn is WalkColumns decoding the answers' names and numbers
+// into a (nil: memory of the walk's own), which the caller reuses for its
+// next walk: the results are valid until then (see Arena).
+func (p *Pool) WalkColumnsIn(ctx context.Context, t Target, roots []string, size int, out [][]Varbind, a *Arena) error {
 	if len(out) != len(roots) {
 		return fmt.Errorf("WalkColumns: %d results for %d roots", len(out), len(roots))
 	}
@@ -193,7 +200,7 @@ func (p *Pool) WalkColumns(ctx context.Context, t Target, roots []string, size i
 		// just fell back starts narrow.
 		narrow := p.narrowed(addr)
 		s.narrow = narrow
-		n, err := s.walkColumns(ctx, roots, size, out)
+		n, err := s.walkColumns(ctx, roots, size, out, a)
 		if s.narrow && !narrow {
 			p.rememberNarrow(addr, t.CredentialName, len(roots))
 		}

@@ -120,6 +120,53 @@ type columnWalker interface {
 	WalkColumns(ctx context.Context, t snmp.Target, roots []string, size int, out [][]snmp.Varbind) error
 }
 
+// arenaColumnWalker is what a columnWalker may also do: decode the
+// answers' names and numbers into an arena of ours (snmp.Pool), which
+// Poll hands back with the results once the rows hold copies of what they
+// need (rows.add keeps numbers and copied strings, nothing of a varbind).
+type arenaColumnWalker interface {
+	WalkColumnsIn(ctx context.Context, t snmp.Target, roots []string, size int, out [][]snmp.Varbind, a *snmp.Arena) error
+}
+
+// arenas keeps the column walks' arenas between polls: the varbinds'
+// names as text were a fifth of the bytes a poll allocated (~70 KB for a
+// 48-port switch). Bounded in bytes, as walkBufs.
+var arenas = arenaFree{ch: make(chan *snmp.Arena, 1024)}
+
+// arenasBudget bounds the bytes arenas holds.
+const arenasBudget = 2 << 20
+
+type arenaFree struct {
+	ch   chan *snmp.Arena
+	held atomic.Int64 // bytes of the arenas in ch
+}
+
+// get returns an arena to walk into: a kept one, or a new empty one.
+func (f *arenaFree) get() *snmp.Arena {
+	select {
+	case a := <-f.ch:
+		f.held.Add(-int64(a.Size()))
+		return a
+	default:
+		return new(snmp.Arena)
+	}
+}
+
+// put keeps a for another walk, unless that would pass the budget. Nothing
+// may point into a any more: the next walk overwrites it.
+func (f *arenaFree) put(a *snmp.Arena) {
+	size := int64(a.Size())
+	if f.held.Add(size) > arenasBudget {
+		f.held.Add(-size)
+		return
+	}
+	select {
+	case f.ch <- a:
+	default:
+		f.held.Add(-size)
+	}
+}
+
 // walkBufs keeps walk results between polls: with enrichment a poll walks
 // ~45 counter columns of a few KB each, the largest share of the bytes a
 // poll allocates after the decoder's. A free list bounded in bytes, not a
@@ -171,7 +218,10 @@ func releaseWalks(results [][]walked) {
 	for _, ws := range results {
 		for i := range ws {
 			if ws[i].reusable {
-				walkBufs.put(ws[i].vbs)
+				walkBufs.put(ws[i].vbs) // cleared: no pointer into the arena is kept
+			}
+			if ws[i].arena != nil {
+				arenas.put(ws[i].arena)
 			}
 			ws[i] = walked{}
 		}
@@ -220,7 +270,10 @@ type walked struct {
 	// reusable: vbs is the walker's result in an array of ours (bufWalker),
 	// which releaseWalks may keep for another walk.
 	reusable bool
-	at       float64 // when the last response arrived, epoch seconds
+	// arena, when set, is what vbs's names and values point into (on one
+	// walked of a column walk): releaseWalks hands it back, with vbs.
+	arena *snmp.Arena
+	at    float64 // when the last response arrived, epoch seconds
 }
 
 // Poll walks the tables, concurrently (the pool bounds concurrency per
@@ -380,9 +433,20 @@ func walkColumns(ctx context.Context, cw columnWalker, target snmp.Target, roots
 	for i := range vbs {
 		vbs[i] = walkBufs.get()
 	}
-	if err := cw.WalkColumns(ctx, target, roots, each, vbs); err != nil {
+	var arena *snmp.Arena
+	var err error
+	if aw, ok := cw.(arenaColumnWalker); ok {
+		arena = arenas.get()
+		err = aw.WalkColumnsIn(ctx, target, roots, each, vbs, arena)
+	} else {
+		err = cw.WalkColumns(ctx, target, roots, each, vbs)
+	}
+	if err != nil {
 		for _, b := range vbs {
 			walkBufs.put(b)
+		}
+		if arena != nil {
+			arenas.put(arena) // the results are dropped; the error's text is its own
 		}
 		return nil, err
 	}
@@ -392,6 +456,9 @@ func walkColumns(ctx context.Context, cw columnWalker, target snmp.Target, roots
 	for i, v := range vbs {
 		out[i] = walked{vbs: v, reusable: true, at: at}
 		total += len(v)
+	}
+	if len(out) > 0 {
+		out[0].arena = arena
 	}
 	if size != nil {
 		size.Store(int32(min(total, math.MaxInt32)))
