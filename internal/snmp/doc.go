@@ -73,6 +73,12 @@ silent fails the narrow request too and is not remembered.
 SNMPv1 walks the columns one by one (GETNEXT, where a noSuchName fails the
 whole PDU). SNMPv3 takes the same path through gosnmp.
 
+WalkColumnsIn decodes the answers' names and numbers into an Arena the
+caller keeps for its next walk: the results point into it and are valid
+only until that walk, so the caller copies what it keeps first (the
+interface plugin's rows hold numbers and strings copied by Text). SNMPv3's
+answers, decoded by gosnmp, leave the arena unused.
+
 # SNMPv3 privacy protocols and key extension
 
 AES-192 and AES-256 need longer keys than MD5 or SHA-1 digests give, and two
