@@ -19,7 +19,7 @@ func TestPublishVouches(t *testing.T) {
 	defer cancel()
 	good := interfaceSet(testResource("site1", "sw1"), 48)
 	bad := interfaceSet(testResource("site1", "sw2"), 48)
-	bad.Groups[5].Metrics[0].Type = "histogram" // the interface message only
+	bad.Groups[5].Metrics[0].Type = 0 // no type: the interface message only
 	for _, set := range []*metric.GroupSet{good, bad} {
 		if _, err := b.PublishSet(ctx, set); err != nil {
 			t.Fatal(err)

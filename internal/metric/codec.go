@@ -97,9 +97,8 @@ func appendGroup(b []byte, g *Group, e *Encoder) []byte {
 			b = append(b, `,"metric_type":"counter"`...)
 		case Gauge:
 			b = append(b, `,"metric_type":"gauge"`...)
-		default:
-			b = append(b, `,"metric_type":`...)
-			b = appendString(b, string(m.Type))
+		default: // no type, which Validate rejects
+			b = append(b, `,"metric_type":""`...)
 		}
 		b = append(b, `,"metric_name":`...)
 		b = appendString(b, m.Name)
@@ -326,7 +325,9 @@ func (m *Metric) validate(i int) error {
 		return invalid("metric %d has no name", i)
 	}
 	if m.Type != Gauge && m.Type != Counter {
-		return invalid("metric %s: metric_type %q is neither gauge nor counter", m.Name, m.Type)
+		// The decoders refuse any other metric_type string: only a missing
+		// one (or "") gets here, or a Type made in Go.
+		return invalid("metric %s: metric_type %q is neither gauge nor counter", m.Name, m.Type.String())
 	}
 	return nil
 }

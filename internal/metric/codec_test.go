@@ -112,7 +112,8 @@ func TestValidateRejects(t *testing.T) {
 		"zero interval":  func(g *Group) { g.Interval = 0 },
 		"schema":         func(g *Group) { g.SchemaVersion = "0.1" },
 		"no metrics":     func(g *Group) { g.Metrics = nil },
-		"bad metric":     func(g *Group) { g.Metrics[0].Type = "histogram" },
+		"untyped metric": func(g *Group) { g.Metrics[0].Type = 0 },
+		"bad metric":     func(g *Group) { g.Metrics[0].Type = Counter + 1 },
 		"unnamed metric": func(g *Group) { g.Metrics[0].Name = "" },
 		"unnamed dim":    func(g *Group) { g.Dimensions[0].Name = "" },
 	} {

@@ -1,5 +1,7 @@
 package metric
 
+import "strconv"
+
 // The arrays decode like encoding/json's: a fresh array becomes a slice of
 // exactly its length (one allocation: elements are collected on the stack
 // first), [] becomes an empty non-nil slice, null becomes nil, and an array
@@ -147,7 +149,9 @@ func (d *decoder) metric(m *Metric) error {
 	}
 }
 
-// metricType shares the two usual values instead of allocating them.
+// metricType decodes metric_type as Type.UnmarshalText does: null leaves
+// *t as is, "" is the zero Type, and a string other than "gauge" or
+// "counter" is an error naming it (encoding/json's Unmarshal fails too).
 func (d *decoder) metricType(t *Type) error {
 	rest := d.data[d.off:]
 	switch {
@@ -159,11 +163,24 @@ func (d *decoder) metricType(t *Type) error {
 		d.off += 7
 		*t = Gauge
 		return nil
+	case len(rest) == 0 || rest[0] != '"':
+		return d.stringValue(nil, "metric_type") // null, or a type error
 	}
-	s := string(*t)
-	err := d.stringValue(&s, "metric_type")
-	*t = Type(s)
-	return err
+	start := d.off
+	var s string // escaped, or not a type: rare
+	if err := d.stringValue(&s, "metric_type"); err != nil {
+		return err
+	}
+	if s == "" {
+		*t = 0
+		return nil
+	}
+	v, err := ParseType(s)
+	if err != nil {
+		return d.errAt(start, "metric_type "+strconv.Quote(s)+" is neither gauge nor counter")
+	}
+	*t = v
+	return nil
 }
 
 func (d *decoder) dimensionValue(dim *Dimension) error {

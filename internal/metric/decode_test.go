@@ -100,6 +100,9 @@ func FuzzDecode(f *testing.F) {
 	for _, s := range seedMessages(f) {
 		f.Add(s)
 	}
+	// metric_type: escaped, unknown, empty, repeated (Type.UnmarshalText).
+	f.Add([]byte(`{"metrics":[{"metric_type":"c\u006funter"},{"metric_type":"histogram"}]}`))
+	f.Add([]byte(`{"metrics":[{"metric_type":"","metric_type":"gauge"},{"metric_type":null},{"metric_type":"Gauge"}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkLikeEncodingJSON(t, data)
 	})

@@ -66,7 +66,7 @@ func (e *encoder) encode(g *metric.Group, fallback time.Time) (bool, error) {
 		}
 		key := m.Name
 		if e.compat {
-			key = m.Name + "__" + string(m.Type)
+			key = m.Name + "__" + m.Type.String()
 		}
 		e.fields = append(e.fields, field{clean(key, '_'), v})
 	}

@@ -196,7 +196,7 @@ func (e *Exposition) family(group, name string, typ metric.Type) (*family, error
 func familyHeader(name, group, metricName string, typ metric.Type) string {
 	help := "Panoptes metric " + metricName + " of metrics group " + group + "."
 	help = strings.NewReplacer(`\`, `\\`, "\n", `\n`).Replace(help)
-	return "# HELP " + name + " " + help + "\n# TYPE " + name + " " + string(typ) + "\n"
+	return "# HELP " + name + " " + help + "\n# TYPE " + name + " " + typ.String() + "\n"
 }
 
 // appendLabelBlock renders ls as `{a="x",b="y"}` ("" without labels),
