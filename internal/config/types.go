@@ -337,8 +337,8 @@ type Runtime struct {
 	// a size such as 2GiB sets it. It must sit well above the live heap.
 	MemoryLimit string `yaml:"memory_limit"`
 	// GCPercent is the GC target (GOGC): lower trades CPU for memory.
-	// 0 (unset) is 80: measured at 10,000 devices, 10 % less RSS than
-	// Go's 100 for 2 % more CPU; 50 saves about a quarter for 5-11 %.
+	// 0 (unset) is 50: measured at 10,000 devices, 22.6 KB of RSS a device
+	// against 28.8 at 80, for 5 % more CPU than 80 (BENCHMARKS.md).
 	GCPercent int `yaml:"gc_percent"`
 	// MaxProcs is GOMAXPROCS, the Ps running Go code at once: "auto" (the
 	// default) runs a node using well under a core on one P, which saves

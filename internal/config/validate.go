@@ -269,7 +269,7 @@ func (v *validator) validateRuntime(r *Runtime) {
 		}
 	}
 	if r.GCPercent < 0 || r.GCPercent > 1000 {
-		v.errf("runtime.gc_percent", "%d is out of range 0..1000 (0: the default, 80; Go's own is 100)", r.GCPercent)
+		v.errf("runtime.gc_percent", "%d is out of range 0..1000 (0: the default, 50; Go's own is 100)", r.GCPercent)
 	}
 	if r.MaxProcs != "" && r.MaxProcs != "auto" {
 		if n, err := strconv.Atoi(r.MaxProcs); err != nil || n < 1 || n > maxMaxProcs {
