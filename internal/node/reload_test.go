@@ -1,9 +1,7 @@
 package node
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
@@ -21,26 +19,9 @@ import (
 func statusTimes(t *testing.T, path string) map[string][]float64 {
 	t.Helper()
 	out := map[string][]float64{}
-	f, err := os.Open(path)
-	if os.IsNotExist(err) {
-		return out
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		var g struct {
-			Type     string  `json:"metrics_group_type"`
-			Created  float64 `json:"metrics_group_creation_timestamp"`
-			Resource struct {
-				ID string `json:"resource_id"`
-			} `json:"resource"`
-		}
-		if json.Unmarshal(sc.Bytes(), &g) == nil && g.Type == "status" {
-			out[g.Resource.ID] = append(out[g.Resource.ID], g.Created)
+	for id, ps := range statuses(t, path) {
+		for _, p := range ps {
+			out[id] = append(out[id], p.created)
 		}
 	}
 	return out
