@@ -2,6 +2,7 @@ package enrich
 
 import (
 	"cmp"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"iter"
@@ -15,16 +16,19 @@ import (
 // the layout is compact: what the devices of a model have in common (the
 // ifIndexes, descriptions, names and types: the shape) is one array that
 // they share, sorted by ifIndex (binary search); a device holds its own
-// aliases and speeds beside it, 16 bytes an interface. Strings are shared
-// between devices (texts). A map of *Interface with strings of their own
-// took about six times as much, one row of 40 bytes each about twice.
+// aliases and speeds beside it, about 9 bytes an interface (an alias
+// pointer and a speed code). Strings are shared between devices (texts).
+// A map of *Interface with strings of their own took about six times as
+// much, one row of 40 bytes each about twice; aliases and speeds as 16
+// bytes an interface (ifVals) took 896 bytes a 55-port switch, 544 now.
 //
 // In JSON (the KV value) they are the object keyed by ifIndex that
 // map[uint32]*Interface encodes to, both ways.
 type Interfaces struct {
-	shape *ifShape  // nil: none
-	vals  []ifVals  // by position in shape.rows
-	wide  []wideRow // of the rows marked haveWide (none from a sane agent)
+	shape   *ifShape   // nil: none
+	aliases []*string  // by position in shape.rows (interned; nil is ""); nil: the device has no alias
+	speeds  speeds     // by position in shape.rows
+	wide    *[]wideRow // of the rows marked haveWide; nil: none (none from a sane agent), 8 bytes instead of a slice's 24
 }
 
 // ifShape is the part of a device's interfaces that devices of the same
@@ -38,10 +42,108 @@ type ifKey struct {
 	have        Column // the columns the device returned, aliases and speeds included
 }
 
-// ifVals are a device's own values of one interface.
-type ifVals struct {
-	alias            *string // interned; nil is ""
-	speed, highSpeed uint32  // ifSpeed and ifHighSpeed are Gauge32 in the MIB
+// speeds are a device's (ifSpeed, ifHighSpeed) pairs by row (both are
+// Gauge32 in the MIB), in one pointer-free string: the distinct pairs
+// (the palette), then a code per row, its pair's place in the palette. A
+// device has few distinct speeds (0, 100M, 1G, 10G...), so a row costs
+// one byte instead of 8; the codes are 2 or 4 bytes wide only when the
+// palette outgrows a byte (more than 256 distinct pairs).
+//
+// Layout: the palette's length k (4 bytes), k pairs of 8 bytes (ifSpeed,
+// ifHighSpeed), then the codes; numbers little-endian. "" for no rows.
+type speeds string
+
+// packSpeeds encodes rows' pairs (a wide row's as 0: Interfaces.wide
+// holds its values).
+func packSpeeds(rows []ifRow) speeds {
+	if len(rows) == 0 {
+		return ""
+	}
+	pair := func(r *ifRow) uint64 {
+		if r.have&haveWide != 0 {
+			return 0
+		}
+		return uint64(r.speed)<<32 | uint64(r.highSpeed)
+	}
+	// A linear search of the palette while it is short (a switch's few
+	// speeds: no map to allocate), a map beyond.
+	var palette []uint64
+	var code map[uint64]uint32
+	find := func(p uint64) (uint32, bool) {
+		if code != nil {
+			c, ok := code[p]
+			return c, ok
+		}
+		i := slices.Index(palette, p)
+		return uint32(i), i >= 0
+	}
+	for i := range rows {
+		p := pair(&rows[i])
+		if _, ok := find(p); ok {
+			continue
+		}
+		palette = append(palette, p)
+		if code != nil {
+			code[p] = uint32(len(palette) - 1)
+		} else if len(palette) == 16 {
+			code = make(map[uint64]uint32, 32)
+			for c, q := range palette {
+				code[q] = uint32(c)
+			}
+		}
+	}
+	w := codeWidth(len(palette))
+	b := make([]byte, 0, 4+8*len(palette)+w*len(rows))
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(palette)))
+	for _, p := range palette {
+		b = binary.LittleEndian.AppendUint32(b, uint32(p>>32))
+		b = binary.LittleEndian.AppendUint32(b, uint32(p))
+	}
+	for i := range rows {
+		c, _ := find(pair(&rows[i]))
+		switch w {
+		case 1:
+			b = append(b, byte(c))
+		case 2:
+			b = binary.LittleEndian.AppendUint16(b, uint16(c))
+		default:
+			b = binary.LittleEndian.AppendUint32(b, c)
+		}
+	}
+	return speeds(b)
+}
+
+// codeWidth is the bytes of a row's code with a palette of k pairs.
+func codeWidth(k int) int {
+	switch {
+	case k <= 1<<8:
+		return 1
+	case k <= 1<<16:
+		return 2
+	}
+	return 4
+}
+
+// at returns row i's ifSpeed and ifHighSpeed.
+func (s speeds) at(i int) (speed, highSpeed uint32) {
+	k := int(s.u32(0))
+	codes := 4 + 8*k
+	var c int
+	switch codeWidth(k) {
+	case 1:
+		c = int(s[codes+i])
+	case 2:
+		c = int(s[codes+2*i]) | int(s[codes+2*i+1])<<8
+	default:
+		c = int(s.u32(codes + 4*i))
+	}
+	return s.u32(4 + 8*c), s.u32(4 + 8*c + 4)
+}
+
+// u32 reads the little-endian number at byte off.
+func (s speeds) u32(off int) uint32 {
+	_ = s[off+3]
+	return uint32(s[off]) | uint32(s[off+1])<<8 | uint32(s[off+2])<<16 | uint32(s[off+3])<<24
 }
 
 // haveWide marks a row whose ifType, ifSpeed or ifHighSpeed does not fit
@@ -55,7 +157,12 @@ type wideRow struct {
 }
 
 // Len is the number of interfaces.
-func (s Interfaces) Len() int { return len(s.vals) }
+func (s Interfaces) Len() int {
+	if s.shape == nil {
+		return 0
+	}
+	return len(s.shape.rows)
+}
 
 // Get returns the interface ifIndex; ok is false when the device has none.
 func (s Interfaces) Get(ifIndex uint32) (e Interface, ok bool) {
@@ -69,7 +176,7 @@ func (s Interfaces) Get(ifIndex uint32) (e Interface, ok bool) {
 // All yields the interfaces by ascending ifIndex.
 func (s Interfaces) All() iter.Seq2[uint32, Interface] {
 	return func(yield func(uint32, Interface) bool) {
-		for i := range s.vals {
+		for i := range s.Len() {
 			if !yield(s.shape.rows[i].index, s.view(i)) {
 				return
 			}
@@ -98,8 +205,8 @@ func NewInterfaces(m map[uint32]Interface) Interfaces {
 
 // MarshalJSON writes the object keyed by ifIndex (ascending).
 func (s Interfaces) MarshalJSON() ([]byte, error) {
-	out := append(make([]byte, 0, 128*len(s.vals)+2), '{')
-	for i := range s.vals {
+	out := append(make([]byte, 0, 128*s.Len()+2), '{')
+	for i := range s.Len() {
 		if i > 0 {
 			out = append(out, ',')
 		}
@@ -149,11 +256,15 @@ func findRow[R any](rows []R, ifIndex uint32, index func(*R) uint32) (int, bool)
 }
 
 func (s Interfaces) view(i int) Interface {
-	k, v := &s.shape.rows[i], &s.vals[i]
-	e := Interface{Descr: deref(k.descr), Name: deref(k.name), Alias: deref(v.alias),
-		Type: uint64(k.typ), Speed: uint64(v.speed), HighSpeed: uint64(v.highSpeed), Have: k.have &^ haveWide}
+	k := &s.shape.rows[i]
+	e := Interface{Descr: deref(k.descr), Name: deref(k.name), Type: uint64(k.typ), Have: k.have &^ haveWide}
+	if s.aliases != nil {
+		e.Alias = deref(s.aliases[i])
+	}
+	speed, highSpeed := s.speeds.at(i)
+	e.Speed, e.HighSpeed = uint64(speed), uint64(highSpeed)
 	if k.have&haveWide != 0 {
-		for _, w := range s.wide {
+		for _, w := range *s.wide {
 			if w.index == k.index {
 				e.Type, e.Speed, e.HighSpeed = w.typ, w.speed, w.highSpeed
 				break
@@ -185,17 +296,27 @@ func (b *ifBuilder) find(ifIndex uint32) (int, bool) {
 
 // done returns the Interfaces built.
 func (b *ifBuilder) done() Interfaces {
+	var wide *[]wideRow
+	if len(b.wide) > 0 {
+		w := b.wide
+		wide = &w
+	}
 	if len(b.rows) == 0 {
-		return Interfaces{wide: b.wide}
+		return Interfaces{wide: wide}
 	}
 	keys := make([]ifKey, len(b.rows))
-	vals := make([]ifVals, len(b.rows))
+	var aliases []*string
 	for i := range b.rows {
 		r := &b.rows[i]
 		keys[i] = ifKey{descr: r.descr, name: r.name, index: r.index, typ: r.typ, have: r.have}
-		vals[i] = ifVals{alias: r.alias, speed: r.speed, highSpeed: r.highSpeed}
+		if r.alias != nil && aliases == nil {
+			aliases = make([]*string, len(b.rows))
+		}
+		if aliases != nil {
+			aliases[i] = r.alias
+		}
 	}
-	return Interfaces{shape: shapes.get(keys), vals: vals, wide: b.wide}
+	return Interfaces{shape: shapes.get(keys), aliases: aliases, speeds: packSpeeds(b.rows), wide: wide}
 }
 
 // setNumber stores ifType, ifSpeed or ifHighSpeed (column c) of r.
