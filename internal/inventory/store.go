@@ -127,5 +127,6 @@ func decodeEntry(e jetstream.KeyValueEntry) (string, *resource.Resource, error) 
 	if r.Key() != key {
 		return key, nil, fmt.Errorf("inventory: entry %s holds resource %s", key, r.Key())
 	}
+	intern(&r)
 	return key, &r, nil
 }
