@@ -44,6 +44,10 @@ func (r *Resource) Key() string {
 func (r *Resource) Freeze() {
 	r.key = ""
 	r.key = r.Key()
+	// The key ends with the ID: the ID is a piece of it instead of a
+	// string of its own (one allocation less a resource of the inventory,
+	// which every node holds whole).
+	r.ID = r.key[len(r.key)-len(r.ID):]
 }
 
 // Validate reports the first required field that is empty.
