@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"testing"
+	"unsafe"
 )
 
 // switch48Interfaces are the interfaces of a 48-port access switch as the
@@ -196,5 +197,13 @@ func TestInterfacesCompactLayout(t *testing.T) {
 		if s := NewInterfaces(m); len(s.speeds) != 4+8*c.n+c.width*c.n {
 			t.Errorf("%d distinct speeds: %d bytes, want codes of %d bytes", c.n, len(s.speeds), c.width)
 		}
+	}
+}
+
+// TestCacheEntrySize: a cache entry (one a resource) fits its 96-byte
+// size class; a flag added between the words would push it to 112.
+func TestCacheEntrySize(t *testing.T) {
+	if n := unsafe.Sizeof(entry{}); n > 96 {
+		t.Errorf("a cache entry takes %d bytes, want at most 96 (flags together at the end)", n)
 	}
 }
