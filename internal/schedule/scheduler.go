@@ -67,7 +67,9 @@ const (
 )
 
 // entry is the scheduler's state for one check. key and hash never change;
-// the other fields are guarded by Scheduler.mu.
+// the other fields are guarded by Scheduler.mu. The two one-byte fields
+// sit together: 96 bytes an entry (a size class), where apart they took
+// 104, allocated as 112.
 type entry struct {
 	key      string
 	hash     uint64
@@ -75,12 +77,12 @@ type entry struct {
 	phase    int64 // ns, hash mod interval
 	run      func(context.Context)
 	pm       *pluginMetrics
-	heapIdx  int // -1 when not in the heap (removed)
-	state    runState
+	heapIdx  int     // -1 when not in the heap (removed)
 	due      int64   // the due time the queued or running run is for
 	rc       *runCtx // the running run's context (nil unless running)
-	removed  bool    // removed while in flight: forgotten when it goes idle
 	mark     uint64  // the Update generation that last listed it
+	state    runState
+	removed  bool // removed while in flight: forgotten when it goes idle
 }
 
 // Scheduler runs checks on their schedules. Its methods are safe for
