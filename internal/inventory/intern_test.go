@@ -35,13 +35,13 @@ func entryOf(t testing.TB, r *resource.Resource) kvEntry {
 }
 
 // simSwitch is the resource the bench harness's CSV inventory gives a
-// simulated switch (id, endpoint, subclass, type, snmp_credential, model),
-// classified when classified is set (vendor, OS, sysName... as discovery's
-// classification adds them).
+// simulated switch (id, endpoint, subclass, type, snmp_credential, model;
+// site and class from discovery's defaults), classified when classified
+// is set (vendor, OS, sysName... as discovery's classification adds them).
 func simSwitch(i int, classified bool) *resource.Resource {
 	r := &resource.Resource{Site: "bench", Class: "network", Subclass: "switch", Type: "cisco",
-		ID: fmt.Sprintf("sim-switch48-%05d", i), Endpoint: fmt.Sprintf("127.0.%d.%d:1161", i/250, i%250+1),
-		Metadata:          map[string]string{"snmp_credential": "sim", "model": "WS-C2960X-48TS-L", "_resource_ttl": "604800"},
+		ID: fmt.Sprintf("switch48-%05d", i), Endpoint: fmt.Sprintf("127.0.%d.%d:%d", i/250, i%250+1, 20000+i),
+		Metadata:          map[string]string{"snmp_credential": "sim", "model": "WS-C2960X-48TS-L"},
 		CreationTimestamp: 1765152000.25, Plugin: "csv"}
 	if classified {
 		for k, v := range map[string]string{"vendor": "cisco", "os": "ios", "os_version": "15.2(7)E8",
