@@ -178,8 +178,11 @@ func TestInterfacesCompactEqual(t *testing.T) {
 // keeps no alias array.
 func TestInterfacesCompactLayout(t *testing.T) {
 	sw := NewInterfaces(switch48Interfaces(1, true))
-	if want := 4 + 8*3 + 55; len(sw.speeds) != want || sw.aliases == nil || sw.wide != nil {
-		t.Errorf("switch48: %d bytes of speeds (want %d: 3 pairs, 55 codes), aliases %v, wide %v", len(sw.speeds), want, sw.aliases != nil, sw.wide)
+	if want := 4 + 8*3 + 55; len(sw.speeds) != want || sw.aliases == nil || sw.speeds.wideRows(55) != nil {
+		t.Errorf("switch48: %d bytes of speeds (want %d: 3 pairs, 55 codes, no wide row), aliases %v", len(sw.speeds), want, sw.aliases != nil)
+	}
+	if n := unsafe.Sizeof(Device{}); n > 192 {
+		t.Errorf("a Device takes %d bytes, want at most 192 (a size class)", n)
 	}
 	plain := switch48Interfaces(1, false)
 	for idx, e := range plain {
@@ -206,4 +209,18 @@ func TestCacheEntrySize(t *testing.T) {
 	if n := unsafe.Sizeof(entry{}); n > 96 {
 		t.Errorf("a cache entry takes %d bytes, want at most 96 (flags together at the end)", n)
 	}
+}
+
+// wideRows counts the wide rows speeds s holds after n rows' codes.
+func (s speeds) wideRows(n int) []wideRow {
+	if s == "" {
+		return nil
+	}
+	k := int(s.u32(0))
+	var out []wideRow
+	for off := 4 + 8*k + codeWidth(k)*n; off+wideLen <= len(s); off += wideLen {
+		w, _ := s.wide(n, s.u32(off))
+		out = append(out, w)
+	}
+	return out
 }

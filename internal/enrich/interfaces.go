@@ -25,10 +25,9 @@ import (
 // In JSON (the KV value) they are the object keyed by ifIndex that
 // map[uint32]*Interface encodes to, both ways.
 type Interfaces struct {
-	shape   *ifShape   // nil: none
-	aliases []*string  // by position in shape.rows (interned; nil is ""); nil: the device has no alias
-	speeds  speeds     // by position in shape.rows
-	wide    *[]wideRow // of the rows marked haveWide; nil: none (none from a sane agent), 8 bytes instead of a slice's 24
+	shape   *ifShape  // nil: none
+	aliases []*string // by position in shape.rows (interned; nil is ""); nil: the device has no alias
+	speeds  speeds    // by position in shape.rows, then the wide rows
 }
 
 // ifShape is the part of a device's interfaces that devices of the same
@@ -49,13 +48,21 @@ type ifKey struct {
 // one byte instead of 8; the codes are 2 or 4 bytes wide only when the
 // palette outgrows a byte (more than 256 distinct pairs).
 //
+// The values of rows marked haveWide (only a broken agent sends one)
+// follow, 28 bytes a row: its place there costs a sane device nothing
+// (a field of its own, even a nil pointer, made Device a size class
+// larger).
+//
 // Layout: the palette's length k (4 bytes), k pairs of 8 bytes (ifSpeed,
-// ifHighSpeed), then the codes; numbers little-endian. "" for no rows.
+// ifHighSpeed), the codes, then the wide rows (ifIndex 4 bytes, ifType,
+// ifSpeed, ifHighSpeed 8 each); numbers little-endian. "" for no rows.
 type speeds string
 
-// packSpeeds encodes rows' pairs (a wide row's as 0: Interfaces.wide
-// holds its values).
-func packSpeeds(rows []ifRow) speeds {
+// wideLen is the bytes of a wide row in speeds.
+const wideLen = 4 + 3*8
+
+// packSpeeds encodes rows' pairs (a wide row's as 0) and the wide rows.
+func packSpeeds(rows []ifRow, wide []wideRow) speeds {
 	if len(rows) == 0 {
 		return ""
 	}
@@ -93,7 +100,7 @@ func packSpeeds(rows []ifRow) speeds {
 		}
 	}
 	w := codeWidth(len(palette))
-	b := make([]byte, 0, 4+8*len(palette)+w*len(rows))
+	b := make([]byte, 0, 4+8*len(palette)+w*len(rows)+wideLen*len(wide))
 	b = binary.LittleEndian.AppendUint32(b, uint32(len(palette)))
 	for _, p := range palette {
 		b = binary.LittleEndian.AppendUint32(b, uint32(p>>32))
@@ -110,7 +117,32 @@ func packSpeeds(rows []ifRow) speeds {
 			b = binary.LittleEndian.AppendUint32(b, c)
 		}
 	}
+	for _, r := range wide {
+		b = binary.LittleEndian.AppendUint32(b, r.index)
+		b = binary.LittleEndian.AppendUint64(b, r.typ)
+		b = binary.LittleEndian.AppendUint64(b, r.speed)
+		b = binary.LittleEndian.AppendUint64(b, r.highSpeed)
+	}
 	return speeds(b)
+}
+
+// wide returns the wide row of ifIndex index; s holds n rows.
+func (s speeds) wide(n int, index uint32) (wideRow, bool) {
+	if s == "" {
+		return wideRow{}, false
+	}
+	k := int(s.u32(0))
+	for off := 4 + 8*k + codeWidth(k)*n; off+wideLen <= len(s); off += wideLen {
+		if s.u32(off) == index {
+			return wideRow{index: index, typ: s.u64(off + 4), speed: s.u64(off + 12), highSpeed: s.u64(off + 20)}, true
+		}
+	}
+	return wideRow{}, false
+}
+
+// u64 reads the little-endian number at byte off.
+func (s speeds) u64(off int) uint64 {
+	return uint64(s.u32(off)) | uint64(s.u32(off+4))<<32
 }
 
 // codeWidth is the bytes of a row's code with a palette of k pairs.
@@ -148,7 +180,7 @@ func (s speeds) u32(off int) uint32 {
 
 // haveWide marks a row whose ifType, ifSpeed or ifHighSpeed does not fit
 // its field (only a broken agent sends one): all three are then in
-// Interfaces.wide.
+// Interfaces.speeds' wide rows.
 const haveWide Column = 1 << 7
 
 type wideRow struct {
@@ -264,11 +296,8 @@ func (s Interfaces) view(i int) Interface {
 	speed, highSpeed := s.speeds.at(i)
 	e.Speed, e.HighSpeed = uint64(speed), uint64(highSpeed)
 	if k.have&haveWide != 0 {
-		for _, w := range *s.wide {
-			if w.index == k.index {
-				e.Type, e.Speed, e.HighSpeed = w.typ, w.speed, w.highSpeed
-				break
-			}
+		if w, ok := s.speeds.wide(len(s.shape.rows), k.index); ok {
+			e.Type, e.Speed, e.HighSpeed = w.typ, w.speed, w.highSpeed
 		}
 	}
 	return e
@@ -296,13 +325,8 @@ func (b *ifBuilder) find(ifIndex uint32) (int, bool) {
 
 // done returns the Interfaces built.
 func (b *ifBuilder) done() Interfaces {
-	var wide *[]wideRow
-	if len(b.wide) > 0 {
-		w := b.wide
-		wide = &w
-	}
 	if len(b.rows) == 0 {
-		return Interfaces{wide: wide}
+		return Interfaces{} // no row, no wide row
 	}
 	keys := make([]ifKey, len(b.rows))
 	var aliases []*string
@@ -316,7 +340,7 @@ func (b *ifBuilder) done() Interfaces {
 			aliases[i] = r.alias
 		}
 	}
-	return Interfaces{shape: shapes.get(keys), aliases: aliases, speeds: packSpeeds(b.rows), wide: wide}
+	return Interfaces{shape: shapes.get(keys), aliases: aliases, speeds: packSpeeds(b.rows, b.wide)}
 }
 
 // setNumber stores ifType, ifSpeed or ifHighSpeed (column c) of r.

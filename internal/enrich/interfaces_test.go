@@ -356,7 +356,7 @@ func TestInterfacesWideValues(t *testing.T) {
 			}
 		}
 	}
-	if s.wide == nil || len(*s.wide) != 3 {
-		t.Errorf("%v wide rows, want 3 (the rows that do not fit)", s.wide)
+	if w := s.speeds.wideRows(s.Len()); len(w) != 3 {
+		t.Errorf("%d wide rows, want 3 (the rows that do not fit)", len(w))
 	}
 }
