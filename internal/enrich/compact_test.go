@@ -224,3 +224,22 @@ func (s speeds) wideRows(n int) []wideRow {
 	}
 	return out
 }
+
+// BenchmarkInterfacesGet: a poll's lookups, every interface of a switch48
+// once (ns/op for 55 Gets).
+func BenchmarkInterfacesGet(b *testing.B) {
+	m := switch48Interfaces(1, true)
+	s := NewInterfaces(m)
+	var idx []uint32
+	for i := range m {
+		idx = append(idx, i)
+	}
+	var sum uint64
+	for b.Loop() {
+		for _, i := range idx {
+			e, _ := s.Get(i)
+			sum += e.Speed + uint64(len(e.Alias))
+		}
+	}
+	runtime.KeepAlive(sum)
+}
