@@ -78,7 +78,7 @@ type Cache struct {
 	checkEvery time.Duration // bucketCheckEvery
 }
 
-// entry is one resource's in the cache. Its flags sit together at the
+// entry is one resource's state in the cache. Its flags sit together at the
 // end: 88 bytes (96 allocated), where spread between the words they took
 // 104 (112).
 type entry struct {

@@ -75,7 +75,7 @@ func heapInUse() uint64 {
 // randomInterfaces are n interfaces with the values real agents send and
 // the edge cases: ifSpeed saturated at 2^32-1 beside ifHighSpeed, ifSpeed
 // and ifHighSpeed that disagree (a truncating agent, only one of them),
-// values over 32 bits (Interfaces.wide), empty and non-empty aliases,
+// values over 32 bits (the wide rows at the end of speeds), empty and non-empty aliases,
 // columns absent; distinct lists as many distinct speed pairs as rows.
 func randomInterfaces(r *rand.Rand, n int, distinct bool) map[uint32]Interface {
 	speeds := []uint64{0, 1e7, 1e8, 1e9, 1e10, 4e10, 1e11, 1544000, math.MaxUint32}
@@ -195,10 +195,16 @@ func TestInterfacesCompactLayout(t *testing.T) {
 	for _, c := range []struct{ n, width int }{{256, 1}, {257, 2}, {1 << 16, 2}, {1<<16 + 1, 4}} {
 		m := make(map[uint32]Interface, c.n)
 		for i := range c.n {
-			m[uint32(i)] = Interface{Speed: uint64(i), Have: HaveSpeed}
+			m[uint32(i)] = Interface{Speed: uint64(i), HighSpeed: uint64(c.n - i), Have: HaveSpeed | HaveHighSpeed}
 		}
-		if s := NewInterfaces(m); len(s.speeds) != 4+8*c.n+c.width*c.n {
+		s := NewInterfaces(m)
+		if len(s.speeds) != 4+8*c.n+c.width*c.n {
 			t.Errorf("%d distinct speeds: %d bytes, want codes of %d bytes", c.n, len(s.speeds), c.width)
+		}
+		for idx, want := range m { // every row's own pair, across the code width's boundary
+			if got, ok := s.Get(idx); !ok || got != want {
+				t.Fatalf("%d distinct speeds: Get(%d) = %+v, %v; want %+v", c.n, idx, got, ok, want)
+			}
 		}
 	}
 }
@@ -211,7 +217,7 @@ func TestCacheEntrySize(t *testing.T) {
 	}
 }
 
-// wideRows counts the wide rows speeds s holds after n rows' codes.
+// wideRows returns the wide rows speeds s holds after n rows' codes.
 func (s speeds) wideRows(n int) []wideRow {
 	if s == "" {
 		return nil

@@ -46,8 +46,13 @@ func (r *Resource) Freeze() {
 	r.key = r.Key()
 	// The key ends with the ID: the ID is a piece of it instead of a
 	// string of its own (one allocation less a resource of the inventory,
-	// which every node holds whole).
-	r.ID = r.key[len(r.key)-len(r.ID):]
+	// which every node holds whole), and so is an endpoint equal to it
+	// (as a CSV row without an endpoint gives).
+	id := r.ID
+	r.ID = r.key[len(r.key)-len(id):]
+	if r.Endpoint == id {
+		r.Endpoint = r.ID
+	}
 }
 
 // Validate reports the first required field that is empty.

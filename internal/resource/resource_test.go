@@ -18,14 +18,16 @@ func TestFreezeSharesKey(t *testing.T) {
 	if a != "dc1|network|switch|cisco|sw1" || unsafe.StringData(a) != unsafe.StringData(b) {
 		t.Errorf("frozen keys %q, %q: want one string", a, b)
 	}
-	// The ID is the key's tail, equal to what it was; an ID with the
-	// separator in it (refused by Validate, not by Freeze) stays whole.
+	// The ID is the key's tail, equal to what it was, even with the
+	// separator in it (nothing refuses that), and an endpoint equal to
+	// the ID shares it too.
 	if r.ID != "sw1" || unsafe.StringData(r.ID) != unsafe.StringData(a[len(a)-3:]) {
 		t.Errorf("frozen ID %q: want sw1, a piece of the key", r.ID)
 	}
-	odd := &Resource{Site: "s", ID: "a|b"}
-	if odd.Freeze(); odd.ID != "a|b" || odd.Key() != "s||||a|b" {
-		t.Errorf("frozen ID %q, key %q", odd.ID, odd.Key())
+	odd := &Resource{Site: "s", ID: "a|b", Endpoint: "a|b"}
+	if odd.Freeze(); odd.ID != "a|b" || odd.Key() != "s||||a|b" || odd.Endpoint != "a|b" || unsafe.StringData(odd.Endpoint) != unsafe.StringData(odd.ID) {
+		t.Errorf("frozen ID %q, endpoint %q (shares the ID: %v), key %q", odd.ID, odd.Endpoint,
+			unsafe.StringData(odd.Endpoint) == unsafe.StringData(odd.ID), odd.Key())
 	}
 	if n := testing.AllocsPerRun(100, func() { _ = r.Key() }); n != 0 {
 		t.Errorf("a frozen resource's Key allocates %v times", n)
