@@ -43,6 +43,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&o.SimMaxMsgSize, "sim-max-msg-size", 0, "the simulated agents' largest response in bytes (default 65507, as net-snmp; Cisco IOS's default is 1500)")
 	fs.DurationVar(&o.SinkBatchTimeout, "sink-batch-timeout", 0, "the file sink's batch_timeout (default 200ms; the sink's own default is 1s)")
 	fs.StringVar(&o.SNMPTransport, "snmp-transport", "shared", "the collector's snmp.transport: shared or connected")
+	fs.StringVar(&o.Compression, "compression", "", "the node's bus.compression: s2 (the default), zstd or none")
 	fs.BoolVar(&o.SharedPort, "sim-shared-port", true, "simulated devices on one port at their own 127.x addresses, served in batches (false: a port each)")
 	fs.Int64Var(&o.Seed, "seed", 1, "simulator seed")
 	fs.BoolVar(&o.BusProcess, "bus-process", false, "run the JetStream server in its own process (bus.url), as at scale; its CPU and RSS are reported beside the collector's")

@@ -90,8 +90,10 @@ type Options struct {
 	// MaxProcs is the node's runtime.max_procs ("" its default, auto; a
 	// number fixes GOMAXPROCS, the simulator's process keeps its own).
 	MaxProcs string
-	Logger   *slog.Logger
-	Progress io.Writer // a line per phase; nil for none
+	// Compression is the node's bus.compression ("" its default, s2).
+	Compression string
+	Logger      *slog.Logger
+	Progress    io.Writer // a line per phase; nil for none
 }
 
 // Result is the harness's one JSON object.
@@ -125,6 +127,7 @@ type Result struct {
 	Enrichment      bool    `json:"enrichment"`
 	Rates           bool    `json:"rates"`
 	SNMPTransport   string  `json:"snmp_transport"`
+	BusCompression  string  `json:"bus_compression"`
 	SinkBatchMs     int64   `json:"sink_batch_timeout_ms"`
 	SimSharedPort   bool    `json:"simulator_shared_port"`
 	SimMaxMsgSize   int     `json:"simulator_max_msg_size"`
@@ -403,7 +406,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 
 	r := &Result{
 		Devices: o.Devices, Plugin: o.Plugin, ChecksPerDevice: o.ChecksPerDevice, Enrichment: o.Enrichment, Rates: o.Rates,
-		SNMPTransport: o.SNMPTransport, SimSharedPort: o.SharedPort, SimMaxMsgSize: cmp.Or(o.SimMaxMsgSize, simfarm.DefaultMaxMsgSize), SinkBatchMs: o.SinkBatchTimeout.Milliseconds(),
+		SNMPTransport: o.SNMPTransport, BusCompression: cmp.Or(o.Compression, "s2"), SimSharedPort: o.SharedPort, SimMaxMsgSize: cmp.Or(o.SimMaxMsgSize, simfarm.DefaultMaxMsgSize), SinkBatchMs: o.SinkBatchTimeout.Milliseconds(),
 		IntervalSeconds: o.Interval.Seconds(), WindowSeconds: window,
 		ChecksPerSecond:         float64(s1.Completed-s0.Completed) / window,
 		VarbindsPerSecond:       float64(s1.Varbinds-s0.Varbinds) / window,
@@ -524,9 +527,16 @@ func configYAML(o Options, busURL string) string {
 	for i := 0; i < o.ChecksPerDevice; i++ {
 		fmt.Fprintf(&plugins, "    - {name: %s-%d, plugin: %s, interval: %s%s}\n", o.Plugin, i, o.Plugin, o.Interval, options)
 	}
-	bus := ""
+	var busKeys []string
 	if busURL != "" {
-		bus = fmt.Sprintf("bus: {url: %q}\n", busURL)
+		busKeys = append(busKeys, fmt.Sprintf("url: %q", busURL))
+	}
+	if o.Compression != "" {
+		busKeys = append(busKeys, fmt.Sprintf("compression: %q", o.Compression))
+	}
+	bus := ""
+	if len(busKeys) > 0 {
+		bus = "bus: {" + strings.Join(busKeys, ", ") + "}\n"
 	}
 	if o.MaxProcs != "" {
 		bus += fmt.Sprintf("runtime: {max_procs: %q}\n", o.MaxProcs)

@@ -49,8 +49,15 @@ func TestBusProcessConfigsLoad(t *testing.T) {
 	if err != nil {
 		t.Fatalf("pipeline config with a bus url does not load: %v", err)
 	}
-	if cfg.Bus.URL != "nats://127.0.0.1:14222" {
-		t.Fatalf("bus.url %q", cfg.Bus.URL)
+	if cfg.Bus.URL != "nats://127.0.0.1:14222" || cfg.Bus.Compression != "s2" {
+		t.Fatalf("bus.url %q, compression %q (want the default, s2)", cfg.Bus.URL, cfg.Bus.Compression)
+	}
+	o.Compression = "zstd" // --compression, beside the url
+	if cfg, err = config.Parse("bench.yaml", []byte(configYAML(o, "nats://127.0.0.1:14222")), env); err != nil {
+		t.Fatalf("--compression zstd: %v", err)
+	}
+	if cfg.Bus.Compression != "zstd" || cfg.Bus.URL == "" {
+		t.Fatalf("--compression zstd: compression %q, url %q", cfg.Bus.Compression, cfg.Bus.URL)
 	}
 	bus, err := config.Parse("bus.yaml", []byte(busConfigYAML("127.0.0.1:14222", "/tmp/x/data")), env)
 	if err != nil {

@@ -60,7 +60,7 @@ type Bus struct {
 
 	buf            *buffer
 	publishTimeout time.Duration
-	compress       bool       // S2-compress messages (Options.Compression)
+	codec          wire.Codec // how messages are compressed (Options.Compression)
 	coalesce       *coalescer // nil without Options.Linger
 	idPrefix       string
 	idSeq          atomic.Uint64
@@ -96,7 +96,7 @@ func Open(ctx context.Context, opts Options) (*Bus, error) {
 		closed:         make(chan struct{}),
 		buf:            newBuffer(opts.Buffer.MaxMessages, opts.Buffer.MaxBytes, m),
 		publishTimeout: opts.PublishTimeout,
-		compress:       opts.Compression != CompressionNone,
+		codec:          codecOf(opts.Compression),
 		idPrefix:       randomPrefix(),
 	}
 	b.layout.Store(&wire.Legacy)

@@ -9,19 +9,23 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/s2"
+	"github.com/klauspost/compress/zstd"
 
 	"github.com/panoptes-go/panoptes/internal/bus"
 	"github.com/panoptes-go/panoptes/internal/metric"
 	"github.com/panoptes-go/panoptes/internal/wire"
+	"github.com/panoptes-go/panoptes/internal/zstdframe"
 )
 
 // TestPublishCompressed publishes through a real embedded server, with
-// compression (the default) and without, and reads the stored messages.
+// S2 (the default), zstd and no compression, and reads the stored
+// messages.
 func TestPublishCompressed(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts an embedded NATS server")
 	}
-	for _, mode := range []string{"", bus.CompressionNone} {
+	stored := map[string]int{}
+	for _, mode := range []string{"", bus.CompressionZstd, bus.CompressionNone} {
 		t.Run("compression="+mode, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
@@ -55,8 +59,9 @@ func TestPublishCompressed(t *testing.T) {
 				}
 				return
 			}
+			stored[mode] = len(raw.Data)
 			if !wire.Compressed(raw.Data) || len(raw.Data)*4 > len(plain) {
-				t.Fatalf("stored %d bytes for %d bytes of JSON; want S2 framing at least 4× smaller", len(raw.Data), len(plain))
+				t.Fatalf("stored %d bytes for %d bytes of JSON; want compression at least 4× smaller", len(raw.Data), len(plain))
 			}
 			got, err := wire.Decompress(nil, raw.Data)
 			if err != nil || !bytes.Equal(got, plain) {
@@ -71,11 +76,26 @@ func TestPublishCompressed(t *testing.T) {
 			if _, err := wire.Decode(raw.Data[:len(raw.Data)-5]); !errors.Is(err, wire.ErrDamaged) {
 				t.Errorf("DecodeMessage of a cut message: %v, want ErrDamaged", err)
 			}
-			// And s2's own reader reads what we wrote.
-			std, err := io.ReadAll(s2.NewReader(bytes.NewReader(raw.Data)))
+			// And the codec's own reader reads what we wrote.
+			var r io.Reader = s2.NewReader(bytes.NewReader(raw.Data))
+			if mode == bus.CompressionZstd {
+				if !bytes.HasPrefix(raw.Data, []byte(zstdframe.Magic)) {
+					t.Fatalf("zstd: message starts %x, want a zstd frame", raw.Data[:4])
+				}
+				zr, err := zstd.NewReader(bytes.NewReader(raw.Data))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer zr.Close()
+				r = zr
+			}
+			std, err := io.ReadAll(r)
 			if err != nil || !bytes.Equal(std, plain) {
-				t.Fatalf("s2.NewReader: %d bytes, %v", len(std), err)
+				t.Fatalf("the codec's reader: %d bytes, %v", len(std), err)
 			}
 		})
+	}
+	if stored[bus.CompressionZstd] >= stored[""] {
+		t.Errorf("stored %d bytes with zstd, %d with S2 (the default): want zstd smaller", stored[bus.CompressionZstd], stored[""])
 	}
 }

@@ -37,6 +37,8 @@ func TestPublishedBytesGolden(t *testing.T) {
 		{name: "none", opts: bus.Options{Compression: bus.CompressionNone}},
 		{name: "s2", opts: bus.Options{Compression: bus.CompressionS2}},
 		{name: "s2+linger", opts: bus.Options{Compression: bus.CompressionS2, Linger: 5 * time.Millisecond}, linger: true},
+		{name: "zstd", opts: bus.Options{Compression: bus.CompressionZstd}},
+		{name: "zstd+linger", opts: bus.Options{Compression: bus.CompressionZstd, Linger: 5 * time.Millisecond}, linger: true},
 	} {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		opts := mode.opts

@@ -186,8 +186,8 @@ func (c *coalescer) send(bt *batch) {
 	data, ackBy, valid := bt.data, bt.ackBy, bt.valid
 	bt.data = nil
 	c.mu.Unlock()
-	if b.compress && len(data) >= wire.MinCompress {
-		if z, ok := wire.Compress(c.getBuf(), data); ok {
+	if b.codec != wire.CodecNone && len(data) >= wire.MinCompress {
+		if z, ok := wire.Compress(c.getBuf(), data, b.codec); ok {
 			c.putBuf(data)
 			data = z
 		} else {

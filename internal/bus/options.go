@@ -93,8 +93,9 @@ type Options struct {
 	// PublishTimeout bounds how long PublishSet waits for acks before it
 	// moves what is unacknowledged to the buffer (default 2s).
 	PublishTimeout time.Duration
-	// Compression of bus messages: CompressionS2 (the default, "") or
-	// CompressionNone. Readers accept both (see wire.Decompress).
+	// Compression of bus messages: CompressionS2 (the default, ""),
+	// CompressionZstd or CompressionNone. Readers accept all three (see
+	// wire.Decompress).
 	Compression string
 	// Linger, when positive, lets small messages (light checks' groups) of
 	// concurrent PublishSets wait up to this long to be sent together as
@@ -291,6 +292,8 @@ func (o *Options) applyDefaults() error {
 		return fmt.Errorf("bus: replicas %d is out of range; JetStream allows 1 to 5", o.Replicas)
 	case o.Buffer.MaxMessages < 0 || o.Buffer.MaxBytes < 0:
 		return errors.New("bus: buffer limits are negative; use positive sizes")
+	case o.Compression != "" && o.Compression != CompressionZstd && o.Compression != CompressionS2 && o.Compression != CompressionNone:
+		return fmt.Errorf("bus: compression %q is not one of zstd, s2, none", o.Compression)
 	case embedded && strings.TrimSpace(o.DataDir) == "":
 		return errors.New("bus: data_dir is empty; the embedded NATS server needs a directory for its state (or set bus.url to use an external server)")
 	case embedded && o.Replicas > 1 && len(o.Cluster.Routes) == 0:

@@ -253,8 +253,8 @@ func (b *Bus) publishSet(ctx context.Context, set *metric.GroupSet, until time.T
 			msgs[i].Plain = msgs[i].Size() < coalesceBelow // coalesced, compressed with its batch
 		}
 	}
-	if b.compress {
-		st.enc.Compress()
+	if b.codec != wire.CodecNone {
+		st.enc.Compress(b.codec)
 	}
 	for i := range msgs {
 		msg := &msgs[i]

@@ -60,10 +60,8 @@ func (b *Bus) retarget(p pending, l wire.Layout) []pending {
 	out := make([]pending, 0, len(parts))
 	for _, pt := range parts {
 		data := bytes.Join(pt.lines, []byte{'\n'})
-		if b.compress {
-			if z, ok := wire.Compress(nil, data); ok {
-				data = z
-			}
+		if z, ok := wire.Compress(nil, data, b.codec); ok {
+			data = z
 		}
 		out = append(out, pending{subject: l.Subject(sub.Site, sub.Type, pt.p), id: p.id + "." + strconv.Itoa(pt.p),
 			data: data, groups: len(pt.lines)})

@@ -15,7 +15,7 @@ import (
 // compressed when worth it, ids suffixed by partition; a one-resource
 // message keeps its bytes and id; a damaged one goes whole to partition 0.
 func TestRetarget(t *testing.T) {
-	b := &Bus{compress: true}
+	b := &Bus{codec: wire.CodecZstd}
 	old, l := wire.Layout{Gen: 1, N: 3}, wire.Layout{Gen: 2, N: 4}
 	var lines [][]byte
 	var ids []string
@@ -29,7 +29,7 @@ func TestRetarget(t *testing.T) {
 		ids = append(ids, id)
 	}
 	raw := bytes.Join(lines, []byte{'\n'})
-	z, _ := wire.Compress(nil, raw)
+	z, _ := wire.Compress(nil, raw, wire.CodecZstd)
 	p := pending{subject: old.Subject("lab", "uptime", 1), id: "abc-1", data: z, groups: len(lines)}
 	parts := b.retarget(p, l)
 	if len(parts) < 2 {

@@ -29,7 +29,7 @@ func (v *validator) validateBusEngine(b *Bus) {
 	}
 	v.atLeast("bus.connect_retry", b.ConnectRetry.D(), time.Second)
 	v.atLeast("bus.publish_timeout", b.PublishTimeout.D(), 10*time.Millisecond)
-	v.oneOf("bus.compression", b.Compression, "s2", "none")
+	v.oneOf("bus.compression", b.Compression, "zstd", "s2", "none")
 	if b.Linger < 0 || b.Linger.D() > time.Second {
 		v.errf("bus.linger", "%s is out of range; give 0 (off) to 1s (default 5ms)", b.Linger.D())
 	}

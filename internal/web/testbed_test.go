@@ -269,7 +269,7 @@ func (tb *testbed) publish(set *metric.GroupSet) ([]checkstate.MessageRef, error
 	if _, err := enc.Encode(set, &subjects, wire.Legacy); err != nil {
 		return nil, err
 	}
-	enc.Compress()
+	enc.Compress(wire.CodecZstd)
 	var refs []checkstate.MessageRef
 	for i, m := range enc.Messages() {
 		ack, err := tb.js.Publish(tb.ctx, m.Subject, enc.Bytes(i))

@@ -16,7 +16,7 @@ func BenchmarkEncode48(b *testing.B) {
 		if _, err := e.Encode(set, &subjects, Legacy); err != nil {
 			b.Fatal(err)
 		}
-		e.Compress()
+		e.Compress(CodecZstd)
 	}
 	b.SetBytes(int64(len(e.raw)))
 }
@@ -29,7 +29,7 @@ func BenchmarkDecode48(b *testing.B) {
 	var e Encoder
 	var subjects SubjectCache
 	_, _ = e.Encode(set, &subjects, Legacy)
-	e.Compress()
+	e.Compress(CodecZstd)
 	data := e.Bytes(0)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -55,6 +55,6 @@ func BenchmarkEncode48Fresh(b *testing.B) {
 		if _, err := e.Encode(set, &subjects, Legacy); err != nil {
 			b.Fatal(err)
 		}
-		e.Compress()
+		e.Compress(CodecZstd)
 	}
 }

@@ -17,7 +17,7 @@ import (
 func TestCompress(t *testing.T) {
 	raw := bytes.Repeat([]byte(`{"metrics_group_type":"interface","metrics":[]}`+"\n"), 100)
 	prefix := []byte("keep")
-	z, ok := Compress(prefix, raw)
+	z, ok := Compress(prefix, raw, CodecS2)
 	if !ok || !bytes.Equal(z[:4], prefix) {
 		t.Fatalf("Compress of %d compressible bytes: ok=%v", len(raw), ok)
 	}
@@ -41,7 +41,7 @@ func TestCompress(t *testing.T) {
 	}
 
 	small := raw[:MinCompress-1]
-	if out, ok := Compress(prefix, small); ok || !bytes.Equal(out, prefix) {
+	if out, ok := Compress(prefix, small, CodecS2); ok || !bytes.Equal(out, prefix) {
 		t.Fatalf("a %d-byte message was compressed", len(small))
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -49,7 +49,39 @@ func TestCompress(t *testing.T) {
 	for i := range noise {
 		noise[i] = byte(rng.Uint32())
 	}
-	if out, ok := Compress(prefix, noise); ok || !bytes.Equal(out, prefix) {
+	if out, ok := Compress(prefix, noise, CodecS2); ok || !bytes.Equal(out, prefix) {
+		t.Fatalf("an incompressible message was compressed (%d bytes out)", len(out))
+	}
+}
+
+// TestCompressZstd: with CodecZstd a message worth it becomes a zstd frame
+// that Compressed detects and Decompress reverses, smaller than S2's; a
+// small or incompressible one is left as it is; CodecNone leaves all.
+func TestCompressZstd(t *testing.T) {
+	raw := bytes.Repeat([]byte(`{"metrics_group_type":"interface","metrics":[]}`+"\n"), 100)
+	z, ok := Compress([]byte("keep"), raw, CodecZstd)
+	if !ok || string(z[:4]) != "keep" || !Compressed(z[4:]) || !bytes.HasPrefix(z[4:], []byte("\x28\xb5\x2f\xfd")) {
+		t.Fatalf("Compress(zstd) of %d compressible bytes: ok=%v, %x", len(raw), ok, z[:min(len(z), 8)])
+	}
+	if s, _ := Compress(nil, raw, CodecS2); len(z)-4 >= len(s) {
+		t.Errorf("zstd %d bytes, S2 %d: want zstd smaller", len(z)-4, len(s))
+	}
+	got, err := Decompress(nil, z[4:])
+	if err != nil || !bytes.Equal(got, raw) {
+		t.Fatalf("Decompress = %d bytes, %v", len(got), err)
+	}
+	if out, ok := Compress(nil, raw[:MinCompress-1], CodecZstd); ok || len(out) != 0 {
+		t.Fatal("a message under MinCompress was compressed")
+	}
+	if out, ok := Compress(nil, raw, CodecNone); ok || len(out) != 0 {
+		t.Fatal("CodecNone compressed")
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	noise := make([]byte, 4096)
+	for i := range noise {
+		noise[i] = byte(rng.Uint32())
+	}
+	if out, ok := Compress(nil, noise, CodecZstd); ok || len(out) != 0 {
 		t.Fatalf("an incompressible message was compressed (%d bytes out)", len(out))
 	}
 }
@@ -69,6 +101,9 @@ func TestDecompressDamaged(t *testing.T) {
 		"flipped":     flip(good, len(good)-2),
 		"bad chunk":   append(append([]byte(nil), good[:10]...), 0x05, 1, 0, 0, 'x'),
 	}
+	zgood, _ := Compress(nil, bytes.Repeat([]byte(`{"metrics_group_type":"interface"}`+"\n"), 200), CodecZstd)
+	cases["zstd cut"] = zgood[:len(zgood)-3]
+	cases["zstd flipped"] = flip(zgood, len(zgood)-2)
 	for name, data := range cases {
 		_, err := Decompress(nil, data)
 		if name == "header only" {
@@ -110,6 +145,8 @@ func FuzzDecompress(f *testing.F) {
 	_ = w.Close()
 	f.Add(buf.Bytes())
 	f.Add([]byte("\xff\x06\x00\x00S2sTwO\x00\x10\x00\x00"))
+	z, _ := Compress(nil, []byte(strings.Repeat(`{"x":1}`+"\n", 100)), CodecZstd)
+	f.Add(z)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		out, err := Decompress(nil, data)
 		if err != nil && !errors.Is(err, ErrDamaged) {

@@ -27,7 +27,7 @@ func TestDecodeMalformed(t *testing.T) {
 			t.Errorf("%s: decoded %d groups, want an error", name, len(gs))
 		}
 	}
-	z, _ := Compress(nil, []byte(strings.Repeat(good+"\n", 10)))
+	z, _ := Compress(nil, []byte(strings.Repeat(good+"\n", 10)), CodecZstd)
 	if _, err := Decode(z[:len(z)-4]); !errors.Is(err, ErrDamaged) {
 		t.Fatalf("cut compressed message: %v, want ErrDamaged", err)
 	}
@@ -39,7 +39,7 @@ func TestDecodeMalformed(t *testing.T) {
 func TestReader(t *testing.T) {
 	line := metric.AppendJSON(nil, interfaceSet(testResource("s", "x"), 1).Groups[0])
 	small := bytes.Repeat(append(line, '\n'), 20)
-	zs, _ := Compress(nil, small)
+	zs, _ := Compress(nil, small, CodecZstd)
 	var r Reader
 	a, err := r.Payload(zs)
 	if err != nil || !bytes.Equal(a, small) {
@@ -56,7 +56,7 @@ func TestReader(t *testing.T) {
 		t.Fatalf("damaged: %v", err)
 	}
 	big := bytes.Repeat(append(line, '\n'), 2*maxKeptPlain/len(line))
-	zb, _ := Compress(nil, big)
+	zb, _ := Compress(nil, big, CodecZstd)
 	if p, err := r.Payload(zb); err != nil || !bytes.Equal(p, big) {
 		t.Fatal(err)
 	}

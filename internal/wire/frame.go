@@ -153,9 +153,9 @@ func (e *Encoder) Bytes(i int) []byte {
 // an unusually grown encoder.
 func (e *Encoder) Cap() int { return max(cap(e.buf), cap(e.raw)) }
 
-// Compress replaces each message that is not Plain by its S2 framing when
-// that is worth it (see Compress).
-func (e *Encoder) Compress() {
+// Compress replaces each message that is not Plain by its compression
+// with c when that is worth it (see Compress).
+func (e *Encoder) Compress(c Codec) {
 	if !slices.ContainsFunc(e.msgs, func(m Message) bool { return !m.Plain && m.Size() >= MinCompress }) {
 		return // nothing to compress (light checks): no copy
 	}
@@ -166,7 +166,7 @@ func (e *Encoder) Compress() {
 		start := len(e.buf)
 		ok := false
 		if !m.Plain {
-			e.buf, ok = Compress(e.buf, raw)
+			e.buf, ok = Compress(e.buf, raw, c)
 		}
 		if !ok {
 			e.buf = append(e.buf, raw...)

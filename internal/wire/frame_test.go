@@ -32,7 +32,7 @@ func TestEncodeRoundTrip(t *testing.T) {
 			rawSize = append(rawSize, m.Size())
 		}
 		if compress {
-			e.Compress()
+			e.Compress(CodecZstd)
 		}
 		var subjs []string
 		var got []*metric.Group
@@ -107,7 +107,7 @@ func TestEncoderReuse(t *testing.T) {
 	var e Encoder
 	var subjects SubjectCache
 	_, _ = e.Encode(interfaceSet(testResource("a", "sw1"), 48), &subjects, Legacy)
-	e.Compress()
+	e.Compress(CodecZstd)
 	e.Reset()
 	set := interfaceSet(testResource("b", "sw2"), 48)
 	_, _ = e.Encode(set, &subjects, Legacy)
@@ -116,7 +116,7 @@ func TestEncoderReuse(t *testing.T) {
 		t.Fatalf("after Reset: %+v", msgs)
 	}
 	msgs[0].Plain = true
-	e.Compress()
+	e.Compress(CodecZstd)
 	if Compressed(e.Bytes(0)) {
 		t.Fatal("a Plain message was compressed")
 	}

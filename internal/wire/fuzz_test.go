@@ -27,13 +27,13 @@ func FuzzMessage(f *testing.F) {
 	for i := range e.Messages() {
 		f.Add(append([]byte(nil), e.Bytes(i)...))
 	}
-	e.Compress()
+	e.Compress(CodecZstd)
 	big := interfaceSet(r, 48)
 	e.Reset()
 	if _, err := e.Encode(big, &subjects, Legacy); err != nil {
 		f.Fatal(err)
 	}
-	e.Compress()
+	e.Compress(CodecZstd)
 	for i := range e.Messages() {
 		f.Add(append([]byte(nil), e.Bytes(i)...))
 	}
@@ -93,7 +93,7 @@ func checkReframed(t *testing.T, groups []*metric.Group, compress bool) {
 		t.Fatalf("Encode left out %d groups (%v); %d have no resource", invalid, err, nilRes)
 	}
 	if compress {
-		e.Compress()
+		e.Compress(CodecZstd)
 	}
 	got := map[string][]string{}
 	for i, m := range e.Messages() {
