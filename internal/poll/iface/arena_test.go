@@ -20,15 +20,7 @@ import (
 func TestArenaNotRetained(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	clock := &stepClock{now: time.Unix(1_700_000_000, 0)}
-	farm, err := sim.Start(ctx, sim.Options{Devices: 1, Templates: []string{"switch48"}, Seed: 5, Now: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = farm.Close() })
-	dev := farm.Devices()[0]
-	pool := snmp.NewPool(snmp.PoolOptions{})
-	t.Cleanup(func() { _ = pool.Close() })
+	clock, dev, pool := simSwitch(ctx, t, 5)
 	p := &Interface{opts: interfaceOptions{enrichment: true, includeDot3: true}, now: clock.Now, walker: pool}
 	res := polltest.Resource.Clone()
 	res.ID = dev.Name
@@ -66,4 +58,19 @@ func TestArenaNotRetained(t *testing.T) {
 			t.Fatalf("poll %d's groups changed after later polls: they keep memory of a walk's arena", i)
 		}
 	}
+}
+
+// simSwitch starts one simulated 48-port switch (counters from seed) on a
+// step clock, and a pool to poll it; both close with the test.
+func simSwitch(ctx context.Context, t *testing.T, seed int64) (*stepClock, *sim.Device, *snmp.Pool) {
+	t.Helper()
+	clock := &stepClock{now: time.Unix(1_700_000_000, 0)}
+	farm, err := sim.Start(ctx, sim.Options{Devices: 1, Templates: []string{"switch48"}, Seed: seed, Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = farm.Close() })
+	pool := snmp.NewPool(snmp.PoolOptions{})
+	t.Cleanup(func() { _ = pool.Close() })
+	return clock, farm.Devices()[0], pool
 }

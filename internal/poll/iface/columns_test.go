@@ -8,7 +8,6 @@ import (
 	"github.com/panoptes-go/panoptes/internal/metric"
 	"github.com/panoptes-go/panoptes/internal/poll"
 	"github.com/panoptes-go/panoptes/internal/poll/polltest"
-	"github.com/panoptes-go/panoptes/internal/sim"
 	"github.com/panoptes-go/panoptes/internal/snmp"
 )
 
@@ -38,15 +37,7 @@ func (o oneByOne) Get(ctx context.Context, t snmp.Target, oids []string) ([]snmp
 func TestColumnWalksAsOneByOne(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	clock := &stepClock{now: time.Unix(1_700_000_000, 0)}
-	farm, err := sim.Start(ctx, sim.Options{Devices: 1, Templates: []string{"switch48"}, Seed: 3, Now: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = farm.Close() })
-	dev := farm.Devices()[0]
-	pool := snmp.NewPool(snmp.PoolOptions{})
-	t.Cleanup(func() { _ = pool.Close() })
+	clock, dev, pool := simSwitch(ctx, t, 3)
 
 	poll2 := func(w walker) (string, uint64) {
 		p := &Interface{opts: interfaceOptions{enrichment: true, includeDot3: true}, now: clock.Now, walker: w}

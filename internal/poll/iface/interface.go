@@ -333,6 +333,7 @@ func (p *Interface) Poll(ctx context.Context, req *poll.Request) ([]*metric.Grou
 	}
 	wg.Wait()
 	if cause != nil {
+		releaseWalks(results) // the tables that answered: their arrays and arenas serve later polls
 		return nil, cause
 	}
 
