@@ -38,7 +38,7 @@ type coalescer struct {
 	closed bool
 	wg     sync.WaitGroup // batches being sent
 
-	// bufs recycles batch buffers (JSON Lines and their S2 framing). Grown
+	// bufs recycles batch buffers (JSON Lines and their compression). Grown
 	// by appends to ~256 KB, a batch allocated ~0.5 MB: most of the
 	// collector's garbage per light check, and so of its GC.
 	bufs sync.Pool // *[]byte

@@ -15,7 +15,13 @@ import (
 // compressed when worth it, ids suffixed by partition; a one-resource
 // message keeps its bytes and id; a damaged one goes whole to partition 0.
 func TestRetarget(t *testing.T) {
-	b := &Bus{codec: wire.CodecZstd}
+	for _, codec := range []wire.Codec{wire.CodecS2, wire.CodecZstd} {
+		t.Run(fmt.Sprint(codec), func(t *testing.T) { testRetarget(t, codec) })
+	}
+}
+
+func testRetarget(t *testing.T, codec wire.Codec) {
+	b := &Bus{codec: codec}
 	old, l := wire.Layout{Gen: 1, N: 3}, wire.Layout{Gen: 2, N: 4}
 	var lines [][]byte
 	var ids []string
@@ -29,7 +35,7 @@ func TestRetarget(t *testing.T) {
 		ids = append(ids, id)
 	}
 	raw := bytes.Join(lines, []byte{'\n'})
-	z, _ := wire.Compress(nil, raw, wire.CodecZstd)
+	z, _ := wire.Compress(nil, raw, codec)
 	p := pending{subject: old.Subject("lab", "uptime", 1), id: "abc-1", data: z, groups: len(lines)}
 	parts := b.retarget(p, l)
 	if len(parts) < 2 {
@@ -43,6 +49,9 @@ func TestRetarget(t *testing.T) {
 		}
 		if want := fmt.Sprintf("abc-1.%d", sub.Part); pt.id != want {
 			t.Errorf("part id %q, want %q", pt.id, want)
+		}
+		if len(pt.data) >= wire.MinCompress && !wire.Compressed(pt.data) {
+			t.Errorf("part %s: %d bytes not compressed", pt.subject, len(pt.data))
 		}
 		gs, err := wire.Decode(pt.data)
 		if err != nil || len(gs) != pt.groups {

@@ -55,15 +55,18 @@ func Compressed(data []byte) bool { return zstdframe.Is(data) || s2frame.Is(data
 // is smaller; otherwise it returns dst[:len(dst)] (perhaps grown) and
 // false, and the message goes as it is.
 func Compress(dst, raw []byte, c Codec) ([]byte, bool) {
-	if len(raw) < MinCompress || c == CodecNone {
+	if len(raw) < MinCompress {
 		return dst, false
 	}
 	start := len(dst)
 	var z []byte
-	if c == CodecS2 {
+	switch c {
+	case CodecS2:
 		z = s2frame.Append(dst, raw)
-	} else {
+	case CodecZstd:
 		z = zstdframe.Append(dst, raw)
+	default:
+		return dst, false
 	}
 	if len(z)-start >= len(raw) {
 		return z[:start], false

@@ -22,10 +22,12 @@ import (
 const (
 	// Magic starts every frame.
 	Magic = "\x28\xb5\x2f\xfd"
-	// MaxDecoded bounds what Decode expands a payload to: bus messages are
-	// at most a few MB of JSON, and the bound stops a small crafted frame
-	// from making a reader allocate gigabytes.
-	MaxDecoded = 64 << 20
+	// MaxDecoded bounds what Decode expands a payload to: 64 times the
+	// largest message a publisher writes (wire.MaxMessageBytes of JSON). A
+	// frame declares its size and the decoder allocates it up front, so
+	// the bound is also what a small crafted frame can make a reader
+	// allocate before its checksum fails.
+	MaxDecoded = 16 << 20
 	// window is the encoder's match window: a bus message is at most
 	// 256 KiB of JSON, so a larger window finds nothing more and costs
 	// the decoder memory.
@@ -39,15 +41,15 @@ const (
 // it was cut short or altered.
 var ErrDamaged = errors.New("damaged zstd-compressed data")
 
-// coders is how many payloads may be compressed (or decompressed) at once;
-// more callers wait their turn. Each coder's memory is allocated on first
-// use.
-var coders = max(runtime.NumCPU(), 2)
+// coders is how many payloads may be compressed (or decompressed) at once
+// (more callers wait their turn): the Ps at first use, at least 2, at most
+// 8. Each coder's memory is allocated on first use and kept.
+func coders() int { return min(max(runtime.GOMAXPROCS(0), 2), 8) }
 
 var encoder = sync.OnceValue(func() *zstd.Encoder {
 	e, err := zstd.NewWriter(nil,
 		zstd.WithEncoderLevel(zstd.SpeedFastest),
-		zstd.WithEncoderConcurrency(coders),
+		zstd.WithEncoderConcurrency(coders()),
 		zstd.WithWindowSize(window),
 		zstd.WithLowerEncoderMem(true))
 	if err != nil {
@@ -58,7 +60,7 @@ var encoder = sync.OnceValue(func() *zstd.Encoder {
 
 var decoder = sync.OnceValue(func() *zstd.Decoder {
 	d, err := zstd.NewReader(nil,
-		zstd.WithDecoderConcurrency(coders),
+		zstd.WithDecoderConcurrency(coders()),
 		zstd.WithDecoderMaxMemory(MaxDecoded),
 		zstd.WithDecoderMaxWindow(maxWindow))
 	if err != nil {
@@ -75,7 +77,9 @@ func Append(dst, raw []byte) []byte { return encoder().EncodeAll(raw, dst) }
 
 // Decode returns data itself when it is not a zstd frame, else its
 // decompression appended to dst[:0] (dst may be nil). The error wraps
-// ErrDamaged.
+// ErrDamaged. Frames written back to back decode as one payload (zstd's
+// rule; a skippable frame among them is skipped, and the library notes it
+// on stderr).
 func Decode(dst, data []byte) ([]byte, error) {
 	if !Is(data) {
 		return data, nil

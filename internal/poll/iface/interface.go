@@ -416,6 +416,7 @@ func walkTable(ctx context.Context, w walker, target snmp.Target, t *table, v1, 
 			vbs, err = w.Walk(ctx, target, root)
 		}
 		if err != nil {
+			releaseWalks([][]walked{out}) // the roots walked before: their arrays serve later polls
 			return nil, err
 		}
 		total += len(vbs)
