@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"testing"
 	"unsafe"
+
+	"github.com/panoptes-go/panoptes/internal/testutil/heapsize"
 )
 
 // switch48Interfaces are the interfaces of a 48-port access switch as the
@@ -51,25 +53,12 @@ func BenchmarkInterfacesMemory(b *testing.B) {
 			}
 			NewInterfaces(ms[0]) // the shared shape and texts are not a device's cost
 			for b.Loop() {
-				devs := make([]*Device, devices)
-				before := heapInUse()
-				for i := range devs {
-					devs[i] = &Device{Interfaces: NewInterfaces(ms[i])}
-				}
-				after := heapInUse()
-				runtime.KeepAlive(devs)
-				b.ReportMetric(float64(int64(after)-int64(before))/devices, "heap-B/device")
+				b.ReportMetric(heapsize.PerItem(devices, func(i int) *Device {
+					return &Device{Interfaces: NewInterfaces(ms[i])}
+				}), "heap-B/device")
 			}
 		})
 	}
-}
-
-func heapInUse() uint64 {
-	runtime.GC()
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
 }
 
 // randomInterfaces are n interfaces with the values real agents send and

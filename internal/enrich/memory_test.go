@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -13,6 +12,7 @@ import (
 	"github.com/panoptes-go/panoptes/internal/enrich"
 	"github.com/panoptes-go/panoptes/internal/sim"
 	"github.com/panoptes-go/panoptes/internal/snmp"
+	"github.com/panoptes-go/panoptes/internal/testutil/heapsize"
 )
 
 // memoryDevices is how many devices' enrichment a memory benchmark keeps
@@ -91,21 +91,6 @@ func decodeDevice(b *testing.B, record []byte) *enrich.Device {
 func heapPerDevice(b *testing.B, build func() *enrich.Device) {
 	build() // warm up sessions and buffers that are not the devices' cost
 	for b.Loop() {
-		devs := make([]*enrich.Device, memoryDevices)
-		before := liveHeap()
-		for i := range devs {
-			devs[i] = build()
-		}
-		after := liveHeap()
-		runtime.KeepAlive(devs)
-		b.ReportMetric(float64(int64(after)-int64(before))/memoryDevices, "heap-B/device")
+		b.ReportMetric(heapsize.PerItem(memoryDevices, func(int) *enrich.Device { return build() }), "heap-B/device")
 	}
-}
-
-func liveHeap() uint64 {
-	runtime.GC()
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
 }

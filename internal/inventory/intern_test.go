@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
-	"runtime"
 	"strings"
 	"testing"
 	"unsafe"
@@ -13,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/panoptes-go/panoptes/internal/resource"
+	"github.com/panoptes-go/panoptes/internal/testutil/heapsize"
 )
 
 // kvEntry is a put entry of the inventory bucket holding r.
@@ -66,30 +66,17 @@ func BenchmarkInventoryMemory(b *testing.B) {
 				entries[i] = entryOf(b, simSwitch(i, classified))
 			}
 			for b.Loop() {
-				held := make([]*resource.Resource, devices)
-				before := heapAlloc()
-				for i, e := range entries {
-					_, r, err := decodeEntry(e)
+				b.ReportMetric(heapsize.PerItem(devices, func(i int) *resource.Resource {
+					_, r, err := decodeEntry(entries[i])
 					if err != nil {
 						b.Fatal(err)
 					}
 					r.Freeze()
-					held[i] = r
-				}
-				after := heapAlloc()
-				runtime.KeepAlive(held)
-				b.ReportMetric(float64(int64(after)-int64(before))/devices, "heap-B/device")
+					return r
+				}), "heap-B/device")
 			}
 		})
 	}
-}
-
-func heapAlloc() uint64 {
-	runtime.GC()
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
 }
 
 // TestDecodeInterned: a decoded resource equals the one put, field by

@@ -3,10 +3,10 @@ package metric
 import (
 	"bytes"
 	"fmt"
-	"runtime"
 	"testing"
 
 	"github.com/panoptes-go/panoptes/internal/resource"
+	"github.com/panoptes-go/panoptes/internal/testutil/heapsize"
 )
 
 // benchSwitch is a resource as the bench harness's CSV inventory makes
@@ -29,24 +29,9 @@ func BenchmarkEncodedResourceMemory(b *testing.B) {
 		res[i] = benchSwitch(i)
 	}
 	for b.Loop() {
-		held := make([]*EncodedResource, checks)
-		before := heapAlloc()
-		for i, r := range res {
-			held[i] = EncodeResource(r)
-		}
-		after := heapAlloc()
-		runtime.KeepAlive(held)
-		b.ReportMetric(float64(int64(after)-int64(before))/checks, "heap-B/check")
-		b.ReportMetric(float64(len(held[0].JSON)), "json-B")
+		b.ReportMetric(heapsize.PerItem(checks, func(i int) *EncodedResource { return EncodeResource(res[i]) }), "heap-B/check")
+		b.ReportMetric(float64(len(EncodeResource(res[0]).JSON)), "json-B")
 	}
-}
-
-func heapAlloc() uint64 {
-	runtime.GC()
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
 }
 
 // TestEncodeResourceExact: the encoded resource is what AppendJSON writes
